@@ -1,0 +1,76 @@
+package cmdutil
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/evcli/evcli/project"
+)
+
+// Globals are the values of the global flags.
+type Globals struct {
+	File     string // -f/--file
+	Provider string // --provider ("" = from evcli.yaml, default local)
+	Region   string
+	Profile  string
+	Output   string // text|json
+	Color    string // auto|always|never
+	Yes      bool
+	Debug    bool
+}
+
+// JSON reports whether -o json was given.
+func (g *Globals) JSON() bool { return g.Output == "json" }
+
+// Factory gives commands their dependencies, so tests can replace each.
+type Factory struct {
+	IO      *IOStreams
+	Globals *Globals
+	Now     func() time.Time
+	// Sleep waits d or until ctx is done (retry and backoff hooks).
+	Sleep   func(ctx context.Context, d time.Duration) error
+	Getenv  func(string) string
+	Environ func() []string
+	// Executable is the path of the running evcli binary (to start helpers
+	// such as a background local server).
+	Executable func() (string, error)
+	// Open opens provider resources; see Opener.
+	Open Opener
+}
+
+// New returns the Factory for the real process.
+func New() *Factory {
+	return &Factory{
+		IO:      System(),
+		Globals: &Globals{File: project.DefaultFile, Output: "text", Color: "auto"},
+		Now:     time.Now,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		},
+		Getenv:     os.Getenv,
+		Environ:    os.Environ,
+		Executable: os.Executable,
+	}
+}
+
+// Project loads the project file named by -f, applying --provider and
+// --region and EVCLI_* environment overrides. Invalid files return
+// *project.Diagnostics (exit code 2).
+func (f *Factory) Project() (*project.Project, error) {
+	flags := map[string]string{}
+	if f.Globals.Provider != "" {
+		flags["provider"] = f.Globals.Provider
+	}
+	if f.Globals.Region != "" {
+		flags["region"] = f.Globals.Region
+	}
+	return project.Load(f.Globals.File, project.LoadOptions{Flags: flags, Environ: f.Environ()})
+}

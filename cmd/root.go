@@ -1,0 +1,244 @@
+// Package cmd holds evcli's cobra commands: flags, config loading, wiring and
+// the choice of output. It is thin: the work happens in the domain packages
+// (project, deploy, tail, replay, filter, tune) and the providers.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/project"
+)
+
+// Version is set at build time with -ldflags "-X github.com/evcli/evcli/cmd.Version=...".
+var Version = "dev"
+
+// Main runs evcli with the process's arguments and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := cmdutil.New()
+	return Run(ctx, f, os.Args[1:])
+}
+
+// Run executes the command line args with f and returns the exit code.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ctx.Err())) {
+		fmt.Fprintln(f.IO.ErrOut, "interrupted")
+		return cmdutil.ExitInterrupted
+	}
+	printError(f, err)
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var diags *project.Diagnostics
+	if errors.As(err, &diags) {
+		return cmdutil.ExitUsage
+	}
+	var fe *flagError
+	if errors.As(err, &fe) {
+		return cmdutil.ExitUsage
+	}
+	return cmdutil.ExitCode(err)
+}
+
+func printError(f *cmdutil.Factory, err error) {
+	var ee *cmdutil.ExitError
+	if errors.As(err, &ee) && ee.Msg == "" && ee.Err == nil {
+		return // the command already said why
+	}
+	msg := err.Error()
+	if len(msg) > 0 && msg[len(msg)-1] == '\n' {
+		fmt.Fprint(f.IO.ErrOut, msg)
+	} else {
+		fmt.Fprintln(f.IO.ErrOut, "evcli: "+msg)
+	}
+	var fe *flagError
+	if errors.As(err, &fe) && fe.usage != "" {
+		fmt.Fprintf(f.IO.ErrOut, "run '%s --help' for usage\n", fe.usage)
+	}
+}
+
+// flagError is a usage error from cobra's flag or argument parsing.
+type flagError struct {
+	err   error
+	usage string
+}
+
+func (e *flagError) Error() string { return e.err.Error() }
+func (e *flagError) Unwrap() error { return e.err }
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	g := f.Globals
+	root := &cobra.Command{
+		Use:   "evcli",
+		Short: "Deploy and operate event-driven serverless functions",
+		Long: `evcli packages handlers and deploys them with their event rules to AWS, Google Cloud,
+Azure or the built-in local provider; follows the logs of many functions grouped by
+correlation ID; replays stored events; tests EventBridge event patterns; and tunes
+Lambda memory from observed metrics.`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			switch g.Output {
+			case "text", "json":
+			default:
+				return &flagError{err: fmt.Errorf(`invalid value %q for -o/--output: use "text" or "json"`, g.Output), usage: c.CommandPath()}
+			}
+			switch g.Color {
+			case "auto", "always", "never":
+			default:
+				return &flagError{err: fmt.Errorf(`invalid value %q for --color: use "auto", "always" or "never"`, g.Color), usage: c.CommandPath()}
+			}
+			f.IO.SetColorMode(g.Color)
+			return nil
+		},
+	}
+	root.SetVersionTemplate("evcli {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &flagError{err: err, usage: c.CommandPath()}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.File, "file", "f", g.File, "project file")
+	pf.StringVar(&g.Provider, "provider", "", "provider: local, aws, gcp or azure (default: from evcli.yaml, else local)")
+	pf.StringVar(&g.Region, "region", "", "cloud region (default: from evcli.yaml, then the environment)")
+	pf.StringVar(&g.Profile, "profile", "", "cloud credentials profile")
+	pf.StringVarP(&g.Output, "output", "o", g.Output, "output format: text or json")
+	pf.StringVar(&g.Color, "color", g.Color, "colour: auto, always or never (NO_COLOR is honoured)")
+	pf.BoolVar(&g.Yes, "yes", false, "confirm without prompting (needed when not running interactively)")
+	pf.BoolVar(&g.Debug, "debug", false, "print debug details to stderr (never secrets)")
+
+	for _, c := range []*cobra.Command{
+		newCmdInit(f),
+		newCmdValidate(f),
+		newCmdPackage(f),
+		newCmdDeploy(f),
+		newCmdSend(f),
+		newCmdInvoke(f),
+		newCmdTail(f),
+		newCmdReplay(f),
+		newCmdFilter(f),
+		newCmdTune(f),
+		newCmdLocal(f),
+		newCmdVersion(f),
+		newCmdCompletion(f),
+		newHelpTopic("environment", "Environment variables evcli reads", environmentHelp),
+		newHelpTopic("exit-codes", "What evcli's exit codes mean", exitCodesHelp),
+	} {
+		root.AddCommand(c)
+	}
+	wrapArgs(root)
+	return root
+}
+
+// wrapArgs makes argument-count errors usage errors (exit 2) everywhere.
+func wrapArgs(c *cobra.Command) {
+	if c.Args != nil {
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &flagError{err: err, usage: cmd.CommandPath()}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		wrapArgs(sub)
+	}
+}
+
+func newCmdVersion(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print evcli's version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if f.Globals.JSON() {
+				return cmdutil.NewJSONLines(f.IO.Out, "version").Write(map[string]string{"type": "evcli", "version": Version})
+			}
+			fmt.Fprintf(f.IO.Out, "evcli %s\n", Version)
+			return nil
+		},
+	}
+}
+
+func newCmdCompletion(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:       "completion bash|zsh|fish|powershell",
+		Short:     "Print a shell completion script",
+		Example:   "  source <(evcli completion bash)\n  evcli completion zsh > \"${fpath[1]}/_evcli\"",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(f.IO.Out, true)
+			case "zsh":
+				return root.GenZshCompletion(f.IO.Out)
+			case "fish":
+				return root.GenFishCompletion(f.IO.Out, true)
+			case "powershell":
+				return root.GenPowerShellCompletionWithDesc(f.IO.Out)
+			}
+			return &flagError{err: fmt.Errorf("unknown shell %q: use bash, zsh, fish or powershell", args[0]), usage: c.CommandPath()}
+		},
+	}
+}
+
+func newHelpTopic(name, short, long string) *cobra.Command {
+	c := &cobra.Command{
+		Use:   name,
+		Short: short,
+		Long:  long,
+		Run: func(c *cobra.Command, args []string) {
+			fmt.Fprint(c.OutOrStdout(), long)
+		},
+	}
+	c.SetHelpFunc(func(c *cobra.Command, args []string) { fmt.Fprint(c.OutOrStdout(), long) })
+	c.Hidden = false
+	c.Annotations = map[string]string{"helpTopic": "true"}
+	return c
+}
+
+const environmentHelp = `Environment variables evcli reads
+
+  EVCLI_PROVIDER, EVCLI_REGION, ...   override evcli.yaml keys (flags win over them)
+  NO_COLOR                            any non-empty value turns colour off
+  AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID, ...
+                                      the AWS SDK's default credential chain
+  AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>
+                                      send AWS calls to another endpoint (LocalStack, emulators)
+
+Handlers run by the local provider get AWS_ENDPOINT_URL_EVENTBRIDGE pointing at evcli's
+PutEvents endpoint, AWS_REGION and dummy credentials, so the AWS SDK inside them talks
+to evcli unchanged.
+`
+
+const exitCodesHelp = `Exit codes
+
+  0    success
+  1    failure: the command ran and something failed (filter test: an event did not match)
+  2    usage: bad flag, argument, project file, pattern or event; nothing was changed
+  4    no credentials or region for a cloud provider
+  130  interrupted (Ctrl-C)
+`

@@ -1,0 +1,89 @@
+package project
+
+import "encoding/json"
+
+// DefaultFile is the project file evcli reads when -f is not given.
+const DefaultFile = "evcli.yaml"
+
+// Project is a loaded, validated evcli.yaml (with flag and EVCLI_* env
+// overrides applied).
+type Project struct {
+	// Path is the file it was loaded from; Dir its directory. Function
+	// sources are relative to Dir.
+	Path string `json:"-"`
+	Dir  string `json:"-"`
+
+	Name      string      `json:"project"`
+	Provider  string      `json:"provider"` // local|aws|gcp|azure; default local
+	Region    string      `json:"region"`
+	Bus       string      `json:"bus"` // event bus name; default "default"
+	Store     EventStore  `json:"store"`
+	Functions []Function  `json:"functions"` // in file order
+	Prices    *PriceTable `json:"prices,omitempty"`
+}
+
+// Function is one function of the project.
+type Function struct {
+	Name         string            `json:"name"`
+	Source       string            `json:"source"`  // directory, relative to the project dir
+	Runtime      string            `json:"runtime"` // provided.al2023|nodejs20.x|nodejs22.x|python3.12|python3.13
+	Handler      string            `json:"handler"`
+	Architecture string            `json:"architecture"` // x86_64|arm64; default x86_64
+	MemoryMB     int               `json:"memory"`       // 128..10240; default 128
+	TimeoutS     int               `json:"timeout"`      // 1..900; default 3
+	Concurrency  int               `json:"concurrency"`  // reserved concurrency; default 10
+	Environment  map[string]string `json:"environment,omitempty"`
+	Secrets      []string          `json:"secrets,omitempty"` // names of secret environment variables, values never printed
+	Events       []EventSource     `json:"events,omitempty"`
+	Correlation  string            `json:"correlation,omitempty"` // JSON path of the correlation id in the function's log lines/events
+	Role         string            `json:"role,omitempty"`        // AWS only: execution role ARN
+}
+
+// EventSource is one trigger of a function: an EventBridge-style pattern on a bus.
+type EventSource struct {
+	Bus     string          `json:"bus"`
+	Pattern json.RawMessage `json:"pattern"` // JSON object
+	// Pos is where the pattern stands in the project file, for messages.
+	Pos Pos `json:"-"`
+}
+
+// Pos is a position in the project file (1-based).
+type Pos struct {
+	Line, Col int
+}
+
+// EventStore configures where events are stored.
+type EventStore struct {
+	Type    string    `json:"type"` // local|dynamodb|firestore|cosmos; default local
+	Table   string    `json:"table"`
+	Keys    StoreKeys `json:"keys"`
+	TTLDays int       `json:"ttlDays,omitempty"`
+}
+
+// StoreKeys names the attributes of the event-sourcing layout.
+type StoreKeys struct {
+	Aggregate string `json:"aggregate"` // partition key; default aggregateId
+	Sort      string `json:"sort"`      // sort key; default timestamp
+	ID        string `json:"id"`        // default eventId
+	Type      string `json:"type"`      // default eventType
+	Data      string `json:"data"`      // default data
+	Version   string `json:"version"`   // default version
+	TTL       string `json:"ttl"`       // default expiresAt
+}
+
+// PriceTable overrides the embedded Lambda price table (tune memory).
+type PriceTable struct {
+	GBSecondX86   float64 `json:"gbSecondX86,omitempty"`
+	GBSecondArm   float64 `json:"gbSecondArm,omitempty"`
+	PerMillionReq float64 `json:"perMillionRequests,omitempty"`
+}
+
+// Function returns the function named name, or nil.
+func (p *Project) Function(name string) *Function {
+	for i := range p.Functions {
+		if p.Functions[i].Name == name {
+			return &p.Functions[i]
+		}
+	}
+	return nil
+}
