@@ -16,4 +16,8 @@ type Opener struct {
 	LogSource func(ctx context.Context) (providers.LogSource, error)
 	// Metrics opens the provider's metrics source.
 	Metrics func(ctx context.Context) (providers.MetricsSource, error)
+	// EventBus opens the provider's event bus (publishing).
+	EventBus func(ctx context.Context) (providers.EventBus, error)
+	// Invoker opens the provider's synchronous invoke.
+	Invoker func(ctx context.Context) (providers.Invoker, error)
 }
