@@ -1,0 +1,91 @@
+package deploy
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// Progress is one step of applying a plan, for live progress output.
+type Progress struct {
+	Function string        `json:"function"`
+	Step     string        `json:"step"` // "start", a driver step, "done", "failed"
+	Err      error         `json:"-"`
+	Elapsed  time.Duration `json:"-"`
+}
+
+// Result is the outcome of applying one change.
+type Result struct {
+	Change  Change
+	Err     error
+	Elapsed time.Duration
+}
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	Concurrency int // functions applied at once; default 4
+	Progress    func(Progress)
+	Now         func() time.Time
+}
+
+// Apply carries out plan with d, functions in parallel. A failure stops
+// nothing else: every change gets a Result, in plan order, and running the
+// same deploy again converges.
+func Apply(ctx context.Context, plan []Change, d providers.Deployer, o ApplyOptions) []Result {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	var mu sync.Mutex
+	progress := func(p Progress) {
+		if o.Progress != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			o.Progress(p)
+		}
+	}
+	results := make([]Result, len(plan))
+	sem := make(chan struct{}, o.Concurrency)
+	var wg sync.WaitGroup
+	for i, c := range plan {
+		results[i].Change = c
+		if c.Action == Unchanged {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i].Err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			start := o.Now()
+			progress(Progress{Function: c.Function, Step: "start"})
+			var err error
+			switch c.Action {
+			case Delete:
+				err = d.DeleteFunction(ctx, c.Function)
+			default:
+				err = d.ApplyFunction(ctx, *c.Desired, c.CodeChanged, func(step string) {
+					progress(Progress{Function: c.Function, Step: step, Elapsed: o.Now().Sub(start)})
+				})
+			}
+			elapsed := o.Now().Sub(start)
+			results[i].Err, results[i].Elapsed = err, elapsed
+			if err != nil {
+				progress(Progress{Function: c.Function, Step: "failed", Err: err, Elapsed: elapsed})
+			} else {
+				progress(Progress{Function: c.Function, Step: "done", Elapsed: elapsed})
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}

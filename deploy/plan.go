@@ -1,0 +1,188 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// Action is what a plan does to one function.
+type Action string
+
+const (
+	Create    Action = "create"
+	Update    Action = "update"
+	Unchanged Action = "unchanged"
+	Delete    Action = "delete"
+)
+
+// FieldChange is one changed field of an update, e.g. memory 512 -> 1024.
+// Values of secret environment variables never appear: environment changes
+// name the keys only.
+type FieldChange struct {
+	Field string `json:"field"`
+	From  string `json:"from,omitempty"`
+	To    string `json:"to,omitempty"`
+}
+
+func (c FieldChange) String() string {
+	if c.From == "" && c.To == "" {
+		return c.Field
+	}
+	return fmt.Sprintf("%s %s -> %s", c.Field, c.From, c.To)
+}
+
+// Change is the plan for one function.
+type Change struct {
+	Action      Action        `json:"action"`
+	Function    string        `json:"function"`
+	CodeChanged bool          `json:"codeChanged"`
+	Fields      []FieldChange `json:"fields,omitempty"`
+	// Desired is the wanted state (nil for Delete).
+	Desired *providers.FunctionDeployment `json:"-"`
+}
+
+// PlanOptions tune Plan.
+type PlanOptions struct {
+	// Prune plans deletes for deployed functions the project no longer has.
+	Prune bool
+}
+
+// Plan compares the desired functions with the deployed ones. The result is
+// in the order of desired, then deletes by name.
+func Plan(desired, deployed []providers.FunctionDeployment, o PlanOptions) []Change {
+	have := make(map[string]*providers.FunctionDeployment, len(deployed))
+	for i := range deployed {
+		have[deployed[i].Name] = &deployed[i]
+	}
+	var plan []Change
+	want := map[string]bool{}
+	for i := range desired {
+		d := &desired[i]
+		want[d.Name] = true
+		cur, ok := have[d.Name]
+		if !ok {
+			plan = append(plan, Change{Action: Create, Function: d.Name, CodeChanged: true, Desired: d})
+			continue
+		}
+		fields := diff(cur, d)
+		c := Change{Action: Unchanged, Function: d.Name, Desired: d, Fields: fields}
+		if cur.CodeSha256 != d.CodeSha256 {
+			c.CodeChanged = true
+			c.Fields = append([]FieldChange{{Field: "code changed"}}, c.Fields...)
+		}
+		if len(c.Fields) > 0 {
+			c.Action = Update
+		}
+		plan = append(plan, c)
+	}
+	if o.Prune {
+		var gone []string
+		for name := range have {
+			if !want[name] {
+				gone = append(gone, name)
+			}
+		}
+		sort.Strings(gone)
+		for _, name := range gone {
+			plan = append(plan, Change{Action: Delete, Function: name})
+		}
+	}
+	return plan
+}
+
+func diff(cur, want *providers.FunctionDeployment) []FieldChange {
+	var out []FieldChange
+	str := func(field, a, b string) {
+		if a != b {
+			out = append(out, FieldChange{Field: field, From: a, To: b})
+		}
+	}
+	num := func(field string, a, b int) {
+		if a != b {
+			out = append(out, FieldChange{Field: field, From: fmt.Sprint(a), To: fmt.Sprint(b)})
+		}
+	}
+	str("runtime", cur.Runtime, want.Runtime)
+	str("handler", cur.Handler, want.Handler)
+	str("architecture", cur.Architecture, want.Architecture)
+	num("memory", cur.MemoryMB, want.MemoryMB)
+	num("timeout", cur.TimeoutS, want.TimeoutS)
+	num("concurrency", cur.Concurrency, want.Concurrency)
+	str("correlation", cur.Correlation, want.Correlation)
+	if keys := envChanges(cur.Env, want.Env); keys != "" {
+		out = append(out, FieldChange{Field: "environment " + keys})
+	}
+	if !sameRules(cur.Rules, want.Rules) {
+		out = append(out, FieldChange{Field: "rules", From: fmt.Sprint(len(cur.Rules)), To: fmt.Sprint(len(want.Rules))})
+	}
+	return out
+}
+
+// envChanges names added (+), removed (-) and changed (~) keys, never values.
+func envChanges(a, b map[string]string) string {
+	var parts []string
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		av, inA := a[k]
+		bv, inB := b[k]
+		switch {
+		case !inA:
+			parts = append(parts, "+"+k)
+		case !inB:
+			parts = append(parts, "-"+k)
+		case av != bv:
+			parts = append(parts, "~"+k)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func sameRules(a, b []providers.RuleSpec) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	key := func(r providers.RuleSpec) string {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, r.Pattern); err != nil {
+			buf.Reset()
+			buf.Write(r.Pattern)
+		}
+		return r.ID + "\x00" + r.Bus + "\x00" + buf.String()
+	}
+	ka := make([]string, len(a))
+	kb := make([]string, len(b))
+	for i := range a {
+		ka[i] = key(a[i])
+	}
+	for i := range b {
+		kb[i] = key(b[i])
+	}
+	slices.Sort(ka)
+	slices.Sort(kb)
+	return slices.Equal(ka, kb)
+}
+
+// HasChanges reports whether applying plan would change anything.
+func HasChanges(plan []Change) bool {
+	for _, c := range plan {
+		if c.Action != Unchanged {
+			return true
+		}
+	}
+	return false
+}
