@@ -1,0 +1,40 @@
+// Package filter parses, validates, compiles and matches Amazon EventBridge
+// event patterns with the service's semantics, and explains why an event did
+// or did not match.
+//
+// A Pattern is parsed and validated by Parse; an invalid pattern is reported
+// as a *PatternError naming the JSON path of the offending part (for example
+// `detail.price[0].numeric`) and what would be valid there. Pattern.Match and
+// Pattern.Explain evaluate one pattern against one event by walking a decoded
+// copy of the event; they are the reference semantics.
+//
+// A RuleSet compiles many patterns into one matcher: the event is scanned
+// once by a hand-written JSON scanner that descends only into the fields some
+// pattern names (and stops as soon as every named field has been seen), each
+// leaf value is looked up in per-field indexes (hash maps for exact and
+// case-folded values, prefix and suffix maps by length, a segment table for
+// numeric ranges), and rules are selected by counting satisfied conditions.
+// The cost of a match therefore grows with the fields the patterns use and the
+// values the event holds, not with the number of rules.
+//
+// Semantics (as EventBridge):
+//   - every field named in a pattern must match (AND); a field matches when any
+//     of its candidates matches any of the event's values at that path (OR);
+//     event arrays are searched element by element, nested arrays flattened;
+//   - fields matched inside objects that are elements of one event array must
+//     all come from the same element;
+//   - "$or": [ {...}, {...} ] (two or more objects) may appear at any depth;
+//   - operators: exact values (strings, numbers compared by value, true, false,
+//     null), prefix, suffix (each also {"equals-ignore-case": ...}),
+//     equals-ignore-case (Unicode simple case folding), wildcard, anything-but
+//     (value, list, prefix, suffix, equals-ignore-case, wildcard), numeric,
+//     exists, cidr (IPv4 and IPv6);
+//   - anything-but matches a present scalar value that the wrapped matcher does
+//     not match (so a missing field never matches anything-but);
+//   - exists:true needs a scalar value (null counts) at the path; a missing
+//     field, an object or an empty array does not exist.
+//
+// When an event repeats a member name, the first occurrence is used. Only the
+// parts of an event a RuleSet reads are checked for JSON syntax; Pattern.Match
+// checks the whole event.
+package filter

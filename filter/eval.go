@@ -1,0 +1,407 @@
+package filter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNotObject is returned (wrapped) for an event that is not a JSON object.
+var ErrNotObject = errors.New("an event must be a JSON object")
+
+func decodeEvent(event []byte) (*jval, error) {
+	v, err := decodeJSON(event)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotObject, err)
+	}
+	if v.k != kObj {
+		return nil, fmt.Errorf("%w, not %s %s", ErrNotObject, article(v.k), v.k)
+	}
+	return v, nil
+}
+
+// Match reports whether event matches the pattern. The error is non-nil only
+// for an event that is not a JSON object (its message says where).
+func (p *Pattern) Match(event []byte) (bool, error) {
+	v, err := decodeEvent(event)
+	if err != nil {
+		return false, err
+	}
+	return evalNode(p.root, v), nil
+}
+
+// flatten appends the non-array values of v (v itself, or the elements of v
+// and of nested arrays) to dst.
+func flatten(dst []*jval, v *jval) []*jval {
+	if v == nil {
+		return dst
+	}
+	if v.k != kArr {
+		return append(dst, v)
+	}
+	for _, e := range v.vals {
+		dst = flatten(dst, e)
+	}
+	return dst
+}
+
+func evalNode(n *pnode, obj *jval) bool {
+	for _, f := range n.fields {
+		if !evalField(f, obj.get(f.name)) {
+			return false
+		}
+	}
+	if n.or != nil {
+		for _, b := range n.or {
+			if evalNode(b, obj) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func evalField(f *pfield, v *jval) bool {
+	vals := flatten(nil, v)
+	if f.nested != nil {
+		found := false
+		for _, e := range vals {
+			if e.k == kObj {
+				found = true
+				if evalNode(f.nested, e) {
+					return true
+				}
+			}
+		}
+		return !found && evalNode(f.nested, nil)
+	}
+	return leafMatch(f.leaf, vals) >= 0
+}
+
+// leafMatch returns the index of the first candidate that matches one of the
+// values, or -1. Objects among vals are not leaf values.
+func leafMatch(ms []*matcher, vals []*jval) int {
+	scalars := 0
+	for _, e := range vals {
+		if e.k != kObj {
+			scalars++
+		}
+	}
+	for i, m := range ms {
+		if m.op == opExists {
+			if m.exists == (scalars > 0) {
+				return i
+			}
+			continue
+		}
+		for _, e := range vals {
+			if e.k != kObj && m.matchScalar(e.k, e.s, e.f) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// Explanation says why an event did or did not match a pattern.
+type Explanation struct {
+	Match   bool     `json:"match"`
+	Reasons []Reason `json:"reasons"`
+}
+
+// Reason is the outcome for one field of the pattern (or one $or).
+type Reason struct {
+	// Path is the event path, e.g. detail.items[1].name; "$or" paths end in .$or.
+	Path  string `json:"path"`
+	Match bool   `json:"match"`
+	// Pattern is the field's candidates as JSON (leaf fields).
+	Pattern string `json:"pattern,omitempty"`
+	// Values are the event's scalar values at Path as JSON; empty when Missing.
+	Values  []string `json:"values,omitempty"`
+	Missing bool     `json:"missing,omitempty"`
+	Message string   `json:"message"`
+	// Branches explain each branch of a $or.
+	Branches []*Explanation `json:"branches,omitempty"`
+}
+
+// Explain evaluates the pattern against event and says why it did or did not
+// match: for each field, the candidates, the event's values (or that the field
+// is missing) and the outcome; for a $or, each branch.
+func (p *Pattern) Explain(event []byte) (*Explanation, error) {
+	v, err := decodeEvent(event)
+	if err != nil {
+		return nil, err
+	}
+	ok, rs := explainNode(p.root, v, "")
+	return &Explanation{Match: ok, Reasons: rs}, nil
+}
+
+// String renders the explanation as lines: "match" or "no match", then one
+// indented line per field.
+func (e *Explanation) String() string {
+	var b strings.Builder
+	if e.Match {
+		b.WriteString("match\n")
+	} else {
+		b.WriteString("no match\n")
+	}
+	writeReasons(&b, e.Reasons, "  ")
+	return b.String()
+}
+
+func writeReasons(b *strings.Builder, rs []Reason, indent string) {
+	for _, r := range rs {
+		mark := "ok  "
+		if !r.Match {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(b, "%s%s %s: %s\n", indent, mark, r.Path, r.Message)
+		for i, br := range r.Branches {
+			res := "no match"
+			if br.Match {
+				res = "match"
+			}
+			fmt.Fprintf(b, "%s  branch %d: %s\n", indent, i, res)
+			writeReasons(b, br.Reasons, indent+"    ")
+		}
+	}
+}
+
+// Failures returns one "path: message" line per failed field, $or branches
+// flattened as "path[branch]".
+func (e *Explanation) Failures() []string {
+	var out []string
+	var walk func(rs []Reason, prefix string)
+	walk = func(rs []Reason, prefix string) {
+		for _, r := range rs {
+			if r.Match {
+				continue
+			}
+			out = append(out, prefix+r.Path+": "+r.Message)
+			for i, br := range r.Branches {
+				walk(br.Reasons, fmt.Sprintf("%s$or[%d] ", prefix, i))
+			}
+		}
+	}
+	walk(e.Reasons, "")
+	return out
+}
+
+// Summary is the reasons as one line: the failures for a non-match, the
+// matched fields for a match.
+func (e *Explanation) Summary() string {
+	if !e.Match {
+		return strings.Join(e.Failures(), "; ")
+	}
+	var parts []string
+	for _, r := range e.Reasons {
+		parts = append(parts, r.Path+": "+r.Message)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// MarshalText is String.
+func (e *Explanation) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
+var _ json.Marshaler = (*Pattern)(nil)
+
+func evJSON(v *jval) string {
+	switch v.k {
+	case kStr:
+		return quote(v.s)
+	case kNum:
+		return v.s
+	case kObj:
+		return "{...}"
+	case kArr:
+		return "[...]"
+	}
+	return v.k.String()
+}
+
+func explainNode(n *pnode, obj *jval, path string) (bool, []Reason) {
+	ok := true
+	var rs []Reason
+	if n.or != nil {
+		r := Reason{Path: joinPath(path, "$or")}
+		for _, b := range n.or {
+			bok, brs := explainNode(b, obj, path)
+			r.Branches = append(r.Branches, &Explanation{Match: bok, Reasons: brs})
+			if bok && !r.Match {
+				r.Match = true
+			}
+		}
+		if r.Match {
+			for i, b := range r.Branches {
+				if b.Match {
+					r.Message = fmt.Sprintf("branch %d of %d matched", i, len(n.or))
+					break
+				}
+			}
+		} else {
+			r.Message = fmt.Sprintf("none of the %d $or branches matched", len(n.or))
+			ok = false
+		}
+		rs = append(rs, r)
+	}
+	for _, f := range n.fields {
+		fok, frs := explainField(f, obj.get(f.name), joinPath(path, f.name))
+		if !fok {
+			ok = false
+		}
+		rs = append(rs, frs...)
+	}
+	return ok, rs
+}
+
+func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
+	if f.nested != nil {
+		var objs []*jval
+		var idx []string
+		var walk func(v *jval, p string)
+		walk = func(v *jval, p string) {
+			switch {
+			case v == nil:
+			case v.k == kArr:
+				for i, e := range v.vals {
+					walk(e, fmt.Sprintf("%s[%d]", p, i))
+				}
+			case v.k == kObj:
+				objs = append(objs, v)
+				idx = append(idx, p)
+			}
+		}
+		walk(v, path)
+		if len(objs) == 0 {
+			ok, rs := explainNode(f.nested, nil, path)
+			if ok || v == nil {
+				return ok, rs
+			}
+			what := evJSON(v)
+			if v.k == kArr {
+				what = "an array without objects"
+			}
+			head := Reason{Path: path, Message: fmt.Sprintf("is %s, not an object; the pattern has nested fields here", what)}
+			return false, append([]Reason{head}, rs...)
+		}
+		var best []Reason
+		bestFails := -1
+		for i, o := range objs {
+			ok, rs := explainNode(f.nested, o, idx[i])
+			if ok {
+				return true, rs
+			}
+			fails := 0
+			for _, r := range rs {
+				if !r.Match {
+					fails++
+				}
+			}
+			if bestFails < 0 || fails < bestFails {
+				best, bestFails = rs, fails
+			}
+		}
+		if len(objs) == 1 && objs[0] == v {
+			return false, best
+		}
+		head := Reason{Path: path, Message: fmt.Sprintf("none of the %d objects in the array matched all nested fields together (fields from different elements are not combined); closest:", len(objs))}
+		return false, append([]Reason{head}, best...)
+	}
+	vals := flatten(nil, v)
+	r := Reason{Path: path, Pattern: leafJSON(f.leaf)}
+	scalars := 0
+	for _, e := range vals {
+		if e.k != kObj {
+			scalars++
+			r.Values = append(r.Values, evJSON(e))
+		}
+	}
+	i := leafMatch(f.leaf, vals)
+	r.Match = i >= 0
+	r.Missing = v == nil
+	switch {
+	case r.Match:
+		m := f.leaf[i]
+		switch {
+		case m.op == opExists && m.exists:
+			r.Message = "exists, as " + m.json + " requires"
+		case m.op == opExists:
+			if v == nil {
+				r.Message = "is missing, as " + m.json + " requires"
+			} else {
+				r.Message = "has no scalar value (" + describe(v) + "), as " + m.json + " requires"
+			}
+		default:
+			for _, e := range vals {
+				if e.k != kObj && m.matchScalar(e.k, e.s, e.f) {
+					r.Message = evJSON(e) + " matches " + m.json
+					break
+				}
+			}
+		}
+	case v == nil:
+		r.Message = "is missing; expected " + candidates(f.leaf)
+	case scalars == 0:
+		r.Message = "has no scalar value (" + describe(v) + "); expected " + candidates(f.leaf)
+	default:
+		if onlyExistsFalse(f.leaf) {
+			r.Message = "exists (" + strings.Join(r.Values, ", ") + "); expected it to be absent"
+		} else {
+			what := r.Values[0]
+			if len(r.Values) > 1 {
+				what = "none of [" + strings.Join(r.Values, ",") + "]"
+			}
+			r.Message = what + " does not match " + candidates(f.leaf) + typeHint(f.leaf, vals)
+		}
+	}
+	return r.Match, []Reason{r}
+}
+
+func describe(v *jval) string {
+	switch v.k {
+	case kObj:
+		return "it is an object; leaf patterns match strings, numbers, true, false and null"
+	case kArr:
+		if len(v.vals) == 0 {
+			return "it is an empty array"
+		}
+		return "it is an array of objects"
+	}
+	return evJSON(v)
+}
+
+func candidates(ms []*matcher) string {
+	if len(ms) == 1 {
+		return ms[0].json
+	}
+	return "any of " + leafJSON(ms)
+}
+
+func onlyExistsFalse(ms []*matcher) bool {
+	for _, m := range ms {
+		if m.op != opExists || m.exists {
+			return false
+		}
+	}
+	return true
+}
+
+// typeHint points out a string candidate that equals a number's text (or the
+// reverse): EventBridge never matches strings against numbers.
+func typeHint(ms []*matcher, vals []*jval) string {
+	for _, m := range ms {
+		for _, e := range vals {
+			switch {
+			case m.op == opExactStr && e.k == kNum && m.s == e.s:
+				return fmt.Sprintf(" (the event has the number %s, the pattern the string %s: strings never match numbers)", e.s, m.json)
+			case m.op == opExactNum && e.k == kStr && e.s == m.raw:
+				return fmt.Sprintf(" (the event has the string %s, the pattern the number %s: strings never match numbers)", quote(e.s), m.raw)
+			case m.op == opExactStr && e.k == kStr && fold(e.s) == fold(m.s):
+				return " (it differs only in case; use {\"equals-ignore-case\": ...} to ignore case)"
+			}
+		}
+	}
+	return ""
+}

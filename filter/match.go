@@ -1,0 +1,223 @@
+package filter
+
+import (
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// bstr views b as a string without copying; the string must not outlive a
+// change to b.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// fold returns s with every rune replaced by the smallest rune of its Unicode
+// simple case-folding orbit, so that fold(a) == fold(b) exactly when a and b
+// are equal ignoring case. Invalid UTF-8 bytes are kept as they are.
+func fold(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || ('a' <= c && c <= 'z') {
+			return string(appendFold(nil, s))
+		}
+	}
+	return s
+}
+
+func appendFold(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		dst = utf8.AppendRune(dst, foldRune(r))
+		i += n
+	}
+	return dst
+}
+
+func foldRune(r rune) rune {
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < m {
+			m = f
+		}
+	}
+	return m
+}
+
+// wildcard is a compiled wildcard: literal pieces between unescaped '*'.
+type wildcard struct {
+	lits []string
+}
+
+// parseWildcard compiles s; the second result is a message when s is invalid.
+func parseWildcard(s string) (*wildcard, string) {
+	w := &wildcard{}
+	var cur strings.Builder
+	prevStar := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '*':
+			if prevStar {
+				return nil, "consecutive wildcard characters (**) are not allowed; one * already matches any run of characters"
+			}
+			w.lits = append(w.lits, cur.String())
+			cur.Reset()
+			prevStar = true
+			continue
+		case '\\':
+			if i+1 >= len(s) || (s[i+1] != '*' && s[i+1] != '\\') {
+				return nil, `a backslash in a wildcard must escape * or \ (write \* for a literal star, \\ for a backslash)`
+			}
+			i++
+			cur.WriteByte(s[i])
+		default:
+			cur.WriteByte(c)
+		}
+		prevStar = false
+	}
+	w.lits = append(w.lits, cur.String())
+	return w, ""
+}
+
+func (w *wildcard) match(v string) bool {
+	lits := w.lits
+	if len(lits) == 1 {
+		return v == lits[0]
+	}
+	first, last := lits[0], lits[len(lits)-1]
+	if len(v) < len(first)+len(last) || !strings.HasPrefix(v, first) || !strings.HasSuffix(v, last) {
+		return false
+	}
+	v = v[len(first) : len(v)-len(last)]
+	for _, lit := range lits[1 : len(lits)-1] {
+		i := strings.Index(v, lit)
+		if i < 0 {
+			return false
+		}
+		v = v[i+len(lit):]
+	}
+	return true
+}
+
+// matchScalar reports whether m matches one scalar event value: k its kind,
+// s its decoded string (for strings), f its value (for numbers). fs, when
+// non-empty or foldOK, is fold(s) computed by the caller.
+func (m *matcher) matchScalar(k kind, s string, f float64) bool {
+	switch m.op {
+	case opExactStr:
+		return k == kStr && s == m.s
+	case opExactNum:
+		return k == kNum && f == m.f
+	case opNull:
+		return k == kNull
+	case opTrue:
+		return k == kTrue
+	case opFalse:
+		return k == kFalse
+	case opPrefix:
+		return k == kStr && strings.HasPrefix(s, m.s)
+	case opSuffix:
+		return k == kStr && strings.HasSuffix(s, m.s)
+	case opPrefixIC:
+		return k == kStr && strings.HasPrefix(fold(s), m.s)
+	case opSuffixIC:
+		return k == kStr && strings.HasSuffix(fold(s), m.s)
+	case opEqualsIC:
+		return k == kStr && fold(s) == m.s
+	case opWildcard:
+		return k == kStr && m.wc.match(s)
+	case opAnythingBut:
+		return !m.abMatches(k, s, f)
+	case opNumeric:
+		return k == kNum && m.inRange(f)
+	case opExists:
+		return m.exists
+	case opCIDR:
+		return k == kStr && m.cidrContains(s)
+	}
+	return false
+}
+
+// abMatches reports whether the matcher wrapped by anything-but matches.
+func (m *matcher) abMatches(k kind, s string, f float64) bool {
+	switch m.abOp {
+	case opExactStr:
+		if k != kStr {
+			return false
+		}
+		for _, x := range m.strs {
+			if x == s {
+				return true
+			}
+		}
+	case opExactNum:
+		if k != kNum {
+			return false
+		}
+		for _, x := range m.nums {
+			if x == f {
+				return true
+			}
+		}
+	case opPrefix:
+		return k == kStr && strings.HasPrefix(s, m.strs[0])
+	case opSuffix:
+		return k == kStr && strings.HasSuffix(s, m.strs[0])
+	case opEqualsIC:
+		if k != kStr {
+			return false
+		}
+		fs := fold(s)
+		for _, x := range m.strs {
+			if x == fs {
+				return true
+			}
+		}
+	case opWildcard:
+		if k != kStr {
+			return false
+		}
+		for _, w := range m.wcs {
+			if w.match(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (m *matcher) inRange(f float64) bool {
+	if m.hasLo && (f < m.lo || (f == m.lo && !m.loIncl)) {
+		return false
+	}
+	if m.hasHi && (f > m.hi || (f == m.hi && !m.hiIncl)) {
+		return false
+	}
+	return f == f // not NaN
+}
+
+func (m *matcher) cidrContains(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return false
+	}
+	return m.prefix.Contains(a.Unmap())
+}
