@@ -1,0 +1,24 @@
+// Package tail follows the logs of many functions at once and groups their
+// lines by correlation ID.
+//
+// The pipeline is: one goroutine per providers.LogSource (retried with
+// backoff when it fails, the others going on) -> Parse (Lambda's START / END /
+// REPORT lines, its text and JSON log formats, any JSON line) -> a
+// time-ordered merge with a short reorder window and a bounded buffer ->
+// correlation propagation (an ID seen on one line of a request is given to
+// every line of that request, including START / END / REPORT and lines that
+// came before it, as long as they are still inside the reorder window) ->
+// filters (function globs, correlation, level, regexp) -> a Sink: the plain
+// printer, the NDJSON printer or the terminal UI (Model).
+//
+// Memory stays bounded however long a tail runs: the merge buffer, the
+// request -> correlation table and the TUI's flows all have fixed caps and
+// evict their oldest entries.
+//
+// Errors: Run returns ctx's error when cancelled, and otherwise an error
+// naming the sources that failed for good (Follow false, or an error a retry
+// cannot fix such as PermissionDenied).
+//
+// This package never imports cobra, viper, a cloud SDK or os.Stdout; sources,
+// clocks, sleeps and writers are injected.
+package tail
