@@ -1,0 +1,41 @@
+// Package store is the local provider's state: one SQLite database,
+// <dir>/state.db (pure Go, modernc.org/sqlite), in WAL mode, shared by every
+// evcli process of a project — `evcli tail` in one terminal may follow the
+// logs that `evcli send` in another is writing.
+//
+// It holds the deployed functions and their rules, the event store (every
+// event ever put on the local bus, with its aggregate id and version and its
+// correlation id when the detail carries them), function log lines, invocation
+// records (Lambda REPORT data), delivery outcomes, a small key/value table for
+// replay checkpoints, and the registration of a running `evcli local serve`.
+//
+// # Concurrency and durability
+//
+// Each *DB has a write pool of one connection whose transactions are BEGIN
+// IMMEDIATE, and a read pool. Writers of different processes wait for each
+// other on SQLite's busy handler (15 s) rather than failing. Commits run
+// with synchronous=FULL: once AppendEvents returns, the events survive
+// kill -9 of the process and loss of power.
+//
+// Readers never hold a snapshot while the caller works: Events and
+// Invocations read a page at a time (iter.Seq2), Logs a page per poll.
+//
+// Log following (Logs with Follow) is by seq. Because SQLite has a single
+// writer at a time and seq is assigned inside the writing transaction, rows
+// become visible in seq order, so a reader that asks for "seq > last" in a
+// fresh snapshot can neither skip a row nor see one twice, whichever process
+// wrote it. Appends through the same *DB wake followers at once; appends by
+// other processes are seen within the poll interval (WithPollInterval).
+//
+// # Schema
+//
+// The schema version is PRAGMA user_version; Open applies missing migrations
+// under the write lock, so processes opening a new file at once agree. A file
+// written by a newer evcli is refused with an error saying so.
+//
+// # Errors
+//
+// Errors name the database file and the operation, and for bad input the
+// offending entry (events[3], rule "x"). Appending an event id that is already
+// stored is not an error: AppendEvents returns the stored row.
+package store

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// logPageSize is how many log rows one query reads.
+const logPageSize = 512
+
+// AppendLogs stores lines in one transaction, in order. Each gets the next
+// seq, which Logs reports as the line's Token. Provider defaults to "local",
+// a zero Time to now. A JSON line's correlationId (or correlation_id) is kept
+// in its own column.
+func (d *DB) AppendLogs(ctx context.Context, lines []providers.LogLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO logs (time, provider, function, request_id, stream, correlation_id, message) VALUES (?,?,?,?,?,?,?)`)
+		if err != nil {
+			return d.wrap("prepare log insert", err)
+		}
+		defer ins.Close()
+		for _, l := range lines {
+			if l.Time.IsZero() {
+				l.Time = d.now()
+			}
+			if l.Provider == "" {
+				l.Provider = "local"
+			}
+			if _, err := ins.ExecContext(ctx, toNanos(l.Time), l.Provider, l.Function, l.RequestID, l.Stream, logCorrelation(l.Message), l.Message); err != nil {
+				return d.wrap("insert log line of "+l.Function, err)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		d.signal()
+	}
+	return err
+}
+
+// logCorrelation extracts a top-level correlation id from a JSON log line.
+func logCorrelation(msg string) string {
+	s := strings.TrimSpace(msg)
+	if !strings.HasPrefix(s, "{") || !strings.Contains(s, "orrelation") {
+		return ""
+	}
+	var v struct {
+		A json.RawMessage `json:"correlationId"`
+		B json.RawMessage `json:"correlation_id"`
+	}
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return ""
+	}
+	return firstScalar(v.A, v.B)
+}
+
+// Logs streams the stored lines of q.Functions (all when empty) whose time is
+// at or after q.Since, in seq order; with q.Follow it then goes on with lines
+// that any process appends, until ctx is done.
+//
+// Why following by seq has neither gaps nor duplicates: SQLite admits one
+// writer at a time (the WAL write lock, across processes), and seq is
+// assigned inside the writing transaction, so transactions commit in seq
+// order and every read snapshot holds exactly the rows up to some seq. Each
+// poll is one fresh read transaction that reads the rows after the last seq
+// seen and, in the same snapshot, max(seq); when the page was not full the
+// cursor moves to that max, so rows of other functions are never scanned
+// twice and no row committed later can have a lower seq.
+//
+// The line channel is closed when the stream ends; a terminal error (not
+// ctx's) is sent on the error channel first, which is closed after it.
+func (d *DB) Logs(ctx context.Context, q providers.LogQuery) (<-chan providers.LogLine, <-chan error) {
+	out := make(chan providers.LogLine, logPageSize)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		defer close(out)
+		var after int64
+		if err := d.followLogs(ctx, q, &after, out); err != nil && ctx.Err() == nil {
+			errc <- err
+		}
+	}()
+	return out, errc
+}
+
+func (d *DB) followLogs(ctx context.Context, q providers.LogQuery, after *int64, out chan<- providers.LogLine) error {
+	var ticker *time.Ticker
+	for {
+		// Register for in-process wake-ups before reading, so an append
+		// that commits during the read is not missed.
+		wake := d.changed()
+		full, err := d.logPage(ctx, q, after, out)
+		if err != nil {
+			return err
+		}
+		if full {
+			continue
+		}
+		if !q.Follow {
+			return nil
+		}
+		if ticker == nil {
+			ticker = time.NewTicker(d.poll)
+			defer ticker.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// logPage sends one page of lines after *after and advances it; full says
+// whether the page was full (more rows may follow at once).
+func (d *DB) logPage(ctx context.Context, q providers.LogQuery, after *int64, out chan<- providers.LogLine) (bool, error) {
+	query := `SELECT seq, time, provider, function, request_id, stream, message FROM logs WHERE seq > ?`
+	args := []any{*after}
+	if !q.Since.IsZero() {
+		query += ` AND time >= ?`
+		args = append(args, q.Since.UnixNano())
+	}
+	if len(q.Functions) > 0 {
+		query += ` AND function IN (` + placeholders(len(q.Functions)) + `)`
+		for _, f := range q.Functions {
+			args = append(args, f)
+		}
+	}
+	query += ` ORDER BY seq LIMIT ?`
+	args = append(args, logPageSize)
+
+	var (
+		page []providers.LogLine
+		last int64
+		max  sql.NullInt64
+	)
+	err := d.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return d.wrap("query logs", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				l  providers.LogLine
+				ts int64
+			)
+			if err := rows.Scan(&last, &ts, &l.Provider, &l.Function, &l.RequestID, &l.Stream, &l.Message); err != nil {
+				return d.wrap("scan log line", err)
+			}
+			l.Time = fromNanos(ts)
+			l.Token = strconv.FormatInt(last, 10)
+			page = append(page, l)
+		}
+		if err := rows.Err(); err != nil {
+			return d.wrap("query logs", err)
+		}
+		if len(page) < logPageSize {
+			// Same snapshot: nothing matching lies between last and max.
+			return d.wrap("read last log seq", tx.QueryRowContext(ctx, `SELECT max(seq) FROM logs`).Scan(&max))
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, l := range page {
+		select {
+		case out <- l:
+		case <-ctx.Done():
+			return false, nil
+		}
+	}
+	if len(page) > 0 {
+		*after = last
+	}
+	if len(page) < logPageSize && max.Int64 > *after {
+		*after = max.Int64
+	}
+	return len(page) == logPageSize, nil
+}
+
+var _ providers.LogSource = (*DB)(nil)

@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// FileName is the name of the database file inside the directory given to Open.
+const FileName = "state.db"
+
+// DB is the local provider's state database. It is safe for concurrent use by
+// many goroutines, and several processes may open the same file at once.
+type DB struct {
+	path string
+	// w is the write pool: one connection, every transaction BEGIN IMMEDIATE,
+	// so writers of this process queue in Go and writers of other processes
+	// wait on SQLite's busy handler instead of failing with SQLITE_BUSY.
+	w *sql.DB
+	// r is the read pool (deferred transactions, several connections).
+	r *sql.DB
+
+	poll time.Duration
+	now  func() time.Time
+
+	mu     sync.Mutex
+	notify chan struct{} // closed (and replaced) after every log append of this process
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithPollInterval sets how often a following reader (Logs with Follow)
+// looks for rows appended by other processes. Rows appended through the same
+// *DB wake followers at once. Default 100ms.
+func WithPollInterval(d time.Duration) Option {
+	return func(db *DB) {
+		if d > 0 {
+			db.poll = d
+		}
+	}
+}
+
+// WithClock injects the clock used for rows whose time the caller left zero.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) {
+		if now != nil {
+			db.now = now
+		}
+	}
+}
+
+// busyTimeoutMs is how long a statement waits for another process's lock.
+const busyTimeoutMs = 15000
+
+// Open opens (creating if needed) dir/state.db, migrating its schema to the
+// current version. dir is created with mode 0o755 if it does not exist.
+func Open(dir string, opts ...Option) (*DB, error) {
+	if dir == "" {
+		return nil, errors.New("store: empty directory; pass the project's .evcli directory")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	d := &DB{path: path, poll: 100 * time.Millisecond, now: time.Now, notify: make(chan struct{})}
+	for _, o := range opts {
+		o(d)
+	}
+	var err error
+	// synchronous(FULL): a commit is fsynced to the WAL before it returns, so
+	// an acknowledged append survives kill -9 and power loss alike.
+	pragmas := []string{
+		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMs),
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"foreign_keys(1)",
+	}
+	dsn := func(txlock string) string {
+		v := url.Values{}
+		for _, p := range pragmas {
+			v.Add("_pragma", p)
+		}
+		v.Set("_txlock", txlock)
+		return "file:" + path + "?" + v.Encode()
+	}
+	if d.w, err = sql.Open("sqlite", dsn("immediate")); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	d.w.SetMaxOpenConns(1)
+	d.w.SetMaxIdleConns(1)
+	d.w.SetConnMaxLifetime(0)
+	if d.r, err = sql.Open("sqlite", dsn("deferred")); err != nil {
+		d.w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	d.r.SetMaxOpenConns(4)
+	d.r.SetMaxIdleConns(4)
+	if err := d.migrate(context.Background()); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Path is the database file's path.
+func (d *DB) Path() string { return d.path }
+
+// Close closes the database. Followers started by Logs end with ctx or when
+// their next query fails.
+func (d *DB) Close() error {
+	var errs []error
+	if d.r != nil {
+		errs = append(errs, d.r.Close())
+	}
+	if d.w != nil {
+		errs = append(errs, d.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// migrations are applied in order; user_version is the number applied so
+// far. Never edit an existing entry: append a new one.
+var migrations = []string{
+	// 1: initial schema.
+	`
+CREATE TABLE events (
+	seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+	id                TEXT NOT NULL UNIQUE,
+	bus               TEXT NOT NULL,
+	source            TEXT NOT NULL,
+	detail_type       TEXT NOT NULL,
+	time              INTEGER NOT NULL, -- unix nanoseconds, UTC
+	aggregate_id      TEXT NOT NULL DEFAULT '',
+	aggregate_version INTEGER NOT NULL DEFAULT 0,
+	correlation_id    TEXT NOT NULL DEFAULT '',
+	payload           BLOB NOT NULL     -- the EventBridge envelope JSON
+);
+CREATE INDEX events_time ON events(time);
+CREATE INDEX events_aggregate ON events(aggregate_id, aggregate_version);
+CREATE INDEX events_detail_type ON events(detail_type);
+
+CREATE TABLE functions (
+	name          TEXT PRIMARY KEY,
+	runtime       TEXT NOT NULL,
+	handler       TEXT NOT NULL,
+	architecture  TEXT NOT NULL,
+	memory_mb     INTEGER NOT NULL,
+	timeout_s     INTEGER NOT NULL,
+	concurrency   INTEGER NOT NULL,
+	env           TEXT NOT NULL,       -- JSON object
+	code_sha256   TEXT NOT NULL,
+	artifact_path TEXT NOT NULL,
+	code_dir      TEXT NOT NULL,
+	deployed_at   INTEGER NOT NULL,
+	correlation   TEXT NOT NULL
+);
+
+CREATE TABLE rules (
+	id       TEXT PRIMARY KEY,
+	bus      TEXT NOT NULL,
+	function TEXT NOT NULL,
+	pattern  TEXT NOT NULL,
+	ord      INTEGER NOT NULL
+);
+CREATE INDEX rules_function ON rules(function);
+
+CREATE TABLE logs (
+	seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+	time           INTEGER NOT NULL,
+	provider       TEXT NOT NULL,
+	function       TEXT NOT NULL,
+	request_id     TEXT NOT NULL,
+	stream         TEXT NOT NULL,
+	correlation_id TEXT NOT NULL,
+	message        TEXT NOT NULL
+);
+CREATE INDEX logs_time ON logs(time);
+CREATE INDEX logs_function ON logs(function, seq);
+
+CREATE TABLE invocations (
+	rowid_             INTEGER PRIMARY KEY AUTOINCREMENT,
+	function           TEXT NOT NULL,
+	request_id         TEXT NOT NULL,
+	time               INTEGER NOT NULL,
+	duration_ms        REAL NOT NULL,
+	billed_duration_ms INTEGER NOT NULL,
+	memory_size_mb     INTEGER NOT NULL,
+	max_memory_used_mb INTEGER NOT NULL,
+	init_duration_ms   REAL NOT NULL,
+	cpu_time_ms        REAL NOT NULL,
+	outcome            TEXT NOT NULL
+);
+CREATE INDEX invocations_function_time ON invocations(function, time);
+
+CREATE TABLE deliveries (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	event_id       TEXT NOT NULL,
+	function       TEXT NOT NULL,
+	rule_id        TEXT NOT NULL,
+	status         TEXT NOT NULL,
+	attempts       INTEGER NOT NULL,
+	error          TEXT NOT NULL,
+	duration_ms    REAL NOT NULL,
+	correlation_id TEXT NOT NULL,
+	time           INTEGER NOT NULL
+);
+CREATE INDEX deliveries_event ON deliveries(event_id);
+
+CREATE TABLE kv (
+	ns    TEXT NOT NULL,
+	key   TEXT NOT NULL,
+	value BLOB NOT NULL,
+	PRIMARY KEY (ns, key)
+);
+
+CREATE TABLE server (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	addr    TEXT NOT NULL,
+	pid     INTEGER NOT NULL,
+	started INTEGER NOT NULL
+);
+`,
+}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = len(migrations)
+
+func (d *DB) migrate(ctx context.Context) error {
+	var v int
+	if err := d.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("store: %s: read schema version: %w", d.path, err)
+	}
+	if v == SchemaVersion {
+		return nil
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		// Re-read inside the write lock: another process may have migrated
+		// between our check and BEGIN IMMEDIATE.
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			return fmt.Errorf("store: %s: read schema version: %w", d.path, err)
+		}
+		if v > SchemaVersion {
+			return fmt.Errorf("store: %s has schema version %d, this evcli knows up to %d: upgrade evcli, or remove the file to start afresh", d.path, v, SchemaVersion)
+		}
+		for i := v; i < SchemaVersion; i++ {
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("store: %s: migration %d: %w", d.path, i+1, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion))
+		return err
+	})
+}
+
+// write runs f in a BEGIN IMMEDIATE transaction on the write pool and commits.
+func (d *DB) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return d.wrap("begin write", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return d.wrap("commit", err)
+	}
+	return nil
+}
+
+// read runs f in a deferred (snapshot) transaction on the read pool.
+func (d *DB) read(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := d.r.BeginTx(ctx, nil)
+	if err != nil {
+		return d.wrap("begin read", err)
+	}
+	defer tx.Rollback()
+	return f(tx)
+}
+
+func (d *DB) wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("store: %s: %s: %w", d.path, what, err)
+}
+
+// placeholders returns "?,?,?" for n arguments.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func (d *DB) signal() {
+	d.mu.Lock()
+	close(d.notify)
+	d.notify = make(chan struct{})
+	d.mu.Unlock()
+}
+
+func (d *DB) changed() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.notify
+}
