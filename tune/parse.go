@@ -1,0 +1,134 @@
+package tune
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ParseWindow parses a --since value: a Go duration (90m, 36h, 1h30m) or a
+// whole number of days (7d) or weeks (2w).
+func ParseWindow(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	bad := fmt.Errorf("invalid --since %q: use a duration such as 7d, 36h or 90m", s)
+	if t == "" {
+		return 0, bad
+	}
+	unit := time.Duration(0)
+	switch {
+	case strings.HasSuffix(t, "d"):
+		unit = 24 * time.Hour
+	case strings.HasSuffix(t, "w"):
+		unit = 7 * 24 * time.Hour
+	}
+	if unit != 0 {
+		n, err := strconv.Atoi(t[:len(t)-1])
+		if err != nil || n <= 0 || n > 3660 {
+			return 0, bad
+		}
+		return time.Duration(n) * unit, nil
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil || d <= 0 {
+		return 0, bad
+	}
+	return d, nil
+}
+
+// ParseMemory parses one memory size: 512, 512MB, 512M, or 1GB (1,024 MB),
+// within Lambda's 128..10,240 MB.
+func ParseMemory(s string) (int, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(t, "GB"), strings.HasSuffix(t, "G"):
+		mult = 1024
+		t = strings.TrimRight(t, "GB")
+	case strings.HasSuffix(t, "MB"), strings.HasSuffix(t, "M"):
+		t = strings.TrimRight(t, "MB")
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("invalid memory size %q: use megabytes such as 512 or 1769, or 1GB", s)
+	}
+	mb := v * mult
+	if mb != math.Trunc(mb) {
+		return 0, fmt.Errorf("invalid memory size %q: use a whole number of megabytes", s)
+	}
+	if mb < MinMemoryMB || mb > MaxMemoryMB {
+		return 0, fmt.Errorf("memory size %q is out of range: Lambda allows %d to %d MB", s, MinMemoryMB, MaxMemoryMB)
+	}
+	return int(mb), nil
+}
+
+// ParseSizes parses a --sizes list: comma-separated memory sizes.
+func ParseSizes(s string) ([]int, error) {
+	var out []int
+	for i, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			return nil, fmt.Errorf("invalid --sizes %q: item %d is empty; use e.g. 128,512,1024,1769", s, i+1)
+		}
+		m, err := ParseMemory(part)
+		if err != nil {
+			return nil, fmt.Errorf("--sizes item %d: %w", i+1, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// ParseMaxIncrease parses --max-increase: a factor (2x, 1.5x) or megabytes
+// (512, 512MB). "" or "none" means no bound.
+func ParseMaxIncrease(s string, b *Bounds) error {
+	t := strings.ToLower(strings.TrimSpace(s))
+	b.MaxIncreaseFactor, b.MaxIncreaseMB = 0, 0
+	if t == "" || t == "none" {
+		return nil
+	}
+	if f, ok := strings.CutSuffix(t, "x"); ok {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(v >= 1) || math.IsInf(v, 0) {
+			return fmt.Errorf("invalid --max-increase %q: use a factor of at least 1 such as 2x, or megabytes such as 512", s)
+		}
+		b.MaxIncreaseFactor = v
+		return nil
+	}
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "mb"), "m")
+	v, err := strconv.Atoi(strings.TrimSpace(t))
+	if err != nil || v < 0 {
+		return fmt.Errorf("invalid --max-increase %q: use a factor such as 2x, or megabytes such as 512", s)
+	}
+	b.MaxIncreaseMB = v
+	if v == 0 {
+		b.MaxIncreaseMB = -1 // no increase at all
+	}
+	return nil
+}
+
+// ParseMinSaving parses --min-saving: US dollars a month (1.50, $1.50) or a
+// percentage of the current monthly cost (10%). "" means no bound.
+func ParseMinSaving(s string, b *Bounds) error {
+	t := strings.TrimSpace(s)
+	b.MinSavingUSD, b.MinSavingPercent, b.HasMinSaving = 0, 0, false
+	if t == "" {
+		return nil
+	}
+	bad := fmt.Errorf("invalid --min-saving %q: use dollars a month such as 1.50 or $1.50, or a percentage such as 10%%", s)
+	if p, ok := strings.CutSuffix(t, "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v < 0 || v > 100 || math.IsNaN(v) {
+			return bad
+		}
+		b.MinSavingPercent, b.HasMinSaving = v, true
+		return nil
+	}
+	t = strings.TrimPrefix(t, "$")
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return bad
+	}
+	b.MinSavingUSD, b.HasMinSaving = v, true
+	return nil
+}

@@ -1,0 +1,319 @@
+package tune
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Confidence levels.
+const (
+	High   = "high"
+	Medium = "medium"
+	Low    = "low"
+)
+
+// Sample sizes behind the confidence levels.
+const (
+	// DefaultMinSamples is the fewest successful invocations a
+	// recommendation is made from.
+	DefaultMinSamples = 20
+	// HighSamples is the sample size from which estimates count as well
+	// supported.
+	HighSamples = 100
+	// ProbeHighKept is the fewest kept runs per size for a high-confidence
+	// probe.
+	ProbeHighKept = 10
+)
+
+// Config says how to recommend.
+type Config struct {
+	Strategy Strategy
+	Weight   float64 // Balanced only; 0..1
+	// Headroom is added to Max Memory Used p99 to give the floor (0.2 = 20%).
+	Headroom float64
+	// Sizes are the candidate sizes; nil means StandardSizes. The current
+	// size is always a candidate.
+	Sizes      []int
+	Price      Price
+	PriceNote  string // e.g. a region fallback; shown with the recommendation
+	Model      Model
+	MinSamples int // 0 means DefaultMinSamples
+}
+
+// Estimate is the (estimated or measured) duration and cost at one size.
+type Estimate struct {
+	MemoryMB             int
+	DurationMs           float64 // mean duration of a warm invocation
+	BilledMs             float64 // mean billed duration, init share included
+	CostPerInvocationUSD float64
+	// Measured is true for probe measurements; Kept is then the number of
+	// runs kept, and Failed the runs that failed (the size is then not a
+	// candidate).
+	Measured bool
+	Kept     int
+	Failed   int
+	// BelowFloor is true when the size is under the memory floor: shown,
+	// never recommended.
+	BelowFloor bool
+}
+
+// Recommendation is the result for one function.
+type Recommendation struct {
+	Function            string
+	Strategy            Strategy
+	Weight              float64
+	CurrentMemoryMB     int
+	RecommendedMemoryMB int
+	FloorMB             int
+	// Estimates covers every candidate size, in ascending memory order,
+	// those below the floor included (marked).
+	Estimates []Estimate
+	// Current and Recommended are the estimates at those sizes.
+	Current, Recommended Estimate
+
+	MonthlyInvocations        float64
+	MonthlyCostCurrentUSD     float64
+	MonthlyCostRecommendedUSD float64
+	MonthlySavingUSD          float64
+
+	Confidence string
+	Reason     string
+	// Insufficient is true when there was too little data to recommend;
+	// Reason then says what would fix it.
+	Insufficient bool
+	Probed       bool
+	Notes        []string
+
+	Observations Observations
+}
+
+// Changed reports whether the recommendation differs from the current size.
+func (r Recommendation) Changed() bool {
+	return !r.Insufficient && r.RecommendedMemoryMB != r.CurrentMemoryMB
+}
+
+// SavingPercent is the monthly saving as a percentage of the current cost.
+func (r Recommendation) SavingPercent() float64 {
+	if r.MonthlyCostCurrentUSD == 0 {
+		return 0
+	}
+	return r.MonthlySavingUSD / r.MonthlyCostCurrentUSD * 100
+}
+
+// Floor is the smallest memory size the observations allow: Max Memory
+// Used p99 plus headroom, never below the largest Max Memory Used seen,
+// rounded up to a whole MB and kept within Lambda's limits.
+func Floor(o Observations, headroom float64) int {
+	f := math.Max(float64(o.MaxMemoryUsedP99MB)*(1+headroom), float64(o.MaxMemoryUsedMaxMB))
+	mb := int(math.Ceil(f - 1e-9))
+	return min(max(mb, MinMemoryMB), MaxMemoryMB)
+}
+
+// candidates returns sizes plus current, deduplicated, sorted, within limits.
+func candidates(sizes []int, current int) []int {
+	if sizes == nil {
+		sizes = StandardSizes
+	}
+	out := slices.Clone(sizes)
+	if current > 0 {
+		out = append(out, current)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	return slices.DeleteFunc(out, func(m int) bool { return m < MinMemoryMB || m > MaxMemoryMB })
+}
+
+func (c Config) minSamples() int {
+	if c.MinSamples > 0 {
+		return c.MinSamples
+	}
+	return DefaultMinSamples
+}
+
+// Recommend estimates every candidate size from the observations with the
+// model and picks one with the strategy.
+func Recommend(o Observations, c Config) Recommendation {
+	r := Recommendation{
+		Function: o.Function, Strategy: c.Strategy, Weight: c.Weight,
+		CurrentMemoryMB: o.MemoryMB, RecommendedMemoryMB: o.MemoryMB,
+		Observations: o, MonthlyInvocations: o.MonthlyInvocations(),
+	}
+	if c.PriceNote != "" {
+		r.Notes = append(r.Notes, c.PriceNote)
+	}
+	if len(o.OtherSizes) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("memory changed in the window (also saw %s): only invocations at %d MB are used", joinMB(o.OtherSizes), o.MemoryMB))
+	}
+	if n := o.Samples(); n < c.minSamples() {
+		r.Insufficient = true
+		r.Confidence = Low
+		r.Reason = fmt.Sprintf("too little data: %d successful invocation%s in %s (need %d); widen --since, wait for more traffic, or measure with --probe --payload @event.json",
+			n, plural(n), formatWindow(o.Window()), c.minSamples())
+		if o.MemoryMB == 0 {
+			r.Reason = fmt.Sprintf("no invocations in %s; widen --since, invoke the function, or measure with --probe --payload @event.json", formatWindow(o.Window()))
+		}
+		return r
+	}
+	r.FloorMB = Floor(o, c.Headroom)
+	base := o.Duration.Mean
+	initMs := o.ColdFraction() * o.Init.Mean
+	for _, m := range candidates(c.Sizes, o.MemoryMB) {
+		d := c.Model.Duration(base, o.MemoryMB, m, o.CPUShare, o.CPUShareKnown)
+		billed := BilledMs(d) + initMs
+		r.Estimates = append(r.Estimates, Estimate{
+			MemoryMB: m, DurationMs: d, BilledMs: billed,
+			CostPerInvocationUSD: c.Price.Invocation(m, billed),
+			BelowFloor:           m < r.FloorMB,
+		})
+	}
+	r.choose(c)
+	n := o.Samples()
+	switch {
+	case o.CPUShareKnown && n >= HighSamples:
+		r.Confidence = High
+	case !o.CPUShareKnown && n < HighSamples:
+		r.Confidence = Low
+	default:
+		r.Confidence = Medium
+	}
+	var why []string
+	why = append(why, fmt.Sprintf("%d successful invocation%s at %d MB in %s", n, plural(n), o.MemoryMB, formatWindow(o.Window())))
+	if n < HighSamples {
+		why[0] += fmt.Sprintf(" (fewer than %d)", HighSamples)
+	}
+	if o.CPUShareKnown {
+		why = append(why, fmt.Sprintf("CPU share %.0f%% measured", o.CPUShare*100))
+	} else {
+		why = append(why, "CPU share unknown, so smaller sizes are assumed fully CPU-bound and larger ones not faster; --probe --payload @event.json measures it")
+	}
+	if r.RecommendedMemoryMB < r.CurrentMemoryMB || r.FloorMB > MinMemoryMB {
+		why = append(why, fmt.Sprintf("floor %d MB from Max Memory Used p99 %d MB + %.0f%%", r.FloorMB, o.MaxMemoryUsedP99MB, c.Headroom*100))
+	}
+	r.Reason = strings.Join(why, "; ")
+	return r
+}
+
+// choose applies the strategy to the estimates at or above the floor and
+// fills in the recommendation and the monthly figures.
+func (r *Recommendation) choose(c Config) {
+	var eligible []Estimate
+	for _, e := range r.Estimates {
+		if !e.BelowFloor && e.Failed == 0 && (!e.Measured || e.Kept > 0) {
+			eligible = append(eligible, e)
+		}
+	}
+	for _, e := range r.Estimates {
+		if e.MemoryMB == r.CurrentMemoryMB {
+			r.Current = e
+		}
+	}
+	if len(eligible) == 0 {
+		r.Insufficient = true
+		r.Confidence = Low
+		r.Reason = fmt.Sprintf("no candidate size is at or above the floor of %d MB and ran without failures; add larger sizes with --sizes", r.FloorMB)
+		return
+	}
+	r.Recommended = eligible[c.Strategy.Choose(eligible, c.Weight)]
+	r.RecommendedMemoryMB = r.Recommended.MemoryMB
+	if r.Current.MemoryMB == 0 {
+		r.Current = r.Recommended // current size unknown to the probe
+	}
+	r.MonthlyCostCurrentUSD = r.Current.CostPerInvocationUSD * r.MonthlyInvocations
+	r.MonthlyCostRecommendedUSD = r.Recommended.CostPerInvocationUSD * r.MonthlyInvocations
+	r.MonthlySavingUSD = r.MonthlyCostCurrentUSD - r.MonthlyCostRecommendedUSD
+	if r.CurrentMemoryMB < r.FloorMB && r.RecommendedMemoryMB > r.CurrentMemoryMB {
+		r.Notes = append(r.Notes, fmt.Sprintf("the current %d MB is under the floor of %d MB: Max Memory Used p99 is %d MB, risking out-of-memory failures",
+			r.CurrentMemoryMB, r.FloorMB, r.Observations.MaxMemoryUsedP99MB))
+	}
+}
+
+// RecommendProbed picks a size from probe measurements. o supplies the
+// current size and the observed rate (it may be empty: monthly figures are
+// then zero and the reason says so).
+func RecommendProbed(o Observations, probes []ProbeResult, currentMB int, c Config) Recommendation {
+	if currentMB == 0 {
+		currentMB = o.MemoryMB
+	}
+	r := Recommendation{
+		Function: o.Function, Strategy: c.Strategy, Weight: c.Weight,
+		CurrentMemoryMB: currentMB, RecommendedMemoryMB: currentMB,
+		Observations: o, MonthlyInvocations: o.MonthlyInvocations(), Probed: true,
+	}
+	if c.PriceNote != "" {
+		r.Notes = append(r.Notes, c.PriceNote)
+	}
+	// The floor comes from what the probes used, and what production used
+	// when there is any.
+	var used []float64
+	for _, p := range probes {
+		used = append(used, p.MaxMemoryUsedMB...)
+	}
+	d := NewDist(used)
+	fo := Observations{MaxMemoryUsedP99MB: max(int(d.P99), o.MaxMemoryUsedP99MB), MaxMemoryUsedMaxMB: max(int(d.Max), o.MaxMemoryUsedMaxMB)}
+	r.FloorMB = Floor(fo, c.Headroom)
+	minKept := math.MaxInt
+	for _, p := range probes {
+		e := Estimate{MemoryMB: p.MemoryMB, Measured: true, Kept: p.Kept, Failed: p.Failed, BelowFloor: p.MemoryMB < r.FloorMB}
+		if p.Kept > 0 {
+			e.DurationMs = p.Duration.Mean
+			e.BilledMs = p.BilledMeanMs
+			e.CostPerInvocationUSD = c.Price.Invocation(p.MemoryMB, p.BilledMeanMs)
+			if p.Failed == 0 && !e.BelowFloor {
+				minKept = min(minKept, p.Kept)
+			}
+		}
+		if p.Failed > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%d MB: %d of %d runs failed (%s): not a candidate", p.MemoryMB, p.Failed, p.Runs, p.FailureKinds()))
+		}
+		r.Estimates = append(r.Estimates, e)
+	}
+	slices.SortFunc(r.Estimates, func(a, b Estimate) int { return a.MemoryMB - b.MemoryMB })
+	r.choose(c)
+	if r.Insufficient {
+		return r
+	}
+	if minKept >= ProbeHighKept {
+		r.Confidence = High
+		r.Reason = fmt.Sprintf("measured: at least %d warm runs per size after dropping cold starts and outliers", minKept)
+	} else {
+		r.Confidence = Medium
+		r.Reason = fmt.Sprintf("measured, but only %d warm run%s at some size after dropping cold starts and outliers; raise --runs", minKept, plural(minKept))
+	}
+	if o.Invocations == 0 {
+		r.Reason += "; no invocations observed in the window, so monthly figures are zero"
+	}
+	return r
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func joinMB(sizes []int) string {
+	var s []string
+	for _, m := range sizes {
+		s = append(s, fmt.Sprintf("%d MB", m))
+	}
+	return strings.Join(s, ", ")
+}
+
+// formatWindow renders a window as the user would type it: 7d, 36h, 90m.
+func formatWindow(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "the window"
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}

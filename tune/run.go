@@ -1,0 +1,81 @@
+package tune
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// TotalsSource is an optional ability of a metrics source whose records are
+// a sample (AWS: Logs Insights returns at most 10,000 rows): it gives the
+// true counts of the window (AWS: CloudWatch's Invocations, Errors and
+// Throttles).
+type TotalsSource interface {
+	InvocationTotals(ctx context.Context, function string, since, until time.Time) (invocations, errors, throttles int64, err error)
+}
+
+// Function is one function to tune.
+type Function struct {
+	Name string
+	// MemoryMB is the configured memory from the project file: used when
+	// there are no invocations to tell the deployed size.
+	MemoryMB  int
+	Price     Price
+	PriceNote string
+}
+
+// Options are the inputs of Run.
+type Options struct {
+	Functions    []Function
+	Since, Until time.Time
+	// Config holds the strategy, headroom, sizes and model; its Price and
+	// PriceNote are taken from each Function.
+	Config  Config
+	Metrics providers.MetricsSource // nil: no observations (probe only)
+
+	// Probe measures instead of estimating when Prober is set.
+	Prober   Prober
+	Payload  []byte
+	Runs     int
+	Progress func(ProbeEvent)
+}
+
+// Run observes (and probes) each function and recommends a size for it.
+func Run(ctx context.Context, o Options) ([]Recommendation, error) {
+	var out []Recommendation
+	for _, fn := range o.Functions {
+		obs := Observations{Function: fn.Name, Since: o.Since, Until: o.Until}
+		if o.Metrics != nil {
+			var err error
+			obs, err = Summarize(fn.Name, o.Since, o.Until, o.Metrics.Invocations(ctx, fn.Name, o.Since, o.Until))
+			if err != nil {
+				return out, fmt.Errorf("read the metrics of %s: %w", fn.Name, err)
+			}
+			if ts, ok := o.Metrics.(TotalsSource); ok {
+				inv, errs, thr, err := ts.InvocationTotals(ctx, fn.Name, o.Since, o.Until)
+				if err != nil {
+					return out, fmt.Errorf("read the invocation totals of %s: %w", fn.Name, err)
+				}
+				obs.ApplyTotals(inv, errs, thr)
+			}
+		}
+		if obs.MemoryMB == 0 {
+			obs.MemoryMB = fn.MemoryMB
+		}
+		cfg := o.Config
+		cfg.Price, cfg.PriceNote = fn.Price, fn.PriceNote
+		if o.Prober == nil {
+			out = append(out, Recommend(obs, cfg))
+			continue
+		}
+		sizes := ProbeSizes(cfg.Sizes, obs.MemoryMB)
+		results, err := Probe(ctx, o.Prober, fn.Name, sizes, o.Payload, o.Runs, o.Progress)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, RecommendProbed(obs, results, obs.MemoryMB, cfg))
+	}
+	return out, nil
+}
