@@ -62,9 +62,11 @@ func lintNode(n *pnode, w *[]string) {
 			continue
 		}
 		seen := map[string]bool{}
+		dup := false
 		for i, m := range f.leaf {
-			if seen[m.json] {
+			if seen[m.json] && !dup {
 				*w = append(*w, fmt.Sprintf("%s[%d]: candidate %s is listed twice", f.path, i, m.json))
+				dup = true
 			}
 			seen[m.json] = true
 			var nums []float64

@@ -114,10 +114,30 @@ func (w *wildcard) match(v string) bool {
 	return true
 }
 
+// needsFold reports whether matching needs the case-folded value.
+func (m *matcher) needsFold() bool {
+	switch m.op {
+	case opPrefixIC, opSuffixIC, opEqualsIC:
+		return true
+	case opAnythingBut:
+		return m.abOp == opEqualsIC
+	}
+	return false
+}
+
 // matchScalar reports whether m matches one scalar event value: k its kind,
-// s its decoded string (for strings), f its value (for numbers). fs, when
-// non-empty or foldOK, is fold(s) computed by the caller.
+// s its decoded string (for strings), f its value (for numbers).
 func (m *matcher) matchScalar(k kind, s string, f float64) bool {
+	fs := ""
+	if k == kStr && m.needsFold() {
+		fs = fold(s)
+	}
+	return m.matchScalarF(k, s, fs, f)
+}
+
+// matchScalarF is matchScalar with fs = fold(s) given by the caller (needed
+// only when m.needsFold()).
+func (m *matcher) matchScalarF(k kind, s, fs string, f float64) bool {
 	switch m.op {
 	case opExactStr:
 		return k == kStr && s == m.s
@@ -134,15 +154,15 @@ func (m *matcher) matchScalar(k kind, s string, f float64) bool {
 	case opSuffix:
 		return k == kStr && strings.HasSuffix(s, m.s)
 	case opPrefixIC:
-		return k == kStr && strings.HasPrefix(fold(s), m.s)
+		return k == kStr && strings.HasPrefix(fs, m.s)
 	case opSuffixIC:
-		return k == kStr && strings.HasSuffix(fold(s), m.s)
+		return k == kStr && strings.HasSuffix(fs, m.s)
 	case opEqualsIC:
-		return k == kStr && fold(s) == m.s
+		return k == kStr && fs == m.s
 	case opWildcard:
 		return k == kStr && m.wc.match(s)
 	case opAnythingBut:
-		return !m.abMatches(k, s, f)
+		return !m.abMatches(k, s, fs, f)
 	case opNumeric:
 		return k == kNum && m.inRange(f)
 	case opExists:
@@ -154,7 +174,7 @@ func (m *matcher) matchScalar(k kind, s string, f float64) bool {
 }
 
 // abMatches reports whether the matcher wrapped by anything-but matches.
-func (m *matcher) abMatches(k kind, s string, f float64) bool {
+func (m *matcher) abMatches(k kind, s, fs string, f float64) bool {
 	switch m.abOp {
 	case opExactStr:
 		if k != kStr {
@@ -182,7 +202,6 @@ func (m *matcher) abMatches(k kind, s string, f float64) bool {
 		if k != kStr {
 			return false
 		}
-		fs := fold(s)
 		for _, x := range m.strs {
 			if x == fs {
 				return true

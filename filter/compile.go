@@ -1,0 +1,440 @@
+package filter
+
+import (
+	"math"
+	"sort"
+	"sync"
+)
+
+// maxConjunctions bounds the $or expansion of one rule; a rule that expands
+// to more is evaluated by walking the decoded event instead.
+const maxConjunctions = 4096
+
+// smallAffix is the number of prefixes (or suffixes) of one field up to which
+// they are compared one by one rather than through per-length maps.
+const smallAffix = 8
+
+// engine is a compiled RuleSet.
+type engine struct {
+	ids      []string // distinct ids, in first-added order
+	rules    []rule
+	conds    []cond
+	conjs    []conj
+	negOnly  []int32 // conjunctions without positive conditions
+	slow     []int32 // rules evaluated on the decoded event
+	root     *tnode
+	nfields  int
+	pool     sync.Pool
+	maxDepth int
+}
+
+type rule struct {
+	id int32 // index into ids
+	p  *Pattern
+}
+
+// cond is "some leaf value at a field matches one of these candidates".
+type cond struct {
+	field *fieldIdx
+	conjs []int32
+}
+
+// conj is one conjunction of a rule's $or expansion.
+type conj struct {
+	rule int32
+	pos  []int32 // conds
+	neg  []int32 // fields that must have no leaf value
+}
+
+// tnode is a node of the trie of field paths the rules use.
+type tnode struct {
+	names []string
+	kids  []*tnode
+	index map[string]int
+	field *fieldIdx // non-nil when a rule has a leaf here
+}
+
+func (n *tnode) child(name string, create bool) *tnode {
+	for i, k := range n.names {
+		if k == name {
+			return n.kids[i]
+		}
+	}
+	if !create {
+		return nil
+	}
+	c := &tnode{}
+	n.names = append(n.names, name)
+	n.kids = append(n.kids, c)
+	return c
+}
+
+// lookup returns the index of the child named k, or -1.
+func (n *tnode) lookup(k []byte) int {
+	if n.index != nil {
+		if i, ok := n.index[string(k)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, name := range n.names {
+		if name == string(k) {
+			return i
+		}
+	}
+	return -1
+}
+
+type affix struct {
+	s    string
+	cond int32
+}
+
+type lenMap struct {
+	n int
+	m map[string][]int32
+}
+
+// affixSet indexes prefixes or suffixes of one field.
+type affixSet struct {
+	small []affix
+	byLen []lenMap
+}
+
+func (a *affixSet) add(s string, c int32) { a.small = append(a.small, affix{s, c}) }
+
+func (a *affixSet) build() {
+	if len(a.small) <= smallAffix {
+		return
+	}
+	byLen := map[int]map[string][]int32{}
+	for _, x := range a.small {
+		m := byLen[len(x.s)]
+		if m == nil {
+			m = map[string][]int32{}
+			byLen[len(x.s)] = m
+		}
+		m[x.s] = append(m[x.s], x.cond)
+	}
+	for n, m := range byLen {
+		a.byLen = append(a.byLen, lenMap{n, m})
+	}
+	sort.Slice(a.byLen, func(i, j int) bool { return a.byLen[i].n < a.byLen[j].n })
+	a.small = nil
+}
+
+func (a *affixSet) empty() bool { return len(a.small) == 0 && len(a.byLen) == 0 }
+
+// numIndex maps a number to the conditions whose ranges contain it: bounds
+// are the distinct range ends, segs[2i] the conditions for the open interval
+// below bounds[i], segs[2i+1] those for bounds[i] itself, segs[2n] above all.
+type numIndex struct {
+	bounds []float64
+	segs   [][]int32
+}
+
+type other struct {
+	m    *matcher
+	cond int32
+}
+
+// fieldIdx holds the candidates of every rule for one field path.
+type fieldIdx struct {
+	id        int32
+	exact     map[string][]int32
+	exactList []affix // when few exact strings
+	lits      [3][]int32
+	prefix    affixSet
+	suffix    affixSet
+	prefixIC  affixSet
+	suffixIC  affixSet
+	eqIC      map[string][]int32
+	exists    []int32
+	ranges    []*matcher // numeric and exact-number candidates, with rangeConds
+	rangeCond []int32
+	num       numIndex
+	others    []other // wildcard, anything-but, cidr
+	needFold  bool
+	needNum   bool
+	hasStr    bool
+}
+
+func (f *fieldIdx) build() {
+	if len(f.exactList) > 4 {
+		f.exact = map[string][]int32{}
+		for _, x := range f.exactList {
+			f.exact[x.s] = append(f.exact[x.s], x.cond)
+		}
+		f.exactList = nil
+	}
+	f.prefix.build()
+	f.suffix.build()
+	f.prefixIC.build()
+	f.suffixIC.build()
+	f.needFold = f.eqIC != nil || !f.prefixIC.empty() || !f.suffixIC.empty()
+	for _, o := range f.others {
+		if o.m.needsFold() {
+			f.needFold = true
+		}
+		if o.m.op == opAnythingBut && o.m.abOp == opExactNum {
+			f.needNum = true
+		}
+	}
+	if len(f.ranges) > 0 {
+		f.needNum = true
+		set := map[float64]bool{}
+		for _, m := range f.ranges {
+			if m.hasLo {
+				set[m.lo] = true
+			}
+			if m.hasHi {
+				set[m.hi] = true
+			}
+		}
+		for b := range set {
+			f.num.bounds = append(f.num.bounds, b)
+		}
+		sort.Float64s(f.num.bounds)
+		n := len(f.num.bounds)
+		f.num.segs = make([][]int32, 2*n+1)
+		for s := 0; s <= 2*n; s++ {
+			var rep float64
+			switch {
+			case s%2 == 1:
+				rep = f.num.bounds[s/2]
+			case s == 0:
+				rep = math.Inf(-1)
+			case s == 2*n:
+				rep = math.Inf(1)
+			default:
+				rep = f.num.bounds[s/2-1]/2 + f.num.bounds[s/2]/2
+			}
+			for i, m := range f.ranges {
+				if m.inRange(rep) {
+					f.num.segs[s] = appendUnique(f.num.segs[s], f.rangeCond[i])
+				}
+			}
+		}
+	}
+}
+
+func appendUnique(s []int32, c int32) []int32 {
+	for _, x := range s {
+		if x == c {
+			return s
+		}
+	}
+	return append(s, c)
+}
+
+// segment returns the conditions whose ranges contain v.
+func (n *numIndex) segment(v float64) []int32 {
+	b := n.bounds
+	lo, hi := 0, len(b)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if b[mid] < v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < len(b) && b[lo] == v {
+		return n.segs[2*lo+1]
+	}
+	return n.segs[2*lo]
+}
+
+// term is one field condition of a conjunction before compilation.
+type term struct {
+	path []string
+	f    *pfield
+	neg  bool
+}
+
+// expand returns the disjunctive normal form of n: each element is one
+// conjunction of terms; ok is false when it has more than maxConjunctions.
+func expand(n *pnode, prefix []string) ([][]term, bool) {
+	conjs := [][]term{{}}
+	cross := func(alts [][]term) bool {
+		if len(conjs)*len(alts) > maxConjunctions {
+			return false
+		}
+		out := make([][]term, 0, len(conjs)*len(alts))
+		for _, c := range conjs {
+			for _, a := range alts {
+				t := make([]term, 0, len(c)+len(a))
+				t = append(append(t, c...), a...)
+				out = append(out, t)
+			}
+		}
+		conjs = out
+		return true
+	}
+	for _, f := range n.fields {
+		path := append(append([]string(nil), prefix...), f.name)
+		if f.nested != nil {
+			sub, ok := expand(f.nested, path)
+			if !ok || !cross(sub) {
+				return nil, false
+			}
+			continue
+		}
+		hasPos, hasNeg := false, false
+		for _, m := range f.leaf {
+			if m.op == opExists && !m.exists {
+				hasNeg = true
+			} else {
+				hasPos = true
+			}
+		}
+		var alts [][]term
+		if hasPos {
+			alts = append(alts, []term{{path: path, f: f}})
+		}
+		if hasNeg {
+			alts = append(alts, []term{{path: path, f: f, neg: true}})
+		}
+		if !cross(alts) {
+			return nil, false
+		}
+	}
+	if n.or != nil {
+		var alts [][]term
+		for _, b := range n.or {
+			sub, ok := expand(b, prefix)
+			if !ok {
+				return nil, false
+			}
+			alts = append(alts, sub...)
+			if len(alts) > maxConjunctions {
+				return nil, false
+			}
+		}
+		if !cross(alts) {
+			return nil, false
+		}
+	}
+	return conjs, true
+}
+
+func compile(ids []string, patterns []*Pattern) *engine {
+	e := &engine{root: &tnode{}}
+	idIndex := map[string]int32{}
+	condOf := map[*pfield]int32{}
+	var fields []*fieldIdx
+	fieldAt := func(path []string) *fieldIdx {
+		n := e.root
+		for _, seg := range path {
+			n = n.child(seg, true)
+		}
+		if len(path) > e.maxDepth {
+			e.maxDepth = len(path)
+		}
+		if n.field == nil {
+			n.field = &fieldIdx{id: int32(len(fields))}
+			fields = append(fields, n.field)
+		}
+		return n.field
+	}
+	for i, p := range patterns {
+		id, ok := idIndex[ids[i]]
+		if !ok {
+			id = int32(len(e.ids))
+			idIndex[ids[i]] = id
+			e.ids = append(e.ids, ids[i])
+		}
+		ri := int32(len(e.rules))
+		e.rules = append(e.rules, rule{id: id, p: p})
+		conjs, ok := expand(p.root, nil)
+		if !ok {
+			e.slow = append(e.slow, ri)
+			// Still make the scanner read nothing extra: slow rules decode the event.
+			continue
+		}
+		for _, terms := range conjs {
+			ci := int32(len(e.conjs))
+			cj := conj{rule: ri}
+			for _, t := range terms {
+				fi := fieldAt(t.path)
+				if t.neg {
+					cj.neg = append(cj.neg, fi.id)
+					continue
+				}
+				c, ok := condOf[t.f]
+				if !ok {
+					c = int32(len(e.conds))
+					condOf[t.f] = c
+					e.conds = append(e.conds, cond{field: fi})
+					addCandidates(fi, t.f.leaf, c)
+				}
+				cj.pos = append(cj.pos, c)
+				e.conds[c].conjs = append(e.conds[c].conjs, ci)
+			}
+			if len(cj.pos) == 0 {
+				e.negOnly = append(e.negOnly, ci)
+			}
+			e.conjs = append(e.conjs, cj)
+		}
+	}
+	for _, f := range fields {
+		f.build()
+	}
+	var index func(n *tnode)
+	index = func(n *tnode) {
+		if len(n.names) > 8 {
+			n.index = map[string]int{}
+			for i, k := range n.names {
+				n.index[k] = i
+			}
+		}
+		for _, k := range n.kids {
+			index(k)
+		}
+	}
+	index(e.root)
+	e.nfields = len(fields)
+	e.pool.New = func() any { return e.newState() }
+	return e
+}
+
+func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
+	for _, m := range ms {
+		switch m.op {
+		case opExactStr:
+			f.exactList = append(f.exactList, affix{m.s, c})
+		case opExactNum, opNumeric:
+			r := m
+			if m.op == opExactNum {
+				r = &matcher{op: opNumeric, lo: m.f, hi: m.f, hasLo: true, hasHi: true, loIncl: true, hiIncl: true}
+			}
+			f.ranges = append(f.ranges, r)
+			f.rangeCond = append(f.rangeCond, c)
+		case opNull:
+			f.lits[0] = appendUnique(f.lits[0], c)
+		case opTrue:
+			f.lits[1] = appendUnique(f.lits[1], c)
+		case opFalse:
+			f.lits[2] = appendUnique(f.lits[2], c)
+		case opPrefix:
+			f.prefix.add(m.s, c)
+		case opSuffix:
+			f.suffix.add(m.s, c)
+		case opPrefixIC:
+			f.prefixIC.add(m.s, c)
+		case opSuffixIC:
+			f.suffixIC.add(m.s, c)
+		case opEqualsIC:
+			if f.eqIC == nil {
+				f.eqIC = map[string][]int32{}
+			}
+			f.eqIC[m.s] = appendUnique(f.eqIC[m.s], c)
+		case opExists:
+			if m.exists {
+				f.exists = appendUnique(f.exists, c)
+			}
+		default: // wildcard, anything-but, cidr
+			f.others = append(f.others, other{m, c})
+		}
+	}
+}

@@ -1,0 +1,682 @@
+package filter
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// tentry is one level of array nesting on the way to a value: the array
+// (identified by the offset of its '[') and the element's index.
+type tentry struct {
+	arr, idx int32
+}
+
+// hitRec is a condition satisfied by a value inside an array of objects.
+type hitRec struct {
+	cond, start, n int32
+}
+
+// state is the per-match scratch space of an engine (pooled).
+type state struct {
+	e     *engine
+	ev    []byte
+	epoch uint32
+	err   error
+
+	condStamp, condPlain []uint32
+	conjStamp            []uint32
+	conjCount            []int32
+	fieldAny, fieldPlain []uint32
+	ruleDone, idDone     []uint32
+
+	cands   []int32
+	matched []int32
+	hits    []hitRec
+	trails  []tentry
+	stack   []tentry
+	seen    []uint64
+	buf     []byte // unescaped string value
+	kbuf    []byte // unescaped member name
+	fbuf    []byte // folded string value
+	pick    []int32
+	tree    *jval
+	treeErr error
+	treeOK  bool
+}
+
+func (e *engine) newState() any {
+	return &state{
+		e:          e,
+		condStamp:  make([]uint32, len(e.conds)),
+		condPlain:  make([]uint32, len(e.conds)),
+		conjStamp:  make([]uint32, len(e.conjs)),
+		conjCount:  make([]int32, len(e.conjs)),
+		fieldAny:   make([]uint32, e.nfields),
+		fieldPlain: make([]uint32, e.nfields),
+		ruleDone:   make([]uint32, len(e.rules)),
+		idDone:     make([]uint32, len(e.ids)),
+	}
+}
+
+func (s *state) reset(ev []byte) {
+	s.epoch++
+	if s.epoch == 0 { // wrapped: clear the stamps
+		for _, a := range [][]uint32{s.condStamp, s.condPlain, s.conjStamp, s.fieldAny, s.fieldPlain, s.ruleDone, s.idDone} {
+			clear(a)
+		}
+		s.epoch = 1
+	}
+	s.ev = ev
+	s.err = nil
+	s.cands = s.cands[:0]
+	s.matched = s.matched[:0]
+	s.hits = s.hits[:0]
+	s.trails = s.trails[:0]
+	s.stack = s.stack[:0]
+	s.seen = s.seen[:0]
+	s.tree, s.treeErr, s.treeOK = nil, nil, false
+}
+
+// match scans ev and appends the ids of the matching rules to dst.
+func (e *engine) match(dst []string, ev []byte) ([]string, error) {
+	s := e.pool.Get().(*state)
+	defer e.pool.Put(s)
+	s.reset(ev)
+	i := skipWS(ev, 0)
+	if i >= len(ev) || ev[i] != '{' {
+		if _, err := decodeEvent(ev); err != nil {
+			return dst, err
+		}
+		return dst, fmt.Errorf("%w", ErrNotObject)
+	}
+	s.object(e.root, i, true)
+	if s.err != nil {
+		return dst, s.err
+	}
+	return s.finish(dst)
+}
+
+func skipWS(ev []byte, i int) int {
+	for i < len(ev) {
+		switch ev[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func (s *state) fail(i int, what string) int {
+	if s.err == nil {
+		s.err = fmt.Errorf("%w: %w", ErrNotObject, newSyntaxError(s.ev, i, "%s", what))
+	}
+	return -1
+}
+
+// strEnd returns the index just after the closing quote of the string whose
+// opening quote is at i, or -1.
+func strEnd(ev []byte, i int) int {
+	i++
+	for {
+		j := bytes.IndexByte(ev[i:], '"')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		k := i - 1
+		for ev[k] == '\\' {
+			k--
+		}
+		if (i-1-k)%2 == 0 {
+			return i + 1
+		}
+		i++
+	}
+}
+
+// special marks the bytes skipContainer must look at.
+var special = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+func (s *state) skip(i int) int {
+	ev := s.ev
+	if i >= len(ev) {
+		return s.fail(i, "unexpected end of input, expected a value")
+	}
+	switch ev[i] {
+	case '"':
+		j := strEnd(ev, i)
+		if j < 0 {
+			return s.fail(i, "unterminated string")
+		}
+		return j
+	case '{', '[':
+		depth := 0
+		for i < len(ev) {
+			for i < len(ev) && !special[ev[i]] {
+				i++
+			}
+			if i >= len(ev) {
+				break
+			}
+			switch ev[i] {
+			case '"':
+				j := strEnd(ev, i)
+				if j < 0 {
+					return s.fail(i, "unterminated string")
+				}
+				i = j
+				continue
+			case '{', '[':
+				depth++
+			default:
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return s.fail(i, "unexpected end of input inside an object or array")
+	}
+	j := i
+	for j < len(ev) {
+		c := ev[j]
+		if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+			break
+		}
+		j++
+	}
+	if j == i {
+		return s.fail(i, "expected a value")
+	}
+	return j
+}
+
+// object scans the object at ev[i] == '{' for the fields below n. When
+// abandon is true (not inside an array) it returns as soon as every field of
+// n has been read, with done set, without reading the rest.
+func (s *state) object(n *tnode, i int, abandon bool) (int, bool) {
+	ev := s.ev
+	nk := len(n.kids)
+	words := (nk + 63) / 64
+	base := len(s.seen)
+	for w := 0; w < words; w++ {
+		s.seen = append(s.seen, 0)
+	}
+	defer func() { s.seen = s.seen[:base] }()
+	remaining := nk
+	i++
+	for {
+		i = skipWS(ev, i)
+		if i >= len(ev) {
+			return s.fail(i, "unexpected end of input, expected a member name or '}'"), false
+		}
+		if ev[i] == '}' {
+			return i + 1, false
+		}
+		if ev[i] != '"' {
+			return s.fail(i, "expected a member name in double quotes"), false
+		}
+		end := strEnd(ev, i)
+		if end < 0 {
+			return s.fail(i, "unterminated string"), false
+		}
+		key := ev[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var ok bool
+			s.kbuf, ok = unescapeInto(s.kbuf[:0], key)
+			if !ok {
+				return s.fail(i, "invalid escape sequence in member name"), false
+			}
+			key = s.kbuf
+		}
+		ci := -1
+		if nk > 0 {
+			ci = n.lookup(key)
+		}
+		i = skipWS(ev, end)
+		if i >= len(ev) || ev[i] != ':' {
+			return s.fail(i, "expected ':' after member name"), false
+		}
+		i = skipWS(ev, i+1)
+		if ci >= 0 && s.seen[base+ci/64]&(1<<(ci%64)) == 0 {
+			s.seen[base+ci/64] |= 1 << (ci % 64)
+			remaining--
+			childAb := abandon && remaining == 0
+			var done bool
+			i, done = s.value(n.kids[ci], i, childAb)
+			if i < 0 {
+				return -1, false
+			}
+			if done || childAb {
+				return i, true
+			}
+		} else {
+			i = s.skip(i)
+			if i < 0 {
+				return -1, false
+			}
+		}
+		i = skipWS(ev, i)
+		if i >= len(ev) {
+			return s.fail(i, "unexpected end of input, expected ',' or '}'"), false
+		}
+		switch ev[i] {
+		case ',':
+			i++
+		case '}':
+			return i + 1, false
+		default:
+			return s.fail(i, "expected ',' or '}'"), false
+		}
+	}
+}
+
+// value scans the value at ev[i] for node n.
+func (s *state) value(n *tnode, i int, abandon bool) (int, bool) {
+	ev := s.ev
+	if i >= len(ev) {
+		return s.fail(i, "unexpected end of input, expected a value"), false
+	}
+	switch c := ev[i]; c {
+	case '{':
+		if len(n.kids) > 0 {
+			return s.object(n, i, abandon)
+		}
+		return s.skip(i), false
+	case '[':
+		return s.array(n, i), false
+	case '"':
+		if n.field == nil {
+			return s.skip(i), false
+		}
+		end := strEnd(ev, i)
+		if end < 0 {
+			return s.fail(i, "unterminated string"), false
+		}
+		v := ev[i+1 : end-1]
+		if bytes.IndexByte(v, '\\') >= 0 {
+			var ok bool
+			s.buf, ok = unescapeInto(s.buf[:0], v)
+			if !ok {
+				return s.fail(i, "invalid escape sequence in string"), false
+			}
+			v = s.buf
+		}
+		s.leafStr(n.field, v)
+		return end, false
+	case 't', 'f', 'n':
+		if n.field == nil {
+			return s.skip(i), false
+		}
+		word, k := "null", kNull
+		if c == 't' {
+			word, k = "true", kTrue
+		} else if c == 'f' {
+			word, k = "false", kFalse
+		}
+		if len(ev)-i < len(word) || string(ev[i:i+len(word)]) != word {
+			return s.fail(i, "invalid literal"), false
+		}
+		s.leafLit(n.field, k)
+		return i + len(word), false
+	default:
+		if n.field == nil {
+			return s.skip(i), false
+		}
+		end := scanNumber(ev, i)
+		if end < 0 {
+			return s.fail(i, "invalid value"), false
+		}
+		s.leafNum(n.field, ev[i:end])
+		return end, false
+	}
+}
+
+// array scans the array at ev[i] == '[' for node n: scalars are leaf values
+// of n, objects are scanned with their element position on the trail.
+func (s *state) array(n *tnode, i int) int {
+	ev := s.ev
+	arr := int32(i)
+	idx := int32(0)
+	i = skipWS(ev, i+1)
+	if i < len(ev) && ev[i] == ']' {
+		return i + 1
+	}
+	for {
+		i = skipWS(ev, i)
+		if i >= len(ev) {
+			return s.fail(i, "unexpected end of input in array")
+		}
+		switch ev[i] {
+		case '{':
+			if len(n.kids) > 0 {
+				s.stack = append(s.stack, tentry{arr, idx})
+				i, _ = s.object(n, i, false)
+				s.stack = s.stack[:len(s.stack)-1]
+			} else {
+				i = s.skip(i)
+			}
+		case '[':
+			s.stack = append(s.stack, tentry{arr, idx})
+			i = s.array(n, i)
+			s.stack = s.stack[:len(s.stack)-1]
+		default:
+			i, _ = s.value(n, i, false)
+		}
+		if i < 0 {
+			return -1
+		}
+		idx++
+		i = skipWS(ev, i)
+		if i >= len(ev) {
+			return s.fail(i, "unexpected end of input, expected ',' or ']'")
+		}
+		switch ev[i] {
+		case ',':
+			i++
+		case ']':
+			return i + 1
+		default:
+			return s.fail(i, "expected ',' or ']'")
+		}
+	}
+}
+
+func unescapeInto(dst, b []byte) ([]byte, bool) {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n, ok := unescape(b[i:])
+		if !ok {
+			return dst, false
+		}
+		dst = utf8.AppendRune(dst, r)
+		i += n
+	}
+	return dst, true
+}
+
+func (s *state) markField(f *fieldIdx) {
+	s.fieldAny[f.id] = s.epoch
+	if len(s.stack) == 0 {
+		s.fieldPlain[f.id] = s.epoch
+	}
+}
+
+func (s *state) hits1(cs []int32) {
+	for _, c := range cs {
+		s.hit(c)
+	}
+}
+
+func (s *state) hit(c int32) {
+	ep := s.epoch
+	if s.condPlain[c] == ep {
+		return
+	}
+	if len(s.stack) == 0 {
+		s.condPlain[c] = ep
+	} else {
+		start := len(s.trails)
+		s.trails = append(s.trails, s.stack...)
+		s.hits = append(s.hits, hitRec{c, int32(start), int32(len(s.stack))})
+	}
+	if s.condStamp[c] == ep {
+		return
+	}
+	s.condStamp[c] = ep
+	e := s.e
+	for _, j := range e.conds[c].conjs {
+		if s.conjStamp[j] != ep {
+			s.conjStamp[j] = ep
+			s.conjCount[j] = 0
+		}
+		s.conjCount[j]++
+		if int(s.conjCount[j]) == len(e.conjs[j].pos) {
+			s.cands = append(s.cands, j)
+		}
+	}
+}
+
+func (s *state) affixes(a *affixSet, v string, suffix bool) {
+	for _, x := range a.small {
+		if len(v) >= len(x.s) {
+			if suffix {
+				if v[len(v)-len(x.s):] == x.s {
+					s.hit(x.cond)
+				}
+			} else if v[:len(x.s)] == x.s {
+				s.hit(x.cond)
+			}
+		}
+	}
+	for _, lm := range a.byLen {
+		if len(v) < lm.n {
+			break
+		}
+		k := v[:lm.n]
+		if suffix {
+			k = v[len(v)-lm.n:]
+		}
+		if cs, ok := lm.m[k]; ok {
+			s.hits1(cs)
+		}
+	}
+}
+
+func (s *state) leafStr(f *fieldIdx, b []byte) {
+	s.markField(f)
+	v := bstr(b)
+	if f.exact != nil {
+		if cs, ok := f.exact[v]; ok {
+			s.hits1(cs)
+		}
+	} else {
+		for _, x := range f.exactList {
+			if x.s == v {
+				s.hit(x.cond)
+			}
+		}
+	}
+	s.affixes(&f.prefix, v, false)
+	s.affixes(&f.suffix, v, true)
+	fs := ""
+	if f.needFold {
+		s.fbuf = appendFold(s.fbuf[:0], v)
+		fs = bstr(s.fbuf)
+		if f.eqIC != nil {
+			if cs, ok := f.eqIC[fs]; ok {
+				s.hits1(cs)
+			}
+		}
+		s.affixes(&f.prefixIC, fs, false)
+		s.affixes(&f.suffixIC, fs, true)
+	}
+	s.hits1(f.exists)
+	for _, o := range f.others {
+		if o.m.matchScalarF(kStr, v, fs, 0) {
+			s.hit(o.cond)
+		}
+	}
+}
+
+func (s *state) leafNum(f *fieldIdx, raw []byte) {
+	s.markField(f)
+	var x float64
+	if f.needNum {
+		x, _ = strconv.ParseFloat(bstr(raw), 64)
+		if f.num.segs != nil {
+			s.hits1(f.num.segment(x))
+		}
+	}
+	s.hits1(f.exists)
+	for _, o := range f.others {
+		if o.m.matchScalarF(kNum, bstr(raw), "", x) {
+			s.hit(o.cond)
+		}
+	}
+}
+
+func (s *state) leafLit(f *fieldIdx, k kind) {
+	s.markField(f)
+	s.hits1(f.lits[k-kNull])
+	s.hits1(f.exists)
+	for _, o := range f.others {
+		if o.m.matchScalarF(k, "", "", 0) {
+			s.hit(o.cond)
+		}
+	}
+}
+
+// finish decides the candidate conjunctions and appends the matching ids.
+func (s *state) finish(dst []string) ([]string, error) {
+	e := s.e
+	for _, j := range s.cands {
+		s.decide(j)
+	}
+	for _, j := range e.negOnly {
+		s.decide(j)
+	}
+	for _, r := range e.slow {
+		s.decideTree(r)
+	}
+	if s.err != nil {
+		return dst, s.err
+	}
+	m := s.matched
+	for i := 1; i < len(m); i++ { // insertion sort: few matches
+		for j := i; j > 0 && m[j] < m[j-1]; j-- {
+			m[j], m[j-1] = m[j-1], m[j]
+		}
+	}
+	for _, id := range m {
+		dst = append(dst, e.ids[id])
+	}
+	return dst, nil
+}
+
+func (s *state) accept(r int32) {
+	id := s.e.rules[r].id
+	if s.idDone[id] != s.epoch {
+		s.idDone[id] = s.epoch
+		s.matched = append(s.matched, id)
+	}
+}
+
+func (s *state) decide(j int32) {
+	e := s.e
+	cj := &e.conjs[j]
+	r := cj.rule
+	ep := s.epoch
+	if s.ruleDone[r] == ep || s.idDone[e.rules[r].id] == ep {
+		return
+	}
+	fallback := false
+	for _, f := range cj.neg {
+		if s.fieldAny[f] == ep {
+			if s.fieldPlain[f] == ep {
+				return
+			}
+			fallback = true
+		}
+	}
+	if fallback {
+		s.decideTree(r)
+		return
+	}
+	trailed := 0
+	for _, c := range cj.pos {
+		if s.condPlain[c] != ep {
+			trailed++
+		}
+	}
+	if trailed > 1 && !s.consistent(cj) {
+		return
+	}
+	s.ruleDone[r] = ep
+	s.accept(r)
+}
+
+// decideTree evaluates rule r on the decoded event.
+func (s *state) decideTree(r int32) {
+	ep := s.epoch
+	if s.ruleDone[r] == ep {
+		return
+	}
+	s.ruleDone[r] = ep
+	if !s.treeOK {
+		s.treeOK = true
+		s.tree, s.treeErr = decodeEvent(s.ev)
+		if s.treeErr != nil && s.err == nil {
+			s.err = s.treeErr
+		}
+	}
+	if s.tree != nil && evalNode(s.e.rules[r].p.root, s.tree) {
+		s.accept(r)
+	}
+}
+
+// consistent reports whether the conditions of cj satisfied only inside
+// arrays of objects can be satisfied by values that never come from two
+// different elements of one array.
+func (s *state) consistent(cj *conj) bool {
+	ep := s.epoch
+	s.pick = s.pick[:0]
+	var conds []int32
+	for _, c := range cj.pos {
+		if s.condPlain[c] != ep {
+			conds = append(conds, c)
+		}
+	}
+	var try func(k int) bool
+	try = func(k int) bool {
+		if k == len(conds) {
+			return true
+		}
+		for hi := range s.hits {
+			h := &s.hits[hi]
+			if h.cond != conds[k] {
+				continue
+			}
+			ok := true
+			for _, p := range s.pick {
+				if !s.compatible(h, &s.hits[p]) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				s.pick = append(s.pick, int32(hi))
+				if try(k + 1) {
+					return true
+				}
+				s.pick = s.pick[:len(s.pick)-1]
+			}
+		}
+		return false
+	}
+	return try(0)
+}
+
+func (s *state) compatible(a, b *hitRec) bool {
+	ta := s.trails[a.start : a.start+a.n]
+	tb := s.trails[b.start : b.start+b.n]
+	for k := 0; k < len(ta) && k < len(tb); k++ {
+		if ta[k].arr != tb[k].arr {
+			return true
+		}
+		if ta[k].idx != tb[k].idx {
+			return false
+		}
+	}
+	return true
+}
