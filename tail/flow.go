@@ -67,6 +67,10 @@ func Key(r *Record) (id string, byRequest bool) {
 	return NoCorrelation, false
 }
 
+// ByRequestKey reports whether r belongs to a flow keyed by its request id
+// (it has a request id but no correlation ID).
+func (r *Record) ByRequestKey() bool { return r.CorrelationID == "" && r.RequestID != "" }
+
 // Add puts r in its flow and returns the flow.
 func (fs *Flows) Add(r Record) *Flow {
 	fs.Total++
