@@ -130,20 +130,41 @@ func (dl Delivery) Final() bool { return dl.Status == DeliveryOK || dl.Status ==
 
 // RecordDelivery stores one delivery outcome. A zero Time is now.
 func (d *DB) RecordDelivery(ctx context.Context, dl Delivery) error {
-	switch dl.Status {
-	case DeliveryOK, DeliveryFailed, DeliveryRetrying:
-	default:
-		return fmt.Errorf("store: delivery of %s to %s: status %q is not one of ok, failed, retrying", dl.EventID, dl.Function, dl.Status)
+	return d.RecordDeliveries(ctx, []Delivery{dl})
+}
+
+// RecordDeliveries stores several delivery outcomes in one transaction (one
+// fsync), in order.
+func (d *DB) RecordDeliveries(ctx context.Context, dls []Delivery) error {
+	for _, dl := range dls {
+		switch dl.Status {
+		case DeliveryOK, DeliveryFailed, DeliveryRetrying:
+		default:
+			return fmt.Errorf("store: delivery of %s to %s: status %q is not one of ok, failed, retrying", dl.EventID, dl.Function, dl.Status)
+		}
 	}
-	if dl.Time.IsZero() {
-		dl.Time = d.now()
+	if len(dls) == 0 {
+		return nil
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO deliveries
 			(event_id, function, rule_id, status, attempts, error, duration_ms, correlation_id, time)
-			VALUES (?,?,?,?,?,?,?,?,?)`,
-			dl.EventID, dl.Function, dl.RuleID, dl.Status, dl.Attempts, dl.Error, dl.DurationMs, dl.CorrelationID, toNanos(dl.Time))
-		return d.wrap("record delivery of "+dl.EventID, err)
+			VALUES (?,?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			return d.wrap("prepare delivery insert", err)
+		}
+		defer ins.Close()
+		for _, dl := range dls {
+			if dl.Time.IsZero() {
+				dl.Time = d.now()
+			}
+			_, err := ins.ExecContext(ctx, dl.EventID, dl.Function, dl.RuleID, dl.Status, dl.Attempts, dl.Error,
+				dl.DurationMs, dl.CorrelationID, toNanos(dl.Time))
+			if err != nil {
+				return d.wrap("record delivery of "+dl.EventID, err)
+			}
+		}
+		return nil
 	})
 }
 

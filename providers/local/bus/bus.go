@@ -1,0 +1,376 @@
+package bus
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+// InvokeOutcome is what the bus needs to know of one asynchronous invocation.
+// FunctionError is "" on success, otherwise Lambda's value ("Unhandled").
+type InvokeOutcome struct {
+	FunctionError string
+	ErrorType     string
+	ErrorMessage  string
+	DurationMs    float64
+}
+
+// Invoker runs a function with an event envelope as its payload. ctx carries
+// the delivery's flow (FlowFromContext) and lets the implementation bind the
+// invocation's request id to it (BindRequest). An error means the function
+// could not be run at all; a handler failure is an outcome with FunctionError.
+// Both are retried.
+type Invoker interface {
+	Invoke(ctx context.Context, fn string, payload []byte) (InvokeOutcome, error)
+}
+
+// Matcher returns the ids of the rules whose pattern matches an event (the
+// envelope JSON).
+type Matcher interface {
+	Match(event []byte) ([]string, error)
+}
+
+// MaxEntrySize is EventBridge's limit on one PutEvents entry (256 KB).
+const MaxEntrySize = 256 * 1024
+
+// Options configure a Bus. Store and Invoker are required.
+type Options struct {
+	Store   *store.DB
+	Invoker Invoker
+	// NewMatcher compiles the rules of one bus; nil means NewSimpleMatcher.
+	NewMatcher func(rules []store.Rule) (Matcher, error)
+	// Retries after a failed attempt: 0 means Lambda's 2; negative means none.
+	Retries int
+	// Backoff is the wait before retry number attempt (1-based). nil means
+	// 100ms, 200ms, ... (Lambda waits about 1 and then 2 minutes).
+	Backoff func(attempt int) time.Duration
+	// Sleep waits d or until ctx is done; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID makes event and flow ids; nil means random UUIDs.
+	NewID func() string
+	// Region and Account fill the envelope; defaults us-east-1 and 000000000000.
+	Region, Account string
+	// Concurrency bounds the deliveries in progress per function when the
+	// function's record sets none (default 10, Lambda's default here).
+	Concurrency int
+	// FlowTTL is how long a finished flow stays known to Wait (default 10 min).
+	FlowTTL time.Duration
+	// Logf reports problems that have no caller to return to (a delivery
+	// outcome the store refused). nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Bus is the local event bus: Publish stores events durably, then delivers
+// them asynchronously to the functions whose rules match. See the package doc.
+type Bus struct {
+	o      Options
+	ctx    context.Context // deliveries run under it; Close cancels it
+	cancel context.CancelFunc
+
+	routes atomic.Pointer[routing] // replaced whole by Reload
+
+	disp    dispatcher
+	flows   flowTable
+	rec     recorder
+	workers sync.WaitGroup // delivery workers and retry timers
+
+	closeMu sync.RWMutex
+	closed  bool
+}
+
+// routing is the compiled state of the deployed rules.
+type routing struct {
+	buses       map[string]Matcher // bus name -> matcher of its rules
+	rules       map[string]store.Rule
+	concurrency map[string]int // function -> limit
+}
+
+// New makes a bus and loads the deployed rules from the store.
+func New(o Options) (*Bus, error) {
+	if o.Store == nil || o.Invoker == nil {
+		return nil, errors.New("bus: Options.Store and Options.Invoker are required")
+	}
+	if o.NewMatcher == nil {
+		o.NewMatcher = func(rules []store.Rule) (Matcher, error) { return NewSimpleMatcher(rules) }
+	}
+	switch {
+	case o.Retries == 0:
+		o.Retries = 2
+	case o.Retries < 0:
+		o.Retries = 0
+	}
+	if o.Backoff == nil {
+		o.Backoff = func(attempt int) time.Duration { return time.Duration(attempt) * 100 * time.Millisecond }
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = NewUUID
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.Account == "" {
+		o.Account = "000000000000"
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 10
+	}
+	if o.FlowTTL <= 0 {
+		o.FlowTTL = 10 * time.Minute
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	b := &Bus{o: o}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.disp.init()
+	b.flows.init(o.Now, o.FlowTTL)
+	b.rec.init(b)
+	if err := b.Reload(context.Background()); err != nil {
+		b.cancel()
+		b.rec.stop()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Reload re-reads the rules and functions from the store (after a deploy).
+// On error the rules in force are kept.
+func (b *Bus) Reload(ctx context.Context) error {
+	rules, err := b.o.Store.Rules(ctx)
+	if err != nil {
+		return err
+	}
+	fns, err := b.o.Store.Functions(ctx)
+	if err != nil {
+		return err
+	}
+	r := &routing{buses: map[string]Matcher{}, rules: map[string]store.Rule{}, concurrency: map[string]int{}}
+	byBus := map[string][]store.Rule{}
+	for _, rule := range rules {
+		if rule.Bus == "" {
+			rule.Bus = store.DefaultBus
+		}
+		byBus[rule.Bus] = append(byBus[rule.Bus], rule)
+		r.rules[rule.ID] = rule
+	}
+	for name, rs := range byBus {
+		m, err := b.o.NewMatcher(rs)
+		if err != nil {
+			return fmt.Errorf("bus %s: %w", name, err)
+		}
+		r.buses[name] = m
+	}
+	for _, f := range fns {
+		if f.Concurrency > 0 {
+			r.concurrency[f.Name] = f.Concurrency
+		}
+	}
+	b.routes.Store(r)
+	return nil
+}
+
+// Publish puts events on busName (an entry's own EventBusName wins) in the
+// flow that ctx carries (WithFlow), or in a new one. See PublishInFlow.
+func (b *Bus) Publish(ctx context.Context, busName string, events []providers.Event) ([]providers.PublishResult, error) {
+	flow, ok := FlowFromContext(ctx)
+	if !ok {
+		flow = b.NewFlow()
+	}
+	return b.PublishInFlow(ctx, flow, busName, events)
+}
+
+// PublishInFlow validates each event as PutEvents does (a failed entry gets
+// an ErrorCode and ErrorMessage and the others go on), fills in the id, time,
+// region, account and version it lacks, appends the valid ones to the store
+// in one durable transaction, and only then schedules their deliveries, which
+// join flowID. The error is for the call as a whole (the store failed or ctx
+// ended); then nothing was published.
+func (b *Bus) PublishInFlow(ctx context.Context, flowID, busName string, events []providers.Event) ([]providers.PublishResult, error) {
+	results := make([]providers.PublishResult, len(events))
+	var (
+		valid []providers.StoredEvent
+		index []int
+	)
+	now := b.o.Now().UTC()
+	for i, ev := range events {
+		if code, msg := b.validate(&ev, busName, now); code != "" {
+			results[i] = providers.PublishResult{ErrorCode: code, ErrorMsg: msg}
+			continue
+		}
+		valid = append(valid, providers.StoredEvent{Event: ev})
+		index = append(index, i)
+	}
+	if len(valid) == 0 {
+		return results, nil
+	}
+	b.closeMu.RLock()
+	defer b.closeMu.RUnlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	stored, err := b.o.Store.AppendEvents(ctx, valid)
+	if err != nil {
+		return nil, fmt.Errorf("bus: store events: %w", err)
+	}
+	for k, se := range stored {
+		results[index[k]] = providers.PublishResult{EventID: se.ID}
+	}
+	b.route(flowID, stored)
+	return results, nil
+}
+
+// validate fills in ev's missing envelope fields and checks it, returning a
+// PutEvents error code and message when it is not acceptable.
+func (b *Bus) validate(ev *providers.Event, busName string, now time.Time) (code, msg string) {
+	if ev.EventBusName == "" {
+		ev.EventBusName = busName
+	}
+	ev.EventBusName = BusNameOf(ev.EventBusName)
+	if ev.Source == "" {
+		return "InvalidArgument", "Parameter Source is not valid. Reason: Source is a required argument."
+	}
+	if ev.DetailType == "" {
+		return "InvalidArgument", "Parameter DetailType is not valid. Reason: DetailType is a required argument."
+	}
+	d := bytes.TrimSpace(ev.Detail)
+	if len(d) == 0 {
+		return "InvalidArgument", "Parameter Detail is not valid. Reason: Detail is a required argument."
+	}
+	if d[0] != '{' || !json.Valid(d) {
+		return "MalformedDetail", "Detail is malformed: it must be a JSON object."
+	}
+	if n := EntrySize(*ev); n > MaxEntrySize {
+		return "InvalidArgument", fmt.Sprintf("Event size %d bytes exceeds the limit of %d bytes (256 KB).", n, MaxEntrySize)
+	}
+	if ev.ID == "" {
+		ev.ID = b.o.NewID()
+	}
+	if ev.Time.IsZero() {
+		ev.Time = now
+	}
+	if ev.Region == "" {
+		ev.Region = b.o.Region
+	}
+	if ev.Account == "" {
+		ev.Account = b.o.Account
+	}
+	if ev.Version == "" {
+		ev.Version = "0"
+	}
+	if ev.Resources == nil {
+		ev.Resources = []string{}
+	}
+	return "", ""
+}
+
+// EntrySize is an entry's size as EventBridge counts it against the 256 KB
+// limit: 14 bytes for a time, the UTF-8 lengths of source, detail-type and
+// detail, and of each resource.
+func EntrySize(ev providers.Event) int {
+	n := 0
+	if !ev.Time.IsZero() {
+		n += 14
+	}
+	n += len(ev.Source) + len(ev.DetailType) + len(ev.Detail)
+	for _, r := range ev.Resources {
+		n += len(r)
+	}
+	return n
+}
+
+// BusNameOf returns the name of a bus given by name or ARN
+// (arn:aws:events:REGION:ACCOUNT:event-bus/NAME); "" is "default".
+func BusNameOf(s string) string {
+	if s == "" {
+		return store.DefaultBus
+	}
+	if strings.HasPrefix(s, "arn:") {
+		if i := strings.LastIndex(s, "event-bus/"); i >= 0 {
+			return s[i+len("event-bus/"):]
+		}
+	}
+	return s
+}
+
+// route matches each stored event against its bus's rules and schedules one
+// delivery per matching rule, counting them in the flow before returning.
+func (b *Bus) route(flowID string, evs []providers.StoredEvent) {
+	rt := b.routes.Load()
+	for _, se := range evs {
+		m := rt.buses[se.EventBusName]
+		if m == nil {
+			continue
+		}
+		payload, err := store.MarshalEnvelope(se.Event)
+		if err != nil {
+			b.o.Logf("bus: event %s: %v", se.ID, err)
+			continue
+		}
+		ids, err := m.Match(payload)
+		if err != nil {
+			b.o.Logf("bus: event %s: match: %v", se.ID, err)
+			continue
+		}
+		for _, id := range ids {
+			rule, ok := rt.rules[id]
+			if !ok {
+				b.o.Logf("bus: event %s: matcher returned unknown rule %q", se.ID, id)
+				continue
+			}
+			limit := rt.concurrency[rule.Function]
+			if limit == 0 {
+				limit = b.o.Concurrency
+			}
+			d := &delivery{
+				flow: flowID, eventID: se.ID, correlationID: se.CorrelationID,
+				fn: rule.Function, ruleID: rule.ID, payload: payload, limit: limit,
+			}
+			b.flows.add(flowID)
+			b.disp.pending.add(1)
+			b.enqueue(d)
+		}
+	}
+}
+
+// NewUUID returns a random (version 4) UUID.
+func NewUUID() string {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+var _ providers.EventBus = (*Bus)(nil)

@@ -1,0 +1,281 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+// delivery is one event on its way to one rule's target.
+type delivery struct {
+	flow, eventID, correlationID string
+	fn, ruleID                   string
+	payload                      []byte
+	limit                        int // the function's concurrency
+	attempts                     int
+}
+
+// dispatcher keeps one FIFO queue per function, drained by up to the
+// function's concurrency of workers, so a slow or busy function never holds
+// up deliveries to the others.
+type dispatcher struct {
+	mu      sync.Mutex
+	queues  map[string]*fnQueue
+	pending waitCounter // deliveries scheduled and not yet finally recorded
+}
+
+type fnQueue struct {
+	items   []*delivery
+	running int
+}
+
+func (d *dispatcher) init() { d.queues = map[string]*fnQueue{} }
+
+func (b *Bus) enqueue(d *delivery) {
+	b.disp.mu.Lock()
+	q := b.disp.queues[d.fn]
+	if q == nil {
+		q = &fnQueue{}
+		b.disp.queues[d.fn] = q
+	}
+	q.items = append(q.items, d)
+	start := q.running < d.limit
+	if start {
+		q.running++
+		b.workers.Add(1)
+	}
+	b.disp.mu.Unlock()
+	if start {
+		go b.work(d.fn, q)
+	}
+}
+
+func (b *Bus) work(fn string, q *fnQueue) {
+	defer b.workers.Done()
+	for {
+		b.disp.mu.Lock()
+		if len(q.items) == 0 {
+			q.running--
+			if q.running == 0 {
+				delete(b.disp.queues, fn)
+			}
+			b.disp.mu.Unlock()
+			return
+		}
+		d := q.items[0]
+		q.items[0] = nil
+		q.items = q.items[1:]
+		b.disp.mu.Unlock()
+		b.attempt(d)
+	}
+}
+
+// attempt invokes the target once and decides: ok, retry later, or failed.
+func (b *Bus) attempt(d *delivery) {
+	d.attempts++
+	ctx, sc := b.scope(b.ctx, d.flow, d.fn)
+	start := b.o.Now()
+	out, err := b.o.Invoker.Invoke(ctx, d.fn, d.payload)
+	sc.release()
+	rec := store.Delivery{
+		EventID: d.eventID, Function: d.fn, RuleID: d.ruleID, Attempts: d.attempts,
+		DurationMs: out.DurationMs, CorrelationID: d.correlationID, Time: b.o.Now(),
+	}
+	if rec.DurationMs == 0 {
+		rec.DurationMs = float64(rec.Time.Sub(start).Microseconds()) / 1000
+	}
+	if err == nil && out.FunctionError == "" {
+		rec.Status = store.DeliveryOK
+		b.rec.send(d.flow, rec, true)
+		return
+	}
+	rec.Error = failureText(out, err)
+	if b.ctx.Err() != nil {
+		rec.Status = store.DeliveryFailed
+		rec.Error = "evcli stopped before the delivery finished: " + rec.Error
+		b.rec.send(d.flow, rec, true)
+		return
+	}
+	if d.attempts <= b.o.Retries {
+		rec.Status = store.DeliveryRetrying
+		b.rec.send(d.flow, rec, false)
+		b.workers.Add(1)
+		go func() {
+			defer b.workers.Done()
+			if err := b.o.Sleep(b.ctx, b.o.Backoff(d.attempts)); err != nil {
+				rec.Status = store.DeliveryFailed
+				rec.Time = b.o.Now()
+				rec.Error = "evcli stopped before retrying: " + rec.Error
+				b.rec.send(d.flow, rec, true)
+				return
+			}
+			b.enqueue(d)
+		}()
+		return
+	}
+	rec.Status = store.DeliveryFailed
+	b.rec.send(d.flow, rec, true)
+}
+
+func failureText(out InvokeOutcome, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	switch {
+	case out.ErrorType != "" && out.ErrorMessage != "":
+		return out.ErrorType + ": " + out.ErrorMessage
+	case out.ErrorType != "":
+		return out.ErrorType
+	case out.ErrorMessage != "":
+		return out.ErrorMessage
+	}
+	return "function error: " + out.FunctionError
+}
+
+// recorder writes delivery outcomes to the store in batches (one transaction
+// for as many as have queued up), and only then counts final ones as done,
+// so that Wait and Drain return after the outcomes are durable.
+type recorder struct {
+	b    *Bus
+	ch   chan recItem
+	done chan struct{}
+}
+
+type recItem struct {
+	flow  string
+	d     store.Delivery
+	final bool
+}
+
+const recordBatch = 256
+
+func (r *recorder) init(b *Bus) {
+	r.b = b
+	r.ch = make(chan recItem, recordBatch)
+	r.done = make(chan struct{})
+	go r.loop()
+}
+
+func (r *recorder) send(flow string, d store.Delivery, final bool) {
+	r.ch <- recItem{flow: flow, d: d, final: final}
+}
+
+func (r *recorder) stop() {
+	close(r.ch)
+	<-r.done
+}
+
+func (r *recorder) loop() {
+	defer close(r.done)
+	batch := make([]recItem, 0, recordBatch)
+	rows := make([]store.Delivery, 0, recordBatch)
+	for it := range r.ch {
+		batch = append(batch[:0], it)
+	fill:
+		for len(batch) < recordBatch {
+			select {
+			case it, ok := <-r.ch:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, it)
+			default:
+				break fill
+			}
+		}
+		rows = rows[:0]
+		for _, it := range batch {
+			rows = append(rows, it.d)
+		}
+		if err := r.b.o.Store.RecordDeliveries(context.Background(), rows); err != nil {
+			r.b.o.Logf("bus: record %d delivery outcomes: %v", len(rows), err)
+		}
+		for _, it := range batch {
+			if it.final {
+				r.b.flows.finish(it.flow, it.d)
+				r.b.disp.pending.add(-1)
+			}
+		}
+	}
+}
+
+// Drain waits until every delivery scheduled so far (and every delivery they
+// cause) has its final outcome recorded, or ctx ends.
+func (b *Bus) Drain(ctx context.Context) error {
+	return b.disp.pending.wait(ctx)
+}
+
+// Close stops the bus: deliveries in progress see their context cancelled
+// and are recorded as failed, pending retries are abandoned (and recorded),
+// and Publish fails from now on. Events already stored stay stored. Use
+// Drain first to let deliveries finish.
+func (b *Bus) Close() error {
+	b.closeMu.Lock()
+	if b.closed {
+		b.closeMu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.closeMu.Unlock()
+	b.cancel()
+	b.workers.Wait()
+	// Queued deliveries that no worker picked up before cancellation.
+	b.disp.mu.Lock()
+	var left []*delivery
+	for _, q := range b.disp.queues {
+		left = append(left, q.items...)
+		q.items = nil
+	}
+	b.disp.mu.Unlock()
+	for _, d := range left {
+		b.rec.send(d.flow, store.Delivery{
+			EventID: d.eventID, Function: d.fn, RuleID: d.ruleID, Status: store.DeliveryFailed,
+			Attempts: d.attempts, CorrelationID: d.correlationID, Time: b.o.Now(),
+			Error: "evcli stopped before the delivery started",
+		}, true)
+	}
+	b.rec.stop()
+	return nil
+}
+
+// ErrClosed is returned by Publish after Close.
+var ErrClosed = errors.New("bus: closed")
+
+// waitCounter is a counter whose zero can be waited for.
+type waitCounter struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0; nil while n is 0
+}
+
+func (c *waitCounter) add(d int) {
+	c.mu.Lock()
+	if c.n == 0 && d > 0 {
+		c.zero = make(chan struct{})
+	}
+	c.n += d
+	if c.n == 0 && c.zero != nil {
+		close(c.zero)
+		c.zero = nil
+	}
+	c.mu.Unlock()
+}
+
+func (c *waitCounter) wait(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		if c.n == 0 {
+			c.mu.Unlock()
+			return nil
+		}
+		ch := c.zero
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
