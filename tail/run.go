@@ -27,6 +27,10 @@ type Source struct {
 type Config struct {
 	// Functions are names or path.Match globs ("order-*"); empty means all.
 	Functions []string
+	// SourceFunctions, when set, are the exact names asked of the sources
+	// (cmd expands globs against the project's functions); otherwise the
+	// non-glob Functions are, or all when there is a glob.
+	SourceFunctions []string
 	// Correlation keeps only the records of this correlation ID.
 	Correlation string
 	// Since is the oldest line to show; zero: from the source's default.
@@ -160,7 +164,10 @@ func Run(ctx context.Context, cfg Config, sources []Source, sink Sink) error {
 
 	names, hasGlob := Exact(cfg.Functions)
 	q := providers.LogQuery{Since: cfg.Since, Follow: cfg.Follow}
-	if !hasGlob {
+	switch {
+	case len(cfg.SourceFunctions) > 0:
+		q.Functions = cfg.SourceFunctions
+	case !hasGlob:
 		q.Functions = names
 	}
 
