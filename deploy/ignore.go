@@ -52,11 +52,11 @@ func (r IgnoreRule) String() string {
 	var b strings.Builder
 	if r.Negate {
 		b.WriteByte('!')
-	} else if strings.HasPrefix(r.Pattern, "!") || strings.HasPrefix(r.Pattern, "#") {
-		b.WriteByte('\\')
 	}
 	if r.Anchored && !strings.Contains(r.Pattern, "/") {
 		b.WriteByte('/')
+	} else if !r.Negate && (strings.HasPrefix(r.Pattern, "!") || strings.HasPrefix(r.Pattern, "#")) {
+		b.WriteByte('\\')
 	}
 	b.WriteString(r.Pattern)
 	if r.DirOnly {
@@ -165,7 +165,7 @@ func parseIgnoreLine(s string) (IgnoreRule, bool, *IgnoreError) {
 	case strings.HasPrefix(s, `\!`), strings.HasPrefix(s, `\#`):
 		s = s[1:]
 	}
-	if strings.HasSuffix(s, "/") && !strings.HasSuffix(s, `\/`) {
+	if strings.HasSuffix(s, "/") {
 		r.DirOnly = true
 		s = strings.TrimRight(s, "/")
 	}
@@ -192,9 +192,10 @@ func parseIgnoreLine(s string) (IgnoreRule, bool, *IgnoreError) {
 	return r, true, nil
 }
 
-// trimTrailingSpace removes trailing spaces unless escaped with a backslash.
+// trimTrailingSpace removes trailing spaces, tabs and carriage returns
+// unless escaped with a backslash.
 func trimTrailingSpace(s string) string {
-	for strings.HasSuffix(s, " ") || strings.HasSuffix(s, "\t") {
+	for strings.HasSuffix(s, " ") || strings.HasSuffix(s, "\t") || strings.HasSuffix(s, "\r") {
 		if strings.HasSuffix(s[:len(s)-1], `\`) {
 			// "\ " is a literal space: keep it (the escape is resolved by the glob).
 			return s
