@@ -1,0 +1,214 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// Limits of one PutEvents request, which every bus honours.
+const (
+	MaxBatchEntries = 10
+	MaxBatchBytes   = 256 * 1024
+)
+
+// Selection says which stored events a replay publishes. It is stored with
+// the replay's record, with Since and Until made absolute, so that a resumed
+// replay selects exactly the same events.
+type Selection struct {
+	Since      time.Time `json:"since"`
+	Until      time.Time `json:"until"` // exclusive; a replay fixes it to its start time when not given
+	Aggregates []string  `json:"aggregates,omitempty"`
+	Types      []string  `json:"types,omitempty"`
+	// Pattern is the source text of --pattern (the compiled matcher is
+	// Config.Match), kept so that --resume can compile it again.
+	Pattern string `json:"pattern,omitempty"`
+	// Limit caps the number of events selected, counted in replay order.
+	Limit int   `json:"limit,omitempty"`
+	Order Order `json:"order"`
+}
+
+// Config is one replay.
+type Config struct {
+	// Name identifies the replay: its checkpoint, its marker and its entry
+	// in `evcli replay list`.
+	Name string
+	// Provider is recorded with the replay (for `replay list`).
+	Provider string
+	// Bus is the bus the events are published to.
+	Bus       string
+	Selection Selection
+	// Match is the compiled --pattern: it gets the event's EventBridge
+	// envelope as JSON. Nil selects everything.
+	Match func(event []byte) (bool, error)
+	// Resume continues the replay Name from its checkpoint; its Selection
+	// must be the stored one.
+	Resume bool
+
+	// Concurrency bounds the batches in flight (default 1). An aggregate's
+	// next batch always waits for its previous one.
+	Concurrency int
+	// Rate paces publishing, in events per second (0: as fast as the bus
+	// takes them). Batches are capped at ceil(Rate) entries.
+	Rate float64
+	// MaxAttempts is how often an entry is tried before it counts as failed
+	// (default 6); BackoffBase (default 200ms) doubles each retry up to
+	// BackoffMax (default 10s).
+	MaxAttempts             int
+	BackoffBase, BackoffMax time.Duration
+	// MaxBatchEntries and MaxBatchBytes default to PutEvents' limits.
+	MaxBatchEntries, MaxBatchBytes int
+
+	// SpillDir is where sorted runs go (default os.TempDir()) once more than
+	// SpillThreshold bytes of events are selected (default 32 MiB).
+	SpillDir       string
+	SpillThreshold int64
+
+	// Now and Sleep are the clock; tests inject fakes.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// OnProgress is called as events are read and batches acknowledged,
+	// from one goroutine at a time.
+	OnProgress func(Progress)
+	// OnGap is called for each gap in an aggregate's versions.
+	OnGap func(Gap)
+	// OnPublished is called after each acknowledged batch with the events
+	// the bus accepted (with their replay ids): the hook `--wait` uses to
+	// wait for the deliveries a replay caused.
+	OnPublished func(ctx context.Context, published []providers.Event)
+	// Targets maps an event to the rules or functions that would receive
+	// it (dry run only).
+	Targets func(ev providers.Event) []string
+}
+
+func (c *Config) defaults() {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 1
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 6
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = 200 * time.Millisecond
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 10 * time.Second
+	}
+	if c.MaxBatchEntries <= 0 || c.MaxBatchEntries > MaxBatchEntries {
+		c.MaxBatchEntries = MaxBatchEntries
+	}
+	if c.Rate > 0 && float64(c.MaxBatchEntries) > c.Rate {
+		c.MaxBatchEntries = max(1, int(c.Rate+0.999999))
+	}
+	if c.MaxBatchBytes <= 0 || c.MaxBatchBytes > MaxBatchBytes {
+		c.MaxBatchBytes = MaxBatchBytes
+	}
+	if c.Selection.Order == "" {
+		c.Selection.Order = OrderAggregate
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Sleep == nil {
+		c.Sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		}
+	}
+}
+
+// InputError is an invalid flag or value; cmd maps it to exit code 2.
+type InputError struct {
+	Field string // the flag or field, e.g. "--since"
+	Msg   string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
+
+// ParseTime parses a --since or --until value: a duration back from now
+// ("90s", "15m", "2h", "7d", "1d12h") or an absolute time in RFC 3339, with
+// or without seconds ("2026-11-01T10:00:00Z", "2026-11-01T10:00Z"), or a date
+// ("2026-11-01", midnight UTC).
+func ParseTime(flag, s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, ok, err := parseDays(s); ok {
+		if err != nil {
+			return time.Time{}, &InputError{Field: flag, Msg: err.Error()}
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, &InputError{Field: flag, Msg: fmt.Sprintf("invalid time %q: use a duration back from now (30m, 2h, 7d) or an RFC 3339 time (2026-11-01T10:00Z)", s)}
+}
+
+// parseDays parses Go durations plus a leading "Nd" day count. ok reports
+// whether s looks like a duration at all.
+func parseDays(s string) (time.Duration, bool, error) {
+	if s == "" || (s[0] < '0' || s[0] > '9') {
+		return 0, false, nil
+	}
+	if strings.ContainsAny(s, "-:T") {
+		return 0, false, nil
+	}
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil {
+			return 0, true, fmt.Errorf("invalid duration %q: use 30m, 2h, 7d or 1d12h", s)
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		s = s[i+1:]
+		if s == "" {
+			return days, true, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, true, fmt.Errorf("invalid duration %q: use 30m, 2h, 7d or 1d12h", s)
+	}
+	if d < 0 {
+		return 0, true, fmt.Errorf("invalid duration %q: a duration back from now is positive", s)
+	}
+	return days + d, true, nil
+}
+
+// ParseRate parses --rate: "N", "N/s", "N/m" or "N/min" (events per second
+// or minute). It returns events per second; "" and "0" mean unlimited.
+func ParseRate(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	num, unit, _ := strings.Cut(s, "/")
+	per := 1.0
+	switch unit {
+	case "", "s", "sec":
+	case "m", "min":
+		per = 60
+	default:
+		return 0, &InputError{Field: "--rate", Msg: fmt.Sprintf("invalid unit %q in %q: use N/s or N/m, e.g. 100/s", unit, s)}
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 || n != n {
+		return 0, &InputError{Field: "--rate", Msg: fmt.Sprintf("invalid rate %q: use a positive number of events per second or minute, e.g. 100/s or 600/m", s)}
+	}
+	return n / per, nil
+}

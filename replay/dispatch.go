@@ -1,0 +1,274 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// Run replays the events cfg selects from store onto bus, recording its
+// progress in cps after every acknowledged batch. It returns the run's
+// summary; the error is set when the run stopped early (the record then
+// says how far it got and `--resume` continues it). A run whose entries
+// failed for good still returns a nil error: Summary.Failed says so.
+func Run(ctx context.Context, cfg Config, store providers.EventStore, bus providers.EventBus, cps Checkpoints) (Summary, error) {
+	r := newRunner(cfg)
+	cfg = r.cfg
+	if cfg.Name == "" {
+		return Summary{}, &InputError{Field: "--name", Msg: "a replay needs a name"}
+	}
+	if cfg.Bus == "" {
+		return Summary{}, &InputError{Field: "--to", Msg: "no bus to publish to: name one with --to BUS or set bus in evcli.yaml"}
+	}
+	rec, err := r.begin(ctx, cps)
+	if err != nil {
+		return Summary{Name: cfg.Name}, err
+	}
+	sum, runErr := r.dispatch(ctx, store, bus, cps, rec)
+	return sum, runErr
+}
+
+// begin loads or creates the replay's record and marks it running.
+func (r *runner) begin(ctx context.Context, cps Checkpoints) (*Record, error) {
+	cfg := &r.cfg
+	old, ok, err := cps.Get(ctx, cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint of replay %s: %w", cfg.Name, err)
+	}
+	var rec Record
+	switch {
+	case cfg.Resume && !ok:
+		return nil, &InputError{Field: "--resume", Msg: fmt.Sprintf("no replay named %q; see evcli replay list", cfg.Name)}
+	case cfg.Resume && old.State == StateCompleted:
+		return nil, &InputError{Field: "--resume", Msg: fmt.Sprintf("replay %q already completed (%d published); start a new one with another --name", cfg.Name, old.Totals.Published)}
+	case cfg.Resume:
+		rec = old
+		cfg.Selection = rec.Selection
+		if cfg.Bus == "" || rec.Bus != "" {
+			cfg.Bus = rec.Bus
+		}
+		rec.Error = ""
+	case ok:
+		return nil, &InputError{Field: "--name", Msg: fmt.Sprintf("%v: %q (%s); continue it with --resume %s or choose another --name", ErrExists, cfg.Name, old.State, cfg.Name)}
+	default:
+		if cfg.Selection.Until.IsZero() {
+			// Fix the window so that a resumed run selects the same events.
+			cfg.Selection.Until = r.start
+		}
+		rec = Record{Name: cfg.Name, Provider: cfg.Provider, Bus: cfg.Bus, Selection: cfg.Selection, Started: r.start}
+	}
+	rec.State = StateRunning
+	rec.Runs++
+	rec.Updated = r.start
+	if err := cps.Put(ctx, rec); err != nil {
+		return nil, fmt.Errorf("write checkpoint of replay %s: %w", cfg.Name, err)
+	}
+	return &rec, nil
+}
+
+func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus providers.EventBus, cps Checkpoints, rec *Record) (Summary, error) {
+	cfg := r.cfg
+	resumeFrom := *rec // what earlier runs resolved, fixed for this run
+	resumeFrom.Acked = slices.Clone(rec.Acked)
+	var skipRec *Record
+	if cfg.Resume {
+		skipRec = &resumeFrom
+	}
+
+	rctx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+	batches := make(chan *batch, cfg.Concurrency)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- r.produce(rctx, store, skipRec, func(b *batch) error {
+			select {
+			case batches <- b:
+				return nil
+			case <-rctx.Done():
+				return rctx.Err()
+			}
+		})
+	}()
+
+	pctx, cancelPub := context.WithCancel(ctx)
+	defer cancelPub()
+	pc := &pacer{rate: cfg.Rate, now: cfg.Now, sleep: cfg.Sleep}
+	done := make(chan batchResult, cfg.Concurrency)
+	window := int64(4 * cfg.Concurrency)
+	busy := map[string]int{} // aggregate -> batches in flight holding it
+	resolved := map[int64]*batch{}
+	var (
+		low      int64 // lowest unresolved batch seq
+		inflight int
+		pending  *batch
+		inDone   bool
+		stop     bool
+		firstErr error
+		sum      = Summary{Name: cfg.Name}
+		runTot   Counts // this run's published/failed
+	)
+	ctxDone := ctx.Done()
+	conflicts := func(b *batch) bool {
+		for _, a := range b.aggs {
+			if busy[a] > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	fail := func(err error) {
+		if !stop {
+			stop, firstErr = true, err
+			cancelRead()
+			if !errors.Is(err, context.Canceled) {
+				cancelPub()
+			}
+		}
+	}
+	handle := func(res batchResult) {
+		inflight--
+		for _, a := range res.b.aggs {
+			if busy[a]--; busy[a] == 0 {
+				delete(busy, a)
+			}
+		}
+		if res.err != nil {
+			fail(res.err)
+			return
+		}
+		b := res.b
+		resolved[b.seq] = b
+		for {
+			lb, ok := resolved[low]
+			if !ok {
+				break
+			}
+			wm := lb.rng.Last
+			rec.Watermark = &wm
+			delete(resolved, low)
+			low++
+		}
+		rec.Acked = rec.Acked[:0]
+		seqs := make([]int64, 0, len(resolved))
+		for s := range resolved {
+			seqs = append(seqs, s)
+		}
+		slices.Sort(seqs)
+		for _, s := range seqs {
+			rec.Acked = append(rec.Acked, resolved[s].rng)
+		}
+		if cfg.Resume {
+			// Ranges of earlier runs beyond the new watermark still count.
+			for _, a := range resumeFrom.Acked {
+				if rec.Watermark == nil || cfg.Selection.Order.Compare(a.Last, *rec.Watermark) > 0 {
+					rec.Acked = append(rec.Acked, a)
+				}
+			}
+		}
+		pub, failed := int64(len(res.published)), int64(len(res.failed))
+		runTot.Published += pub
+		runTot.Failed += failed
+		rec.Totals.Published += pub
+		rec.Totals.Failed += failed
+		for _, f := range res.failed {
+			if len(rec.Failures) < maxFailures {
+				rec.Failures = append(rec.Failures, f)
+			}
+			if len(sum.Failures) < maxFailures {
+				sum.Failures = append(sum.Failures, f)
+			}
+		}
+		sum.Batches++
+		rec.Updated = cfg.Now()
+		if err := cps.Put(ctx, *rec); err != nil {
+			fail(fmt.Errorf("write checkpoint of replay %s: %w", cfg.Name, err))
+			return
+		}
+		if cfg.OnPublished != nil && len(res.published) > 0 {
+			cfg.OnPublished(ctx, res.published)
+		}
+		r.progress(func(p *Progress) { p.Published, p.Failed = runTot.Published, runTot.Failed })
+	}
+
+	for {
+		if !stop && pending != nil && inflight < cfg.Concurrency && pending.seq < low+window && !conflicts(pending) {
+			if err := pc.wait(pctx, len(pending.events)); err != nil {
+				fail(err)
+				continue
+			}
+			b := pending
+			pending = nil
+			inflight++
+			for _, a := range b.aggs {
+				busy[a]++
+			}
+			go func() { done <- r.publish(pctx, bus, pc, b) }()
+			continue
+		}
+		var in <-chan *batch
+		if !stop && pending == nil && !inDone {
+			in = batches
+		}
+		if in == nil && inflight == 0 {
+			break
+		}
+		select {
+		case b, ok := <-in:
+			if !ok {
+				inDone = true
+			} else {
+				pending = b
+			}
+		case res := <-done:
+			handle(res)
+		case <-ctxDone:
+			ctxDone = nil
+			fail(ctx.Err())
+		}
+	}
+	cancelRead()
+	for range batches { // let the reader see the cancellation and finish
+	}
+	if err := <-readErr; err != nil && firstErr == nil && !errors.Is(err, context.Canceled) {
+		firstErr = err
+	} else if err != nil && firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+
+	r.mu.Lock()
+	p := r.prog
+	sum.Gaps = r.gaps
+	r.mu.Unlock()
+	sum.Selected = p.Total
+	if sum.Selected < 0 {
+		sum.Selected = p.Selected
+	}
+	sum.Skipped = p.Skipped
+	sum.Published, sum.Failed = runTot.Published, runTot.Failed
+	sum.Elapsed = cfg.Now().Sub(r.start)
+
+	rec.Totals.Selected, rec.Totals.Skipped = sum.Selected, sum.Skipped
+	rec.Gaps = sum.Gaps
+	rec.Updated = cfg.Now()
+	switch {
+	case firstErr == nil:
+		rec.State = StateCompleted
+		rec.Acked = nil
+	case errors.Is(firstErr, context.Canceled) || errors.Is(firstErr, context.DeadlineExceeded):
+		rec.State = StateInterrupted
+	default:
+		rec.State = StateFailed
+		rec.Error = firstErr.Error()
+	}
+	sum.State = rec.State
+	// The final record is written even when ctx is cancelled.
+	if err := cps.Put(context.WithoutCancel(ctx), *rec); err != nil && firstErr == nil {
+		firstErr = fmt.Errorf("write checkpoint of replay %s: %w", cfg.Name, err)
+	}
+	r.progress(func(p *Progress) { p.Phase = PhaseDone })
+	return sum, firstErr
+}

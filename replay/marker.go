@@ -1,0 +1,146 @@
+package replay
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// MarkerKey is the detail field that marks a replayed event.
+const MarkerKey = "_replay"
+
+// Marker is the value of detail._replay in every replayed event:
+//
+//	"detail": {
+//	  ...the original detail...,
+//	  "_replay": {
+//	    "replay-name": "orders-fix",
+//	    "replayed": true,
+//	    "originalId": "5f0e…",
+//	    "originalTime": "2026-11-26T10:00:00Z",
+//	    "aggregateId": "order-17",
+//	    "version": 4
+//	  }
+//	}
+//
+// A rule matches only replays with {"detail":{"_replay":{"replayed":[true]}}}
+// and ignores them with {"detail":{"_replay":{"replayed":[{"exists":false}]}}}.
+type Marker struct {
+	Name         string `json:"replay-name"`
+	Replayed     bool   `json:"replayed"`
+	OriginalID   string `json:"originalId"`
+	OriginalTime string `json:"originalTime,omitempty"`
+	AggregateID  string `json:"aggregateId,omitempty"`
+	Version      int64  `json:"version,omitempty"`
+}
+
+// ReplayID is the envelope id a replay gives the replay of event originalID:
+// a UUID-shaped hash of the two, the same in every run, so that a batch
+// published again after a crash carries the same ids and idempotent
+// consumers drop it. (EventBridge assigns its own envelope ids; there the
+// idempotency key is detail._replay's replay-name and originalId.)
+func ReplayID(name, originalID string) string {
+	h := sha256.Sum256([]byte(name + "\x00" + originalID))
+	h[6] = h[6]&0x0f | 0x80 // version 8: custom
+	h[8] = h[8]&0x3f | 0x80 // RFC 4122 variant
+	var b [36]byte
+	hex.Encode(b[0:8], h[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], h[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], h[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], h[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], h[10:16])
+	return string(b[:])
+}
+
+// Mark returns the event to publish for se: the original envelope with a
+// replay id, the bus, and detail._replay added (replacing one a replayed
+// event already carried). The rest of the detail is kept byte for byte.
+func Mark(name, bus string, se *providers.StoredEvent) (providers.Event, error) {
+	ev := se.Event
+	ev.ID = ReplayID(name, se.ID)
+	ev.EventBusName = bus
+	m := Marker{Name: name, Replayed: true, OriginalID: se.ID, AggregateID: se.AggregateID, Version: se.AggregateVersion}
+	if !se.Time.IsZero() {
+		m.OriginalTime = se.Time.UTC().Format(time.RFC3339Nano)
+	}
+	mb, err := json.Marshal(m)
+	if err != nil {
+		return ev, err
+	}
+	d, err := withMarker(se.Detail, mb)
+	if err != nil {
+		return ev, fmt.Errorf("event %s: detail: %w", se.ID, err)
+	}
+	ev.Detail = d
+	return ev, nil
+}
+
+func withMarker(detail, marker []byte) (json.RawMessage, error) {
+	d := bytes.TrimSpace(detail)
+	if len(d) == 0 || bytes.Equal(d, []byte("null")) {
+		d = []byte("{}")
+	}
+	if d[0] != '{' {
+		return nil, fmt.Errorf("is not a JSON object (EventBridge needs one); it starts with %q", string(d[:1]))
+	}
+	if bytes.Contains(d, []byte(`"`+MarkerKey+`"`)) {
+		// Replaying a replay: replace the marker, keep every other member.
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(d, &m); err != nil {
+			return nil, fmt.Errorf("is not valid JSON: %v", err)
+		}
+		m[MarkerKey] = marker
+		return json.Marshal(m)
+	}
+	out := make([]byte, 0, len(d)+len(marker)+12)
+	out = append(out, `{"`+MarkerKey+`":`...)
+	out = append(out, marker...)
+	rest := bytes.TrimSpace(d[1:])
+	if len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	out = append(out, rest...)
+	if !json.Valid(out) {
+		return nil, fmt.Errorf("is not valid JSON")
+	}
+	return out, nil
+}
+
+// EntrySize is the size EventBridge counts for a PutEvents entry: 14 bytes
+// for Time when present, plus the UTF-8 bytes of Source, DetailType, Detail
+// and each of Resources. A PutEvents request carries at most MaxBatchBytes
+// of entries.
+func EntrySize(ev *providers.Event) int {
+	n := 0
+	if !ev.Time.IsZero() {
+		n += 14
+	}
+	n += utf8Len(ev.Source) + utf8Len(ev.DetailType) + len(ev.Detail)
+	for _, r := range ev.Resources {
+		n += utf8Len(r)
+	}
+	return n
+}
+
+// utf8Len is len(s) with invalid bytes counted as the 3-byte replacement
+// character they become when encoded.
+func utf8Len(s string) int {
+	if utf8.ValidString(s) {
+		return len(s)
+	}
+	n := 0
+	for _, r := range s {
+		n += utf8.RuneLen(r)
+	}
+	return n
+}

@@ -1,0 +1,5 @@
+package replay
+
+import "os"
+
+var osReadDir = os.ReadDir
