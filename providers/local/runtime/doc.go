@@ -1,0 +1,42 @@
+// Package runtime runs Lambda handlers on the local machine, unmodified, by
+// serving the AWS Lambda Runtime API (version 2018-06-01) to them.
+//
+// A Manager holds the deployed functions (Deploy, Remove) and their
+// instances. Each instance is one process in its own process group, started
+// in the function's code directory with the environment Lambda gives a
+// function (AWS_LAMBDA_FUNCTION_NAME, _HANDLER, LAMBDA_TASK_ROOT,
+// AWS_LAMBDA_RUNTIME_API, per-instance dummy credentials, ...), talking to its
+// own HTTP listener on 127.0.0.1:
+//
+//   - provided.al2023 / provided.al2: CodeDir/bootstrap is executed (a Go
+//     handler built with aws-lambda-go, or any custom runtime);
+//   - nodejs20.x / nodejs22.x: an embedded JavaScript bootstrap run with node
+//     loads "file.export" handlers, CommonJS or ES modules, async or callback;
+//   - python3.12 / python3.13: an embedded bootstrap run with python3 loads
+//     "module.function" handlers.
+//
+// Invoke is synchronous. Instances stay warm and are reused; new ones start
+// on demand up to the function's concurrency, after which invokes wait for a
+// free instance (bounded by their context). Every invocation writes Lambda's
+// START, END and REPORT lines (REPORT with Duration, Billed Duration, Memory
+// Size, Max Memory Used, Init Duration on cold starts, and Status on failures)
+// around the handler's own stdout/stderr lines, to Options.Logs, and one
+// providers.InvocationRecord to Options.Reports.
+//
+// Failures take Lambda's shapes: the timeout kills the instance and fails the
+// invocation with "Sandbox.Timedout" ("Task timed out after N.00 seconds");
+// an instance whose process tree grows past the memory size is killed with
+// "Runtime.OutOfMemory"; a process that exits mid-invocation fails it with
+// "Runtime.ExitError" ("Runtime exited with error: exit status 2"). Such an
+// instance is discarded and the next invoke starts a fresh one. Handler errors
+// are passed through as the runtime reported them. All of them set
+// Result.FunctionError to "Unhandled", as Lambda's X-Amz-Function-Error does.
+//
+// Invoke's own errors (as opposed to function errors) are *providers.Error:
+// NotFound for a function that is not deployed, InvalidArgument for a payload
+// that is not JSON or is over 6 MB, Throttled when ctx ends while every
+// instance is busy, Unavailable after Close.
+//
+// Memory and CPU time are read from /proc (Linux); elsewhere they are
+// reported as zero and memory is not enforced.
+package runtime

@@ -1,0 +1,74 @@
+package runtime
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+//go:embed bootstrap/bootstrap.cjs
+var nodeBootstrap []byte
+
+//go:embed bootstrap/bootstrap.py
+var pythonBootstrap []byte
+
+// bootstrapScript writes the embedded bootstrap for a runtime family
+// ("node" or "python") under TempDir, once, in a directory named after its
+// content so that several evcli versions can share TempDir, and returns its
+// path.
+func (m *Manager) bootstrapScript(fam string) (string, error) {
+	m.scriptMu.Lock()
+	defer m.scriptMu.Unlock()
+	if p, ok := m.scripts[fam]; ok {
+		return p, nil
+	}
+	var content []byte
+	var name string
+	switch fam {
+	case "node":
+		content, name = nodeBootstrap, "bootstrap.cjs"
+	case "python":
+		content, name = pythonBootstrap, "bootstrap.py"
+	default:
+		return "", fmt.Errorf("no bootstrap for runtime family %q", fam)
+	}
+	sum := sha256.Sum256(content)
+	dir := filepath.Join(m.o.TempDir, "evcli-runtime-"+hex.EncodeToString(sum[:6]))
+	p := filepath.Join(dir, name)
+	if b, err := os.ReadFile(p); err == nil && string(b) == string(content) {
+		m.scripts[fam] = p
+		return p, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("writing the %s bootstrap: %w (set a writable temporary directory)", fam, err)
+	}
+	// Write then rename, so that a concurrent evcli never runs half a file.
+	tmp, err := os.CreateTemp(dir, name+".*")
+	if err != nil {
+		return "", fmt.Errorf("writing the %s bootstrap: %w", fam, err)
+	}
+	_, werr := tmp.Write(content)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("writing the %s bootstrap %s: %v", fam, p, firstErr(werr, cerr))
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("writing the %s bootstrap %s: %w", fam, p, err)
+	}
+	m.scripts[fam] = p
+	return p, nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

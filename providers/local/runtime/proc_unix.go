@@ -1,0 +1,19 @@
+//go:build unix
+
+package runtime
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// setProcessGroup puts the process in its own group so that killGroup ends
+// it and everything it started.
+func setProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+}
+
+func killGroup(pid int) {
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}

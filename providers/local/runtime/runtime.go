@@ -1,0 +1,652 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// Supported runtime identifiers.
+const (
+	ProvidedAL2023 = "provided.al2023"
+	ProvidedAL2    = "provided.al2"
+	NodeJS20       = "nodejs20.x"
+	NodeJS22       = "nodejs22.x"
+	Python312      = "python3.12"
+	Python313      = "python3.13"
+)
+
+// Runtimes lists the runtime identifiers Deploy accepts.
+var Runtimes = []string{ProvidedAL2023, ProvidedAL2, NodeJS20, NodeJS22, Python312, Python313}
+
+// Lambda's defaults and limits.
+const (
+	DefaultMemoryMB    = 128
+	DefaultTimeoutS    = 3
+	DefaultConcurrency = 10
+	MinMemoryMB        = 128
+	MaxMemoryMB        = 10240
+	MaxTimeoutS        = 900
+	// MaxRequestPayload is the largest synchronous invoke payload (6 MB).
+	MaxRequestPayload = 6291456
+	// MaxResponsePayload is the largest response a runtime may post.
+	MaxResponsePayload = 6291556
+	// InitTimeout bounds the init phase (process start to first /next).
+	InitTimeout = 10 * time.Second
+	// DefaultAccountID is the account in the ARNs handed to handlers.
+	DefaultAccountID = "000000000000"
+	// DefaultRegion is used when BaseEnv sets no AWS_REGION.
+	DefaultRegion = "us-east-1"
+)
+
+// FunctionSpec describes one deployed function.
+type FunctionSpec struct {
+	Name, Runtime, Handler, Architecture string // runtime: one of Runtimes
+	// CodeDir is the directory holding the unpacked artifact: the bootstrap
+	// binary, or the node/python sources.
+	CodeDir string
+	// MemoryMB (default 128), TimeoutS (default 3) and Concurrency, the most
+	// simultaneous instances (default 10).
+	MemoryMB, TimeoutS, Concurrency int
+	// Env is the function's environment, secrets already resolved.
+	Env map[string]string
+	// CodeSha256 identifies the code: deploying another one replaces the
+	// instances.
+	CodeSha256 string
+}
+
+// LogLine is one log line of an instance.
+type LogLine struct {
+	Time                                  time.Time
+	Function, RequestID, InstanceID, Text string // Text has no trailing newline
+}
+
+// Options configures a Manager. All fields are optional.
+type Options struct {
+	// Logs receives every line: START/END/REPORT and the handler's
+	// stdout/stderr, in order per instance. It is called synchronously and
+	// should not block for long.
+	Logs func(LogLine)
+	// Reports receives one record per invocation.
+	Reports func(providers.InvocationRecord)
+	// BaseEnv is added to every instance's environment (under the
+	// function's own Env): AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_REGION, ...
+	BaseEnv map[string]string
+	// Now is the clock for log times and durations (default time.Now).
+	Now func() time.Time
+	// TempDir is where the embedded bootstraps are written (default
+	// os.TempDir()).
+	TempDir string
+	// Node and Python are the interpreters (default "node" and "python3",
+	// looked up in PATH).
+	Node, Python string
+	// AccountID is used in the function ARNs (default 000000000000).
+	AccountID string
+}
+
+// Result is the outcome of one synchronous invocation.
+type Result struct {
+	RequestID string
+	// Payload is the response body, or Lambda's error JSON
+	// {"errorMessage","errorType","stackTrace"?}.
+	Payload []byte
+	// FunctionError is "" on success and "Unhandled" on any function error
+	// (as Lambda's X-Amz-Function-Error header).
+	FunctionError string
+	// ErrorType is the error's type: the handler's ("Error", "ValueError",
+	// "errorString") or Lambda's own ("Sandbox.Timedout",
+	// "Runtime.OutOfMemory", "Runtime.ExitError", ...).
+	ErrorType        string
+	DurationMs       float64
+	BilledDurationMs int64
+	MaxMemoryUsedMB  int
+	InitDurationMs   float64 // zero when warm
+	CPUTimeMs        float64
+	InstanceID       string
+	// Logs are this invocation's log lines, START to REPORT (with the init
+	// output on a cold start).
+	Logs []string
+}
+
+// InvokeOptions carries the optional parts of an invocation.
+type InvokeOptions struct {
+	// ClientContext and CognitoIdentity are JSON documents passed to the
+	// runtime in the Lambda-Runtime-Client-Context and
+	// Lambda-Runtime-Cognito-Identity headers.
+	ClientContext, CognitoIdentity string
+	// TraceID is the X-Ray trace header; one is generated when empty.
+	TraceID string
+}
+
+// Manager runs the deployed functions' instances.
+type Manager struct {
+	o Options
+
+	mu       sync.Mutex
+	closed   bool
+	fns      map[string]*function
+	byKey    map[string]*instance // access key id -> instance
+	all      map[*instance]struct{}
+	scripts  map[string]string // runtime family -> bootstrap path
+	scriptMu sync.Mutex
+}
+
+// function is a deployed function and its instances. Its fields are guarded
+// by Manager.mu.
+type function struct {
+	spec    FunctionSpec
+	gen     uint64 // bumped when the spec changes: older instances retire
+	removed bool
+	idle    []*instance     // warm, current generation, most recent last
+	live    int             // current-generation instances, idle or busy or starting
+	waiters []chan struct{} // invokes waiting for a free slot or instance
+}
+
+// New returns a Manager with no functions.
+func New(o Options) (*Manager, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.TempDir == "" {
+		o.TempDir = os.TempDir()
+	}
+	if o.Node == "" {
+		o.Node = "node"
+	}
+	if o.Python == "" {
+		o.Python = "python3"
+	}
+	if o.AccountID == "" {
+		o.AccountID = DefaultAccountID
+	}
+	o.BaseEnv = maps.Clone(o.BaseEnv)
+	return &Manager{
+		o:       o,
+		fns:     map[string]*function{},
+		byKey:   map[string]*instance{},
+		all:     map[*instance]struct{}{},
+		scripts: map[string]string{},
+	}, nil
+}
+
+func (m *Manager) region() string {
+	if r := m.o.BaseEnv["AWS_REGION"]; r != "" {
+		return r
+	}
+	if r := m.o.BaseEnv["AWS_DEFAULT_REGION"]; r != "" {
+		return r
+	}
+	return DefaultRegion
+}
+
+func (m *Manager) arn(fn string) string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", m.region(), m.o.AccountID, fn)
+}
+
+// normalize fills defaults and validates spec; errors name the field.
+func (m *Manager) normalize(spec FunctionSpec) (FunctionSpec, error) {
+	bad := func(field, format string, a ...any) error {
+		return &providers.Error{Code: providers.InvalidArgument, Resource: "function " + quoteName(spec.Name),
+			Err: fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...))}
+	}
+	if spec.Name == "" {
+		return spec, bad("name", "is empty; give the function a name")
+	}
+	if spec.MemoryMB == 0 {
+		spec.MemoryMB = DefaultMemoryMB
+	}
+	if spec.TimeoutS == 0 {
+		spec.TimeoutS = DefaultTimeoutS
+	}
+	if spec.Concurrency == 0 {
+		spec.Concurrency = DefaultConcurrency
+	}
+	if spec.MemoryMB < MinMemoryMB || spec.MemoryMB > MaxMemoryMB {
+		return spec, bad("memory", "%d MB is out of range; use %d to %d MB", spec.MemoryMB, MinMemoryMB, MaxMemoryMB)
+	}
+	if spec.TimeoutS < 1 || spec.TimeoutS > MaxTimeoutS {
+		return spec, bad("timeout", "%d s is out of range; use 1 to %d seconds", spec.TimeoutS, MaxTimeoutS)
+	}
+	if spec.Concurrency < 1 {
+		return spec, bad("concurrency", "%d must be at least 1", spec.Concurrency)
+	}
+	if !slices.Contains(Runtimes, spec.Runtime) {
+		msg := fmt.Sprintf("%q is not supported; use one of %s", spec.Runtime, strings.Join(Runtimes, ", "))
+		if s := suggest(spec.Runtime, Runtimes); s != "" {
+			msg = fmt.Sprintf("%q is not supported; did you mean %q?", spec.Runtime, s)
+		}
+		return spec, bad("runtime", "%s", msg)
+	}
+	if spec.CodeDir == "" {
+		return spec, bad("code directory", "is empty")
+	}
+	abs, err := filepath.Abs(spec.CodeDir)
+	if err != nil {
+		return spec, bad("code directory", "%v", err)
+	}
+	spec.CodeDir = abs
+	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+		return spec, bad("code directory", "%s is not a directory", abs)
+	}
+	switch family(spec.Runtime) {
+	case "provided":
+		bs := filepath.Join(abs, "bootstrap")
+		st, err := os.Stat(bs)
+		if err != nil {
+			return spec, bad("code", "%s has no bootstrap executable; a %s function needs one at the root of its artifact", abs, spec.Runtime)
+		}
+		if st.Mode()&0o111 == 0 {
+			return spec, bad("code", "%s is not executable; chmod +x it", bs)
+		}
+	case "node", "python":
+		i := strings.LastIndex(spec.Handler, ".")
+		if i <= strings.LastIndex(spec.Handler, "/")+1 || i == len(spec.Handler)-1 {
+			want := "index.handler"
+			if family(spec.Runtime) == "python" {
+				want = "app.handler"
+			}
+			return spec, bad("handler", "%q is not FILE.EXPORT; write it like %q", spec.Handler, want)
+		}
+		interp := m.o.Node
+		hint := "install Node.js 20 or later"
+		if family(spec.Runtime) == "python" {
+			interp, hint = m.o.Python, "install Python 3"
+		}
+		if _, err := exec.LookPath(interp); err != nil {
+			return spec, bad("runtime", "%s needs %q, which is not in PATH; %s", spec.Runtime, interp, hint)
+		}
+	}
+	spec.Env = maps.Clone(spec.Env)
+	return spec, nil
+}
+
+func quoteName(s string) string { return fmt.Sprintf("%q", s) }
+
+func family(rt string) string {
+	switch {
+	case strings.HasPrefix(rt, "provided"):
+		return "provided"
+	case strings.HasPrefix(rt, "nodejs"):
+		return "node"
+	case strings.HasPrefix(rt, "python"):
+		return "python"
+	}
+	return ""
+}
+
+// sameInstances reports whether instances running a may serve b.
+func sameInstances(a, b FunctionSpec) bool {
+	return a.Runtime == b.Runtime && a.Handler == b.Handler && a.CodeDir == b.CodeDir &&
+		a.CodeSha256 == b.CodeSha256 && a.MemoryMB == b.MemoryMB && a.TimeoutS == b.TimeoutS &&
+		a.Architecture == b.Architecture && maps.Equal(a.Env, b.Env)
+}
+
+// Deploy adds or replaces a function. When anything but the concurrency
+// changes, idle instances are stopped at once and busy ones when their
+// invocation ends; the next invokes start fresh instances.
+func (m *Manager) Deploy(spec FunctionSpec) error {
+	spec, err := m.normalize(spec)
+	if err != nil {
+		return err
+	}
+	if family(spec.Runtime) != "provided" {
+		if _, err := m.bootstrapScript(family(spec.Runtime)); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return errClosed()
+	}
+	f := m.fns[spec.Name]
+	var stop []*instance
+	if f == nil {
+		m.fns[spec.Name] = &function{spec: spec, gen: 1}
+	} else {
+		if !sameInstances(f.spec, spec) {
+			f.gen++
+			stop = f.idle
+			for _, in := range stop {
+				in.retired = true
+			}
+			f.idle = nil
+			f.live = 0
+		}
+		f.spec = spec
+		f.wakeAll()
+	}
+	m.mu.Unlock()
+	for _, in := range stop {
+		in.stop()
+	}
+	return nil
+}
+
+// Remove deletes a function: idle instances stop now, busy ones when their
+// invocation ends.
+func (m *Manager) Remove(name string) error {
+	m.mu.Lock()
+	f := m.fns[name]
+	if f == nil {
+		err := m.notFoundLocked(name)
+		m.mu.Unlock()
+		return err
+	}
+	delete(m.fns, name)
+	f.removed = true
+	stop := f.idle
+	for _, in := range stop {
+		in.retired = true
+	}
+	f.idle = nil
+	f.wakeAll()
+	m.mu.Unlock()
+	for _, in := range stop {
+		in.stop()
+	}
+	return nil
+}
+
+// Functions returns the deployed functions' specs, sorted by name.
+func (m *Manager) Functions() []FunctionSpec {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]FunctionSpec, 0, len(m.fns))
+	for _, f := range m.fns {
+		out = append(out, f.spec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (f *function) wakeAll() {
+	for _, w := range f.waiters {
+		close(w)
+	}
+	f.waiters = nil
+}
+
+func (f *function) wakeOne() {
+	if len(f.waiters) > 0 {
+		close(f.waiters[0])
+		f.waiters = f.waiters[1:]
+	}
+}
+
+func (m *Manager) notFoundLocked(name string) error {
+	names := make([]string, 0, len(m.fns))
+	for n := range m.fns {
+		names = append(names, n)
+	}
+	hint := `run "evcli deploy" to deploy it`
+	if s := suggest(name, names); s != "" {
+		hint = fmt.Sprintf("did you mean %q?", s)
+	}
+	return &providers.Error{Code: providers.NotFound, Resource: "function " + quoteName(name),
+		Err: errors.New("not deployed on the local provider"), Hint: hint}
+}
+
+func errClosed() error {
+	return &providers.Error{Code: providers.Unavailable, Resource: "local runtime", Err: errors.New("closed")}
+}
+
+// Invoke calls fn synchronously with payload (a JSON document; empty means
+// {}). Function errors are reported in the Result, not as the error.
+func (m *Manager) Invoke(ctx context.Context, fn string, payload []byte) (Result, error) {
+	return m.InvokeWithOptions(ctx, fn, payload, InvokeOptions{})
+}
+
+// InvokeWithOptions is Invoke with a client context, Cognito identity or
+// trace id.
+func (m *Manager) InvokeWithOptions(ctx context.Context, fn string, payload []byte, opt InvokeOptions) (Result, error) {
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	if len(payload) > MaxRequestPayload {
+		return Result{}, &providers.Error{Code: providers.InvalidArgument, Resource: "function " + quoteName(fn),
+			Err: fmt.Errorf("%d byte payload is too large for the RequestResponse invocation type (limit %d bytes)", len(payload), MaxRequestPayload)}
+	}
+	if !json.Valid(payload) {
+		var v any
+		err := json.Unmarshal(payload, &v)
+		return Result{}, &providers.Error{Code: providers.InvalidArgument, Resource: "function " + quoteName(fn),
+			Err: fmt.Errorf("could not parse request body into json: %v", err), Hint: "pass a JSON document as the payload"}
+	}
+	for {
+		in, spec, cold, err := m.acquire(ctx, fn)
+		if err != nil {
+			return Result{}, err
+		}
+		inv := newInvocation(m, spec, payload, opt)
+		done := make(chan Result, 1)
+		retry := make(chan struct{})
+		go func() {
+			r, err := m.run(in, inv, cold)
+			if err != nil {
+				close(retry)
+				return
+			}
+			done <- r
+		}()
+		select {
+		case r := <-done:
+			return r, nil
+		case <-retry:
+			continue
+		case <-ctx.Done():
+			// The invocation runs to its end anyway, as on Lambda; its logs
+			// and report are still written.
+			return Result{RequestID: inv.id}, ctx.Err()
+		}
+	}
+}
+
+// acquire returns a warm instance, or starts one when fewer than the
+// concurrency are live, or waits for one.
+func (m *Manager) acquire(ctx context.Context, name string) (*instance, FunctionSpec, bool, error) {
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, FunctionSpec{}, false, errClosed()
+		}
+		f := m.fns[name]
+		if f == nil {
+			err := m.notFoundLocked(name)
+			m.mu.Unlock()
+			return nil, FunctionSpec{}, false, err
+		}
+		if n := len(f.idle); n > 0 {
+			in := f.idle[n-1]
+			f.idle = f.idle[:n-1]
+			m.mu.Unlock()
+			return in, f.spec, false, nil // run notices if it died meanwhile
+		}
+		if f.live < f.spec.Concurrency {
+			f.live++
+			spec, gen := f.spec, f.gen
+			m.mu.Unlock()
+			in, err := m.newInstance(f, spec, gen)
+			if err != nil {
+				m.mu.Lock()
+				if f.gen == gen {
+					f.live--
+					f.wakeOne()
+				}
+				m.mu.Unlock()
+				return nil, FunctionSpec{}, false, err
+			}
+			return in, spec, true, nil
+		}
+		w := make(chan struct{})
+		f.waiters = append(f.waiters, w)
+		conc := f.spec.Concurrency
+		m.mu.Unlock()
+		select {
+		case <-w:
+		case <-ctx.Done():
+			m.mu.Lock()
+			if i := slices.Index(f.waiters, w); i >= 0 {
+				f.waiters = slices.Delete(f.waiters, i, i+1)
+			} else {
+				f.wakeOne() // pass on the wake-up this waiter received
+			}
+			m.mu.Unlock()
+			return nil, FunctionSpec{}, false, &providers.Error{Code: providers.Throttled, Resource: "function " + quoteName(name),
+				Err:  fmt.Errorf("all %d instances stayed busy: %w", conc, ctx.Err()),
+				Hint: "raise the function's concurrency"}
+		}
+	}
+}
+
+// release returns an instance after an invocation: to the idle list when it
+// is healthy and current, otherwise it is stopped and its slot freed.
+func (m *Manager) release(in *instance, healthy bool) {
+	m.mu.Lock()
+	if in.retired {
+		m.mu.Unlock()
+		in.stop()
+		return
+	}
+	f := in.fn
+	current := !f.removed && f.gen == in.gen && !m.closed
+	if current && healthy && !in.hasExited() {
+		f.idle = append(f.idle, in)
+		f.wakeOne()
+		m.mu.Unlock()
+		return
+	}
+	m.retireLocked(in)
+	m.mu.Unlock()
+	in.stop()
+}
+
+// retireLocked gives an instance's concurrency slot back, once.
+func (m *Manager) retireLocked(in *instance) {
+	if in.retired {
+		return
+	}
+	in.retired = true
+	f := in.fn
+	if f.gen != in.gen {
+		return
+	}
+	if i := slices.Index(f.idle, in); i >= 0 {
+		f.idle = slices.Delete(f.idle, i, i+1)
+	}
+	f.live--
+	f.wakeOne()
+}
+
+// exited is called when an instance's process has ended: an idle instance
+// leaves the pool at once.
+func (m *Manager) exited(in *instance) {
+	m.mu.Lock()
+	idle := slices.Contains(in.fn.idle, in)
+	if idle {
+		m.retireLocked(in)
+	}
+	m.mu.Unlock()
+	if idle {
+		in.stop()
+	}
+}
+
+// CallerOf returns the function and request id of the invocation running in
+// the instance that was given accessKeyID, or, when it is idle, of its last
+// invocation (work a handler left running after it returned).
+func (m *Manager) CallerOf(accessKeyID string) (fn, requestID string, ok bool) {
+	m.mu.Lock()
+	in := m.byKey[accessKeyID]
+	m.mu.Unlock()
+	if in == nil {
+		return "", "", false
+	}
+	id := in.callerRequestID()
+	if id == "" {
+		return "", "", false
+	}
+	return in.spec.Name, id, true
+}
+
+// Close stops every instance (killing their process groups) and closes their
+// listeners. Invokes after Close fail with Unavailable.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	all := slices.Collect(maps.Keys(m.all))
+	for _, f := range m.fns {
+		f.wakeAll()
+		f.idle = nil
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, in := range all {
+		wg.Add(1)
+		go func() { defer wg.Done(); in.stop() }()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (m *Manager) register(in *instance) {
+	m.mu.Lock()
+	m.byKey[in.accessKey] = in
+	m.all[in] = struct{}{}
+	m.mu.Unlock()
+}
+
+func (m *Manager) unregister(in *instance) {
+	m.mu.Lock()
+	delete(m.byKey, in.accessKey)
+	delete(m.all, in)
+	m.mu.Unlock()
+}
+
+// suggest returns the candidate closest to s when it is close enough to be a
+// likely typo.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := levenshtein(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best != "" && bestD <= max(2, len(s)/3) {
+		return best
+	}
+	return ""
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
