@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -73,11 +74,7 @@ func Mark(name, bus string, se *providers.StoredEvent) (providers.Event, error) 
 	if !se.Time.IsZero() {
 		m.OriginalTime = se.Time.UTC().Format(time.RFC3339Nano)
 	}
-	mb, err := json.Marshal(m)
-	if err != nil {
-		return ev, err
-	}
-	d, err := withMarker(se.Detail, mb)
+	d, err := withMarker(se.Detail, m.appendJSON(nil))
 	if err != nil {
 		return ev, fmt.Errorf("event %s: detail: %w", se.ID, err)
 	}
@@ -110,10 +107,65 @@ func withMarker(detail, marker []byte) (json.RawMessage, error) {
 		out = append(out, ',')
 	}
 	out = append(out, rest...)
-	if !json.Valid(out) {
-		return nil, fmt.Errorf("is not valid JSON")
+	if out[len(out)-1] != '}' {
+		// The rest of the detail is kept as stored: the bus rejects it
+		// (MalformedDetail) if it is not valid JSON.
+		return nil, fmt.Errorf("is not valid JSON: it does not end with '}'")
 	}
 	return out, nil
+}
+
+// appendJSON is json.Marshal(m), without reflection: it runs once per
+// replayed event.
+func (m *Marker) appendJSON(b []byte) []byte {
+	b = append(b, `{"replay-name":`...)
+	b = appendJSONString(b, m.Name)
+	b = append(b, `,"replayed":`...)
+	b = strconv.AppendBool(b, m.Replayed)
+	b = append(b, `,"originalId":`...)
+	b = appendJSONString(b, m.OriginalID)
+	if m.OriginalTime != "" {
+		b = append(b, `,"originalTime":`...)
+		b = appendJSONString(b, m.OriginalTime)
+	}
+	if m.AggregateID != "" {
+		b = append(b, `,"aggregateId":`...)
+		b = appendJSONString(b, m.AggregateID)
+	}
+	if m.Version != 0 {
+		b = append(b, `,"version":`...)
+		b = strconv.AppendInt(b, m.Version, 10)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			switch r {
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+			}
+		case r == 0x2028 || r == 0x2029:
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
 }
 
 // EntrySize is the size EventBridge counts for a PutEvents entry: 14 bytes

@@ -742,3 +742,19 @@ func TestReadErrorStops(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+func TestMarkerJSONMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"plain", `q"uo\te`, "ctl\x00\x1f\n\r\t", "uni é ☃ \u2028\u2029", "bad \xff utf8", "<html>&"} {
+		m := Marker{Name: s, Replayed: true, OriginalID: s, OriginalTime: s, AggregateID: s, Version: -3}
+		var want Marker
+		if err := json.Unmarshal(m.appendJSON(nil), &want); err != nil {
+			t.Fatalf("%q: %s: %v", s, m.appendJSON(nil), err)
+		}
+		std, _ := json.Marshal(m)
+		var std2 Marker
+		_ = json.Unmarshal(std, &std2)
+		if want != std2 {
+			t.Errorf("%q: appendJSON decodes to %+v, encoding/json to %+v", s, want, std2)
+		}
+	}
+}

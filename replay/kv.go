@@ -1,0 +1,59 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// KV is a durable key-value store by namespace, such as the local
+// provider's SQLite store.
+type KV interface {
+	PutKV(ctx context.Context, ns, key string, value []byte) error
+	GetKV(ctx context.Context, ns, key string) ([]byte, bool, error)
+	ListKV(ctx context.Context, ns string) (map[string][]byte, error)
+}
+
+// KVNamespace is the namespace replay records are stored under.
+const KVNamespace = "replay"
+
+// KVCheckpoints stores replay records as JSON in a KV store.
+type KVCheckpoints struct{ KV KV }
+
+func (c KVCheckpoints) Get(ctx context.Context, name string) (Record, bool, error) {
+	b, ok, err := c.KV.GetKV(ctx, KVNamespace, name)
+	if err != nil || !ok {
+		return Record{}, ok, err
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Record{}, false, fmt.Errorf("replay record %s: %w", name, err)
+	}
+	return r, true, nil
+}
+
+func (c KVCheckpoints) Put(ctx context.Context, rec Record) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return c.KV.PutKV(ctx, KVNamespace, rec.Name, b)
+}
+
+func (c KVCheckpoints) List(ctx context.Context) ([]Record, error) {
+	m, err := c.KV.ListKV(ctx, KVNamespace)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(m))
+	for k, b := range m {
+		var r Record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("replay record %s: %w", k, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+var _ Checkpoints = KVCheckpoints{}
