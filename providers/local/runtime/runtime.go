@@ -128,6 +128,11 @@ type InvokeOptions struct {
 	ClientContext, CognitoIdentity string
 	// TraceID is the X-Ray trace header; one is generated when empty.
 	TraceID string
+	// OnStart, when set, is called with the request id an invocation gets,
+	// before the handler sees it (the bus binds the id to a delivery's flow,
+	// so events the handler publishes join that flow). It may be called
+	// again with a new id when an instance dies before taking the request.
+	OnStart func(requestID string)
 }
 
 // Manager runs the deployed functions' instances.
@@ -431,6 +436,9 @@ func (m *Manager) InvokeWithOptions(ctx context.Context, fn string, payload []by
 			return Result{}, err
 		}
 		inv := newInvocation(m, spec, payload, opt)
+		if opt.OnStart != nil {
+			opt.OnStart(inv.id)
+		}
 		done := make(chan Result, 1)
 		retry := make(chan struct{})
 		go func() {
