@@ -30,6 +30,7 @@ func Main() int {
 
 // Run executes the command line args with f and returns the exit code.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	wireProviders(f)
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)

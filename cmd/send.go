@@ -1,11 +1,186 @@
 package cmd
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local"
 )
 
+type sendOptions struct {
+	File    string
+	Bus     string
+	Wait    bool
+	Timeout time.Duration
+}
+
 func newCmdSend(f *cmdutil.Factory) *cobra.Command {
-	return notImplemented("send EVENT.json", "Put events on the bus")
+	var o sendOptions
+	c := &cobra.Command{
+		Use:   "send EVENT.json|-",
+		Short: "Put events on the bus",
+		Long: `Put events on the project's event bus. The file holds one EventBridge envelope
+({"source","detail-type","detail",...}; id and time are filled in when missing), a JSON
+array of them, NDJSON, or a PutEvents request ({"Entries":[...]}); "-" reads stdin.
+Every event is checked before any is sent: a malformed file sends nothing.
+
+On the local provider each event is stored durably first, then delivered to every
+function whose rule matches. With --wait, evcli waits until every delivery the events
+caused has finished, including deliveries of events the functions published in turn,
+and prints one line per delivery.`,
+		Example: `  evcli send events/order-created.json --wait
+  cat events.ndjson | evcli send - -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.File = args[0]
+			return runSend(c.Context(), f, o)
+		},
+	}
+	c.Flags().StringVar(&o.Bus, "bus", "", "event bus (default: the entry's EventBusName, else the project's bus)")
+	c.Flags().BoolVar(&o.Wait, "wait", false, "wait for every delivery the events cause and print them")
+	c.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "with --wait: give up waiting after this long")
+	return c
+}
+
+func readInput(f *cmdutil.Factory, name string) ([]byte, string, error) {
+	if name == "-" {
+		b, err := io.ReadAll(f.IO.In)
+		return b, "<stdin>", err
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, name, cmdutil.UsageError("%s: no such file", name)
+		}
+		return nil, name, err
+	}
+	return b, name, nil
+}
+
+func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) error {
+	p, err := f.Project()
+	if err != nil {
+		return err
+	}
+	if err := providerOf(p, "send"); err != nil {
+		return err
+	}
+	data, name, err := readInput(f, o.File)
+	if err != nil {
+		return err
+	}
+	evs, err := providers.ParseEvents(name, data)
+	if err != nil {
+		return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Msg: err.Error(), Err: err}
+	}
+	for i := range evs {
+		if o.Bus != "" {
+			evs[i].EventBusName = o.Bus
+		} else if evs[i].EventBusName == "" {
+			evs[i].EventBusName = p.Bus
+		}
+	}
+	s, err := local.Connect(ctx, localOptions(f, p))
+	if err != nil {
+		return err
+	}
+	wctx := ctx
+	if o.Wait && o.Timeout > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	res, sendErr := s.Send(wctx, "", evs, o.Wait)
+	if sendErr != nil {
+		_ = s.Close(ctx)
+		if errors.Is(sendErr, context.DeadlineExceeded) && ctx.Err() == nil {
+			return fmt.Errorf("gave up waiting after %s (--timeout): deliveries are still running", o.Timeout)
+		}
+		return sendErr
+	}
+	// The events are stored: say so before waiting for the deliveries of a
+	// one-shot session, so an acknowledged event is one the store holds.
+	failed := printSendResult(f, evs, res)
+	if err := s.Close(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	if failed > 0 {
+		return cmdutil.Silent(cmdutil.ExitFailure)
+	}
+	return nil
+}
+
+// printSendResult prints the events and deliveries and returns how many
+// entries or deliveries failed.
+func printSendResult(f *cmdutil.Factory, evs []providers.Event, res local.SendResult) int {
+	failed := 0
+	var jl *cmdutil.JSONLines
+	if f.Globals.JSON() {
+		jl = cmdutil.NewJSONLines(f.IO.Out, "send")
+	}
+	for i, r := range res.Results {
+		ev := evs[i]
+		if r.ErrorCode != "" {
+			failed++
+		}
+		if jl != nil {
+			rec := map[string]any{"type": "event", "id": r.EventID, "source": ev.Source, "detailType": ev.DetailType, "bus": ev.EventBusName}
+			if r.ErrorCode != "" {
+				rec["errorCode"], rec["errorMessage"] = r.ErrorCode, r.ErrorMsg
+			}
+			_ = jl.Write(rec)
+			continue
+		}
+		if r.ErrorCode != "" {
+			fmt.Fprintf(f.IO.ErrOut, "event %d (%s %s) not sent: %s: %s\n", i, ev.Source, ev.DetailType, r.ErrorCode, r.ErrorMsg)
+		} else {
+			fmt.Fprintf(f.IO.ErrOut, "sent %s %s %s\n", r.EventID, ev.Source, ev.DetailType)
+		}
+	}
+	width := 0
+	for _, d := range res.Deliveries {
+		width = max(width, len(d.Function))
+	}
+	for _, d := range res.Deliveries {
+		if d.Status != "ok" {
+			failed++
+		}
+		if jl != nil {
+			rec := map[string]any{"type": "delivery", "function": d.Function, "status": d.Status, "correlationId": d.CorrelationID,
+				"durationMs": d.DurationMs, "eventId": d.EventID, "attempts": d.Attempts}
+			if d.Error != "" {
+				rec["error"] = d.Error
+			}
+			_ = jl.Write(rec)
+			continue
+		}
+		line := fmt.Sprintf("%-*s  %-6s  %8.1f ms  %s", width, d.Function, d.Status, d.DurationMs, orDash(d.CorrelationID))
+		if d.Attempts > 1 {
+			line += fmt.Sprintf("  (%d attempts)", d.Attempts)
+		}
+		if d.Error != "" {
+			line += "  " + d.Error
+		}
+		code := "32"
+		if d.Status != "ok" {
+			code = "31"
+		}
+		writeColored(f.IO.Out, f.IO.ColorEnabled(), code, line)
+	}
+	return failed
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -1,0 +1,105 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/project"
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local"
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+// stateDir is where the local provider keeps a project's state.
+func stateDir(p *project.Project) string {
+	dir := filepath.Join(p.Dir, ".evcli")
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
+// providerOf returns the project's provider, refusing the ones whose driver
+// has not landed yet before any work starts.
+func providerOf(p *project.Project, what string) error {
+	switch p.Provider {
+	case "", "local":
+		return nil
+	case "aws", "gcp", "azure":
+		return &cmdutil.ExitError{Code: cmdutil.ExitFailure,
+			Msg: fmt.Sprintf("%s on provider %q is not implemented yet: only the local provider is available in this build", what, p.Provider)}
+	}
+	return cmdutil.UsageError("unknown provider %q: use local, aws, gcp or azure", p.Provider)
+}
+
+func localOptions(f *cmdutil.Factory, p *project.Project) local.Options {
+	o := local.Options{Dir: stateDir(p), Region: p.Region, Getenv: f.Getenv}
+	if f.Globals.Debug {
+		o.Logf = func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, "debug: "+format+"\n", args...) }
+	}
+	return o
+}
+
+// openStore opens the local store of the project read/write.
+func openStore(f *cmdutil.Factory, what string) (*store.DB, error) {
+	p, err := f.Project()
+	if err != nil {
+		return nil, err
+	}
+	if err := providerOf(p, what); err != nil {
+		return nil, err
+	}
+	return store.Open(stateDir(p))
+}
+
+// sessionBus publishes through a local session (replay's EventBus).
+type sessionBus struct{ s local.Session }
+
+func (b sessionBus) Publish(ctx context.Context, bus string, evs []providers.Event) ([]providers.PublishResult, error) {
+	res, err := b.s.Send(ctx, bus, evs, false)
+	return res.Results, err
+}
+
+// wireProviders fills the openers a test has not replaced.
+func wireProviders(f *cmdutil.Factory) {
+	o := &f.Open
+	if o.EventStore == nil {
+		o.EventStore = func(ctx context.Context) (providers.EventStore, error) { return openStore(f, "reading the event store") }
+	}
+	if o.LogSource == nil {
+		o.LogSource = func(ctx context.Context) (providers.LogSource, error) { return openStore(f, "tail") }
+	}
+	if o.Metrics == nil {
+		o.Metrics = func(ctx context.Context) (providers.MetricsSource, error) { return openStore(f, "tune memory") }
+	}
+	if o.EventBus == nil {
+		o.EventBus = func(ctx context.Context) (providers.EventBus, error) {
+			p, err := f.Project()
+			if err != nil {
+				return nil, err
+			}
+			if err := providerOf(p, "publishing events"); err != nil {
+				return nil, err
+			}
+			s, err := local.Connect(ctx, localOptions(f, p))
+			if err != nil {
+				return nil, err
+			}
+			return sessionBus{s}, nil
+		}
+	}
+	if o.Invoker == nil {
+		o.Invoker = func(ctx context.Context) (providers.Invoker, error) {
+			p, err := f.Project()
+			if err != nil {
+				return nil, err
+			}
+			if err := providerOf(p, "invoke"); err != nil {
+				return nil, err
+			}
+			return local.Connect(ctx, localOptions(f, p))
+		}
+	}
+}

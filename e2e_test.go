@@ -1,0 +1,191 @@
+package main
+
+// End-to-end tests: they build the evcli binary and drive it as a user
+// would, against the local provider, in temporary project directories.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+var evcliBin string
+
+func TestMain(m *testing.M) {
+	if os.Getenv("EVCLI_E2E_SKIP") != "" {
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "evcli-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	evcliBin = filepath.Join(dir, "evcli")
+	if runtime.GOOS == "windows" {
+		evcliBin += ".exe"
+	}
+	build := exec.Command("go", "build", "-o", evcliBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building evcli:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs evcli in dir with args and returns its output and exit code.
+func run(t *testing.T, dir string, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, evcliBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("evcli %v: %v", args, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// must runs evcli and fails the test unless it exits 0.
+func must(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	r := run(t, dir, "", args...)
+	if r.code != 0 {
+		t.Fatalf("evcli %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// records decodes -o json output into its records of the given type.
+func records(t *testing.T, out, typ string) []map[string]any {
+	t.Helper()
+	var recs []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
+		}
+		if m["type"] == typ {
+			recs = append(recs, m)
+		}
+	}
+	return recs
+}
+
+// storedLogs reads every log line of the project's local store.
+func storedLogs(t *testing.T, projectDir string) []providers.LogLine {
+	t.Helper()
+	db, err := store.Open(filepath.Join(projectDir, ".evcli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ch, errc := db.Logs(context.Background(), providers.LogQuery{})
+	var lines []providers.LogLine
+	for l := range ch {
+		lines = append(lines, l)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+func needInterpreter(t *testing.T, lang string) {
+	t.Helper()
+	bin := map[string]string{"node": "node", "python": "python3"}[lang]
+	if bin == "" {
+		return
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Skipf("%s is not installed", bin)
+	}
+}
+
+func TestFanOutEndToEnd(t *testing.T) {
+	for _, lang := range []string{"go", "node", "python"} {
+		t.Run(lang, func(t *testing.T) {
+			needInterpreter(t, lang)
+			root := t.TempDir()
+			must(t, root, "init", "shop", "--template", "fan-out", "--lang", lang)
+			dir := filepath.Join(root, "shop")
+			must(t, dir, "deploy")
+			r := must(t, dir, "send", "events/order-created.json", "--wait", "-o", "json")
+			dels := records(t, r.stdout, "delivery")
+			got := map[string]int{}
+			corr := map[string]bool{}
+			for _, d := range dels {
+				got[d["function"].(string)]++
+				if d["status"] != "ok" {
+					t.Errorf("delivery to %v: %v (%v)", d["function"], d["status"], d["error"])
+				}
+				corr[fmt.Sprint(d["correlationId"])] = true
+			}
+			for _, fn := range []string{"inventory", "payment", "notification", "analytics"} {
+				if got[fn] != 1 {
+					t.Errorf("%s ran %d times, want once; deliveries: %v", fn, got[fn], dels)
+				}
+			}
+			if len(dels) != 4 {
+				t.Errorf("got %d deliveries, want 4", len(dels))
+			}
+			if len(corr) != 1 || corr[""] || corr["<nil>"] {
+				t.Errorf("correlation ids %v, want one shared id", corr)
+			}
+			// every target logged a REPORT line, and its JSON log lines carry the id
+			reports := map[string]int{}
+			for _, l := range storedLogs(t, dir) {
+				if strings.HasPrefix(l.Message, "REPORT RequestId: ") {
+					reports[l.Function]++
+					for _, field := range []string{"Duration: ", "Billed Duration: ", "Memory Size: ", "Max Memory Used: "} {
+						if !strings.Contains(l.Message, field) {
+							t.Errorf("REPORT line lacks %q: %s", field, l.Message)
+						}
+					}
+				}
+			}
+			for _, fn := range []string{"inventory", "payment", "notification", "analytics"} {
+				if reports[fn] != 1 {
+					t.Errorf("%s has %d REPORT lines, want 1", fn, reports[fn])
+				}
+			}
+			// a second deploy with nothing changed touches nothing
+			r = must(t, dir, "deploy", "-o", "json")
+			for _, p := range records(t, r.stdout, "plan") {
+				if p["action"] != "unchanged" {
+					t.Errorf("second deploy plans %v for %v", p["action"], p["function"])
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,224 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+func pid() int { return os.Getpid() }
+
+// Session is the local provider as a command uses it: the running
+// `evcli local serve` of the project when there is one, otherwise an engine
+// in this process that lives until Close.
+type Session interface {
+	// Send publishes events (see Engine.Send).
+	Send(ctx context.Context, bus string, evs []providers.Event, wait bool) (SendResult, error)
+	// Invoke calls one function synchronously.
+	Invoke(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error)
+	// Close ends the session. In-process, it first waits for every delivery
+	// in progress, so a one-shot `send` exits when the work is done.
+	Close(ctx context.Context) error
+	// Remote reports whether a running server does the work.
+	Remote() bool
+}
+
+// Connect returns a session on the running server of the project whose
+// state is in o.Dir, or starts an engine in this process.
+func Connect(ctx context.Context, o Options) (Session, error) {
+	if c, ok := Running(ctx, o.Dir); ok {
+		return c, nil
+	}
+	e, err := Start(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return inProcess{e}, nil
+}
+
+// Running returns a client of the project's running server, if one answers.
+func Running(ctx context.Context, dir string) (*Client, bool) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, false
+	}
+	db, err := store.Open(dir)
+	if err != nil {
+		return nil, false
+	}
+	addr, spid, ok, err := db.Server(ctx)
+	db.Close()
+	if err != nil || !ok {
+		return nil, false
+	}
+	c := &Client{addr: addr, http: &http.Client{}}
+	hctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	var h health
+	if err := c.do(hctx, http.MethodGet, "health", nil, &h); err != nil || h.PID != spid {
+		return nil, false
+	}
+	return c, true
+}
+
+// Client talks to a running `evcli local serve`.
+type Client struct {
+	addr string
+	http *http.Client
+}
+
+// Addr is the server's host:port.
+func (c *Client) Addr() string { return c.addr }
+
+func (c *Client) Remote() bool { return true }
+
+func (c *Client) Close(context.Context) error { return nil }
+
+// Send implements Session.
+func (c *Client) Send(ctx context.Context, bus string, evs []providers.Event, wait bool) (SendResult, error) {
+	req := sendRequest{Bus: bus, Wait: wait}
+	for _, ev := range evs {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return SendResult{}, err
+		}
+		req.Events = append(req.Events, b)
+		req.Buses = append(req.Buses, ev.EventBusName)
+	}
+	var res SendResult
+	err := c.do(ctx, http.MethodPost, "send", req, &res)
+	return res, err
+}
+
+// Invoke implements Session.
+func (c *Client) Invoke(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error) {
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	var res providers.InvokeResult
+	err := c.do(ctx, http.MethodPost, "invoke", invokeRequest{Function: fn, Payload: payload}, &res)
+	return res, err
+}
+
+// Reload asks the server to re-read function fn ("" = all) from the store.
+func (c *Client) Reload(ctx context.Context, fn string) error {
+	return c.do(ctx, http.MethodPost, "reload?function="+url.QueryEscape(fn), nil, nil)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.addr+apiPrefix+path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &providers.Error{Code: providers.Unavailable, Resource: "local server " + c.addr, Err: err,
+			Hint: "is `evcli local serve` still running? stop it and run the command again"}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		code := providers.Unknown
+		switch resp.StatusCode {
+		case http.StatusNotFound:
+			code = providers.NotFound
+		case http.StatusBadRequest:
+			code = providers.InvalidArgument
+		}
+		if e.Error == "" {
+			e.Error = resp.Status
+		}
+		return &providers.Error{Code: code, Err: errors.New(e.Error)}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("local server %s: bad response: %w", c.addr, err)
+	}
+	return nil
+}
+
+// inProcess is a Session backed by an engine in this process.
+type inProcess struct{ e *Engine }
+
+func (s inProcess) Remote() bool { return false }
+
+func (s inProcess) Send(ctx context.Context, bus string, evs []providers.Event, wait bool) (SendResult, error) {
+	return s.e.Send(ctx, bus, evs, wait)
+}
+
+func (s inProcess) Invoke(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error) {
+	return s.e.Invoke(ctx, fn, payload)
+}
+
+func (s inProcess) Close(ctx context.Context) error {
+	err := s.e.Drain(ctx)
+	return errors.Join(err, s.e.Close())
+}
+
+// Engine returns the in-process engine of a session, if it has one.
+func EngineOf(s Session) (*Engine, bool) {
+	ip, ok := s.(inProcess)
+	if !ok {
+		return nil, false
+	}
+	return ip.e, true
+}
+
+// Serve runs an engine as the project's server until ctx is done: it
+// registers its address in the store so other evcli processes use it.
+func Serve(ctx context.Context, o Options, ready func(*Engine)) error {
+	if c, ok := Running(ctx, o.Dir); ok {
+		return fmt.Errorf("a local server for this project is already running at %s", c.Addr())
+	}
+	e, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := e.db.SetServer(ctx, e.Addr(), pid()); err != nil {
+		e.Close()
+		return err
+	}
+	if ready != nil {
+		ready(e)
+	}
+	<-ctx.Done()
+	bg := context.Background()
+	_ = e.db.ClearServer(bg, pid())
+	dctx, cancel := context.WithTimeout(bg, 5*time.Second)
+	defer cancel()
+	_ = e.Drain(dctx)
+	return e.Close()
+}
+
+// ReloadServer tells the project's running server, if any, to reload fn.
+// It is the reload hook of a Deployer used outside the server.
+func ReloadServer(dir string) func(ctx context.Context, fn string) error {
+	return func(ctx context.Context, fn string) error {
+		if c, ok := Running(ctx, dir); ok {
+			return c.Reload(ctx, fn)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,327 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/evcli/evcli/filter"
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/bus"
+	"github.com/evcli/evcli/providers/local/runtime"
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Dir is the project's state directory (<project>/.evcli).
+	Dir string
+	// Region is handed to handlers as AWS_REGION (default us-east-1).
+	Region string
+	// Addr is where the endpoints listen (default 127.0.0.1:0).
+	Addr string
+	// Logf reports problems with no caller to return to (default: discard).
+	Logf func(format string, args ...any)
+	// Getenv resolves secret environment variables (default os.Getenv).
+	Getenv func(string) string
+	// Retries and Backoff override the bus's async retry policy (tests).
+	Retries int
+	Backoff func(attempt int) time.Duration
+}
+
+// Engine runs the deployed functions of one project: the Lambda runtime,
+// the event bus, the store, and the HTTP endpoints (PutEvents, Lambda
+// Invoke, evcli's own) on 127.0.0.1.
+type Engine struct {
+	o    Options
+	db   *store.DB
+	rt   *runtime.Manager
+	bus  *bus.Bus
+	logs *logBatcher
+	ln   net.Listener
+	srv  *http.Server
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start opens the store under o.Dir, starts the endpoints and loads every
+// deployed function.
+func Start(ctx context.Context, o Options) (*Engine, error) {
+	if o.Region == "" {
+		o.Region = runtime.DefaultRegion
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	db, err := store.Open(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{o: o, db: db}
+	e.logs = newLogBatcher(db, o.Logf)
+	e.ln, err = net.Listen("tcp", o.Addr)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("local provider: listen on %s: %w", o.Addr, err)
+	}
+	endpoint := "http://" + e.ln.Addr().String()
+	e.rt, err = runtime.New(runtime.Options{
+		Logs: func(l runtime.LogLine) {
+			e.logs.add(providers.LogLine{Time: l.Time, Provider: "local", Function: l.Function,
+				RequestID: l.RequestID, Stream: l.InstanceID, Message: l.Text})
+		},
+		Reports: func(r providers.InvocationRecord) {
+			if err := db.AppendInvocation(context.Background(), r); err != nil {
+				o.Logf("local provider: record invocation of %s: %v", r.Function, err)
+			}
+		},
+		BaseEnv: map[string]string{
+			"AWS_ENDPOINT_URL_EVENTBRIDGE": endpoint,
+			"AWS_ENDPOINT_URL_LAMBDA":      endpoint,
+			"AWS_REGION":                   o.Region,
+			"AWS_DEFAULT_REGION":           o.Region,
+		},
+		TempDir: filepath.Join(o.Dir, "runtime"),
+	})
+	if err != nil {
+		e.ln.Close()
+		db.Close()
+		return nil, err
+	}
+	e.bus, err = bus.New(bus.Options{
+		Store:      db,
+		Invoker:    busInvoker{e},
+		NewMatcher: newFilterMatcher,
+		Region:     o.Region,
+		Retries:    o.Retries,
+		Backoff:    o.Backoff,
+		Logf:       o.Logf,
+	})
+	if err != nil {
+		e.rt.Close()
+		e.ln.Close()
+		db.Close()
+		return nil, err
+	}
+	if err := e.Reload(ctx, ""); err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.srv = &http.Server{Handler: e.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := e.srv.Serve(e.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Logf("local provider: serve: %v", err)
+		}
+	}()
+	return e, nil
+}
+
+// Addr is the host:port of the endpoints.
+func (e *Engine) Addr() string { return e.ln.Addr().String() }
+
+// DB is the engine's store.
+func (e *Engine) DB() *store.DB { return e.db }
+
+// Bus is the engine's event bus.
+func (e *Engine) Bus() *bus.Bus { return e.bus }
+
+// Reload re-reads function fn ("" for all) from the store into the runtime,
+// removing functions that are gone, and reloads the bus's rules.
+func (e *Engine) Reload(ctx context.Context, fn string) error {
+	recs, err := e.db.Functions(ctx)
+	if err != nil {
+		return err
+	}
+	secrets, err := e.db.ListKV(ctx, kvSecrets)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, r := range recs {
+		have[r.Name] = true
+		if fn != "" && r.Name != fn {
+			continue
+		}
+		env := map[string]string{}
+		for k, v := range r.Env {
+			env[k] = v
+		}
+		var names []string
+		_ = json.Unmarshal(secrets[r.Name], &names)
+		for _, k := range names {
+			env[k] = e.o.Getenv(k)
+		}
+		spec := runtime.FunctionSpec{
+			Name: r.Name, Runtime: r.Runtime, Handler: r.Handler, Architecture: r.Architecture,
+			CodeDir: r.CodeDir, MemoryMB: r.MemoryMB, TimeoutS: r.TimeoutS, Concurrency: r.Concurrency,
+			Env: env, CodeSha256: r.CodeSha256,
+		}
+		if err := e.rt.Deploy(spec); err != nil {
+			return fmt.Errorf("load function %s: %w", r.Name, err)
+		}
+	}
+	for _, s := range e.rt.Functions() {
+		if !have[s.Name] && (fn == "" || fn == s.Name) {
+			_ = e.rt.Remove(s.Name)
+		}
+	}
+	return e.bus.Reload(ctx)
+}
+
+// Invoke calls fn synchronously.
+func (e *Engine) Invoke(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error) {
+	res, err := e.rt.Invoke(ctx, fn, payload)
+	e.logs.flush()
+	if err != nil {
+		return providers.InvokeResult{}, err
+	}
+	return providers.InvokeResult{RequestID: res.RequestID, Payload: res.Payload, FunctionError: res.FunctionError,
+		LogTail: res.Logs, DurationMs: res.DurationMs}, nil
+}
+
+// SendResult is what Send returns: one result per event and, when it
+// waited, the final outcome of every delivery the events caused.
+type SendResult struct {
+	Results    []providers.PublishResult `json:"results"`
+	Deliveries []store.Delivery          `json:"deliveries,omitempty"`
+}
+
+// Send publishes events on busName ("" = each event's own or "default") in a
+// new flow. With wait it returns once every delivery they caused, directly
+// or through events the functions published, has finished.
+func (e *Engine) Send(ctx context.Context, busName string, evs []providers.Event, wait bool) (SendResult, error) {
+	flow := e.bus.NewFlow()
+	byBus := map[string][]int{}
+	var order []string
+	for i, ev := range evs {
+		b := busName
+		if b == "" {
+			b = ev.EventBusName
+		}
+		if b == "" {
+			b = "default"
+		}
+		if _, ok := byBus[b]; !ok {
+			order = append(order, b)
+		}
+		byBus[b] = append(byBus[b], i)
+	}
+	out := SendResult{Results: make([]providers.PublishResult, len(evs))}
+	for _, b := range order {
+		idx := byBus[b]
+		batch := make([]providers.Event, len(idx))
+		for j, i := range idx {
+			batch[j] = evs[i]
+		}
+		res, err := e.bus.PublishInFlow(ctx, flow, b, batch)
+		if err != nil {
+			return out, err
+		}
+		for j, i := range idx {
+			out.Results[i] = res[j]
+		}
+	}
+	if wait {
+		d, err := e.bus.Wait(ctx, flow)
+		out.Deliveries = d
+		e.logs.flush()
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Drain waits for every delivery in progress.
+func (e *Engine) Drain(ctx context.Context) error {
+	err := e.bus.Drain(ctx)
+	e.logs.flush()
+	return err
+}
+
+// Close stops the endpoints, the bus and every instance, and closes the
+// store. Call Drain first to let deliveries finish.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if e.srv != nil {
+			_ = e.srv.Shutdown(ctx)
+		} else {
+			_ = e.ln.Close()
+		}
+		errs := []error{e.bus.Close(), e.rt.Close()}
+		e.logs.close()
+		errs = append(errs, e.db.Close())
+		e.closeErr = errors.Join(errs...)
+	})
+	return e.closeErr
+}
+
+// busInvoker runs the bus's deliveries on the runtime, binding each
+// invocation's request id to the delivery's flow before the handler runs.
+type busInvoker struct{ e *Engine }
+
+func (i busInvoker) Invoke(ctx context.Context, fn string, payload []byte) (bus.InvokeOutcome, error) {
+	res, err := i.e.rt.InvokeWithOptions(ctx, fn, payload, runtime.InvokeOptions{
+		OnStart: func(requestID string) { bus.BindRequest(ctx, requestID) },
+	})
+	if err != nil {
+		return bus.InvokeOutcome{}, err
+	}
+	out := bus.InvokeOutcome{FunctionError: res.FunctionError, ErrorType: res.ErrorType, DurationMs: res.DurationMs}
+	if res.FunctionError != "" {
+		var doc struct {
+			ErrorMessage string `json:"errorMessage"`
+		}
+		_ = json.Unmarshal(res.Payload, &doc)
+		out.ErrorMessage = doc.ErrorMessage
+	}
+	return out, nil
+}
+
+// filterMatcher routes with the EventBridge pattern engine.
+type filterMatcher struct{ rs *filter.RuleSet }
+
+func newFilterMatcher(rules []store.Rule) (bus.Matcher, error) {
+	rs := filter.NewRuleSet()
+	for _, r := range rules {
+		p, err := filter.Parse(r.Pattern)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s of function %s: %w", r.ID, r.Function, err)
+		}
+		rs.Add(r.ID, p)
+	}
+	return filterMatcher{rs}, nil
+}
+
+func (m filterMatcher) Match(event []byte) ([]string, error) { return m.rs.Match(event) }
+
+// accessKeyOf returns the access key id of a SigV4-signed request.
+func accessKeyOf(r *http.Request) string {
+	auth := r.Header.Get("Authorization")
+	i := strings.Index(auth, "Credential=")
+	if i < 0 {
+		return ""
+	}
+	cred := auth[i+len("Credential="):]
+	if j := strings.IndexByte(cred, '/'); j >= 0 {
+		return cred[:j]
+	}
+	return ""
+}
