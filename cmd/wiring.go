@@ -66,7 +66,9 @@ func (b sessionBus) Publish(ctx context.Context, bus string, evs []providers.Eve
 func wireProviders(f *cmdutil.Factory) {
 	o := &f.Open
 	if o.EventStore == nil {
-		o.EventStore = func(ctx context.Context) (providers.EventStore, error) { return openStore(f, "reading the event store") }
+		o.EventStore = func(ctx context.Context) (providers.EventStore, error) {
+			return openStore(f, "reading the event store")
+		}
 	}
 	if o.LogSource == nil {
 		o.LogSource = func(ctx context.Context) (providers.LogSource, error) { return openStore(f, "tail") }
