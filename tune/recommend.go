@@ -152,7 +152,7 @@ func Recommend(o Observations, c Config) Recommendation {
 		r.Confidence = Low
 		r.Reason = fmt.Sprintf("too little data: %d successful invocation%s in %s (need %d); widen --since, wait for more traffic, or measure with --probe --payload @event.json",
 			n, plural(n), formatWindow(o.Window()), c.minSamples())
-		if o.MemoryMB == 0 {
+		if o.Invocations == 0 {
 			r.Reason = fmt.Sprintf("no invocations in %s; widen --since, invoke the function, or measure with --probe --payload @event.json", formatWindow(o.Window()))
 		}
 		return r

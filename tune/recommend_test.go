@@ -252,6 +252,14 @@ func TestGoldenReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "report.txt.golden", text.Bytes())
+	text.Reset()
+	if err := WriteText(&text, recs[:2], TextOptions{Color: true, BarWidth: 12}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(text.Bytes(), []byte("\x1b[")) || !bytes.Contains(text.Bytes(), []byte("█")) {
+		t.Error("colour report has no ANSI colours or block bars")
+	}
+	golden(t, "report-color.txt.golden", text.Bytes())
 	var js bytes.Buffer
 	enc := json.NewEncoder(&js)
 	for _, r := range recs {

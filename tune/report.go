@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 )
 
 // JSONEstimate is one size in a JSON recommendation.
@@ -79,14 +80,19 @@ func newStyles(color bool) styles {
 		p := lipgloss.NewStyle()
 		return styles{head: p, dim: p, good: p, bad: p, cur: p, rec: p, bar: p, full: "#", empty: " "}
 	}
+	// The caller decided that colour is wanted (a terminal without
+	// NO_COLOR, or --color always): render ANSI colours whatever the
+	// writer is.
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.ANSI)
 	return styles{
-		head:  lipgloss.NewStyle().Bold(true),
-		dim:   lipgloss.NewStyle().Faint(true),
-		good:  lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
-		bad:   lipgloss.NewStyle().Foreground(lipgloss.Color("1")),
-		cur:   lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
-		rec:   lipgloss.NewStyle().Foreground(lipgloss.Color("2")).Bold(true),
-		bar:   lipgloss.NewStyle().Foreground(lipgloss.Color("4")),
+		head:  r.NewStyle().Bold(true),
+		dim:   r.NewStyle().Faint(true),
+		good:  r.NewStyle().Foreground(lipgloss.Color("2")),
+		bad:   r.NewStyle().Foreground(lipgloss.Color("1")),
+		cur:   r.NewStyle().Foreground(lipgloss.Color("3")),
+		rec:   r.NewStyle().Foreground(lipgloss.Color("2")).Bold(true),
+		bar:   r.NewStyle().Foreground(lipgloss.Color("4")),
 		full:  "█",
 		empty: " ",
 	}
@@ -183,8 +189,9 @@ func writeDetail(b *strings.Builder, r Recommendation, st styles, o TextOptions)
 		if ob.Sampled {
 			sampled = fmt.Sprintf(", statistics from a sample of %d", ob.Duration.N+int(ob.Errors))
 		}
-		fmt.Fprintf(b, "  observed   %d invocations in %s (%d errors, %d throttles%s), %d cold starts",
-			ob.Invocations, formatWindow(ob.Window()), ob.Errors, ob.Throttles, sampled, ob.ColdStarts)
+		fmt.Fprintf(b, "  observed   %d invocation%s in %s (%d error%s, %d throttle%s%s), %d cold start%s",
+			ob.Invocations, plural(int(ob.Invocations)), formatWindow(ob.Window()), ob.Errors, plural(int(ob.Errors)),
+			ob.Throttles, plural(int(ob.Throttles)), sampled, ob.ColdStarts, plural(ob.ColdStarts))
 		if ob.ColdStarts > 0 {
 			fmt.Fprintf(b, " (init p50 %s ms, p99 %s ms)", ms(ob.Init.P50), ms(ob.Init.P99))
 		}
