@@ -1,8 +1,8 @@
 package filter
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )

@@ -1,7 +1,7 @@
 package filter
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
@@ -120,22 +120,45 @@ func (s *state) fail(i int, what string) int {
 // strEnd returns the index just after the closing quote of the string whose
 // opening quote is at i, or -1.
 func strEnd(ev []byte, i int) int {
-	i++
-	for {
-		j := bytes.IndexByte(ev[i:], '"')
-		if j < 0 {
-			return -1
-		}
-		i += j
-		k := i - 1
-		for ev[k] == '\\' {
-			k--
-		}
-		if (i-1-k)%2 == 0 {
+	for i++; i < len(ev); i++ {
+		switch ev[i] {
+		case '"':
 			return i + 1
+		case '\\':
+			i++
 		}
-		i++
 	}
+	return -1
+}
+
+// strEndEsc is strEnd that also reports whether the string has escapes.
+func strEndEsc(ev []byte, i int) (int, bool) {
+	esc := false
+	for i++; i < len(ev); i++ {
+		switch ev[i] {
+		case '"':
+			return i + 1, esc
+		case '\\':
+			esc = true
+			i++
+		}
+	}
+	return -1, esc
+}
+
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// hasSpecial reports whether the 8 bytes in x may hold one of " [ ] { }
+// (false positives are fine: the caller then looks byte by byte).
+func hasSpecial(x uint64) bool {
+	q := x ^ (0x22 * lo8)
+	m := x &^ (0x06 * lo8) // [ ] -> 0x59, { } -> 0x79
+	sq := m ^ (0x59 * lo8)
+	cb := m ^ (0x79 * lo8)
+	return ((q-lo8)&^q|(sq-lo8)&^sq|(cb-lo8)&^cb)&hi8 != 0
 }
 
 // special marks the bytes skipContainer must look at.
@@ -156,6 +179,9 @@ func (s *state) skip(i int) int {
 	case '{', '[':
 		depth := 0
 		for i < len(ev) {
+			for i+8 <= len(ev) && !hasSpecial(binary.LittleEndian.Uint64(ev[i:])) {
+				i += 8
+			}
 			for i < len(ev) && !special[ev[i]] {
 				i++
 			}
@@ -164,12 +190,18 @@ func (s *state) skip(i int) int {
 			}
 			switch ev[i] {
 			case '"':
-				j := strEnd(ev, i)
-				if j < 0 {
+				for i++; i < len(ev); i++ {
+					c := ev[i]
+					if c == '"' {
+						break
+					}
+					if c == '\\' {
+						i++
+					}
+				}
+				if i >= len(ev) {
 					return s.fail(i, "unterminated string")
 				}
-				i = j
-				continue
 			case '{', '[':
 				depth++
 			default:
@@ -202,12 +234,14 @@ func (s *state) skip(i int) int {
 func (s *state) object(n *tnode, i int, abandon bool) (int, bool) {
 	ev := s.ev
 	nk := len(n.kids)
-	words := (nk + 63) / 64
+	var seen uint64 // children 0..63 read; the rest are tracked in s.seen
 	base := len(s.seen)
-	for w := 0; w < words; w++ {
-		s.seen = append(s.seen, 0)
+	if nk > 64 {
+		for w := 0; w < (nk-1)/64; w++ {
+			s.seen = append(s.seen, 0)
+		}
+		defer func() { s.seen = s.seen[:base] }()
 	}
-	defer func() { s.seen = s.seen[:base] }()
 	remaining := nk
 	i++
 	for {
@@ -221,12 +255,12 @@ func (s *state) object(n *tnode, i int, abandon bool) (int, bool) {
 		if ev[i] != '"' {
 			return s.fail(i, "expected a member name in double quotes"), false
 		}
-		end := strEnd(ev, i)
+		end, esc := strEndEsc(ev, i)
 		if end < 0 {
 			return s.fail(i, "unterminated string"), false
 		}
 		key := ev[i+1 : end-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		if esc {
 			var ok bool
 			s.kbuf, ok = unescapeInto(s.kbuf[:0], key)
 			if !ok {
@@ -243,8 +277,18 @@ func (s *state) object(n *tnode, i int, abandon bool) (int, bool) {
 			return s.fail(i, "expected ':' after member name"), false
 		}
 		i = skipWS(ev, i+1)
-		if ci >= 0 && s.seen[base+ci/64]&(1<<(ci%64)) == 0 {
-			s.seen[base+ci/64] |= 1 << (ci % 64)
+		fresh := false
+		if ci >= 0 {
+			if ci < 64 {
+				fresh = seen&(1<<ci) == 0
+				seen |= 1 << ci
+			} else {
+				w, bit := base+(ci-64)/64, uint64(1)<<((ci-64)%64)
+				fresh = s.seen[w]&bit == 0
+				s.seen[w] |= bit
+			}
+		}
+		if fresh {
 			remaining--
 			childAb := abandon && remaining == 0
 			var done bool
@@ -294,12 +338,12 @@ func (s *state) value(n *tnode, i int, abandon bool) (int, bool) {
 		if n.field == nil {
 			return s.skip(i), false
 		}
-		end := strEnd(ev, i)
+		end, esc := strEndEsc(ev, i)
 		if end < 0 {
 			return s.fail(i, "unterminated string"), false
 		}
 		v := ev[i+1 : end-1]
-		if bytes.IndexByte(v, '\\') >= 0 {
+		if esc {
 			var ok bool
 			s.buf, ok = unescapeInto(s.buf[:0], v)
 			if !ok {
