@@ -42,12 +42,14 @@ func ParseWindow(s string) (time.Duration, error) {
 func ParseMemory(s string) (int, error) {
 	t := strings.ToUpper(strings.TrimSpace(s))
 	mult := 1.0
-	switch {
-	case strings.HasSuffix(t, "GB"), strings.HasSuffix(t, "G"):
-		mult = 1024
-		t = strings.TrimRight(t, "GB")
-	case strings.HasSuffix(t, "MB"), strings.HasSuffix(t, "M"):
-		t = strings.TrimRight(t, "MB")
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"GB", 1024}, {"G", 1024}, {"MB", 1}, {"M", 1}} {
+		if rest, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = rest, u.mult
+			break
+		}
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {

@@ -190,7 +190,7 @@ func TestParsers(t *testing.T) {
 	if err != nil || len(s) != 3 || s[2] != 1024 || s[1] != 512 {
 		t.Fatal(s, err)
 	}
-	for _, bad := range []string{"64", "128,,256", "abc", "10241", "1.5"} {
+	for _, bad := range []string{"64", "128,,256", "abc", "10241", "1.5", "1BG", "GB"} {
 		if _, err := ParseSizes(bad); err == nil {
 			t.Errorf("ParseSizes(%q) accepted", bad)
 		}
