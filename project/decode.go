@@ -201,6 +201,9 @@ func (d *decoder) merge(v *yaml.Node, path, what string) []entry {
 func (d *decoder) fields(n *yaml.Node, path, what string, known []string) map[string]entry {
 	out := map[string]entry{}
 	for _, e := range d.entries(n, path, what) {
+		if path == "" && strings.HasPrefix(e.name, "x-") {
+			continue // extension keys, a home for anchors (as in Compose files)
+		}
 		ok := false
 		for _, k := range known {
 			if e.name == k {

@@ -59,6 +59,7 @@ func (d Diagnostic) Where() string {
 type Diagnostics struct {
 	File string // the project file, as given
 	List []Diagnostic
+	More int // problems found beyond List, not shown
 }
 
 // Error lists every diagnostic, one after the other, then a summary line;
@@ -69,23 +70,27 @@ func (d *Diagnostics) Error() string {
 		b.WriteString(x.String())
 		b.WriteByte('\n')
 	}
+	if d.More > 0 {
+		fmt.Fprintf(&b, "... and %d more\n", d.More)
+	}
 	b.WriteString(d.Summary())
 	b.WriteByte('\n')
 	return b.String()
 }
 
-// Summary is "evcli.yaml: 3 problems, nothing was changed"-style text without
-// the list: "1 problem in evcli.yaml".
+// Summary counts the problems: "1 problem in evcli.yaml", "3 problems in
+// evcli.yaml".
 func (d *Diagnostics) Summary() string {
 	file := d.File
 	if file == "" {
 		file = DefaultFile
 	}
+	n := len(d.List) + d.More
 	s := "s"
-	if len(d.List) == 1 {
+	if n == 1 {
 		s = ""
 	}
-	return fmt.Sprintf("%d problem%s in %s", len(d.List), s, file)
+	return fmt.Sprintf("%d problem%s in %s", n, s, file)
 }
 
 // sort orders the diagnostics: overrides (no position) first, then by

@@ -22,7 +22,10 @@ type LoadOptions struct {
 }
 
 // maxFileSize bounds the project file evcli reads.
-const maxFileSize = 4 << 20
+const maxFileSize = 1 << 20
+
+// maxShown bounds the diagnostics one load reports; the rest are counted.
+const maxShown = 50
 
 // Load reads, validates and returns the project file at path. An invalid
 // file, a missing one or a wrong override returns *Diagnostics listing every
@@ -60,6 +63,10 @@ func readFile(path string) ([]byte, error) {
 
 // load decodes data, the contents of the file at path.
 func load(path string, data []byte, o LoadOptions) (*Project, error) {
+	if len(data) > maxFileSize {
+		return nil, &Diagnostics{File: path, List: []Diagnostic{{File: path,
+			Msg: fmt.Sprintf("the file is %d bytes; evcli reads project files up to %d", len(data), maxFileSize)}}}
+	}
 	dir := filepath.Dir(path)
 	d := &decoder{file: path, dir: dir, budget: maxNodes, lines: strings.Split(string(data), "\n")}
 	p := &Project{Path: path, Dir: dir}
@@ -89,6 +96,10 @@ func load(path string, data []byte, o LoadOptions) (*Project, error) {
 	if len(d.diags) > 0 {
 		ds := &Diagnostics{File: path, List: d.diags}
 		ds.sort()
+		if len(ds.List) > maxShown {
+			ds.More = len(ds.List) - maxShown
+			ds.List = ds.List[:maxShown:maxShown]
+		}
 		return nil, ds
 	}
 	return p, nil
@@ -107,13 +118,16 @@ func (d *decoder) reported(path string) bool {
 // parse parses data as one YAML document and returns its top node, or nil
 // after reporting why it cannot.
 func (d *decoder) parse(data []byte) *yaml.Node {
+	empty := func() *yaml.Node {
+		d.add(nil, "", "the file is empty", "a project file starts with its name and functions:\nproject: shop\nfunctions:\n  inventory: {source: functions/inventory, runtime: provided.al2023}")
+		return nil
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
-			d.add(nil, "", "the file is empty", "a project file starts with its name and functions:\nproject: shop\nfunctions:\n  inventory: {source: functions/inventory, runtime: provided.al2023}")
-			return nil
-		}
+	switch err := dec.Decode(&doc); {
+	case err == io.EOF:
+		return empty()
+	case err != nil:
 		d.syntaxError(data, err)
 		return nil
 	}
@@ -128,13 +142,15 @@ func (d *decoder) parse(data []byte) *yaml.Node {
 		if len(next.Content) > 0 {
 			line, col = next.Content[0].Line, next.Content[0].Column
 		}
+		if n := bytes.Count(data, []byte("\n")) + 1; line > n {
+			line, col = n, 1 // an empty document at the very end
+		}
 		d.diags = append(d.diags, Diagnostic{File: d.file, Line: line, Col: col,
 			Msg:  "a second YAML document starts here",
 			Hint: "a project file holds one document: remove the '---' line and merge the two"})
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		d.add(nil, "", "the file is empty", "")
-		return nil
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		return empty()
 	}
 	return doc.Content[0]
 }
@@ -143,6 +159,13 @@ func (d *decoder) parse(data []byte) *yaml.Node {
 func (d *decoder) syntaxError(data []byte, err error) {
 	msg := yamlMessage(err)
 	line, col := locateSyntaxError(data, msg)
+	if line == 0 {
+		// Too big to search: take yaml.v3's line, which may be the start
+		// of the enclosing block.
+		if n, ok := yamlLine(err); ok {
+			line, col = n, firstNonBlank([]byte(lineText(data, n)))
+		}
+	}
 	hint := ""
 	for _, h := range syntaxHints {
 		if strings.Contains(msg, h.msg) {
@@ -182,6 +205,15 @@ func yamlMessage(err error) string {
 	return msg
 }
 
+// yamlLine returns the line yaml.v3 names in err.
+func yamlLine(err error) (int, bool) {
+	var n int
+	if _, e := fmt.Sscanf(strings.TrimPrefix(err.Error(), "yaml: "), "line %d:", &n); e != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
+}
+
 // parseErr returns the stripped message of the first error parsing data
 // (every document), or "".
 func parseErr(data []byte) string {
@@ -198,43 +230,62 @@ func parseErr(data []byte) string {
 	}
 }
 
-// Bounds of locateSyntaxError's search (it parses one prefix per line).
-const (
-	maxLocateLines = 2000
-	maxLocateCols  = 400
-)
+// maxLocateLines bounds the files locateSyntaxError searches.
+const maxLocateLines = 20_000
 
 // locateSyntaxError finds where a syntax error is. yaml.v3 gives a line
 // that is sometimes the start of the enclosing block and never a column,
-// so it parses ever longer prefixes of the file: the first line whose
-// prefix fails with the same message holds the error, and the shortest
-// part of that line that fails gives its column. Failing that, it returns
-// the line of the first non-blank character after the last good prefix.
+// so it looks for the shortest prefix of the file that fails to parse
+// with the same message: the line that prefix ends on holds the error,
+// and the shortest part of that line that fails gives its column. Both
+// are binary searches, so a file is parsed O(log n) times.
 func locateSyntaxError(data []byte, msg string) (line, col int) {
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	if len(lines) > maxLocateLines {
 		return 0, 0
 	}
-	off := 0
+	ends := make([]int, len(lines)+1) // ends[i] = offset after line i (1-based)
 	for i, l := range lines {
-		end := off + len(l)
-		if parseErr(data[:end]) == msg {
-			line = i + 1
-			col = firstNonBlank(l)
-			n := 0
-			for c := 0; c < len(l) && n < maxLocateCols; n++ {
-				_, size := utf8.DecodeRune(l[c:])
-				c += size
-				if parseErr(data[:off+c]) == msg {
-					col = n + 1
-					break
-				}
-			}
-			return line, col
-		}
-		off = end
+		ends[i+1] = ends[i] + len(l)
 	}
-	return 0, 0
+	fails := func(end int) bool { return parseErr(data[:end]) == msg }
+	lo, hi := 0, len(lines) // fails(ends[hi]); assume !fails(ends[0])
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if fails(ends[mid]) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	if hi == 0 || !fails(ends[hi]) {
+		return 0, 0
+	}
+	line = hi
+	l := lines[hi-1]
+	start := ends[hi-1]
+	var runeEnds []int // byte offsets (within l) after each character
+	for c := 0; c < len(l); {
+		_, size := utf8.DecodeRune(l[c:])
+		c += size
+		runeEnds = append(runeEnds, c)
+	}
+	// Find the fewest characters k of the line with fails(start+runeEnds[k-1]).
+	clo, chi := 0, len(runeEnds) // fails at chi (the whole line)
+	for chi-clo > 1 {
+		mid := (clo + chi) / 2
+		if fails(start + runeEnds[mid-1]) {
+			chi = mid
+		} else {
+			clo = mid
+		}
+	}
+	col = chi
+	if col == len(runeEnds) || col == 0 {
+		// Only the whole line fails: point at its first character.
+		col = firstNonBlank(l)
+	}
+	return line, col
 }
 
 func firstNonBlank(l []byte) int {

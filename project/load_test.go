@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -278,5 +279,19 @@ func TestLevenshtein(t *testing.T) {
 		if got := levenshtein(tt.a, tt.b); got != tt.want {
 			t.Errorf("levenshtein(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+// TestAliasBomb: a billion-laughs file is refused quickly, not expanded.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("project: shop\nx-0: &a0 [1,1,1,1,1,1,1,1,1]\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, "x-%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("functions:\n  a:\n    source: functions/inventory\n    runtime: provided.al2023\n    events:\n      - pattern: {k: *a9}\n")
+	_, err := load("testdata/good/bomb.yaml", []byte(b.String()), LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "too many values") {
+		t.Fatalf("got %v, want a 'too many values' diagnostic", err)
 	}
 }
