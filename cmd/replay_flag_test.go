@@ -1,0 +1,5 @@
+package cmd
+
+import "flag"
+
+var flagLookup = flag.Lookup

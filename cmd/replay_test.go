@@ -1,0 +1,322 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/store"
+	"github.com/evcli/evcli/replay"
+)
+
+var replayT0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+func replayGolden(t *testing.T, name, got string) {
+	t.Helper()
+	wd := filepath.Join(tailGoldenDir, "..", "replay")
+	path := filepath.Join(wd, name+".golden")
+	if f := flagLookupUpdate(); f {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd -run %s -update)", err, t.Name())
+	}
+	if string(want) != got {
+		t.Fatalf("%s differs (run with -update if intended)\n--- got ---\n%s--- want ---\n%s", path, got, want)
+	}
+}
+
+// replayStore is an in-memory event store.
+type replayStore struct{ evs []providers.StoredEvent }
+
+func (s *replayStore) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[providers.StoredEvent, error] {
+	return func(yield func(providers.StoredEvent, error) bool) {
+		for _, ev := range s.evs {
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+// replayBus records entries; failCall makes whole calls fail; failID
+// fails entries for good.
+type replayBus struct {
+	mu       sync.Mutex
+	got      []providers.Event
+	calls    int
+	failCall func(call int) error
+	failID   string
+}
+
+func (b *replayBus) Publish(ctx context.Context, bus string, evs []providers.Event) ([]providers.PublishResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls++
+	if b.failCall != nil {
+		if err := b.failCall(b.calls); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]providers.PublishResult, len(evs))
+	for i, ev := range evs {
+		if b.failID != "" && strings.Contains(string(ev.Detail), `"originalId":"`+b.failID+`"`) {
+			out[i] = providers.PublishResult{ErrorCode: "InvalidArgument", ErrorMsg: "bad entry"}
+			continue
+		}
+		b.got = append(b.got, ev)
+		out[i].EventID = ev.ID
+	}
+	return out, nil
+}
+
+func replayEvents(nAgg, nVer int) []providers.StoredEvent {
+	var evs []providers.StoredEvent
+	i := 0
+	for v := 1; v <= nVer; v++ {
+		for a := range nAgg {
+			agg := fmt.Sprintf("order-%d", a)
+			typ := "OrderPlaced"
+			if v > 1 {
+				typ = "OrderShipped"
+			}
+			evs = append(evs, providers.StoredEvent{
+				Event: providers.Event{Version: "0", ID: fmt.Sprintf("%s-%d", agg, v), DetailType: typ, Source: "shop.orders",
+					Time: replayT0.Add(time.Duration(i) * time.Second), Region: "eu-west-1", Account: "000000000000",
+					Detail: json.RawMessage(fmt.Sprintf(`{"orderId":%q,"version":%d}`, agg, v))},
+				AggregateID: agg, AggregateVersion: int64(v),
+			})
+			i++
+		}
+	}
+	return evs
+}
+
+type replayEnv struct {
+	f           *cmdutil.Factory
+	out, errOut *syncBuf
+	dir         string
+	bus         *replayBus
+}
+
+func newReplayEnv(t *testing.T, evs []providers.StoredEvent, project string) *replayEnv {
+	t.Helper()
+	io, _, _, _ := cmdutil.Test()
+	out, errOut := &syncBuf{}, &syncBuf{}
+	io.Out, io.ErrOut = out, errOut
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "evcli.yaml"), []byte(project), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &replayEnv{out: out, errOut: errOut, dir: dir, bus: &replayBus{}}
+	e.f = &cmdutil.Factory{
+		IO:      io,
+		Globals: &cmdutil.Globals{File: filepath.Join(dir, "evcli.yaml"), Output: "text", Color: "auto"},
+		Now:     func() time.Time { return replayT0.Add(time.Hour) },
+		Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+		Getenv:  func(string) string { return "" },
+		Environ: func() []string { return nil },
+	}
+	st := &replayStore{evs: evs}
+	e.f.Open.EventStore = func(ctx context.Context) (providers.EventStore, error) { return st, nil }
+	e.f.Open.EventBus = func(ctx context.Context) (providers.EventBus, error) { return e.bus, nil }
+	return e
+}
+
+func (e *replayEnv) run(t *testing.T, args ...string) int {
+	t.Helper()
+	e.out, e.errOut = &syncBuf{}, &syncBuf{}
+	e.f.IO.Out, e.f.IO.ErrOut = e.out, e.errOut
+	return Run(context.Background(), e.f, args)
+}
+
+const replayProject = "project: shop\n"
+
+func TestReplayText(t *testing.T) {
+	e := newReplayEnv(t, replayEvents(3, 4), replayProject)
+	if code := e.run(t, "replay", "--since", "2h", "--name", "r1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e.errOut)
+	}
+	if got, want := e.out.String(), "replay r1 completed: 12 selected, 12 published, 0 failed, 0 skipped\n"; got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+	if len(e.bus.got) != 12 || e.bus.got[0].EventBusName != "default" {
+		t.Fatalf("bus got %d events", len(e.bus.got))
+	}
+	// Per aggregate, in version order.
+	if e.bus.got[0].ID != replay.ReplayID("r1", "order-0-1") || e.bus.got[3].ID != replay.ReplayID("r1", "order-0-4") {
+		t.Errorf("order: first %s, fourth %s", e.bus.got[0].ID, e.bus.got[3].ID)
+	}
+	if code := e.run(t, "replay", "list"); code != 0 {
+		t.Fatalf("list exit %d: %s", code, e.errOut)
+	}
+	replayGolden(t, "list", e.out.String())
+}
+
+func TestReplayJSON(t *testing.T) {
+	e := newReplayEnv(t, replayEvents(3, 4), replayProject)
+	e.f.Globals.Output = "json"
+	if code := e.run(t, "replay", "-o", "json", "--since", "2h", "--name", "r1", "--type", "OrderShipped", "--to", "audit"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e.errOut)
+	}
+	replayGolden(t, "json", e.out.String())
+	lines := strings.Split(strings.TrimSpace(e.out.String()), "\n")
+	var sum map[string]any
+	_ = json.Unmarshal([]byte(lines[len(lines)-1]), &sum)
+	if sum["type"] != "summary" || sum["published"] != 9.0 || sum["selected"] != 9.0 || sum["name"] != "r1" {
+		t.Errorf("summary %v", sum)
+	}
+	if e.bus.got[0].EventBusName != "audit" {
+		t.Errorf("bus %s, want audit (--to)", e.bus.got[0].EventBusName)
+	}
+}
+
+func TestReplayDryRun(t *testing.T) {
+	e := newReplayEnv(t, replayEvents(3, 2), replayProject)
+	db, err := store.Open(filepath.Join(e.dir, ".evcli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.SetRules(context.Background(), "ship", []store.Rule{{ID: "ship-1", Pattern: json.RawMessage(`{"detail-type":["OrderShipped"]}`)}})
+	if err == nil {
+		err = db.SetRules(context.Background(), "audit", []store.Rule{{ID: "audit-1", Pattern: json.RawMessage(`{"source":["shop.orders"]}`)},
+			{ID: "audit-replays", Pattern: json.RawMessage(`{"detail":{"_replay":{"replayed":[true]}}}`)}})
+	}
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := e.run(t, "replay", "--since", "2h", "--name", "dry", "--dry-run"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e.errOut)
+	}
+	replayGolden(t, "dry-run", e.out.String())
+	if len(e.bus.got) != 0 {
+		t.Errorf("dry run published %d events", len(e.bus.got))
+	}
+	if code := e.run(t, "replay", "list"); code != 0 || !strings.Contains(e.errOut.String(), "no replays yet") {
+		t.Errorf("a dry run left a record: %d %s %s", code, e.out, e.errOut)
+	}
+}
+
+func TestReplayUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay"}, "--since is required"},
+		{[]string{"replay", "--since", "yesterday"}, `--since: invalid time "yesterday"`},
+		{[]string{"replay", "--since", "2h", "--until", "3h"}, "is not after --since"},
+		{[]string{"replay", "--since", "2h", "--order", "random"}, `--order: invalid value "random"`},
+		{[]string{"replay", "--since", "2h", "--rate", "5/h"}, `--rate: invalid unit "h"`},
+		{[]string{"replay", "--since", "2h", "--pattern", `{"source":"x"}`}, "--pattern: pattern: source"},
+		{[]string{"replay", "--since", "2h", "--concurrency", "0"}, "--concurrency 0: use 1 to 64"},
+		{[]string{"replay", "--resume", "nope"}, `--resume: no replay named "nope"`},
+		{[]string{"replay", "--resume", "x", "--since", "2h"}, "drop --since"},
+		{[]string{"replay", "--since", "2h", "--provider", "aws"}, "use --yes to confirm when not running interactively"},
+	}
+	for _, tt := range tests {
+		e := newReplayEnv(t, replayEvents(1, 1), replayProject)
+		code := e.run(t, tt.args...)
+		if code != cmdutil.ExitUsage || !strings.Contains(e.errOut.String(), tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, e.errOut, tt.want)
+		}
+		if len(e.bus.got) != 0 {
+			t.Errorf("%v published", tt.args)
+		}
+	}
+}
+
+func TestReplayConfirmOnTerminal(t *testing.T) {
+	for _, answer := range []string{"y\n", "n\n"} {
+		e := newReplayEnv(t, replayEvents(2, 2), replayProject)
+		e.f.IO.SetStdinTTY(true)
+		e.f.IO.SetStderrTTY(true)
+		e.f.IO.In = strings.NewReader(answer)
+		code := e.run(t, "replay", "--since", "2h", "--provider", "aws", "--region", "eu-west-1", "--name", "c")
+		if !strings.Contains(e.errOut.String(), "Replay events from 2026-11-26T09:00:00Z") || !strings.Contains(e.errOut.String(), "on aws? [y/N]") {
+			t.Errorf("prompt: %q", e.errOut)
+		}
+		if answer == "y\n" && (code != 0 || len(e.bus.got) != 4) {
+			t.Errorf("yes: exit %d, published %d: %s", code, len(e.bus.got), e.errOut)
+		}
+		if answer == "n\n" && (code != 1 || len(e.bus.got) != 0) {
+			t.Errorf("no: exit %d, published %d", code, len(e.bus.got))
+		}
+	}
+}
+
+func TestReplayFailAndResume(t *testing.T) {
+	e := newReplayEnv(t, replayEvents(4, 5), replayProject) // 20 events, batches per aggregate: 10+10
+	e.bus.failCall = func(call int) error {
+		if call == 2 {
+			return &providers.Error{Code: providers.PermissionDenied, Resource: "bus default", Err: errors.New("denied")}
+		}
+		return nil
+	}
+	if code := e.run(t, "replay", "--since", "2h", "--name", "r2"); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, e.errOut)
+	}
+	if !strings.Contains(e.errOut.String(), "continue it with: evcli replay --resume r2") || !strings.Contains(e.out.String(), "replay r2 failed: 20 selected, 10 published") {
+		t.Errorf("stdout %q stderr %q", e.out, e.errOut)
+	}
+	e.bus.failCall = nil
+	e.bus.failID = "order-3-5"
+	if code := e.run(t, "replay", "--resume", "r2"); code != 1 {
+		t.Fatalf("resume exit %d, want 1 (one entry failed): %s", code, e.errOut)
+	}
+	if got, want := e.out.String(), "replay r2 completed: 20 selected, 9 published, 1 failed, 10 skipped\n"; got != want {
+		t.Errorf("resume stdout %q, want %q", got, want)
+	}
+	if !strings.Contains(e.errOut.String(), "failed: event order-3-5: InvalidArgument: bad entry") {
+		t.Errorf("stderr %q", e.errOut)
+	}
+	if len(e.bus.got) != 19 {
+		t.Errorf("bus got %d events, want 19", len(e.bus.got))
+	}
+	e.f.Globals.Output = "json"
+	if code := e.run(t, "replay", "list", "-o", "json"); code != 0 {
+		t.Fatal(e.errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(e.out.String()), "\n")
+	var rec struct {
+		Type, Name, State          string
+		Runs                       int
+		Published, Failed, Skipped int64
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil || len(lines) != 2 {
+		t.Fatalf("list json %s: %v", e.out, err)
+	}
+	if rec.Type != "replay" || rec.Name != "r2" || rec.State != "completed" || rec.Runs != 2 || rec.Published != 19 || rec.Failed != 1 || rec.Skipped != 10 {
+		t.Errorf("list record %+v", rec)
+	}
+}
+
+func TestReplayProgressBar(t *testing.T) {
+	e := newReplayEnv(t, replayEvents(2, 3), replayProject)
+	e.f.IO.SetStderrTTY(true)
+	if code := e.run(t, "replay", "--since", "2h", "--name", "bar"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e.errOut)
+	}
+	if !strings.Contains(e.errOut.String(), "\r[==============================] 6/6") {
+		t.Errorf("no bar on stderr: %q", e.errOut)
+	}
+}
+
+func flagLookupUpdate() bool {
+	f := flagLookup("update")
+	return f != nil && f.Value.String() == "true"
+}
