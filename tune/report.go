@@ -116,7 +116,23 @@ func WriteText(w io.Writer, recs []Recommendation, o TextOptions) error {
 			savingText(r), r.Confidence,
 		})
 	}
-	writeTable(&b, rows, st)
+	writeTable(&b, rows, st, func(ri, ci int) (lipgloss.Style, bool) {
+		if ri == 0 || ri > len(recs) {
+			return st.head, false
+		}
+		r := recs[ri-1]
+		switch {
+		case ci == 6 && !r.Insufficient && r.MonthlySavingUSD > 0:
+			return st.good, true
+		case ci == 6 && !r.Insufficient && r.MonthlySavingUSD < 0:
+			return st.bad, true
+		case ci == 7 && r.Confidence == Low:
+			return st.cur, true
+		case ci == 3 && r.Changed():
+			return st.rec, true
+		}
+		return st.head, false
+	})
 	for _, r := range recs {
 		b.WriteString("\n")
 		writeDetail(&b, r, st, o)
@@ -157,7 +173,7 @@ func savingText(r Recommendation) string {
 	return s
 }
 
-func writeTable(b *strings.Builder, rows [][]string, st styles) {
+func writeTable(b *strings.Builder, rows [][]string, st styles, cellStyle func(row, col int) (lipgloss.Style, bool)) {
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
 		for i, c := range row {
@@ -167,14 +183,16 @@ func writeTable(b *strings.Builder, rows [][]string, st styles) {
 	for ri, row := range rows {
 		var line strings.Builder
 		for i, c := range row {
-			cell := c
+			pad := ""
 			if i < len(row)-1 {
-				cell += strings.Repeat(" ", widths[i]-lipgloss.Width(c)+2)
+				pad = strings.Repeat(" ", widths[i]-lipgloss.Width(c)+2)
 			}
 			if ri == 0 {
-				cell = st.head.Render(cell)
+				c = st.head.Render(c)
+			} else if s, ok := cellStyle(ri, i); ok {
+				c = s.Render(c)
 			}
-			line.WriteString(cell)
+			line.WriteString(c + pad)
 		}
 		b.WriteString(strings.TrimRight(line.String(), " "))
 		b.WriteString("\n")
