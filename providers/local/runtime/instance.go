@@ -244,6 +244,7 @@ func (in *instance) stop() {
 		}
 		in.srv.Close()
 		in.logs.close()
+		in.proc.close()
 		in.m.unregister(in)
 	})
 }
@@ -335,6 +336,7 @@ func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 	in.mu.Lock()
 	in.cur = inv
 	in.last = inv.id
+	inv.delivered = in.m.o.Now()
 	in.mu.Unlock()
 	in.logs.start(inv)
 	h := w.Header()

@@ -19,14 +19,15 @@ const fullScanEvery = 20
 
 // invocation is one request to one instance.
 type invocation struct {
-	id       string
-	payload  []byte
-	arn      string
-	traceID  string
-	opt      InvokeOptions
-	start    time.Time
-	deadline time.Time
-	done     chan outcome
+	id        string
+	payload   []byte
+	arn       string
+	traceID   string
+	opt       InvokeOptions
+	start     time.Time // the request was offered to the runtime
+	deadline  time.Time
+	delivered time.Time // the runtime received it (guarded by instance.mu)
+	done      chan outcome
 
 	// guarded by the instance's logPipe.mu
 	started bool // START was written
@@ -235,7 +236,15 @@ func (m *Manager) finish(in *instance, inv *invocation, f failure, o outcome, in
 		res.FunctionError = "Unhandled"
 	}
 
-	dur := end.Sub(inv.start)
+	// Duration runs from the runtime receiving the event (as Lambda
+	// measures it) to its answer, or to the failure.
+	in.mu.Lock()
+	from := inv.delivered
+	in.mu.Unlock()
+	if from.IsZero() || end.Before(from) {
+		from = inv.start
+	}
+	dur := end.Sub(from)
 	res.DurationMs = roundMs(dur)
 	if cold {
 		res.InitDurationMs = roundMs(initDur)

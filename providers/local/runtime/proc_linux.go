@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -19,15 +20,45 @@ const clockTicks = 100
 type procStats struct {
 	pid int
 
-	mu      sync.Mutex
-	peak    int64 // KB
-	desc    []int // descendants found at the last full scan
-	cpuSeen time.Duration
-	buf     []byte
+	mu       sync.Mutex
+	peak     int64 // KB
+	desc     []int // descendants found at the last full scan
+	scanned  time.Time
+	cpuSeen  time.Duration
+	buf      []byte
+	statusFD int // the root's /proc files, kept open and re-read with pread
+	statFD   int
 }
 
+// rescanEvery bounds how often descendants are looked for.
+const rescanEvery = 100 * time.Millisecond
+
 func newProcStats(pid int) *procStats {
-	return &procStats{pid: pid, buf: make([]byte, 4096)}
+	p := &procStats{pid: pid, buf: make([]byte, 4096), statusFD: -1, statFD: -1}
+	dir := "/proc/" + strconv.Itoa(pid)
+	p.statusFD, _ = openRO(dir + "/status")
+	p.statFD, _ = openRO(dir + "/stat")
+	return p
+}
+
+func openRO(path string) (int, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	return fd, nil
+}
+
+// close releases the kept files.
+func (p *procStats) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, fd := range []*int{&p.statusFD, &p.statFD} {
+		if *fd >= 0 {
+			syscall.Close(*fd)
+			*fd = -1
+		}
+	}
 }
 
 // sample returns the tree's resident memory in KB and updates the peak. The
@@ -40,8 +71,9 @@ func (p *procStats) sample(full bool) int64 {
 	if !ok {
 		return 0
 	}
-	if full {
+	if full && time.Since(p.scanned) >= rescanEvery {
 		p.desc = p.descendants(p.pid, p.desc[:0])
+		p.scanned = time.Now()
 	}
 	total, peak := rss, hwm
 	for _, c := range p.desc {
@@ -87,18 +119,36 @@ func (p *procStats) cpuDelta() time.Duration {
 	return d
 }
 
+// read returns the start of a /proc file (plain syscalls: os.Open would
+// register the file with the poller, which costs more than the read).
 func (p *procStats) read(path string) []byte {
-	f, err := os.Open(path)
+	fd, err := openRO(path)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	n, _ := f.Read(p.buf)
+	defer syscall.Close(fd)
+	n, err := syscall.Read(fd, p.buf)
+	if err != nil || n <= 0 {
+		return nil
+	}
 	return p.buf[:n]
 }
 
+// file reads one of the root's files: through its kept descriptor, or by
+// path for a descendant.
+func (p *procStats) file(pid int, name string, fd int) []byte {
+	if pid == p.pid && fd >= 0 {
+		n, err := syscall.Pread(fd, p.buf, 0)
+		if err != nil || n <= 0 {
+			return nil
+		}
+		return p.buf[:n]
+	}
+	return p.read("/proc/" + strconv.Itoa(pid) + "/" + name)
+}
+
 func (p *procStats) status(pid int) (rss, hwm int64, ok bool) {
-	b := p.read("/proc/" + strconv.Itoa(pid) + "/status")
+	b := p.file(pid, "status", p.statusFD)
 	if b == nil {
 		return 0, 0, false
 	}
@@ -125,7 +175,7 @@ func kbField(b []byte, name string) int64 {
 }
 
 func (p *procStats) cpu(pid int, withChildren bool) (time.Duration, bool) {
-	b := p.read("/proc/" + strconv.Itoa(pid) + "/stat")
+	b := p.file(pid, "stat", p.statFD)
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return 0, false
