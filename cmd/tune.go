@@ -1,13 +1,457 @@
 package cmd
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/project"
+	"github.com/evcli/evcli/providers"
+	awsprov "github.com/evcli/evcli/providers/aws"
+	"github.com/evcli/evcli/tune"
 )
+
+// Local drivers for --probe and --apply. The local provider's wiring sets
+// them (probing runs an instance with the size's memory limit; applying
+// redeploys the function's local configuration); while unset, --probe and
+// --apply on the local provider say they are not available yet.
+var (
+	localTuneProber  func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Prober, error)
+	localTuneApplier func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Applier, error)
+)
+
+// tuneOptions are tune memory's dependencies and flag values.
+type tuneOptions struct {
+	IO      *cmdutil.IOStreams
+	Globals *cmdutil.Globals
+	Now     func() time.Time
+	Project func() (*project.Project, error)
+	// OpenMetrics, OpenProber and OpenApplier open the provider's drivers.
+	OpenMetrics func(ctx context.Context, p *project.Project) (providers.MetricsSource, error)
+	OpenProber  func(ctx context.Context, p *project.Project) (tune.Prober, error)
+	OpenApplier func(ctx context.Context, p *project.Project) (tune.Applier, error)
+	// SetMemory writes the new memory into evcli.yaml, keeping its layout.
+	SetMemory func(path, function string, mb int) error
+
+	Functions   []string
+	Since       string
+	Strategy    string
+	Weight      float64
+	Headroom    float64
+	Sizes       string
+	Probe       bool
+	Payload     string
+	Runs        int
+	Apply       bool
+	MaxIncrease string
+	MinSaving   string
+}
 
 func newCmdTune(f *cmdutil.Factory) *cobra.Command {
 	c := &cobra.Command{Use: "tune", Short: "Right-size functions from observed metrics"}
-	c.AddCommand(notImplemented("memory", "Recommend and apply Lambda memory"))
+	c.AddCommand(newCmdTuneMemory(f, nil))
 	return c
+}
+
+// newCmdTuneMemory builds `tune memory`; runF, when set, is called instead
+// of runTuneMemory (flag tests).
+func newCmdTuneMemory(f *cmdutil.Factory, runF func(*tuneOptions) error) *cobra.Command {
+	o := &tuneOptions{
+		IO: f.IO, Globals: f.Globals, Now: f.Now, Project: f.Project,
+		SetMemory: project.SetMemory,
+	}
+	o.OpenMetrics = func(ctx context.Context, p *project.Project) (providers.MetricsSource, error) {
+		if p.Provider == "aws" {
+			cfg, err := awsprov.LoadTuneConfig(ctx, p.Region, f.Globals.Profile)
+			if err != nil {
+				return nil, err
+			}
+			return awsprov.NewMetricsSource(cfg, &awsprov.MetricsOptions{Sleep: f.Sleep}), nil
+		}
+		if f.Open.Metrics == nil {
+			return nil, fmt.Errorf("tune memory: the %s provider has no metrics source yet", providerName(f, p))
+		}
+		return f.Open.Metrics(ctx)
+	}
+	o.OpenProber = func(ctx context.Context, p *project.Project) (tune.Prober, error) {
+		switch {
+		case p.Provider == "aws":
+			return openAWSTuner(ctx, f, p)
+		case (p.Provider == "" || p.Provider == "local") && localTuneProber != nil:
+			return localTuneProber(ctx, f, p)
+		}
+		return nil, &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: fmt.Sprintf("tune memory --probe is not available on the %s provider yet", providerName(f, p))}
+	}
+	o.OpenApplier = func(ctx context.Context, p *project.Project) (tune.Applier, error) {
+		switch {
+		case p.Provider == "aws":
+			return openAWSTuner(ctx, f, p)
+		case (p.Provider == "" || p.Provider == "local") && localTuneApplier != nil:
+			return localTuneApplier(ctx, f, p)
+		}
+		return nil, &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: fmt.Sprintf("tune memory --apply is not available on the %s provider yet", providerName(f, p))}
+	}
+	c := &cobra.Command{
+		Use:   "memory",
+		Short: "Recommend (and apply) Lambda memory from observed metrics",
+		Long: `Recommend a memory size for each function from its observed invocations: duration
+percentiles, billed and init duration, Max Memory Used and, on the local provider, the
+CPU time of each invocation. Lambda gives CPU in proportion to memory (1,769 MB = one
+vCPU, up to 6 at 10,240 MB); the CPU-bound part of a duration is scaled by that, the
+rest is not. Handlers are assumed single-threaded: nothing is gained above one vCPU.
+When the CPU share is unknown (AWS), smaller sizes are assumed fully CPU-bound and
+larger ones no faster, so a saving is never overstated; --probe measures instead.
+No size below Max Memory Used p99 plus --headroom is recommended.
+
+Strategies are those of the AWS Lambda Power Tuning tool: cost (cheapest; ties go
+to the faster), speed (fastest; ties go to the cheaper), balanced (minimises
+weight*cost/maxCost + (1-weight)*duration/maxDuration, --weight 0 = speed, 1 = cost).
+Prices come from an embedded, dated table (x86_64 and arm64; first tier; per request
+$0.20 per million) unless evcli.yaml has a prices: section.
+
+--probe invokes the function --runs times at each size and measures, dropping cold
+starts and outliers (beyond 1.5 IQR of the quartiles). On AWS each size runs in a
+temporary copy of the function that is deleted afterwards, even on Ctrl-C; the live
+function is not touched.
+
+--apply sets the recommended memory on the deployed function, waits until the update
+is done, and writes it into evcli.yaml (comments and layout kept), within
+--max-increase and --min-saving. Low-confidence recommendations are not applied.
+
+-o json prints, after the version line, one object per function:
+  {"type":"recommendation","function":...,"strategy":...,"currentMemoryMB":...,
+   "recommendedMemoryMB":...,"estimates":[{"memoryMB":...,"durationMs":...,
+   "costPerInvocationUSD":...}],"monthlySavingUSD":...,"confidence":...,"reason":...}`,
+		Example: `  evcli tune memory
+  evcli tune memory --function orders --since 24h --strategy speed
+  evcli tune memory --strategy balanced --weight 0.3 --sizes 256,512,1024,1769
+  evcli tune memory --function thumbnails --probe --payload @events/image.json --runs 20
+  evcli tune memory --apply --min-saving 10% --max-increase 2x --yes
+  evcli tune memory -o json | jq 'select(.type == "recommendation") | {function, recommendedMemoryMB}'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(o)
+			}
+			return runTuneMemory(c.Context(), o)
+		},
+	}
+	fl := c.Flags()
+	fl.StringArrayVar(&o.Functions, "function", nil, "function to tune; repeat for more (default: all in evcli.yaml)")
+	fl.StringVar(&o.Since, "since", "7d", "observe this long back (7d, 36h, 90m)")
+	fl.StringVar(&o.Strategy, "strategy", "cost", "cost, speed or balanced")
+	fl.Float64Var(&o.Weight, "weight", tune.DefaultWeight, "balanced strategy: 0 favours speed, 1 favours cost")
+	fl.Float64Var(&o.Headroom, "headroom", tune.DefaultHeadroom, "memory kept above Max Memory Used p99 (0.2 = 20%)")
+	fl.StringVar(&o.Sizes, "sizes", "", "candidate sizes in MB, comma-separated (default: 128..10240 standard list; with --probe 128,512,1024,1769,3008)")
+	fl.BoolVar(&o.Probe, "probe", false, "measure at each size by invoking the function instead of estimating")
+	fl.StringVar(&o.Payload, "payload", "", "the event --probe invokes with: JSON, @file, or - for stdin")
+	fl.IntVar(&o.Runs, "runs", 20, "--probe: invocations per size")
+	fl.BoolVar(&o.Apply, "apply", false, "set the recommended memory on the deployed function and in evcli.yaml")
+	fl.StringVar(&o.MaxIncrease, "max-increase", "2x", "--apply: largest increase, as a factor (2x) or MB (512); none for no bound")
+	fl.StringVar(&o.MinSaving, "min-saving", "", "--apply: least monthly saving worth a change, in USD (1.50) or percent (10%); not for --strategy speed")
+	return c
+}
+
+func openAWSTuner(ctx context.Context, f *cmdutil.Factory, p *project.Project) (*awsprov.LambdaTuner, error) {
+	cfg, err := awsprov.LoadTuneConfig(ctx, p.Region, f.Globals.Profile)
+	if err != nil {
+		return nil, err
+	}
+	return awsprov.NewLambdaTuner(cfg, &awsprov.TunerOptions{Sleep: f.Sleep}), nil
+}
+
+// tunePlan is the validated form of the flags.
+type tunePlan struct {
+	cfg     tune.Config
+	window  time.Duration
+	bounds  tune.Bounds
+	payload []byte
+}
+
+func (o *tuneOptions) validate() (tunePlan, error) {
+	var pl tunePlan
+	var err error
+	if pl.window, err = tune.ParseWindow(o.Since); err != nil {
+		return pl, cmdutil.UsageError("%v", err)
+	}
+	if pl.cfg.Strategy, err = tune.ParseStrategy(o.Strategy); err != nil {
+		return pl, cmdutil.UsageError("%v", err)
+	}
+	if o.Weight < 0 || o.Weight > 1 {
+		return pl, cmdutil.UsageError("invalid --weight %g: use a number from 0 (speed) to 1 (cost)", o.Weight)
+	}
+	if o.Headroom < 0 || o.Headroom > 4 {
+		return pl, cmdutil.UsageError("invalid --headroom %g: use a fraction such as 0.2 for 20%%", o.Headroom)
+	}
+	pl.cfg.Weight, pl.cfg.Headroom = o.Weight, o.Headroom
+	if o.Sizes != "" {
+		if pl.cfg.Sizes, err = tune.ParseSizes(o.Sizes); err != nil {
+			return pl, cmdutil.UsageError("%v", err)
+		}
+	}
+	if err := tune.ParseMaxIncrease(o.MaxIncrease, &pl.bounds); err != nil {
+		return pl, cmdutil.UsageError("%v", err)
+	}
+	if err := tune.ParseMinSaving(o.MinSaving, &pl.bounds); err != nil {
+		return pl, cmdutil.UsageError("%v", err)
+	}
+	if o.Probe {
+		if o.Runs < 1 || o.Runs > 1000 {
+			return pl, cmdutil.UsageError("invalid --runs %d: use 1 to 1000 (20 is a good start)", o.Runs)
+		}
+		if o.Payload == "" {
+			return pl, cmdutil.UsageError("--probe needs --payload: the event to invoke the function with (JSON or @file)")
+		}
+		if pl.payload, err = readTunePayload(o.Payload, o.IO.In); err != nil {
+			return pl, err
+		}
+	} else if o.Payload != "" {
+		return pl, cmdutil.UsageError("--payload is only used with --probe")
+	}
+	return pl, nil
+}
+
+func readTunePayload(arg string, stdin io.Reader) ([]byte, error) {
+	var b []byte
+	var err error
+	switch {
+	case arg == "-":
+		b, err = io.ReadAll(stdin)
+	case strings.HasPrefix(arg, "@"):
+		b, err = os.ReadFile(arg[1:])
+	default:
+		b = []byte(arg)
+	}
+	if err != nil {
+		return nil, cmdutil.UsageError("--payload %s: %v", arg, err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		where := "--payload"
+		if strings.HasPrefix(arg, "@") {
+			where = arg[1:]
+		}
+		if se, ok := err.(*json.SyntaxError); ok {
+			line, col := tuneLineCol(b, se.Offset)
+			return nil, cmdutil.UsageError("%s:%d:%d: not valid JSON: %v; pass a JSON event, @file or -", where, line, col, err)
+		}
+		return nil, cmdutil.UsageError("%s: not valid JSON: %v; pass a JSON event, @file or -", where, err)
+	}
+	return b, nil
+}
+
+func tuneLineCol(b []byte, off int64) (int, int) {
+	line, col := 1, 1
+	for i := int64(0); i < off-1 && i < int64(len(b)); i++ {
+		if b[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// tuneFunctions resolves --function against the project.
+func (o *tuneOptions) tuneFunctions(p *project.Project) ([]project.Function, error) {
+	if len(o.Functions) == 0 {
+		if len(p.Functions) == 0 {
+			return nil, cmdutil.UsageError("%s has no functions to tune", p.Path)
+		}
+		return p.Functions, nil
+	}
+	names := make([]string, len(p.Functions))
+	for i, fn := range p.Functions {
+		names[i] = fn.Name
+	}
+	var out []project.Function
+	for _, name := range o.Functions {
+		fn := p.Function(name)
+		if fn == nil {
+			msg := fmt.Sprintf("no function %q in %s", name, p.Path)
+			if s := suggest(name, names); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			} else if len(names) > 0 {
+				msg += "; functions: " + strings.Join(names, ", ")
+			}
+			return nil, cmdutil.UsageError("%s", msg)
+		}
+		out = append(out, *fn)
+	}
+	return out, nil
+}
+
+func runTuneMemory(ctx context.Context, o *tuneOptions) error {
+	pl, err := o.validate()
+	if err != nil {
+		return err
+	}
+	p, err := o.Project()
+	if err != nil {
+		return err
+	}
+	fns, err := o.tuneFunctions(p)
+	if err != nil {
+		return err
+	}
+	var override *tune.PriceOverride
+	if p.Prices != nil {
+		override = &tune.PriceOverride{GBSecondX86: p.Prices.GBSecondX86, GBSecondArm: p.Prices.GBSecondArm, PerMillionReqUSD: p.Prices.PerMillionReq}
+	}
+	var tfs []tune.Function
+	for _, fn := range fns {
+		price, note, err := tune.LookupPrice(p.Region, fn.Architecture, override)
+		if err != nil {
+			return cmdutil.UsageError("function %s: %v", fn.Name, err)
+		}
+		tfs = append(tfs, tune.Function{Name: fn.Name, MemoryMB: fn.MemoryMB, Price: price, PriceNote: note})
+	}
+	// Open every driver before any work starts, so that "cannot probe here"
+	// is said first.
+	metrics, err := o.OpenMetrics(ctx, p)
+	if err != nil {
+		return err
+	}
+	if c, ok := metrics.(io.Closer); ok {
+		defer c.Close()
+	}
+	var prober tune.Prober
+	if o.Probe {
+		if prober, err = o.OpenProber(ctx, p); err != nil {
+			return err
+		}
+	}
+	var applier tune.Applier
+	if o.Apply {
+		if applier, err = o.OpenApplier(ctx, p); err != nil {
+			return err
+		}
+	}
+	until := o.Now()
+	recs, err := tune.Run(ctx, tune.Options{
+		Functions: tfs, Since: until.Add(-pl.window), Until: until, Config: pl.cfg,
+		Metrics: metrics, Prober: prober, Payload: pl.payload, Runs: o.Runs,
+		Progress: func(e tune.ProbeEvent) {
+			if !e.Done {
+				fmt.Fprintf(o.IO.ErrOut, "probing %s at %d MB (%d/%d, %d runs)\n", e.Function, e.MemoryMB, e.Index+1, e.Total, o.Runs)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	var jl *cmdutil.JSONLines
+	if o.Globals.JSON() {
+		jl = cmdutil.NewJSONLines(o.IO.Out, "tune memory")
+		for _, r := range recs {
+			if err := jl.Write(r.JSON()); err != nil {
+				return err
+			}
+		}
+	} else if err := tune.WriteText(o.IO.Out, recs, tune.TextOptions{Color: o.IO.ColorEnabled()}); err != nil {
+		return err
+	}
+	if !o.Apply {
+		return nil
+	}
+	return o.apply(ctx, p, applier, recs, pl.bounds, jl)
+}
+
+// tuneApplyRecord is the -o json line for one --apply decision.
+type tuneApplyRecord struct {
+	Type         string `json:"type"` // "apply"
+	Function     string `json:"function"`
+	FromMemoryMB int    `json:"fromMemoryMB"`
+	ToMemoryMB   int    `json:"toMemoryMB"`
+	Applied      bool   `json:"applied"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+func (o *tuneOptions) apply(ctx context.Context, p *project.Project, applier tune.Applier, recs []tune.Recommendation, b tune.Bounds, jl *cmdutil.JSONLines) error {
+	type change struct {
+		r   tune.Recommendation
+		ok  bool
+		why string
+	}
+	var changes []change
+	for _, r := range recs {
+		ok, why := b.Allow(r)
+		if ok && r.Confidence == tune.Low {
+			ok, why = false, "low confidence: measure with --probe --payload @event.json, or collect more invocations"
+		}
+		changes = append(changes, change{r, ok, why})
+	}
+	report := func(c change, applied bool, why string) {
+		if jl != nil {
+			_ = jl.Write(tuneApplyRecord{Type: "apply", Function: c.r.Function, FromMemoryMB: c.r.CurrentMemoryMB,
+				ToMemoryMB: c.r.RecommendedMemoryMB, Applied: applied, Reason: why})
+		}
+	}
+	var todo []change
+	for _, c := range changes {
+		if !c.ok {
+			fmt.Fprintf(o.IO.ErrOut, "  %s: not applied: %s\n", c.r.Function, c.why)
+			report(c, false, c.why)
+			continue
+		}
+		todo = append(todo, c)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if !o.Globals.Yes {
+		if !o.IO.CanPrompt() {
+			return cmdutil.UsageError("--apply would change %d function%s: use --yes to confirm when not running interactively", len(todo), tunePlural(len(todo)))
+		}
+		for _, c := range todo {
+			fmt.Fprintf(o.IO.ErrOut, "  %s: %d MB -> %d MB\n", c.r.Function, c.r.CurrentMemoryMB, c.r.RecommendedMemoryMB)
+		}
+		fmt.Fprintf(o.IO.ErrOut, "Apply to the deployed function%s and %s? [y/N] ", tunePlural(len(todo)), p.Path)
+		line, _ := bufio.NewReader(o.IO.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			fmt.Fprintln(o.IO.ErrOut, "nothing applied")
+			return nil
+		}
+	}
+	var failed int
+	for _, c := range todo {
+		fn := c.r.Function
+		if err := applier.SetMemory(ctx, fn, c.r.RecommendedMemoryMB); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed++
+			fmt.Fprintf(o.IO.ErrOut, "! %s: %v\n", fn, err)
+			report(c, false, err.Error())
+			continue
+		}
+		if err := o.SetMemory(p.Path, fn, c.r.RecommendedMemoryMB); err != nil {
+			failed++
+			msg := fmt.Sprintf("deployed at %d MB, but %s was not updated: %v; set memory: %d for %s by hand", c.r.RecommendedMemoryMB, p.Path, err, c.r.RecommendedMemoryMB, fn)
+			fmt.Fprintf(o.IO.ErrOut, "! %s: %s\n", fn, msg)
+			report(c, false, msg)
+			continue
+		}
+		fmt.Fprintf(o.IO.ErrOut, "~ %s: memory %d MB -> %d MB (deployed function and %s)\n", fn, c.r.CurrentMemoryMB, c.r.RecommendedMemoryMB, p.Path)
+		report(c, true, "")
+	}
+	if failed > 0 {
+		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: fmt.Sprintf("tune memory --apply: %d of %d changes failed", failed, len(todo))}
+	}
+	return nil
+}
+
+func tunePlural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -1,0 +1,372 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/project"
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/tune"
+)
+
+var tuneT0 = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+const tuneProject = `project: shop
+region: us-east-1
+functions:
+  # IO-bound: waits on DynamoDB
+  orders:
+    source: functions/orders
+    runtime: nodejs22.x
+    handler: index.handler
+    memory: 1024 # set by hand
+  thumbnails:
+    source: functions/thumbnails
+    runtime: provided.al2023
+    architecture: arm64
+    memory: 1024
+`
+
+// tuneMetrics is a fixed MetricsSource.
+type tuneMetrics map[string][]providers.InvocationRecord
+
+func (m tuneMetrics) Invocations(ctx context.Context, fn string, since, until time.Time) iter.Seq2[providers.InvocationRecord, error] {
+	return func(yield func(providers.InvocationRecord, error) bool) {
+		for _, r := range m[fn] {
+			if r.Time.Before(since) || r.Time.After(until) {
+				continue
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+func tuneRecords(fn string, n, mem int, d, cpu float64, used int) []providers.InvocationRecord {
+	var out []providers.InvocationRecord
+	for i := range n {
+		r := providers.InvocationRecord{Function: fn, RequestID: fmt.Sprintf("%s-%d", fn, i), Time: tuneT0.Add(-time.Duration(i) * 30 * time.Second),
+			MemorySizeMB: mem, DurationMs: d, BilledDurationMs: int64(tune.BilledMs(d)), MaxMemoryUsedMB: used, CPUTimeMs: cpu, Outcome: "ok"}
+		if i == n-1 {
+			r.InitDurationMs = 200
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func defaultTuneMetrics() tuneMetrics {
+	return tuneMetrics{
+		"orders":     tuneRecords("orders", 2000, 1024, 100, 4, 70),        // IO-bound
+		"thumbnails": tuneRecords("thumbnails", 2000, 1024, 900, 880, 200), // CPU-bound
+	}
+}
+
+type tuneFactoryResult struct {
+	f           *cmdutil.Factory
+	out, errOut *syncBuf
+	dir         string
+}
+
+func tuneFactory(t *testing.T, m providers.MetricsSource) tuneFactoryResult {
+	t.Helper()
+	io, _, _, _ := cmdutil.Test()
+	out, errOut := &syncBuf{}, &syncBuf{}
+	io.Out, io.ErrOut = out, errOut
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "evcli.yaml"), []byte(tuneProject), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{"orders", "thumbnails"} {
+		if err := os.MkdirAll(filepath.Join(dir, "functions", fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &cmdutil.Factory{
+		IO:      io,
+		Globals: &cmdutil.Globals{File: filepath.Join(dir, "evcli.yaml"), Output: "text", Color: "auto"},
+		Now:     func() time.Time { return tuneT0 },
+		Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+		Getenv:  func(string) string { return "" },
+		Environ: func() []string { return nil },
+	}
+	f.Open.Metrics = func(ctx context.Context) (providers.MetricsSource, error) { return m, nil }
+	return tuneFactoryResult{f: f, out: out, errOut: errOut, dir: dir}
+}
+
+func tuneGolden(t *testing.T, name, got string) {
+	t.Helper()
+	wd, _ := os.Getwd()
+	path := filepath.Join(wd, "testdata", "tune", name+".golden")
+	if fl := flag.Lookup("update"); fl != nil && fl.Value.String() == "true" {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd -run %s -update)", err, t.Name())
+	}
+	if string(want) != got {
+		t.Fatalf("%s differs (run with -update if intended)\n--- got ---\n%s--- want ---\n%s", path, got, want)
+	}
+}
+
+func TestTuneMemoryText(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	if code := Run(context.Background(), r.f, []string{"tune", "memory", "--since", "1d"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	tuneGolden(t, "text", r.out.String())
+	if strings.Contains(r.out.String(), "\x1b[") {
+		t.Fatal("colour in non-terminal output")
+	}
+}
+
+func TestTuneMemoryTextTTY(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	r.f.IO.SetStdoutTTY(true)
+	if code := Run(context.Background(), r.f, []string{"tune", "memory", "--function", "thumbnails", "--strategy", "speed"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	if !strings.Contains(r.out.String(), "\x1b[") {
+		t.Fatal("no colour on a terminal")
+	}
+	tuneGolden(t, "tty", r.out.String())
+
+	r = tuneFactory(t, defaultTuneMetrics())
+	r.f.IO.SetStdoutTTY(true)
+	r.f.IO.SetNoColorEnv(true)
+	if code := Run(context.Background(), r.f, []string{"tune", "memory", "--function", "thumbnails"}); code != 0 || strings.Contains(r.out.String(), "\x1b[") {
+		t.Fatalf("NO_COLOR not honoured (exit %d)", code)
+	}
+}
+
+func TestTuneMemoryJSON(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	if code := Run(context.Background(), r.f, []string{"tune", "memory", "-o", "json", "--strategy", "balanced", "--weight", "0.3"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	tuneGolden(t, "json", r.out.String())
+	lines := strings.Split(strings.TrimSpace(r.out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"type":"version"`) {
+		t.Fatalf("want the version line then one line per function:\n%s", r.out)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range rec {
+		keys = append(keys, k)
+	}
+	want := "confidence currentMemoryMB estimates function monthlySavingUSD reason recommendedMemoryMB strategy type"
+	if got := strings.Join(sortedStrings(keys), " "); got != want {
+		t.Fatalf("keys %s, want %s", got, want)
+	}
+}
+
+func sortedStrings(s []string) []string {
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s
+}
+
+func TestTuneMemoryUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--strategy", "cheap"}, `invalid strategy "cheap": use cost, speed or balanced`},
+		{[]string{"--since", "7x"}, `invalid --since "7x"`},
+		{[]string{"--weight", "2"}, `invalid --weight 2`},
+		{[]string{"--sizes", "64,128"}, `--sizes item 1: memory size "64" is out of range`},
+		{[]string{"--function", "order"}, `no function "order" in evcli.yaml; did you mean "orders"?`},
+		{[]string{"--probe"}, `--probe needs --payload`},
+		{[]string{"--payload", "{}"}, `--payload is only used with --probe`},
+		{[]string{"--max-increase", "half"}, `invalid --max-increase "half"`},
+		{[]string{"--min-saving", "lots"}, `invalid --min-saving "lots"`},
+	}
+	for _, tt := range tests {
+		r := tuneFactory(t, defaultTuneMetrics())
+		t.Chdir(r.dir)
+		r.f.Globals.File = "evcli.yaml"
+		if code := Run(context.Background(), r.f, append([]string{"tune", "memory"}, tt.args...)); code != 2 {
+			t.Errorf("%v: exit %d, want 2", tt.args, code)
+		}
+		if !strings.Contains(r.errOut.String(), tt.want) {
+			t.Errorf("%v: stderr %q, want %q", tt.args, r.errOut, tt.want)
+		}
+	}
+}
+
+func TestTuneMemoryPayloadErrorNamesPosition(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	ev := filepath.Join(r.dir, "event.json")
+	os.WriteFile(ev, []byte("{\n  \"id\": 1,\n  oops\n}"), 0o644)
+	if code := Run(context.Background(), r.f, []string{"tune", "memory", "--probe", "--payload", "@" + ev}); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(r.errOut.String(), ev+":3:3: not valid JSON") {
+		t.Fatalf("stderr %q", r.errOut)
+	}
+}
+
+// fakeTuneProber measures a function whose duration is 100 ms at 1,024 MB
+// and scales fully with CPU up to one vCPU.
+type fakeTuneProber struct{ sizes []int }
+
+func (p *fakeTuneProber) Probe(ctx context.Context, fn string, mem int, payload []byte, runs int) ([]providers.InvocationRecord, error) {
+	p.sizes = append(p.sizes, mem)
+	if string(payload) != `{"id":1}` {
+		return nil, fmt.Errorf("payload %q", payload)
+	}
+	d := 100 * 1024 / float64(min(mem, 1769))
+	var out []providers.InvocationRecord
+	for i := range runs {
+		r := providers.InvocationRecord{Function: fn, MemorySizeMB: mem, DurationMs: d, BilledDurationMs: int64(tune.BilledMs(d)), MaxMemoryUsedMB: 90, Outcome: "ok"}
+		if i == 0 {
+			r.InitDurationMs = 300
+		}
+		if mem == 128 {
+			r.Outcome, r.MaxMemoryUsedMB = "oom", 128
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func TestTuneMemoryProbe(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	p := &fakeTuneProber{}
+	old := localTuneProber
+	localTuneProber = func(ctx context.Context, f *cmdutil.Factory, pr *project.Project) (tune.Prober, error) { return p, nil }
+	defer func() { localTuneProber = old }()
+	ev := filepath.Join(r.dir, "event.json")
+	os.WriteFile(ev, []byte(`{"id":1}`), 0o644)
+	code := Run(context.Background(), r.f, []string{"tune", "memory", "--function", "thumbnails", "--probe", "--payload", "@" + ev,
+		"--sizes", "128,512,1769,3008", "--runs", "5", "--strategy", "speed", "-o", "json"})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	if fmt.Sprint(p.sizes) != "[128 512 1024 1769 3008]" {
+		t.Fatalf("probed %v (the current size must be included)", p.sizes)
+	}
+	tuneGolden(t, "probe", r.out.String())
+	if !strings.Contains(r.errOut.String(), "probing thumbnails at 512 MB (2/5, 5 runs)") {
+		t.Fatalf("progress: %s", r.errOut)
+	}
+}
+
+func TestTuneMemoryProbeUnavailable(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	old := localTuneProber
+	localTuneProber = nil
+	defer func() { localTuneProber = old }()
+	code := Run(context.Background(), r.f, []string{"tune", "memory", "--probe", "--payload", "{}"})
+	if code != 1 || !strings.Contains(r.errOut.String(), "--probe is not available on the local provider yet") {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+}
+
+type fakeApplier struct {
+	set map[string]int
+	err error
+}
+
+func (a *fakeApplier) SetMemory(ctx context.Context, fn string, mb int) error {
+	if a.err != nil {
+		return a.err
+	}
+	a.set[fn] = mb
+	return nil
+}
+
+func withApplier(t *testing.T, a tune.Applier) {
+	old := localTuneApplier
+	localTuneApplier = func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Applier, error) { return a, nil }
+	t.Cleanup(func() { localTuneApplier = old })
+}
+
+func TestTuneMemoryApply(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	a := &fakeApplier{set: map[string]int{}}
+	withApplier(t, a)
+	code := Run(context.Background(), r.f, []string{"tune", "memory", "--apply", "--yes", "--min-saving", "10%", "-o", "json"})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	// orders (IO-bound) drops to 128 MB. thumbnails (98% CPU-bound) would be
+	// 1.6% cheaper at 256 MB (only its IO part shrinks in GB-seconds) but
+	// four times slower: below --min-saving 10%, so not applied.
+	if fmt.Sprint(a.set) != "map[orders:128]" {
+		t.Fatalf("applied %v", a.set)
+	}
+	data, _ := os.ReadFile(filepath.Join(r.dir, "evcli.yaml"))
+	if !strings.Contains(string(data), "    memory: 128 # set by hand\n") || !strings.Contains(string(data), "  # IO-bound: waits on DynamoDB\n") {
+		t.Fatalf("evcli.yaml not updated in place:\n%s", data)
+	}
+	if !strings.Contains(r.out.String(), `{"type":"apply","function":"orders","fromMemoryMB":1024,"toMemoryMB":128,"applied":true}`) ||
+		!strings.Contains(r.out.String(), `{"type":"apply","function":"thumbnails","fromMemoryMB":1024,"toMemoryMB":256,"applied":false,"reason":"saving 1.6% a month is below --min-saving 10%"}`) {
+		t.Fatalf("apply records:\n%s", r.out)
+	}
+	if !strings.Contains(r.errOut.String(), "~ orders: memory 1024 MB -> 128 MB") {
+		t.Fatalf("stderr: %s", r.errOut)
+	}
+}
+
+func TestTuneMemoryApplyBounds(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	a := &fakeApplier{set: map[string]int{}}
+	withApplier(t, a)
+	// speed: thumbnails would go to 1,769 MB, more than +512 MB.
+	code := Run(context.Background(), r.f, []string{"tune", "memory", "--function", "thumbnails", "--strategy", "speed", "--apply", "--yes", "--max-increase", "512"})
+	if code != 0 || len(a.set) != 0 || !strings.Contains(r.errOut.String(), "thumbnails: not applied: 1769 MB is more than 512 MB above the current 1024 MB (--max-increase)") {
+		t.Fatalf("exit %d applied %v: %s", code, a.set, r.errOut)
+	}
+}
+
+func TestTuneMemoryApplyNeedsConfirmation(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	a := &fakeApplier{set: map[string]int{}}
+	withApplier(t, a)
+	code := Run(context.Background(), r.f, []string{"tune", "memory", "--apply"})
+	if code != 2 || len(a.set) != 0 || !strings.Contains(r.errOut.String(), "use --yes to confirm when not running interactively") {
+		t.Fatalf("exit %d applied %v: %s", code, a.set, r.errOut)
+	}
+}
+
+func TestTuneMemoryApplyFailureKeepsFile(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	withApplier(t, &fakeApplier{err: errors.New("update failed: capacity")})
+	code := Run(context.Background(), r.f, []string{"tune", "memory", "--apply", "--yes"})
+	data, _ := os.ReadFile(filepath.Join(r.dir, "evcli.yaml"))
+	if code != 1 || string(data) != tuneProject || !strings.Contains(r.errOut.String(), "! orders: update failed: capacity") {
+		t.Fatalf("exit %d: %s\n%s", code, r.errOut, data)
+	}
+}
+
+func TestTuneMemoryTooLittleData(t *testing.T) {
+	r := tuneFactory(t, tuneMetrics{"orders": tuneRecords("orders", 4, 1024, 100, 4, 70)})
+	if code := Run(context.Background(), r.f, []string{"tune", "memory", "--function", "orders", "--function", "thumbnails", "-o", "json"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	tuneGolden(t, "too-little", r.out.String())
+}
