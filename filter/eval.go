@@ -287,7 +287,7 @@ func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
 			return false, append([]Reason{head}, rs...)
 		}
 		var best []Reason
-		bestFails := -1
+		bestFails, bestIdx := -1, 0
 		for i, o := range objs {
 			ok, rs := explainNode(f.nested, o, idx[i])
 			if ok {
@@ -300,13 +300,13 @@ func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
 				}
 			}
 			if bestFails < 0 || fails < bestFails {
-				best, bestFails = rs, fails
+				best, bestFails, bestIdx = rs, fails, i
 			}
 		}
 		if len(objs) == 1 && objs[0] == v {
 			return false, best
 		}
-		head := Reason{Path: path, Message: fmt.Sprintf("none of the %d objects in the array matched all nested fields together (fields from different elements are not combined); closest:", len(objs))}
+		head := Reason{Path: path, Message: fmt.Sprintf("none of its %d objects matches all nested fields together (fields of different elements are not combined); closest is %s", len(objs), idx[bestIdx])}
 		return false, append([]Reason{head}, best...)
 	}
 	vals := flatten(nil, v)
@@ -396,8 +396,8 @@ func typeHint(ms []*matcher, vals []*jval) string {
 			switch {
 			case m.op == opExactStr && e.k == kNum && m.s == e.s:
 				return fmt.Sprintf(" (the event has the number %s, the pattern the string %s: strings never match numbers)", e.s, m.json)
-			case m.op == opExactNum && e.k == kStr && e.s == m.raw:
-				return fmt.Sprintf(" (the event has the string %s, the pattern the number %s: strings never match numbers)", quote(e.s), m.raw)
+			case (m.op == opNumeric || m.op == opExactNum) && e.k == kStr && scanNumber([]byte(e.s), 0) == len(e.s):
+				return fmt.Sprintf(" (the event has the string %s: numeric candidates match JSON numbers only)", quote(e.s))
 			case m.op == opExactStr && e.k == kStr && fold(e.s) == fold(m.s):
 				return " (it differs only in case; use {\"equals-ignore-case\": ...} to ignore case)"
 			}
