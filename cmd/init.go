@@ -1,11 +1,134 @@
 package cmd
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/templates"
 )
 
-func newCmdInit(f *cmdutil.Factory) *cobra.Command {
-	return notImplemented("init NAME", "Scaffold a project from a template")
+type initOptions struct {
+	IO   *cmdutil.IOStreams
+	JSON bool
+
+	Dir      string // the NAME argument: a directory, whose base name is the project name
+	Template string
+	Lang     string
+}
+
+func newCmdInit(f *cmdutil.Factory) *cobra.Command { return newCmdInitWith(f, nil) }
+
+func newCmdInitWith(f *cmdutil.Factory, runF func(*initOptions) error) *cobra.Command {
+	opts := &initOptions{IO: f.IO}
+	var long strings.Builder
+	long.WriteString("Create the directory NAME with a runnable project: evcli.yaml, one handler per\n" +
+		"function, sample events under events/ and a README. NAME may be a path; its last\n" +
+		"element is the project name (lower-case letters, digits and '-'). evcli init never\n" +
+		"writes into a directory that is not empty.\n\nTemplates:\n")
+	for _, n := range templates.Names {
+		fmt.Fprintf(&long, "  %-15s %s\n", n, templates.Summaries[n])
+	}
+	long.WriteString("\nLanguages: go (provided.al2023), node (nodejs20.x), python (python3.12).")
+	c := &cobra.Command{
+		Use:   "init NAME",
+		Short: "Scaffold a project from a template",
+		Long:  long.String(),
+		Example: `  evcli init shop
+  evcli init shop --template saga --lang node
+  evcli init projects/ledger --template event-sourcing --lang python -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Dir = args[0]
+			opts.JSON = f.Globals.JSON()
+			if err := templates.Check(opts.Template, opts.Lang); err != nil {
+				return &flagError{err: err, usage: c.CommandPath()}
+			}
+			if err := templates.ValidateName(filepath.Base(filepath.Clean(opts.Dir))); err != nil {
+				return &flagError{err: err, usage: c.CommandPath()}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runInit(opts)
+		},
+	}
+	c.Flags().StringVarP(&opts.Template, "template", "t", "fan-out", "template: "+strings.Join(templates.Names, ", "))
+	c.Flags().StringVarP(&opts.Lang, "lang", "l", "go", "handler language: "+strings.Join(templates.Langs, ", "))
+	_ = c.RegisterFlagCompletionFunc("template", cobra.FixedCompletions(templates.Names, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions(templates.Langs, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func runInit(opts *initOptions) error {
+	dir := filepath.Clean(opts.Dir)
+	name := filepath.Base(dir)
+	files, err := templates.Render(opts.Template, opts.Lang, name, dir)
+	var ne *templates.NotEmptyError
+	if errors.As(err, &ne) {
+		return cmdutil.UsageError("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	steps := nextSteps(dir, files)
+	if opts.JSON {
+		paths := make([]string, len(files))
+		for i, f := range files {
+			paths[i] = f.Path
+		}
+		return cmdutil.NewJSONLines(opts.IO.Out, "init").Write(map[string]any{
+			"type": "project", "name": name, "dir": dir, "template": opts.Template, "lang": opts.Lang,
+			"files": paths, "nextSteps": steps,
+		})
+	}
+	writeInitSummary(opts.IO.Out, opts, name, dir, files, steps)
+	return nil
+}
+
+var langNames = map[string]string{"go": "Go", "node": "Node.js", "python": "Python"}
+
+func writeInitSummary(w io.Writer, opts *initOptions, name, dir string, files []templates.File, steps []string) {
+	shown := dir
+	if !filepath.IsAbs(dir) && !strings.HasPrefix(dir, ".") {
+		shown = "." + string(filepath.Separator) + dir
+	}
+	fmt.Fprintf(w, "Created %s in %s (%s template, %s handlers, %d files).\n", name, shown, opts.Template, langNames[opts.Lang], len(files))
+	fmt.Fprintf(w, "\nNext steps:\n")
+	for _, s := range steps {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
+	fmt.Fprintf(w, "\nSee %s for what the project does.\n", filepath.Join(dir, "README.md"))
+}
+
+// nextSteps are the commands that run the new project on the local provider.
+func nextSteps(dir string, files []templates.File) []string {
+	steps := []string{"cd " + shellQuote(dir)}
+	npm, pip := templates.Dependencies(files)
+	for _, d := range npm {
+		steps = append(steps, fmt.Sprintf("(cd %s && npm install)", d))
+	}
+	if len(pip) > 0 {
+		steps = append(steps, fmt.Sprintf("pip install -r %s/requirements.txt", pip[0]))
+	}
+	steps = append(steps, "evcli deploy")
+	for _, e := range templates.Events(files) {
+		steps = append(steps, fmt.Sprintf("evcli send %s --wait", e))
+	}
+	steps = append(steps, "evcli tail --since 10m")
+	return steps
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,0 +1,20 @@
+'use strict';
+// analytics: records an OrderCreated event for reporting.
+
+const FUNCTION = 'analytics';
+
+// log writes one JSON object per line, with the correlation ID.
+function log(level, msg, correlationId, fields) {
+  process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, correlationId, ...fields }) + '\n');
+}
+
+exports.handler = async (event) => {
+  const order = event.detail || {};
+  const correlationId = order.correlationId || event.id;
+  const items = order.items || [];
+  const units = items.reduce((n, item) => n + item.quantity, 0);
+  log('info', 'order recorded', correlationId, {
+    orderId: order.orderId, lines: items.length, units, revenue: order.total, currency: order.currency, eventTime: event.time,
+  });
+  return { orderId: order.orderId, units };
+};

@@ -1,0 +1,22 @@
+"""payment: charges the customer for an OrderCreated event."""
+import json
+
+FUNCTION = "payment"
+
+
+def log(level, msg, correlation_id, **fields):
+    """Write one JSON object per line, with the correlation ID."""
+    print(json.dumps({"level": level, "msg": msg, "function": FUNCTION, "correlationId": correlation_id, **fields}), flush=True)
+
+
+def handler(event, context):
+    order = event.get("detail") or {}
+    correlation_id = order.get("correlationId") or event.get("id")
+    total = order.get("total") or 0
+    if total <= 0:
+        log("error", "payment refused", correlation_id, orderId=order.get("orderId"), total=total)
+        raise ValueError(f"order {order.get('orderId')}: total {total} is not positive")
+    payment_id = f"pay-{order.get('orderId')}"
+    log("info", "payment captured", correlation_id, orderId=order.get("orderId"), customerId=order.get("customerId"),
+        amount=total, currency=order.get("currency"), paymentId=payment_id)
+    return {"orderId": order.get("orderId"), "paymentId": payment_id}

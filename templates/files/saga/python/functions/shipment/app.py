@@ -1,0 +1,52 @@
+"""shipment: the saga's last step.
+
+It schedules the delivery once the stock is reserved (InventoryReserved ->
+ShipmentScheduled), or fails (-> ShipmentFailed), which starts the
+compensations.
+"""
+import json
+import os
+
+import boto3
+
+FUNCTION = "shipment"
+# Endpoint, region and credentials come from the environment: on evcli's
+# local provider AWS_ENDPOINT_URL_EVENTBRIDGE points at evcli.
+events = boto3.client("events")
+
+
+def log(level, msg, correlation_id, **fields):
+    """Write one JSON object per line, with the correlation ID."""
+    print(json.dumps({"level": level, "msg": msg, "function": FUNCTION, "correlationId": correlation_id, **fields}), flush=True)
+
+
+def publish(detail_type, detail):
+    """Put one event on the bus named by EVENT_BUS_NAME."""
+    out = events.put_events(Entries=[{
+        "EventBusName": os.environ["EVENT_BUS_NAME"],
+        "Source": os.environ["EVENT_SOURCE"],
+        "DetailType": detail_type,
+        "Detail": json.dumps(detail),
+    }])
+    if out.get("FailedEntryCount"):
+        e = out["Entries"][0]
+        raise RuntimeError(f"publish {detail_type}: {e.get('ErrorCode')}: {e.get('ErrorMessage')}")
+
+
+def handler(event, context):
+    order = event.get("detail") or {}
+    correlation_id = order.get("correlationId") or event.get("id")
+    detail_type = event.get("detail-type")
+    if detail_type != "InventoryReserved":
+        log("warn", "event ignored", correlation_id, detailType=detail_type)
+        return
+    # The next event carries the order on, with the same correlation ID.
+    nxt = {**order, "correlationId": correlation_id, "causationId": event.get("id")}
+    if order.get("simulateFailure") == "shipment":
+        nxt["reason"] = "no carrier available"
+        log("warn", "shipment failed", correlation_id, orderId=order.get("orderId"), reason=nxt["reason"])
+        publish("ShipmentFailed", nxt)
+        return
+    nxt["shipmentId"] = f"shp-{order.get('orderId')}"
+    log("info", "shipment scheduled", correlation_id, orderId=order.get("orderId"), shipmentId=nxt["shipmentId"])
+    publish("ShipmentScheduled", nxt)

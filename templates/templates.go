@@ -1,0 +1,294 @@
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+)
+
+//go:embed all:files
+var embedded embed.FS
+
+// Names are the templates, in the order help lists them.
+var Names = []string{"fan-out", "event-sourcing", "saga"}
+
+// Langs are the handler languages every template comes in.
+var Langs = []string{"go", "node", "python"}
+
+// Summaries describe each template in one line.
+var Summaries = map[string]string{
+	"fan-out":        "one OrderCreated event, four functions: inventory, payment, notification, analytics",
+	"event-sourcing": "a command handler that records order events and publishes the outcome, plus a projection",
+	"saga":           "payment -> inventory -> shipment, with compensations (release stock, refund) when a step fails",
+}
+
+// runtimes are the runtime and handler each language's functions get.
+var runtimes = map[string][2]string{
+	"go":     {"provided.al2023", "bootstrap"},
+	"node":   {"nodejs20.x", "index.handler"},
+	"python": {"python3.12", "app.handler"},
+}
+
+// Data is what template files (*.tmpl) are rendered with.
+type Data struct {
+	Name     string // project name
+	Module   string // Go module path (the project name)
+	Template string
+	Lang     string
+	Runtime  string // runtime of every function
+	Handler  string // handler of every function
+	Bus      string // event bus name
+}
+
+// File is one file of a rendered project.
+type File struct {
+	Path string // slash-separated, relative to the project directory
+	Mode fs.FileMode
+	Data []byte
+}
+
+var reName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+
+// ValidateName checks a project name: it becomes the evcli.yaml project,
+// the bus name prefix, the event sources and (Go) the module path.
+func ValidateName(name string) error {
+	if !reName.MatchString(name) {
+		return fmt.Errorf("%q is not a valid project name: use lower-case letters, digits and '-', starting with a letter, at most 63 characters, e.g. shop", name)
+	}
+	return nil
+}
+
+// Check validates a template and language name, suggesting the right one.
+func Check(tmpl, lang string) error {
+	if !slices.Contains(Names, tmpl) {
+		return fmt.Errorf("unknown template %q%s: use %s", tmpl, suggest(tmpl, Names), strings.Join(Names, ", "))
+	}
+	if !slices.Contains(Langs, lang) {
+		return fmt.Errorf("unknown language %q%s: use %s", lang, suggest(lang, Langs), strings.Join(Langs, ", "))
+	}
+	return nil
+}
+
+func suggest(s string, known []string) string {
+	if s == "" {
+		return ""
+	}
+	for _, k := range known {
+		if strings.HasPrefix(k, strings.ToLower(s)) || strings.HasPrefix(strings.ToLower(s), k) || levenshtein(strings.ToLower(s), k) <= 2 {
+			return fmt.Sprintf(" (did you mean %q?)", k)
+		}
+	}
+	return ""
+}
+
+// Files renders template tmpl in language lang for a project called name
+// and returns its files sorted by path. Layers, later ones winning:
+// files/_all, files/_lang/<lang>, files/<tmpl>/common, files/<tmpl>/<lang>.
+// A file whose name ends in .tmpl is rendered with text/template (Data) and
+// loses the suffix; other files are copied as they are.
+func Files(tmpl, lang, name string) ([]File, error) {
+	if err := Check(tmpl, lang); err != nil {
+		return nil, err
+	}
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	rt := runtimes[lang]
+	data := Data{Name: name, Module: name, Template: tmpl, Lang: lang, Runtime: rt[0], Handler: rt[1], Bus: name + "-bus"}
+	byPath := map[string]File{}
+	for _, layer := range []string{"files/_all", "files/_lang/" + lang, "files/" + tmpl + "/common", "files/" + tmpl + "/" + lang} {
+		err := fs.WalkDir(embedded, layer, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == layer {
+					return fs.SkipDir // a layer a template does not have
+				}
+				return err
+			}
+			if d.IsDir() {
+				return nil
+			}
+			raw, err := embedded.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			rel := strings.TrimPrefix(p, layer+"/")
+			if strings.HasSuffix(rel, ".tmpl") {
+				rel = strings.TrimSuffix(rel, ".tmpl")
+				t, err := template.New(p).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
+				if err != nil {
+					return fmt.Errorf("template %s: %w", p, err)
+				}
+				var b bytes.Buffer
+				if err := t.Execute(&b, data); err != nil {
+					return fmt.Errorf("template %s: %w", p, err)
+				}
+				raw = b.Bytes()
+			}
+			byPath[rel] = File{Path: rel, Mode: 0o644, Data: raw}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	// files/_lang/<lang>/_function/* goes into every function directory.
+	fnDirs := map[string]bool{}
+	for p := range byPath {
+		if parts := strings.SplitN(p, "/", 3); len(parts) == 3 && parts[0] == "functions" {
+			fnDirs["functions/"+parts[1]] = true
+		}
+	}
+	perFunction := map[string]File{}
+	for p, f := range byPath {
+		if rest, ok := strings.CutPrefix(p, "_function/"); ok {
+			perFunction[rest] = f
+			delete(byPath, p)
+		}
+	}
+	for dir := range fnDirs {
+		for rest, f := range perFunction {
+			p := dir + "/" + rest
+			if _, ok := byPath[p]; !ok {
+				f.Path = p
+				byPath[p] = f
+			}
+		}
+	}
+	files := make([]File, 0, len(byPath))
+	for _, f := range byPath {
+		files = append(files, f)
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return files, nil
+}
+
+var funcs = template.FuncMap{
+	"list": func(s ...string) []string { return s },
+}
+
+// NotEmptyError is returned by Render when the target directory holds files.
+type NotEmptyError struct {
+	Dir   string
+	Entry string // one of the entries found
+}
+
+func (e *NotEmptyError) Error() string {
+	return fmt.Sprintf("%s is not empty (it holds %s): evcli init never overwrites files; choose a new name or empty the directory", e.Dir, e.Entry)
+}
+
+// Render writes the project into dir, which must not exist or be empty.
+// It returns the files written. On failure it removes what it wrote.
+func Render(tmpl, lang, name, dir string) ([]File, error) {
+	files, err := Files(tmpl, lang, name)
+	if err != nil {
+		return nil, err
+	}
+	created := false
+	switch ents, err := os.ReadDir(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		created = true
+	case err != nil:
+		return nil, err
+	case len(ents) > 0:
+		return nil, &NotEmptyError{Dir: dir, Entry: ents[0].Name()}
+	}
+	if err := write(dir, files); err != nil {
+		if created {
+			os.RemoveAll(dir)
+		} else {
+			cleanup(dir)
+		}
+		return nil, err
+	}
+	return files, nil
+}
+
+func write(dir string, files []File) error {
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		w, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.Mode)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(f.Data); err != nil {
+			w.Close()
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanup empties dir (which was empty before Render).
+func cleanup(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}
+
+// Events lists the sample events of a rendered project (paths under
+// events/), the shortest name (the plain, happy-path event) first.
+func Events(files []File) []string {
+	var out []string
+	for _, f := range files {
+		if path.Dir(f.Path) == "events" && strings.HasSuffix(f.Path, ".json") {
+			out = append(out, f.Path)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return len(a) - len(b) })
+	return out
+}
+
+// Dependencies lists the function directories that declare packages to
+// install before running locally: dirs with a package.json (npm install)
+// or a requirements.txt (pip install -r).
+func Dependencies(files []File) (npm, pip []string) {
+	for _, f := range files {
+		switch path.Base(f.Path) {
+		case "package.json":
+			npm = append(npm, path.Dir(f.Path))
+		case "requirements.txt":
+			pip = append(pip, path.Dir(f.Path))
+		}
+	}
+	return npm, pip
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
