@@ -65,6 +65,12 @@ func printError(f *cmdutil.Factory, err error) {
 	if errors.As(err, &ee) && ee.Msg == "" && ee.Err == nil {
 		return // the command already said why
 	}
+	var diags *project.Diagnostics
+	if errors.As(err, &diags) {
+		// The list speaks for itself, even when a command wrapped it.
+		fmt.Fprint(f.IO.ErrOut, diags.Error())
+		return
+	}
 	msg := err.Error()
 	if len(msg) > 0 && msg[len(msg)-1] == '\n' {
 		fmt.Fprint(f.IO.ErrOut, msg)

@@ -17,7 +17,7 @@ func TestSetMemory(t *testing.T) {
 		{
 			name: "replace keeps comments and layout",
 			fn:   "inventory", mb: 512,
-			in: "project: shop # the shop\nfunctions:\n  inventory:\n    source: functions/inventory\n    memory:   256    # tuned 2026-01-02\n    runtime: provided.al2023\n  orders:\n    memory: 256\n",
+			in:   "project: shop # the shop\nfunctions:\n  inventory:\n    source: functions/inventory\n    memory:   256    # tuned 2026-01-02\n    runtime: provided.al2023\n  orders:\n    memory: 256\n",
 			want: "project: shop # the shop\nfunctions:\n  inventory:\n    source: functions/inventory\n    memory:   512    # tuned 2026-01-02\n    runtime: provided.al2023\n  orders:\n    memory: 256\n",
 		},
 		{
