@@ -70,7 +70,7 @@ func newCmdTuneMemory(f *cmdutil.Factory, runF func(*tuneOptions) error) *cobra.
 	}
 	o.OpenMetrics = func(ctx context.Context, p *project.Project) (providers.MetricsSource, error) {
 		if p.Provider == "aws" {
-			cfg, err := awsprov.LoadTuneConfig(ctx, p.Region, f.Globals.Profile)
+			cfg, err := awsprov.LoadConfig(ctx, awsprov.Options{Region: p.Region, Profile: f.Globals.Profile})
 			if err != nil {
 				return nil, err
 			}
@@ -161,7 +161,7 @@ is done, and writes it into evcli.yaml (comments and layout kept), within
 }
 
 func openAWSTuner(ctx context.Context, f *cmdutil.Factory, p *project.Project) (*awsprov.LambdaTuner, error) {
-	cfg, err := awsprov.LoadTuneConfig(ctx, p.Region, f.Globals.Profile)
+	cfg, err := awsprov.LoadConfig(ctx, awsprov.Options{Region: p.Region, Profile: f.Globals.Profile})
 	if err != nil {
 		return nil, err
 	}

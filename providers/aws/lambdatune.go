@@ -14,37 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/evcli/evcli/providers"
 )
-
-// LoadTuneConfig loads the AWS configuration the way the AWS CLI does
-// (environment, shared config and credentials files, SSO, IMDS), with region
-// and profile when set. AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
-// redirect the calls (LocalStack, emulators).
-func LoadTuneConfig(ctx context.Context, region, profile string) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	if profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, &providers.Error{Code: providers.Unauthenticated, Resource: "aws", Err: err,
-			Hint: "check AWS_PROFILE / --profile, or run \"aws configure\""}
-	}
-	if cfg.Region == "" {
-		return aws.Config{}, &providers.Error{Code: providers.InvalidArgument, Resource: "aws", Err: errors.New("no region"),
-			Hint: "set region: in evcli.yaml, pass --region, or set AWS_REGION"}
-	}
-	return cfg, nil
-}
 
 // wrapTuneErr gives an SDK error a portable code and the resource.
 func wrapTuneErr(resource string, err error) error {

@@ -57,7 +57,7 @@ type MetricsSource struct {
 
 // NewMetricsSource returns a MetricsSource using cfg (its BaseEndpoint, or
 // AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_CLOUDWATCH_LOGS / _CLOUDWATCH when cfg
-// came from LoadTuneConfig, redirects the calls).
+// came from LoadConfig, redirects the calls).
 func NewMetricsSource(cfg aws.Config, opts *MetricsOptions) *MetricsSource {
 	m := &MetricsSource{logs: cloudwatchlogs.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg)}
 	if opts != nil {

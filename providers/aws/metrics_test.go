@@ -159,7 +159,7 @@ func TestMetricsSourceTotals(t *testing.T) {
 	}
 }
 
-func TestLoadTuneConfigHonoursEndpointURL(t *testing.T) {
+func TestMetricsSourceHonoursEndpointURL(t *testing.T) {
 	f := newTuneFake(t)
 	f.metricSums["Invocations"] = []float64{7, 3}
 	t.Setenv("AWS_ENDPOINT_URL", f.srv.URL)
@@ -167,7 +167,7 @@ func TestLoadTuneConfigHonoursEndpointURL(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	cfg, err := LoadTuneConfig(context.Background(), "eu-west-1", "")
+	cfg, err := LoadConfig(context.Background(), Options{Region: "eu-west-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
