@@ -30,6 +30,7 @@ func percentile(d []float64, p float64) float64 {
 
 func benchManager(b *testing.B, spec FunctionSpec) *Manager {
 	b.Helper()
+	buildGoHandler(b)
 	m, err := New(Options{TempDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)

@@ -102,7 +102,7 @@ func (p *logPipe) drainLocked(fd int) bool {
 		return true
 	}
 	for {
-		n, err := syscall.Read(fd, p.buf)
+		n, err := readFD(fd, p.buf)
 		if n > 0 {
 			p.consumeLocked(p.buf[:n])
 			continue

@@ -19,25 +19,41 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// goHandlerDir is a code directory holding testfn built as "bootstrap".
-var goHandlerDir string
+// goHandlerDir is a code directory holding testfn built as "bootstrap"; it
+// is built on first use (buildGoHandler), not for fuzzing workers.
+var (
+	goHandlerDir string
+	tmpRoot      string
+	buildOnce    sync.Once
+	buildErr     error
+)
+
+func buildGoHandler(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		goHandlerDir = filepath.Join(tmpRoot, "go")
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(goHandlerDir, "bootstrap"), "./testdata/handlers/testfn")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building the test handler: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return goHandlerDir
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "evcli-runtime-test-")
+	var err error
+	tmpRoot, err = os.MkdirTemp("", "evcli-runtime-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	goHandlerDir = filepath.Join(dir, "go")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(goHandlerDir, "bootstrap"), "./testdata/handlers/testfn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the test handler:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	os.RemoveAll(tmpRoot)
 	os.Exit(code)
 }
 
@@ -74,6 +90,7 @@ func (r *recorder) linesOf(requestID string) []string {
 
 func newTestManager(t *testing.T, o Options) (*Manager, *recorder) {
 	t.Helper()
+	buildGoHandler(t)
 	rec := &recorder{}
 	o.Logs = rec.log
 	o.Reports = rec.report
@@ -162,3 +179,5 @@ func jsonOf(t *testing.T, b []byte) map[string]any {
 	}
 	return v
 }
+
+func timeNowForTest() time.Time { return time.Unix(1700000000, 0) }

@@ -13,3 +13,4 @@ func (*procStats) sample(bool) int64       { return 0 }
 func (*procStats) peakKB() int64           { return 0 }
 func (*procStats) peakMB() int             { return 0 }
 func (*procStats) cpuDelta() time.Duration { return 0 }
+func (*procStats) close()                  {}

@@ -17,3 +17,8 @@ func killGroup(pid int) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 }
+
+func readFD(fd int, b []byte) (int, error) { return syscall.Read(fd, b) }
+
+// unsupported is nil where the runtime works.
+var unsupported error

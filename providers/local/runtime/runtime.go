@@ -161,6 +161,9 @@ type function struct {
 
 // New returns a Manager with no functions.
 func New(o Options) (*Manager, error) {
+	if unsupported != nil {
+		return nil, unsupported
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
