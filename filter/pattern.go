@@ -1,14 +1,13 @@
 package filter
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // PatternError reports an invalid pattern: Path is the JSON path of the
@@ -97,6 +96,18 @@ type matcher struct {
 
 // Parse validates and compiles one pattern.
 func Parse(src []byte) (*Pattern, error) {
+	if !utf8.Valid(src) {
+		off := 0
+		for off < len(src) {
+			r, n := utf8.DecodeRune(src[off:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			off += n
+		}
+		se := newSyntaxError(src, off, "")
+		return nil, &PatternError{Msg: fmt.Sprintf("invalid UTF-8 at line %d, column %d: a pattern must be UTF-8 text", se.Line, se.Col)}
+	}
 	v, err := decodeJSON(src)
 	if err != nil {
 		var se *SyntaxError
@@ -233,13 +244,41 @@ func jsonOf(v *jval) string {
 	return v.k.String()
 }
 
-// quote returns s as a JSON string without HTML escaping.
+// quote returns s as a JSON string: quotes, backslashes and control
+// characters escaped, everything else (including non-ASCII) as it is;
+// invalid UTF-8 bytes become U+FFFD.
 func quote(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x80 {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				b = append(b, "\ufffd"...)
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, fmt.Sprintf("\\u%04x", c)...)
+		default:
+			b = append(b, c)
+		}
+		i++
+	}
+	return string(append(b, '"'))
 }
 
 var operators = []string{"anything-but", "cidr", "equals-ignore-case", "exists", "numeric", "prefix", "suffix", "wildcard"}
