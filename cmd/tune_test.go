@@ -7,9 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"iter"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,4 +372,88 @@ func TestTuneMemoryTooLittleData(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, r.errOut)
 	}
 	tuneGolden(t, "too-little", r.out.String())
+}
+
+// TestTuneMemoryAWS runs the command against a local server speaking Logs
+// Insights (JSON 1.1), CloudWatch GetMetricData (RPC v2 CBOR, answered with
+// no data points: the counts then come from the records) and Lambda's
+// REST-JSON configuration calls, found through AWS_ENDPOINT_URL.
+func TestTuneMemoryAWS(t *testing.T) {
+	var mu sync.Mutex
+	reportMem, memory, updates := 1024, 1024, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch target := r.Header.Get("X-Amz-Target"); {
+		case target == "Logs_20140328.StartQuery":
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			fmt.Fprint(w, `{"queryId":"q"}`)
+		case target == "Logs_20140328.GetQueryResults":
+			var rows [][]map[string]string
+			for i := range 150 {
+				rows = append(rows, []map[string]string{
+					{"field": "@timestamp", "value": tuneT0.Add(-time.Duration(i) * time.Minute).Format("2006-01-02 15:04:05.000")},
+					{"field": "@message", "value": fmt.Sprintf("REPORT RequestId: r%d\tDuration: 250.00 ms\tBilled Duration: 250 ms\tMemory Size: %d MB\tMax Memory Used: 80 MB\t", i, reportMem)},
+				})
+			}
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			json.NewEncoder(w).Encode(map[string]any{"status": "Complete", "results": rows})
+		case strings.HasSuffix(r.URL.Path, "/operation/GetMetricData"):
+			w.Header().Set("Content-Type", "application/cbor")
+			w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+			// {"MetricDataResults": []}
+			w.Write(append([]byte{0xa1, 0x71}, append([]byte("MetricDataResults"), 0x80)...))
+		case r.URL.Path == "/2015-03-31/functions/orders/configuration" && r.Method == http.MethodPut:
+			var in struct{ MemorySize int }
+			json.NewDecoder(r.Body).Decode(&in)
+			memory, updates = in.MemorySize, updates+1
+			fmt.Fprintf(w, `{"FunctionName":"orders","MemorySize":%d,"State":"Active","LastUpdateStatus":"InProgress"}`, memory)
+		case r.URL.Path == "/2015-03-31/functions/orders/configuration":
+			fmt.Fprintf(w, `{"FunctionName":"orders","MemorySize":%d,"State":"Active","LastUpdateStatus":"Successful"}`, memory)
+		default:
+			t.Errorf("unexpected %s %s %s", r.Method, r.URL.Path, target)
+			w.WriteHeader(400)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	awsProject := func(r tuneFactoryResult, mem int) {
+		proj := strings.Replace(tuneProject, "region: us-east-1\n", "provider: aws\nregion: eu-west-1\n", 1)
+		proj = strings.Replace(proj, "memory: 1024 # set by hand", fmt.Sprintf("memory: %d # set by hand", mem), 1)
+		os.WriteFile(filepath.Join(r.dir, "evcli.yaml"), []byte(proj), 0o644)
+		r.f.Open.Metrics = nil
+	}
+
+	// 150 invocations at 1,024 MB, CPU share unknown: larger sizes are
+	// assumed no faster, so the cost strategy keeps 1,024 MB.
+	r := tuneFactory(t, nil)
+	awsProject(r, 1024)
+	code := Run(context.Background(), r.f, []string{"tune", "memory", "--function", "orders", "-o", "json", "--sizes", "1769,3008", "--apply", "--yes"})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	if !strings.Contains(r.out.String(), `"function":"orders","strategy":"cost","currentMemoryMB":1024,"recommendedMemoryMB":1024`) ||
+		!strings.Contains(r.out.String(), `"confidence":"medium"`) || updates != 0 {
+		t.Fatalf("updates %d, output:\n%s", updates, r.out)
+	}
+
+	// At 3,008 MB: 1,769 MB is as fast for a single-threaded handler and
+	// cheaper; --apply updates the function, waits, and edits evcli.yaml.
+	mu.Lock()
+	reportMem, memory = 3008, 3008
+	mu.Unlock()
+	r = tuneFactory(t, nil)
+	awsProject(r, 3008)
+	code = Run(context.Background(), r.f, []string{"tune", "memory", "--function", "orders", "--apply", "--yes", "--sizes", "1769"})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	data, _ := os.ReadFile(filepath.Join(r.dir, "evcli.yaml"))
+	if updates != 1 || memory != 1769 || !strings.Contains(string(data), "memory: 1769 # set by hand") {
+		t.Fatalf("updates %d memory %d\n%s\n%s", updates, memory, r.errOut, data)
+	}
 }
