@@ -116,6 +116,7 @@ func (m *Manager) run(in *instance, inv *invocation, cold bool) (Result, error) 
 			return m.finish(in, inv, f, outcome{}, initDur, true), nil
 		}
 		initDur = in.readyAt.Sub(in.started)
+		in.proc.cpuDelta() // the init phase's CPU time is not the invocation's
 	}
 
 	inv.start = m.o.Now()

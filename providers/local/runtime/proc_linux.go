@@ -28,6 +28,7 @@ type procStats struct {
 	buf      []byte
 	statusFD int // the root's /proc files, kept open and re-read with pread
 	statFD   int
+	threads  map[int]*thread
 }
 
 // rescanEvery bounds how often descendants are looked for.
@@ -59,6 +60,10 @@ func (p *procStats) close() {
 			*fd = -1
 		}
 	}
+	for tid, t := range p.threads {
+		syscall.Close(t.fd)
+		delete(p.threads, tid)
+	}
 }
 
 // sample returns the tree's resident memory in KB and updates the peak. The
@@ -73,6 +78,7 @@ func (p *procStats) sample(full bool) int64 {
 	}
 	if full && time.Since(p.scanned) >= rescanEvery {
 		p.desc = p.descendants(p.pid, p.desc[:0])
+		p.rescanThreads()
 		p.scanned = time.Now()
 	}
 	total, peak := rss, hwm
@@ -97,30 +103,77 @@ func (p *procStats) peakMB() int {
 	return int((p.peakKB() + 1023) / 1024)
 }
 
-// cpuDelta returns the CPU time (user+system) the tree used since the last
-// call. Reaped children count through cutime/cstime.
+// cpuDelta returns the CPU time the tree used since the last call. The
+// root's threads are read from their schedstat (nanoseconds); descendants
+// from stat (clock ticks), reaped ones through the root's cutime/cstime.
 func (p *procStats) cpuDelta() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	total, ok := p.cpu(p.pid, true)
-	if !ok {
-		return 0
+	if p.threads == nil {
+		p.rescanThreads()
+	}
+	var d time.Duration
+	for tid, t := range p.threads {
+		n, err := syscall.Pread(t.fd, p.buf, 0)
+		if err != nil || n <= 0 {
+			syscall.Close(t.fd)
+			delete(p.threads, tid)
+			continue
+		}
+		f := p.buf[:n]
+		if i := bytes.IndexByte(f, ' '); i > 0 {
+			f = f[:i]
+		}
+		ns, _ := strconv.ParseInt(string(f), 10, 64)
+		if ns > t.last {
+			d += time.Duration(ns - t.last)
+		}
+		t.last = ns
+	}
+	others, ok := p.cpu(p.pid, false)
+	total, _ := p.cpu(p.pid, true)
+	if ok {
+		others = total - others // reaped children
 	}
 	for _, c := range p.desc {
 		if t, ok := p.cpu(c, false); ok {
-			total += t
+			others += t
 		}
 	}
-	d := total - p.cpuSeen
-	if d < 0 {
-		d = 0
+	if others > p.cpuSeen {
+		d += others - p.cpuSeen
 	}
-	p.cpuSeen = total
+	p.cpuSeen = others
 	return d
 }
 
-// read returns the start of a /proc file (plain syscalls: os.Open would
-// register the file with the poller, which costs more than the read).
+// thread is one of the root's threads and its CPU time so far.
+type thread struct {
+	fd   int
+	last int64
+}
+
+// rescanThreads opens the schedstat of threads not seen yet.
+func (p *procStats) rescanThreads() {
+	if p.threads == nil {
+		p.threads = map[int]*thread{}
+	}
+	dir := "/proc/" + strconv.Itoa(p.pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range tasks {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil || p.threads[tid] != nil {
+			continue
+		}
+		if fd, err := openRO(dir + "/" + e.Name() + "/schedstat"); err == nil {
+			p.threads[tid] = &thread{fd: fd}
+		}
+	}
+}
+
 func (p *procStats) read(path string) []byte {
 	fd, err := openRO(path)
 	if err != nil {

@@ -58,6 +58,19 @@ func TestGoEchoWarmReuseAndLogs(t *testing.T) {
 	}
 }
 
+func TestCPUTime(t *testing.T) {
+	m, rec := newTestManager(t, Options{})
+	deploy(t, m, FunctionSpec{Name: "cpu"})
+	invoke(t, m, "cpu", `{}`)
+	r := invoke(t, m, "cpu", `{"action":"spin","ms":30}`)
+	if r.CPUTimeMs <= 0 {
+		t.Errorf("CPU time of a spinning handler = %v ms, want > 0", r.CPUTimeMs)
+	}
+	if got := rec.reports[1].CPUTimeMs; got != r.CPUTimeMs {
+		t.Errorf("record CPU time %v, result %v", got, r.CPUTimeMs)
+	}
+}
+
 func TestGoErrors(t *testing.T) {
 	m, rec := newTestManager(t, Options{})
 	deploy(t, m, FunctionSpec{Name: "fn"})

@@ -46,6 +46,11 @@ func handle(ctx context.Context, e event) (any, error) {
 	case "sleep":
 		time.Sleep(time.Duration(e.Ms) * time.Millisecond)
 		return "slept", nil
+	case "spin":
+		n := 0
+		for end := time.Now().Add(time.Duration(e.Ms) * time.Millisecond); time.Now().Before(end); n++ {
+		}
+		return n > 0, nil
 	case "crash":
 		fmt.Println("about to exit")
 		os.Exit(e.Code)
