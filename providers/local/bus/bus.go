@@ -260,6 +260,9 @@ func (b *Bus) validate(ev *providers.Event, busName string, now time.Time) (code
 	if n := EntrySize(*ev); n > MaxEntrySize {
 		return "InvalidArgument", fmt.Sprintf("Event size %d bytes exceeds the limit of %d bytes (256 KB).", n, MaxEntrySize)
 	}
+	if y := ev.Time.Year(); !ev.Time.IsZero() && (y < 1 || y > 9999) {
+		return "InvalidArgument", fmt.Sprintf("Parameter Time is not valid. Reason: year %d is outside 1 .. 9999.", y)
+	}
 	if ev.ID == "" {
 		ev.ID = b.o.NewID()
 	}

@@ -178,6 +178,9 @@ func (e PutEventsRequestEntry) event() (providers.Event, error) {
 	return ev, nil
 }
 
+// maxEpochSeconds is 9999-12-31T23:59:59Z.
+const maxEpochSeconds = 253402300799
+
 // parseAWSTime reads a JSON 1.1 timestamp: epoch seconds as a number, or
 // (leniently) a string of epoch seconds or RFC 3339.
 func parseAWSTime(raw json.RawMessage) (time.Time, error) {
@@ -194,6 +197,9 @@ func parseAWSTime(raw json.RawMessage) (time.Time, error) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return time.Time{}, fmt.Errorf("%s is neither epoch seconds nor an RFC 3339 time", raw)
+	}
+	if f < 0 || f > maxEpochSeconds {
+		return time.Time{}, fmt.Errorf("%s is outside 1970-01-01 .. 9999-12-31", raw)
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC(), nil

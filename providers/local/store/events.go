@@ -164,6 +164,9 @@ func (d *DB) AppendEvents(ctx context.Context, evs []providers.StoredEvent) ([]p
 			ev.Time = d.now()
 		}
 		ev.Time = ev.Time.UTC()
+		if y := ev.Time.Year(); y < 1 || y > 9999 {
+			return nil, fmt.Errorf("store: events[%d] (id %s): time %s is outside the years 1 .. 9999", i, ev.ID, ev.Time)
+		}
 		DeriveKeys(&ev)
 		p, err := MarshalEnvelope(ev.Event)
 		if err != nil {
@@ -182,7 +185,7 @@ func (d *DB) AppendEvents(ctx context.Context, evs []providers.StoredEvent) ([]p
 		defer ins.Close()
 		for i := range out {
 			ev := &out[i]
-			r, err := ins.ExecContext(ctx, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toNanos(ev.Time),
+			r, err := ins.ExecContext(ctx, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toMicros(ev.Time),
 				ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, payloads[i])
 			if err != nil {
 				return d.wrap("insert event "+ev.ID, err)
@@ -262,11 +265,11 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 			args := []any{after}
 			if !q.Since.IsZero() {
 				query += ` AND time >= ?`
-				args = append(args, q.Since.UnixNano())
+				args = append(args, q.Since.UnixMicro())
 			}
 			if !q.Until.IsZero() {
 				query += ` AND time < ?`
-				args = append(args, q.Until.UnixNano())
+				args = append(args, q.Until.UnixMicro())
 			}
 			if len(q.AggregateIDs) > 0 {
 				query += ` AND aggregate_id IN (` + placeholders(len(q.AggregateIDs)) + `)`

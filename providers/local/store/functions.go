@@ -60,7 +60,7 @@ func (d *DB) PutFunction(ctx context.Context, rec FunctionRecord) error {
 			artifact_path=excluded.artifact_path, code_dir=excluded.code_dir, deployed_at=excluded.deployed_at,
 			correlation=excluded.correlation`,
 			rec.Name, rec.Runtime, rec.Handler, rec.Architecture, rec.MemoryMB, rec.TimeoutS, rec.Concurrency,
-			string(envJSON), rec.CodeSha256, rec.ArtifactPath, rec.CodeDir, toNanos(rec.DeployedAt), rec.Correlation)
+			string(envJSON), rec.CodeSha256, rec.ArtifactPath, rec.CodeDir, toMicros(rec.DeployedAt), rec.Correlation)
 		return d.wrap("put function "+rec.Name, err)
 	})
 }
@@ -78,7 +78,7 @@ func scanFunction(r rowScanner) (FunctionRecord, error) {
 	if err != nil {
 		return f, err
 	}
-	f.DeployedAt = fromNanos(at)
+	f.DeployedAt = fromMicros(at)
 	if err := json.Unmarshal([]byte(env), &f.Env); err != nil {
 		return f, fmt.Errorf("function %s: stored env: %w", f.Name, err)
 	}

@@ -35,7 +35,7 @@ func (d *DB) AppendLogs(ctx context.Context, lines []providers.LogLine) error {
 			if l.Provider == "" {
 				l.Provider = "local"
 			}
-			if _, err := ins.ExecContext(ctx, toNanos(l.Time), l.Provider, l.Function, l.RequestID, l.Stream, logCorrelation(l.Message), l.Message); err != nil {
+			if _, err := ins.ExecContext(ctx, toMicros(l.Time), l.Provider, l.Function, l.RequestID, l.Stream, logCorrelation(l.Message), l.Message); err != nil {
 				return d.wrap("insert log line of "+l.Function, err)
 			}
 		}
@@ -128,7 +128,7 @@ func (d *DB) logPage(ctx context.Context, q providers.LogQuery, after *int64, ou
 	args := []any{*after}
 	if !q.Since.IsZero() {
 		query += ` AND time >= ?`
-		args = append(args, q.Since.UnixNano())
+		args = append(args, q.Since.UnixMicro())
 	}
 	if len(q.Functions) > 0 {
 		query += ` AND function IN (` + placeholders(len(q.Functions)) + `)`
@@ -158,7 +158,7 @@ func (d *DB) logPage(ctx context.Context, q providers.LogQuery, after *int64, ou
 			if err := rows.Scan(&last, &ts, &l.Provider, &l.Function, &l.RequestID, &l.Stream, &l.Message); err != nil {
 				return d.wrap("scan log line", err)
 			}
-			l.Time = fromNanos(ts)
+			l.Time = fromMicros(ts)
 			l.Token = strconv.FormatInt(last, 10)
 			page = append(page, l)
 		}

@@ -25,7 +25,7 @@ func (d *DB) AppendInvocation(ctx context.Context, r providers.InvocationRecord)
 		_, err := tx.ExecContext(ctx, `INSERT INTO invocations
 			(function, request_id, time, duration_ms, billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, cpu_time_ms, outcome)
 			VALUES (?,?,?,?,?,?,?,?,?,?)`,
-			r.Function, r.RequestID, toNanos(r.Time), r.DurationMs, r.BilledDurationMs, r.MemorySizeMB,
+			r.Function, r.RequestID, toMicros(r.Time), r.DurationMs, r.BilledDurationMs, r.MemorySizeMB,
 			r.MaxMemoryUsedMB, r.InitDurationMs, r.CPUTimeMs, r.Outcome)
 		return d.wrap("insert invocation of "+r.Function, err)
 	})
@@ -38,7 +38,7 @@ func (d *DB) Invocations(ctx context.Context, function string, since, until time
 	return func(yield func(providers.InvocationRecord, error) bool) {
 		var afterTime, afterRow int64 = -1 << 63, 0
 		if !since.IsZero() {
-			afterTime, afterRow = since.UnixNano(), -1
+			afterTime, afterRow = since.UnixMicro(), -1
 		}
 		const page = 512
 		for {
@@ -52,7 +52,7 @@ func (d *DB) Invocations(ctx context.Context, function string, since, until time
 			}
 			if !until.IsZero() {
 				query += ` AND time < ?`
-				args = append(args, until.UnixNano())
+				args = append(args, until.UnixMicro())
 			}
 			query += ` ORDER BY time, rowid_ LIMIT ?`
 			args = append(args, page)
@@ -65,7 +65,7 @@ func (d *DB) Invocations(ctx context.Context, function string, since, until time
 				if !yield(r, nil) {
 					return
 				}
-				afterTime, afterRow = r.Time.UnixNano(), rowids[i]
+				afterTime, afterRow = r.Time.UnixMicro(), rowids[i]
 			}
 			if len(recs) < page {
 				return
@@ -93,7 +93,7 @@ func (d *DB) invocationPage(ctx context.Context, query string, args []any) ([]pr
 			&r.MaxMemoryUsedMB, &r.InitDurationMs, &r.CPUTimeMs, &r.Outcome); err != nil {
 			return nil, nil, d.wrap("scan invocation", err)
 		}
-		r.Time = fromNanos(ts)
+		r.Time = fromMicros(ts)
 		out = append(out, r)
 		ids = append(ids, id)
 	}
@@ -159,7 +159,7 @@ func (d *DB) RecordDeliveries(ctx context.Context, dls []Delivery) error {
 				dl.Time = d.now()
 			}
 			_, err := ins.ExecContext(ctx, dl.EventID, dl.Function, dl.RuleID, dl.Status, dl.Attempts, dl.Error,
-				dl.DurationMs, dl.CorrelationID, toNanos(dl.Time))
+				dl.DurationMs, dl.CorrelationID, toMicros(dl.Time))
 			if err != nil {
 				return d.wrap("record delivery of "+dl.EventID, err)
 			}
@@ -198,7 +198,7 @@ func (d *DB) Deliveries(ctx context.Context, eventIDs []string) ([]Delivery, err
 				rows.Close()
 				return nil, d.wrap("scan delivery", err)
 			}
-			dl.Time = fromNanos(ts)
+			dl.Time = fromMicros(ts)
 			out = append(out, dl)
 		}
 		err = rows.Err()
@@ -282,7 +282,7 @@ func (d *DB) SetServer(ctx context.Context, addr string, pid int) error {
 	return d.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO server (id, addr, pid, started) VALUES (1,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET addr = excluded.addr, pid = excluded.pid, started = excluded.started`,
-			addr, pid, toNanos(d.now()))
+			addr, pid, toMicros(d.now()))
 		return d.wrap("register server", err)
 	})
 }

@@ -139,7 +139,7 @@ CREATE TABLE events (
 	bus               TEXT NOT NULL,
 	source            TEXT NOT NULL,
 	detail_type       TEXT NOT NULL,
-	time              INTEGER NOT NULL, -- unix nanoseconds, UTC
+	time              INTEGER NOT NULL, -- unix microseconds, UTC
 	aggregate_id      TEXT NOT NULL DEFAULT '',
 	aggregate_version INTEGER NOT NULL DEFAULT 0,
 	correlation_id    TEXT NOT NULL DEFAULT '',
@@ -303,18 +303,20 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-func toNanos(t time.Time) int64 {
+// Times are stored as Unix microseconds (UTC): the range covers years 1 to
+// 9999, which nanoseconds do not.
+func toMicros(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return t.UnixNano()
+	return t.UnixMicro()
 }
 
-func fromNanos(n int64) time.Time {
+func fromMicros(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, n).UTC()
+	return time.UnixMicro(n).UTC()
 }
 
 func (d *DB) signal() {

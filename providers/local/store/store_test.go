@@ -69,7 +69,7 @@ func TestOpenConcurrentlyOnNewFile(t *testing.T) {
 				errs <- err
 				return
 			}
-			_, err = db.AppendEvents(context.Background(), []providers.StoredEvent{ev(fmt.Sprint(time.Now().UnixNano(), "-", os.Getpid(), "-", &db), "T", t0, `{}`)})
+			_, err = db.AppendEvents(context.Background(), []providers.StoredEvent{ev(fmt.Sprint(time.Now().UnixMicro(), "-", os.Getpid(), "-", &db), "T", t0, `{}`)})
 			if err != nil {
 				errs <- err
 			}
@@ -140,6 +140,7 @@ func TestAppendEventsRejectsBadInput(t *testing.T) {
 		{"no id", ev("", "T", t0, `{}`), "events[0]: id is empty"},
 		{"no source", func() providers.StoredEvent { e := ev("x", "T", t0, `{}`); e.Source = ""; return e }(), "source and detail-type are required"},
 		{"bad detail", ev("y", "T", t0, `{"a":`), "detail is not valid JSON"},
+		{"time out of range", ev("z", "T", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), `{}`), "outside the years 1 .. 9999"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
