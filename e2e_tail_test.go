@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tail -o json in one process while send runs in another: every line of the
+// flow arrives once, all under one correlation id.
+func TestTailFollowsAFlowFromAnotherProcess(t *testing.T) {
+	needInterpreter(t, "node")
+	root := t.TempDir()
+	must(t, root, "init", "shop", "--template", "fan-out", "--lang", "node")
+	dir := filepath.Join(root, "shop")
+	must(t, dir, "deploy")
+
+	tail := exec.Command(evcliBin, "tail", "-o", "json", "--since", "1h")
+	tail.Dir = dir
+	tail.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := tail.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail.Stderr = os.Stderr
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tail.Process.Kill(); _ = tail.Wait() }()
+
+	type rec struct {
+		Type, Function, RequestID, CorrelationID, Message string
+	}
+	lines := make(chan rec, 1000)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var r rec
+			if json.Unmarshal(sc.Bytes(), &r) == nil && r.Type == "log" {
+				lines <- r
+			}
+		}
+		close(lines)
+	}()
+	time.Sleep(500 * time.Millisecond) // let tail reach the live end of the store
+
+	r := must(t, dir, "send", "events/order-created.json", "--wait", "-o", "json")
+	dels := records(t, r.stdout, "delivery")
+	if len(dels) != 4 {
+		t.Fatalf("send: %d deliveries, want 4", len(dels))
+	}
+	corr := dels[0]["correlationId"].(string)
+
+	// what the store holds for the flow is what tail must print
+	want := map[string]int{}
+	for _, l := range storedLogs(t, dir) {
+		want[l.RequestID]++
+	}
+	got := map[string]int{}
+	reports := 0
+	deadline := time.After(60 * time.Second)
+	for reports < 4 {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("tail exited early")
+			}
+			got[l.RequestID]++
+			if l.CorrelationID != corr {
+				t.Errorf("line of %s has correlation id %q, want %q: %s", l.Function, l.CorrelationID, corr, l.Message)
+			}
+			if strings.HasPrefix(l.Message, "REPORT ") {
+				reports++
+			}
+		case <-deadline:
+			t.Fatalf("tail printed %d of 4 REPORT lines in 60s; got %d lines", reports, len(got))
+		}
+	}
+	// drain what is still in flight for a moment, then compare
+	timeout := time.After(1500 * time.Millisecond)
+drain:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				break drain
+			}
+			got[l.RequestID]++
+		case <-timeout:
+			break drain
+		}
+	}
+	// Each request's lines (START, the handler's, END, REPORT) arrive
+	// exactly as many times as the store holds them: no gap, no duplicate.
+	// (tail prints a JSON line's "msg" as its message, so lines are counted
+	// per request id rather than compared as text.)
+	for id, n := range want {
+		if got[id] != n {
+			t.Errorf("request %s: tail printed %d lines, the store holds %d", id, got[id], n)
+		}
+	}
+	for id := range got {
+		if want[id] == 0 {
+			t.Errorf("tail printed lines of request %s that the store does not hold", id)
+		}
+	}
+	if len(want) != 4 {
+		t.Errorf("the store holds lines of %d requests, want 4", len(want))
+	}
+}
