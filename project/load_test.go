@@ -295,3 +295,29 @@ func TestAliasBomb(t *testing.T) {
 		t.Fatalf("got %v, want a 'too many values' diagnostic", err)
 	}
 }
+
+func BenchmarkLoad(b *testing.B) {
+	full, err := os.ReadFile("testdata/good/full.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A 100-function file with a syntax error near the end: the cost of
+	// locating it by re-parsing prefixes.
+	var big strings.Builder
+	big.WriteString("project: shop\nfunctions:\n")
+	for i := range 100 {
+		fmt.Fprintf(&big, "  f%d:\n    source: functions/inventory\n    runtime: provided.al2023\n    memory: 256\n", i)
+	}
+	big.WriteString("  broken:\n    environment:\n      GREETING: hello: world\n")
+	for _, bm := range []struct {
+		name string
+		data []byte
+	}{{"full", full}, {"syntax-error-400-lines", []byte(big.String())}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bm.data)))
+			for b.Loop() {
+				_, _ = load("testdata/good/evcli.yaml", bm.data, LoadOptions{})
+			}
+		})
+	}
+}
