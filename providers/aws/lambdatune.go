@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
@@ -77,10 +78,12 @@ type TunerOptions struct {
 // Probe never touches the live function: for each size it creates a
 // temporary copy (same code, runtime, handler, role, environment, layers,
 // architecture, timeout) named NAME-tune-MB-SUFFIX, tagged
-// evcli:tune-copy-of=NAME, invokes it synchronously and deletes it, in every
-// exit path (errors, panics and ctx cancellation included).
+// evcli:tune-copy-of=NAME, invokes it synchronously and deletes it, and its
+// log group, in every exit path (errors, panics and ctx cancellation
+// included).
 type LambdaTuner struct {
 	client *lambda.Client
+	logs   *cloudwatchlogs.Client
 	opts   TunerOptions
 
 	mu    sync.Mutex
@@ -94,7 +97,7 @@ type sourceFunction struct {
 
 // NewLambdaTuner returns a LambdaTuner using cfg.
 func NewLambdaTuner(cfg aws.Config, opts *TunerOptions) *LambdaTuner {
-	t := &LambdaTuner{client: lambda.NewFromConfig(cfg), cache: map[string]*sourceFunction{}}
+	t := &LambdaTuner{client: lambda.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), cache: map[string]*sourceFunction{}}
 	if opts != nil {
 		t.opts = *opts
 	}
@@ -298,16 +301,19 @@ func (t *LambdaTuner) invoke(ctx context.Context, name string, payload []byte) (
 	return rec, nil
 }
 
-// deleteCopy deletes a temporary copy even when ctx is cancelled.
+// deleteCopy deletes a temporary copy, and the log group its invocations
+// created, even when ctx is cancelled. The log group is best effort: a
+// missing one or a missing logs:DeleteLogGroup permission is not an error.
 func (t *LambdaTuner) deleteCopy(ctx context.Context, name string) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_, err := t.client.DeleteFunction(dctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
 	var nf *ltypes.ResourceNotFoundException
-	if err == nil || errors.As(err, &nf) {
-		return nil
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("delete the temporary function %s (delete it by hand: aws lambda delete-function --function-name %s): %w", name, name, err)
 	}
-	return fmt.Errorf("delete the temporary function %s (delete it by hand: aws lambda delete-function --function-name %s): %w", name, name, err)
+	_, _ = t.logs.DeleteLogGroup(dctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/aws/lambda/" + name)})
+	return nil
 }
 
 // wait polls GetFunctionConfiguration until done says so.

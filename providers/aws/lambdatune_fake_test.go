@@ -40,6 +40,7 @@ type tuneFake struct {
 	queryPolls  int // GetQueryResults answers Running this many times first
 	startInputs []map[string]any
 	stopped     []string
+	deletedLogs []string
 	// Lambda
 	funcs       map[string]*fakeFunc
 	created     []string
@@ -186,6 +187,9 @@ func (f *tuneFake) logs(w http.ResponseWriter, r *http.Request, body []byte) {
 			out["nextToken"] = fmt.Sprintf("p%d", page+1)
 		}
 		json.NewEncoder(w).Encode(out)
+	case "DeleteLogGroup":
+		f.deletedLogs = append(f.deletedLogs, in["logGroupName"].(string))
+		fmt.Fprint(w, `{}`)
 	case "StopQuery":
 		f.stopped = append(f.stopped, in["queryId"].(string))
 		fmt.Fprint(w, `{"success":true}`)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,6 +37,9 @@ func TestProbeCreatesInvokesAndDeletesCopies(t *testing.T) {
 	}
 	if l := f.leaked(); len(l) != 0 {
 		t.Fatalf("leaked %v", l)
+	}
+	if fmt.Sprint(f.deletedLogs) != "[/aws/lambda/orders-tune-512-s1 /aws/lambda/orders-tune-1024-s2]" {
+		t.Fatalf("log groups deleted: %v", f.deletedLogs)
 	}
 	if f.funcs["orders"].memory != 1024 || len(f.updates) != 0 {
 		t.Fatal("the live function was touched")
