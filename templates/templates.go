@@ -79,13 +79,23 @@ func Check(tmpl, lang string) error {
 }
 
 func suggest(s string, known []string) string {
+	s = strings.ToLower(s)
 	if s == "" {
 		return ""
 	}
 	for _, k := range known {
-		if strings.HasPrefix(k, strings.ToLower(s)) || strings.HasPrefix(strings.ToLower(s), k) || levenshtein(strings.ToLower(s), k) <= 2 {
+		if strings.HasPrefix(k, s) || strings.HasPrefix(s, k) {
 			return fmt.Sprintf(" (did you mean %q?)", k)
 		}
+	}
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := levenshtein(s, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best != "" && (bestD <= 1 || len(s) >= 5) {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
 }
