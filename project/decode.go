@@ -126,7 +126,7 @@ func (d *decoder) entries(n *yaml.Node, path, what string) []entry {
 	}
 	m := deref(n)
 	if m.Kind != yaml.MappingNode {
-		d.add(n, path, fmt.Sprintf("expected %s, got %s", what, describe(n)), "")
+		d.add(n, path, fmt.Sprintf("expected %s, got %s", what, describe(n)), mappingHints[what])
 		return nil
 	}
 	var merged, own []entry
@@ -167,6 +167,14 @@ func (d *decoder) entries(n *yaml.Node, path, what string) []entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// mappingHints show the right shape when a mapping is expected.
+var mappingHints = map[string]string{
+	"a mapping of variable names to values":    "write each variable as NAME: value, e.g. environment: {LOG_LEVEL: info}",
+	"a mapping (source:, runtime:, ...)":       "write a function as its settings, e.g. inventory: {source: functions/inventory, runtime: provided.al2023}",
+	"a mapping of function names to functions": "write functions as name: settings, e.g.\nfunctions:\n  inventory:\n    source: functions/inventory\n    runtime: provided.al2023",
+	"a mapping (bus:, pattern:)":               "write a trigger as - pattern: {source: [shop.orders]}",
 }
 
 // merge returns the entries a merge key's value brings in.
@@ -617,7 +625,7 @@ func (d *decoder) function(fe entry, path string, f *Function) {
 		if s, ok := d.str(e, path+".role"); ok {
 			if !reRoleARN.MatchString(s) {
 				d.add(e.val, path+".role", fmt.Sprintf("%q is not an IAM role ARN", s),
-					"e.g. arn:aws:iam::123456789012:role/shop-inventory")
+					"a role ARN looks like arn:aws:iam::123456789012:role/NAME")
 			} else {
 				f.Role = s
 			}
