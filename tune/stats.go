@@ -160,36 +160,60 @@ func (o Observations) ColdFraction() float64 {
 	return float64(o.ColdStarts) / float64(o.Duration.N)
 }
 
+// obsRec is the part of an InvocationRecord that Summarize keeps: a third
+// of the size, and no request-id strings kept alive, so a week of a busy
+// function's records fits comfortably in memory.
+type obsRec struct {
+	t                      int64 // unix nanoseconds
+	mem, used              int32
+	dur, billed, init, cpu float64
+	ok                     bool
+}
+
+func compact(r providers.InvocationRecord) obsRec {
+	return obsRec{t: r.Time.UnixNano(), mem: int32(r.MemorySizeMB), used: int32(r.MaxMemoryUsedMB),
+		dur: r.DurationMs, billed: float64(r.BilledDurationMs), init: r.InitDurationMs, cpu: r.CPUTimeMs,
+		ok: r.Outcome == "" || r.Outcome == "ok"}
+}
+
 // Summarize reads the records of one function and summarises them.
 func Summarize(function string, since, until time.Time, records iter.Seq2[providers.InvocationRecord, error]) (Observations, error) {
-	var all []providers.InvocationRecord
+	var all []obsRec
 	for r, err := range records {
 		if err != nil {
 			return Observations{}, err
 		}
-		all = append(all, r)
+		all = append(all, compact(r))
 	}
-	return SummarizeRecords(function, since, until, all), nil
+	return summarize(function, since, until, all), nil
 }
 
 // SummarizeRecords is Summarize over a slice.
 func SummarizeRecords(function string, since, until time.Time, records []providers.InvocationRecord) Observations {
+	all := make([]obsRec, len(records))
+	for i, r := range records {
+		all[i] = compact(r)
+	}
+	return summarize(function, since, until, all)
+}
+
+func summarize(function string, since, until time.Time, records []obsRec) Observations {
 	o := Observations{Function: function, Since: since, Until: until}
 	if len(records) == 0 {
 		return o
 	}
 	latest := records[0]
-	sizes := map[int]bool{}
+	sizes := map[int32]bool{}
 	for _, r := range records {
-		if r.Time.After(latest.Time) {
+		if r.t > latest.t {
 			latest = r
 		}
-		sizes[r.MemorySizeMB] = true
+		sizes[r.mem] = true
 	}
-	o.MemoryMB = latest.MemorySizeMB
+	o.MemoryMB = int(latest.mem)
 	for s := range sizes {
-		if s != o.MemoryMB {
-			o.OtherSizes = append(o.OtherSizes, s)
+		if int(s) != o.MemoryMB {
+			o.OtherSizes = append(o.OtherSizes, int(s))
 		}
 	}
 	slices.Sort(o.OtherSizes)
@@ -198,27 +222,26 @@ func SummarizeRecords(function string, since, until time.Time, records []provide
 	var billed, cpu, cpuDur float64
 	for _, r := range records {
 		o.Invocations++
-		ok := r.Outcome == "" || r.Outcome == "ok"
-		if !ok {
+		if !r.ok {
 			o.Errors++
 		}
-		if r.MemorySizeMB != o.MemoryMB {
+		if int(r.mem) != o.MemoryMB {
 			continue
 		}
-		mem = append(mem, float64(r.MaxMemoryUsedMB))
-		if !ok {
+		mem = append(mem, float64(r.used))
+		if !r.ok {
 			continue
 		}
-		durations = append(durations, r.DurationMs)
-		billed += float64(r.BilledDurationMs)
-		if r.InitDurationMs > 0 {
+		durations = append(durations, r.dur)
+		billed += r.billed
+		if r.init > 0 {
 			o.ColdStarts++
-			inits = append(inits, r.InitDurationMs)
+			inits = append(inits, r.init)
 		}
-		if r.CPUTimeMs > 0 && r.DurationMs > 0 {
+		if r.cpu > 0 && r.dur > 0 {
 			o.CPUSamples++
-			cpu += r.CPUTimeMs
-			cpuDur += r.DurationMs
+			cpu += r.cpu
+			cpuDur += r.dur
 		}
 	}
 	o.Duration = NewDist(durations)
