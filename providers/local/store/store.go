@@ -31,6 +31,7 @@ type DB struct {
 
 	poll time.Duration
 	now  func() time.Time
+	sync string
 
 	mu     sync.Mutex
 	notify chan struct{} // closed (and replaced) after every log append of this process
@@ -59,6 +60,21 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithSynchronous sets SQLite's synchronous mode for this handle's commits:
+// "FULL" (the default) fsyncs every commit, so an acknowledged write survives
+// power loss as well as kill -9; "NORMAL" fsyncs only at checkpoints, which
+// still survives kill -9 of any process (the WAL is in the OS's page cache)
+// but may lose the last commits on power loss, for several times the
+// write rate.
+func WithSynchronous(mode string) Option {
+	return func(db *DB) {
+		switch strings.ToUpper(mode) {
+		case "FULL", "NORMAL":
+			db.sync = strings.ToUpper(mode)
+		}
+	}
+}
+
 // busyTimeoutMs is how long a statement waits for another process's lock.
 const busyTimeoutMs = 15000
 
@@ -72,7 +88,7 @@ func Open(dir string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("store: create %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
-	d := &DB{path: path, poll: 100 * time.Millisecond, now: time.Now, notify: make(chan struct{})}
+	d := &DB{path: path, poll: 100 * time.Millisecond, now: time.Now, sync: "FULL", notify: make(chan struct{})}
 	for _, o := range opts {
 		o(d)
 	}
@@ -82,7 +98,7 @@ func Open(dir string, opts ...Option) (*DB, error) {
 	pragmas := []string{
 		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMs),
 		"journal_mode(WAL)",
-		"synchronous(FULL)",
+		"synchronous(" + d.sync + ")",
 		"foreign_keys(1)",
 	}
 	dsn := func(txlock string) string {

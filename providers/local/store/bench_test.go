@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// BenchmarkAppendEvents measures durable (fsynced) appends; one op is one
+// event, in transactions of batch events.
+//
+//	go test -run '^$' -bench AppendEvents -benchtime 2000x ./providers/local/store
+func BenchmarkAppendEvents(b *testing.B) {
+	for _, c := range []struct {
+		sync  string
+		batch int
+	}{{"FULL", 1}, {"FULL", 10}, {"FULL", 100}, {"NORMAL", 1}, {"NORMAL", 10}, {"NORMAL", 100}} {
+		batch := c.batch
+		b.Run(fmt.Sprintf("sync=%s/batch=%d", c.sync, batch), func(b *testing.B) {
+			db := openTest(b, "", WithSynchronous(c.sync))
+			ctx := context.Background()
+			detail := `{"aggregateId":"order-1","version":1,"correlationId":"c-1","items":[{"sku":"A-1","qty":2}],"total":42.5}`
+			evs := make([]providers.StoredEvent, 0, batch)
+			b.ResetTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			for i := 0; i < b.N; {
+				evs = evs[:0]
+				for j := 0; j < batch && i < b.N; j++ {
+					evs = append(evs, ev(fmt.Sprintf("bench-%d", i), "OrderCreated", t0, detail))
+					i++
+				}
+				if _, err := db.AppendEvents(ctx, evs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
+		})
+	}
+}
+
+// BenchmarkAppendLogs measures log appends in batches of 20 lines (about one
+// invocation's worth).
+func BenchmarkAppendLogs(b *testing.B) {
+	db := openTest(b, "")
+	ctx := context.Background()
+	lines := make([]providers.LogLine, 20)
+	for i := range lines {
+		lines[i] = providers.LogLine{Function: "f", RequestID: "r", Message: `{"level":"info","correlationId":"c-1","msg":"handled"}`}
+	}
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for i := 0; i < b.N; i += len(lines) {
+		if err := db.AppendLogs(ctx, lines); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "lines/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/line")
+}
