@@ -115,3 +115,14 @@ func TestStrategies(t *testing.T) {
 		t.Error("bad strategy accepted")
 	}
 }
+
+func TestFormatUSD(t *testing.T) {
+	for _, tt := range []struct {
+		v    float64
+		want string
+	}{{0, "$0"}, {123.4, "$123"}, {1.234, "$1.23"}, {-0.5, "-$0.50"}, {0.001234, "$0.00123"}, {-0.0000075798, "-$0.00000758"}, {0.0099999, "$0.0100"}} {
+		if got := formatUSD(tt.v); got != tt.want {
+			t.Errorf("formatUSD(%g) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}

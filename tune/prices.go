@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
+	"strconv"
 )
 
 // PriceTableDate and PriceTableSource say where the embedded prices come
@@ -129,11 +129,11 @@ func formatUSD(v float64) string {
 	case a >= 0.01:
 		return fmt.Sprintf("$%.2f", a)
 	default:
-		s := fmt.Sprintf("$%.3g", v)
-		if strings.Contains(s, "e") {
-			s = fmt.Sprintf("$%.10f", v)
-			s = strings.TrimRight(s, "0")
-		}
-		return s
+		// three significant digits, never in e-notation: $0.00000758
+		exp := math.Floor(math.Log10(a))
+		p := math.Pow(10, exp-2)
+		r := math.Round(a/p) * p
+		exp = math.Floor(math.Log10(r) + 1e-12) // 0.0099999 rounds to 0.0100
+		return "$" + strconv.FormatFloat(r, 'f', int(-exp+2), 64)
 	}
 }

@@ -225,7 +225,31 @@ func goldenRecs() []Recommendation {
 		Recommend(busy, bal),
 		Recommend(week("legacy", aws), cfg(Cost)),
 		Recommend(week("rare", records("rare", 3, 512, 10, 1, 40)), cfg(Cost)),
+		RecommendProbed(week("probed", records("probed", 50, 1024, 40, 0, 90)), goldenProbes(), 0, cfg(Balanced)),
 	}
+}
+
+// goldenProbes: 128 MB runs out of memory, the others halve their duration
+// up to one vCPU, with a cold start and an outlier each.
+func goldenProbes() []ProbeResult {
+	var out []ProbeResult
+	for _, mem := range []int{128, 512, 1024, 1769, 3008} {
+		d := 40 * 1024 / float64(min(mem, 1769))
+		recs := []providers.InvocationRecord{{DurationMs: d * 5, InitDurationMs: 250, MaxMemoryUsedMB: 90, Outcome: "ok"}}
+		for i := range 12 {
+			r := providers.InvocationRecord{DurationMs: d + float64(i%3), MaxMemoryUsedMB: 90, Outcome: "ok"}
+			if i == 11 {
+				r.DurationMs = d * 4
+			}
+			if mem == 128 {
+				r.Outcome, r.MaxMemoryUsedMB = "oom", 128
+			}
+			r.BilledDurationMs = int64(BilledMs(r.DurationMs))
+			recs = append(recs, r)
+		}
+		out = append(out, Measure(mem, recs))
+	}
+	return out
 }
 
 func golden(t *testing.T, name string, got []byte) {
