@@ -67,6 +67,12 @@ type Options struct {
 	Concurrency int
 	// FlowTTL is how long a finished flow stays known to Wait (default 10 min).
 	FlowTTL time.Duration
+	// MaxPending bounds the deliveries scheduled and not yet finished
+	// (default 10,000): beyond it, Publish from outside the bus's functions
+	// (send, replay) waits, so memory stays flat however fast they publish.
+	// Publishes by functions (through a delivery's context or the PutEvents
+	// endpoint with a known caller) never wait, so a chain cannot deadlock.
+	MaxPending int
 	// Logf reports problems that have no caller to return to (a delivery
 	// outcome the store refused). nil discards them.
 	Logf func(format string, args ...any)
@@ -132,6 +138,9 @@ func New(o Options) (*Bus, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 10
 	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 10000
+	}
 	if o.FlowTTL <= 0 {
 		o.FlowTTL = 10 * time.Minute
 	}
@@ -188,12 +197,11 @@ func (b *Bus) Reload(ctx context.Context) error {
 }
 
 // Publish puts events on busName (an entry's own EventBusName wins) in the
-// flow that ctx carries (WithFlow), or in a new one. See PublishInFlow.
+// flow that ctx carries (WithFlow); without one, its deliveries belong to no
+// flow and are not kept for Wait (use NewFlow and PublishInFlow to wait).
+// See PublishInFlow.
 func (b *Bus) Publish(ctx context.Context, busName string, events []providers.Event) ([]providers.PublishResult, error) {
-	flow, ok := FlowFromContext(ctx)
-	if !ok {
-		flow = b.NewFlow()
-	}
+	flow, _ := FlowFromContext(ctx)
 	return b.PublishInFlow(ctx, flow, busName, events)
 }
 
@@ -201,7 +209,8 @@ func (b *Bus) Publish(ctx context.Context, busName string, events []providers.Ev
 // an ErrorCode and ErrorMessage and the others go on), fills in the id, time,
 // region, account and version it lacks, appends the valid ones to the store
 // in one durable transaction, and only then schedules their deliveries, which
-// join flowID. The error is for the call as a whole (the store failed or ctx
+// join flowID ("" for none). When MaxPending deliveries are pending it first
+// waits for room, unless ctx comes from a function. The error is for the call as a whole (the store failed or ctx
 // ended); then nothing was published.
 func (b *Bus) PublishInFlow(ctx context.Context, flowID, busName string, events []providers.Event) ([]providers.PublishResult, error) {
 	results := make([]providers.PublishResult, len(events))
@@ -220,6 +229,11 @@ func (b *Bus) PublishInFlow(ctx context.Context, flowID, busName string, events 
 	}
 	if len(valid) == 0 {
 		return results, nil
+	}
+	if !fromFunction(ctx) {
+		if err := b.disp.pending.waitBelow(ctx, b.o.MaxPending); err != nil {
+			return nil, err
+		}
 	}
 	b.closeMu.RLock()
 	defer b.closeMu.RUnlock()

@@ -512,3 +512,50 @@ func TestEntrySizeAndBusName(t *testing.T) {
 		t.Fatalf("uuid %q", u)
 	}
 }
+
+// TestBackpressure: beyond MaxPending, outside publishers wait (here: give
+// up with their context), while a function publishing from its delivery
+// never waits.
+func TestBackpressure(t *testing.T) {
+	h := newHarness(t, map[string]string{"slow": `{"detail-type":["OrderCreated"]}`, "sink": `{"detail-type":["Next"]}`},
+		func(o *Options) { o.MaxPending = 2 })
+	release := make(chan struct{})
+	inner := make(chan error, 2)
+	h.inv.on("slow", func(ctx context.Context, _ []byte, _ int) (InvokeOutcome, error) {
+		<-release
+		// Two slow deliveries are pending: a function's publish goes through anyway.
+		_, err := h.bus.Publish(ctx, "", []providers.Event{{Source: "slow", DetailType: "Next", Detail: json.RawMessage(`{}`)}})
+		inner <- err
+		return InvokeOutcome{}, nil
+	})
+	ctx := context.Background()
+	flow := h.bus.NewFlow()
+	if _, err := h.bus.PublishInFlow(ctx, flow, "", []providers.Event{order(`{}`), order(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	full, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := h.bus.Publish(full, "", []providers.Event{order(`{}`)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("publish over MaxPending: err = %v; want it to wait (and see its context end)", err)
+	}
+	close(release)
+	for range 2 {
+		if err := <-inner; err != nil {
+			t.Fatalf("publish from a function: %v", err)
+		}
+	}
+	ds := waitFlow(t, h.bus, flow)
+	if len(ds) != 4 {
+		t.Fatalf("%d deliveries; want 2 slow + 2 sink", len(ds))
+	}
+	if _, err := h.bus.Publish(ctx, "", []providers.Event{order(`{}`)}); err != nil {
+		t.Fatalf("publish after draining: %v", err)
+	}
+	n := 0
+	for range h.db.Events(ctx, providers.EventQuery{}) {
+		n++
+	}
+	if n != 5 {
+		t.Fatalf("%d events stored; want 5 (the refused one is not)", n)
+	}
+}

@@ -248,10 +248,15 @@ type waitCounter struct {
 	mu   sync.Mutex
 	n    int
 	zero chan struct{} // closed when n drops to 0; nil while n is 0
+	dec  chan struct{} // closed at the next decrement; nil until waitBelow needs it
 }
 
 func (c *waitCounter) add(d int) {
 	c.mu.Lock()
+	if d < 0 && c.dec != nil {
+		close(c.dec)
+		c.dec = nil
+	}
 	if c.n == 0 && d > 0 {
 		c.zero = make(chan struct{})
 	}
@@ -271,6 +276,27 @@ func (c *waitCounter) wait(ctx context.Context) error {
 			return nil
 		}
 		ch := c.zero
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitBelow waits until the count is below limit, or ctx ends.
+func (c *waitCounter) waitBelow(ctx context.Context, limit int) error {
+	for {
+		c.mu.Lock()
+		if c.n < limit {
+			c.mu.Unlock()
+			return nil
+		}
+		if c.dec == nil {
+			c.dec = make(chan struct{})
+		}
+		ch := c.dec
 		c.mu.Unlock()
 		select {
 		case <-ch:

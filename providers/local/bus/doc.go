@@ -31,9 +31,10 @@
 //
 // # Flows
 //
-// Every publish belongs to a flow (NewFlow; Publish without one starts one).
-// A delivery joins the flow of its event, and events that a function
-// publishes while it handles a delivery join the delivery's flow. Wait
+// A publish may belong to a flow (NewFlow, then PublishInFlow, or Publish
+// with WithFlow); one without a flow keeps nothing in memory. A delivery
+// joins the flow of its event, and events that a function publishes while
+// it handles a delivery join the delivery's flow. Wait
 // blocks until nothing of a flow is pending and returns the final outcomes:
 // that is `evcli send --wait`. Deliveries are counted when their event is
 // published, so a function publishing more work keeps the flow open.
@@ -57,6 +58,14 @@
 // {"__type": "ValidationException" | "SerializationException" |
 // "UnknownOperationException", "message": ...} with status 400; per-entry
 // failures are in the 200 response, counted in FailedEntryCount.
+//
+// # Memory
+//
+// Deliveries wait in per-function queues. When Options.MaxPending (10,000)
+// are pending, Publish from outside (send, replay) waits for room, so a fast
+// publisher cannot grow memory without bound; publishes by functions never
+// wait, so chains cannot deadlock. Finished flows are forgotten after
+// Options.FlowTTL.
 //
 // # Stopping
 //

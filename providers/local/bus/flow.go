@@ -50,8 +50,11 @@ func (t *flowTable) get(id string) *flow {
 	return f
 }
 
-// add counts one more pending delivery in flow id.
+// add counts one more pending delivery in flow id ("" is no flow).
 func (t *flowTable) add(id string) {
+	if id == "" {
+		return
+	}
 	t.mu.Lock()
 	f := t.get(id)
 	t.mu.Unlock()
@@ -60,6 +63,9 @@ func (t *flowTable) add(id string) {
 
 // finish records a final outcome of flow id and counts its delivery done.
 func (t *flowTable) finish(id string, d store.Delivery) {
+	if id == "" {
+		return
+	}
 	t.mu.Lock()
 	f := t.get(id)
 	f.deliveries = append(f.deliveries, d)
@@ -107,6 +113,9 @@ func (b *Bus) NewFlow() string {
 // function that publishes keeps the flow open until what it published is
 // delivered too.
 func (b *Bus) Wait(ctx context.Context, flowID string) ([]store.Delivery, error) {
+	if flowID == "" {
+		return nil, nil
+	}
 	t := &b.flows
 	t.mu.Lock()
 	f := t.flows[flowID]
@@ -163,6 +172,17 @@ func (b *Bus) BindInvocation(fn, requestID, flowID string) (release func()) {
 
 type flowCtxKey struct{}
 type scopeCtxKey struct{}
+type fromFunctionKey struct{}
+
+// fromFunction reports whether ctx is a publish made by a function: within
+// a delivery, or through the PutEvents endpoint by a known caller.
+func fromFunction(ctx context.Context) bool {
+	if ctx.Value(scopeCtxKey{}) != nil {
+		return true
+	}
+	v, _ := ctx.Value(fromFunctionKey{}).(bool)
+	return v
+}
 
 // WithFlow returns a context that carries flowID: Publish with it joins the
 // flow instead of starting one.
@@ -189,7 +209,9 @@ type deliveryScope struct {
 
 func (b *Bus) scope(ctx context.Context, flowID, fn string) (context.Context, *deliveryScope) {
 	sc := &deliveryScope{b: b, flow: flowID, fn: fn}
-	ctx = WithFlow(ctx, flowID)
+	if flowID != "" {
+		ctx = WithFlow(ctx, flowID)
+	}
 	return context.WithValue(ctx, scopeCtxKey{}, sc), sc
 }
 
@@ -211,7 +233,7 @@ func (sc *deliveryScope) release() {
 // a delivery's context, or the attempt has already returned.
 func BindRequest(ctx context.Context, requestID string) bool {
 	sc, _ := ctx.Value(scopeCtxKey{}).(*deliveryScope)
-	if sc == nil {
+	if sc == nil || sc.flow == "" {
 		return false
 	}
 	sc.mu.Lock()

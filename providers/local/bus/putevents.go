@@ -2,6 +2,7 @@ package bus
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,7 +66,8 @@ type PutEventsResultEntry struct {
 // EventBridge endpoint points here works unchanged. caller identifies the
 // function invocation making the request (from its credentials); its events
 // join the flow of the delivery that invocation serves (FlowOfInvocation).
-// A request with a FlowHeader joins that flow; any other starts a new one.
+// A request with a FlowHeader joins that flow (and the response names it);
+// any other belongs to no flow.
 // Signatures are not checked.
 func (b *Bus) PutEventsHandler(caller func(r *http.Request) (fn, requestID string, ok bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -123,17 +125,18 @@ func (b *Bus) PutEventsHandler(caller func(r *http.Request) (fn, requestID strin
 				fmt.Sprintf("Total size of the entries in the request is over the limit (%d bytes; the limit is %d).", total, MaxEntrySize))
 			return
 		}
+		ctx := r.Context()
 		flow := r.Header.Get(FlowHeader)
-		if flow == "" && caller != nil {
+		if caller != nil {
 			if fn, reqID, ok := caller(r); ok {
-				flow, _ = b.FlowOfInvocation(fn, reqID)
+				ctx = context.WithValue(ctx, fromFunctionKey{}, true)
+				if flow == "" {
+					flow, _ = b.FlowOfInvocation(fn, reqID)
+				}
 			}
 		}
-		if flow == "" {
-			flow = b.NewFlow()
-		}
 		if len(evs) > 0 {
-			pub, err := b.PublishInFlow(r.Context(), flow, "", evs)
+			pub, err := b.PublishInFlow(ctx, flow, "", evs)
 			if err != nil {
 				writeAWSError(w, http.StatusInternalServerError, "InternalException", err.Error())
 				return
@@ -148,7 +151,9 @@ func (b *Bus) PutEventsHandler(caller func(r *http.Request) (fn, requestID strin
 				resp.FailedEntryCount++
 			}
 		}
-		w.Header().Set(FlowHeader, flow)
+		if flow != "" {
+			w.Header().Set(FlowHeader, flow)
+		}
 		writeJSON(w, http.StatusOK, resp)
 	})
 }

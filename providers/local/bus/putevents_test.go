@@ -109,7 +109,7 @@ func TestPutEventsWithAWSSDK(t *testing.T) {
 	if out.FailedEntryCount != 2 || len(out.Entries) != 4 {
 		t.Fatalf("FailedEntryCount %d, %d entries", out.FailedEntryCount, len(out.Entries))
 	}
-	if aws.ToString(out.Entries[0].EventId) != "id-0002" || out.Entries[0].ErrorCode != nil {
+	if aws.ToString(out.Entries[0].EventId) != "id-0001" || out.Entries[0].ErrorCode != nil {
 		t.Fatalf("entry 0: %+v", out.Entries[0])
 	}
 	if aws.ToString(out.Entries[1].ErrorCode) != "InvalidArgument" || aws.ToString(out.Entries[2].ErrorCode) != "MalformedDetail" {
@@ -118,7 +118,7 @@ func TestPutEventsWithAWSSDK(t *testing.T) {
 	if got := rec.hdr.Get("X-Amz-Target"); got != PutEventsTarget {
 		t.Fatalf("X-Amz-Target %q", got)
 	}
-	stored, ok, _ := h.db.Event(context.Background(), "id-0002")
+	stored, ok, _ := h.db.Event(context.Background(), "id-0001")
 	if !ok || !stored.Time.Equal(time.Date(2026, 11, 26, 9, 30, 15, 250e6, time.UTC)) || !slices.Equal(stored.Resources, []string{"arn:aws:x"}) {
 		t.Fatalf("stored %+v", stored)
 	}
