@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -230,6 +232,11 @@ func (m *Manager) normalize(spec FunctionSpec) (FunctionSpec, error) {
 	if spec.Concurrency < 1 {
 		return spec, bad("concurrency", "%d must be at least 1", spec.Concurrency)
 	}
+	switch spec.Architecture {
+	case "", "x86_64", "arm64":
+	default:
+		return spec, bad("architecture", "%q is not one of x86_64, arm64", spec.Architecture)
+	}
 	if !slices.Contains(Runtimes, spec.Runtime) {
 		msg := fmt.Sprintf("%q is not supported; use one of %s", spec.Runtime, strings.Join(Runtimes, ", "))
 		if s := suggest(spec.Runtime, Runtimes); s != "" {
@@ -258,6 +265,9 @@ func (m *Manager) normalize(spec FunctionSpec) (FunctionSpec, error) {
 		if st.Mode()&0o111 == 0 {
 			return spec, bad("code", "%s is not executable; chmod +x it", bs)
 		}
+		if err := checkBinary(bs); err != nil {
+			return spec, bad("code", "%v", err)
+		}
 	case "node", "python":
 		i := strings.LastIndex(spec.Handler, ".")
 		if i <= strings.LastIndex(spec.Handler, "/")+1 || i == len(spec.Handler)-1 {
@@ -278,6 +288,24 @@ func (m *Manager) normalize(spec FunctionSpec) (FunctionSpec, error) {
 	}
 	spec.Env = maps.Clone(spec.Env)
 	return spec, nil
+}
+
+// checkBinary refuses an ELF bootstrap this machine cannot execute (another
+// architecture, or Linux binaries elsewhere); other files (scripts) pass.
+func checkBinary(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if goruntime.GOOS != "linux" {
+		return fmt.Errorf("%s is a Linux executable, which cannot run on %s; build the handler for %s/%s to run it locally", path, goruntime.GOOS, goruntime.GOOS, goruntime.GOARCH)
+	}
+	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "386": elf.EM_386, "arm": elf.EM_ARM, "riscv64": elf.EM_RISCV, "ppc64le": elf.EM_PPC64, "s390x": elf.EM_S390}[goruntime.GOARCH]
+	if want != 0 && f.Machine != want {
+		return fmt.Errorf("%s is built for %v but this machine is %s; build it with GOARCH=%s to run it locally", path, f.Machine, goruntime.GOARCH, goruntime.GOARCH)
+	}
+	return nil
 }
 
 func quoteName(s string) string { return fmt.Sprintf("%q", s) }
@@ -420,6 +448,9 @@ func (m *Manager) Invoke(ctx context.Context, fn string, payload []byte) (Result
 // InvokeWithOptions is Invoke with a client context, Cognito identity or
 // trace id.
 func (m *Manager) InvokeWithOptions(ctx context.Context, fn string, payload []byte, opt InvokeOptions) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
 	}

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -417,6 +420,14 @@ func TestDeployValidation(t *testing.T) {
 	noBootstrap := t.TempDir()
 	notExec := t.TempDir()
 	os.WriteFile(filepath.Join(notExec, "bootstrap"), []byte("x"), 0o644)
+	foreign := t.TempDir()
+	machine := elf.EM_AARCH64
+	if goruntime.GOARCH == "arm64" {
+		machine = elf.EM_X86_64
+	}
+	if err := os.WriteFile(filepath.Join(foreign, "bootstrap"), elfHeader(machine), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		spec     FunctionSpec
@@ -430,6 +441,8 @@ func TestDeployValidation(t *testing.T) {
 		{"no dir", FunctionSpec{Name: "f", Runtime: ProvidedAL2023, CodeDir: "/nonexistent/x"}, "is not a directory"},
 		{"no bootstrap", FunctionSpec{Name: "f", Runtime: ProvidedAL2023, CodeDir: noBootstrap}, "has no bootstrap executable"},
 		{"not executable", FunctionSpec{Name: "f", Runtime: ProvidedAL2023, CodeDir: notExec}, "is not executable"},
+		{"architecture", FunctionSpec{Name: "f", Runtime: ProvidedAL2023, CodeDir: goHandlerDir, Architecture: "arm"}, `architecture: "arm" is not one of x86_64, arm64`},
+		{"foreign binary", FunctionSpec{Name: "f", Runtime: ProvidedAL2023, CodeDir: foreign}, "to run it locally"},
 		{"bad handler", FunctionSpec{Name: "f", Runtime: NodeJS20, CodeDir: noBootstrap, Handler: "index"}, `handler: "index" is not FILE.EXPORT; write it like "index.handler"`},
 		{"bad python handler", FunctionSpec{Name: "f", Runtime: Python312, CodeDir: noBootstrap, Handler: "app."}, `write it like "app.handler"`},
 	}
@@ -463,6 +476,20 @@ func TestCloseStopsInstances(t *testing.T) {
 			t.Errorf("process %d still runs after Close", pid)
 		}
 	}
+}
+
+// elfHeader returns a minimal 64-bit little-endian ELF executable header for
+// machine: enough for debug/elf, not to run.
+func elfHeader(machine elf.Machine) []byte {
+	h := make([]byte, 64)
+	copy(h, []byte{0x7f, 'E', 'L', 'F', byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)})
+	binary.LittleEndian.PutUint16(h[16:], uint16(elf.ET_EXEC))
+	binary.LittleEndian.PutUint16(h[18:], uint16(machine))
+	binary.LittleEndian.PutUint32(h[20:], uint32(elf.EV_CURRENT))
+	binary.LittleEndian.PutUint16(h[52:], 64) // header size
+	binary.LittleEndian.PutUint16(h[54:], 56) // program header entry size
+	binary.LittleEndian.PutUint16(h[58:], 64) // section header entry size
+	return h
 }
 
 // rawRuntime deploys a function whose process does nothing, so that the
