@@ -2,7 +2,9 @@ package filter
 
 import (
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"sync"
 )
 
@@ -35,8 +37,29 @@ type rule struct {
 
 // cond is "some leaf value at a field matches one of these candidates".
 type cond struct {
-	field *fieldIdx
-	conjs []int32
+	field  *fieldIdx
+	conjs  []int32 // conjunctions this condition is the anchor of
+	weight int     // how likely it is to hold: lower is more selective
+}
+
+// condWeight ranks a condition by how often it is expected to hold.
+func condWeight(ms []*matcher) int {
+	w := 0
+	for _, m := range ms {
+		k := 1 // exact values
+		switch m.op {
+		case opPrefix, opSuffix, opPrefixIC, opSuffixIC, opEqualsIC, opWildcard, opCIDR:
+			k = 2
+		case opNumeric:
+			k = 4
+		case opAnythingBut:
+			k = 64
+		case opExists:
+			k = 256
+		}
+		w += k
+	}
+	return w
 }
 
 // conj is one conjunction of a rule's $or expansion.
@@ -321,7 +344,7 @@ func expand(n *pnode, prefix []string) ([][]term, bool) {
 func compile(ids []string, patterns []*Pattern) *engine {
 	e := &engine{root: &tnode{}}
 	idIndex := map[string]int32{}
-	condOf := map[*pfield]int32{}
+	condOf := map[string]int32{} // field id + candidates: identical conditions are shared
 	var fields []*fieldIdx
 	fieldAt := func(path []string) *fieldIdx {
 		n := e.root
@@ -361,21 +384,45 @@ func compile(ids []string, patterns []*Pattern) *engine {
 					cj.neg = append(cj.neg, fi.id)
 					continue
 				}
-				c, ok := condOf[t.f]
+				key := strconv.Itoa(int(fi.id)) + "\x00" + leafJSON(t.f.leaf)
+				c, ok := condOf[key]
 				if !ok {
 					c = int32(len(e.conds))
-					condOf[t.f] = c
-					e.conds = append(e.conds, cond{field: fi})
+					condOf[key] = c
+					e.conds = append(e.conds, cond{field: fi, weight: condWeight(t.f.leaf)})
 					addCandidates(fi, t.f.leaf, c)
 				}
-				cj.pos = append(cj.pos, c)
-				e.conds[c].conjs = append(e.conds[c].conjs, ci)
+				if !slices.Contains(cj.pos, c) {
+					cj.pos = append(cj.pos, c)
+				}
 			}
 			if len(cj.pos) == 0 {
 				e.negOnly = append(e.negOnly, ci)
 			}
 			e.conjs = append(e.conjs, cj)
 		}
+	}
+	// Each conjunction is triggered by one condition, its anchor: the one
+	// least likely to hold (fewest conjunctions share it; exists, anything-but
+	// and numeric conditions last). The others are checked when it fires.
+	uses := make([]int, len(e.conds))
+	for _, cj := range e.conjs {
+		for _, c := range cj.pos {
+			uses[c]++
+		}
+	}
+	for j := range e.conjs {
+		cj := &e.conjs[j]
+		if len(cj.pos) == 0 {
+			continue
+		}
+		best := cj.pos[0]
+		for _, c := range cj.pos[1:] {
+			if e.conds[c].weight*1024+uses[c] < e.conds[best].weight*1024+uses[best] {
+				best = c
+			}
+		}
+		e.conds[best].conjs = append(e.conds[best].conjs, int32(j))
 	}
 	for _, f := range fields {
 		f.build()

@@ -3,6 +3,7 @@ package filter
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -26,8 +27,6 @@ type state struct {
 	err   error
 
 	condStamp, condPlain []uint32
-	conjStamp            []uint32
-	conjCount            []int32
 	fieldAny, fieldPlain []uint32
 	ruleDone, idDone     []uint32
 
@@ -51,8 +50,6 @@ func (e *engine) newState() any {
 		e:          e,
 		condStamp:  make([]uint32, len(e.conds)),
 		condPlain:  make([]uint32, len(e.conds)),
-		conjStamp:  make([]uint32, len(e.conjs)),
-		conjCount:  make([]int32, len(e.conjs)),
 		fieldAny:   make([]uint32, e.nfields),
 		fieldPlain: make([]uint32, e.nfields),
 		ruleDone:   make([]uint32, len(e.rules)),
@@ -63,7 +60,7 @@ func (e *engine) newState() any {
 func (s *state) reset(ev []byte) {
 	s.epoch++
 	if s.epoch == 0 { // wrapped: clear the stamps
-		for _, a := range [][]uint32{s.condStamp, s.condPlain, s.conjStamp, s.fieldAny, s.fieldPlain, s.ruleDone, s.idDone} {
+		for _, a := range [][]uint32{s.condStamp, s.condPlain, s.fieldAny, s.fieldPlain, s.ruleDone, s.idDone} {
 			clear(a)
 		}
 		s.epoch = 1
@@ -120,21 +117,30 @@ func (s *state) fail(i int, what string) int {
 // strEnd returns the index just after the closing quote of the string whose
 // opening quote is at i, or -1.
 func strEnd(ev []byte, i int) int {
-	for i++; i < len(ev); i++ {
-		switch ev[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i++
-		}
-	}
-	return -1
+	j, _ := strEndEsc(ev, i)
+	return j
 }
 
-// strEndEsc is strEnd that also reports whether the string has escapes.
+// strEndEsc is strEnd that also reports whether the string has escapes. It
+// looks at 8 bytes at a time.
 func strEndEsc(ev []byte, i int) (int, bool) {
 	esc := false
-	for i++; i < len(ev); i++ {
+	i++
+	for i+8 <= len(ev) {
+		x := binary.LittleEndian.Uint64(ev[i:])
+		m := zeroBytes(x^(0x22*lo8)) | zeroBytes(x^(0x5c*lo8))
+		if m == 0 {
+			i += 8
+			continue
+		}
+		j := i + bits.TrailingZeros64(m)>>3
+		if ev[j] == '"' {
+			return j + 1, esc
+		}
+		esc = true
+		i = j + 2
+	}
+	for ; i < len(ev); i++ {
 		switch ev[i] {
 		case '"':
 			return i + 1, esc
@@ -146,20 +152,17 @@ func strEndEsc(ev []byte, i int) (int, bool) {
 	return -1, esc
 }
 
+// zeroBytes has the high bit set in exactly the bytes of t that are zero.
+func zeroBytes(t uint64) uint64 {
+	const m7 = 0x7f7f7f7f7f7f7f7f
+	y := (t & m7) + m7
+	return ^(y | t | m7)
+}
+
 const (
 	lo8 = 0x0101010101010101
 	hi8 = 0x8080808080808080
 )
-
-// hasSpecial reports whether the 8 bytes in x may hold one of " [ ] { }
-// (false positives are fine: the caller then looks byte by byte).
-func hasSpecial(x uint64) bool {
-	q := x ^ (0x22 * lo8)
-	m := x &^ (0x06 * lo8) // [ ] -> 0x59, { } -> 0x79
-	sq := m ^ (0x59 * lo8)
-	cb := m ^ (0x79 * lo8)
-	return ((q-lo8)&^q|(sq-lo8)&^sq|(cb-lo8)&^cb)&hi8 != 0
-}
 
 // special marks the bytes skipContainer must look at.
 var special = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
@@ -179,29 +182,32 @@ func (s *state) skip(i int) int {
 	case '{', '[':
 		depth := 0
 		for i < len(ev) {
-			for i+8 <= len(ev) && !hasSpecial(binary.LittleEndian.Uint64(ev[i:])) {
-				i += 8
-			}
-			for i < len(ev) && !special[ev[i]] {
+			if i+8 <= len(ev) {
+				x := binary.LittleEndian.Uint64(ev[i:])
+				m := x &^ (0x06 * lo8) // [ ] -> 0x59, { } -> 0x79
+				mask := zeroBytes(x^(0x22*lo8)) | zeroBytes(m^(0x59*lo8)) | zeroBytes(m^(0x79*lo8))
+				if mask == 0 {
+					i += 8
+					continue
+				}
+				j := i + bits.TrailingZeros64(mask)>>3
+				if !special[ev[j]] {
+					i = j + 1
+					continue
+				}
+				i = j
+			} else if !special[ev[i]] {
 				i++
-			}
-			if i >= len(ev) {
-				break
+				continue
 			}
 			switch ev[i] {
 			case '"':
-				for i++; i < len(ev); i++ {
-					c := ev[i]
-					if c == '"' {
-						break
-					}
-					if c == '\\' {
-						i++
-					}
-				}
-				if i >= len(ev) {
+				j := strEnd(ev, i)
+				if j < 0 {
 					return s.fail(i, "unterminated string")
 				}
+				i = j
+				continue
 			case '{', '[':
 				depth++
 			default:
@@ -479,16 +485,7 @@ func (s *state) hit(c int32) {
 	}
 	s.condStamp[c] = ep
 	e := s.e
-	for _, j := range e.conds[c].conjs {
-		if s.conjStamp[j] != ep {
-			s.conjStamp[j] = ep
-			s.conjCount[j] = 0
-		}
-		s.conjCount[j]++
-		if int(s.conjCount[j]) == len(e.conjs[j].pos) {
-			s.cands = append(s.cands, j)
-		}
-	}
+	s.cands = append(s.cands, e.conds[c].conjs...)
 }
 
 func (s *state) affixes(a *affixSet, v string, suffix bool) {
@@ -557,7 +554,10 @@ func (s *state) leafNum(f *fieldIdx, raw []byte) {
 	s.markField(f)
 	var x float64
 	if f.needNum {
-		x, _ = strconv.ParseFloat(bstr(raw), 64)
+		var ok bool
+		if x, ok = fastFloat(raw); !ok {
+			x, _ = strconv.ParseFloat(bstr(raw), 64)
+		}
 		if f.num.segs != nil {
 			s.hits1(f.num.segment(x))
 		}
@@ -623,6 +623,11 @@ func (s *state) decide(j int32) {
 	ep := s.epoch
 	if s.ruleDone[r] == ep || s.idDone[e.rules[r].id] == ep {
 		return
+	}
+	for _, c := range cj.pos {
+		if s.condStamp[c] != ep {
+			return
+		}
 	}
 	fallback := false
 	for _, f := range cj.neg {
@@ -723,4 +728,76 @@ func (s *state) compatible(a, b *hitRec) bool {
 		}
 	}
 	return true
+}
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat parses a JSON number exactly when its significand fits in 53
+// bits and its decimal exponent in ±22 (one correctly rounded operation);
+// otherwise ok is false and the caller uses strconv.
+func fastFloat(b []byte) (f float64, ok bool) {
+	i, neg := 0, false
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	var mant uint64
+	exp, nd := 0, 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if nd >= 18 {
+			return 0, false
+		}
+		mant = mant*10 + uint64(b[i]-'0')
+		if mant != 0 {
+			nd++
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if nd >= 18 {
+				return 0, false
+			}
+			mant = mant*10 + uint64(b[i]-'0')
+			if mant != 0 {
+				nd++
+			}
+			exp--
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		esign := 1
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			if b[i] == '-' {
+				esign = -1
+			}
+			i++
+		}
+		e := 0
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if e > 1000 {
+				return 0, false
+			}
+			e = e*10 + int(b[i]-'0')
+		}
+		exp += esign * e
+	}
+	if i != len(b) || mant>>53 != 0 {
+		return 0, false
+	}
+	f = float64(mant)
+	switch {
+	case mant == 0 || exp == 0:
+	case exp > 0 && exp <= 22:
+		f *= pow10[exp]
+	case exp < 0 && exp >= -22:
+		f /= pow10[-exp]
+	default:
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
