@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,4 +61,26 @@ func BenchmarkAppendLogs(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "lines/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/line")
+}
+
+// BenchmarkAppendEventsConcurrent: 16 goroutines appending one event each
+// time, as functions publishing at once do; group commit shares the fsyncs.
+func BenchmarkAppendEventsConcurrent(b *testing.B) {
+	db := openTest(b, "")
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := db.AppendEvents(ctx, []providers.StoredEvent{ev(fmt.Sprint("c-", i), "T", t0, `{"n":1}`)}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
 }

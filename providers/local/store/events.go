@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/evcli/evcli/providers"
@@ -175,6 +176,52 @@ func (d *DB) AppendEvents(ctx context.Context, evs []providers.StoredEvent) ([]p
 		payloads[i] = p
 		out[i] = ev
 	}
+	if err := d.commitEvents(ctx, &eventAppend{evs: out, payloads: payloads}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eventAppend is one AppendEvents call waiting for its commit.
+type eventAppend struct {
+	evs      []providers.StoredEvent
+	payloads [][]byte
+	err      error
+	lead     bool          // set when it is handed the leader's role
+	done     chan struct{} // closed when committed, or when made leader
+}
+
+// groupCommit lets concurrent AppendEvents calls share one transaction (and
+// one fsync): the first caller leads and commits everything queued; callers
+// arriving meanwhile queue up, and the next of them leads the next commit.
+type groupCommit struct {
+	mu      sync.Mutex
+	queue   []*eventAppend
+	leading bool
+}
+
+func (d *DB) commitEvents(ctx context.Context, req *eventAppend) error {
+	req.done = make(chan struct{})
+	g := &d.gc
+	g.mu.Lock()
+	g.queue = append(g.queue, req)
+	if g.leading {
+		g.mu.Unlock()
+		// Not cancellable: once queued, the append may commit, and the
+		// caller must learn the outcome (a retry would publish twice).
+		<-req.done
+		if !req.lead {
+			return req.err
+		}
+		g.mu.Lock()
+	} else {
+		g.leading = true
+	}
+	batch := g.queue
+	g.queue = nil
+	g.mu.Unlock()
+
+	ctx = context.WithoutCancel(ctx)
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO events
 			(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload)
@@ -183,32 +230,52 @@ func (d *DB) AppendEvents(ctx context.Context, evs []providers.StoredEvent) ([]p
 			return d.wrap("prepare event insert", err)
 		}
 		defer ins.Close()
-		for i := range out {
-			ev := &out[i]
-			r, err := ins.ExecContext(ctx, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toMicros(ev.Time),
-				ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, payloads[i])
-			if err != nil {
-				return d.wrap("insert event "+ev.ID, err)
+		for _, r := range batch {
+			if err := d.insertEvents(ctx, tx, ins, r); err != nil {
+				return err
 			}
-			if n, _ := r.RowsAffected(); n == 1 {
-				ev.Seq, err = r.LastInsertId()
-				if err != nil {
-					return d.wrap("insert event "+ev.ID, err)
-				}
-				continue
-			}
-			existing, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventCols+` FROM events WHERE id = ?`, ev.ID))
-			if err != nil {
-				return d.wrap("read existing event "+ev.ID, err)
-			}
-			*ev = existing
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	for _, r := range batch {
+		r.err = err
+		if r != req {
+			close(r.done)
+		}
 	}
-	return out, nil
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		next := g.queue[0]
+		next.lead = true
+		close(next.done)
+	} else {
+		g.leading = false
+	}
+	g.mu.Unlock()
+	return req.err
+}
+
+func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, r *eventAppend) error {
+	for i := range r.evs {
+		ev := &r.evs[i]
+		res, err := ins.ExecContext(ctx, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toMicros(ev.Time),
+			ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, r.payloads[i])
+		if err != nil {
+			return d.wrap("insert event "+ev.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if ev.Seq, err = res.LastInsertId(); err != nil {
+				return d.wrap("insert event "+ev.ID, err)
+			}
+			continue
+		}
+		existing, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventCols+` FROM events WHERE id = ?`, ev.ID))
+		if err != nil {
+			return d.wrap("read existing event "+ev.ID, err)
+		}
+		*ev = existing
+	}
+	return nil
 }
 
 const eventCols = `seq, bus, aggregate_id, aggregate_version, correlation_id, payload`

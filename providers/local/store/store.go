@@ -33,6 +33,8 @@ type DB struct {
 	now  func() time.Time
 	sync string
 
+	gc groupCommit
+
 	mu     sync.Mutex
 	notify chan struct{} // closed (and replaced) after every log append of this process
 }

@@ -569,3 +569,50 @@ func TestConcurrentAppendTwoHandles(t *testing.T) {
 		t.Fatalf("count %d distinct %d max seq %d; want 800 each", n, distinct, maxSeq)
 	}
 }
+
+// TestGroupCommit: concurrent appends through one handle share transactions
+// yet each call gets its own rows, contiguous and in order; an id appended
+// by two calls at once is stored once and both get its row.
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, "")
+	var wg sync.WaitGroup
+	seqOfShared := make(chan int64, 16)
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 40 {
+				batch := []providers.StoredEvent{ev(fmt.Sprintf("g%d-%d-a", g, i), "T", t0, `{}`), ev(fmt.Sprintf("g%d-%d-b", g, i), "T", t0, `{}`)}
+				if i == 20 {
+					batch = append(batch, ev("shared", "T", t0, `{}`))
+				}
+				got, err := db.AppendEvents(ctx, batch)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got[0].ID != batch[0].ID || got[1].Seq != got[0].Seq+1 {
+					t.Errorf("call got %s/%d, %s/%d", got[0].ID, got[0].Seq, got[1].ID, got[1].Seq)
+				}
+				if i == 20 {
+					seqOfShared <- got[2].Seq
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(seqOfShared)
+	first := int64(-1)
+	for s := range seqOfShared {
+		if first == -1 {
+			first = s
+		}
+		if s != first || s == 0 {
+			t.Fatalf("shared id got seqs %d and %d", first, s)
+		}
+	}
+	var n int
+	db.r.QueryRow(`SELECT count(*) FROM events`).Scan(&n)
+	if n != 16*40*2+1 {
+		t.Fatalf("%d rows; want %d", n, 16*40*2+1)
+	}
+}
