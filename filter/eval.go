@@ -116,12 +116,12 @@ type Reason struct {
 	// Path is the event path, e.g. detail.items[1].name; "$or" paths end in .$or.
 	Path  string `json:"path"`
 	Match bool   `json:"match"`
-	// Pattern is the field's candidates as JSON (leaf fields).
-	Pattern string `json:"pattern,omitempty"`
-	// Values are the event's scalar values at Path as JSON; empty when Missing.
-	Values  []string `json:"values,omitempty"`
-	Missing bool     `json:"missing,omitempty"`
-	Message string   `json:"message"`
+	// Pattern is the field's candidates (leaf fields).
+	Pattern json.RawMessage `json:"pattern,omitempty"`
+	// Values are the event's scalar values at Path; empty when Missing.
+	Values  []json.RawMessage `json:"values,omitempty"`
+	Missing bool              `json:"missing,omitempty"`
+	Message string            `json:"message"`
 	// Branches explain each branch of a $or.
 	Branches []*Explanation `json:"branches,omitempty"`
 }
@@ -201,9 +201,6 @@ func (e *Explanation) Summary() string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// MarshalText is String.
-func (e *Explanation) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
 
 var _ json.Marshaler = (*Pattern)(nil)
 
@@ -310,12 +307,14 @@ func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
 		return false, append([]Reason{head}, best...)
 	}
 	vals := flatten(nil, v)
-	r := Reason{Path: path, Pattern: leafJSON(f.leaf)}
+	r := Reason{Path: path, Pattern: json.RawMessage(leafJSON(f.leaf))}
 	scalars := 0
+	var texts []string
 	for _, e := range vals {
 		if e.k != kObj {
 			scalars++
-			r.Values = append(r.Values, evJSON(e))
+			texts = append(texts, evJSON(e))
+			r.Values = append(r.Values, json.RawMessage(evJSON(e)))
 		}
 	}
 	i := leafMatch(f.leaf, vals)
@@ -347,13 +346,13 @@ func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
 		r.Message = "has no scalar value (" + describe(v) + "); expected " + candidates(f.leaf)
 	default:
 		if onlyExistsFalse(f.leaf) {
-			r.Message = "exists (" + strings.Join(r.Values, ", ") + "); expected it to be absent"
+			r.Message = "exists (" + strings.Join(texts, ", ") + "); expected it to be absent"
 		} else {
-			what := r.Values[0]
-			if len(r.Values) > 1 {
-				what = "none of [" + strings.Join(r.Values, ",") + "]"
+			if len(texts) > 1 {
+				r.Message = "none of [" + strings.Join(texts, ",") + "] matches " + candidates(f.leaf) + typeHint(f.leaf, vals)
+			} else {
+				r.Message = texts[0] + " does not match " + candidates(f.leaf) + typeHint(f.leaf, vals)
 			}
-			r.Message = what + " does not match " + candidates(f.leaf) + typeHint(f.leaf, vals)
 		}
 	}
 	return r.Match, []Reason{r}
