@@ -48,6 +48,7 @@ type replayOptions struct {
 	DryRun       bool
 	Name         string
 	Resume       string
+	WithReplays  bool
 	Wait         bool
 	Timeout      time.Duration
 }
@@ -97,6 +98,7 @@ asks for confirmation, or needs --yes when not running interactively.`,
 	fl.StringVar(&o.Rate, "rate", "", "publish at most N events per second (N/s) or minute (N/m)")
 	fl.IntVar(&o.Concurrency, "concurrency", 1, "batches in flight at once (an aggregate's batches stay in order)")
 	fl.IntVar(&o.MaxAttempts, "max-attempts", 6, "tries per entry before it counts as failed")
+	fl.BoolVar(&o.WithReplays, "include-replays", false, "also replay events that are themselves replays (left out by default)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "show what would be replayed; publish nothing")
 	fl.StringVar(&o.Name, "name", "", "name of the replay (default: replay-YYYYMMDD-HHMMSS)")
 	fl.StringVar(&o.Resume, "resume", "", "continue the interrupted replay NAME with its own selection")
@@ -238,7 +240,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 	defer db.Close()
 
 	if o.Resume != "" {
-		for _, name := range []string{"since", "until", "aggregate", "type", "pattern", "limit", "order", "name"} {
+		for _, name := range []string{"since", "until", "aggregate", "type", "pattern", "limit", "order", "name", "include-replays"} {
 			if c.Flags().Changed(name) {
 				return cmdutil.UsageError("--resume continues replay %s with its own selection: drop --%s", o.Resume, name)
 			}
@@ -261,7 +263,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		if o.Since == "" {
 			return cmdutil.UsageError("--since is required: say how far back to replay, e.g. --since 2h or --since 2026-11-01T10:00Z")
 		}
-		sel := replay.Selection{Aggregates: o.Aggregates, Types: o.Types, Limit: o.Limit}
+		sel := replay.Selection{Aggregates: o.Aggregates, Types: o.Types, Limit: o.Limit, IncludeReplays: o.WithReplays}
 		if sel.Since, err = replay.ParseTime("--since", o.Since, now); err != nil {
 			return replayUsage(err)
 		}

@@ -30,6 +30,10 @@ type Selection struct {
 	// Limit caps the number of events selected, counted in replay order.
 	Limit int   `json:"limit,omitempty"`
 	Order Order `json:"order"`
+	// IncludeReplays selects events that are themselves replays (their
+	// detail carries a _replay marker); by default they are left out, so
+	// replaying a window twice does not replay the first replay.
+	IncludeReplays bool `json:"includeReplays,omitempty"`
 }
 
 // Config is one replay.

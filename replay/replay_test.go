@@ -228,6 +228,27 @@ func TestSelection(t *testing.T) {
 	}
 }
 
+func TestReplaysAreLeftOut(t *testing.T) {
+	evs := interleaved(2, 2)
+	marked, _ := Mark("earlier", "default", &evs[0])
+	replayed := evs[0]
+	replayed.Event = marked
+	nested := sev("order-009", 1, time.Second, "X")
+	nested.Detail = json.RawMessage(`{"a":{"_replay":1},"_replay":{"replayed":true}}`)
+	inner := sev("order-008", 1, time.Second, "X")
+	inner.Detail = json.RawMessage(`{"a":{"_replay":1}}`) // not top level: an ordinary event
+	evs = append(evs, replayed, nested, inner)
+	for _, include := range []bool{false, true} {
+		clk := &fakeClock{t: t0.Add(time.Hour)}
+		cfg := baseConfig(fmt.Sprint("incl-", include), clk)
+		cfg.Selection.IncludeReplays = include
+		sum := runReplay(t, cfg, &memStore{events: evs}, &fakeBus{}, NewMemCheckpoints())
+		if want := map[bool]int64{false: 5, true: 7}[include]; sum.Published != want {
+			t.Errorf("include replays %v: published %d, want %d", include, sum.Published, want)
+		}
+	}
+}
+
 func TestOrderPerAggregateWithGaps(t *testing.T) {
 	evs := interleaved(3, 4)
 	// order-001 loses version 2; order-002 has version 3 twice; the store

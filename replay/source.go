@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,6 +121,9 @@ func (s *selector) selects(ev *providers.StoredEvent) (bool, error) {
 	if s.types != nil && !s.types[ev.DetailType] {
 		return false, nil
 	}
+	if !s.sel.IncludeReplays && IsReplay(ev.Detail) {
+		return false, nil
+	}
 	if s.match != nil {
 		b, err := EnvelopeJSON(&ev.Event)
 		if err != nil {
@@ -132,6 +136,24 @@ func (s *selector) selects(ev *providers.StoredEvent) (bool, error) {
 		return ok, nil
 	}
 	return true, nil
+}
+
+// IsReplay reports whether detail carries a replay marker (a top-level
+// _replay member).
+func IsReplay(detail []byte) bool {
+	d := bytes.TrimSpace(detail)
+	if !bytes.Contains(d, []byte(`"`+MarkerKey+`"`)) {
+		return false
+	}
+	if bytes.HasPrefix(d, []byte(`{"`+MarkerKey+`":`)) {
+		return true
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(d, &m) != nil {
+		return false
+	}
+	_, ok := m[MarkerKey]
+	return ok
 }
 
 type envelope struct {
