@@ -70,12 +70,29 @@ func Run(ctx context.Context, o Options) ([]Recommendation, error) {
 			out = append(out, Recommend(obs, cfg))
 			continue
 		}
-		sizes := ProbeSizes(cfg.Sizes, obs.MemoryMB)
+		// Sizes under the floor that production already shows would only
+		// run out of memory: they are not probed.
+		var sizes, skipped []int
+		floor := 0
+		if obs.MaxMemoryUsedMaxMB > 0 {
+			floor = Floor(obs, cfg.Headroom)
+		}
+		for _, m := range ProbeSizes(cfg.Sizes, obs.MemoryMB) {
+			if m < floor && m != obs.MemoryMB {
+				skipped = append(skipped, m)
+				continue
+			}
+			sizes = append(sizes, m)
+		}
 		results, err := Probe(ctx, o.Prober, fn.Name, sizes, o.Payload, o.Runs, o.Progress)
 		if err != nil {
 			return out, err
 		}
-		out = append(out, RecommendProbed(obs, results, obs.MemoryMB, cfg))
+		r := RecommendProbed(obs, results, obs.MemoryMB, cfg)
+		if len(skipped) > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("not probed: %s, under the floor of %d MB from the observed Max Memory Used", joinMB(skipped), floor))
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }
