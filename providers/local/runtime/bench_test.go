@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,7 +13,11 @@ import (
 
 // Benchmarks of the local runtime with the Go test handler (testdata/handlers/testfn).
 //
-//	go test ./providers/local/runtime -run '^$' -bench . -benchtime 2000x -count 5
+//	go test ./providers/local/runtime -run '^$' -bench 'WarmInvoke/go' -benchtime 2000x -count 5
+//	go test ./providers/local/runtime -run '^$' -bench 'ColdStart/go' -benchtime 100x -count 5
+//	go test ./providers/local/runtime -run '^$' -bench 'Sustained' -benchtime 5000x -count 5
+//
+// (sub-benchmarks go, node and python run the same echo handler.)
 //
 // WarmInvoke reports the p50 of the whole Invoke round trip and of evcli's
 // own overhead in it: the round trip minus the invocation's Duration (the
@@ -28,9 +33,35 @@ func percentile(d []float64, p float64) float64 {
 	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
+// benchRuntimes are the handlers the benchmarks run: the same echo in Go,
+// Node.js and Python.
+var benchRuntimes = []struct{ name, runtime, handler, interp string }{
+	{"go", ProvidedAL2023, "bootstrap", ""},
+	{"node", NodeJS20, "index.handler", "node"},
+	{"python", Python312, "app.handler", "python3"},
+}
+
+func benchSpec(b *testing.B, rt, handler, interp string) FunctionSpec {
+	b.Helper()
+	spec := FunctionSpec{Runtime: rt, Handler: handler}
+	switch interp {
+	case "":
+		spec.CodeDir = buildGoHandler(b)
+	case "node":
+		spec.CodeDir = writeFiles(b, map[string]string{"index.js": "exports.handler = async (event) => event;"})
+	case "python3":
+		spec.CodeDir = writeFiles(b, map[string]string{"app.py": "def handler(event, context):\n    return event\n"})
+	}
+	if interp != "" {
+		if _, err := exec.LookPath(interp); err != nil {
+			b.Skipf("%s is not installed", interp)
+		}
+	}
+	return spec
+}
+
 func benchManager(b *testing.B, spec FunctionSpec) *Manager {
 	b.Helper()
-	buildGoHandler(b)
 	m, err := New(Options{TempDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
@@ -39,7 +70,9 @@ func benchManager(b *testing.B, spec FunctionSpec) *Manager {
 	if spec.Runtime == "" {
 		spec.Runtime = ProvidedAL2023
 	}
-	spec.CodeDir = goHandlerDir
+	if spec.CodeDir == "" {
+		spec.CodeDir = buildGoHandler(b)
+	}
 	if err := m.Deploy(spec); err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +80,16 @@ func benchManager(b *testing.B, spec FunctionSpec) *Manager {
 }
 
 func BenchmarkWarmInvoke(b *testing.B) {
-	m := benchManager(b, FunctionSpec{Name: "echo", Concurrency: 1})
+	for _, rt := range benchRuntimes {
+		b.Run(rt.name, func(b *testing.B) {
+			spec := benchSpec(b, rt.runtime, rt.handler, rt.interp)
+			spec.Name, spec.Concurrency = "echo", 1
+			benchWarm(b, benchManager(b, spec))
+		})
+	}
+}
+
+func benchWarm(b *testing.B, m *Manager) {
 	ctx := context.Background()
 	payload := []byte(`{"action":"echo"}`)
 	if _, err := m.Invoke(ctx, "echo", payload); err != nil { // cold start outside the timing
@@ -73,7 +115,16 @@ func BenchmarkWarmInvoke(b *testing.B) {
 }
 
 func BenchmarkColdStart(b *testing.B) {
-	m := benchManager(b, FunctionSpec{Name: "cold"})
+	for _, rt := range benchRuntimes {
+		b.Run(rt.name, func(b *testing.B) {
+			spec := benchSpec(b, rt.runtime, rt.handler, rt.interp)
+			spec.Name = "cold"
+			benchCold(b, benchManager(b, spec), spec)
+		})
+	}
+}
+
+func benchCold(b *testing.B, m *Manager, spec FunctionSpec) {
 	ctx := context.Background()
 	payload := []byte(`{"action":"echo"}`)
 	inits := make([]float64, 0, b.N)
@@ -82,7 +133,8 @@ func BenchmarkColdStart(b *testing.B) {
 	for i := range b.N {
 		b.StopTimer()
 		// A new code hash retires the warm instance: the next invoke is cold.
-		if err := m.Deploy(FunctionSpec{Name: "cold", Runtime: ProvidedAL2023, CodeDir: goHandlerDir, CodeSha256: fmt.Sprint(i)}); err != nil {
+		spec.CodeSha256 = fmt.Sprint(i)
+		if err := m.Deploy(spec); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -9,7 +9,7 @@ import (
 )
 
 // writeFiles creates a code directory from name -> content.
-func writeFiles(t *testing.T, files map[string]string) string {
+func writeFiles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
