@@ -458,3 +458,28 @@ func TestTuneMemoryAWS(t *testing.T) {
 		t.Fatalf("updates %d memory %d\n%s\n%s", updates, memory, r.errOut, data)
 	}
 }
+
+type cancellingProber struct{ cancel context.CancelFunc }
+
+func (p cancellingProber) Probe(ctx context.Context, fn string, mem int, payload []byte, runs int) ([]providers.InvocationRecord, error) {
+	p.cancel()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestTuneMemoryProbeInterruptedExits130(t *testing.T) {
+	r := tuneFactory(t, defaultTuneMetrics())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	old := localTuneProber
+	localTuneProber = func(context.Context, *cmdutil.Factory, *project.Project) (tune.Prober, error) {
+		return cancellingProber{cancel}, nil
+	}
+	defer func() { localTuneProber = old }()
+	if code := Run(ctx, r.f, []string{"tune", "memory", "--probe", "--payload", "{}"}); code != cmdutil.ExitInterrupted {
+		t.Fatalf("exit %d: %s", code, r.errOut)
+	}
+	if r.out.String() != "" {
+		t.Fatalf("printed a report after the interruption:\n%s", r.out)
+	}
+}
