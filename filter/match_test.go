@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -293,5 +294,38 @@ func TestNotAnObject(t *testing.T) {
 	_, err := p.Match([]byte("{\n  \"a\": tru\n}"))
 	if err == nil || !strings.Contains(err.Error(), "2:8") {
 		t.Errorf("error does not name line:col 2:8: %v", err)
+	}
+}
+
+// TestRuleSetConcurrent matches from many goroutines at once (run with -race).
+func TestRuleSetConcurrent(t *testing.T) {
+	rs := NewRuleSet()
+	for i, c := range matchCases {
+		rs.Add(c.name, MustParse(matchCases[i].pattern))
+	}
+	want := make([]string, len(matchCases))
+	for i, c := range matchCases {
+		ids, _ := rs.Match([]byte(c.event))
+		want[i] = strings.Join(ids, ",")
+	}
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for n := 0; n < 50; n++ {
+				for i, c := range matchCases {
+					ids, _ := rs.Match([]byte(c.event))
+					if got := strings.Join(ids, ","); got != want[i] {
+						done <- fmt.Errorf("%s: got %s, want %s", c.event, got, want[i])
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
