@@ -1,5 +1,0 @@
-package cmd
-
-import "flag"
-
-var flagLookup = flag.Lookup
