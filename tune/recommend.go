@@ -245,18 +245,19 @@ func RecommendProbed(o Observations, probes []ProbeResult, currentMB int, c Conf
 	if c.PriceNote != "" {
 		r.Notes = append(r.Notes, c.PriceNote)
 	}
-	// The floor comes from what the probes used, and what production used
-	// when there is any.
-	var used []float64
-	for _, p := range probes {
-		used = append(used, p.MaxMemoryUsedMB...)
+	// A size must fit what it used itself in the probe and what
+	// production used (its Max Memory Used p99), each plus headroom.
+	// Sizes are not judged by what other sizes used: a garbage-collected
+	// runtime uses more memory when it has more.
+	if o.MaxMemoryUsedMaxMB > 0 {
+		r.FloorMB = Floor(o, c.Headroom)
 	}
-	d := NewDist(used)
-	fo := Observations{MaxMemoryUsedP99MB: max(int(d.P99), o.MaxMemoryUsedP99MB), MaxMemoryUsedMaxMB: max(int(d.Max), o.MaxMemoryUsedMaxMB)}
-	r.FloorMB = Floor(fo, c.Headroom)
 	minKept := math.MaxInt
 	for _, p := range probes {
-		e := Estimate{MemoryMB: p.MemoryMB, Measured: true, Kept: p.Kept, Failed: p.Failed, BelowFloor: p.MemoryMB < r.FloorMB}
+		own := NewDist(slices.Clone(p.MaxMemoryUsedMB))
+		ownFloor := Floor(Observations{MaxMemoryUsedP99MB: int(own.P99), MaxMemoryUsedMaxMB: int(own.Max)}, c.Headroom)
+		e := Estimate{MemoryMB: p.MemoryMB, Measured: true, Kept: p.Kept, Failed: p.Failed,
+			BelowFloor: p.MemoryMB < r.FloorMB || (p.Kept > 0 && p.MemoryMB < ownFloor)}
 		if p.Kept > 0 {
 			e.DurationMs = p.Duration.Mean
 			e.BilledMs = p.BilledMeanMs

@@ -293,3 +293,25 @@ func TestGoldenReports(t *testing.T) {
 	}
 	golden(t, "report.jsonl.golden", js.Bytes())
 }
+
+func TestRecommendProbedFloorIsPerSize(t *testing.T) {
+	// A garbage-collected runtime uses more memory when it has more: 900 MB
+	// at 3,008 MB must not rule out 512 MB, where it used 200 MB.
+	mk := func(mem int, d float64, used int) ProbeResult {
+		var recs []providers.InvocationRecord
+		for range 12 {
+			recs = append(recs, providers.InvocationRecord{DurationMs: d, BilledDurationMs: int64(d), MaxMemoryUsedMB: used, Outcome: "ok"})
+		}
+		return Measure(mem, recs)
+	}
+	o := week("gc", records("gc", 100, 1024, 50, 0, 300)) // production: floor 360 MB
+	probes := []ProbeResult{mk(256, 100, 250), mk(512, 50, 200), mk(1024, 50, 300), mk(3008, 50, 900)}
+	r := RecommendProbed(o, probes, 0, cfg(Cost))
+	if r.FloorMB != 360 || r.RecommendedMemoryMB != 512 {
+		t.Fatalf("floor %d recommended %d", r.FloorMB, r.RecommendedMemoryMB)
+	}
+	// 256 MB is under production's floor, and under its own (250 MB + 20%).
+	if e := estimateAt(r, 256); !e.BelowFloor {
+		t.Fatal("256 MB not below the floor")
+	}
+}
