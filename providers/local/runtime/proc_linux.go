@@ -130,13 +130,9 @@ func (p *procStats) cpuDelta() time.Duration {
 		}
 		t.last = ns
 	}
-	others, ok := p.cpu(p.pid, false)
-	total, _ := p.cpu(p.pid, true)
-	if ok {
-		others = total - others // reaped children
-	}
+	_, others, _ := p.cpu(p.pid) // reaped children
 	for _, c := range p.desc {
-		if t, ok := p.cpu(c, false); ok {
+		if t, _, ok := p.cpu(c); ok {
 			others += t
 		}
 	}
@@ -227,17 +223,18 @@ func kbField(b []byte, name string) int64 {
 	return n
 }
 
-func (p *procStats) cpu(pid int, withChildren bool) (time.Duration, bool) {
+// cpu returns a process's own CPU time and that of its reaped children.
+func (p *procStats) cpu(pid int) (self, children time.Duration, ok bool) {
 	b := p.file(pid, "stat", p.statFD)
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	fields := bytes.Fields(b[i+1:])
 	// After the command: state(0) ppid pgrp session tty tpgid flags minflt
 	// cminflt majflt cmajflt utime(11) stime(12) cutime(13) cstime(14).
 	if len(fields) < 15 {
-		return 0, false
+		return 0, 0, false
 	}
 	sum := func(idx ...int) int64 {
 		var t int64
@@ -247,11 +244,8 @@ func (p *procStats) cpu(pid int, withChildren bool) (time.Duration, bool) {
 		}
 		return t
 	}
-	ticks := sum(11, 12)
-	if withChildren {
-		ticks += sum(13, 14)
-	}
-	return time.Duration(ticks) * time.Second / clockTicks, true
+	tick := time.Second / clockTicks
+	return time.Duration(sum(11, 12)) * tick, time.Duration(sum(13, 14)) * tick, true
 }
 
 // descendants appends the pids below pid, from each thread's children list.
