@@ -31,7 +31,7 @@ func TestProcStatsOfThisProcess(t *testing.T) {
 	if d := p.cpuDelta(); d <= 0 || x == 0 {
 		t.Errorf("cpu delta after a busy loop = %v", d)
 	}
-	if newProcStats(1 << 30).sample(true) != 0 {
+	if newProcStats(1<<30).sample(true) != 0 {
 		t.Error("a missing process has memory")
 	}
 }
