@@ -1,11 +1,383 @@
 package cmd
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/project"
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/tail"
 )
 
-func newCmdTail(f *cmdutil.Factory) *cobra.Command {
-	return notImplemented("tail", "Follow the logs of many functions, grouped by correlation ID")
+// tailOptions are tail's dependencies and flag values.
+type tailOptions struct {
+	IO      *cmdutil.IOStreams
+	Globals *cmdutil.Globals
+	Now     func() time.Time
+	Sleep   func(ctx context.Context, d time.Duration) error
+	// OpenLogSource opens the provider's log source.
+	OpenLogSource func(ctx context.Context) (providers.LogSource, error)
+	// Project loads evcli.yaml; (nil, nil) when there is none and -f was
+	// not given.
+	Project func() (*project.Project, error)
+	// RunTUI runs the terminal UI until the user quits (replaced in tests).
+	RunTUI func(ctx context.Context, m tail.Model, send <-chan func(*tea.Program)) error
+
+	Functions     []string
+	Correlation   string
+	Since         string
+	Grep          string
+	Level         string
+	Follow        bool
+	NoTUI         bool
+	ReorderWindow time.Duration
+}
+
+func newCmdTail(f *cmdutil.Factory) *cobra.Command { return newCmdTailWith(f, nil) }
+
+// newCmdTailWith builds the command; runF, when set, is called instead of
+// runTail (flag tests).
+func newCmdTailWith(f *cmdutil.Factory, runF func(*tailOptions) error) *cobra.Command {
+	o := &tailOptions{
+		IO:      f.IO,
+		Globals: f.Globals,
+		Now:     f.Now,
+		Sleep:   f.Sleep,
+		OpenLogSource: func(ctx context.Context) (providers.LogSource, error) {
+			if f.Open.LogSource == nil {
+				return nil, fmt.Errorf("tail: the %s provider has no log source yet", providerName(f, nil))
+			}
+			return f.Open.LogSource(ctx)
+		},
+		RunTUI: runTUIProgram,
+	}
+	o.Project = func() (*project.Project, error) {
+		if _, err := os.Stat(f.Globals.File); errors.Is(err, fs.ErrNotExist) && f.Globals.File == project.DefaultFile {
+			return nil, nil // no project: tail works without per-function settings
+		}
+		return f.Project()
+	}
+	c := &cobra.Command{
+		Use:   "tail",
+		Short: "Follow the logs of many functions, grouped by correlation ID",
+		Long: `Follow the logs of many functions at once, merged in time order and grouped by
+correlation ID.
+
+A correlation ID is read from JSON log lines (correlationId, correlation_id,
+x-correlation-id, Powertools' correlation_id, the same names nested such as
+detail.correlationId, or the JSON path in the function's "correlation" setting in
+evcli.yaml) and given to every line of the same request, START, END and REPORT
+included.
+
+On a terminal, a live view lists the flows (correlation ID, first seen, functions
+touched, lines, errors, total duration) above the selected flow's timeline.
+Keys: ↑/↓ select, enter open, esc back, / search, f function filter, l level
+filter, e next error, space pause, F follow, ? help, q quit.
+
+Piped, or with --no-tui, one line per record:
+  2024-01-01T00:00:00.000Z function [correlation] message
+and with -o json one JSON object per line (after the version line):
+  {"type":"log","time":...,"provider":...,"function":...,"requestId":...,
+   "level":...,"correlationId":...,"message":...,"fields":{...}}`,
+		Example: `  evcli tail
+  evcli tail --function 'order-*' --function billing --level warn
+  evcli tail --correlation 7d0c9a2e --since 1h
+  evcli tail --since 2024-05-01T10:00:00Z --follow=false --grep 'timeout|declined'
+  evcli tail -o json | jq 'select(.level == "ERROR")'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(o)
+			}
+			return runTail(c.Context(), o)
+		},
+	}
+	fl := c.Flags()
+	fl.StringArrayVar(&o.Functions, "function", nil, "function name or glob (order-*); repeat for more (default: all)")
+	fl.StringVar(&o.Correlation, "correlation", "", "show only this correlation ID (the terminal UI opens that flow)")
+	fl.StringVar(&o.Since, "since", "10m", "start this long ago (30s, 10m, 2h, 7d) or at an RFC 3339 time")
+	fl.StringVar(&o.Grep, "grep", "", "show only lines whose message matches this regular expression")
+	fl.StringVar(&o.Level, "level", "", "show only lines of at least this level: debug, info, warn, error")
+	fl.BoolVar(&o.Follow, "follow", true, "keep following; --follow=false prints what exists and exits")
+	fl.BoolVar(&o.NoTUI, "no-tui", false, "print lines instead of starting the terminal UI")
+	fl.DurationVar(&o.ReorderWindow, "reorder-window", tail.DefaultReorderWindow, "how long lines are held to put them in time order and give them their correlation ID")
+	return c
+}
+
+func providerName(f *cmdutil.Factory, p *project.Project) string {
+	switch {
+	case f.Globals.Provider != "":
+		return f.Globals.Provider
+	case p != nil && p.Provider != "":
+		return p.Provider
+	}
+	return "local"
+}
+
+// parseSince reads --since: a duration before now (with d for days) or an
+// RFC 3339 time (a date alone is midnight UTC).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return time.Time{}, nil
+	}
+	if strings.HasSuffix(s, "d") {
+		if n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n * 24 * float64(time.Hour))), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("invalid --since %q: a duration counts back from now, so write it without '-' (10m)", s)
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid --since %q: use a duration such as 30s, 10m, 2h or 7d, or an RFC 3339 time such as 2024-05-01T10:00:00Z", s)
+}
+
+// tailConfig turns the flags into a tail.Config. Errors are usage errors.
+func (o *tailOptions) tailConfig(p *project.Project) (tail.Config, error) {
+	cfg := tail.Config{
+		Functions:   o.Functions,
+		Correlation: o.Correlation,
+		Follow:      o.Follow,
+		Now:         o.Now,
+		Sleep:       o.Sleep,
+		Merge:       tail.MergerOptions{Window: o.ReorderWindow},
+	}
+	since, err := parseSince(o.Since, o.Now())
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Since = since
+	if o.Grep != "" {
+		re, err := regexp.Compile(o.Grep)
+		if err != nil {
+			return cfg, fmt.Errorf("invalid --grep %q: %v", o.Grep, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		cfg.Grep = re
+	}
+	if o.Level != "" {
+		lv, ok := tail.ParseLevel(o.Level)
+		if !ok {
+			return cfg, fmt.Errorf("invalid --level %q: use trace, debug, info, warn, error or fatal", o.Level)
+		}
+		cfg.Level = lv
+	}
+	switch {
+	case o.ReorderWindow < 0:
+		return cfg, fmt.Errorf("invalid --reorder-window %v: it cannot be negative (0 prints lines as they come)", o.ReorderWindow)
+	case o.ReorderWindow == 0:
+		cfg.Merge.Window = -1
+	case o.ReorderWindow > time.Minute:
+		return cfg, fmt.Errorf("invalid --reorder-window %v: at most 1m (lines are held that long before printing)", o.ReorderWindow)
+	}
+	for _, fn := range o.Functions {
+		if fn == "" {
+			return cfg, errors.New("invalid --function \"\": name a function or a glob such as order-*")
+		}
+	}
+	paths := map[string]string{}
+	if p != nil {
+		var names []string
+		for _, fn := range p.Functions {
+			names = append(names, fn.Name)
+			if fn.Correlation != "" {
+				paths[fn.Name] = fn.Correlation
+			}
+		}
+		for _, fn := range o.Functions {
+			if strings.ContainsAny(fn, "*?[") {
+				matched := false
+				for _, n := range names {
+					if tail.MatchFunction([]string{fn}, n) {
+						matched = true
+						cfg.SourceFunctions = append(cfg.SourceFunctions, n)
+					}
+				}
+				if !matched {
+					return cfg, fmt.Errorf("--function %q matches no function in %s (functions: %s)", fn, p.Path, strings.Join(names, ", "))
+				}
+				continue
+			}
+			if p.Function(fn) == nil {
+				msg := fmt.Sprintf("--function %q: no such function in %s", fn, p.Path)
+				if s := suggestName(fn, names); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				} else if len(names) > 0 {
+					msg += " (functions: " + strings.Join(names, ", ") + ")"
+				}
+				return cfg, errors.New(msg)
+			}
+			cfg.SourceFunctions = append(cfg.SourceFunctions, fn)
+		}
+	}
+	parser, err := tail.NewParser(paths)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %v", p.Path, err)
+	}
+	cfg.Parser = parser
+	return cfg, nil
+}
+
+func runTail(ctx context.Context, o *tailOptions) error {
+	p, err := o.Project()
+	if err != nil {
+		return err
+	}
+	cfg, err := o.tailConfig(p)
+	if err != nil {
+		return cmdutil.UsageError("%v", err)
+	}
+	src, err := o.OpenLogSource(ctx)
+	if err != nil {
+		return err
+	}
+	name := o.Globals.Provider
+	if name == "" && p != nil {
+		name = p.Provider
+	}
+	if name == "" {
+		name = "local"
+	}
+	sources := []tail.Source{{Name: name, Src: src}}
+
+	useTUI := !o.Globals.JSON() && !o.NoTUI && o.IO.IsStdinTTY() && o.IO.IsStdoutTTY()
+	if useTUI {
+		return o.runTUI(ctx, cfg, sources)
+	}
+	errColor := o.IO.ErrColorEnabled()
+	cfg.OnSourceError = func(source string, err error, retry time.Duration) {
+		msg := fmt.Sprintf("log source %s: %v", source, err)
+		if retry > 0 {
+			msg += fmt.Sprintf("; retrying in %v", retry)
+		}
+		if errColor {
+			msg = "\x1b[33m" + msg + "\x1b[0m"
+		}
+		fmt.Fprintln(o.IO.ErrOut, "evcli: "+msg)
+	}
+	var sink tail.Sink
+	if o.Globals.JSON() {
+		j := cmdutil.NewJSONLines(o.IO.Out, "tail")
+		sink = tail.NewJSONPrinter(j.Write, nil)
+	} else {
+		sink = tail.NewPlainPrinter(o.IO.Out, o.IO.ColorEnabled())
+	}
+	err = tail.Run(ctx, cfg, sources, sink)
+	var se *tail.SourceError
+	if errors.As(err, &se) {
+		// Already reported line by line on stderr.
+		return cmdutil.Silent(cmdutil.ExitFailure)
+	}
+	return err
+}
+
+func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tail.Source) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	recs := make(chan tail.Record, 1024)
+	send := make(chan func(*tea.Program), 16)
+	cfg.OnSourceError = func(source string, err error, retry time.Duration) {
+		msg := fmt.Sprintf("log source %s: %v", source, err)
+		if retry > 0 {
+			msg += fmt.Sprintf("; retrying in %v", retry)
+		}
+		select {
+		case send <- func(p *tea.Program) { p.Send(tail.NoticeMsg(msg)) }:
+		default:
+		}
+	}
+	m := tail.NewModel(tail.ModelOptions{Records: recs, Correlation: cfg.Correlation})
+	runErr := make(chan error, 1)
+	go func() {
+		err := tail.Run(ctx, cfg, sources, tail.ChanSink{C: recs, Done: ctx.Done()})
+		close(recs)
+		runErr <- err
+	}()
+	err := o.RunTUI(ctx, m, send)
+	cancel()
+	rerr := <-runErr
+	if err != nil {
+		return err
+	}
+	var se *tail.SourceError
+	if rerr != nil && !errors.Is(rerr, context.Canceled) && !errors.As(rerr, &se) {
+		return rerr
+	}
+	return nil
+}
+
+// runTUIProgram runs the bubbletea program on the terminal until q or
+// Ctrl-C; send delivers notices from other goroutines.
+func runTUIProgram(ctx context.Context, m tail.Model, send <-chan func(*tea.Program)) error {
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithAltScreen())
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case fn := <-send:
+				fn(p)
+			case <-done:
+				return
+			}
+		}
+	}()
+	_, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// suggestName returns the name closest to s within about one edit in three.
+func suggestName(s string, names []string) string {
+	best, bestD := "", 1<<30
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" || bestD > max(1, min(3, len([]rune(best))/3)) {
+		return ""
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }

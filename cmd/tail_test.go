@@ -1,0 +1,475 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/tail"
+)
+
+// -update rewrites cmd/testdata/tail/*.golden. Defined in init, after every
+// test file's variables, so that another file may define it first.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+	wd, _ := os.Getwd()
+	tailGoldenDir = filepath.Join(wd, "testdata", "tail")
+}
+
+// tailGoldenDir is absolute: the tests chdir to temporary project dirs.
+var tailGoldenDir string
+
+func tailGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join(tailGoldenDir, name+".golden")
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd -run %s -update)", err, t.Name())
+	}
+	if string(want) != got {
+		t.Fatalf("%s differs (run with -update if intended)\n--- got ---\n%s--- want ---\n%s", path, got, want)
+	}
+}
+
+var tailT0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+
+// listSource yields fixed lines, then ends (or, following, waits).
+type listSource struct {
+	lines []providers.LogLine
+	err   error
+	mu    sync.Mutex
+	qs    []providers.LogQuery
+}
+
+func (s *listSource) Logs(ctx context.Context, q providers.LogQuery) (<-chan providers.LogLine, <-chan error) {
+	s.mu.Lock()
+	s.qs = append(s.qs, q)
+	s.mu.Unlock()
+	out := make(chan providers.LogLine)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(out)
+		for _, l := range s.lines {
+			if l.Time.Before(q.Since) {
+				continue
+			}
+			select {
+			case out <- l:
+			case <-ctx.Done():
+				errc <- ctx.Err()
+				return
+			}
+		}
+		if q.Follow && s.err == nil {
+			<-ctx.Done()
+			errc <- ctx.Err()
+			return
+		}
+		errc <- s.err
+	}()
+	return out, errc
+}
+
+func fanOutLines() []providers.LogLine {
+	var ls []providers.LogLine
+	add := func(ms int, fn, req, msg string) {
+		ls = append(ls, providers.LogLine{Time: tailT0.Add(time.Duration(ms) * time.Millisecond), Provider: "local", Function: fn, RequestID: req, Message: msg, Token: fmt.Sprint(len(ls))})
+	}
+	add(0, "orders", "r-1", "START RequestId: r-1 Version: $LATEST")
+	add(2, "orders", "r-1", `{"level":"INFO","message":"order placed","correlationId":"c-1","orderId":"o-1"}`)
+	add(30, "billing", "r-2", "START RequestId: r-2 Version: $LATEST")
+	add(8, "orders", "r-1", "END RequestId: r-1") // out of order: the merge puts it back
+	add(9, "orders", "r-1", "REPORT RequestId: r-1\tDuration: 7.50 ms\tBilled Duration: 8 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB")
+	add(35, "billing", "r-2", "2024-05-01T10:00:00.035Z\tr-2\tERROR\tpayment failed:\nstack line")
+	add(36, "billing", "r-2", `{"level":"ERROR","message":"declined","detail":{"correlationId":"c-1"}}`)
+	add(40, "billing", "r-2", "REPORT RequestId: r-2\tDuration: 10.00 ms\tBilled Duration: 10 ms\tMemory Size: 128 MB\tMax Memory Used: 31 MB")
+	add(50, "stock", "", "plain text without request")
+	return ls
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func tailFactory(t *testing.T, src providers.LogSource) (*cmdutil.Factory, *syncBuf, *syncBuf) {
+	t.Helper()
+	io, _, _, _ := cmdutil.Test()
+	out, errOut := &syncBuf{}, &syncBuf{}
+	io.Out, io.ErrOut = out, errOut
+	dir := t.TempDir()
+	f := &cmdutil.Factory{
+		IO:      io,
+		Globals: &cmdutil.Globals{File: filepath.Join(dir, "evcli.yaml"), Output: "text", Color: "auto"},
+		Now:     func() time.Time { return tailT0.Add(time.Minute) },
+		Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+		Getenv:  func(string) string { return "" },
+		Environ: func() []string { return nil },
+	}
+	f.Open.LogSource = func(ctx context.Context) (providers.LogSource, error) { return src, nil }
+	return f, out, errOut
+}
+
+// runTailCmd runs evcli with args; a missing evcli.yaml next to -f is fine
+// only for the default name, so tests chdir to a temp dir.
+func runTailCmd(t *testing.T, f *cmdutil.Factory, args ...string) int {
+	t.Helper()
+	t.Chdir(filepath.Dir(f.Globals.File))
+	f.Globals.File = "evcli.yaml"
+	return Run(context.Background(), f, args)
+}
+
+func TestTailPlain(t *testing.T) {
+	f, out, errOut := tailFactory(t, &listSource{lines: fanOutLines()})
+	if code := runTailCmd(t, f, "tail", "--follow=false"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	tailGolden(t, "plain", out.String())
+}
+
+func TestTailJSON(t *testing.T) {
+	f, out, errOut := tailFactory(t, &listSource{lines: fanOutLines()})
+	f.IO.SetStdoutTTY(true) // -o json wins over the terminal
+	f.IO.SetStdinTTY(true)
+	if code := runTailCmd(t, f, "tail", "--follow=false", "-o", "json"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	tailGolden(t, "json", out.String())
+}
+
+func TestTailColor(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		tty     bool
+		noColor bool
+		args    []string
+		want    bool
+	}{
+		{"pipe", false, false, nil, false},
+		{"terminal no-tui", true, false, []string{"--no-tui"}, true},
+		{"terminal NO_COLOR", true, true, []string{"--no-tui"}, false},
+		{"pipe --color always", false, false, []string{"--color", "always"}, true},
+		{"terminal --color never", true, false, []string{"--no-tui", "--color", "never"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, out, _ := tailFactory(t, &listSource{lines: fanOutLines()})
+			f.IO.SetStdoutTTY(tt.tty)
+			f.IO.SetStdinTTY(tt.tty)
+			f.IO.SetNoColorEnv(tt.noColor)
+			if code := runTailCmd(t, f, append([]string{"tail", "--follow=false"}, tt.args...)...); code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			if got := strings.Contains(out.String(), "\x1b["); got != tt.want {
+				t.Fatalf("colour = %v, want %v:\n%q", got, tt.want, out.String())
+			}
+		})
+	}
+}
+
+func TestTailFilters(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string // messages, in order
+	}{
+		{[]string{"--function", "bill*"}, []string{"START RequestId: r-2 Version: $LATEST", `payment failed:\nstack line`, "declined", "REPORT"}},
+		{[]string{"--level", "error"}, []string{`payment failed:\nstack line`, "declined"}},
+		{[]string{"--grep", "^(order|decl)"}, []string{"order placed", "declined"}},
+		{[]string{"--correlation", "c-1", "--function", "orders"}, []string{"START RequestId: r-1 Version: $LATEST", "order placed", "END RequestId: r-1", "REPORT"}},
+		{[]string{"--since", "2024-05-01T10:00:00.036Z"}, []string{"declined", "REPORT", "plain text without request"}},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f, out, errOut := tailFactory(t, &listSource{lines: fanOutLines()})
+			if code := runTailCmd(t, f, append([]string{"tail", "--follow=false", "-o", "json"}, tt.args...)...); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")[1:]
+			if len(lines) != len(tt.want) {
+				t.Fatalf("%d lines, want %d:\n%s", len(lines), len(tt.want), out)
+			}
+			for i, l := range lines {
+				if !strings.Contains(l, `"message":"`+strings.ReplaceAll(tt.want[i], `"`, `\"`)) {
+					t.Errorf("line %d = %s, want message %q", i, l, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestTailFlagErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--since", "yesterday"}, `invalid --since "yesterday": use a duration such as 30s, 10m, 2h or 7d, or an RFC 3339 time`},
+		{[]string{"--since", "-5m"}, `invalid --since "-5m": a duration counts back from now`},
+		{[]string{"--level", "loud"}, `invalid --level "loud": use trace, debug, info, warn, error or fatal`},
+		{[]string{"--grep", "a("}, `invalid --grep "a(": missing closing ): ` + "`a(`"},
+		{[]string{"--reorder-window", "5m"}, "invalid --reorder-window 5m0s: at most 1m"},
+		{[]string{"--function", ""}, `invalid --function ""`},
+		{[]string{"extra"}, `unknown command "extra" for "evcli tail"`},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f, out, errOut := tailFactory(t, &listSource{})
+			if code := runTailCmd(t, f, append([]string{"tail"}, tt.args...)...); code != cmdutil.ExitUsage {
+				t.Fatalf("exit %d, want 2; stderr: %s", code, errOut)
+			}
+			if !strings.Contains(errOut.String(), tt.want) {
+				t.Fatalf("stderr = %q, want it to contain %q", errOut, tt.want)
+			}
+			if out.String() != "" {
+				t.Fatalf("stdout = %q", out)
+			}
+		})
+	}
+}
+
+func TestTailProject(t *testing.T) {
+	src := &listSource{lines: []providers.LogLine{
+		{Time: tailT0, Function: "billing", RequestID: "r-9", Message: "START RequestId: r-9"},
+		{Time: tailT0.Add(time.Millisecond), Function: "billing", RequestID: "r-9", Message: `{"correlationId":"generic","meta":{"trace":"t-42"}}`},
+	}}
+	f, out, errOut := tailFactory(t, src)
+	dir := filepath.Dir(f.Globals.File)
+	for _, d := range []string{"functions/billing", "functions/orders"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yaml := "project: shop\nfunctions:\n  billing:\n    source: functions/billing\n    runtime: provided.al2023\n    correlation: $.meta.trace\n" +
+		"  orders:\n    source: functions/orders\n    runtime: provided.al2023\n"
+	if err := os.WriteFile(f.Globals.File, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := runTailCmd(t, f, "tail", "--follow=false", "--function", "bill*"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "2024-05-01T10:00:00.000Z billing [t-42] START RequestId: r-9\n" +
+		"2024-05-01T10:00:00.001Z billing [t-42] {\"correlationId\":\"generic\",\"meta\":{\"trace\":\"t-42\"}}\n"
+	if out.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
+	}
+	// The glob was expanded against the project's functions for the source.
+	if q := src.qs[0]; fmt.Sprint(q.Functions) != "[billing]" || !q.Since.Equal(tailT0.Add(time.Minute-10*time.Minute)) {
+		t.Fatalf("query = %+v", q)
+	}
+
+	f2, _, errOut2 := tailFactory(t, src)
+	f2.Globals.File = f.Globals.File
+	t.Chdir(dir)
+	f2.Globals.File = "evcli.yaml"
+	if code := Run(context.Background(), f2, []string{"tail", "--function", "biling"}); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(errOut2.String(), `--function "biling": no such function in evcli.yaml; did you mean "billing"?`) {
+		t.Fatalf("stderr = %s", errOut2)
+	}
+}
+
+// flakySource fails its first call, then follows.
+type flakySource struct {
+	calls int
+	mu    sync.Mutex
+	inner providers.LogSource
+}
+
+func (s *flakySource) Logs(ctx context.Context, q providers.LogQuery) (<-chan providers.LogLine, <-chan error) {
+	s.mu.Lock()
+	s.calls++
+	first := s.calls == 1
+	s.mu.Unlock()
+	if first {
+		out := make(chan providers.LogLine)
+		close(out)
+		errc := make(chan error, 1)
+		errc <- &providers.Error{Code: providers.Unavailable, Resource: "store", Err: errors.New("database is locked")}
+		return out, errc
+	}
+	return s.inner.Logs(ctx, q)
+}
+
+// chanSource delivers lines as a test pushes them, like a store written by
+// another process while tail follows it.
+type chanSource struct{ c chan providers.LogLine }
+
+func (s *chanSource) Logs(ctx context.Context, q providers.LogQuery) (<-chan providers.LogLine, <-chan error) {
+	out := make(chan providers.LogLine)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case l := <-s.c:
+				select {
+				case out <- l:
+				case <-ctx.Done():
+				}
+			case <-ctx.Done():
+				errc <- ctx.Err()
+				return
+			}
+		}
+	}()
+	return out, errc
+}
+
+func TestTailFollowsLinesOverTime(t *testing.T) {
+	src := &chanSource{c: make(chan providers.LogLine)}
+	flaky := &flakySource{inner: src}
+	f, out, errOut := tailFactory(t, flaky)
+	f.Now = time.Now
+	t.Chdir(filepath.Dir(f.Globals.File))
+	f.Globals.File = "evcli.yaml"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- Run(ctx, f, []string{"tail", "-o", "json", "--reorder-window", "10ms"}) }()
+	for i := 0; i < 3; i++ {
+		src.c <- providers.LogLine{Time: time.Now(), Function: "orders", RequestID: "r-1", Message: fmt.Sprintf(`{"message":"step %d","correlationId":"c-7"}`, i)}
+		// Each line is printed while the tail keeps following.
+		want := fmt.Sprintf(`"message":"step %d"`, i)
+		for !strings.Contains(out.String(), want) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	cancel()
+	if code := <-done; code != cmdutil.ExitInterrupted {
+		t.Fatalf("exit %d, want 130", code)
+	}
+	if !strings.Contains(errOut.String(), "evcli: log source local: store: database is locked; retrying in ") {
+		t.Fatalf("stderr = %q", errOut)
+	}
+	if n := strings.Count(out.String(), `"level":"","correlationId":"c-7"`); n != 3 {
+		t.Fatalf("%d correlated lines:\n%s", n, out)
+	}
+}
+
+func TestTailSourceFailsForGood(t *testing.T) {
+	denied := &providers.Error{Code: providers.PermissionDenied, Resource: "/aws/lambda/orders", Err: errors.New("AccessDeniedException: not authorized")}
+	f, _, errOut := tailFactory(t, &listSource{err: denied})
+	if code := runTailCmd(t, f, "tail", "--follow=false"); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if got := errOut.String(); got != "evcli: log source local: /aws/lambda/orders: AccessDeniedException: not authorized\n" {
+		t.Fatalf("stderr = %q", got)
+	}
+}
+
+func TestTailStartsTUIOnlyOnATerminal(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		stdin, stdout   bool
+		args            []string
+		wantTUI         bool
+		wantCorrelation string
+	}{
+		{"both terminals", true, true, nil, true, ""},
+		{"correlation", true, true, []string{"--correlation", "c-1"}, true, "c-1"},
+		{"no-tui", true, true, []string{"--no-tui"}, false, ""},
+		{"stdin piped", false, true, nil, false, ""},
+		{"stdout piped", true, false, nil, false, ""},
+		{"json", true, true, []string{"-o", "json"}, false, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, out, _ := tailFactory(t, &listSource{lines: fanOutLines()})
+			f.IO.SetStdinTTY(tt.stdin)
+			f.IO.SetStdoutTTY(tt.stdout)
+			var got *tail.Model
+			cmd := newCmdTailWith(f, func(o *tailOptions) error {
+				o.RunTUI = func(ctx context.Context, m tail.Model, send <-chan func(*tea.Program)) error {
+					// Drive the model headless until the stream ends.
+					var msg tea.Msg
+					for cmd := m.Init(); cmd != nil; {
+						msg = cmd()
+						nm, next := m.Update(msg)
+						m, cmd = nm.(tail.Model), next
+					}
+					got = &m
+					return nil
+				}
+				return runTail(context.Background(), o)
+			})
+			t.Chdir(filepath.Dir(f.Globals.File))
+			f.Globals.File = "evcli.yaml"
+			cmd.SetArgs(append([]string{"--follow=false"}, tt.args...))
+			f.Globals.Output = "text"
+			if len(tt.args) == 2 && tt.args[0] == "-o" {
+				f.Globals.Output = "json"
+				cmd.SetArgs([]string{"--follow=false"})
+			}
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if (got != nil) != tt.wantTUI {
+				t.Fatalf("TUI started = %v, want %v", got != nil, tt.wantTUI)
+			}
+			if got != nil {
+				if out.String() != "" {
+					t.Fatalf("the TUI run also printed %q", out)
+				}
+				wantFlows := 2 // c-1 (both requests), and the stock line without ids
+				if tt.wantCorrelation != "" {
+					wantFlows = 1
+				}
+				if n := got.Flows().Len(); n != wantFlows {
+					var ids []string
+					for _, fl := range got.Flows().List() {
+						ids = append(ids, fl.ID)
+					}
+					t.Fatalf("%d flows %v, want %d", n, ids, wantFlows)
+				}
+			} else if out.String() == "" {
+				t.Fatal("nothing printed")
+			}
+		})
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"10m":                       now.Add(-10 * time.Minute),
+		"1h30m":                     now.Add(-90 * time.Minute),
+		"7d":                        now.Add(-7 * 24 * time.Hour),
+		"0.5d":                      now.Add(-12 * time.Hour),
+		"2024-05-01T10:00:00Z":      time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
+		"2024-05-01T10:00:00+02:00": time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC),
+		"2024-04-30":                time.Date(2024, 4, 30, 0, 0, 0, 0, time.UTC),
+		"":                          {},
+	} {
+		got, err := parseSince(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
