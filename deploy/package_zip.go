@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/evcli/evcli/project"
 )
@@ -43,9 +44,7 @@ func WriteZip(w io.Writer, entries []zipEntry) error {
 		}
 	}
 	zw := zip.NewWriter(w)
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.DefaultCompression)
-	})
+	zw.RegisterCompressor(zip.Deflate, newFlateWriter)
 	for _, e := range sorted {
 		if err := checkZipName(e.Name); err != nil {
 			return err
@@ -69,6 +68,36 @@ func WriteZip(w io.Writer, entries []zipEntry) error {
 		}
 	}
 	return zw.Close()
+}
+
+// flateWriters recycles compressors: each holds about a megabyte of state,
+// and a node_modules tree has thousands of files.
+var flateWriters sync.Pool
+
+// newFlateWriter returns a Deflate compressor at a fixed level (the level is
+// part of what makes the bytes reproducible).
+func newFlateWriter(out io.Writer) (io.WriteCloser, error) {
+	fw, ok := flateWriters.Get().(*flate.Writer)
+	if ok {
+		fw.Reset(out)
+	} else {
+		var err error
+		if fw, err = flate.NewWriter(out, flate.DefaultCompression); err != nil {
+			return nil, err
+		}
+	}
+	return &pooledFlateWriter{fw: fw}, nil
+}
+
+type pooledFlateWriter struct{ fw *flate.Writer }
+
+func (w *pooledFlateWriter) Write(p []byte) (int, error) { return w.fw.Write(p) }
+
+func (w *pooledFlateWriter) Close() error {
+	err := w.fw.Close()
+	flateWriters.Put(w.fw)
+	w.fw = nil
+	return err
 }
 
 // checkZipName refuses names that would extract outside the target directory.
