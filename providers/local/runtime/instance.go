@@ -113,13 +113,16 @@ func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64) (*inst
 	in.cmd = cmd
 	in.pid = cmd.Process.Pid
 	in.proc = newProcStats(in.pid)
-	m.register(in)
 	go in.logs.run()
 	go func() {
 		in.exitErr = cmd.Wait()
 		close(in.exitCh)
 		m.exited(in)
 	}()
+	if !m.register(in) { // Close ran meanwhile
+		in.stop()
+		return nil, errClosed()
+	}
 	return in, nil
 }
 

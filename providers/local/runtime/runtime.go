@@ -644,11 +644,16 @@ func (m *Manager) Close() error {
 	return nil
 }
 
-func (m *Manager) register(in *instance) {
+// register records a started instance; it reports false after Close.
+func (m *Manager) register(in *instance) bool {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
 	m.byKey[in.accessKey] = in
 	m.all[in] = struct{}{}
-	m.mu.Unlock()
+	return true
 }
 
 func (m *Manager) unregister(in *instance) {

@@ -61,6 +61,36 @@ func TestGoEchoWarmReuseAndLogs(t *testing.T) {
 	}
 }
 
+func TestLinesAfterTheResponseKeepTheLastRequestID(t *testing.T) {
+	m, rec := newTestManager(t, Options{})
+	deploy(t, m, FunctionSpec{Name: "late"})
+	r := invoke(t, m, "late", `{"action":"late","ms":20}`)
+	for {
+		rec.mu.Lock()
+		var found *LogLine
+		for i, l := range rec.lines {
+			if l.Text == "late line" {
+				found = &rec.lines[i]
+			}
+		}
+		rec.mu.Unlock()
+		if found != nil {
+			if found.RequestID != r.RequestID || found.InstanceID != r.InstanceID || found.Function != "late" {
+				t.Errorf("late line tagged %+v, want request %s on %s", *found, r.RequestID, r.InstanceID)
+			}
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if slices.Contains(r.Logs, "late line") {
+		t.Error("a line written after REPORT is in the invocation's Result.Logs")
+	}
+	next := invoke(t, m, "late", `{}`)
+	if lines := rec.linesOf(next.RequestID); len(lines) != 3 {
+		t.Errorf("next invocation's lines = %q, want START, END, REPORT", lines)
+	}
+}
+
 func TestCPUTime(t *testing.T) {
 	m, rec := newTestManager(t, Options{})
 	deploy(t, m, FunctionSpec{Name: "cpu"})

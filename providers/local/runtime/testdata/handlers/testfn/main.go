@@ -46,6 +46,12 @@ func handle(ctx context.Context, e event) (any, error) {
 	case "sleep":
 		time.Sleep(time.Duration(e.Ms) * time.Millisecond)
 		return "slept", nil
+	case "late":
+		go func() {
+			time.Sleep(time.Duration(e.Ms) * time.Millisecond)
+			fmt.Println("late line")
+		}()
+		return "returned", nil
 	case "spin":
 		n := 0
 		for end := time.Now().Add(time.Duration(e.Ms) * time.Millisecond); time.Now().Before(end); n++ {
