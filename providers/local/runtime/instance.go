@@ -113,6 +113,9 @@ func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64) (*inst
 	in.cmd = cmd
 	in.pid = cmd.Process.Pid
 	in.proc = newProcStats(in.pid)
+	if m.o.Started != nil {
+		m.o.Started(spec.Name, in.pid)
+	}
 	go in.logs.run()
 	go func() {
 		in.exitErr = cmd.Wait()

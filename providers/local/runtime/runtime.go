@@ -96,6 +96,10 @@ type Options struct {
 	Node, Python string
 	// AccountID is used in the function ARNs (default 000000000000).
 	AccountID string
+	// Started, when set, is called with the pid of each instance process
+	// right after it starts (before its init runs far): tune's probe moves
+	// it into a CPU-limited cgroup, whose limit its children inherit.
+	Started func(fn string, pid int)
 }
 
 // Result is the outcome of one synchronous invocation.
