@@ -13,9 +13,14 @@
 //
 // Each *DB has a write pool of one connection whose transactions are BEGIN
 // IMMEDIATE, and a read pool. Writers of different processes wait for each
-// other on SQLite's busy handler (15 s) rather than failing. Commits run
-// with synchronous=FULL: once AppendEvents returns, the events survive
-// kill -9 of the process and loss of power.
+// other on SQLite's busy handler (15 s) rather than failing. The event
+// store, deployments and key/value writes commit with synchronous=FULL: once
+// AppendEvents returns, the events survive kill -9 of the process and loss of
+// power. Concurrent AppendEvents calls share one transaction (group commit).
+// Log lines, invocation records and delivery outcomes — frequent, and
+// diagnostics rather than the system of record — commit with
+// synchronous=NORMAL and multi-row inserts: safe from kill -9 of any process,
+// fsynced at the next checkpoint or FULL commit.
 //
 // Readers never hold a snapshot while the caller works: Events and
 // Invocations read a page at a time (iter.Seq2), Logs a page per poll.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -22,24 +23,19 @@ func (d *DB) AppendLogs(ctx context.Context, lines []providers.LogLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	err := d.write(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO logs (time, provider, function, request_id, stream, correlation_id, message) VALUES (?,?,?,?,?,?,?)`)
-		if err != nil {
-			return d.wrap("prepare log insert", err)
+	rows := make([][]any, len(lines))
+	for i, l := range lines {
+		if l.Time.IsZero() {
+			l.Time = d.now()
 		}
-		defer ins.Close()
-		for _, l := range lines {
-			if l.Time.IsZero() {
-				l.Time = d.now()
-			}
-			if l.Provider == "" {
-				l.Provider = "local"
-			}
-			if _, err := ins.ExecContext(ctx, toMicros(l.Time), l.Provider, l.Function, l.RequestID, l.Stream, logCorrelation(l.Message), l.Message); err != nil {
-				return d.wrap("insert log line of "+l.Function, err)
-			}
+		if l.Provider == "" {
+			l.Provider = "local"
 		}
-		return nil
+		rows[i] = []any{toMicros(l.Time), l.Provider, l.Function, l.RequestID, l.Stream, logCorrelation(l.Message), l.Message}
+	}
+	err := d.writeLight(ctx, func(tx *sql.Tx) error {
+		return d.wrap(fmt.Sprintf("insert %d log lines", len(lines)),
+			insertRows(ctx, tx, "logs", []string{"time", "provider", "function", "request_id", "stream", "correlation_id", "message"}, rows))
 	})
 	if err == nil {
 		d.signal()

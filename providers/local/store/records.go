@@ -21,7 +21,7 @@ func (d *DB) AppendInvocation(ctx context.Context, r providers.InvocationRecord)
 	if r.Time.IsZero() {
 		r.Time = d.now()
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeLight(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO invocations
 			(function, request_id, time, duration_ms, billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, cpu_time_ms, outcome)
 			VALUES (?,?,?,?,?,?,?,?,?,?)`,
@@ -146,25 +146,16 @@ func (d *DB) RecordDeliveries(ctx context.Context, dls []Delivery) error {
 	if len(dls) == 0 {
 		return nil
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO deliveries
-			(event_id, function, rule_id, status, attempts, error, duration_ms, correlation_id, time)
-			VALUES (?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return d.wrap("prepare delivery insert", err)
+	rows := make([][]any, len(dls))
+	for i, dl := range dls {
+		if dl.Time.IsZero() {
+			dl.Time = d.now()
 		}
-		defer ins.Close()
-		for _, dl := range dls {
-			if dl.Time.IsZero() {
-				dl.Time = d.now()
-			}
-			_, err := ins.ExecContext(ctx, dl.EventID, dl.Function, dl.RuleID, dl.Status, dl.Attempts, dl.Error,
-				dl.DurationMs, dl.CorrelationID, toMicros(dl.Time))
-			if err != nil {
-				return d.wrap("record delivery of "+dl.EventID, err)
-			}
-		}
-		return nil
+		rows[i] = []any{dl.EventID, dl.Function, dl.RuleID, dl.Status, dl.Attempts, dl.Error, dl.DurationMs, dl.CorrelationID, toMicros(dl.Time)}
+	}
+	return d.writeLight(ctx, func(tx *sql.Tx) error {
+		return d.wrap(fmt.Sprintf("record %d delivery outcomes", len(dls)), insertRows(ctx, tx, "deliveries",
+			[]string{"event_id", "function", "rule_id", "status", "attempts", "error", "duration_ms", "correlation_id", "time"}, rows))
 	})
 }
 

@@ -32,6 +32,10 @@ type DB struct {
 	poll time.Duration
 	now  func() time.Time
 	sync string
+	// syncConn and syncMode: the write connection and the synchronous mode
+	// last set on it; used only while holding that (only) connection.
+	syncConn any
+	syncMode string
 
 	gc groupCommit
 
@@ -102,6 +106,8 @@ func Open(dir string, opts ...Option) (*DB, error) {
 		"journal_mode(WAL)",
 		"synchronous(" + d.sync + ")",
 		"foreign_keys(1)",
+		// Statement journals (multi-row inserts) in memory, not temp files.
+		"temp_store(MEMORY)",
 	}
 	dsn := func(txlock string) string {
 		v := url.Values{}
@@ -280,9 +286,39 @@ func (d *DB) migrate(ctx context.Context) error {
 	})
 }
 
-// write runs f in a BEGIN IMMEDIATE transaction on the write pool and commits.
+// write runs f in a BEGIN IMMEDIATE transaction on the write pool and
+// commits with the handle's synchronous mode (FULL unless WithSynchronous):
+// for the event store, deployments and checkpoints.
 func (d *DB) write(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := d.w.BeginTx(ctx, nil)
+	return d.writeSync(ctx, d.sync, f)
+}
+
+// writeLight commits with synchronous=NORMAL: still safe from kill -9 of any
+// process (the WAL is in the OS page cache), not fsynced until the next
+// checkpoint. For logs, invocation records and delivery outcomes, which are
+// written often and are diagnostics rather than the system of record.
+func (d *DB) writeLight(ctx context.Context, f func(tx *sql.Tx) error) error {
+	return d.writeSync(ctx, "NORMAL", f)
+}
+
+func (d *DB) writeSync(ctx context.Context, mode string, f func(tx *sql.Tx) error) error {
+	conn, err := d.w.Conn(ctx)
+	if err != nil {
+		return d.wrap("begin write", err)
+	}
+	defer conn.Close()
+	// The pool has one connection; remember its mode so that the pragma runs
+	// only when the mode changes (or the connection was replaced).
+	var dc any
+	conn.Raw(func(c any) error { dc = c; return nil })
+	if dc != d.syncConn || mode != d.syncMode {
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+mode); err != nil {
+			d.syncConn = nil
+			return d.wrap("set synchronous", err)
+		}
+		d.syncConn, d.syncMode = dc, mode
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return d.wrap("begin write", err)
 	}
@@ -314,6 +350,31 @@ func (d *DB) wrap(what string, err error) error {
 		return err
 	}
 	return fmt.Errorf("store: %s: %s: %w", d.path, what, err)
+}
+
+// multiRowChunk is how many rows one multi-row INSERT carries: one statement
+// for many rows saves database/sql's per-call overhead, which dominates a
+// small insert.
+const multiRowChunk = 64
+
+// insertRows inserts rows (each of len(cols) values) with multi-row INSERT
+// statements: "INSERT INTO table (cols) VALUES (...),(...)".
+func insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	one := "(" + placeholders(len(cols)) + ")"
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	args := make([]any, 0, multiRowChunk*len(cols))
+	for start := 0; start < len(rows); start += multiRowChunk {
+		chunk := rows[start:min(start+multiRowChunk, len(rows))]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		q := head + strings.TrimSuffix(strings.Repeat(one+",", len(chunk)), ",")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // placeholders returns "?,?,?" for n arguments.
