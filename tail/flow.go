@@ -9,6 +9,9 @@ import (
 const (
 	DefaultMaxFlows        = 500
 	DefaultMaxLinesPerFlow = 2000
+	// DefaultMaxRecords caps the lines kept across all flows; past it the
+	// oldest flows are evicted whole.
+	DefaultMaxRecords = 100_000
 )
 
 // NoCorrelation is the key of the flow that gathers lines with neither a
@@ -39,10 +42,14 @@ type Flow struct {
 // first seen longest ago is evicted) and at most MaxLines records per flow.
 type Flows struct {
 	Max, MaxLines int
-	byID          map[string]*Flow
-	order         []*Flow // by first seen (arrival order)
-	Evicted       int
-	Total         int
+	// MaxRecords caps the lines kept across all flows (default
+	// DefaultMaxRecords).
+	MaxRecords int
+	kept       int
+	byID       map[string]*Flow
+	order      []*Flow // by first seen (arrival order)
+	Evicted    int
+	Total      int
 }
 
 // NewFlows returns an empty model with the given caps (0: the defaults).
@@ -53,7 +60,7 @@ func NewFlows(max, maxLines int) *Flows {
 	if maxLines <= 0 {
 		maxLines = DefaultMaxLinesPerFlow
 	}
-	return &Flows{Max: max, MaxLines: maxLines, byID: map[string]*Flow{}}
+	return &Flows{Max: max, MaxLines: maxLines, MaxRecords: DefaultMaxRecords, byID: map[string]*Flow{}}
 }
 
 // Key returns the flow key of a record.
@@ -82,15 +89,7 @@ func (fs *Flows) Add(r Record) *Flow {
 	f := fs.byID[k]
 	if f == nil {
 		if len(fs.order) >= fs.Max {
-			old := fs.order[0]
-			fs.order[0] = nil
-			fs.order = fs.order[1:]
-			ok := old.ID
-			if old.ByRequest {
-				ok = "\x00" + ok
-			}
-			delete(fs.byID, ok)
-			fs.Evicted++
+			fs.evictOldest()
 		}
 		f = &Flow{ID: id, ByRequest: byReq, FirstSeen: r.Time}
 		fs.byID[k] = f
@@ -133,11 +132,33 @@ func (fs *Flows) Add(r Record) *Flow {
 	}
 	if len(f.Records) >= fs.MaxLines {
 		copy(f.Records, f.Records[1:])
+		f.Records[len(f.Records)-1] = Record{}
 		f.Records = f.Records[:len(f.Records)-1]
 		f.Dropped++
+		fs.kept--
 	}
 	f.Records = append(f.Records, r)
+	fs.kept++
+	for fs.kept > fs.MaxRecords && len(fs.order) > 1 && fs.order[0] != f {
+		fs.evictOldest()
+	}
 	return f
+}
+
+// Kept returns the number of lines kept across all flows.
+func (fs *Flows) Kept() int { return fs.kept }
+
+func (fs *Flows) evictOldest() {
+	old := fs.order[0]
+	fs.order[0] = nil
+	fs.order = fs.order[1:]
+	k := old.ID
+	if old.ByRequest {
+		k = "\x00" + k
+	}
+	delete(fs.byID, k)
+	fs.kept -= len(old.Records)
+	fs.Evicted++
 }
 
 // Len returns the number of flows kept.
@@ -157,6 +178,7 @@ func (fs *Flows) Get(id string) *Flow {
 // absorb moves request flow rf into f.
 func (fs *Flows) absorb(f, rf *Flow) {
 	delete(fs.byID, "\x00"+rf.ID)
+	fs.kept -= len(rf.Records) // counted again below, as f's
 	for i, x := range fs.order {
 		if x == rf {
 			fs.order = append(fs.order[:i], fs.order[i+1:]...)
@@ -191,5 +213,6 @@ func (fs *Flows) absorb(f, rf *Flow) {
 		recs = recs[over:]
 		f.Dropped += over
 	}
+	fs.kept += len(recs) - len(f.Records)
 	f.Records = recs
 }

@@ -285,6 +285,20 @@ func TestFlowsBounded(t *testing.T) {
 	if fs.Get("c-49") == nil || fs.Total != 10_000 {
 		t.Fatal("newest flow evicted")
 	}
+
+	// The cap on lines across flows evicts the oldest flows whole.
+	fs = NewFlows(1000, 100)
+	fs.MaxRecords = 250
+	for i := 0; i < 10_000; i++ {
+		fs.Add(Record{Time: t0.Add(time.Duration(i)), CorrelationID: fmt.Sprint("c-", i/30), Message: "x"})
+		kept := 0
+		for _, f := range fs.List() {
+			kept += len(f.Records)
+		}
+		if kept != fs.Kept() || kept > 250+30 {
+			t.Fatalf("after %d: %d lines kept (counted %d), cap 250", i, kept, fs.Kept())
+		}
+	}
 }
 
 func TestFlowsAbsorbRequestFlow(t *testing.T) {
