@@ -140,6 +140,11 @@ func Package(ctx context.Context, p *project.Project, o PackageOptions) ([]Artif
 		}
 	}
 
+	// "Changed" compares with the build recorded before this one started.
+	manifestMu.Lock()
+	prev := readManifest(outDir)
+	manifestMu.Unlock()
+
 	results := make([]Artifact, len(fns))
 	errs := make([]error, len(fns))
 	g, gctx := errgroup.WithContext(ctx)
@@ -157,7 +162,9 @@ func Package(ctx context.Context, p *project.Project, o PackageOptions) ([]Artif
 				progress(ArtifactEvent{Function: fn.Name, Phase: PhaseFailed, Err: err})
 				return nil // build the others: report every failure at once
 			}
+			a.Changed = prev.changed(a)
 			results[i] = a
+			progress(ArtifactEvent{Function: fn.Name, Phase: PhaseDone, Artifact: a})
 			return nil
 		})
 	}
@@ -166,27 +173,22 @@ func Package(ctx context.Context, p *project.Project, o PackageOptions) ([]Artif
 		return nil, err
 	}
 
-	// Compare with the previous build and record this one.
+	// Record this build, keeping the entries of functions not built now.
+	var out []Artifact
 	manifestMu.Lock()
 	m := readManifest(outDir)
-	var out []Artifact
 	for i := range fns {
 		if errs[i] != nil {
 			continue
 		}
 		a := results[i]
-		a.Changed = m.changed(a)
 		m.Artifacts[a.Function] = manifestEntry{SHA256: a.SHA256, Size: a.Size}
 		out = append(out, a)
 	}
-	werr := writeManifest(outDir, m)
+	if err := writeManifest(outDir, m); err != nil {
+		errs = append(errs, fmt.Errorf("record the build in %s: %w", filepath.Join(outDir, ManifestFile), err))
+	}
 	manifestMu.Unlock()
-	for _, a := range out {
-		progress(ArtifactEvent{Function: a.Function, Phase: PhaseDone, Artifact: a})
-	}
-	if werr != nil {
-		errs = append(errs, werr)
-	}
 	return out, errors.Join(errs...)
 }
 
