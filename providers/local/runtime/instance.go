@@ -61,7 +61,7 @@ type instance struct {
 
 // newInstance starts a process for spec and its Runtime API listener. The
 // caller waits for it to be ready (run does).
-func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64) (*instance, error) {
+func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64, first *invocation) (*instance, error) {
 	id := randomHex(16)
 	now := m.o.Now()
 	in := &instance{
@@ -102,6 +102,7 @@ func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64) (*inst
 	cmd.Stderr = pw
 	setProcessGroup(cmd)
 	in.logs = newLogPipe(pr, in)
+	in.logs.begin(first) // init output belongs to the invocation that caused it
 	in.started = m.o.Now()
 	if err := cmd.Start(); err != nil {
 		pw.Close()

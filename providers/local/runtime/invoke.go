@@ -35,11 +35,11 @@ type invocation struct {
 	logs    []string
 }
 
-func newInvocation(m *Manager, spec FunctionSpec, payload []byte, opt InvokeOptions) *invocation {
+func newInvocation(m *Manager, fn string, payload []byte, opt InvokeOptions) *invocation {
 	inv := &invocation{
 		id:      newRequestID(),
 		payload: payload,
-		arn:     m.arn(spec.Name),
+		arn:     m.arn(fn),
 		opt:     opt,
 		traceID: opt.TraceID,
 		done:    make(chan outcome, 1),
@@ -91,7 +91,6 @@ func (m *Manager) run(in *instance, inv *invocation, cold bool) (Result, error) 
 	timeout := time.Duration(spec.TimeoutS) * time.Second
 	var initDur time.Duration
 	if cold {
-		in.logs.begin(inv)
 		initTimer := time.NewTimer(InitTimeout + timeout)
 		var f failure
 		select {

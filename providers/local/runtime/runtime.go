@@ -468,14 +468,11 @@ func (m *Manager) InvokeWithOptions(ctx context.Context, fn string, payload []by
 		return Result{}, &providers.Error{Code: providers.InvalidArgument, Resource: "function " + quoteName(fn),
 			Err: fmt.Errorf("could not parse request body into json: %v", err), Hint: "pass a JSON document as the payload"}
 	}
+	inv := newInvocation(m, fn, payload, opt)
 	for {
-		in, spec, cold, err := m.acquire(ctx, fn)
+		in, cold, err := m.acquire(ctx, fn, inv)
 		if err != nil {
 			return Result{}, err
-		}
-		inv := newInvocation(m, spec, payload, opt)
-		if opt.OnStart != nil {
-			opt.OnStart(inv.id)
 		}
 		done := make(chan Result, 1)
 		retry := make(chan struct{})
@@ -502,30 +499,31 @@ func (m *Manager) InvokeWithOptions(ctx context.Context, fn string, payload []by
 
 // acquire returns a warm instance, or starts one when fewer than the
 // concurrency are live, or waits for one.
-func (m *Manager) acquire(ctx context.Context, name string) (*instance, FunctionSpec, bool, error) {
+// A new instance's init output is tagged with inv's request id.
+func (m *Manager) acquire(ctx context.Context, name string, inv *invocation) (*instance, bool, error) {
 	for {
 		m.mu.Lock()
 		if m.closed {
 			m.mu.Unlock()
-			return nil, FunctionSpec{}, false, errClosed()
+			return nil, false, errClosed()
 		}
 		f := m.fns[name]
 		if f == nil {
 			err := m.notFoundLocked(name)
 			m.mu.Unlock()
-			return nil, FunctionSpec{}, false, err
+			return nil, false, err
 		}
 		if n := len(f.idle); n > 0 {
 			in := f.idle[n-1]
 			f.idle = f.idle[:n-1]
 			m.mu.Unlock()
-			return in, f.spec, false, nil // run notices if it died meanwhile
+			return in, false, nil // run notices if it died meanwhile
 		}
 		if f.live < f.spec.Concurrency {
 			f.live++
 			spec, gen := f.spec, f.gen
 			m.mu.Unlock()
-			in, err := m.newInstance(f, spec, gen)
+			in, err := m.newInstance(f, spec, gen, inv)
 			if err != nil {
 				m.mu.Lock()
 				if f.gen == gen {
@@ -533,9 +531,9 @@ func (m *Manager) acquire(ctx context.Context, name string) (*instance, Function
 					f.wakeOne()
 				}
 				m.mu.Unlock()
-				return nil, FunctionSpec{}, false, err
+				return nil, false, err
 			}
-			return in, spec, true, nil
+			return in, true, nil
 		}
 		w := make(chan struct{})
 		f.waiters = append(f.waiters, w)
@@ -551,7 +549,7 @@ func (m *Manager) acquire(ctx context.Context, name string) (*instance, Function
 				f.wakeOne() // pass on the wake-up this waiter received
 			}
 			m.mu.Unlock()
-			return nil, FunctionSpec{}, false, &providers.Error{Code: providers.Throttled, Resource: "function " + quoteName(name),
+			return nil, false, &providers.Error{Code: providers.Throttled, Resource: "function " + quoteName(name),
 				Err:  fmt.Errorf("all %d instances stayed busy: %w", conc, ctx.Err()),
 				Hint: "raise the function's concurrency"}
 		}
