@@ -659,7 +659,12 @@ func (m Model) View() string {
 
 func (m Model) renderList(b *strings.Builder, l []*Flow) {
 	h, _ := m.layout()
-	const idW, timeW, linesW, errW, durW = 22, 12, 6, 4, 10
+	const timeW, linesW, errW, durW = 12, 6, 4, 10
+	idW := 12 // the heading
+	for _, f := range l {
+		idW = max(idW, ansi.StringWidth(f.ID)+1)
+	}
+	idW = min(idW, 38, max(12, m.width/4))
 	fnW := max(10, m.width-idW-timeW-linesW-errW-durW-7)
 	head := "  " + pad("CORRELATION", idW) + " " + pad("FIRST SEEN", timeW) + " " + pad("FUNCTIONS", fnW) + " " +
 		fmt.Sprintf("%*s %*s %*s", linesW, "LINES", errW, "ERR", durW, "DURATION")
