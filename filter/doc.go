@@ -36,5 +36,17 @@
 //
 // When an event repeats a member name, the first occurrence is used. Only the
 // parts of an event a RuleSet reads are checked for JSON syntax; Pattern.Match
-// checks the whole event.
+// checks the whole event. RuleSet.AppendMatches does not allocate when the
+// destination has room; a rule whose $or expands to more than 4096
+// conjunctions, or an exists:false inside arrays of objects, is decided on
+// the decoded event instead (correct, slower).
+//
+// Errors: Parse returns *PatternError; matching an event that is not a JSON
+// object returns an error wrapping ErrNotObject (and a *SyntaxError with
+// line and column when it is not JSON). ReadEvents reads events from a file
+// or stream (one object, an array of objects, or NDJSON) and reports bad
+// input as *InputError with name:line:col.
+//
+// The package has no provider dependencies; the local bus and the
+// `evcli filter` and `evcli replay --pattern` commands use it.
 package filter
