@@ -157,9 +157,10 @@ func (o *tailOptions) tailConfig(p *project.Project) (tail.Config, error) {
 		Functions:   o.Functions,
 		Correlation: o.Correlation,
 		Follow:      o.Follow,
-		Now:         o.Now,
-		Sleep:       o.Sleep,
-		Merge:       tail.MergerOptions{Window: o.ReorderWindow},
+		// The reorder window runs on the wall clock (tail.Config.Now's
+		// default); o.Now only anchors --since.
+		Sleep: o.Sleep,
+		Merge: tail.MergerOptions{Window: o.ReorderWindow},
 	}
 	since, err := parseSince(o.Since, o.Now())
 	if err != nil {
