@@ -29,7 +29,8 @@ type instance struct {
 	id        string // 32 hex digits, as in Lambda's log stream names
 	accessKey string
 	logStream string
-	retired   bool // guarded by m.mu: its concurrency slot was given back
+	retired   bool        // guarded by m.mu: its concurrency slot was given back
+	idleTimer *time.Timer // guarded by m.mu
 
 	ln      net.Listener
 	srv     *http.Server

@@ -100,7 +100,14 @@ type Options struct {
 	// right after it starts (before its init runs far): tune's probe moves
 	// it into a CPU-limited cgroup, whose limit its children inherit.
 	Started func(fn string, pid int)
+	// IdleTimeout stops an instance that has had no invocation for that
+	// long, as Lambda reclaims idle execution environments (default 10
+	// minutes; negative: never).
+	IdleTimeout time.Duration
 }
+
+// DefaultIdleTimeout is Options.IdleTimeout's default.
+const DefaultIdleTimeout = 10 * time.Minute
 
 // Result is the outcome of one synchronous invocation.
 type Result struct {
@@ -184,6 +191,9 @@ func New(o Options) (*Manager, error) {
 	}
 	if o.AccountID == "" {
 		o.AccountID = DefaultAccountID
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	o.BaseEnv = maps.Clone(o.BaseEnv)
 	return &Manager{
@@ -516,6 +526,9 @@ func (m *Manager) acquire(ctx context.Context, name string, inv *invocation) (*i
 		if n := len(f.idle); n > 0 {
 			in := f.idle[n-1]
 			f.idle = f.idle[:n-1]
+			if in.idleTimer != nil {
+				in.idleTimer.Stop()
+			}
 			m.mu.Unlock()
 			return in, false, nil // run notices if it died meanwhile
 		}
@@ -569,6 +582,13 @@ func (m *Manager) release(in *instance, healthy bool) {
 	current := !f.removed && f.gen == in.gen && !m.closed
 	if current && healthy && !in.hasExited() {
 		f.idle = append(f.idle, in)
+		if m.o.IdleTimeout > 0 {
+			if in.idleTimer == nil {
+				in.idleTimer = time.AfterFunc(m.o.IdleTimeout, func() { m.reap(in) })
+			} else {
+				in.idleTimer.Reset(m.o.IdleTimeout)
+			}
+		}
 		f.wakeOne()
 		m.mu.Unlock()
 		return
@@ -593,6 +613,19 @@ func (m *Manager) retireLocked(in *instance) {
 	}
 	f.live--
 	f.wakeOne()
+}
+
+// reap stops an instance that stayed idle for IdleTimeout.
+func (m *Manager) reap(in *instance) {
+	m.mu.Lock()
+	idle := slices.Contains(in.fn.idle, in)
+	if idle {
+		m.retireLocked(in)
+	}
+	m.mu.Unlock()
+	if idle {
+		in.stop()
+	}
 }
 
 // exited is called when an instance's process has ended: an idle instance

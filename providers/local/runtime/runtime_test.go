@@ -91,6 +91,24 @@ func TestLinesAfterTheResponseKeepTheLastRequestID(t *testing.T) {
 	}
 }
 
+func TestIdleInstancesAreReclaimed(t *testing.T) {
+	m, _ := newTestManager(t, Options{IdleTimeout: 50 * time.Millisecond})
+	deploy(t, m, FunctionSpec{Name: "idle"})
+	first := invoke(t, m, "idle", `{}`)
+	for {
+		m.mu.Lock()
+		n := len(m.all)
+		m.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if again := invoke(t, m, "idle", `{}`); again.InstanceID == first.InstanceID || again.InitDurationMs == 0 {
+		t.Error("the reclaimed instance served again")
+	}
+}
+
 func TestCPUTime(t *testing.T) {
 	m, rec := newTestManager(t, Options{})
 	deploy(t, m, FunctionSpec{Name: "cpu"})
