@@ -179,7 +179,7 @@ type fieldIdx struct {
 	others    []other // wildcard, anything-but, cidr
 	needFold  bool
 	needNum   bool
-	hasStr    bool
+	hasAffix  bool // prefix or suffix candidates
 }
 
 func (f *fieldIdx) build() {
@@ -192,6 +192,7 @@ func (f *fieldIdx) build() {
 	}
 	f.prefix.build()
 	f.suffix.build()
+	f.hasAffix = !f.prefix.empty() || !f.suffix.empty()
 	f.prefixIC.build()
 	f.suffixIC.build()
 	f.needFold = f.eqIC != nil || !f.prefixIC.empty() || !f.suffixIC.empty()

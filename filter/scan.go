@@ -180,43 +180,56 @@ func (s *state) skip(i int) int {
 		}
 		return j
 	case '{', '[':
-		depth := 0
-		for i < len(ev) {
-			if i+8 <= len(ev) {
-				x := binary.LittleEndian.Uint64(ev[i:])
-				m := x &^ (0x06 * lo8) // [ ] -> 0x59, { } -> 0x79
-				mask := zeroBytes(x^(0x22*lo8)) | zeroBytes(m^(0x59*lo8)) | zeroBytes(m^(0x79*lo8))
-				if mask == 0 {
-					i += 8
-					continue
-				}
+		// A state machine over the bytes that matter (quotes, backslashes,
+		// brackets), found 8 at a time.
+		depth, inStr := 0, false
+	words:
+		for i+8 <= len(ev) {
+			x := binary.LittleEndian.Uint64(ev[i:])
+			m := x &^ (0x06 * lo8) // [ ] -> 0x59, { } -> 0x79
+			mask := zeroBytes(x^(0x22*lo8)) | zeroBytes(x^(0x5c*lo8)) | zeroBytes(m^(0x59*lo8)) | zeroBytes(m^(0x79*lo8))
+			for mask != 0 {
 				j := i + bits.TrailingZeros64(mask)>>3
-				if !special[ev[j]] {
-					i = j + 1
-					continue
+				mask &= mask - 1
+				switch ev[j] {
+				case '\\':
+					i = j + 2
+					continue words
+				case '"':
+					inStr = !inStr
+				case '{', '[':
+					if !inStr {
+						depth++
+					}
+				case '}', ']':
+					if !inStr {
+						depth--
+						if depth == 0 {
+							return j + 1
+						}
+					}
 				}
-				i = j
-			} else if !special[ev[i]] {
-				i++
-				continue
 			}
+			i += 8
+		}
+		for ; i < len(ev); i++ {
 			switch ev[i] {
+			case '\\':
+				i++
 			case '"':
-				j := strEnd(ev, i)
-				if j < 0 {
-					return s.fail(i, "unterminated string")
-				}
-				i = j
-				continue
+				inStr = !inStr
 			case '{', '[':
-				depth++
-			default:
-				depth--
-				if depth == 0 {
-					return i + 1
+				if !inStr {
+					depth++
+				}
+			case '}', ']':
+				if !inStr {
+					depth--
+					if depth == 0 {
+						return i + 1
+					}
 				}
 			}
-			i++
 		}
 		return s.fail(i, "unexpected end of input inside an object or array")
 	}
@@ -528,8 +541,10 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 			}
 		}
 	}
-	s.affixes(&f.prefix, v, false)
-	s.affixes(&f.suffix, v, true)
+	if f.hasAffix {
+		s.affixes(&f.prefix, v, false)
+		s.affixes(&f.suffix, v, true)
+	}
 	fs := ""
 	if f.needFold {
 		s.fbuf = appendFold(s.fbuf[:0], v)

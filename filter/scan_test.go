@@ -1,8 +1,11 @@
 package filter
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +43,45 @@ func TestSkipAgainstDecoder(t *testing.T) {
 		s := &state{ev: []byte(v + ` ,`)}
 		if end := s.skip(0); end != len(v) {
 			t.Errorf("skip(%s) = %d, want %d (%v)", v, end, len(v), s.err)
+		}
+	}
+}
+
+// TestSkipRandom checks the skipper on random JSON with strings full of
+// brackets, quotes and backslashes across 8-byte boundaries.
+func TestSkipRandom(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	alphabet := []string{"a", "[", "]", "{", "}", `"`, `\`, " ", "é", "xyzw"}
+	var gen func(d int) any
+	gen = func(d int) any {
+		switch k := r.Intn(5); {
+		case d > 4 || k == 0:
+			var sb strings.Builder
+			for n := r.Intn(20); n > 0; n-- {
+				sb.WriteString(alphabet[r.Intn(len(alphabet))])
+			}
+			return sb.String()
+		case k == 1:
+			return r.NormFloat64() * 1e3
+		case k == 2:
+			a := []any{}
+			for n := r.Intn(5); n > 0; n-- {
+				a = append(a, gen(d+1))
+			}
+			return a
+		default:
+			m := map[string]any{}
+			for n := r.Intn(5); n > 0; n-- {
+				m[fmt.Sprint(gen(5))] = gen(d + 1)
+			}
+			return m
+		}
+	}
+	for i := 0; i < 3000; i++ {
+		b, _ := json.Marshal([]any{gen(0)})
+		s := &state{ev: append(b, ']', '}')}
+		if end := s.skip(0); end != len(b) {
+			t.Fatalf("skip(%s) = %d, want %d (%v)", b, end, len(b), s.err)
 		}
 	}
 }
