@@ -84,3 +84,38 @@ func BenchmarkAppendEventsConcurrent(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
 }
+
+// BenchmarkReadEvents measures the event store's read rate for a time window
+// (what replay does): one op is one event read. The table holds 4x the window.
+func BenchmarkReadEvents(b *testing.B) {
+	db := openTest(b, "", WithSynchronous("NORMAL"))
+	ctx := context.Background()
+	const total = 40000
+	for i := 0; i < total; i += 500 {
+		var evs []providers.StoredEvent
+		for j := i; j < i+500; j++ {
+			evs = append(evs, ev(fmt.Sprint("r-", j), "OrderCreated", t0.Add(time.Duration(j)*time.Millisecond),
+				fmt.Sprintf(`{"aggregateId":"a-%d","version":%d,"total":42.5}`, j%100, j/100+1)))
+		}
+		if _, err := db.AppendEvents(ctx, evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q := providers.EventQuery{Since: t0.Add(total / 4 * time.Millisecond), Until: t0.Add(total / 2 * time.Millisecond)}
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	n := 0
+	for n < b.N {
+		for _, err := range db.Events(ctx, q) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+			if n == b.N {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
+}

@@ -320,6 +320,21 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 	return func(yield func(providers.StoredEvent, error) bool) {
 		after := q.AfterSeq
 		left := q.Limit
+		// A time window is turned into a seq range first (one pass over the
+		// time index), and pages then walk the table in seq order inside it
+		// with time as a filter: no page sorts the whole window.
+		var hi int64 = -1
+		if !q.Since.IsZero() || !q.Until.IsZero() {
+			lo, h, ok, err := d.seqRange(ctx, q.Since, q.Until)
+			if err != nil {
+				yield(providers.StoredEvent{}, err)
+				return
+			}
+			if !ok {
+				return
+			}
+			after, hi = max(after, lo-1), h
+		}
 		for {
 			page := eventPageSize
 			if q.Limit > 0 && left < page {
@@ -330,12 +345,17 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 			}
 			query := `SELECT ` + eventCols + ` FROM events WHERE seq > ?`
 			args := []any{after}
+			if hi >= 0 {
+				query += ` AND seq <= ?`
+				args = append(args, hi)
+			}
+			// The unary + keeps the planner off the time index here.
 			if !q.Since.IsZero() {
-				query += ` AND time >= ?`
+				query += ` AND +time >= ?`
 				args = append(args, q.Since.UnixMicro())
 			}
 			if !q.Until.IsZero() {
-				query += ` AND time < ?`
+				query += ` AND +time < ?`
 				args = append(args, q.Until.UnixMicro())
 			}
 			if len(q.AggregateIDs) > 0 {
@@ -344,8 +364,13 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 					args = append(args, a)
 				}
 			}
-			if len(q.Types) > 0 {
-				query += ` AND detail_type IN (` + placeholders(len(q.Types)) + `)`
+			if len(q.Types) == 1 {
+				query += ` AND detail_type = ?`
+				args = append(args, q.Types[0])
+			} else if len(q.Types) > 1 {
+				// Several types: walk by seq and filter, rather than merge
+				// (sort) the types' index ranges on every page.
+				query += ` AND +detail_type IN (` + placeholders(len(q.Types)) + `)`
 				for _, t := range q.Types {
 					args = append(args, t)
 				}
@@ -369,6 +394,26 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 			}
 		}
 	}
+}
+
+// seqRange returns the lowest and highest seq of the events with
+// since <= time < until (zero bounds open); ok is false when there are none.
+func (d *DB) seqRange(ctx context.Context, since, until time.Time) (lo, hi int64, ok bool, err error) {
+	query := `SELECT min(seq), max(seq) FROM events WHERE 1`
+	var args []any
+	if !since.IsZero() {
+		query += ` AND time >= ?`
+		args = append(args, since.UnixMicro())
+	}
+	if !until.IsZero() {
+		query += ` AND time < ?`
+		args = append(args, until.UnixMicro())
+	}
+	var l, h sql.NullInt64
+	if err := d.r.QueryRowContext(ctx, query, args...).Scan(&l, &h); err != nil {
+		return 0, 0, false, d.wrap("query event time range", err)
+	}
+	return l.Int64, h.Int64, l.Valid, nil
 }
 
 func (d *DB) eventPage(ctx context.Context, query string, args []any) ([]providers.StoredEvent, error) {

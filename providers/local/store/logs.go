@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -118,57 +120,71 @@ func (d *DB) followLogs(ctx context.Context, q providers.LogQuery, after *int64,
 }
 
 // logPage sends one page of lines after *after and advances it; full says
-// whether the page was full (more rows may follow at once).
+// whether the page was full (more rows may follow at once). Everything is
+// read in one snapshot. With several functions, each function's lines are
+// read along the (function, seq) index and merged here, so no page has to
+// sort the functions' whole remaining backlog.
 func (d *DB) logPage(ctx context.Context, q providers.LogQuery, after *int64, out chan<- providers.LogLine) (bool, error) {
-	query := `SELECT seq, time, provider, function, request_id, stream, message FROM logs WHERE seq > ?`
-	args := []any{*after}
+	base := `SELECT seq, time, provider, function, request_id, stream, message FROM logs WHERE seq > ?`
+	// The unary + keeps the planner off the time index (time is a filter).
 	if !q.Since.IsZero() {
-		query += ` AND time >= ?`
-		args = append(args, q.Since.UnixMicro())
+		base += ` AND +time >= ?`
 	}
-	if len(q.Functions) > 0 {
-		query += ` AND function IN (` + placeholders(len(q.Functions)) + `)`
-		for _, f := range q.Functions {
-			args = append(args, f)
-		}
+	fns := q.Functions
+	if len(fns) == 0 {
+		fns = []string{""}
 	}
-	query += ` ORDER BY seq LIMIT ?`
-	args = append(args, logPageSize)
-
 	var (
 		page []providers.LogLine
-		last int64
+		seqs []int64
+		full bool
 		max  sql.NullInt64
 	)
 	err := d.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return d.wrap("query logs", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				l  providers.LogLine
-				ts int64
-			)
-			if err := rows.Scan(&last, &ts, &l.Provider, &l.Function, &l.RequestID, &l.Stream, &l.Message); err != nil {
-				return d.wrap("scan log line", err)
+		for _, fn := range fns {
+			query, args := base, []any{*after}
+			if !q.Since.IsZero() {
+				args = append(args, q.Since.UnixMicro())
 			}
-			l.Time = fromMicros(ts)
-			l.Token = strconv.FormatInt(last, 10)
-			page = append(page, l)
+			if fn != "" {
+				query += ` AND function = ?`
+				args = append(args, fn)
+			}
+			query += ` ORDER BY seq LIMIT ?`
+			args = append(args, logPageSize)
+			n, err := d.readLogRows(ctx, tx, query, args, &page, &seqs)
+			if err != nil {
+				return err
+			}
+			if n == logPageSize {
+				full = true
+			}
 		}
-		if err := rows.Err(); err != nil {
-			return d.wrap("query logs", err)
-		}
-		if len(page) < logPageSize {
-			// Same snapshot: nothing matching lies between last and max.
+		if !full && len(page) <= logPageSize {
+			// Same snapshot: nothing matching lies between the last row and max.
 			return d.wrap("read last log seq", tx.QueryRowContext(ctx, `SELECT max(seq) FROM logs`).Scan(&max))
 		}
 		return nil
 	})
 	if err != nil {
 		return false, err
+	}
+	if len(fns) > 1 {
+		idx := make([]int, len(page))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(seqs[a], seqs[b]) })
+		sorted := make([]providers.LogLine, len(page))
+		sortedSeqs := make([]int64, len(page))
+		for i, j := range idx {
+			sorted[i], sortedSeqs[i] = page[j], seqs[j]
+		}
+		page, seqs = sorted, sortedSeqs
+	}
+	if len(page) > logPageSize {
+		// Rows past the first page are read again next time, in order.
+		page, seqs, full = page[:logPageSize], seqs[:logPageSize], true
 	}
 	for _, l := range page {
 		select {
@@ -178,12 +194,36 @@ func (d *DB) logPage(ctx context.Context, q providers.LogQuery, after *int64, ou
 		}
 	}
 	if len(page) > 0 {
-		*after = last
+		*after = seqs[len(seqs)-1]
 	}
-	if len(page) < logPageSize && max.Int64 > *after {
+	if !full && max.Int64 > *after {
 		*after = max.Int64
 	}
-	return len(page) == logPageSize, nil
+	return full, nil
+}
+
+func (d *DB) readLogRows(ctx context.Context, tx *sql.Tx, query string, args []any, page *[]providers.LogLine, seqs *[]int64) (int, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, d.wrap("query logs", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var (
+			l       providers.LogLine
+			seq, ts int64
+		)
+		if err := rows.Scan(&seq, &ts, &l.Provider, &l.Function, &l.RequestID, &l.Stream, &l.Message); err != nil {
+			return n, d.wrap("scan log line", err)
+		}
+		l.Time = fromMicros(ts)
+		l.Token = strconv.FormatInt(seq, 10)
+		*page = append(*page, l)
+		*seqs = append(*seqs, seq)
+		n++
+	}
+	return n, d.wrap("query logs", rows.Err())
 }
 
 var _ providers.LogSource = (*DB)(nil)

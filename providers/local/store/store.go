@@ -12,7 +12,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // FileName is the name of the database file inside the directory given to Open.
@@ -129,11 +130,30 @@ func Open(dir string, opts ...Option) (*DB, error) {
 	}
 	d.r.SetMaxOpenConns(4)
 	d.r.SetMaxIdleConns(4)
-	if err := d.migrate(context.Background()); err != nil {
-		d.Close()
-		return nil, err
+	// Switching a new file to WAL needs a lock that SQLite's busy handler
+	// does not wait for, so processes opening a new file together retry.
+	for attempt := 1; ; attempt++ {
+		err = d.migrate(context.Background())
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || attempt == 100 {
+			d.Close()
+			return nil, err
+		}
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
 	}
 	return d, nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return strings.Contains(err.Error(), "SQLITE_BUSY")
 }
 
 // Path is the database file's path.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -58,28 +57,33 @@ func TestOpenMigratesOnceAndRefusesNewerSchema(t *testing.T) {
 	}
 }
 
+// TestOpenConcurrentlyOnNewFile opens a new file from several handles at
+// once (as `tail` and `send` started together would): all succeed and share
+// one schema.
 func TestOpenConcurrentlyOnNewFile(t *testing.T) {
-	dir := t.TempDir()
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for range 4 {
-		wg.Go(func() {
-			db, err := Open(dir)
-			if err != nil {
-				errs <- err
-				return
-			}
-			_, err = db.AppendEvents(context.Background(), []providers.StoredEvent{ev(fmt.Sprint(time.Now().UnixMicro(), "-", os.Getpid(), "-", &db), "T", t0, `{}`)})
-			if err != nil {
-				errs <- err
-			}
-			db.Close()
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	for round := range 5 {
+		dir := t.TempDir()
+		var wg sync.WaitGroup
+		errs := make(chan error, 6)
+		for g := range 6 {
+			wg.Go(func() {
+				db, err := Open(dir)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer db.Close()
+				_, err = db.AppendEvents(context.Background(), []providers.StoredEvent{ev(fmt.Sprint(round, "-", g), "T", t0, `{}`)})
+				if err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
 	}
 }
 
@@ -228,6 +232,21 @@ func TestEventsQueryPagesAndFilters(t *testing.T) {
 			}
 		})
 	}
+	// Events appended later with times inside an earlier window are found
+	// too (time need not grow with seq).
+	late := []providers.StoredEvent{ev("late-1", "A", t0.Add(150*time.Second), `{}`), ev("late-2", "B", t0.Add(-time.Hour), `{}`)}
+	if _, err := db.AppendEvents(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if got, evs := count(providers.EventQuery{Since: t0.Add(100 * time.Second), Until: t0.Add(200 * time.Second)}); got != 101 || evs[100].ID != "late-1" {
+		t.Fatalf("window after late appends: %d events", got)
+	}
+	if got, _ := count(providers.EventQuery{Until: t0}); got != 1 {
+		t.Fatalf("until only: %d events; want the one an hour early", got)
+	}
+	if got, _ := count(providers.EventQuery{Since: t0.Add(time.Hour)}); got != 0 {
+		t.Fatalf("empty window: %d events", got)
+	}
 	_, agg := count(providers.EventQuery{AggregateIDs: []string{"agg-2"}})
 	for i, e := range agg {
 		if e.AggregateVersion != int64(i+1) {
@@ -351,6 +370,19 @@ func TestLogsBacklogFilters(t *testing.T) {
 	for _, l := range some {
 		if l.Function == "b" || l.Time.Before(t0.Add(600*time.Millisecond)) {
 			t.Fatalf("unexpected %+v", l)
+		}
+	}
+	ch, errc = db.Logs(ctx, providers.LogQuery{Functions: []string{"b", "a"}})
+	two := collectLogs(t, ch, errc)
+	if len(two) != 800 {
+		t.Fatalf("two functions: %d lines; want 800", len(two))
+	}
+	for i := 1; i < len(two); i++ {
+		var a, b int
+		fmt.Sscan(two[i-1].Token, &a)
+		fmt.Sscan(two[i].Token, &b)
+		if b <= a || two[i].Function == "c" {
+			t.Fatalf("line %d: token %d after %d (%s)", i, b, a, two[i].Function)
 		}
 	}
 	var cid string
