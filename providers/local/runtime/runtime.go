@@ -143,8 +143,9 @@ type InvokeOptions struct {
 	TraceID string
 	// OnStart, when set, is called with the request id an invocation gets,
 	// before the handler sees it (the bus binds the id to a delivery's flow,
-	// so events the handler publishes join that flow). It may be called
-	// again with a new id when an instance dies before taking the request.
+	// so events the handler publishes join that flow). It is called once:
+	// the id stays the same when an instance dies before taking the request
+	// and another one serves it.
 	OnStart func(requestID string)
 }
 
@@ -479,6 +480,9 @@ func (m *Manager) InvokeWithOptions(ctx context.Context, fn string, payload []by
 			Err: fmt.Errorf("could not parse request body into json: %v", err), Hint: "pass a JSON document as the payload"}
 	}
 	inv := newInvocation(m, fn, payload, opt)
+	if opt.OnStart != nil {
+		opt.OnStart(inv.id)
+	}
 	for {
 		in, cold, err := m.acquire(ctx, fn, inv)
 		if err != nil {

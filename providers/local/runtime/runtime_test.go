@@ -349,10 +349,15 @@ func TestEnvironment(t *testing.T) {
 		t.Errorf("secret %q, runtime api %q", env["AWS_SECRET_ACCESS_KEY"], env["AWS_LAMBDA_RUNTIME_API"])
 	}
 
+	var started []string
 	ctxr, err := m.InvokeWithOptions(context.Background(), "envfn", []byte(`{"action":"context"}`),
-		InvokeOptions{ClientContext: `{"custom":{"k":"v"}}`, TraceID: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"})
+		InvokeOptions{ClientContext: `{"custom":{"k":"v"}}`, TraceID: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+			OnStart: func(id string) { started = append(started, id) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(started) != 1 || started[0] != ctxr.RequestID {
+		t.Errorf("OnStart got %q, want [%s]", started, ctxr.RequestID)
 	}
 	c := jsonOf(t, ctxr.Payload)
 	if c["requestId"] != ctxr.RequestID || c["arn"] != "arn:aws:lambda:eu-west-1:000000000000:function:envfn" ||
