@@ -391,11 +391,11 @@ func (s *state) value(n *tnode, i int, abandon bool) (int, bool) {
 		if n.field == nil {
 			return s.skip(i), false
 		}
-		end := scanNumber(ev, i)
+		end, x, exact := parseNumber(ev, i)
 		if end < 0 {
 			return s.fail(i, "invalid value"), false
 		}
-		s.leafNum(n.field, ev[i:end])
+		s.leafNum(n.field, ev[i:end], x, exact)
 		return end, false
 	}
 }
@@ -565,12 +565,11 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 	}
 }
 
-func (s *state) leafNum(f *fieldIdx, raw []byte) {
+// leafNum handles a number; x is its value when exact is true.
+func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, exact bool) {
 	s.markField(f)
-	var x float64
 	if f.needNum {
-		var ok bool
-		if x, ok = fastFloat(raw); !ok {
+		if !exact {
 			x, _ = strconv.ParseFloat(bstr(raw), 64)
 		}
 		if f.num.segs != nil {
@@ -748,35 +747,49 @@ func (s *state) compatible(a, b *hitRec) bool {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// fastFloat parses a JSON number exactly when its significand fits in 53
-// bits and its decimal exponent in ±22 (one correctly rounded operation);
-// otherwise ok is false and the caller uses strconv.
-func fastFloat(b []byte) (f float64, ok bool) {
-	i, neg := 0, false
+// parseNumber scans the JSON number at b[i] (strict grammar) and computes its
+// value when that is exact in one step: a significand of at most 18 digits
+// below 2^53 and a decimal exponent within ±22. end is -1 for an invalid
+// number; exact false means the caller must use strconv.
+func parseNumber(b []byte, i int) (end int, f float64, exact bool) {
+	neg := false
 	if i < len(b) && b[i] == '-' {
 		neg = true
 		i++
 	}
+	if i >= len(b) {
+		return -1, 0, false
+	}
 	var mant uint64
 	exp, nd := 0, 0
-	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+	exact = true
+	digit := func(c byte) {
 		if nd >= 18 {
-			return 0, false
+			exact = false
+			return
 		}
-		mant = mant*10 + uint64(b[i]-'0')
+		mant = mant*10 + uint64(c-'0')
 		if mant != 0 {
 			nd++
 		}
 	}
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			digit(b[i])
+		}
+	default:
+		return -1, 0, false
+	}
 	if i < len(b) && b[i] == '.' {
-		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			if nd >= 18 {
-				return 0, false
-			}
-			mant = mant*10 + uint64(b[i]-'0')
-			if mant != 0 {
-				nd++
-			}
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return -1, 0, false
+		}
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			digit(b[i])
 			exp--
 		}
 	}
@@ -789,17 +802,19 @@ func fastFloat(b []byte) (f float64, ok bool) {
 			}
 			i++
 		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return -1, 0, false
+		}
 		e := 0
 		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			if e > 1000 {
-				return 0, false
+			if e < 100000 {
+				e = e*10 + int(b[i]-'0')
 			}
-			e = e*10 + int(b[i]-'0')
 		}
 		exp += esign * e
 	}
-	if i != len(b) || mant>>53 != 0 {
-		return 0, false
+	if !exact || mant>>53 != 0 {
+		return i, 0, false
 	}
 	f = float64(mant)
 	switch {
@@ -809,10 +824,10 @@ func fastFloat(b []byte) (f float64, ok bool) {
 	case exp < 0 && exp >= -22:
 		f /= pow10[-exp]
 	default:
-		return 0, false
+		return i, 0, false
 	}
 	if neg {
 		f = -f
 	}
-	return f, true
+	return i, f, true
 }

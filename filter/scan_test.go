@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-func TestFastFloat(t *testing.T) {
+func TestParseNumber(t *testing.T) {
 	cases := []string{"0", "-0", "1", "-122.4617594966547", "37.73635855475701", "0.0", "1e22", "1e23", "3e0", "30e-1",
-		"123456789012345678", "1234567890123456789", "0.000001", "1.5E+3", "9007199254740993", "9007199254740992", "-1e-22", "5e-324"}
+		"123456789012345678", "1234567890123456789", "0.000001", "1.5E+3", "9007199254740993", "9007199254740992", "-1e-22", "5e-324",
+		"01", "1.", "-", "1e", "1e+", ".5", "-0.0e-0", "00", "1.5e99999999999"}
 	r := rand.New(rand.NewSource(1))
 	for i := 0; i < 20000; i++ {
 		cases = append(cases, strconv.FormatFloat((r.Float64()-0.5)*math10(r.Intn(40)-20), 'f', -1, 64),
@@ -19,9 +20,15 @@ func TestFastFloat(t *testing.T) {
 	}
 	for _, c := range cases {
 		want, _ := strconv.ParseFloat(c, 64)
-		got, ok := fastFloat([]byte(c))
-		if ok && got != want {
-			t.Fatalf("fastFloat(%s) = %v, want %v", c, got, want)
+		end, got, exact := parseNumber([]byte(c), 0)
+		if wantEnd := scanNumber([]byte(c), 0); end != wantEnd {
+			t.Fatalf("parseNumber(%s) end %d, scanNumber %d", c, end, wantEnd)
+		}
+		if end > 0 {
+			want, _ = strconv.ParseFloat(c[:end], 64)
+		}
+		if exact && got != want {
+			t.Fatalf("parseNumber(%s) = %v, want %v", c, got, want)
 		}
 	}
 }
