@@ -26,7 +26,8 @@ const (
 	DefaultPollInterval      = time.Second
 	DefaultRequestsPerSecond = 5 // FilterLogEvents' quota per account and region
 	DefaultLookBack          = 5 * time.Second
-	maxLiveTailGroups        = 10 // StartLiveTail's limit per session
+	maxLiveTailGroups        = 10     // StartLiveTail's limit per session
+	maxRoundBatch            = 10_000 // lines a polling round holds to sort them
 )
 
 // LogSourceOptions configure NewLogSource. Zero values take the defaults.
@@ -202,7 +203,7 @@ func (s *logSource) run(ctx context.Context, q providers.LogQuery, out chan<- pr
 	for _, g := range groups {
 		g.next = since.UnixMilli()
 	}
-	st := &tailState{src: s, out: out, seen: newSeenSet()}
+	st := &tailState{src: s, out: out, seen: map[string]*seenSet{}}
 	if err := st.pollRound(ctx, groups); err != nil {
 		return err
 	}
@@ -282,9 +283,22 @@ func (s *logSource) groups(ctx context.Context, fns []string) ([]*group, error) 
 
 // tailState is one Logs call's following state.
 type tailState struct {
-	src  *logSource
-	out  chan<- providers.LogLine
-	seen *seenSet
+	src *logSource
+	out chan<- providers.LogLine
+
+	mu   sync.Mutex
+	seen map[string]*seenSet // by log group, each pruned by its own newest event
+}
+
+func (st *tailState) seenOf(group string) *seenSet {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.seen[group]
+	if s == nil {
+		s = newSeenSet()
+		st.seen[group] = s
+	}
+	return s
 }
 
 func (st *tailState) send(ctx context.Context, l providers.LogLine) error {
@@ -301,7 +315,20 @@ func (st *tailState) send(ctx context.Context, l providers.LogLine) error {
 func (st *tailState) pollRound(ctx context.Context, groups []*group) error {
 	s := st.src
 	var batch []providers.LogLine
+	flush := func() error {
+		slices.SortStableFunc(batch, func(a, b providers.LogLine) int { return a.Time.Compare(b.Time) })
+		for i, l := range batch {
+			if err := st.send(ctx, l); err != nil {
+				return err
+			}
+			batch[i] = providers.LogLine{}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	keep := s.opt.LookBack + 2*s.opt.PollInterval + time.Minute
 	for _, g := range groups {
+		seen := st.seenOf(g.name)
 		start := g.next - s.opt.LookBack.Milliseconds()
 		var token *string
 		newest := g.next
@@ -324,13 +351,21 @@ func (st *tailState) pollRound(ctx context.Context, groups []*group) error {
 					Time: time.UnixMilli(ts).UTC(), Provider: "aws", Function: g.function,
 					Stream: awssdk.ToString(e.LogStreamName), Message: awssdk.ToString(e.Message), Token: id,
 				}
-				if st.seen.pollSeen(id, contentKey(g.name, l), ts) {
+				if seen.pollSeen(id, contentKey(g.name, l), ts) {
 					continue
 				}
 				if ts > newest {
 					newest = ts
 				}
 				batch = append(batch, l)
+			}
+			seen.prune(keep) // pages go forward in time: what falls behind is not asked again
+			if len(batch) >= maxRoundBatch {
+				// A long look-back: pass lines on rather than hold them
+				// all (the tail's merge orders what is close in time).
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 			token = resp.NextToken
 			if token == nil || *token == "" {
@@ -341,14 +376,7 @@ func (st *tailState) pollRound(ctx context.Context, groups []*group) error {
 			g.next = newest
 		}
 	}
-	slices.SortStableFunc(batch, func(a, b providers.LogLine) int { return a.Time.Compare(b.Time) })
-	for _, l := range batch {
-		if err := st.send(ctx, l); err != nil {
-			return err
-		}
-	}
-	st.seen.prune(s.opt.LookBack + 2*s.opt.PollInterval + time.Minute)
-	return nil
+	return flush()
 }
 
 // filter makes one FilterLogEvents request within the shared budget,
@@ -519,7 +547,7 @@ func (st *tailState) session(ctx context.Context, gs []*group, out chan<- provid
 				}
 				ck := contentKey(g.name, l)
 				l.Token = ck
-				if st.seen.liveSeen(ck, ts) {
+				if st.seenOf(g.name).liveSeen(ck, ts) {
 					continue
 				}
 				select {
