@@ -510,7 +510,9 @@ func TestDeployValidation(t *testing.T) {
 }
 
 func TestCloseStopsInstances(t *testing.T) {
-	m, _ := newTestManager(t, Options{})
+	var startedPid int
+	var startedFn string
+	m, _ := newTestManager(t, Options{Started: func(fn string, pid int) { startedFn, startedPid = fn, pid }})
 	deploy(t, m, FunctionSpec{Name: "a"})
 	r := invoke(t, m, "a", `{}`)
 	m.mu.Lock()
@@ -521,6 +523,9 @@ func TestCloseStopsInstances(t *testing.T) {
 	m.mu.Unlock()
 	if pid == 0 || r.FunctionError != "" {
 		t.Fatal("no instance")
+	}
+	if startedFn != "a" || startedPid != pid {
+		t.Errorf("Started hook got %q %d, want a %d", startedFn, startedPid, pid)
 	}
 	m.Close()
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
