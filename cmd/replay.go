@@ -122,9 +122,12 @@ func newCmdReplayList(f *cmdutil.Factory) *cobra.Command {
 
 // replayCheckpoints opens where replay records live: the project's local
 // store (also for cloud providers: the records are the user's, not the
-// cloud's).
+// cloud's). The handle commits with synchronous=NORMAL: a checkpoint
+// survives kill -9 of evcli (the WAL is in the OS page cache) without an
+// fsync per batch; after a power loss the last few checkpoints may be lost,
+// which republishes those batches with the same ids.
 func replayCheckpoints(p *project.Project) (replay.Checkpoints, *store.DB, error) {
-	db, err := store.Open(stateDir(p))
+	db, err := store.Open(stateDir(p), store.WithSynchronous("NORMAL"))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -506,3 +506,92 @@ func TestReplayLocalEndToEnd(t *testing.T) {
 	// In flight at the kill: at most Concurrency (4) batches of 10.
 	check("e2e-kill", 40)
 }
+
+// BenchmarkReplayLocal measures events/s replayed from the local SQLite
+// store, with a checkpoint per batch in the store's KV table through a
+// synchronous=NORMAL handle (as the command opens it), to a no-op bus and to
+// the local bus delivering to a no-op function (drained):
+//
+//	go test ./cmd -run '^$' -bench BenchmarkReplayLocal -benchtime 1x -count 5
+func BenchmarkReplayLocal(b *testing.B) {
+	const n = 50_000
+	ctx := context.Background()
+	dir := filepath.Join(b.TempDir(), ".evcli")
+	db, err := store.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ckdb, err := store.Open(dir, store.WithSynchronous("NORMAL"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ckdb.Close()
+	if err := db.PutFunction(ctx, store.FunctionRecord{Name: "nop", Runtime: "provided.al2023", Handler: "bootstrap"}); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.SetRules(ctx, "nop", []store.Rule{{ID: "all", Pattern: json.RawMessage(`{"source":["shop.orders"]}`)}}); err != nil {
+		b.Fatal(err)
+	}
+	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	var evs []providers.StoredEvent
+	for i := range n {
+		agg := fmt.Sprintf("order-%03d", i%500)
+		evs = append(evs, providers.StoredEvent{Event: providers.Event{ID: fmt.Sprintf("ev-%06d", i), Source: "shop.orders",
+			DetailType: "OrderChanged", Time: base.Add(time.Duration(i) * time.Millisecond), EventBusName: "default",
+			Detail: json.RawMessage(fmt.Sprintf(`{"aggregateId":%q,"version":%d,"total":42.5,"currency":"EUR"}`, agg, i/500+1))}})
+		if len(evs) == 1000 {
+			if _, err := db.AppendEvents(ctx, evs); err != nil {
+				b.Fatal(err)
+			}
+			evs = evs[:0]
+		}
+	}
+	bs, err := bus.New(bus.Options{Store: db, Invoker: replayNopInvoker{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	sel := replay.Selection{Since: base.Add(-time.Minute), Until: base.Add(time.Hour)}
+	run := 0
+	for _, tc := range []struct {
+		name string
+		bus  providers.EventBus
+	}{{"to-nop-bus", replayNopPublisher{}}, {"to-local-bus", bs}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var total time.Duration
+			i := 0
+			for b.Loop() {
+				start := time.Now()
+				run++
+				sum, err := replay.Run(ctx, replay.Config{Name: fmt.Sprint("bench-", run), Bus: "default", Selection: sel, Concurrency: 4},
+					db, tc.bus, replay.KVCheckpoints{KV: ckdb})
+				if err == nil {
+					err = bs.Drain(ctx)
+				}
+				total += time.Since(start)
+				if err != nil || sum.Published != n {
+					b.Fatalf("%+v %v", sum, err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(n)*float64(i)/total.Seconds(), "events/s")
+		})
+	}
+}
+
+type replayNopInvoker struct{}
+
+func (replayNopInvoker) Invoke(ctx context.Context, fn string, payload []byte) (bus.InvokeOutcome, error) {
+	return bus.InvokeOutcome{}, nil
+}
+
+type replayNopPublisher struct{}
+
+func (replayNopPublisher) Publish(ctx context.Context, bus string, evs []providers.Event) ([]providers.PublishResult, error) {
+	out := make([]providers.PublishResult, len(evs))
+	for i := range evs {
+		out[i].EventID = evs[i].ID
+	}
+	return out, nil
+}
