@@ -73,6 +73,12 @@ type Options struct {
 	// Publishes by functions (through a delivery's context or the PutEvents
 	// endpoint with a known caller) never wait, so a chain cannot deadlock.
 	MaxPending int
+	// MaxDepth stops runaway chains: an event published by a function while
+	// handling an event that is itself MaxDepth publishes deep is stored but
+	// not delivered, and each target it matched gets a failed delivery
+	// ("recursive chain stopped"). 0 means 16 (Lambda's recursive loop
+	// detection stops after about 16 invocations); negative means no limit.
+	MaxDepth int
 	// Logf reports problems that have no caller to return to (a delivery
 	// outcome the store refused). nil discards them.
 	Logf func(format string, args ...any)
@@ -137,6 +143,12 @@ func New(o Options) (*Bus, error) {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 10
+	}
+	switch {
+	case o.MaxDepth == 0:
+		o.MaxDepth = 16
+	case o.MaxDepth < 0:
+		o.MaxDepth = int(^uint(0) >> 1)
 	}
 	if o.MaxPending <= 0 {
 		o.MaxPending = 10000
@@ -247,7 +259,7 @@ func (b *Bus) PublishInFlow(ctx context.Context, flowID, busName string, events 
 	for k, se := range stored {
 		results[index[k]] = providers.PublishResult{EventID: se.ID}
 	}
-	b.route(flowID, stored)
+	b.route(flowID, publishDepth(ctx), stored)
 	return results, nil
 }
 
@@ -329,7 +341,7 @@ func BusNameOf(s string) string {
 
 // route matches each stored event against its bus's rules and schedules one
 // delivery per matching rule, counting them in the flow before returning.
-func (b *Bus) route(flowID string, evs []providers.StoredEvent) {
+func (b *Bus) route(flowID string, depth int, evs []providers.StoredEvent) {
 	rt := b.routes.Load()
 	for _, se := range evs {
 		m := rt.buses[se.EventBusName]
@@ -358,10 +370,18 @@ func (b *Bus) route(flowID string, evs []providers.StoredEvent) {
 			}
 			d := &delivery{
 				flow: flowID, eventID: se.ID, correlationID: se.CorrelationID,
-				fn: rule.Function, ruleID: rule.ID, payload: payload, limit: limit,
+				fn: rule.Function, ruleID: rule.ID, payload: payload, limit: limit, depth: depth,
 			}
 			b.flows.add(flowID)
 			b.disp.pending.add(1)
+			if depth >= b.o.MaxDepth {
+				b.rec.send(flowID, store.Delivery{
+					EventID: se.ID, Function: rule.Function, RuleID: rule.ID, Status: store.DeliveryFailed,
+					CorrelationID: se.CorrelationID, Time: b.o.Now(),
+					Error: fmt.Sprintf("recursive chain stopped: the event was published %d functions deep (Options.MaxDepth); check for a rule that matches what its own function publishes", depth),
+				}, true)
+				continue
+			}
 			b.enqueue(d)
 		}
 	}

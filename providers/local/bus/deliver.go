@@ -15,6 +15,7 @@ type delivery struct {
 	payload                      []byte
 	limit                        int // the function's concurrency
 	attempts                     int
+	depth                        int // how many function publishes led to the event
 }
 
 // dispatcher keeps one FIFO queue per function, drained by up to the
@@ -75,7 +76,7 @@ func (b *Bus) work(fn string, q *fnQueue) {
 // attempt invokes the target once and decides: ok, retry later, or failed.
 func (b *Bus) attempt(d *delivery) {
 	d.attempts++
-	ctx, sc := b.scope(b.ctx, d.flow, d.fn)
+	ctx, sc := b.scope(b.ctx, d.flow, d.fn, d.depth)
 	start := b.o.Now()
 	out, err := b.o.Invoker.Invoke(ctx, d.fn, d.payload)
 	sc.release()

@@ -49,6 +49,11 @@
 // flow. An invocation the bus did not start can join a flow with
 // BindInvocation; an HTTP client can name one with the X-Evcli-Flow-Id header.
 //
+// A chain that feeds itself (a rule matching what its own function
+// publishes) is stopped at Options.MaxDepth (16) publishes deep, as Lambda's
+// recursive loop detection does: the event is stored, and each target it
+// matched gets a failed delivery saying why, so Wait returns.
+//
 // # The PutEvents endpoint
 //
 // PutEventsHandler speaks EventBridge's PutEvents over AWS JSON 1.1 (POST /,

@@ -28,8 +28,9 @@ type flow struct {
 type invKey struct{ fn, requestID string }
 
 type invBinding struct {
-	flow string
-	refs int
+	flow  string
+	depth int // of the event the invocation handles
+	refs  int
 }
 
 func (t *flowTable) init(now func() time.Time, ttl time.Duration) {
@@ -135,11 +136,16 @@ func (b *Bus) Wait(ctx context.Context, flowID string) ([]store.Delivery, error)
 // function fn's invocation requestID, while it runs. The PutEvents endpoint
 // uses it to put the events a function publishes into its caller's flow.
 func (b *Bus) FlowOfInvocation(fn, requestID string) (string, bool) {
+	bd, ok := b.invocation(fn, requestID)
+	return bd.flow, ok && bd.flow != ""
+}
+
+func (b *Bus) invocation(fn, requestID string) (invBinding, bool) {
 	t := &b.flows
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	bd, ok := t.inv[invKey{fn, requestID}]
-	return bd.flow, ok
+	return bd, ok
 }
 
 // BindInvocation makes (fn, requestID) resolve to flowID in
@@ -147,11 +153,16 @@ func (b *Bus) FlowOfInvocation(fn, requestID string) (string, bool) {
 // invocations through BindRequest; this is for invocations that the bus does
 // not start (say, `evcli invoke` joining a flow).
 func (b *Bus) BindInvocation(fn, requestID, flowID string) (release func()) {
+	return b.bindInvocation(fn, requestID, flowID, 0)
+}
+
+func (b *Bus) bindInvocation(fn, requestID, flowID string, depth int) (release func()) {
 	k := invKey{fn, requestID}
 	t := &b.flows
 	t.mu.Lock()
 	bd := t.inv[k]
 	bd.flow = flowID
+	bd.depth = depth
 	bd.refs++
 	t.inv[k] = bd
 	t.mu.Unlock()
@@ -173,6 +184,17 @@ func (b *Bus) BindInvocation(fn, requestID, flowID string) (release func()) {
 type flowCtxKey struct{}
 type scopeCtxKey struct{}
 type fromFunctionKey struct{}
+type depthKey struct{}
+
+// publishDepth is the depth of events published with ctx: one more than the
+// event whose delivery publishes them, 0 from outside.
+func publishDepth(ctx context.Context) int {
+	if sc, _ := ctx.Value(scopeCtxKey{}).(*deliveryScope); sc != nil {
+		return sc.depth + 1
+	}
+	d, _ := ctx.Value(depthKey{}).(int)
+	return d
+}
 
 // fromFunction reports whether ctx is a publish made by a function: within
 // a delivery, or through the PutEvents endpoint by a known caller.
@@ -202,13 +224,14 @@ func FlowFromContext(ctx context.Context) (string, bool) {
 type deliveryScope struct {
 	b        *Bus
 	flow, fn string
+	depth    int
 	mu       sync.Mutex
 	releases []func()
 	done     bool
 }
 
-func (b *Bus) scope(ctx context.Context, flowID, fn string) (context.Context, *deliveryScope) {
-	sc := &deliveryScope{b: b, flow: flowID, fn: fn}
+func (b *Bus) scope(ctx context.Context, flowID, fn string, depth int) (context.Context, *deliveryScope) {
+	sc := &deliveryScope{b: b, flow: flowID, fn: fn, depth: depth}
 	if flowID != "" {
 		ctx = WithFlow(ctx, flowID)
 	}
@@ -233,7 +256,7 @@ func (sc *deliveryScope) release() {
 // a delivery's context, or the attempt has already returned.
 func BindRequest(ctx context.Context, requestID string) bool {
 	sc, _ := ctx.Value(scopeCtxKey{}).(*deliveryScope)
-	if sc == nil || sc.flow == "" {
+	if sc == nil {
 		return false
 	}
 	sc.mu.Lock()
@@ -241,7 +264,7 @@ func BindRequest(ctx context.Context, requestID string) bool {
 	if sc.done {
 		return false
 	}
-	sc.releases = append(sc.releases, sc.b.BindInvocation(sc.fn, requestID, sc.flow))
+	sc.releases = append(sc.releases, sc.b.bindInvocation(sc.fn, requestID, sc.flow, sc.depth))
 	return true
 }
 

@@ -130,8 +130,11 @@ func (b *Bus) PutEventsHandler(caller func(r *http.Request) (fn, requestID strin
 		if caller != nil {
 			if fn, reqID, ok := caller(r); ok {
 				ctx = context.WithValue(ctx, fromFunctionKey{}, true)
-				if flow == "" {
-					flow, _ = b.FlowOfInvocation(fn, reqID)
+				if bd, ok := b.invocation(fn, reqID); ok {
+					ctx = context.WithValue(ctx, depthKey{}, bd.depth+1)
+					if flow == "" {
+						flow = bd.flow
+					}
 				}
 			}
 		}

@@ -367,3 +367,53 @@ func FuzzPutEventsBody(f *testing.F) {
 		}
 	})
 }
+
+// TestRecursiveChainIsStopped: a function whose rule matches what it
+// publishes (through the PutEvents endpoint) runs MaxDepth+1 times; the next
+// delivery is recorded as failed, and Wait returns.
+func TestRecursiveChainIsStopped(t *testing.T) {
+	h := newHarness(t, map[string]string{"loop": `{"detail-type":["Tick"]}`}, func(o *Options) { o.MaxDepth = 5 })
+	srv := httptest.NewServer(h.bus.PutEventsHandler(func(r *http.Request) (string, string, bool) {
+		return "loop", r.Header.Get("X-Test-Request"), true
+	}))
+	defer srv.Close()
+	var n atomic.Int64
+	h.inv.on("loop", func(ctx context.Context, _ []byte, _ int) (InvokeOutcome, error) {
+		reqID := fmt.Sprint("r", n.Add(1))
+		BindRequest(ctx, reqID)
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL, strings.NewReader(`{"Entries":[{"Source":"loop","DetailType":"Tick","Detail":"{}"}]}`))
+		req.Header.Set("X-Amz-Target", PutEventsTarget)
+		req.Header.Set("X-Test-Request", reqID)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return InvokeOutcome{}, err
+		}
+		resp.Body.Close()
+		return InvokeOutcome{}, nil
+	})
+	flow := h.bus.NewFlow()
+	h.bus.PublishInFlow(context.Background(), flow, "", []providers.Event{{Source: "t", DetailType: "Tick", Detail: json.RawMessage(`{}`)}})
+	ds := waitFlow(t, h.bus, flow)
+	var ok, failed int
+	for _, d := range ds {
+		switch d.Status {
+		case "ok":
+			ok++
+		case "failed":
+			failed++
+			if !strings.Contains(d.Error, "recursive chain stopped") {
+				t.Fatalf("failure %q", d.Error)
+			}
+		}
+	}
+	if ok != 5 || failed != 1 || n.Load() != 5 {
+		t.Fatalf("%d ok, %d failed, %d invocations; want 5, 1, 5", ok, failed, n.Load())
+	}
+	stored := 0
+	for range h.db.Events(context.Background(), providers.EventQuery{}) {
+		stored++
+	}
+	if stored != 6 {
+		t.Fatalf("%d events stored; want 6 (the stopped one is kept)", stored)
+	}
+}
