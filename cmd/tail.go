@@ -12,6 +12,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
@@ -304,6 +306,9 @@ func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tai
 		case send <- func(p *tea.Program) { p.Send(tail.NoticeMsg(msg)) }:
 		default:
 		}
+	}
+	if !o.IO.ColorEnabled() {
+		lipgloss.SetColorProfile(termenv.Ascii) // NO_COLOR or --color never
 	}
 	m := tail.NewModel(tail.ModelOptions{Records: recs, Correlation: cfg.Correlation})
 	runErr := make(chan error, 1)

@@ -272,6 +272,9 @@ func flowKey(f *Flow) string {
 }
 
 func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if msg.Type == tea.KeyCtrlC {
+		return m, tea.Quit
+	}
 	if m.search {
 		switch msg.Type {
 		case tea.KeyEnter:

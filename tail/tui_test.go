@@ -242,6 +242,22 @@ func TestModelSearchAndFilters(t *testing.T) {
 	}
 }
 
+func TestModelCtrlCQuitsWhileSearching(t *testing.T) {
+	m := update(t, newTestModel(ModelOptions{}), keyMsg("/"), keyMsg("q"))
+	if _, cmd := m.Update(keyMsg("x")); cmd != nil {
+		if _, ok := cmd().(tea.QuitMsg); ok {
+			t.Fatal("a letter quit while searching")
+		}
+	}
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	if cmd == nil {
+		t.Fatal("ctrl+c did nothing while searching")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("ctrl+c did not quit while searching")
+	}
+}
+
 func TestModelCorrelationOpensOneFlow(t *testing.T) {
 	m := update(t, newTestModel(ModelOptions{Correlation: "c-1002"}), fanOut(), keyMsg("esc"))
 	if m.Flows().Len() != 1 || !m.Open() || m.Selected().ID != "c-1002" {
