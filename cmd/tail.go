@@ -34,7 +34,7 @@ type tailOptions struct {
 	// not given.
 	Project func() (*project.Project, error)
 	// RunTUI runs the terminal UI until the user quits (replaced in tests).
-	RunTUI func(ctx context.Context, m tail.Model, send <-chan func(*tea.Program)) error
+	RunTUI func(ctx context.Context, m tail.Model, notices <-chan tea.Msg) error
 
 	Functions     []string
 	Correlation   string
@@ -296,15 +296,15 @@ func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tai
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	recs := make(chan tail.Record, 1024)
-	send := make(chan func(*tea.Program), 16)
+	notices := make(chan tea.Msg, 16)
 	cfg.OnSourceError = func(source string, err error, retry time.Duration) {
 		msg := fmt.Sprintf("log source %s: %v", source, err)
 		if retry > 0 {
 			msg += fmt.Sprintf("; retrying in %v", retry)
 		}
 		select {
-		case send <- func(p *tea.Program) { p.Send(tail.NoticeMsg(msg)) }:
-		default:
+		case notices <- tail.NoticeMsg(msg):
+		default: // the screen shows the latest notice; one dropped is no loss
 		}
 	}
 	if !o.IO.ColorEnabled() {
@@ -317,7 +317,7 @@ func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tai
 		close(recs)
 		runErr <- err
 	}()
-	err := o.RunTUI(ctx, m, send)
+	err := o.RunTUI(ctx, m, notices)
 	cancel()
 	rerr := <-runErr
 	if err != nil {
@@ -331,16 +331,16 @@ func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tai
 }
 
 // runTUIProgram runs the bubbletea program on the terminal until q or
-// Ctrl-C; send delivers notices from other goroutines.
-func runTUIProgram(ctx context.Context, m tail.Model, send <-chan func(*tea.Program)) error {
+// Ctrl-C; notices from other goroutines are passed to it.
+func runTUIProgram(ctx context.Context, m tail.Model, notices <-chan tea.Msg) error {
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithAltScreen())
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		for {
 			select {
-			case fn := <-send:
-				fn(p)
+			case msg := <-notices:
+				p.Send(msg)
 			case <-done:
 				return
 			}

@@ -406,7 +406,7 @@ func TestTailStartsTUIOnlyOnATerminal(t *testing.T) {
 			f.IO.SetStdoutTTY(tt.stdout)
 			var got *tail.Model
 			cmd := newCmdTailWith(f, func(o *tailOptions) error {
-				o.RunTUI = func(ctx context.Context, m tail.Model, send <-chan func(*tea.Program)) error {
+				o.RunTUI = func(ctx context.Context, m tail.Model, notices <-chan tea.Msg) error {
 					// Drive the model headless until the stream ends.
 					var msg tea.Msg
 					for cmd := m.Init(); cmd != nil; {
@@ -452,6 +452,38 @@ func TestTailStartsTUIOnlyOnATerminal(t *testing.T) {
 				t.Fatal("nothing printed")
 			}
 		})
+	}
+}
+
+func TestTailTUIShowsSourceErrors(t *testing.T) {
+	f, _, errOut := tailFactory(t, &flakySource{inner: &listSource{lines: fanOutLines()}})
+	f.IO.SetStdinTTY(true)
+	f.IO.SetStdoutTTY(true)
+	var view string
+	cmd := newCmdTailWith(f, func(o *tailOptions) error {
+		o.RunTUI = func(ctx context.Context, m tail.Model, notices <-chan tea.Msg) error {
+			nm, _ := m.Update(<-notices)
+			m = nm.(tail.Model)
+			for cmd := m.Init(); cmd != nil; {
+				nm, next := m.Update(cmd())
+				m, cmd = nm.(tail.Model), next
+			}
+			view = m.View()
+			return nil
+		}
+		return runTail(context.Background(), o)
+	})
+	t.Chdir(filepath.Dir(f.Globals.File))
+	f.Globals.File = "evcli.yaml"
+	cmd.SetArgs([]string{"--follow=false"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(view, "! log source local: store: database is locked; retrying in 1s") {
+		t.Fatalf("notice not shown:\n%s", view)
+	}
+	if errOut.String() != "" {
+		t.Fatalf("the TUI run wrote to stderr: %q", errOut)
 	}
 }
 
