@@ -74,6 +74,11 @@
 //
 // # Stopping
 //
+// Deliveries in progress live in memory: a killed process loses them (its
+// events are safe in the store). Redeliver, called by the next process to
+// start the bus, schedules the deliveries that have no final outcome
+// recorded — at least once, as EventBridge delivers.
+//
 // Drain waits for every delivery (and what it causes) to be final and
 // recorded; a one-shot `evcli send` calls it before exiting. Close cancels
 // what is still running and records it as failed.
