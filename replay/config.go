@@ -178,6 +178,9 @@ func parseDays(s string) (time.Duration, bool, error) {
 		if err != nil {
 			return 0, true, fmt.Errorf("invalid duration %q: use 30m, 2h, 7d or 1d12h", s)
 		}
+		if n > 100_000 {
+			return 0, true, fmt.Errorf("invalid duration %q: at most 100000d back; use an RFC 3339 time for older events", s)
+		}
 		days = time.Duration(n) * 24 * time.Hour
 		s = s[i+1:]
 		if s == "" {

@@ -246,6 +246,10 @@ func encodeEvent(b []byte, ev *providers.StoredEvent) []byte {
 	return append(b, body...)
 }
 
+// maxRunRecord bounds one spilled event (DynamoDB items stop at 400 KB,
+// PutEvents entries at 256 KB): a longer length means a corrupt run.
+const maxRunRecord = 64 << 20
+
 type decoder struct {
 	b   []byte
 	err error
@@ -300,6 +304,9 @@ func decodeEvent(r *bufio.Reader) (providers.StoredEvent, error) {
 			return providers.StoredEvent{}, io.EOF
 		}
 		return providers.StoredEvent{}, err
+	}
+	if n > maxRunRecord {
+		return providers.StoredEvent{}, fmt.Errorf("corrupt run record: length %d", n)
 	}
 	rec := make([]byte, n)
 	if _, err := io.ReadFull(r, rec); err != nil {
