@@ -44,7 +44,46 @@ type IgnoreRule struct {
 	DirOnly  bool   // "pattern/": matches directories only
 	Anchored bool   // the pattern contains a "/" before its end: matched from the root, not at any depth
 
-	segs []string // Pattern split at "/"
+	segs []segment // Pattern split at "/"
+}
+
+// segment is one "/"-separated part of a pattern, classified once so that
+// the common shapes ("name", "*.ext") match without the glob engine.
+type segment struct {
+	pat  string
+	kind segKind
+}
+
+type segKind uint8
+
+const (
+	segGlob       segKind = iota
+	segLiteral            // no glob characters: compare
+	segSuffix             // "*" then no glob characters: HasSuffix(pat[1:])
+	segDoubleStar         // "**"
+)
+
+func compileSegment(p string) segment {
+	const meta = "*?[\\"
+	switch {
+	case p == "**":
+		return segment{p, segDoubleStar}
+	case !strings.ContainsAny(p, meta):
+		return segment{p, segLiteral}
+	case p[0] == '*' && !strings.ContainsAny(p[1:], meta):
+		return segment{p, segSuffix}
+	}
+	return segment{p, segGlob}
+}
+
+func (s segment) match(name string) bool {
+	switch s.kind {
+	case segLiteral:
+		return s.pat == name
+	case segSuffix:
+		return strings.HasSuffix(name, s.pat[1:])
+	}
+	return matchSegment(s.pat, name)
 }
 
 // String formats the rule as it would be written in an ignore file.
@@ -180,14 +219,13 @@ func parseIgnoreLine(s string) (IgnoreRule, bool, *IgnoreError) {
 		r.Anchored = true
 	}
 	r.Pattern = s
-	r.segs = splitSegments(s)
-	for _, seg := range r.segs {
-		if seg == "**" {
-			continue
+	for _, seg := range splitSegments(s) {
+		if seg != "**" {
+			if col, msg := checkGlob(seg); msg != "" {
+				return IgnoreRule{}, false, &IgnoreError{Col: col + strings.Index(s, seg) + 1, Msg: msg}
+			}
 		}
-		if col, msg := checkGlob(seg); msg != "" {
-			return IgnoreRule{}, false, &IgnoreError{Col: col + strings.Index(s, seg) + 1, Msg: msg}
-		}
+		r.segs = append(r.segs, compileSegment(seg))
 	}
 	return r, true, nil
 }
@@ -264,12 +302,14 @@ func (ig *Ignore) matchPath(path []string, isDir bool) bool {
 
 func (r *IgnoreRule) matches(path []string) bool {
 	segs := r.segs
-	if segs == nil {
-		segs = splitSegments(r.Pattern)
+	if segs == nil { // a rule built by hand rather than parsed
+		for _, p := range splitSegments(r.Pattern) {
+			segs = append(segs, compileSegment(p))
+		}
 	}
 	if !r.Anchored {
 		// A pattern without a slash matches the last element at any depth.
-		return len(segs) == 1 && matchSegment(segs[0], path[len(path)-1])
+		return len(segs) == 1 && segs[0].match(path[len(path)-1])
 	}
 	return matchSegments(segs, path)
 }
@@ -277,9 +317,9 @@ func (r *IgnoreRule) matches(path []string) bool {
 // matchSegments matches pattern segments against path elements; "**" matches
 // zero or more elements, except at the end of the pattern where it matches
 // one or more ("dir/**" matches what is inside dir, not dir itself).
-func matchSegments(pat, path []string) bool {
+func matchSegments(pat []segment, path []string) bool {
 	for len(pat) > 0 {
-		if pat[0] == "**" {
+		if pat[0].kind == segDoubleStar {
 			rest := pat[1:]
 			if len(rest) == 0 {
 				return len(path) >= 1
@@ -291,7 +331,7 @@ func matchSegments(pat, path []string) bool {
 			}
 			return false
 		}
-		if len(path) == 0 || !matchSegment(pat[0], path[0]) {
+		if len(path) == 0 || !pat[0].match(path[0]) {
 			return false
 		}
 		pat, path = pat[1:], path[1:]
