@@ -218,19 +218,22 @@ func (b *Bus) Publish(ctx context.Context, busName string, events []providers.Ev
 }
 
 // PublishInFlow validates each event as PutEvents does (a failed entry gets
-// an ErrorCode and ErrorMessage and the others go on), fills in the id, time,
-// region, account and version it lacks, appends the valid ones to the store
-// in one durable transaction, and only then schedules their deliveries, which
-// join flowID ("" for none). When MaxPending deliveries are pending it first
-// waits for room, unless ctx comes from a function. The error is for the call as a whole (the store failed or ctx
-// ended); then nothing was published.
+// an ErrorCode and ErrorMessage and the others go on), fills in the id, time
+// (now, to the millisecond), region, account and version it lacks, appends
+// the valid ones to the store in one durable transaction, and only then
+// schedules their deliveries, which join flowID ("" for none). An event whose
+// id is already stored is not stored again but is delivered again, as a
+// re-sent entry would be. When MaxPending deliveries are pending it first
+// waits for room, unless ctx comes from a function. The error is for the
+// call as a whole (the store failed, or ctx ended while waiting); then
+// nothing was published.
 func (b *Bus) PublishInFlow(ctx context.Context, flowID, busName string, events []providers.Event) ([]providers.PublishResult, error) {
 	results := make([]providers.PublishResult, len(events))
 	var (
 		valid []providers.StoredEvent
 		index []int
 	)
-	now := b.o.Now().UTC()
+	now := b.o.Now().UTC().Truncate(time.Millisecond)
 	for i, ev := range events {
 		if code, msg := b.validate(&ev, busName, now); code != "" {
 			results[i] = providers.PublishResult{ErrorCode: code, ErrorMsg: msg}
