@@ -77,12 +77,29 @@ func logCorrelation(msg string) string {
 // The line channel is closed when the stream ends; a terminal error (not
 // ctx's) is sent on the error channel first, which is closed after it.
 func (d *DB) Logs(ctx context.Context, q providers.LogQuery) (<-chan providers.LogLine, <-chan error) {
+	return d.LogsAfter(ctx, q, "")
+}
+
+// LogsAfter is Logs resuming after the line whose Token is token (""
+// for the start): a follower that lost its stream picks up where it was,
+// with nothing skipped and nothing repeated.
+func (d *DB) LogsAfter(ctx context.Context, q providers.LogQuery, token string) (<-chan providers.LogLine, <-chan error) {
 	out := make(chan providers.LogLine, logPageSize)
 	errc := make(chan error, 1)
+	var after int64
+	if token != "" {
+		n, err := strconv.ParseInt(token, 10, 64)
+		if err != nil || n < 0 {
+			errc <- fmt.Errorf("store: log token %q is not a seq; pass the Token of a line from this store", token)
+			close(errc)
+			close(out)
+			return out, errc
+		}
+		after = n
+	}
 	go func() {
 		defer close(errc)
 		defer close(out)
-		var after int64
 		if err := d.followLogs(ctx, q, &after, out); err != nil && ctx.Err() == nil {
 			errc <- err
 		}

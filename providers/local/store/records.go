@@ -23,10 +23,10 @@ func (d *DB) AppendInvocation(ctx context.Context, r providers.InvocationRecord)
 	}
 	return d.writeLight(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO invocations
-			(function, request_id, time, duration_ms, billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, cpu_time_ms, outcome)
-			VALUES (?,?,?,?,?,?,?,?,?,?)`,
+			(function, request_id, time, duration_ms, billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, cpu_time_ms, outcome, cpu_wait_ms)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 			r.Function, r.RequestID, toMicros(r.Time), r.DurationMs, r.BilledDurationMs, r.MemorySizeMB,
-			r.MaxMemoryUsedMB, r.InitDurationMs, r.CPUTimeMs, r.Outcome)
+			r.MaxMemoryUsedMB, r.InitDurationMs, r.CPUTimeMs, r.Outcome, r.CPUWaitMs)
 		return d.wrap("insert invocation of "+r.Function, err)
 	})
 }
@@ -43,7 +43,7 @@ func (d *DB) Invocations(ctx context.Context, function string, since, until time
 		const page = 512
 		for {
 			query := `SELECT rowid_, function, request_id, time, duration_ms, billed_duration_ms, memory_size_mb,
-				max_memory_used_mb, init_duration_ms, cpu_time_ms, outcome FROM invocations
+				max_memory_used_mb, init_duration_ms, cpu_time_ms, outcome, cpu_wait_ms FROM invocations
 				WHERE (time > ? OR (time = ? AND rowid_ > ?))`
 			args := []any{afterTime, afterTime, afterRow}
 			if function != "" {
@@ -90,7 +90,7 @@ func (d *DB) invocationPage(ctx context.Context, query string, args []any) ([]pr
 			id, ts int64
 		)
 		if err := rows.Scan(&id, &r.Function, &r.RequestID, &ts, &r.DurationMs, &r.BilledDurationMs, &r.MemorySizeMB,
-			&r.MaxMemoryUsedMB, &r.InitDurationMs, &r.CPUTimeMs, &r.Outcome); err != nil {
+			&r.MaxMemoryUsedMB, &r.InitDurationMs, &r.CPUTimeMs, &r.Outcome, &r.CPUWaitMs); err != nil {
 			return nil, nil, d.wrap("scan invocation", err)
 		}
 		r.Time = fromMicros(ts)

@@ -274,6 +274,9 @@ CREATE TABLE server (
 	started INTEGER NOT NULL
 );
 `,
+	// 2: run-queue wait per invocation (tune separates CPU work from this
+	// machine's contention).
+	`ALTER TABLE invocations ADD COLUMN cpu_wait_ms REAL NOT NULL DEFAULT 0;`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -385,6 +385,27 @@ func TestLogsBacklogFilters(t *testing.T) {
 			t.Fatalf("line %d: token %d after %d (%s)", i, b, a, two[i].Function)
 		}
 	}
+	from := two[len(two)-5].Token
+	var want []string
+	for _, l := range two[len(two)-4:] {
+		if l.Function == "a" {
+			want = append(want, l.Token)
+		}
+	}
+	ch, errc = db.LogsAfter(ctx, providers.LogQuery{Functions: []string{"a"}}, from)
+	var got []string
+	for _, l := range collectLogs(t, ch, errc) {
+		got = append(got, l.Token)
+	}
+	if !reflect.DeepEqual(got, want) || len(want) == 0 {
+		t.Fatalf("resumed after %s: tokens %v; want %v", from, got, want)
+	}
+	ch, errc = db.LogsAfter(ctx, providers.LogQuery{}, "x")
+	for range ch {
+	}
+	if err := <-errc; err == nil || !strings.Contains(err.Error(), `log token "x"`) {
+		t.Fatalf("bad token: %v", err)
+	}
 	var cid string
 	db.AppendLogs(ctx, []providers.LogLine{{Function: "a", Message: `{"level":"info","correlationId":"c-9"}`}})
 	db.r.QueryRow(`SELECT correlation_id FROM logs ORDER BY seq DESC LIMIT 1`).Scan(&cid)
