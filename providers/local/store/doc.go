@@ -31,6 +31,7 @@
 // fresh snapshot can neither skip a row nor see one twice, whichever process
 // wrote it. Appends through the same *DB wake followers at once; appends by
 // other processes are seen within the poll interval (WithPollInterval).
+// Each line's Token is its seq; LogsAfter resumes a stream after a token.
 //
 // # Schema
 //
