@@ -58,6 +58,7 @@ func NewMerger(opt MergerOptions) *Merger {
 
 type held struct {
 	rec     Record
+	key     int64 // rec.Time in Unix nanoseconds: cheap comparisons
 	arrived time.Time
 	seq     uint64
 }
@@ -66,8 +67,8 @@ type recHeap []*held
 
 func (h recHeap) Len() int { return len(h) }
 func (h recHeap) Less(i, j int) bool {
-	if !h[i].rec.Time.Equal(h[j].rec.Time) {
-		return h[i].rec.Time.Before(h[j].rec.Time)
+	if h[i].key != h[j].key {
+		return h[i].key < h[j].key
 	}
 	return h[i].seq < h[j].seq
 }
@@ -100,7 +101,7 @@ func (m *Merger) Push(r Record, now time.Time, out []Record) []Record {
 		m.maxT = r.Time
 	}
 	m.seq++
-	heap.Push(&m.h, &held{rec: r, arrived: now, seq: m.seq})
+	heap.Push(&m.h, &held{rec: r, key: r.Time.UnixNano(), arrived: now, seq: m.seq})
 	for len(m.h) > m.opt.MaxBuffered {
 		out = append(out, m.release())
 	}
@@ -111,10 +112,10 @@ func (m *Merger) Push(r Record, now time.Time, out []Record) []Record {
 // older than the newest record seen minus the window, and those that have
 // waited the window since they arrived.
 func (m *Merger) Pop(now time.Time, out []Record) []Record {
-	wm := m.maxT.Add(-m.opt.Window)
+	wm := m.maxT.Add(-m.opt.Window).UnixNano()
 	for len(m.h) > 0 {
 		top := m.h[0]
-		if top.rec.Time.After(wm) && now.Sub(top.arrived) < m.opt.Window {
+		if top.key > wm && now.Sub(top.arrived) < m.opt.Window {
 			break
 		}
 		out = append(out, m.release())

@@ -2,6 +2,7 @@ package tail
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -139,5 +140,22 @@ func TestBoundedMapKeepsFirstValue(t *testing.T) {
 	}
 	if b.Len() != 2 {
 		t.Errorf("len = %d", b.Len())
+	}
+}
+
+func TestPlainPrinterTimes(t *testing.T) {
+	var b strings.Builder
+	p := NewPlainPrinter(&b, false)
+	for _, tm := range []time.Time{
+		t0, t0.Add(999 * time.Millisecond), t0.Add(time.Second + 5*time.Millisecond), t0.Add(time.Second + 5*time.Millisecond + 999*time.Microsecond),
+		time.Date(2024, 12, 31, 23, 59, 59, 1e6, time.FixedZone("x", 3600)),
+	} {
+		_ = p.Write(Record{Time: tm, Function: "f", Message: "m"})
+		want := tm.UTC().Format(TimeFormat) + " f m\n"
+		_ = p.Flush()
+		if got := b.String(); got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+		b.Reset()
 	}
 }

@@ -52,6 +52,9 @@ type PlainPrinter struct {
 	w     *bufio.Writer
 	color bool
 	buf   []byte
+	// The formatted "2006-01-02T15:04:05" of the last second printed.
+	sec    int64
+	secFmt []byte
 }
 
 // NewPlainPrinter returns a PlainPrinter writing to w.
@@ -60,8 +63,7 @@ func NewPlainPrinter(w io.Writer, color bool) *PlainPrinter {
 }
 
 func (p *PlainPrinter) Write(r Record) error {
-	b := p.buf[:0]
-	b = r.Time.UTC().AppendFormat(b, TimeFormat)
+	b := p.appendTime(p.buf[:0], r.Time)
 	b = append(b, ' ')
 	if p.color {
 		b = appendColor(b, palette[ColorIndex(r.Function)])
@@ -88,6 +90,20 @@ func (p *PlainPrinter) Write(r Record) error {
 	p.buf = b
 	_, err := p.w.Write(b)
 	return err
+}
+
+// appendTime appends t in TimeFormat, formatting the date and the second
+// only when they change (the printer's hottest path).
+func (p *PlainPrinter) appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	sec := t.Unix()
+	if p.secFmt == nil || sec != p.sec {
+		p.sec = sec
+		p.secFmt = t.AppendFormat(p.secFmt[:0], "2006-01-02T15:04:05")
+	}
+	b = append(b, p.secFmt...)
+	ms := t.Nanosecond() / 1e6
+	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 // Flush writes buffered output.
