@@ -10,6 +10,7 @@ import (
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local"
 	"github.com/evcli/evcli/providers/local/store"
+	"github.com/evcli/evcli/tune"
 )
 
 // stateDir is where the local provider keeps a project's state.
@@ -103,5 +104,16 @@ func wireProviders(f *cmdutil.Factory) {
 			}
 			return local.Connect(ctx, localOptions(f, p))
 		}
+	}
+}
+
+func init() {
+	localTuneProber = func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Prober, error) {
+		t := local.NewTuner(localOptions(f, p))
+		t.Notef = func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, "warning: "+format+"\n", args...) }
+		return t, nil
+	}
+	localTuneApplier = func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Applier, error) {
+		return local.NewTuner(localOptions(f, p)), nil
 	}
 }

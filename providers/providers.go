@@ -103,8 +103,13 @@ type InvocationRecord struct {
 	MemorySizeMB     int
 	MaxMemoryUsedMB  int
 	InitDurationMs   float64 // zero when warm
-	CPUTimeMs        float64 // local only; zero when unknown
-	Outcome          string  // "ok", "error", "timeout", "oom"
+	CPUTimeMs        float64 // local only: time on a CPU; zero when unknown
+	// CPUWaitMs is, locally, how long the invocation was runnable but waiting
+	// for a CPU (run-queue delay). It is this machine's contention, not the
+	// handler's work: tune takes it out of the duration before it judges how
+	// CPU-bound a function is.
+	CPUWaitMs float64
+	Outcome   string // "ok", "error", "timeout", "oom"
 }
 
 // MetricsSource yields invocation records for a function over a window.

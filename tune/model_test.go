@@ -108,6 +108,24 @@ func TestStrategies(t *testing.T) {
 			t.Errorf("%s(%g) chose %d, want %d", tt.s, tt.weight, got, tt.want)
 		}
 	}
+	// Speed buys memory only when it pays: within 5% of the fastest is as fast.
+	mostlyWaiting := []Estimate{
+		{MemoryMB: 128, DurationMs: 108, CostPerInvocationUSD: 1},
+		{MemoryMB: 1024, DurationMs: 107, CostPerInvocationUSD: 4},
+		{MemoryMB: 1769, DurationMs: 106, CostPerInvocationUSD: 7},
+	}
+	if got := mostlyWaiting[Speed.Choose(mostlyWaiting, 0)].MemoryMB; got != 128 {
+		t.Errorf("speed for a function that mostly waits chose %d MB, want 128", got)
+	}
+	cpuBound := []Estimate{
+		{MemoryMB: 512, DurationMs: 240, CostPerInvocationUSD: 2},
+		{MemoryMB: 1024, DurationMs: 120, CostPerInvocationUSD: 2},
+		{MemoryMB: 1536, DurationMs: 82, CostPerInvocationUSD: 2.1},
+		{MemoryMB: 1769, DurationMs: 80, CostPerInvocationUSD: 2.4},
+	}
+	if got := cpuBound[Speed.Choose(cpuBound, 0)].MemoryMB; got != 1536 {
+		t.Errorf("speed for a CPU-bound function chose %d MB, want 1536 (2.5%% slower than 1769, cheaper)", got)
+	}
 	if Cost.Choose(nil, 0) != -1 {
 		t.Error("empty")
 	}

@@ -167,12 +167,13 @@ type obsRec struct {
 	t                      int64 // unix nanoseconds
 	mem, used              int32
 	dur, billed, init, cpu float64
+	wait                   float64 // run-queue delay (local): contention, not work
 	ok                     bool
 }
 
 func compact(r providers.InvocationRecord) obsRec {
 	return obsRec{t: r.Time.UnixNano(), mem: int32(r.MemorySizeMB), used: int32(r.MaxMemoryUsedMB),
-		dur: r.DurationMs, billed: float64(r.BilledDurationMs), init: r.InitDurationMs, cpu: r.CPUTimeMs,
+		dur: r.DurationMs, billed: float64(r.BilledDurationMs), init: r.InitDurationMs, cpu: r.CPUTimeMs, wait: r.CPUWaitMs,
 		ok: r.Outcome == "" || r.Outcome == "ok"}
 }
 
@@ -241,7 +242,10 @@ func summarize(function string, since, until time.Time, records []obsRec) Observ
 		if r.cpu > 0 && r.dur > 0 {
 			o.CPUSamples++
 			cpu += r.cpu
-			cpuDur += r.dur
+			// Time spent waiting for a CPU of this (shared) machine is
+			// neither the handler's work nor its IO: leave it out, or a
+			// CPU-bound handler on a busy machine would look IO-bound.
+			cpuDur += max(r.dur-r.wait, r.cpu)
 		}
 	}
 	o.Duration = NewDist(durations)

@@ -98,6 +98,14 @@ func TestSummarizeRecords(t *testing.T) {
 	if !o.CPUShareKnown || o.CPUSamples != 3 || !near(o.CPUShare, 20.0/70) {
 		t.Fatalf("cpu share %v %d %g", o.CPUShareKnown, o.CPUSamples, o.CPUShare)
 	}
+	// Run-queue wait is this machine's contention: it is taken out of the
+	// duration, so a CPU-bound handler on a busy machine reads as CPU-bound.
+	busy := []providers.InvocationRecord{rec(1, 512, 300, 300, 60, 0, 20, "ok"), rec(2, 512, 100, 100, 60, 0, 20, "ok")}
+	busy[0].CPUWaitMs = 270 // 300 ms = 20 on CPU + 270 waiting + 10 IO
+	busy[1].CPUWaitMs = 90  // 100 ms = 20 on CPU + 90 waiting (more than the rest: clamp to the CPU time)
+	if o := SummarizeRecords("f", t0, t0.Add(time.Hour), busy); !near(o.CPUShare, 40.0/50) {
+		t.Fatalf("cpu share with run-queue wait: %g, want (20+20)/(30+20)", o.CPUShare)
+	}
 	// 6 invocations in 24h -> 180 in 30 days
 	if !near(o.MonthlyInvocations(), 180) {
 		t.Fatalf("monthly %g", o.MonthlyInvocations())

@@ -201,7 +201,7 @@ func (m *Manager) finish(in *instance, inv *invocation, f failure, o outcome, in
 		f = failOOM
 		in.kill()
 	}
-	cpu := in.proc.cpuDelta()
+	cpu, wait := in.proc.cpuDelta()
 
 	res := Result{RequestID: inv.id, InstanceID: in.id}
 	var errLines []string
@@ -258,6 +258,7 @@ func (m *Manager) finish(in *instance, inv *invocation, f failure, o outcome, in
 		res.MaxMemoryUsedMB = spec.MemoryMB
 	}
 	res.CPUTimeMs = float64(cpu.Microseconds()) / 1000
+	res.CPUWaitMs = float64(wait.Microseconds()) / 1000
 
 	rep := report{
 		RequestID: inv.id, DurationMs: res.DurationMs, BilledMs: res.BilledDurationMs,
@@ -285,7 +286,7 @@ func (m *Manager) finish(in *instance, inv *invocation, f failure, o outcome, in
 			Function: spec.Name, RequestID: inv.id, Time: inv.start,
 			DurationMs: res.DurationMs, BilledDurationMs: res.BilledDurationMs,
 			MemorySizeMB: spec.MemoryMB, MaxMemoryUsedMB: res.MaxMemoryUsedMB,
-			InitDurationMs: res.InitDurationMs, CPUTimeMs: res.CPUTimeMs, Outcome: outcomeName,
+			InitDurationMs: res.InitDurationMs, CPUTimeMs: res.CPUTimeMs, CPUWaitMs: res.CPUWaitMs, Outcome: outcomeName,
 		})
 	}
 	m.release(in, f == failNone || f == failFunction || f == failTooLarge)

@@ -103,10 +103,13 @@ func (p *procStats) peakMB() int {
 	return int((p.peakKB() + 1023) / 1024)
 }
 
-// cpuDelta returns the CPU time the tree used since the last call. The
-// root's threads are read from their schedstat (nanoseconds); descendants
-// from stat (clock ticks), reaped ones through the root's cutime/cstime.
-func (p *procStats) cpuDelta() time.Duration {
+// cpuDelta returns the CPU time the tree used since the last call, and how
+// long the root's threads were runnable but waiting for a CPU (run-queue
+// delay: this machine's contention, not the handler's work). The root's
+// threads are read from their schedstat (nanoseconds: on CPU, waiting,
+// slices); descendants from stat (clock ticks), reaped ones through the
+// root's cutime/cstime.
+func (p *procStats) cpuDelta() (cpu, wait time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.threads == nil {
@@ -120,15 +123,21 @@ func (p *procStats) cpuDelta() time.Duration {
 			delete(p.threads, tid)
 			continue
 		}
-		f := p.buf[:n]
-		if i := bytes.IndexByte(f, ' '); i > 0 {
-			f = f[:i]
+		fields := bytes.Fields(p.buf[:n])
+		var ns, waited int64
+		if len(fields) > 0 {
+			ns, _ = strconv.ParseInt(string(fields[0]), 10, 64)
 		}
-		ns, _ := strconv.ParseInt(string(f), 10, 64)
+		if len(fields) > 1 {
+			waited, _ = strconv.ParseInt(string(fields[1]), 10, 64)
+		}
 		if ns > t.last {
 			d += time.Duration(ns - t.last)
 		}
-		t.last = ns
+		if waited > t.lastWait {
+			wait += time.Duration(waited - t.lastWait)
+		}
+		t.last, t.lastWait = ns, waited
 	}
 	_, others, _ := p.cpu(p.pid) // reaped children
 	for _, c := range p.desc {
@@ -140,13 +149,13 @@ func (p *procStats) cpuDelta() time.Duration {
 		d += others - p.cpuSeen
 	}
 	p.cpuSeen = others
-	return d
+	return d, wait
 }
 
 // thread is one of the root's threads and its CPU time so far.
 type thread struct {
-	fd   int
-	last int64
+	fd             int
+	last, lastWait int64
 }
 
 // rescanThreads opens the schedstat of threads not seen yet.

@@ -8,9 +8,9 @@ import "time"
 // are reported as zero and the memory size is not enforced.
 type procStats struct{}
 
-func newProcStats(int) *procStats          { return &procStats{} }
-func (*procStats) sample(bool) int64       { return 0 }
-func (*procStats) peakKB() int64           { return 0 }
-func (*procStats) peakMB() int             { return 0 }
-func (*procStats) cpuDelta() time.Duration { return 0 }
-func (*procStats) close()                  {}
+func newProcStats(int) *procStats                      { return &procStats{} }
+func (*procStats) sample(bool) int64                   { return 0 }
+func (*procStats) peakKB() int64                       { return 0 }
+func (*procStats) peakMB() int                         { return 0 }
+func (*procStats) cpuDelta() (cpu, wait time.Duration) { return 0, 0 }
+func (*procStats) close()                              {}

@@ -127,6 +127,7 @@ type Result struct {
 	MaxMemoryUsedMB  int
 	InitDurationMs   float64 // zero when warm
 	CPUTimeMs        float64
+	CPUWaitMs        float64 // runnable but waiting for a CPU (this machine's contention)
 	InstanceID       string
 	// Logs are this invocation's log lines, START to REPORT (with the init
 	// output on a cold start).

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+const tuneProject = `project: tuning
+bus: tuning-bus
+functions:
+  crunch:   # CPU-bound: a fixed amount of arithmetic per event
+    source: fns/crunch
+    runtime: nodejs20.x
+    handler: index.handler
+    memory: 1024
+    timeout: 30
+    events:
+      - pattern: {source: [load]}
+  waiter:   # IO-bound: sleeps 30 ms per event
+    source: fns/waiter
+    runtime: nodejs20.x
+    handler: index.handler
+    memory: 1024
+    timeout: 30
+    events:
+      - pattern: {source: [load]}
+`
+
+const crunchHandler = `
+exports.handler = async () => {
+  let x = 0;
+  for (let i = 0; i < 4000000; i++) x += Math.sqrt(i);   // a fixed amount of work
+  return {x};
+};
+`
+
+const waiterHandler = `
+exports.handler = async () => { await new Promise(r => setTimeout(r, 30)); return {}; };
+`
+
+func recommendation(t *testing.T, out, fn string) map[string]any {
+	t.Helper()
+	for _, r := range records(t, out, "recommendation") {
+		if r["function"] == fn {
+			return r
+		}
+	}
+	t.Fatalf("no recommendation for %s in:\n%s", fn, out)
+	return nil
+}
+
+func TestTuneMemoryLocal(t *testing.T) {
+	needInterpreter(t, "node")
+	dir := writeProject(t, tuneProject, map[string]string{
+		"fns/crunch/index.js": crunchHandler,
+		"fns/waiter/index.js": waiterHandler,
+	})
+	must(t, dir, "deploy")
+	var in strings.Builder
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&in, `{"source":"load","detail-type":"Tick","detail":{"i":%d}}`+"\n", i)
+	}
+	if r := run(t, dir, in.String(), "send", "-"); r.code != 0 {
+		t.Fatalf("send: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// speed: more memory for the CPU-bound function (it pays: ~40 ms of CPU
+	// at 1024 MB is 0.58 vCPU); cost: less for the sleeping one.
+	speed := must(t, dir, "tune", "memory", "--function", "crunch", "--strategy", "speed", "--since", "1h", "-o", "json")
+	rc := recommendation(t, speed.stdout, "crunch")
+	if rc["recommendedMemoryMB"].(float64) <= 1024 {
+		t.Errorf("speed strategy for the CPU-bound function recommends %v MB, want more than 1024\n%s", rc["recommendedMemoryMB"], speed.stdout)
+	}
+	cost := must(t, dir, "tune", "memory", "--function", "waiter", "--strategy", "cost", "--since", "1h", "-o", "json")
+	rw := recommendation(t, cost.stdout, "waiter")
+	if rw["recommendedMemoryMB"].(float64) >= 1024 {
+		t.Errorf("cost strategy for the IO-bound function recommends %v MB, want less than 1024\n%s", rw["recommendedMemoryMB"], cost.stdout)
+	}
+	// the speed strategy does not buy memory for the sleeping function
+	speedW := must(t, dir, "tune", "memory", "--function", "waiter", "--strategy", "speed", "--since", "1h", "-o", "json")
+	if got := recommendation(t, speedW.stdout, "waiter")["recommendedMemoryMB"].(float64); got > 1024 {
+		t.Errorf("speed strategy recommends %v MB for a function that only sleeps", got)
+	}
+
+	// --probe measures: for the CPU-bound function, duration falls as memory
+	// rises, as the estimate says.
+	est := estimates(recommendation(t, speed.stdout, "crunch"))
+	probe := must(t, dir, "tune", "memory", "--function", "crunch", "--strategy", "speed", "--probe",
+		"--payload", "{}", "--sizes", "512,1769", "--runs", "6", "-o", "json")
+	if strings.Contains(probe.stderr, "CPU is not limited") {
+		t.Logf("this machine cannot limit CPU per probe: %s", probe.stderr)
+	} else {
+		meas := estimates(recommendation(t, probe.stdout, "crunch"))
+		if !(meas[512] > meas[1769]) || !(est[512] > est[1769]) {
+			t.Errorf("probe and estimate disagree in direction: measured 512 MB %.1f ms vs 1769 MB %.1f ms; estimated %.1f vs %.1f",
+				meas[512], meas[1769], est[512], est[1769])
+		}
+	}
+
+	// --apply changes the deployed function and evcli.yaml, keeping comments.
+	must(t, dir, "tune", "memory", "--function", "waiter", "--strategy", "cost", "--since", "1h", "--apply", "--yes", "--min-saving", "0")
+	yaml, _ := os.ReadFile(filepath.Join(dir, "evcli.yaml"))
+	want := int(rw["recommendedMemoryMB"].(float64))
+	if !regexp.MustCompile(fmt.Sprintf(`(?m)^  waiter:   # IO-bound: sleeps 30 ms per event\n(.*\n){3}    memory: %d\n`, want)).Match(yaml) {
+		t.Errorf("evcli.yaml after --apply (want memory %d for waiter, comments kept):\n%s", want, yaml)
+	}
+	db, err := store.Open(filepath.Join(dir, ".evcli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := db.Function(context.Background(), "waiter")
+	db.Close()
+	if err != nil || rec.MemoryMB != want {
+		t.Errorf("deployed waiter has %d MB (err %v), want %d", rec.MemoryMB, err, want)
+	}
+	// and a deploy now has nothing to do
+	r := must(t, dir, "deploy", "--dry-run", "-o", "json")
+	for _, p := range records(t, r.stdout, "plan") {
+		if p["action"] != "unchanged" {
+			t.Errorf("after --apply, deploy plans %v for %v", p["action"], p["function"])
+		}
+	}
+}
+
+// estimates maps memory size to estimated (or measured) duration.
+func estimates(rec map[string]any) map[int]float64 {
+	out := map[int]float64{}
+	list, _ := rec["estimates"].([]any)
+	for _, e := range list {
+		m := e.(map[string]any)
+		out[int(m["memoryMB"].(float64))] = m["durationMs"].(float64)
+	}
+	return out
+}
