@@ -29,8 +29,8 @@ func newCmdInitWith(f *cmdutil.Factory, runF func(*initOptions) error) *cobra.Co
 	var long strings.Builder
 	long.WriteString("Create the directory NAME with a runnable project: evcli.yaml, one handler per\n" +
 		"function, sample events under events/ and a README. NAME may be a path; its last\n" +
-		"element is the project name (lower-case letters, digits and '-'). evcli init never\n" +
-		"writes into a directory that is not empty.\n\nTemplates:\n")
+		"element is the project name (lower-case letters, digits and '-'); \".\" is the current\n" +
+		"directory. evcli init never writes into a directory that is not empty.\n\nTemplates:\n")
 	for _, n := range templates.Names {
 		fmt.Fprintf(&long, "  %-15s %s\n", n, templates.Summaries[n])
 	}
@@ -49,7 +49,7 @@ func newCmdInitWith(f *cmdutil.Factory, runF func(*initOptions) error) *cobra.Co
 			if err := templates.Check(opts.Template, opts.Lang); err != nil {
 				return &flagError{err: err, usage: c.CommandPath()}
 			}
-			if err := templates.ValidateName(filepath.Base(filepath.Clean(opts.Dir))); err != nil {
+			if err := templates.ValidateName(projectNameOf(opts.Dir)); err != nil {
 				return &flagError{err: err, usage: c.CommandPath()}
 			}
 			if runF != nil {
@@ -67,7 +67,7 @@ func newCmdInitWith(f *cmdutil.Factory, runF func(*initOptions) error) *cobra.Co
 
 func runInit(opts *initOptions) error {
 	dir := filepath.Clean(opts.Dir)
-	name := filepath.Base(dir)
+	name := projectNameOf(dir)
 	files, err := templates.Render(opts.Template, opts.Lang, name, dir)
 	var ne *templates.NotEmptyError
 	if errors.As(err, &ne) {
@@ -91,6 +91,20 @@ func runInit(opts *initOptions) error {
 	return nil
 }
 
+// projectNameOf is the project name for the directory NAME: its last
+// element ("." and ".." are resolved, so "evcli init ." names the project
+// after the current directory).
+func projectNameOf(dir string) string {
+	dir = filepath.Clean(dir)
+	if base := filepath.Base(dir); base != "." && base != ".." {
+		return base
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		return filepath.Base(abs)
+	}
+	return dir
+}
+
 var langNames = map[string]string{"go": "Go", "node": "Node.js", "python": "Python"}
 
 func writeInitSummary(w io.Writer, opts *initOptions, name, dir string, files []templates.File, steps []string) {
@@ -108,7 +122,10 @@ func writeInitSummary(w io.Writer, opts *initOptions, name, dir string, files []
 
 // nextSteps are the commands that run the new project on the local provider.
 func nextSteps(dir string, files []templates.File) []string {
-	steps := []string{"cd " + shellQuote(dir)}
+	var steps []string
+	if dir != "." {
+		steps = append(steps, "cd "+shellQuote(dir))
+	}
 	npm, pip := templates.Dependencies(files)
 	for _, d := range npm {
 		steps = append(steps, fmt.Sprintf("(cd %s && npm install)", d))

@@ -141,3 +141,20 @@ func TestInitErrors(t *testing.T) {
 		t.Errorf("the non-empty directory was written to: %d entries", len(ents))
 	}
 }
+
+func TestInitDot(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ledger")
+	os.Mkdir(dir, 0o755)
+	t.Chdir(dir)
+	f, out, errOut := scaffoldFactory("evcli.yaml")
+	if code := Run(context.Background(), f, []string{"init", ".", "-t", "event-sourcing", "-l", "node"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(out.String(), "Created ledger in . (event-sourcing template") || strings.Contains(out.String(), "cd .") {
+		t.Errorf("output:\n%s", out)
+	}
+	data, err := os.ReadFile("evcli.yaml")
+	if err != nil || !strings.Contains(string(data), "\nproject: ledger\n") {
+		t.Errorf("evcli.yaml: %v\n%s", err, data)
+	}
+}
