@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+// storedTypes returns the detail-types of the stored events, and their
+// correlation ids.
+func storedTypes(t *testing.T, dir string) (map[string]int, map[string]bool) {
+	t.Helper()
+	db, err := store.Open(filepath.Join(dir, ".evcli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	types, corr := map[string]int{}, map[string]bool{}
+	for ev, err := range db.Events(context.Background(), providers.EventQuery{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		types[ev.DetailType]++
+		corr[ev.CorrelationID] = true
+	}
+	return types, corr
+}
+
+// The saga template: handlers publish the next step's event through the AWS
+// SDK (Go: aws-sdk-go-v2; Node: @aws-sdk/client-eventbridge) to evcli's
+// PutEvents endpoint; a failing shipment runs the compensations.
+func TestSagaCompensatesThroughSDKPublishes(t *testing.T) {
+	for _, lang := range []string{"go", "node"} {
+		t.Run(lang, func(t *testing.T) {
+			needInterpreter(t, lang)
+			root := t.TempDir()
+			must(t, root, "init", "shop", "--template", "saga", "--lang", lang)
+			dir := filepath.Join(root, "shop")
+			if lang == "node" {
+				npmInstall(t, dir)
+			}
+			must(t, dir, "deploy")
+
+			r := must(t, dir, "send", "events/order-created-shipment-fails.json", "--wait", "-o", "json")
+			ran := map[string]int{}
+			for _, d := range records(t, r.stdout, "delivery") {
+				ran[d["function"].(string)]++
+				if d["status"] != "ok" {
+					t.Errorf("delivery to %v: %v %v", d["function"], d["status"], d["error"])
+				}
+			}
+			// payment (charge, refund), inventory (reserve, release), shipment (fails)
+			want := map[string]int{"payment": 2, "inventory": 2, "shipment": 1}
+			for fn, n := range want {
+				if ran[fn] != n {
+					t.Errorf("%s ran %d times, want %d (all: %v)", fn, ran[fn], n, ran)
+				}
+			}
+			types, corr := storedTypes(t, dir)
+			for _, typ := range []string{"OrderCreated", "PaymentCompleted", "InventoryReserved", "ShipmentFailed", "InventoryReleased"} {
+				if types[typ] != 1 {
+					t.Errorf("store holds %d %s events, want 1 (all: %v)", types[typ], typ, types)
+				}
+			}
+			if len(corr) != 1 || corr[""] {
+				t.Errorf("stored events carry correlation ids %v, want one", corr)
+			}
+		})
+	}
+}
+
+// npmInstall installs each function's package.json dependencies (the AWS
+// SDK that Lambda's Node runtime provides).
+func npmInstall(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm is not installed")
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "functions", "*", "package.json"))
+	if top := filepath.Join(dir, "package.json"); fileExists(top) {
+		matches = append(matches, top)
+	}
+	for _, m := range matches {
+		cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--loglevel=error")
+		cmd.Dir = filepath.Dir(m)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm install in %s: %v\n%s", cmd.Dir, err, out)
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
