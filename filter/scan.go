@@ -152,6 +152,12 @@ func strEndEsc(ev []byte, i int) (int, bool) {
 	return -1, esc
 }
 
+// movemask gathers the high bits of the 8 bytes of m into a byte (bit k
+// for byte k).
+func movemask(m uint64) uint8 {
+	return uint8(((m >> 7) * 0x0102040810204080) >> 56)
+}
+
 // zeroBytes has the high bit set in exactly the bytes of t that are zero.
 func zeroBytes(t uint64) uint64 {
 	const m7 = 0x7f7f7f7f7f7f7f7f
@@ -180,50 +186,77 @@ func (s *state) skip(i int) int {
 		}
 		return j
 	case '{', '[':
-		// A state machine over the bytes that matter (quotes, backslashes,
-		// brackets), found 8 at a time.
-		depth, inStr := 0, false
-	words:
+		// 8 bytes at a time: bit masks of quotes and brackets, brackets
+		// inside strings removed with a prefix XOR of the quotes, and depth
+		// updated by popcounts unless it may reach zero in the word. Words
+		// with a backslash go byte by byte.
+		depth, inStr := 0, uint8(0) // inStr: 0xff inside a string
 		for i+8 <= len(ev) {
 			x := binary.LittleEndian.Uint64(ev[i:])
-			m := x &^ (0x06 * lo8) // [ ] -> 0x59, { } -> 0x79
-			mask := zeroBytes(x^(0x22*lo8)) | zeroBytes(x^(0x5c*lo8)) | zeroBytes(m^(0x59*lo8)) | zeroBytes(m^(0x79*lo8))
-			for mask != 0 {
-				j := i + bits.TrailingZeros64(mask)>>3
-				mask &= mask - 1
-				switch ev[j] {
-				case '\\':
-					i = j + 2
-					continue words
-				case '"':
-					inStr = !inStr
-				case '{', '[':
-					if !inStr {
-						depth++
-					}
-				case '}', ']':
-					if !inStr {
-						depth--
-						if depth == 0 {
-							return j + 1
+			if zeroBytes(x^(0x5c*lo8)) != 0 {
+				end := i + 8
+				for i < end {
+					switch ev[i] {
+					case '\\':
+						i += 2
+						continue
+					case '"':
+						inStr = ^inStr
+					case '{', '[':
+						if inStr == 0 {
+							depth++
+						}
+					case '}', ']':
+						if inStr == 0 {
+							depth--
+							if depth == 0 {
+								return i + 1
+							}
 						}
 					}
+					i++
+				}
+				continue
+			}
+			q := movemask(zeroBytes(x ^ (0x22 * lo8)))
+			ins := q
+			ins ^= ins << 1
+			ins ^= ins << 2
+			ins ^= ins << 4
+			ins ^= inStr
+			o := movemask(zeroBytes(x^(0x7b*lo8))|zeroBytes(x^(0x5b*lo8))) &^ ins
+			c := movemask(zeroBytes(x^(0x7d*lo8))|zeroBytes(x^(0x5d*lo8))) &^ ins
+			if bits.OnesCount8(q)&1 == 1 {
+				inStr = ^inStr
+			}
+			if nc := bits.OnesCount8(c); depth > nc {
+				depth += bits.OnesCount8(o) - nc
+				i += 8
+				continue
+			}
+			for bs := o | c; bs != 0; bs &= bs - 1 {
+				k := bits.TrailingZeros8(bs)
+				if o>>k&1 == 1 {
+					depth++
+				} else if depth--; depth == 0 {
+					return i + k + 1
 				}
 			}
 			i += 8
 		}
+		inS := inStr != 0
 		for ; i < len(ev); i++ {
 			switch ev[i] {
 			case '\\':
 				i++
 			case '"':
-				inStr = !inStr
+				inS = !inS
 			case '{', '[':
-				if !inStr {
+				if !inS {
 					depth++
 				}
 			case '}', ']':
-				if !inStr {
+				if !inS {
 					depth--
 					if depth == 0 {
 						return i + 1
