@@ -390,11 +390,19 @@ func (b *Bus) route(flowID string, depth int, evs []providers.StoredEvent) {
 	}
 }
 
-// NewUUID returns a random (version 4) UUID.
+// NewUUID returns a version 7 UUID: a millisecond timestamp then random
+// bits. It looks like any other UUID to consumers, and since ids made later
+// sort later, the store's id indexes grow at their end instead of splitting
+// pages all over (several times fewer pages written per event).
 func NewUUID() string {
 	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
+	rand.Read(u[6:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		u[i] = byte(ms)
+		ms >>= 8
+	}
+	u[6] = u[6]&0x0f | 0x70
 	u[8] = u[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }

@@ -508,8 +508,9 @@ func TestEntrySizeAndBusName(t *testing.T) {
 			t.Errorf("BusNameOf(%q) = %q", in, got)
 		}
 	}
-	if u := NewUUID(); len(u) != 36 || u[14] != '4' {
-		t.Fatalf("uuid %q", u)
+	a, b := NewUUID(), NewUUID()
+	if len(a) != 36 || a[14] != '7' || !strings.ContainsAny(a[19:20], "89ab") || a == b {
+		t.Fatalf("uuids %q %q", a, b)
 	}
 }
 
