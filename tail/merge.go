@@ -2,6 +2,7 @@ package tail
 
 import (
 	"container/heap"
+	"math"
 	"time"
 )
 
@@ -92,16 +93,22 @@ func (m *Merger) Requests() int { return m.reqs.Len() }
 // Push adds a record that arrived at now, and appends to out the records
 // that are ready (see Pop).
 func (m *Merger) Push(r Record, now time.Time, out []Record) []Record {
+	if r.Time.IsZero() {
+		r.Time = now // a line that says no time is placed at its arrival
+	}
 	if r.RequestID != "" {
 		if r.CorrelationID != "" {
 			m.reqs.Put(r.RequestID, r.CorrelationID)
 		}
 	}
-	if r.Time.After(m.maxT) {
-		m.maxT = r.Time
+	// The watermark never passes the clock: a line from a skewed or bogus
+	// clock must not release everything else early (it still leaves by its
+	// arrival, after the window).
+	if t := minTime(r.Time, now); t.After(m.maxT) {
+		m.maxT = t
 	}
 	m.seq++
-	heap.Push(&m.h, &held{rec: r, key: r.Time.UnixNano(), arrived: now, seq: m.seq})
+	heap.Push(&m.h, &held{rec: r, key: timeKey(r.Time), arrived: now, seq: m.seq})
 	for len(m.h) > m.opt.MaxBuffered {
 		out = append(out, m.release())
 	}
@@ -112,7 +119,7 @@ func (m *Merger) Push(r Record, now time.Time, out []Record) []Record {
 // older than the newest record seen minus the window, and those that have
 // waited the window since they arrived.
 func (m *Merger) Pop(now time.Time, out []Record) []Record {
-	wm := m.maxT.Add(-m.opt.Window).UnixNano()
+	wm := timeKey(m.maxT.Add(-m.opt.Window))
 	for len(m.h) > 0 {
 		top := m.h[0]
 		if top.key > wm && now.Sub(top.arrived) < m.opt.Window {
@@ -186,4 +193,28 @@ func (b *boundedMap) Put(k, v string) {
 		b.ring = append(b.ring, k)
 	}
 	b.m[k] = v
+}
+
+// Bounds of the times UnixNano represents.
+var (
+	minKeyTime = time.Unix(0, math.MinInt64)
+	maxKeyTime = time.Unix(0, math.MaxInt64)
+)
+
+// timeKey is t in Unix nanoseconds, clamped to what an int64 holds.
+func timeKey(t time.Time) int64 {
+	switch {
+	case t.Before(minKeyTime):
+		return math.MinInt64
+	case t.After(maxKeyTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

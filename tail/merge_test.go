@@ -28,7 +28,7 @@ func eq(t *testing.T, got, want []string) {
 
 func TestMergeOrdersWithinWindow(t *testing.T) {
 	m := NewMerger(MergerOptions{Window: 500 * time.Millisecond})
-	now := t0
+	now := t0.Add(time.Second)
 	var out []Record
 	out = m.Push(rec("b", 300*time.Millisecond, "", "", "b1"), now, out)
 	out = m.Push(rec("a", 100*time.Millisecond, "", "", "a1"), now, out)
@@ -158,4 +158,17 @@ func TestPlainPrinterTimes(t *testing.T) {
 		}
 		b.Reset()
 	}
+}
+
+func TestMergeOddTimes(t *testing.T) {
+	m := NewMerger(MergerOptions{})
+	var out []Record
+	out = m.Push(Record{Message: "no time"}, t0, out) // placed at its arrival
+	out = m.Push(Record{Time: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), Message: "year 1"}, t0, out)
+	out = m.Push(Record{Time: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), Message: "year 9999"}, t0, out)
+	// The bogus future line does not end reordering for the others.
+	out = m.Push(Record{Time: t0.Add(200 * time.Millisecond), Message: "b"}, t0, out)
+	out = m.Push(Record{Time: t0.Add(100 * time.Millisecond), Message: "a"}, t0, out)
+	out = m.Flush(out)
+	eq(t, msgs(out), []string{"year 1|", "no time|", "a|", "b|", "year 9999|"})
 }
