@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,15 +23,17 @@ func (noopInvoker) Invoke(context.Context, string, []byte) (InvokeOutcome, error
 // durable store append -> match (built-in matcher, 4 rules plus 4 that do
 // not match) -> fan-out to 4 targets -> delivery outcomes recorded, with a
 // no-op invoker. One op is one event; Publish takes batch events at a time;
-// the clock stops when every delivery is recorded (Drain).
+// the clock stops when every delivery is recorded (Drain). publishers is
+// how many goroutines publish at once (functions publishing in parallel).
 //
 //	go test -run '^$' -bench PublishFanOut -benchtime 2000x ./providers/local/bus
 func BenchmarkPublishFanOut(b *testing.B) {
 	for _, c := range []struct {
-		sync  string
-		batch int
-	}{{"FULL", 1}, {"FULL", 10}, {"FULL", 100}, {"NORMAL", 10}, {"NORMAL", 100}} {
-		b.Run(fmt.Sprintf("sync=%s/batch=%d", c.sync, c.batch), func(b *testing.B) {
+		sync       string
+		batch      int
+		publishers int
+	}{{"FULL", 1, 1}, {"FULL", 10, 1}, {"FULL", 100, 1}, {"NORMAL", 10, 1}, {"NORMAL", 100, 1}, {"FULL", 1, 8}, {"FULL", 10, 8}} {
+		b.Run(fmt.Sprintf("sync=%s/batch=%d/publishers=%d", c.sync, c.batch, c.publishers), func(b *testing.B) {
 			ctx := context.Background()
 			db, err := store.Open(b.TempDir(), store.WithSynchronous(c.sync))
 			if err != nil {
@@ -48,18 +52,31 @@ func BenchmarkPublishFanOut(b *testing.B) {
 			}
 			defer bus.Close()
 			detail := json.RawMessage(`{"orderId":"o-1","correlationId":"c-1","n":1,"total":42.5,"items":[{"sku":"A-1","qty":2}]}`)
-			evs := make([]providers.Event, c.batch)
 			b.ResetTimer()
 			start, cpu0 := time.Now(), cpuTime()
-			for i := 0; i < b.N; i += c.batch {
-				for j := range evs {
-					evs[j] = providers.Event{Source: "shop.orders", DetailType: "OrderCreated", Detail: detail}
-				}
-				res, err := bus.Publish(ctx, "default", evs[:min(c.batch, b.N-i)])
-				if err != nil || res[0].ErrorCode != "" {
-					b.Fatal(err, res)
-				}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range c.publishers {
+				wg.Go(func() {
+					evs := make([]providers.Event, c.batch)
+					for {
+						i := int(next.Add(int64(c.batch))) - c.batch
+						if i >= b.N {
+							return
+						}
+						n := min(c.batch, b.N-i)
+						for j := range n {
+							evs[j] = providers.Event{Source: "shop.orders", DetailType: "OrderCreated", Detail: detail}
+						}
+						res, err := bus.Publish(ctx, "default", evs[:n])
+						if err != nil || res[0].ErrorCode != "" {
+							b.Error(err, res)
+							return
+						}
+					}
+				})
 			}
+			wg.Wait()
 			if err := bus.Drain(ctx); err != nil {
 				b.Fatal(err)
 			}
