@@ -17,11 +17,92 @@ import (
 // childEnv makes the test binary act as a writer process (see TestMain).
 const childEnv = "EVCLI_STORE_TEST_WRITER_DIR"
 
+// logWriterEnv makes the test binary append log lines and exit (see
+// TestLogsFollowAcrossProcesses).
+const logWriterEnv = "EVCLI_STORE_TEST_LOG_WRITER"
+
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(childEnv); dir != "" {
 		os.Exit(childWriter(dir))
 	}
+	if spec := os.Getenv(logWriterEnv); spec != "" {
+		os.Exit(childLogWriter(spec))
+	}
 	os.Exit(m.Run())
+}
+
+// childLogWriter appends lines "0".."n-1" of function fn in small batches;
+// spec is "dir|fn|n".
+func childLogWriter(spec string) int {
+	parts := strings.Split(spec, "|")
+	var n int
+	fmt.Sscan(parts[2], &n)
+	db, err := Open(parts[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer db.Close()
+	for i := 0; i < n; i += 5 {
+		var ls []providers.LogLine
+		for j := i; j < min(i+5, n); j++ {
+			ls = append(ls, providers.LogLine{Function: parts[1], RequestID: "r", Message: fmt.Sprint(j)})
+		}
+		if err := db.AppendLogs(context.Background(), ls); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// TestLogsFollowAcrossProcesses: two writer processes append at once while
+// this one follows; every line arrives once, in seq order.
+func TestLogsFollowAcrossProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	reader := openTest(t, dir, WithPollInterval(5*time.Millisecond))
+	ch, errc := reader.Logs(ctx, providers.LogQuery{Follow: true})
+	const n = 400
+	var cmds []*exec.Cmd
+	for _, fn := range []string{"p1", "p2"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), logWriterEnv+"="+dir+"|"+fn+"|"+fmt.Sprint(n))
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	seen := map[string]bool{}
+	var last int64
+	for len(seen) < 2*n {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				t.Fatalf("stream ended: %v", <-errc)
+			}
+			var seq int64
+			fmt.Sscan(l.Token, &seq)
+			key := l.Function + "/" + l.Message
+			if seq <= last || seen[key] {
+				t.Fatalf("%s (seq %d after %d): duplicate or out of order", key, seq, last)
+			}
+			last = seq
+			seen[key] = true
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d lines arrived", len(seen), 2*n)
+		}
+	}
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+	}
 }
 
 // childWriter appends events one small batch at a time until killed, and
