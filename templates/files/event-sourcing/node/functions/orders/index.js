@@ -62,8 +62,8 @@ exports.handler = async (event) => {
   const next = {
     ...order, aggregateId, version: version + 1, correlationId, causationId: event.id, ...(reason ? { reason } : {}),
   };
-  await publish(detailType, next); // a failure is retried by the bus
   log('info', 'order decided', correlationId, {
     outcome: detailType, reason, aggregateId, version: version + 1, orderId: order.orderId,
   });
+  await publish(detailType, next); // a failure is retried by the bus
 };

@@ -63,6 +63,6 @@ def handler(event, context):
            "correlationId": correlation_id, "causationId": event.get("id")}
     if reason:
         nxt["reason"] = reason
-    publish(detail_type, nxt)  # a failure is retried by the bus
     log("info", "order decided", correlation_id, outcome=detail_type, reason=reason,
         aggregateId=aggregate_id, version=version + 1, orderId=order["orderId"])
+    publish(detail_type, nxt)  # a failure is retried by the bus
