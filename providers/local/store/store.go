@@ -116,7 +116,7 @@ func Open(dir string, opts ...Option) (*DB, error) {
 			v.Add("_pragma", p)
 		}
 		v.Set("_txlock", txlock)
-		return "file:" + path + "?" + v.Encode()
+		return "file:" + uriEscaper.Replace(path) + "?" + v.Encode()
 	}
 	if d.w, err = sql.Open("sqlite", dsn("immediate")); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -145,6 +145,10 @@ func Open(dir string, opts ...Option) (*DB, error) {
 	}
 	return d, nil
 }
+
+// uriEscaper escapes what a SQLite URI filename would otherwise read as a
+// query, a fragment or an escape.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 // isBusy reports whether err is SQLite's "database is locked".
 func isBusy(err error) bool {
