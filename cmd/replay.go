@@ -243,7 +243,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 	defer db.Close()
 
 	if o.Resume != "" {
-		for _, name := range []string{"since", "until", "aggregate", "type", "pattern", "limit", "order", "name", "include-replays"} {
+		for _, name := range []string{"since", "until", "aggregate", "type", "pattern", "limit", "order", "name", "include-replays", "to"} {
 			if c.Flags().Changed(name) {
 				return cmdutil.UsageError("--resume continues replay %s with its own selection: drop --%s", o.Resume, name)
 			}
@@ -256,7 +256,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 			return cmdutil.UsageError("--resume: no replay named %q; see evcli replay list", o.Resume)
 		}
 		cfg.Name, cfg.Resume, cfg.Selection = rec.Name, true, rec.Selection
-		if !c.Flags().Changed("to") && rec.Bus != "" {
+		if rec.Bus != "" {
 			cfg.Bus = rec.Bus
 		}
 		if _, cfg.Match, err = replayPattern(rec.Selection.Pattern); err != nil {

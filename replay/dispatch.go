@@ -47,8 +47,8 @@ func (r *runner) begin(ctx context.Context, cps Checkpoints) (*Record, error) {
 	case cfg.Resume:
 		rec = old
 		cfg.Selection = rec.Selection
-		if cfg.Bus == "" || rec.Bus != "" {
-			cfg.Bus = rec.Bus
+		if rec.Bus != "" {
+			cfg.Bus = rec.Bus // a replay goes on to the bus it started on
 		}
 		rec.Error = ""
 	case ok:
@@ -109,7 +109,8 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 		stop     bool
 		firstErr error
 		sum      = Summary{Name: cfg.Name}
-		runTot   Counts // this run's published/failed
+		runTot   Counts              // this run's published/failed
+		unsaved  [][]providers.Event // published entries of batches not yet checkpointed
 	)
 	ctxDone := ctx.Done()
 	conflicts := func(b *batch) bool {
@@ -183,20 +184,39 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 			}
 		}
 		sum.Batches++
+		unsaved = append(unsaved, res.published)
+	}
+	// save writes one checkpoint for the batches handled since the last
+	// one (several when they were acknowledged together), before their
+	// slots go to other batches.
+	save := func() {
+		if len(unsaved) == 0 {
+			return
+		}
 		rec.Updated = cfg.Now()
-		if err := cps.Put(ctx, *rec); err != nil {
+		// Recorded even while Ctrl-C cancels the run: the bus has it.
+		if err := cps.Put(context.WithoutCancel(ctx), *rec); err != nil {
+			unsaved = unsaved[:0]
 			fail(fmt.Errorf("write checkpoint of replay %s: %w", cfg.Name, err))
 			return
 		}
-		if cfg.OnPublished != nil && len(res.published) > 0 {
-			cfg.OnPublished(ctx, res.published)
+		for _, pub := range unsaved {
+			if cfg.OnPublished != nil && len(pub) > 0 {
+				cfg.OnPublished(ctx, pub)
+			}
 		}
+		unsaved = unsaved[:0]
 		r.progress(func(p *Progress) { p.Published, p.Failed = runTot.Published, runTot.Failed })
 	}
 
 	for {
 		if !stop && pending != nil && inflight < cfg.Concurrency && pending.seq < low+window && !conflicts(pending) {
 			if err := pc.wait(pctx, len(pending.events)); err != nil {
+				fail(err)
+				continue
+			}
+			if err := ctx.Err(); err != nil { // no new batch once cancelled
+				ctxDone = nil
 				fail(err)
 				continue
 			}
@@ -225,6 +245,15 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 			}
 		case res := <-done:
 			handle(res)
+			for more := true; more; {
+				select {
+				case res := <-done:
+					handle(res)
+				default:
+					more = false
+				}
+			}
+			save()
 		case <-ctxDone:
 			ctxDone = nil
 			fail(ctx.Err())

@@ -67,7 +67,8 @@
 //
 // The record is written (Checkpoints.Put, which must be durable when it
 // returns) after each acknowledged batch, before that batch's slot is given
-// to another one. A resumed run (Config.Resume) skips the events the
+// to another one; batches acknowledged together (Concurrency > 1) share one
+// write. A resumed run (Config.Resume) skips the events the
 // record covers and publishes the rest. After kill -9 at any moment:
 //
 //   - nothing is skipped: an event is covered only once its batch was

@@ -279,6 +279,10 @@ func (r *runner) publish(ctx context.Context, bus providers.EventBus, p *pacer, 
 				return res
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			res.err = err
+			return res
+		}
 		out, err := bus.Publish(ctx, r.cfg.Bus, evs)
 		if err == nil && len(out) != len(evs) {
 			err = fmt.Errorf("bus %s returned %d results for %d events", r.cfg.Bus, len(out), len(evs))
