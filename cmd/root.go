@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
+	"github.com/evcli/evcli/providers"
 )
 
 // Version is set at build time with -ldflags "-X github.com/evcli/evcli/cmd.Version=...".
@@ -57,6 +59,13 @@ func exitCode(err error) int {
 	if errors.As(err, &fe) {
 		return cmdutil.ExitUsage
 	}
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		return cmdutil.ExitUsage
+	}
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Resource == "aws" && (pe.Code == providers.Unauthenticated || pe.Code == providers.InvalidArgument) {
+		return cmdutil.ExitCredentials // no credentials or no region
+	}
 	return cmdutil.ExitCode(err)
 }
 
@@ -80,6 +89,10 @@ func printError(f *cmdutil.Factory, err error) {
 	var fe *flagError
 	if errors.As(err, &fe) && fe.usage != "" {
 		fmt.Fprintf(f.IO.ErrOut, "run '%s --help' for usage\n", fe.usage)
+	}
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Hint != "" {
+		fmt.Fprintln(f.IO.ErrOut, "  "+pe.Hint)
 	}
 }
 

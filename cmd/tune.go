@@ -112,7 +112,8 @@ larger ones no faster, so a saving is never overstated; --probe measures instead
 No size below Max Memory Used p99 plus --headroom is recommended.
 
 Strategies are those of the AWS Lambda Power Tuning tool: cost (cheapest; ties go
-to the faster), speed (fastest; ties go to the cheaper), balanced (minimises
+to the faster), speed (fastest, where sizes within 5% of the fastest count as equally
+fast and the cheaper wins), balanced (minimises
 weight*cost/maxCost + (1-weight)*duration/maxDuration, --weight 0 = speed, 1 = cost).
 Prices come from an embedded, dated table (x86_64 and arm64; first tier; per request
 $0.20 per million) unless evcli.yaml has a prices: section.

@@ -8,6 +8,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
+	awsprov "github.com/evcli/evcli/providers/aws"
 	"github.com/evcli/evcli/providers/local"
 	"github.com/evcli/evcli/providers/local/store"
 	"github.com/evcli/evcli/tune"
@@ -72,7 +73,19 @@ func wireProviders(f *cmdutil.Factory) {
 		}
 	}
 	if o.LogSource == nil {
-		o.LogSource = func(ctx context.Context) (providers.LogSource, error) { return openStore(f, "tail") }
+		o.LogSource = func(ctx context.Context) (providers.LogSource, error) {
+			p, err := f.Project()
+			if err == nil && p.Provider == "aws" {
+				cfg, err := awsprov.LoadConfig(ctx, awsprov.Options{Region: p.Region, Profile: f.Globals.Profile})
+				if err != nil {
+					return nil, err
+				}
+				return awsprov.NewLogSource(cfg, awsprov.LogSourceOptions{OnFallback: func(err error) {
+					fmt.Fprintf(f.IO.ErrOut, "warning: live tail unavailable (%v); polling FilterLogEvents instead\n", err)
+				}}), nil
+			}
+			return openStore(f, "tail")
+		}
 	}
 	if o.Metrics == nil {
 		o.Metrics = func(ctx context.Context) (providers.MetricsSource, error) { return openStore(f, "tune memory") }
