@@ -595,3 +595,35 @@ func (replayNopPublisher) Publish(ctx context.Context, bus string, evs []provide
 	}
 	return out, nil
 }
+
+// TestReplayInterrupted: Ctrl-C mid-replay exits 130, says how to resume,
+// and the resumed replay publishes the rest.
+func TestReplayInterrupted(t *testing.T) {
+	e := newReplayEnv(t, replayEvents(5, 4), replayProject) // 20 events, 2 batches
+	ctx, cancel := context.WithCancel(context.Background())
+	e.bus.failCall = func(call int) error {
+		if call == 1 {
+			cancel() // Ctrl-C while the first batch is in flight; the bus takes it
+		}
+		return nil
+	}
+	e.out, e.errOut = &syncBuf{}, &syncBuf{}
+	e.f.IO.Out, e.f.IO.ErrOut = e.out, e.errOut
+	if code := Run(ctx, e.f, []string{"replay", "--since", "2h", "--name", "ctrl-c"}); code != cmdutil.ExitInterrupted {
+		t.Fatalf("exit %d, want 130: %s", code, e.errOut)
+	}
+	if !strings.Contains(e.errOut.String(), "continue it with: evcli replay --resume ctrl-c") ||
+		!strings.Contains(e.out.String(), "replay ctrl-c interrupted: 20 selected, 10 published") {
+		t.Errorf("stdout %q stderr %q", e.out, e.errOut)
+	}
+	e.bus.failCall = nil
+	if code := e.run(t, "replay", "--resume", "ctrl-c"); code != 0 {
+		t.Fatalf("resume exit %d: %s", code, e.errOut)
+	}
+	if got, want := e.out.String(), "replay ctrl-c completed: 20 selected, 10 published, 0 failed, 10 skipped\n"; got != want {
+		t.Errorf("resume: %q, want %q", got, want)
+	}
+	if len(e.bus.got) != 20 {
+		t.Errorf("bus got %d events", len(e.bus.got))
+	}
+}

@@ -814,3 +814,30 @@ func FuzzRunRecord(f *testing.F) {
 		_, _ = decodeEvent(bufio.NewReader(bytes.NewReader(detail)))
 	})
 }
+
+func TestFormatProgress(t *testing.T) {
+	tests := []struct {
+		p    Progress
+		want string
+	}{
+		{Progress{Total: -1, Read: 12345, Selected: 1000}, "reading events… 12,345 read, 1,000 selected"},
+		{Progress{Total: 1000, Published: 250, Skipped: 250, Elapsed: 5 * time.Second}, "[=====>    ] 500/1,000  50/s  ETA 10s"},
+		{Progress{Total: 1000, Published: 990, Failed: 10, Elapsed: 2 * time.Second}, "[==========] 1,000/1,000  500/s  10 failed"},
+		{Progress{Total: 0}, "[==========] 0/0"},
+	}
+	for _, tt := range tests {
+		if got := FormatProgress(tt.p, 10); got != tt.want {
+			t.Errorf("FormatProgress(%+v) = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+	var buf bytes.Buffer
+	clk := &fakeClock{t: t0}
+	bar := &Bar{W: &buf, Now: clk.Now, Width: 10}
+	bar.Update(Progress{Total: 10, Published: 1})
+	bar.Update(Progress{Total: 10, Published: 2}) // within 100ms: skipped
+	bar.Update(Progress{Phase: PhaseDone, Total: 10, Published: 10})
+	bar.Finish()
+	if got, want := buf.String(), "\r[=>        ] 1/10\r[==========] 10/10\n"; got != want {
+		t.Errorf("bar wrote %q, want %q", got, want)
+	}
+}

@@ -646,3 +646,17 @@ func wrapDynamoErr(resource string, err error) error {
 }
 
 var _ providers.EventStore = (*DynamoDBStore)(nil)
+
+// OpenDynamoDBStore loads the AWS configuration (LoadConfig) and returns
+// the event store of so.Table; AWS_ENDPOINT_URL_DYNAMODB (or
+// AWS_ENDPOINT_URL) points it at dynalite, DynamoDB Local or LocalStack.
+func OpenDynamoDBStore(ctx context.Context, o Options, so DynamoDBStoreOptions) (*DynamoDBStore, error) {
+	cfg, err := LoadConfig(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if so.Region == "" {
+		so.Region = cfg.Region
+	}
+	return NewDynamoDBStore(dynamodb.NewFromConfig(cfg), so), nil
+}

@@ -146,3 +146,14 @@ func wrapEventBridgeErr(bus string, err error) error {
 }
 
 var _ providers.EventBus = (*EventBus)(nil)
+
+// OpenEventBus loads the AWS configuration (LoadConfig) and returns an
+// EventBridge bus; AWS_ENDPOINT_URL_EVENTBRIDGE (or AWS_ENDPOINT_URL)
+// points it at LocalStack.
+func OpenEventBus(ctx context.Context, o Options) (*EventBus, error) {
+	cfg, err := LoadConfig(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return NewEventBus(eventbridge.NewFromConfig(cfg)), nil
+}

@@ -212,3 +212,29 @@ func TestReplayToEventBridge(t *testing.T) {
 		t.Errorf("backoff sleeps %v, want 3 (e-7 twice, e-21 once)", sleeps)
 	}
 }
+
+// TestOpenHonoursEndpointEnv: the Open functions take the endpoint, region
+// and credentials from the environment, as the AWS CLI does.
+func TestOpenHonoursEndpointEnv(t *testing.T) {
+	srv := &putEventsServer{t: t}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	t.Setenv("AWS_ENDPOINT_URL", hs.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	if _, err := OpenEventBus(context.Background(), Options{}); providers.CodeOf(err) != providers.InvalidArgument {
+		t.Errorf("no region: %v", err)
+	}
+	bus, err := OpenEventBus(context.Background(), Options{Region: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := bus.Publish(context.Background(), "b", []providers.Event{{Source: "s", DetailType: "d", Detail: json.RawMessage(`{}`)}})
+	if err != nil || len(res) != 1 || res[0].EventID == "" || srv.requests != 1 {
+		t.Fatalf("publish through AWS_ENDPOINT_URL: %+v %v", res, err)
+	}
+}
