@@ -10,6 +10,17 @@
 // seconds back each round because events become visible late, drops repeats
 // by event id, and backs off on ThrottlingException instead of failing.
 //
+// Event store (dynamodb.go): NewDynamoDBStore / OpenDynamoDBStore read an
+// event-sourced table (partition key the aggregate id, sort key the event
+// time as an RFC 3339 UTC string or epoch milliseconds/seconds; attribute
+// names from evcli.yaml store.keys, checked against the key schema). A time
+// window is read with parallel Scan segments and a FilterExpression, a list
+// of aggregates with one Query each; pages stream through a bounded channel.
+//
+// Event bus (eventbridge.go): NewEventBus / OpenEventBus publish with
+// PutEvents, 10 entries a call, per-entry failures (FailedEntryCount) as
+// results. LoadConfig (awsconfig.go) honours --profile and --region.
+//
 // Errors are returned as *providers.Error with a portable code:
 // AccessDeniedException is PermissionDenied (with the IAM actions needed),
 // signature and token errors Unauthenticated, unreachable endpoints and 5xx
