@@ -119,10 +119,28 @@ func runPackage(ctx context.Context, opts *packageOptions) error {
 	if werr := writeArtifacts(opts, arts); werr != nil {
 		return werr
 	}
+	changed := 0
+	for _, a := range arts {
+		if a.Changed {
+			changed++
+		}
+	}
+	fmt.Fprintf(errOut, "packaged %d of %d function(s), %d changed, in %s\n", len(arts), countSelected(p, opts.Functions), changed, filepath.Join(p.Dir, deploy.BuildDir))
 	if err != nil {
 		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: packageFailure(err)}
 	}
 	return nil
+}
+
+func countSelected(p *project.Project, names []string) int {
+	if len(names) == 0 {
+		return len(p.Functions)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		seen[n] = true
+	}
+	return len(seen)
 }
 
 // packageFailure words the joined build errors for stderr.

@@ -217,7 +217,8 @@ func TestPackageOutput(t *testing.T) {
 	}
 	out, errOut := run(false)
 	scaffoldGolden(t, "package", "plain-first", out)
-	if !strings.Contains(errOut, "building orders\n") || !strings.Contains(errOut, "packaged billing\n") {
+	if !strings.Contains(errOut, "building orders\n") || !strings.Contains(errOut, "packaged billing\n") ||
+		!strings.Contains(errOut, "packaged 2 of 2 function(s), 2 changed, in ") {
 		t.Errorf("progress on stderr:\n%s", errOut)
 	}
 	out, _ = run(true)

@@ -101,10 +101,14 @@ type BuildError struct {
 func (e *BuildError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "function %q: go build in %s failed: %v", e.Function, e.Dir, e.Err)
-	if out := strings.TrimRight(e.Output, "\n"); out != "" {
+	out := strings.TrimRight(e.Output, "\n")
+	if out != "" {
 		for _, l := range strings.Split(out, "\n") {
 			b.WriteString("\n    " + l)
 		}
+	}
+	if strings.Contains(out, "go.mod file not found") || strings.Contains(out, "cannot find main module") {
+		b.WriteString("\n  a Go function needs a go.mod in its source directory or a parent: run \"go mod init\" at the project root (evcli init creates one)")
 	}
 	return b.String()
 }

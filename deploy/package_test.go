@@ -538,3 +538,16 @@ func TestIgnoreAgreesWithGit(t *testing.T) {
 		t.Errorf("kept files differ from git's\n ours %q\n git  %q", got, want)
 	}
 }
+
+func TestPackageGoWithoutModule(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go not on PATH")
+	}
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"hello/main.go": "package main\n\nfunc main() {}\n"})
+	p := &project.Project{Dir: dir, Functions: []project.Function{{Name: "hello", Source: "hello", Runtime: "provided.al2023", Handler: "bootstrap"}}}
+	_, err := PackageFunction(context.Background(), p, &p.Functions[0], filepath.Join(dir, "out"))
+	if err == nil || !strings.Contains(err.Error(), `run "go mod init" at the project root`) {
+		t.Fatalf("err = %v, want the go.mod hint", err)
+	}
+}
