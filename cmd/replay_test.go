@@ -289,6 +289,10 @@ func TestReplayFailAndResume(t *testing.T) {
 	if len(e.bus.got) != 19 {
 		t.Errorf("bus got %d events, want 19", len(e.bus.got))
 	}
+	if code := e.run(t, "replay", "--since", "2h", "--name", "r2"); code != cmdutil.ExitUsage ||
+		!strings.Contains(e.errOut.String(), `evcli: --name: replay exists: "r2" completed on`) {
+		t.Errorf("reused name: exit %d, %q", code, e.errOut)
+	}
 	e.f.Globals.Output = "json"
 	if code := e.run(t, "replay", "list", "-o", "json"); code != 0 {
 		t.Fatal(e.errOut)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/evcli/evcli/providers"
 )
@@ -51,6 +52,8 @@ func (r *runner) begin(ctx context.Context, cps Checkpoints) (*Record, error) {
 			cfg.Bus = rec.Bus // a replay goes on to the bus it started on
 		}
 		rec.Error = ""
+	case ok && old.State == StateCompleted:
+		return nil, &InputError{Field: "--name", Msg: fmt.Sprintf("%v: %q completed on %s; choose another --name", ErrExists, cfg.Name, old.Updated.UTC().Format(time.RFC3339))}
 	case ok:
 		return nil, &InputError{Field: "--name", Msg: fmt.Sprintf("%v: %q (%s); continue it with --resume %s or choose another --name", ErrExists, cfg.Name, old.State, cfg.Name)}
 	default:

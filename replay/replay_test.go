@@ -496,7 +496,7 @@ func TestCallErrorStopsAndResumes(t *testing.T) {
 		t.Errorf("resuming a completed replay: %v", err)
 	}
 	cfg.Resume = false
-	if _, err := Run(context.Background(), cfg, &memStore{events: evs}, bus, cps); !errors.Is(err, ErrExists) && (err == nil || !strings.Contains(err.Error(), "--resume stop")) {
+	if _, err := Run(context.Background(), cfg, &memStore{events: evs}, bus, cps); err == nil || !strings.Contains(err.Error(), `--name: replay exists: "stop" completed on 2026-11-26T11:00:00Z; choose another --name`) {
 		t.Errorf("reusing a name: %v", err)
 	}
 }
