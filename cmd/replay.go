@@ -30,9 +30,7 @@ type replayWaiter interface {
 	Wait(ctx context.Context) error
 }
 
-// newReplayWaiter is set by the local provider's wiring; while it is nil
-// --wait says it is unavailable.
-var newReplayWaiter func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (replayWaiter, error)
+// The local provider's EventBus (cmd/wiring.go) is a replayWaiter.
 
 type replayOptions struct {
 	Since, Until string
@@ -346,14 +344,21 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 	if err != nil {
 		return err
 	}
+	if c, ok := bus.(interface{ Close(context.Context) error }); ok {
+		// An in-process local bus lets its deliveries finish before exit.
+		defer func() {
+			if err := c.Close(context.WithoutCancel(ctx)); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(f.IO.ErrOut, "warning: %v\n", err)
+			}
+		}()
+	}
 	var waiter replayWaiter
 	if o.Wait {
-		if newReplayWaiter == nil {
-			return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: "--wait is not available in this build yet"}
+		w, ok := bus.(replayWaiter)
+		if !ok {
+			return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: "--wait: this provider's bus cannot wait for deliveries"}
 		}
-		if waiter, err = newReplayWaiter(ctx, f, p); err != nil {
-			return err
-		}
+		waiter = w
 		cfg.OnPublished = waiter.Published
 	}
 

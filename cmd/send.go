@@ -13,6 +13,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local"
+	"github.com/evcli/evcli/providers/local/store"
 )
 
 type sendOptions struct {
@@ -145,11 +146,21 @@ func printSendResult(f *cmdutil.Factory, evs []providers.Event, res local.SendRe
 			fmt.Fprintf(f.IO.ErrOut, "sent %s %s %s\n", r.EventID, ev.Source, ev.DetailType)
 		}
 	}
+	return failed + printDeliveries(f, f.Globals.JSON(), jl, res.Deliveries)
+}
+
+// printDeliveries prints one line (or JSON record) per delivery and returns
+// how many failed. jl may be nil for a stream that has not started.
+func printDeliveries(f *cmdutil.Factory, asJSON bool, jl *cmdutil.JSONLines, dels []store.Delivery) int {
+	if asJSON && jl == nil && len(dels) > 0 {
+		jl = cmdutil.NewJSONLines(f.IO.Out, "deliveries")
+	}
+	failed := 0
 	width := 0
-	for _, d := range res.Deliveries {
+	for _, d := range dels {
 		width = max(width, len(d.Function))
 	}
-	for _, d := range res.Deliveries {
+	for _, d := range dels {
 		if d.Status != "ok" {
 			failed++
 		}

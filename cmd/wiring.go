@@ -10,6 +10,7 @@ import (
 	"github.com/evcli/evcli/providers"
 	awsprov "github.com/evcli/evcli/providers/aws"
 	"github.com/evcli/evcli/providers/local"
+	"github.com/evcli/evcli/providers/local/bus"
 	"github.com/evcli/evcli/providers/local/store"
 	"github.com/evcli/evcli/tune"
 )
@@ -56,12 +57,39 @@ func openStore(f *cmdutil.Factory, what string) (*store.DB, error) {
 	return store.Open(stateDir(p))
 }
 
-// sessionBus publishes through a local session (replay's EventBus).
-type sessionBus struct{ s local.Session }
+// sessionBus publishes through a local session (replay's EventBus), all in
+// one flow, so that replay --wait can wait for every delivery it caused.
+type sessionBus struct {
+	f    *cmdutil.Factory
+	s    local.Session
+	flow string
+}
 
-func (b sessionBus) Publish(ctx context.Context, bus string, evs []providers.Event) ([]providers.PublishResult, error) {
-	res, err := b.s.Send(ctx, bus, evs, false)
-	return res.Results, err
+func (b *sessionBus) Publish(ctx context.Context, bus string, evs []providers.Event) ([]providers.PublishResult, error) {
+	return b.s.Publish(ctx, b.flow, bus, evs)
+}
+
+// Published implements replayWaiter: the flow already holds every batch.
+func (b *sessionBus) Published(context.Context, []providers.Event) {}
+
+// Wait implements replayWaiter: it waits for the flow's deliveries and
+// prints them as send --wait does.
+func (b *sessionBus) Wait(ctx context.Context) error {
+	dels, err := b.s.Wait(ctx, b.flow)
+	if err != nil {
+		return err
+	}
+	if failed := printDeliveries(b.f, b.f.Globals.JSON(), nil, dels); failed > 0 {
+		fmt.Fprintf(b.f.IO.ErrOut, "%d of %d deliveries failed\n", failed, len(dels))
+	}
+	return nil
+}
+
+// Close ends the session; an in-process one first lets its deliveries finish.
+func (b *sessionBus) Close(ctx context.Context) error { return b.s.Close(ctx) }
+
+func awsOptions(f *cmdutil.Factory, p *project.Project) awsprov.Options {
+	return awsprov.Options{Region: p.Region, Profile: f.Globals.Profile}
 }
 
 // wireProviders fills the openers a test has not replaced.
@@ -69,6 +97,18 @@ func wireProviders(f *cmdutil.Factory) {
 	o := &f.Open
 	if o.EventStore == nil {
 		o.EventStore = func(ctx context.Context) (providers.EventStore, error) {
+			p, err := f.Project()
+			if err == nil && p.Provider == "aws" {
+				if p.Store.Type != "dynamodb" {
+					return nil, cmdutil.UsageError("the aws provider reads a dynamodb event store; evcli.yaml's store.type is %q", p.Store.Type)
+				}
+				k := p.Store.Keys
+				return awsprov.OpenDynamoDBStore(ctx, awsOptions(f, p), awsprov.DynamoDBStoreOptions{
+					Table: p.Store.Table,
+					Keys: awsprov.StoreKeys{Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type,
+						Data: k.Data, Version: k.Version},
+				})
+			}
 			return openStore(f, "reading the event store")
 		}
 	}
@@ -76,7 +116,7 @@ func wireProviders(f *cmdutil.Factory) {
 		o.LogSource = func(ctx context.Context) (providers.LogSource, error) {
 			p, err := f.Project()
 			if err == nil && p.Provider == "aws" {
-				cfg, err := awsprov.LoadConfig(ctx, awsprov.Options{Region: p.Region, Profile: f.Globals.Profile})
+				cfg, err := awsprov.LoadConfig(ctx, awsOptions(f, p))
 				if err != nil {
 					return nil, err
 				}
@@ -96,6 +136,9 @@ func wireProviders(f *cmdutil.Factory) {
 			if err != nil {
 				return nil, err
 			}
+			if p.Provider == "aws" {
+				return awsprov.OpenEventBus(ctx, awsOptions(f, p))
+			}
 			if err := providerOf(p, "publishing events"); err != nil {
 				return nil, err
 			}
@@ -103,7 +146,7 @@ func wireProviders(f *cmdutil.Factory) {
 			if err != nil {
 				return nil, err
 			}
-			return sessionBus{s}, nil
+			return &sessionBus{f: f, s: s, flow: bus.NewUUID()}, nil
 		}
 	}
 	if o.Invoker == nil {

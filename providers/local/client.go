@@ -24,6 +24,10 @@ func pid() int { return os.Getpid() }
 type Session interface {
 	// Send publishes events (see Engine.Send).
 	Send(ctx context.Context, bus string, evs []providers.Event, wait bool) (SendResult, error)
+	// Publish publishes events in flow (any unique id), without waiting.
+	Publish(ctx context.Context, flow, bus string, evs []providers.Event) ([]providers.PublishResult, error)
+	// Wait waits until nothing of flow is pending and returns its deliveries.
+	Wait(ctx context.Context, flow string) ([]store.Delivery, error)
 	// Invoke calls one function synchronously.
 	Invoke(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error)
 	// Close ends the session. In-process, it first waits for every delivery
@@ -85,7 +89,24 @@ func (c *Client) Close(context.Context) error { return nil }
 
 // Send implements Session.
 func (c *Client) Send(ctx context.Context, bus string, evs []providers.Event, wait bool) (SendResult, error) {
-	req := sendRequest{Bus: bus, Wait: wait}
+	return c.send(ctx, "", bus, evs, wait)
+}
+
+// Publish implements Session.
+func (c *Client) Publish(ctx context.Context, flow, bus string, evs []providers.Event) ([]providers.PublishResult, error) {
+	res, err := c.send(ctx, flow, bus, evs, false)
+	return res.Results, err
+}
+
+// Wait implements Session.
+func (c *Client) Wait(ctx context.Context, flow string) ([]store.Delivery, error) {
+	var res SendResult
+	err := c.do(ctx, http.MethodPost, "wait", waitRequest{Flow: flow}, &res)
+	return res.Deliveries, err
+}
+
+func (c *Client) send(ctx context.Context, flow, bus string, evs []providers.Event, wait bool) (SendResult, error) {
+	req := sendRequest{Bus: bus, Wait: wait, Flow: flow}
 	for _, ev := range evs {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -166,6 +187,14 @@ func (s inProcess) Remote() bool { return false }
 
 func (s inProcess) Send(ctx context.Context, bus string, evs []providers.Event, wait bool) (SendResult, error) {
 	return s.e.Send(ctx, bus, evs, wait)
+}
+
+func (s inProcess) Publish(ctx context.Context, flow, bus string, evs []providers.Event) ([]providers.PublishResult, error) {
+	return s.e.Publish(ctx, flow, bus, evs)
+}
+
+func (s inProcess) Wait(ctx context.Context, flow string) ([]store.Delivery, error) {
+	return s.e.Wait(ctx, flow)
 }
 
 func (s inProcess) Invoke(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error) {

@@ -206,6 +206,18 @@ type SendResult struct {
 // or through events the functions published, has finished.
 func (e *Engine) Send(ctx context.Context, busName string, evs []providers.Event, wait bool) (SendResult, error) {
 	flow := e.bus.NewFlow()
+	res, err := e.Publish(ctx, flow, busName, evs)
+	out := SendResult{Results: res}
+	if err != nil || !wait {
+		return out, err
+	}
+	out.Deliveries, err = e.Wait(ctx, flow)
+	return out, err
+}
+
+// Publish publishes events in flow (any id; see bus.Bus.PublishInFlow), on
+// busName or each event's own bus.
+func (e *Engine) Publish(ctx context.Context, flow, busName string, evs []providers.Event) ([]providers.PublishResult, error) {
 	byBus := map[string][]int{}
 	var order []string
 	for i, ev := range evs {
@@ -221,7 +233,7 @@ func (e *Engine) Send(ctx context.Context, busName string, evs []providers.Event
 		}
 		byBus[b] = append(byBus[b], i)
 	}
-	out := SendResult{Results: make([]providers.PublishResult, len(evs))}
+	out := make([]providers.PublishResult, len(evs))
 	for _, b := range order {
 		idx := byBus[b]
 		batch := make([]providers.Event, len(idx))
@@ -233,18 +245,17 @@ func (e *Engine) Send(ctx context.Context, busName string, evs []providers.Event
 			return out, err
 		}
 		for j, i := range idx {
-			out.Results[i] = res[j]
-		}
-	}
-	if wait {
-		d, err := e.bus.Wait(ctx, flow)
-		out.Deliveries = d
-		e.logs.flush()
-		if err != nil {
-			return out, err
+			out[i] = res[j]
 		}
 	}
 	return out, nil
+}
+
+// Wait waits until nothing of flow is pending and returns its deliveries.
+func (e *Engine) Wait(ctx context.Context, flow string) ([]store.Delivery, error) {
+	d, err := e.bus.Wait(ctx, flow)
+	e.logs.flush()
+	return d, err
 }
 
 // Drain waits for every delivery in progress.

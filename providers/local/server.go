@@ -22,6 +22,12 @@ type sendRequest struct {
 	Buses  []string          `json:"buses,omitempty"` // per event, parallel to Events
 	Events []json.RawMessage `json:"events"`          // EventBridge envelopes
 	Wait   bool              `json:"wait,omitempty"`
+	// Flow, when set, publishes into that flow (see POST wait).
+	Flow string `json:"flow,omitempty"`
+}
+
+type waitRequest struct {
+	Flow string `json:"flow"`
 }
 
 type invokeRequest struct {
@@ -67,12 +73,34 @@ func (e *Engine) handler() http.Handler {
 				evs[i].EventBusName = req.Buses[i]
 			}
 		}
-		res, err := e.Send(r.Context(), req.Bus, evs, req.Wait)
+		var res SendResult
+		var err error
+		if req.Flow != "" {
+			res.Results, err = e.Publish(r.Context(), req.Flow, req.Bus, evs)
+			if err == nil && req.Wait {
+				res.Deliveries, err = e.Wait(r.Context(), req.Flow)
+			}
+		} else {
+			res, err = e.Send(r.Context(), req.Bus, evs, req.Wait)
+		}
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 			return
 		}
 		writeJSON(w, http.StatusOK, res)
+	})
+	mux.HandleFunc("POST "+apiPrefix+"wait", func(w http.ResponseWriter, r *http.Request) {
+		var req waitRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Flow == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad wait request: want {\"flow\": ID}"})
+			return
+		}
+		d, err := e.Wait(r.Context(), req.Flow)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, SendResult{Deliveries: d})
 	})
 	mux.HandleFunc("POST "+apiPrefix+"invoke", func(w http.ResponseWriter, r *http.Request) {
 		var req invokeRequest
