@@ -404,8 +404,9 @@ func compile(ids []string, patterns []*Pattern) *engine {
 		}
 	}
 	// Each conjunction is triggered by one condition, its anchor: the one
-	// least likely to hold (fewest conjunctions share it; exists, anything-but
-	// and numeric conditions last). The others are checked when it fires.
+	// least likely to hold, scored by how many conjunctions share it times
+	// how broad its operator is (exists and anything-but broadest). The
+	// others are checked when it fires.
 	uses := make([]int, len(e.conds))
 	for _, cj := range e.conjs {
 		for _, c := range cj.pos {
@@ -419,7 +420,7 @@ func compile(ids []string, patterns []*Pattern) *engine {
 		}
 		best := cj.pos[0]
 		for _, c := range cj.pos[1:] {
-			if e.conds[c].weight*1024+uses[c] < e.conds[best].weight*1024+uses[best] {
+			if e.conds[c].weight*uses[c] < e.conds[best].weight*uses[best] {
 				best = c
 			}
 		}
