@@ -56,7 +56,7 @@ func runInvoke(ctx context.Context, f *cmdutil.Factory, o invokeOptions) error {
 			names[i] = fn.Name
 		}
 		msg := fmt.Sprintf("no function %q in %s", o.Function, p.Path)
-		if s := suggestName(o.Function, names); s != "" {
+		if s := suggest(o.Function, names); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		} else if len(names) > 0 {
 			msg += "; functions: " + strings.Join(names, ", ")

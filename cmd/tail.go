@@ -221,7 +221,7 @@ func (o *tailOptions) tailConfig(p *project.Project) (tail.Config, error) {
 			}
 			if p.Function(fn) == nil {
 				msg := fmt.Sprintf("--function %q: no such function in %s", fn, p.Path)
-				if s := suggestName(fn, names); s != "" {
+				if s := suggest(fn, names); s != "" {
 					msg += fmt.Sprintf("; did you mean %q?", s)
 				} else if len(names) > 0 {
 					msg += " (functions: " + strings.Join(names, ", ") + ")"
@@ -351,39 +351,4 @@ func runTUIProgram(ctx context.Context, m tail.Model, notices <-chan tea.Msg) er
 		return ctx.Err()
 	}
 	return err
-}
-
-// suggestName returns the name closest to s within about one edit in three.
-func suggestName(s string, names []string) string {
-	best, bestD := "", 1<<30
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if best == "" || bestD > max(1, min(3, len([]rune(best))/3)) {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

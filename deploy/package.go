@@ -19,6 +19,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/evcli/evcli/project"
+
+	"github.com/evcli/evcli/internal/suggest"
 )
 
 // BuildDir is where Package writes the zips, relative to the project directory.
@@ -488,35 +490,4 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// closest returns the name in known nearest to s, if it is close enough to
-// be a likely misspelling.
-func closest(s string, known []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, k := range known {
-		if d := levenshtein(strings.ToLower(s), strings.ToLower(k)); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+func closest(s string, known []string) string { return suggest.Closest(s, known) }

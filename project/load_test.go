@@ -271,17 +271,6 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		want int
-	}{{"", "", 0}, {"a", "", 1}, {"kitten", "sitting", 3}, {"memroy", "memory", 1}, {"azrue", "azure", 1}, {"ab", "ba", 1}, {"abc", "ca", 3}, {"héllo", "hello", 1}} {
-		if got := levenshtein(tt.a, tt.b); got != tt.want {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-}
-
 // TestAliasBomb: a billion-laughs file is refused quickly, not expanded.
 func TestAliasBomb(t *testing.T) {
 	var b strings.Builder

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+
+	textsuggest "github.com/evcli/evcli/internal/suggest"
 )
 
 //go:embed all:files
@@ -90,7 +92,7 @@ func suggest(s string, known []string) string {
 	}
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := levenshtein(s, k); d < bestD {
+		if d := textsuggest.Distance(s, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -280,25 +282,4 @@ func Dependencies(files []File) (npm, pip []string) {
 		}
 	}
 	return npm, pip
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/providers"
+
+	"github.com/evcli/evcli/internal/suggest"
 )
 
 // Supported runtime identifiers.
@@ -255,7 +257,7 @@ func (m *Manager) normalize(spec FunctionSpec) (FunctionSpec, error) {
 	}
 	if !slices.Contains(Runtimes, spec.Runtime) {
 		msg := fmt.Sprintf("%q is not supported; use one of %s", spec.Runtime, strings.Join(Runtimes, ", "))
-		if s := suggest(spec.Runtime, Runtimes); s != "" {
+		if s := suggestName(spec.Runtime, Runtimes); s != "" {
 			msg = fmt.Sprintf("%q is not supported; did you mean %q?", spec.Runtime, s)
 		}
 		return spec, bad("runtime", "%s", msg)
@@ -444,7 +446,7 @@ func (m *Manager) notFoundLocked(name string) error {
 		names = append(names, n)
 	}
 	hint := `run "evcli deploy" to deploy it`
-	if s := suggest(name, names); s != "" {
+	if s := suggestName(name, names); s != "" {
 		hint = fmt.Sprintf("did you mean %q?", s)
 	}
 	return &providers.Error{Code: providers.NotFound, Resource: "function " + quoteName(name),
@@ -703,37 +705,4 @@ func (m *Manager) unregister(in *instance) {
 	m.mu.Unlock()
 }
 
-// suggest returns the candidate closest to s when it is close enough to be a
-// likely typo.
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best != "" && bestD <= max(2, len(s)/3) {
-		return best
-	}
-	return ""
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func suggestName(s string, candidates []string) string { return suggest.Closest(s, candidates) }

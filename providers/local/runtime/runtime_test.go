@@ -743,11 +743,11 @@ func TestRequestAndTraceIDs(t *testing.T) {
 func TestSuggest(t *testing.T) {
 	names := []string{"orders", "payments", "shipping"}
 	for in, want := range map[string]string{"order": "orders", "paymnts": "payments", "zzz": "", "Shipping": "shipping"} {
-		if got := suggest(in, names); got != want {
+		if got := suggestName(in, names); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if !slices.Contains(Runtimes, suggest("python3.12x", Runtimes)) {
+	if !slices.Contains(Runtimes, suggestName("python3.12x", Runtimes)) {
 		t.Error("no runtime suggested for python3.12x")
 	}
 }
