@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -258,7 +257,7 @@ func (d *decoder) str(e entry, path string) (string, bool) {
 	return n.Value, true
 }
 
-var reSizeWithUnit = regexp.MustCompile(`^(?i)\s*([0-9]+(?:\.[0-9]+)?)\s*(mb|mib|m|gb|gib|g)\s*$`)
+var reSizeWithUnit = lazyRegexp(`^(?i)\s*([0-9]+(?:\.[0-9]+)?)\s*(mb|mib|m|gb|gib|g)\s*$`)
 
 // integer reads a whole number in [lo, hi]; rangeHint explains the range.
 func (d *decoder) integer(e entry, path string, lo, hi int, rangeHint string) (int, bool) {
@@ -285,7 +284,7 @@ func (d *decoder) integer(e entry, path string, lo, hi int, rangeHint string) (i
 		return 0, false
 	case "!!str":
 		if e.name == "memory" {
-			if m := reSizeWithUnit.FindStringSubmatch(n.Value); m != nil {
+			if m := reSizeWithUnit().FindStringSubmatch(n.Value); m != nil {
 				f, _ := strconv.ParseFloat(m[1], 64)
 				if u := strings.ToLower(m[2]); u[0] == 'g' {
 					f *= 1024
@@ -380,24 +379,24 @@ var knownAliases = map[string]string{
 func checkSetting(key, value string) (msg, hint string) {
 	switch key {
 	case "project":
-		if !reProjectName.MatchString(value) {
+		if !reProjectName().MatchString(value) {
 			return fmt.Sprintf("%q is not a valid project name", value),
 				"use lower-case letters, digits and '-', starting with a letter, at most 63 characters, e.g. shop"
 		}
 	case "provider":
 		return checkEnum(value, "provider", Providers)
 	case "region":
-		if !reRegion.MatchString(value) {
+		if !reRegion().MatchString(value) {
 			return fmt.Sprintf("%q is not a valid region", value), "a region is written like us-east-1 (AWS), europe-west1 (Google Cloud) or westeurope (Azure)"
 		}
 	case "bus":
-		if !reBusName.MatchString(value) {
+		if !reBusName().MatchString(value) {
 			return fmt.Sprintf("%q is not a valid event bus name", value), "use letters, digits and . - _ /, at most 256 characters"
 		}
 	case "store.type":
 		return checkEnum(value, "store type", StoreTypes)
 	case "store.table":
-		if !reTableName.MatchString(value) {
+		if !reTableName().MatchString(value) {
 			return fmt.Sprintf("%q is not a valid table name", value), "use 3 to 255 letters, digits and . - _"
 		}
 	}
@@ -512,7 +511,7 @@ func (d *decoder) storeKeys(e *entry, k *StoreKeys) {
 		if !ok {
 			continue
 		}
-		if !reAttrName.MatchString(s) {
+		if !reAttrName().MatchString(s) {
 			d.add(f.val, path, fmt.Sprintf("%q is not a valid attribute name", s), "start with a letter or '_'; then letters, digits, '_', '-' or '.'")
 			continue
 		}
@@ -539,7 +538,7 @@ func (d *decoder) storeKeys(e *entry, k *StoreKeys) {
 func (d *decoder) functions(e entry, p *Project) {
 	for _, fe := range d.entries(e.val, "functions", "a mapping of function names to functions") {
 		path := "functions." + fe.name
-		if !reFunctionName.MatchString(fe.name) {
+		if !reFunctionName().MatchString(fe.name) {
 			d.add(fe.key, path, fmt.Sprintf("%q is not a valid function name", fe.name),
 				"use 1 to 64 letters, digits, '-' or '_'")
 		}
@@ -613,7 +612,7 @@ func (d *decoder) function(fe entry, path string, f *Function) {
 	}
 	if e, ok := m["correlation"]; ok && !isNull(e.val) {
 		if s, ok := d.str(e, path+".correlation"); ok {
-			if !reJSONPath.MatchString(s) {
+			if !reJSONPath().MatchString(s) {
 				d.add(e.val, path+".correlation", fmt.Sprintf("%q is not a JSON path", s),
 					"write it as $ followed by .field or [index] steps, e.g. $.detail.correlationId")
 			} else {
@@ -623,7 +622,7 @@ func (d *decoder) function(fe entry, path string, f *Function) {
 	}
 	if e, ok := m["role"]; ok && !isNull(e.val) {
 		if s, ok := d.str(e, path+".role"); ok {
-			if !reRoleARN.MatchString(s) {
+			if !reRoleARN().MatchString(s) {
 				d.add(e.val, path+".role", fmt.Sprintf("%q is not an IAM role ARN", s),
 					"a role ARN looks like arn:aws:iam::123456789012:role/NAME")
 			} else {
@@ -662,11 +661,11 @@ func (d *decoder) checkSource(e entry, path, s string) {
 func (d *decoder) checkHandler(n *yaml.Node, path, runtime, s string) {
 	switch RuntimeFamily(runtime) {
 	case "nodejs":
-		if !reNodeHandler.MatchString(s) {
+		if !reNodeHandler().MatchString(s) {
 			d.add(n, path, fmt.Sprintf("%q is not a Node.js handler", s), "write it as file.export, e.g. index.handler for the export handler of index.js or index.mjs")
 		}
 	case "python":
-		if !rePyHandler.MatchString(s) {
+		if !rePyHandler().MatchString(s) {
 			d.add(n, path, fmt.Sprintf("%q is not a Python handler", s), "write it as module.function, e.g. app.handler for def handler in app.py")
 		}
 	case "provided":
@@ -686,7 +685,7 @@ func (d *decoder) environment(e entry, path string) map[string]string {
 	for _, v := range es {
 		p := path + "." + v.name
 		switch {
-		case !reEnvName.MatchString(v.name):
+		case !reEnvName().MatchString(v.name):
 			d.add(v.key, p, fmt.Sprintf("%q is not a valid variable name", v.name), "start with a letter or '_', then letters, digits or '_'")
 			continue
 		case reservedEnv[v.name]:
@@ -740,7 +739,7 @@ func (d *decoder) secrets(e entry, path string, env map[string]string) []string 
 			continue
 		}
 		switch {
-		case !reEnvName.MatchString(s):
+		case !reEnvName().MatchString(s):
 			d.add(item, p, fmt.Sprintf("%q is not a valid variable name", s), "start with a letter or '_', then letters, digits or '_'")
 		case reservedEnv[s]:
 			d.add(item, p, fmt.Sprintf("%s is reserved: Lambda sets it itself", s), "choose another name")

@@ -1,6 +1,9 @@
 package project
 
-import "regexp"
+import (
+	"regexp"
+	"sync"
+)
 
 // The values evcli.yaml accepts. They are shared with the commands that
 // check flags against them (deploy --provider, tune memory).
@@ -68,17 +71,17 @@ func RuntimeFamily(runtime string) string {
 }
 
 var (
-	reProjectName  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-	reFunctionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	reRegion       = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
-	reBusName      = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,256}$`)
-	reTableName    = regexp.MustCompile(`^[A-Za-z0-9._-]{3,255}$`)
-	reAttrName     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,254}$`)
-	reEnvName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	reNodeHandler  = regexp.MustCompile(`^[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.[A-Za-z_$][A-Za-z0-9_$]*$`)
-	rePyHandler    = regexp.MustCompile(`^[A-Za-z0-9_/-]+(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
-	reJSONPath     = regexp.MustCompile(`^\$((\.[A-Za-z0-9_$@-]+)|(\[[0-9]+\])|(\['[^']*'\])|(\["[^"]*"\]))*$`)
-	reRoleARN      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	reProjectName  = lazyRegexp(`^[a-z][a-z0-9-]{0,62}$`)
+	reFunctionName = lazyRegexp(`^[A-Za-z0-9_-]{1,64}$`)
+	reRegion       = lazyRegexp(`^[a-z][a-z0-9-]{1,62}$`)
+	reBusName      = lazyRegexp(`^[A-Za-z0-9._/-]{1,256}$`)
+	reTableName    = lazyRegexp(`^[A-Za-z0-9._-]{3,255}$`)
+	reAttrName     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_.-]{0,254}$`)
+	reEnvName      = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	reNodeHandler  = lazyRegexp(`^[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.[A-Za-z_$][A-Za-z0-9_$]*$`)
+	rePyHandler    = lazyRegexp(`^[A-Za-z0-9_/-]+(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
+	reJSONPath     = lazyRegexp(`^\$((\.[A-Za-z0-9_$@-]+)|(\[[0-9]+\])|(\['[^']*'\])|(\["[^"]*"\]))*$`)
+	reRoleARN      = lazyRegexp(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
 )
 
 // reservedEnv are the environment variable names Lambda sets itself and
@@ -102,3 +105,11 @@ var (
 		"concurrency", "environment", "secrets", "correlation", "role", "events"}
 	eventKeys = []string{"bus", "pattern"}
 )
+
+// lazyRegexp compiles expr on first use: the bounded repetitions above
+// ({1,256} and the like) expand into large programs, and compiling them all
+// at start-up cost every evcli command (even `evcli version`) about 1 MB and
+// several milliseconds.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
