@@ -566,10 +566,10 @@ func BenchmarkReplayLocal(b *testing.B) {
 		bus  providers.EventBus
 	}{{"to-nop-bus", replayNopPublisher{}}, {"to-local-bus", bs}} {
 		b.Run(tc.name, func(b *testing.B) {
-			var total time.Duration
+			var total, cpu time.Duration
 			i := 0
 			for b.Loop() {
-				start := time.Now()
+				start, cpu0 := time.Now(), processCPU()
 				run++
 				sum, err := replay.Run(ctx, replay.Config{Name: fmt.Sprint("bench-", run), Bus: "default", Selection: sel, Concurrency: 4},
 					db, tc.bus, replay.KVCheckpoints{KV: ckdb})
@@ -577,12 +577,16 @@ func BenchmarkReplayLocal(b *testing.B) {
 					err = bs.Drain(ctx)
 				}
 				total += time.Since(start)
+				cpu += processCPU() - cpu0
 				if err != nil || sum.Published != n {
 					b.Fatalf("%+v %v", sum, err)
 				}
 				i++
 			}
 			b.ReportMetric(float64(n)*float64(i)/total.Seconds(), "events/s")
+			// CPU (user+sys, all threads) per event: comparable across runs
+			// on a loaded machine, where events/s depends on the neighbours.
+			b.ReportMetric(float64(cpu.Microseconds())/float64(n*i), "cpu-µs/event")
 		})
 	}
 }

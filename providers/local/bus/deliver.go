@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/evcli/evcli/providers/local/store"
 )
@@ -152,6 +153,10 @@ type recItem struct {
 
 const recordBatch = 256
 
+// recordWindow is how long the recorder waits for more outcomes before
+// writing a batch that is not full: it delays Wait and Drain by as much.
+const recordWindow = 2 * time.Millisecond
+
 func (r *recorder) init(b *Bus) {
 	r.b = b
 	r.ch = make(chan recItem, recordBatch)
@@ -172,8 +177,14 @@ func (r *recorder) loop() {
 	defer close(r.done)
 	batch := make([]recItem, 0, recordBatch)
 	rows := make([]store.Delivery, 0, recordBatch)
+	window := time.NewTimer(time.Hour)
+	window.Stop()
 	for it := range r.ch {
 		batch = append(batch[:0], it)
+		// Gather what arrives within recordWindow: outcomes trickle in a
+		// few at a time (one publish's worth), and each transaction costs
+		// the same whether it carries 5 rows or 200.
+		window.Reset(recordWindow)
 	fill:
 		for len(batch) < recordBatch {
 			select {
@@ -182,10 +193,11 @@ func (r *recorder) loop() {
 					break fill
 				}
 				batch = append(batch, it)
-			default:
+			case <-window.C:
 				break fill
 			}
 		}
+		window.Stop()
 		rows = rows[:0]
 		for _, it := range batch {
 			rows = append(rows, it.d)

@@ -11,12 +11,16 @@
 //
 // # Concurrency and durability
 //
-// Each *DB has a write pool of one connection whose transactions are BEGIN
-// IMMEDIATE, and a read pool. Writers of different processes wait for each
+// Every *DB opened on one file in a process shares one write connection,
+// whose transactions are BEGIN IMMEDIATE; each *DB has its own read pool.
+// Writes of one process queue in Go, and writes queued together share one
+// transaction (group commit), each in its own savepoint so that a failing
+// write undoes only itself; the transaction is fsynced when any write in it
+// asked for synchronous=FULL. Writers of different processes wait for each
 // other on SQLite's busy handler (15 s) rather than failing. The event
-// store, deployments and key/value writes commit with synchronous=FULL: once
-// AppendEvents returns, the events survive kill -9 of the process and loss of
-// power. Concurrent AppendEvents calls share one transaction (group commit).
+// store, deployments and key/value writes commit with synchronous=FULL (or
+// the handle's WithSynchronous): once AppendEvents returns, the events
+// survive kill -9 of the process and loss of power.
 // Log lines, invocation records and delivery outcomes — frequent, and
 // diagnostics rather than the system of record — commit with
 // synchronous=NORMAL and multi-row inserts: safe from kill -9 of any process,

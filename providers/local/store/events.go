@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/evcli/evcli/providers"
@@ -182,77 +181,26 @@ func (d *DB) AppendEvents(ctx context.Context, evs []providers.StoredEvent) ([]p
 	return out, nil
 }
 
-// eventAppend is one AppendEvents call waiting for its commit.
+// eventAppend is one AppendEvents call's rows.
 type eventAppend struct {
 	evs      []providers.StoredEvent
 	payloads [][]byte
-	err      error
-	lead     bool          // set when it is handed the leader's role
-	done     chan struct{} // closed when committed, or when made leader
 }
 
-// groupCommit lets concurrent AppendEvents calls share one transaction (and
-// one fsync): the first caller leads and commits everything queued; callers
-// arriving meanwhile queue up, and the next of them leads the next commit.
-type groupCommit struct {
-	mu      sync.Mutex
-	queue   []*eventAppend
-	leading bool
-}
-
-func (d *DB) commitEvents(ctx context.Context, req *eventAppend) error {
-	req.done = make(chan struct{})
-	g := &d.gc
-	g.mu.Lock()
-	g.queue = append(g.queue, req)
-	if g.leading {
-		g.mu.Unlock()
-		// Not cancellable: once queued, the append may commit, and the
-		// caller must learn the outcome (a retry would publish twice).
-		<-req.done
-		if !req.lead {
-			return req.err
-		}
-		g.mu.Lock()
-	} else {
-		g.leading = true
-	}
-	batch := g.queue
-	g.queue = nil
-	g.mu.Unlock()
-
-	ctx = context.WithoutCancel(ctx)
-	err := d.write(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO events
+// commitEvents inserts r's events in a FULL (fsynced) write, which shares
+// its transaction with the writes queued at the same time (see writer):
+// concurrent appends of many small batches cost one fsync per commit, not
+// one per call.
+func (d *DB) commitEvents(ctx context.Context, r *eventAppend) error {
+	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ins, err := d.wr.stmt(ctx, tx, `INSERT INTO events
 			(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload)
 			VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`)
 		if err != nil {
 			return d.wrap("prepare event insert", err)
 		}
-		defer ins.Close()
-		for _, r := range batch {
-			if err := d.insertEvents(ctx, tx, ins, r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return d.insertEvents(ctx, tx, ins, r)
 	})
-	for _, r := range batch {
-		r.err = err
-		if r != req {
-			close(r.done)
-		}
-	}
-	g.mu.Lock()
-	if len(g.queue) > 0 {
-		next := g.queue[0]
-		next.lead = true
-		close(next.done)
-	} else {
-		g.leading = false
-	}
-	g.mu.Unlock()
-	return req.err
 }
 
 func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, r *eventAppend) error {

@@ -50,7 +50,7 @@ func (d *DB) PutFunction(ctx context.Context, rec FunctionRecord) error {
 	if err != nil {
 		return fmt.Errorf("store: function %s: env: %w", rec.Name, err)
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO functions
 			(name, runtime, handler, architecture, memory_mb, timeout_s, concurrency, env, code_sha256, artifact_path, code_dir, deployed_at, correlation)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
@@ -118,7 +118,7 @@ func (d *DB) Function(ctx context.Context, name string) (FunctionRecord, bool, e
 // DeleteFunction removes the function and its rules. Deleting a function that
 // does not exist is not an error.
 func (d *DB) DeleteFunction(ctx context.Context, name string) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM rules WHERE function = ?`, name); err != nil {
 			return d.wrap("delete rules of "+name, err)
 		}
@@ -155,7 +155,7 @@ func (d *DB) SetRules(ctx context.Context, function string, rules []Rule) error 
 			return fmt.Errorf("store: rules of %s: rule %q: pattern is not valid JSON", function, r.ID)
 		}
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM rules WHERE function = ?`, function); err != nil {
 			return d.wrap("replace rules of "+function, err)
 		}

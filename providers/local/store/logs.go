@@ -35,9 +35,9 @@ func (d *DB) AppendLogs(ctx context.Context, lines []providers.LogLine) error {
 		}
 		rows[i] = []any{toMicros(l.Time), l.Provider, l.Function, l.RequestID, l.Stream, logCorrelation(l.Message), l.Message}
 	}
-	err := d.writeLight(ctx, func(tx *sql.Tx) error {
+	err := d.writeLight(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return d.wrap(fmt.Sprintf("insert %d log lines", len(lines)),
-			insertRows(ctx, tx, "logs", []string{"time", "provider", "function", "request_id", "stream", "correlation_id", "message"}, rows))
+			d.insertRows(ctx, tx, "logs", []string{"time", "provider", "function", "request_id", "stream", "correlation_id", "message"}, rows))
 	})
 	if err == nil {
 		d.signal()

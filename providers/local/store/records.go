@@ -21,7 +21,7 @@ func (d *DB) AppendInvocation(ctx context.Context, r providers.InvocationRecord)
 	if r.Time.IsZero() {
 		r.Time = d.now()
 	}
-	return d.writeLight(ctx, func(tx *sql.Tx) error {
+	return d.writeLight(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO invocations
 			(function, request_id, time, duration_ms, billed_duration_ms, memory_size_mb, max_memory_used_mb, init_duration_ms, cpu_time_ms, outcome, cpu_wait_ms)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
@@ -153,8 +153,8 @@ func (d *DB) RecordDeliveries(ctx context.Context, dls []Delivery) error {
 		}
 		rows[i] = []any{dl.EventID, dl.Function, dl.RuleID, dl.Status, dl.Attempts, dl.Error, dl.DurationMs, dl.CorrelationID, toMicros(dl.Time)}
 	}
-	return d.writeLight(ctx, func(tx *sql.Tx) error {
-		return d.wrap(fmt.Sprintf("record %d delivery outcomes", len(dls)), insertRows(ctx, tx, "deliveries",
+	return d.writeLight(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return d.wrap(fmt.Sprintf("record %d delivery outcomes", len(dls)), d.insertRows(ctx, tx, "deliveries",
 			[]string{"event_id", "function", "rule_id", "status", "attempts", "error", "duration_ms", "correlation_id", "time"}, rows))
 	})
 }
@@ -212,8 +212,8 @@ func (d *DB) PutKV(ctx context.Context, ns, key string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO kv (ns, key, value) VALUES (?,?,?)
+	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := d.wr.exec(ctx, tx, `INSERT INTO kv (ns, key, value) VALUES (?,?,?)
 			ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value`, ns, key, value)
 		return d.wrap("put "+ns+"/"+key, err)
 	})
@@ -237,7 +237,7 @@ func (d *DB) GetKV(ctx context.Context, ns, key string) ([]byte, bool, error) {
 
 // DeleteKV removes ns/key (no error when it is not set).
 func (d *DB) DeleteKV(ctx context.Context, ns, key string) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM kv WHERE ns = ? AND key = ?`, ns, key)
 		return d.wrap("delete "+ns+"/"+key, err)
 	})
@@ -270,7 +270,7 @@ func (d *DB) ListKV(ctx context.Context, ns string) (map[string][]byte, error) {
 // SetServer registers the running `evcli local serve` (its address and
 // process id), replacing any earlier registration.
 func (d *DB) SetServer(ctx context.Context, addr string, pid int) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO server (id, addr, pid, started) VALUES (1,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET addr = excluded.addr, pid = excluded.pid, started = excluded.started`,
 			addr, pid, toMicros(d.now()))
@@ -295,7 +295,7 @@ func (d *DB) Server(ctx context.Context) (addr string, pid int, ok bool, err err
 // ClearServer removes the registration if it is pid's (a newer server's
 // registration is left alone).
 func (d *DB) ClearServer(ctx context.Context, pid int) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM server WHERE id = 1 AND pid = ?`, pid)
 		return d.wrap("unregister server", err)
 	})
