@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"flag"
 	"iter"
 	"os"
 	"path/filepath"
@@ -22,20 +21,7 @@ var filterGoldenDir = func() string {
 
 func filterGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(filterGoldenDir, name+".golden")
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd -run %s -update)", err, t.Name())
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs (run with -update if intended)\n--- got ---\n%s--- want ---\n%s", path, got, want)
-	}
+	assertGolden(t, filepath.Join(filterGoldenDir, name+".golden"), got)
 }
 
 var filterT0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)

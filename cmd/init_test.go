@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,29 +32,7 @@ func scaffoldFactory(file string) (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffe
 func scaffoldGolden(t *testing.T, dir, name, got string) {
 	t.Helper()
 	// Tests may chdir; the golden files live next to this package's sources.
-	path := filepath.Join(cmdSourceDir, "testdata", dir, name+".golden")
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd -run %s -update)", err, t.Name())
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs (run with -update if intended)\n--- got ---\n%s--- want ---\n%s", path, got, want)
-	}
-}
-
-// -update rewrites cmd/testdata/{init,package}/*.golden. Defined in init
-// with a guard, as other test files of this package define it too.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
+	assertGolden(t, filepath.Join(cmdSourceDir, "testdata", dir, name+".golden"), got)
 }
 
 // cmdSourceDir is this package's directory, taken before any test chdirs.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,12 +19,8 @@ import (
 	"github.com/evcli/evcli/tail"
 )
 
-// -update rewrites cmd/testdata/tail/*.golden. Defined in init, after every
-// test file's variables, so that another file may define it first.
+// tailGoldenDir is cmd/testdata/tail (-update rewrites it; see golden_test.go).
 func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
 	wd, _ := os.Getwd()
 	tailGoldenDir = filepath.Join(wd, "testdata", "tail")
 }
@@ -35,20 +30,7 @@ var tailGoldenDir string
 
 func tailGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(tailGoldenDir, name+".golden")
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd -run %s -update)", err, t.Name())
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs (run with -update if intended)\n--- got ---\n%s--- want ---\n%s", path, got, want)
-	}
+	assertGolden(t, filepath.Join(tailGoldenDir, name+".golden"), got)
 }
 
 var tailT0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)

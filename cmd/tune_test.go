@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"iter"
 	"net/http"
@@ -111,20 +110,7 @@ func tuneFactory(t *testing.T, m providers.MetricsSource) tuneFactoryResult {
 func tuneGolden(t *testing.T, name, got string) {
 	t.Helper()
 	wd, _ := os.Getwd()
-	path := filepath.Join(wd, "testdata", "tune", name+".golden")
-	if fl := flag.Lookup("update"); fl != nil && fl.Value.String() == "true" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd -run %s -update)", err, t.Name())
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs (run with -update if intended)\n--- got ---\n%s--- want ---\n%s", path, got, want)
-	}
+	assertGolden(t, filepath.Join(wd, "testdata", "tune", name+".golden"), got)
 }
 
 func TestTuneMemoryText(t *testing.T) {
