@@ -27,7 +27,8 @@
 // 200ms; Lambda waits about 1 and 2 minutes). Every attempt's outcome is a
 // store.Delivery row: "retrying", then "ok" or "failed" — the final failure
 // is recorded as an on-failure destination would receive it. Outcomes are
-// written in batches by one recorder goroutine.
+// written in batches by one recorder goroutine, which gathers what arrives
+// within 2ms into one transaction (Wait and Drain return that much later).
 //
 // # Flows
 //
