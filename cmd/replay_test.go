@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"iter"
 	"os"
@@ -28,21 +27,7 @@ var replayT0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
 func replayGolden(t *testing.T, name, got string) {
 	t.Helper()
-	wd := filepath.Join(tailGoldenDir, "..", "replay")
-	path := filepath.Join(wd, name+".golden")
-	if f := flagLookupUpdate(); f {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd -run %s -update)", err, t.Name())
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs (run with -update if intended)\n--- got ---\n%s--- want ---\n%s", path, got, want)
-	}
+	assertGolden(t, filepath.Join(tailGoldenDir, "..", "replay", name+".golden"), got)
 }
 
 // replayStore is an in-memory event store.
@@ -323,11 +308,6 @@ func TestReplayProgressBar(t *testing.T) {
 	if !strings.Contains(e.errOut.String(), "\r[==============================] 6/6") {
 		t.Errorf("no bar on stderr: %q", e.errOut)
 	}
-}
-
-func flagLookupUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
 }
 
 // recordingInvoker is the local bus's function runner in the end-to-end
