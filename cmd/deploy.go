@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,7 +103,7 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
 	if len(o.Functions) > 0 { // compare only the named functions
 		keep := deployed[:0]
 		for _, fd := range deployed {
-			if containsString(o.Functions, fd.Name) {
+			if slices.Contains(o.Functions, fd.Name) {
 				keep = append(keep, fd)
 			}
 		}
@@ -175,7 +176,7 @@ func resolveEnvironments(f *cmdutil.Factory, p *project.Project, only []string) 
 	out := map[string]map[string]string{}
 	var missing []string
 	for _, fn := range p.Functions {
-		if len(only) > 0 && !containsString(only, fn.Name) {
+		if len(only) > 0 && !slices.Contains(only, fn.Name) {
 			continue
 		}
 		env := map[string]string{}
@@ -298,12 +299,3 @@ func failMark(f *cmdutil.Factory) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

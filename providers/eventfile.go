@@ -75,7 +75,7 @@ func ParseEvents(file string, data []byte) ([]Event, error) {
 				continue
 			}
 			path := ""
-			if n > 1 || moreValues(dec) {
+			if n > 1 || dec.More() {
 				path = top
 			}
 			ev, err := parseOne(file, data, start, raw, path)
@@ -98,8 +98,6 @@ func ParseEvents(file string, data []byte) ([]Event, error) {
 	}
 	return out, nil
 }
-
-func moreValues(dec *json.Decoder) bool { return dec.More() }
 
 func parseArray(file string, data []byte, base int, raw json.RawMessage, prefix string) ([]Event, error) {
 	var items []json.RawMessage

@@ -33,8 +33,6 @@ type Session interface {
 	// Close ends the session. In-process, it first waits for every delivery
 	// in progress, so a one-shot `send` exits when the work is done.
 	Close(ctx context.Context) error
-	// Remote reports whether a running server does the work.
-	Remote() bool
 }
 
 // Connect returns a session on the running server of the project whose
@@ -82,8 +80,6 @@ type Client struct {
 
 // Addr is the server's host:port.
 func (c *Client) Addr() string { return c.addr }
-
-func (c *Client) Remote() bool { return true }
 
 func (c *Client) Close(context.Context) error { return nil }
 
@@ -183,8 +179,6 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 // inProcess is a Session backed by an engine in this process.
 type inProcess struct{ e *Engine }
 
-func (s inProcess) Remote() bool { return false }
-
 func (s inProcess) Send(ctx context.Context, bus string, evs []providers.Event, wait bool) (SendResult, error) {
 	return s.e.Send(ctx, bus, evs, wait)
 }
@@ -204,15 +198,6 @@ func (s inProcess) Invoke(ctx context.Context, fn string, payload []byte) (provi
 func (s inProcess) Close(ctx context.Context) error {
 	err := s.e.Drain(ctx)
 	return errors.Join(err, s.e.Close())
-}
-
-// Engine returns the in-process engine of a session, if it has one.
-func EngineOf(s Session) (*Engine, bool) {
-	ip, ok := s.(inProcess)
-	if !ok {
-		return nil, false
-	}
-	return ip.e, true
 }
 
 // Serve runs an engine as the project's server until ctx is done: it

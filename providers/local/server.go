@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/local/bus"
 )
 
 // The evcli endpoints (besides the AWS-compatible ones) under this prefix.
@@ -235,5 +234,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
-
-var _ = bus.PutEventsTarget
