@@ -44,3 +44,30 @@ type Deployer interface {
 	// DeleteFunction removes a function and its rules.
 	DeleteFunction(ctx context.Context, name string) error
 }
+
+// ResourceChange is the plan for one project-level resource a driver deploys
+// besides functions: the event bus, the event-store table.
+type ResourceChange struct {
+	Kind   string   `json:"kind"` // "bus", "table"
+	Name   string   `json:"name"`
+	Action string   `json:"action"` // "create", "update", "unchanged", "delete"
+	Fields []string `json:"fields,omitempty"`
+}
+
+// SharedDeployer is implemented by drivers with project-level resources.
+// The command plans and applies them before the functions (whose rules and
+// roles refer to them).
+type SharedDeployer interface {
+	// PlanShared reads what exists and says what ApplyShared would do.
+	PlanShared(ctx context.Context, prune bool) ([]ResourceChange, error)
+	// ApplyShared carries out changes; step reports progress per resource.
+	ApplyShared(ctx context.Context, changes []ResourceChange, step func(resource, step string)) error
+}
+
+// Rollbacker moves a function's live alias back to an earlier version.
+type Rollbacker interface {
+	// Rollback points the live alias of function at toVersion, or at the
+	// version before the current one when toVersion is empty, and returns
+	// the versions it moved from and to.
+	Rollback(ctx context.Context, function, toVersion string) (from, to string, err error)
+}
