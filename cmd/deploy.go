@@ -214,7 +214,7 @@ func desiredDeployments(p *project.Project, arts []deploy.Artifact, env map[stri
 			Name: fn.Name, Runtime: fn.Runtime, Handler: fn.Handler, Architecture: fn.Architecture,
 			MemoryMB: fn.MemoryMB, TimeoutS: fn.TimeoutS, Concurrency: fn.Concurrency,
 			Env: env[fn.Name], SecretNames: fn.Secrets, CodeSha256: a.CodeSha256, ArtifactPath: a.Path,
-			Correlation: fn.Correlation,
+			Correlation: fn.Correlation, Role: fn.Role,
 		}
 		for i, ev := range fn.Events {
 			b := ev.Bus

@@ -21,9 +21,12 @@ type FunctionDeployment struct {
 	// CodeSha256 is the artifact's SHA-256 in Lambda's base64 form.
 	CodeSha256 string `json:"codeSha256"`
 	// ArtifactPath is the zip to upload (desired state only).
-	ArtifactPath string     `json:"-"`
-	Correlation  string     `json:"correlation,omitempty"`
-	Rules        []RuleSpec `json:"rules,omitempty"`
+	ArtifactPath string `json:"-"`
+	Correlation  string `json:"correlation,omitempty"`
+	// Role is the execution role ARN given in evcli.yaml; empty lets the
+	// driver create one with the least privileges the function needs.
+	Role  string     `json:"role,omitempty"`
+	Rules []RuleSpec `json:"rules,omitempty"`
 }
 
 // RuleSpec is one event rule targeting a function.
