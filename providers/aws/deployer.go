@@ -1,0 +1,782 @@
+package aws
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// Tags evcli puts on what it creates.
+const (
+	TagProject     = "evcli:project"
+	TagFunction    = "evcli:function"
+	tagCorrelation = "evcli:correlation"
+	tagSecrets     = "evcli:secrets"
+	// AliasLive is the alias rules target and invoke calls.
+	AliasLive = "live"
+	// DefaultDirectUploadLimit is Lambda's limit for a zip sent in the
+	// CreateFunction/UpdateFunctionCode request itself.
+	DefaultDirectUploadLimit = 50 << 20
+)
+
+// TableSpec is the DynamoDB event-store table a project deploys.
+type TableSpec struct{ Name, PartitionKey, SortKey, TTLAttribute string }
+
+// DeployerOptions configure a Deployer.
+type DeployerOptions struct {
+	// Project is the value of the evcli:project tag on everything created.
+	Project string
+	// Bus is the project's bus; "" or "default" is the account's default
+	// bus, which is never created or deleted.
+	Bus string
+	// Table is the event-store table when store.type is dynamodb; nil
+	// otherwise.
+	Table *TableSpec
+	// ArtifactBucket (--artifact-bucket) receives zips over
+	// DirectUploadLimit.
+	ArtifactBucket string
+	// DirectUploadLimit is the largest zip sent inline; 0 means 50 MiB.
+	DirectUploadLimit int64
+	// LogRetentionDays is the retention of /aws/lambda/<function>; 0 means 14.
+	LogRetentionDays int
+	// Sleep waits between retries and polls; nil waits on a real timer
+	// honouring ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// MaxAttempts bounds the attempts of a call that is throttled or
+	// conflicts; 0 means 8.
+	MaxAttempts int
+	// ReadConcurrency bounds the parallel read calls of Deployed; 0 means 8.
+	ReadConcurrency int
+}
+
+// Deployer deploys a project's functions, rules, bus and event-store table
+// to AWS with the service APIs directly (no CloudFormation). It implements
+// providers.Deployer, providers.SharedDeployer, providers.Rollbacker and
+// providers.Invoker.
+type Deployer struct {
+	o       DeployerOptions
+	region  string
+	lambda  *lambda.Client
+	iam     *iam.Client
+	events  *eventbridge.Client
+	logs    *cloudwatchlogs.Client
+	ddb     *dynamodb.Client
+	s3      *s3.Client
+	sts     *sts.Client
+	jitter  func(d time.Duration) time.Duration
+	idMu    sync.Mutex
+	account string
+	part    string
+}
+
+// NewDeployer returns a Deployer whose clients are built from cfg. The
+// SDK's own endpoint resolution applies, so AWS_ENDPOINT_URL and
+// AWS_ENDPOINT_URL_<SERVICE> point it at LocalStack or an emulator; S3 then
+// uses path-style addressing. The SDK's retryer is off: the Deployer retries
+// throttled and conflicting calls itself, with o.Sleep, so waits are
+// testable and bounded by o.MaxAttempts.
+func NewDeployer(cfg aws.Config, o DeployerOptions) *Deployer {
+	if o.DirectUploadLimit <= 0 {
+		o.DirectUploadLimit = DefaultDirectUploadLimit
+	}
+	if o.LogRetentionDays <= 0 {
+		o.LogRetentionDays = 14
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 8
+	}
+	if o.ReadConcurrency <= 0 {
+		o.ReadConcurrency = 8
+	}
+	if o.Bus == "default" {
+		o.Bus = ""
+	}
+	cfg = cfg.Copy()
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	cfg.RetryMaxAttempts, cfg.RetryMode = 0, ""
+	d := &Deployer{
+		o:      o,
+		region: cfg.Region,
+		lambda: lambda.NewFromConfig(cfg),
+		iam:    iam.NewFromConfig(cfg),
+		events: eventbridge.NewFromConfig(cfg),
+		logs:   cloudwatchlogs.NewFromConfig(cfg),
+		ddb:    dynamodb.NewFromConfig(cfg),
+		sts:    sts.NewFromConfig(cfg),
+		jitter: func(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) },
+	}
+	d.s3 = s3.NewFromConfig(cfg, func(so *s3.Options) {
+		// An endpoint override (an emulator) rarely resolves virtual-hosted
+		// bucket names: address buckets by path there.
+		if so.BaseEndpoint != nil && *so.BaseEndpoint != "" {
+			so.UsePathStyle = true
+		}
+	})
+	return d
+}
+
+// As gives access to the SDK clients (**lambda.Client, **iam.Client,
+// **eventbridge.Client, **cloudwatchlogs.Client, **dynamodb.Client,
+// **s3.Client).
+func (d *Deployer) As(target any) bool {
+	switch p := target.(type) {
+	case **lambda.Client:
+		*p = d.lambda
+	case **iam.Client:
+		*p = d.iam
+	case **eventbridge.Client:
+		*p = d.events
+	case **cloudwatchlogs.Client:
+		*p = d.logs
+	case **dynamodb.Client:
+		*p = d.ddb
+	case **s3.Client:
+		*p = d.s3
+	default:
+		return false
+	}
+	return true
+}
+
+// ---- names ----
+
+// RoleName is the execution role evcli creates for function: 
+// evcli-<project>-<function>, shortened to IAM's 64 characters with a hash
+// suffix that keeps it unique.
+func RoleName(project, function string) string {
+	return limitName("evcli-"+project+"-"+function, 64)
+}
+
+// RuleName is the EventBridge rule of a function event: <project>-<id>,
+// shortened to EventBridge's 64 characters with a hash suffix.
+func RuleName(project, id string) string {
+	return limitName(project+"-"+id, 64)
+}
+
+// limitName returns s, or when it is longer than n, its first characters
+// and 8 hex digits of its SHA-256.
+func limitName(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return s[:n-9] + "-" + hex.EncodeToString(sum[:4])
+}
+
+// statementID names the permission letting EventBridge rule (on bus) invoke
+// the live alias: letters, digits, - and _ only, at most 100 characters.
+func statementID(bus, rule string) string {
+	if bus == "" {
+		bus = "default"
+	}
+	sum := sha256.Sum256([]byte(bus + "/" + rule))
+	return "evcli-" + rule + "-" + hex.EncodeToString(sum[:4])
+}
+
+func (d *Deployer) busName() string {
+	if d.o.Bus == "" {
+		return "default"
+	}
+	return d.o.Bus
+}
+
+func normBus(b string) string {
+	if b == "" {
+		return "default"
+	}
+	return b
+}
+
+// identity returns the account id and partition (from STS, once).
+func (d *Deployer) identity(ctx context.Context) (account, partition string, err error) {
+	d.idMu.Lock()
+	defer d.idMu.Unlock()
+	if d.account != "" {
+		return d.account, d.part, nil
+	}
+	out, err := retry(ctx, d, "aws account", func(ctx context.Context) (*sts.GetCallerIdentityOutput, error) {
+		return d.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	})
+	if err != nil {
+		return "", "", err
+	}
+	d.account = aws.ToString(out.Account)
+	d.part = "aws"
+	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) == 3 && parts[1] != "" {
+		d.part = parts[1]
+	}
+	return d.account, d.part, nil
+}
+
+func (d *Deployer) busARN(ctx context.Context, bus string) (string, error) {
+	acct, part, err := d.identity(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", part, d.region, acct, normBus(bus)), nil
+}
+
+func (d *Deployer) tableARN(ctx context.Context, table string) (string, error) {
+	acct, part, err := d.identity(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, d.region, acct, table), nil
+}
+
+// ---- retries and errors ----
+
+// apiCode is the error code of an SDK error, "" for other errors.
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func httpStatus(err error) int {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// transient reports whether a call failing with err may succeed when
+// repeated: throttling, a conflicting update in progress, a 5xx.
+func transient(err error) bool {
+	c := apiCode(err)
+	if c == "ResourceConflictException" && strings.Contains(err.Error(), "already exist") {
+		return false // a create racing another: retrying cannot help
+	}
+	switch c {
+	case "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException",
+		"RequestLimitExceeded", "ProvisionedThroughputExceededException", "ConcurrentModificationException",
+		"ResourceConflictException", "ServiceException", "ServiceUnavailableException", "InternalFailure",
+		"InternalServerError", "InternalException", "ServiceFailure", "SlowDown":
+		return true
+	}
+	s := httpStatus(err)
+	return s == http.StatusTooManyRequests || s >= 500
+}
+
+// backoff is the wait before attempt n+1 (n from 1): exponential from base,
+// capped, with jitter.
+func (d *Deployer) backoff(n int, base, max time.Duration) time.Duration {
+	w := base << min(n-1, 20)
+	if w > max || w <= 0 {
+		w = max
+	}
+	return d.jitter(w)
+}
+
+// retry calls fn until it succeeds, fails for good, or MaxAttempts are
+// used; throttling and conflicts are retried with exponential backoff and
+// jitter. The error is a *providers.Error naming resource.
+func retry[T any](ctx context.Context, d *Deployer, resource string, fn func(context.Context) (T, error)) (T, error) {
+	return retryIf(ctx, d, resource, nil, fn)
+}
+
+// retryIf is retry that also retries errors extra accepts (with a longer
+// backoff: they are eventual-consistency waits such as IAM propagation).
+func retryIf[T any](ctx context.Context, d *Deployer, resource string, extra func(error) bool, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	for n := 1; ; n++ {
+		v, err := fn(ctx)
+		if err == nil {
+			return v, nil
+		}
+		if ctx.Err() != nil {
+			return zero, ctx.Err()
+		}
+		var wait time.Duration
+		switch {
+		case extra != nil && extra(err):
+			wait = d.backoff(n, time.Second, 10*time.Second)
+		case transient(err):
+			wait = d.backoff(n, 200*time.Millisecond, 5*time.Second)
+		default:
+			return zero, wrapDeployErr(resource, err)
+		}
+		if n >= d.o.MaxAttempts {
+			return zero, wrapDeployErr(resource, fmt.Errorf("gave up after %d attempts: %w", n, err))
+		}
+		if serr := d.o.Sleep(ctx, wait); serr != nil {
+			return zero, serr
+		}
+	}
+}
+
+// do is retry for calls whose output is not needed.
+func do[T any](ctx context.Context, d *Deployer, resource string, fn func(context.Context) (T, error)) error {
+	_, err := retry(ctx, d, resource, fn)
+	return err
+}
+
+const deployPermissionsHint = "the credentials need lambda:*, iam:GetRole/CreateRole/PutRolePolicy/AttachRolePolicy/PassRole, events:*Rule*/*Targets/*EventBus*, logs:CreateLogGroup/PutRetentionPolicy/DescribeLogGroups and dynamodb:CreateTable/DescribeTable/UpdateTimeToLive"
+
+// wrapDeployErr gives an SDK error its portable code, the resource and a
+// next step.
+func wrapDeployErr(resource string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	e := &providers.Error{Resource: resource, Err: err}
+	c := apiCode(err)
+	switch {
+	case c == "ResourceNotFoundException", c == "NoSuchEntity", c == "NoSuchBucket", c == "NotFound", c == "NoSuchKey":
+		e.Code = providers.NotFound
+	case strings.Contains(c, "AccessDenied"), c == "UnauthorizedOperation", c == "AuthorizationError":
+		e.Code, e.Hint = providers.PermissionDenied, deployPermissionsHint
+	case c == "UnrecognizedClientException", c == "InvalidClientTokenId", c == "ExpiredToken", c == "ExpiredTokenException",
+		c == "InvalidSignatureException", c == "SignatureDoesNotMatch", c == "IncompleteSignature":
+		e.Code, e.Hint = providers.Unauthenticated, `check the credentials: run "aws sts get-caller-identity", or "aws sso login" for SSO profiles`
+	case strings.Contains(c, "Throttl"), c == "TooManyRequestsException", c == "RequestLimitExceeded", httpStatus(err) == http.StatusTooManyRequests:
+		e.Code, e.Hint = providers.Throttled, "retry later or lower --concurrency"
+	case c == "ResourceConflictException", c == "ResourceInUseException", c == "EntityAlreadyExists",
+		c == "ResourceAlreadyExistsException", c == "ConcurrentModificationException":
+		e.Code = providers.Conflict
+	case strings.HasPrefix(c, "InvalidParameter"), c == "ValidationException", c == "MalformedPolicyDocument",
+		c == "InvalidEventPatternException", c == "CodeStorageExceededException", c == "RequestTooLargeException":
+		e.Code = providers.InvalidArgument
+	case c == "ServiceException", c == "ServiceUnavailableException", c == "InternalFailure", httpStatus(err) >= 500:
+		e.Code = providers.Unavailable
+	case c == "":
+		var oe *smithy.OperationError
+		if errors.As(err, &oe) {
+			e.Code = providers.Unavailable // the endpoint could not be reached
+		}
+	}
+	return e
+}
+
+// redacted hides the values of env in err's message (a validation error may
+// quote them); the chain stays inspectable with errors.As.
+func redacted(err error, env map[string]string) error {
+	if err == nil || len(env) == 0 {
+		return err
+	}
+	var pe *providers.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	msg := pe.Err.Error()
+	vals := make([]string, 0, len(env))
+	for _, v := range env {
+		if len(v) >= 3 {
+			vals = append(vals, v)
+		}
+	}
+	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+	clean := msg
+	for _, v := range vals {
+		clean = strings.ReplaceAll(clean, v, "***")
+	}
+	if clean == msg {
+		return err
+	}
+	cp := *pe
+	cp.Err = &redactedError{msg: clean, err: pe.Err}
+	return &cp
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// ---- reading what is deployed ----
+
+// ruleMeta is kept in a rule's Description so that Deployed returns the
+// RuleSpec as it was given (its id and the bus as spelled), whatever the
+// rule's (possibly shortened) name.
+type ruleMeta struct {
+	Project  string `json:"project"`
+	Function string `json:"function"`
+	ID       string `json:"id"`
+	Bus      string `json:"bus"`
+}
+
+const ruleDescPrefix = "evcli "
+
+func (m ruleMeta) description() string {
+	b, _ := json.Marshal(m)
+	return ruleDescPrefix + string(b)
+}
+
+func parseRuleMeta(desc string) (ruleMeta, bool) {
+	var m ruleMeta
+	if !strings.HasPrefix(desc, ruleDescPrefix) || json.Unmarshal([]byte(desc[len(ruleDescPrefix):]), &m) != nil {
+		return m, false
+	}
+	return m, m.Function != "" && m.ID != ""
+}
+
+// deployedRule is one of the project's rules as EventBridge has it.
+type deployedRule struct {
+	Name, Bus, Arn, Pattern, Description string
+	Meta                                 ruleMeta
+}
+
+// projectRules lists the rules named with the project's prefix on every
+// bus, keeping those whose description says this project made them. With
+// function set, only that function's rules.
+func (d *Deployer) projectRules(ctx context.Context, function string) ([]deployedRule, error) {
+	buses, err := d.listBuses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	var out []deployedRule
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(d.o.ReadConcurrency)
+	for _, bus := range buses {
+		g.Go(func() error {
+			rs, err := d.busRules(gctx, bus, function)
+			mu.Lock()
+			out = append(out, rs...)
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bus != out[j].Bus {
+			return out[i].Bus < out[j].Bus
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+func (d *Deployer) busRules(ctx context.Context, bus, function string) ([]deployedRule, error) {
+	var out []deployedRule
+	var token *string
+	for {
+		page, err := retry(ctx, d, busResource(bus), func(ctx context.Context) (*eventbridge.ListRulesOutput, error) {
+			return d.events.ListRules(ctx, &eventbridge.ListRulesInput{EventBusName: aws.String(bus), NamePrefix: aws.String(d.o.Project + "-"), NextToken: token})
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Rules {
+			m, ok := parseRuleMeta(aws.ToString(r.Description))
+			if !ok || m.Project != d.o.Project || (function != "" && m.Function != function) {
+				continue
+			}
+			b := aws.ToString(r.EventBusName)
+			if b == "" {
+				b = bus
+			}
+			out = append(out, deployedRule{Name: aws.ToString(r.Name), Bus: b, Arn: aws.ToString(r.Arn),
+				Pattern: aws.ToString(r.EventPattern), Description: aws.ToString(r.Description), Meta: m})
+		}
+		if token = page.NextToken; token == nil || *token == "" {
+			return out, nil
+		}
+	}
+}
+
+// listBuses names every event bus of the account and region.
+func (d *Deployer) listBuses(ctx context.Context) ([]string, error) {
+	var out []string
+	var token *string
+	for {
+		page, err := retry(ctx, d, "eventbridge buses", func(ctx context.Context) (*eventbridge.ListEventBusesOutput, error) {
+			return d.events.ListEventBuses(ctx, &eventbridge.ListEventBusesInput{NextToken: token})
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range page.EventBuses {
+			out = append(out, aws.ToString(b.Name))
+		}
+		if token = page.NextToken; token == nil || *token == "" {
+			break
+		}
+	}
+	if !slices.Contains(out, "default") {
+		out = append(out, "default")
+	}
+	return out, nil
+}
+
+// Deployed implements providers.Deployer. It lists the functions tagged
+// evcli:project=<Project> (ListFunctions, then GetFunction on each one's
+// live alias: configuration, tags, reserved concurrency) and their rules
+// (ListRules on every bus with the project's prefix; a rule counts only when
+// it targets the live alias and EventBridge may invoke it). Only read calls,
+// ReadConcurrency at a time. A function without a live alias is returned
+// with an empty CodeSha256, so the plan updates (and publishes) it.
+func (d *Deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment, error) {
+	var names []string
+	var marker *string
+	for {
+		page, err := retry(ctx, d, "lambda functions", func(ctx context.Context) (*lambda.ListFunctionsOutput, error) {
+			return d.lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{Marker: marker})
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range page.Functions {
+			names = append(names, aws.ToString(f.FunctionName))
+		}
+		if marker = page.NextMarker; marker == nil || *marker == "" {
+			break
+		}
+	}
+	var rules []deployedRule
+	fds := make([]*providers.FunctionDeployment, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(d.o.ReadConcurrency)
+	g.Go(func() error {
+		var err error
+		rules, err = d.projectRules(gctx, "")
+		return err
+	})
+	for i, name := range names {
+		g.Go(func() error {
+			fd, err := d.readFunction(gctx, name)
+			fds[i] = fd
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	byName := map[string]*providers.FunctionDeployment{}
+	for _, fd := range fds {
+		if fd != nil {
+			byName[fd.Name] = fd
+		}
+	}
+	// Targets and permissions of the rules, in parallel.
+	type ruleOK struct {
+		r  deployedRule
+		ok bool
+	}
+	checks := make([]ruleOK, 0, len(rules))
+	for _, r := range rules {
+		if byName[r.Meta.Function] != nil {
+			checks = append(checks, ruleOK{r: r})
+		}
+	}
+	policies := map[string]map[string]bool{}
+	var pmu sync.Mutex
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(d.o.ReadConcurrency)
+	for fn := range byName {
+		if !slices.ContainsFunc(checks, func(c ruleOK) bool { return c.r.Meta.Function == fn }) {
+			continue
+		}
+		g.Go(func() error {
+			sids, err := d.policyStatements(gctx, fn)
+			pmu.Lock()
+			policies[fn] = sids
+			pmu.Unlock()
+			return err
+		})
+	}
+	for i := range checks {
+		g.Go(func() error {
+			c := &checks[i]
+			arns, err := d.ruleTargets(gctx, c.r)
+			if err != nil {
+				return err
+			}
+			c.ok = slices.ContainsFunc(arns, func(a string) bool { return strings.HasSuffix(a, ":function:"+c.r.Meta.Function+":"+AliasLive) })
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, c := range checks {
+		if !c.ok || !policies[c.r.Meta.Function][statementID(c.r.Bus, c.r.Name)] {
+			continue
+		}
+		fd := byName[c.r.Meta.Function]
+		fd.Rules = append(fd.Rules, providers.RuleSpec{ID: c.r.Meta.ID, Bus: c.r.Meta.Bus, Pattern: json.RawMessage(c.r.Pattern)})
+	}
+	out := make([]providers.FunctionDeployment, 0, len(byName))
+	for _, fd := range fds {
+		if fd != nil {
+			out = append(out, *fd)
+		}
+	}
+	return out, nil
+}
+
+// readFunction returns the function's live state, or nil when it is not
+// this project's.
+func (d *Deployer) readFunction(ctx context.Context, name string) (*providers.FunctionDeployment, error) {
+	res := "function " + name
+	out, err := retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionOutput, error) {
+		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String(AliasLive)})
+	})
+	live := true
+	if providers.CodeOf(err) == providers.NotFound {
+		live = false
+		out, err = retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionOutput, error) {
+			return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+		})
+		if providers.CodeOf(err) == providers.NotFound {
+			return nil, nil // deleted meanwhile
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out.Tags[TagProject] != d.o.Project || out.Configuration == nil {
+		return nil, nil
+	}
+	fd := d.fromConfig(name, out.Configuration, out.Tags)
+	if out.Concurrency != nil && out.Concurrency.ReservedConcurrentExecutions != nil {
+		fd.Concurrency = int(*out.Concurrency.ReservedConcurrentExecutions)
+	}
+	if !live {
+		fd.CodeSha256 = ""
+	}
+	return &fd, nil
+}
+
+// fromConfig maps Lambda's configuration to a FunctionDeployment.
+func (d *Deployer) fromConfig(name string, c *ltypes.FunctionConfiguration, tags map[string]string) providers.FunctionDeployment {
+	fd := providers.FunctionDeployment{
+		Name: name, Runtime: string(c.Runtime), Handler: aws.ToString(c.Handler), Architecture: "x86_64",
+		MemoryMB: int(aws.ToInt32(c.MemorySize)), TimeoutS: int(aws.ToInt32(c.Timeout)),
+		CodeSha256: aws.ToString(c.CodeSha256), Role: aws.ToString(c.Role),
+		Correlation: decodeTagValue(tags[tagCorrelation]),
+	}
+	if len(c.Architectures) > 0 {
+		fd.Architecture = string(c.Architectures[0])
+	}
+	if c.Environment != nil && len(c.Environment.Variables) > 0 {
+		fd.Env = c.Environment.Variables
+	}
+	if s := tags[tagSecrets]; s != "" {
+		fd.SecretNames = strings.Fields(s)
+	}
+	if strings.HasSuffix(fd.Role, "/"+RoleName(d.o.Project, name)) {
+		fd.Role = "" // the role evcli made, as a desired state without role: says
+	}
+	return fd
+}
+
+// policyStatements returns the statement ids of the live alias's resource
+// policy (empty when it has none).
+func (d *Deployer) policyStatements(ctx context.Context, fn string) (map[string]bool, error) {
+	out, err := retry(ctx, d, "function "+fn, func(ctx context.Context) (*lambda.GetPolicyOutput, error) {
+		return d.lambda.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(fn), Qualifier: aws.String(AliasLive)})
+	})
+	if providers.CodeOf(err) == providers.NotFound {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Statement []struct{ Sid string } `json:"Statement"`
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(out.Policy)), &doc); err != nil {
+		return nil, wrapDeployErr("function "+fn, fmt.Errorf("resource policy is not JSON: %w", err))
+	}
+	sids := map[string]bool{}
+	for _, s := range doc.Statement {
+		sids[s.Sid] = true
+	}
+	return sids, nil
+}
+
+// ruleTargets returns the ARNs the rule targets.
+func (d *Deployer) ruleTargets(ctx context.Context, r deployedRule) ([]string, error) {
+	var arns []string
+	var token *string
+	for {
+		page, err := retry(ctx, d, "rule "+r.Name, func(ctx context.Context) (*eventbridge.ListTargetsByRuleOutput, error) {
+			return d.events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(r.Name), EventBusName: aws.String(r.Bus), NextToken: token})
+		})
+		if providers.CodeOf(err) == providers.NotFound {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page.Targets {
+			arns = append(arns, aws.ToString(t.Arn))
+		}
+		if token = page.NextToken; token == nil || *token == "" {
+			return arns, nil
+		}
+	}
+}
+
+// encodeTagValue keeps a value within the characters tag values allow
+// (letters, digits, spaces and _.:/=+-@), base64url-encoding it otherwise.
+func encodeTagValue(s string) string {
+	ok := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" _.:/=+-@", r)) {
+			ok = false
+			break
+		}
+	}
+	if ok && !strings.HasPrefix(s, "b64:") {
+		return s
+	}
+	return "b64:" + base64URL([]byte(s))
+}
+
+func decodeTagValue(s string) string {
+	if rest, ok := strings.CutPrefix(s, "b64:"); ok {
+		if b, err := unbase64URL(rest); err == nil {
+			return string(b)
+		}
+	}
+	return s
+}
+
+var (
+	_ providers.Deployer       = (*Deployer)(nil)
+	_ providers.SharedDeployer = (*Deployer)(nil)
+	_ providers.Rollbacker     = (*Deployer)(nil)
+	_ providers.Invoker        = (*Deployer)(nil)
+)
