@@ -168,7 +168,7 @@ func (d *Deployer) As(target any) bool {
 
 // ---- names ----
 
-// RoleName is the execution role evcli creates for function: 
+// RoleName is the execution role evcli creates for function:
 // evcli-<project>-<function>, shortened to IAM's 64 characters with a hash
 // suffix that keeps it unique.
 func RoleName(project, function string) string {

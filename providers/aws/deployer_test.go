@@ -100,9 +100,9 @@ func (e *deployEnv) fn(name, code string) providers.FunctionDeployment {
 	return providers.FunctionDeployment{
 		Name: name, Runtime: "provided.al2023", Handler: "bootstrap", Architecture: "x86_64",
 		MemoryMB: 128, TimeoutS: 3, Concurrency: 0,
-		Env:        map[string]string{"EVENT_BUS_NAME": "shop-bus", "API_TOKEN": "s3cr3t-" + name},
+		Env:         map[string]string{"EVENT_BUS_NAME": "shop-bus", "API_TOKEN": "s3cr3t-" + name},
 		SecretNames: []string{"API_TOKEN"},
-		CodeSha256: sha, ArtifactPath: p, Correlation: "$.detail.orderId",
+		CodeSha256:  sha, ArtifactPath: p, Correlation: "$.detail.orderId",
 		Rules: []providers.RuleSpec{{ID: name + "-0", Bus: "shop-bus",
 			Pattern: json.RawMessage(fmt.Sprintf(`{"source":["shop"],"detail-type":["%s.requested"]}`, name))}},
 	}
