@@ -21,7 +21,7 @@ type xe struct {
 }
 
 func el(name string, kids ...xe) xe { return xe{name: name, kids: kids} }
-func tx(name, text string) xe        { return xe{name: name, text: &text} }
+func tx(name, text string) xe       { return xe{name: name, text: &text} }
 
 func (e xe) write(b *strings.Builder) {
 	b.WriteString("<" + e.name + ">")

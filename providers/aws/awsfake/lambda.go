@@ -236,7 +236,9 @@ func (l lambdaService) parse(r *http.Request, body []byte) (op, *apiError) {
 			name, _ = splitFunctionRef(name)
 			return op{"CreateFunction", name, func() (reply, *apiError) { return l.createFunction(in) }}, nil
 		case http.MethodGet:
-			return op{"ListFunctions", "", func() (reply, *apiError) { return l.listFunctions(q.Get("Marker"), q.Get("MaxItems"), q.Get("FunctionVersion")) }}, nil
+			return op{"ListFunctions", "", func() (reply, *apiError) {
+				return l.listFunctions(q.Get("Marker"), q.Get("MaxItems"), q.Get("FunctionVersion"))
+			}}, nil
 		}
 		return op{}, unknown
 	}

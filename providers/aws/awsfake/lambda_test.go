@@ -27,15 +27,15 @@ func newLambda(t *testing.T, opts ...awsfake.Option) (*awsfake.Server, *lambda.C
 
 func createInput(name string, code []byte) *lambda.CreateFunctionInput {
 	return &lambda.CreateFunctionInput{
-		FunctionName: aws.String(name),
-		Role:         aws.String("arn:aws:iam::123456789012:role/" + name + "-role"),
-		Runtime:      lambdatypes.RuntimeNodejs22x,
-		Handler:      aws.String("index.handler"),
-		MemorySize:   aws.Int32(256),
-		Code:         &lambdatypes.FunctionCode{ZipFile: code},
+		FunctionName:  aws.String(name),
+		Role:          aws.String("arn:aws:iam::123456789012:role/" + name + "-role"),
+		Runtime:       lambdatypes.RuntimeNodejs22x,
+		Handler:       aws.String("index.handler"),
+		MemorySize:    aws.Int32(256),
+		Code:          &lambdatypes.FunctionCode{ZipFile: code},
 		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
-		Environment:  &lambdatypes.Environment{Variables: map[string]string{"BUS": "orders"}},
-		Tags:         map[string]string{"evcli:project": "shop", "evcli:function": name},
+		Environment:   &lambdatypes.Environment{Variables: map[string]string{"BUS": "orders"}},
+		Tags:          map[string]string{"evcli:project": "shop", "evcli:function": name},
 	}
 }
 
