@@ -23,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/providers"
@@ -51,7 +50,7 @@ func (s *sleepRecorder) Waits() []time.Duration {
 }
 
 type deployEnv struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *awsfake.Server
 	d     *Deployer
 	sleep *sleepRecorder
@@ -515,14 +514,8 @@ func TestDeployPruneDeletesOnlyThisProjectsFunctions(t *testing.T) {
 	o := other.fn("legacy", "v1")
 	o.Rules = nil
 	other.mustDeploy([]providers.FunctionDeployment{o}, false)
+	e.srv.SeedFunction(awsfake.FunctionSpec{Name: "manual", Publish: true, Alias: "live"})
 	lc := lambda.NewFromConfig(e.srv.Config(e.ctx))
-	p, _ := e.artifact("manual", "v1")
-	zipBytes, _ := os.ReadFile(p)
-	if _, err := lc.CreateFunction(e.ctx, &lambda.CreateFunctionInput{FunctionName: awssdk.String("manual"), Role: awssdk.String("arn:aws:iam::123456789012:role/x"),
-		Runtime: "provided.al2023", Handler: awssdk.String("bootstrap"), Code: &ltypes.FunctionCode{ZipFile: zipBytes}}); err != nil {
-		t.Fatal(err)
-	}
-
 	e.srv.ResetCalls()
 	plan := e.mustDeploy(desired[1:], true)
 	if got := actions(plan); !mapsEqual(got, map[string]deploy.Action{"orders": deploy.Delete, "billing": deploy.Unchanged, "shipping": deploy.Unchanged}) {

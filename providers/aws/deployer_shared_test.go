@@ -1,0 +1,227 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/evcli/evcli/providers"
+)
+
+func TestDeploySharedBus(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	ctx := e.ctx
+	changes, err := e.d.PlanShared(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []providers.ResourceChange{{Kind: "bus", Name: "shop-bus", Action: "create"}}
+	if !slices.EqualFunc(changes, want, sameChange) {
+		t.Fatalf("plan = %+v, want %+v", changes, want)
+	}
+	var steps []string
+	if err := e.d.ApplyShared(ctx, changes, func(res, step string) { steps = append(steps, res+": "+step) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(steps, []string{"bus shop-bus: create"}) {
+		t.Errorf("steps = %q", steps)
+	}
+	ec := eventbridge.NewFromConfig(e.srv.Config(ctx))
+	// Another project's bus, an untagged bus and an old bus of this project.
+	for name, project := range map[string]string{"other-bus": "other", "manual-bus": "", "shop-old": "shop"} {
+		in := &eventbridge.CreateEventBusInput{Name: awssdk.String(name)}
+		if project != "" {
+			in.Tags = []ebtypes.Tag{{Key: awssdk.String(TagProject), Value: awssdk.String(project)}}
+		}
+		if _, err := ec.CreateEventBus(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.srv.ResetCalls()
+	changes, err = e.d.PlanShared(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []providers.ResourceChange{{Kind: "bus", Name: "shop-bus", Action: "unchanged"}}; !slices.EqualFunc(changes, want, sameChange) {
+		t.Errorf("plan = %+v, want %+v", changes, want)
+	}
+	if err := e.d.ApplyShared(ctx, changes, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m := e.mutating(); len(m) > 0 {
+		t.Errorf("unchanged bus: mutating calls %v", m)
+	}
+	changes, err = e.d.PlanShared(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []providers.ResourceChange{{Kind: "bus", Name: "shop-bus", Action: "unchanged"}, {Kind: "bus", Name: "shop-old", Action: "delete"}}
+	if !slices.EqualFunc(changes, want, sameChange) {
+		t.Fatalf("prune plan = %+v, want %+v", changes, want)
+	}
+	if err := e.d.ApplyShared(ctx, changes, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ec.ListEventBuses(ctx, &eventbridge.ListEventBusesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, b := range out.EventBuses {
+		names = append(names, awssdk.ToString(b.Name))
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"default", "manual-bus", "other-bus", "shop-bus"}) {
+		t.Errorf("buses after prune = %v", names)
+	}
+	// The default bus is never planned.
+	def := newDeployEnvOn(t, e.srv, "shop")
+	def.d = NewDeployer(e.srv.Config(ctx), DeployerOptions{Project: "shop", Bus: "default", Sleep: def.sleep.Sleep})
+	if changes, err := def.d.PlanShared(ctx, false); err != nil || len(changes) != 0 {
+		t.Errorf("default bus plan = %+v, %v", changes, err)
+	}
+}
+
+func sameChange(a, b providers.ResourceChange) bool {
+	return a.Kind == b.Kind && a.Name == b.Name && a.Action == b.Action && slices.Equal(a.Fields, b.Fields)
+}
+
+// ttlShim stands in front of dynalite, which has no UpdateTimeToLive: it
+// answers UpdateTimeToLive and DescribeTimeToLive from memory and passes
+// every other call through.
+type ttlShim struct {
+	mu   sync.Mutex
+	ttl  map[string]string // table -> attribute
+	seen []string
+}
+
+func (s *ttlShim) handler(target string) http.Handler {
+	u, _ := url.Parse(target)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
+		s.mu.Lock()
+		s.seen = append(s.seen, op)
+		s.mu.Unlock()
+		if op != "UpdateTimeToLive" && op != "DescribeTimeToLive" {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		var in struct {
+			TableName               string
+			TimeToLiveSpecification struct {
+				AttributeName string
+				Enabled       bool
+			}
+		}
+		_ = json.Unmarshal(body, &in)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		if op == "UpdateTimeToLive" {
+			s.ttl[in.TableName] = in.TimeToLiveSpecification.AttributeName
+			json.NewEncoder(w).Encode(map[string]any{"TimeToLiveSpecification": in.TimeToLiveSpecification})
+			return
+		}
+		desc := map[string]string{"TimeToLiveStatus": "DISABLED"}
+		if a := s.ttl[in.TableName]; a != "" {
+			desc = map[string]string{"TimeToLiveStatus": "ENABLED", "AttributeName": a}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"TimeToLiveDescription": desc})
+	})
+}
+
+func (s *ttlShim) calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.seen)
+}
+
+func TestDeploySharedTableOnDynalite(t *testing.T) {
+	endpoint := dynaliteEndpoint(t)
+	shim := &ttlShim{ttl: map[string]string{}}
+	hs := httptest.NewServer(shim.handler(endpoint))
+	t.Cleanup(hs.Close)
+	e := newDeployEnv(t, func(o *DeployerOptions) {
+		o.Bus = ""
+		o.Table = &TableSpec{Name: "shop-events-deploy", PartitionKey: "aggregateId", SortKey: "timestamp", TTLAttribute: "expiresAt"}
+	})
+	ddb := dynamoClient(hs.URL)
+	e.d.ddb = dynamodb.NewFromConfig(awssdk.Config{Region: "us-east-1", Credentials: ddb.Options().Credentials},
+		func(o *dynamodb.Options) { o.BaseEndpoint = awssdk.String(hs.URL); o.Retryer = awssdk.NopRetryer{} })
+	ctx := context.Background()
+
+	plan := func() []providers.ResourceChange {
+		t.Helper()
+		c, err := e.d.PlanShared(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if got, want := plan(), []providers.ResourceChange{{Kind: "table", Name: "shop-events-deploy", Action: "create"}}; !slices.EqualFunc(got, want, sameChange) {
+		t.Fatalf("plan = %+v, want %+v", got, want)
+	}
+	var steps []string
+	if err := e.d.ApplyShared(ctx, plan(), func(res, step string) { steps = append(steps, step) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(steps, []string{"create", "wait for active", "enable ttl"}) {
+		t.Errorf("steps = %q", steps)
+	}
+	desc, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: awssdk.String("shop-events-deploy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := desc.Table
+	if tb.TableStatus != ddbtypes.TableStatusActive || tb.BillingModeSummary == nil || tb.BillingModeSummary.BillingMode != ddbtypes.BillingModePayPerRequest {
+		t.Errorf("table status %s billing %+v", tb.TableStatus, tb.BillingModeSummary)
+	}
+	if len(tb.KeySchema) != 2 || awssdk.ToString(tb.KeySchema[0].AttributeName) != "aggregateId" || awssdk.ToString(tb.KeySchema[1].AttributeName) != "timestamp" {
+		t.Errorf("key schema = %+v", tb.KeySchema)
+	}
+	if got, want := plan(), []providers.ResourceChange{{Kind: "table", Name: "shop-events-deploy", Action: "unchanged"}}; !slices.EqualFunc(got, want, sameChange) {
+		t.Errorf("second plan = %+v, want %+v (a table is never pruned)", got, want)
+	}
+	// TTL switched off behind evcli's back: an update of field ttl.
+	shim.mu.Lock()
+	delete(shim.ttl, "shop-events-deploy")
+	shim.mu.Unlock()
+	got := plan()
+	if want := []providers.ResourceChange{{Kind: "table", Name: "shop-events-deploy", Action: "update", Fields: []string{"ttl"}}}; !slices.EqualFunc(got, want, sameChange) {
+		t.Errorf("ttl plan = %+v, want %+v", got, want)
+	}
+	if err := e.d.ApplyShared(ctx, got, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(strings.Join(shim.calls(), " "), "UpdateTimeToLive"); n != 2 {
+		t.Errorf("UpdateTimeToLive calls = %d, want 2", n)
+	}
+	// Keys that differ from evcli.yaml are an error naming both.
+	e.d.o.Table = &TableSpec{Name: "shop-events-deploy", PartitionKey: "id", SortKey: "timestamp"}
+	_, err = e.d.PlanShared(ctx, false)
+	if providers.CodeOf(err) != providers.InvalidArgument || !strings.Contains(err.Error(), "aggregateId/timestamp") {
+		t.Errorf("key mismatch: %v", err)
+	}
+	// Deleting a table is refused.
+	err = e.d.ApplyShared(ctx, []providers.ResourceChange{{Kind: "table", Name: "shop-events-deploy", Action: "delete"}}, nil)
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("never deletes")) {
+		t.Errorf("delete table: %v", err)
+	}
+}
