@@ -21,6 +21,25 @@
 // PutEvents, 10 entries a call, per-entry failures (FailedEntryCount) as
 // results. LoadConfig (awsconfig.go) honours --profile and --region.
 //
+// Deployer (deployer*.go, rollback.go, invoke.go): NewDeployer deploys a
+// project with the service APIs directly, per function, no CloudFormation
+// and no state file. Deployed reads what exists (functions tagged
+// evcli:project, their live alias's configuration, rules named
+// <project>-<id> whose description records the RuleSpec, their targets and
+// the alias's permissions) with read calls only. ApplyFunction changes only
+// what differs: the code when CodeSha256 differs, then waits for
+// LastUpdateStatus before the configuration; it publishes a version, moves
+// the live alias and converges the rules. Execution roles
+// evcli-<project>-<function> get AWSLambdaBasicExecutionRole and an inline
+// policy with events:PutEvents on the project's bus and item read/write on
+// the event-store table. DeleteFunction deletes only functions tagged with
+// the project, their rules and evcli's role; the log group is kept (it
+// expires with its retention). PlanShared/ApplyShared create the bus and the
+// on-demand table with TTL; prune deletes a bus tagged with the project but
+// never a table, which holds the event data. Every call is retried on
+// throttling and conflicts with exponential backoff and jitter through
+// DeployerOptions.Sleep (the SDK's own retryer is off), up to MaxAttempts.
+//
 // Errors are returned as *providers.Error with a portable code:
 // AccessDeniedException is PermissionDenied (with the IAM actions needed),
 // signature and token errors Unauthenticated, unreachable endpoints and 5xx
