@@ -1,7 +1,9 @@
 package filter
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -73,8 +75,20 @@ type conj struct {
 type tnode struct {
 	names []string
 	kids  []*tnode
-	index map[string]int
 	field *fieldIdx // non-nil when a rule has a leaf here
+
+	// keys is an open-addressing table of the children, hashed on the name's
+	// length and first 8 bytes; shift is 64 - log2(len(keys)).
+	keys  []keySlot
+	shift uint8
+}
+
+// keySlot is one entry of tnode.keys: w holds the first (up to) 8 bytes of
+// the name, little-endian and zero-padded; idx is -1 for an empty slot.
+type keySlot struct {
+	w   uint64
+	n   int32
+	idx int32
 }
 
 func (n *tnode) child(name string, create bool) *tnode {
@@ -92,20 +106,66 @@ func (n *tnode) child(name string, create bool) *tnode {
 	return c
 }
 
-// lookup returns the index of the child named k, or -1.
-func (n *tnode) lookup(k []byte) int {
-	if n.index != nil {
-		if i, ok := n.index[string(k)]; ok {
-			return i
-		}
-		return -1
+// keyHash spreads (length, first word) over a table of 1<<(64-shift) slots.
+func keyHash(w uint64, n int, shift uint8) uint64 {
+	return ((w ^ uint64(n)<<56 ^ uint64(n)) * 0x9e3779b97f4a7c15) >> shift
+}
+
+// wordOf returns the first min(8, len(b)) bytes of b as a little-endian word.
+func wordOf(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.LittleEndian.Uint64(b)
+	}
+	var w uint64
+	for k := len(b) - 1; k >= 0; k-- {
+		w = w<<8 | uint64(b[k])
+	}
+	return w
+}
+
+// buildKeys fills the key table (load factor at most 1/2).
+func (n *tnode) buildKeys() {
+	size := 2
+	for size < 2*len(n.names) {
+		size *= 2
+	}
+	n.shift = uint8(64 - bits.TrailingZeros(uint(size)))
+	n.keys = make([]keySlot, size)
+	for i := range n.keys {
+		n.keys[i].idx = -1
 	}
 	for i, name := range n.names {
-		if name == string(k) {
-			return i
+		w := wordOf([]byte(name))
+		h := keyHash(w, len(name), n.shift)
+		for n.keys[h].idx >= 0 {
+			h = (h + 1) & uint64(size-1)
+		}
+		n.keys[h] = keySlot{w: w, n: int32(len(name)), idx: int32(i)}
+	}
+}
+
+// find returns the index of the child named k, or -1; w is the name's
+// first word (wordOf).
+func (n *tnode) find(k []byte, w uint64) int {
+	keys := n.keys
+	mask := uint64(len(keys) - 1)
+	for h := keyHash(w, len(k), n.shift); ; h = (h + 1) & mask {
+		sl := &keys[h]
+		if sl.idx < 0 {
+			return -1
+		}
+		if sl.w == w && int(sl.n) == len(k) && (len(k) <= 8 || n.names[sl.idx][8:] == string(k[8:])) {
+			return int(sl.idx)
 		}
 	}
-	return -1
+}
+
+// lookup returns the index of the child named k, or -1.
+func (n *tnode) lookup(k []byte) int {
+	if len(n.keys) == 0 {
+		return -1
+	}
+	return n.find(k, wordOf(k))
 }
 
 type affix struct {
@@ -176,7 +236,8 @@ type fieldIdx struct {
 	ranges    []*matcher // numeric and exact-number candidates, with rangeConds
 	rangeCond []int32
 	num       numIndex
-	others    []other // wildcard, anything-but, cidr
+	cidrs     []other // cidr candidates (m.prefix)
+	others    []other // wildcard, anything-but
 	needFold  bool
 	needNum   bool
 	hasAffix  bool // prefix or suffix candidates
@@ -431,12 +492,7 @@ func compile(ids []string, patterns []*Pattern) *engine {
 	}
 	var index func(n *tnode)
 	index = func(n *tnode) {
-		if len(n.names) > 8 {
-			n.index = map[string]int{}
-			for i, k := range n.names {
-				n.index[k] = i
-			}
-		}
+		n.buildKeys()
 		for _, k := range n.kids {
 			index(k)
 		}
@@ -482,7 +538,9 @@ func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
 			if m.exists {
 				f.exists = appendUnique(f.exists, c)
 			}
-		default: // wildcard, anything-but, cidr
+		case opCIDR:
+			f.cidrs = append(f.cidrs, other{m, c})
+		default: // wildcard, anything-but
 			f.others = append(f.others, other{m, c})
 		}
 	}

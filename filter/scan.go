@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"net/netip"
 	"strconv"
 	"unicode/utf8"
 )
@@ -79,7 +80,13 @@ func (s *state) reset(ev []byte) {
 // match scans ev and appends the ids of the matching rules to dst.
 func (e *engine) match(dst []string, ev []byte) ([]string, error) {
 	s := e.pool.Get().(*state)
-	defer e.pool.Put(s)
+	dst, err := s.run(dst, ev)
+	s.tree = nil
+	e.pool.Put(s)
+	return dst, err
+}
+
+func (s *state) run(dst []string, ev []byte) ([]string, error) {
 	s.reset(ev)
 	i := skipWS(ev, 0)
 	if i >= len(ev) || ev[i] != '{' {
@@ -88,7 +95,7 @@ func (e *engine) match(dst []string, ev []byte) ([]string, error) {
 		}
 		return dst, fmt.Errorf("%w", ErrNotObject)
 	}
-	s.object(e.root, i, true)
+	s.object(s.e.root, i, true)
 	if s.err != nil {
 		return dst, s.err
 	}
@@ -284,51 +291,106 @@ func (s *state) skip(i int) int {
 // abandon is true (not inside an array) it returns as soon as every field of
 // n has been read, with done set, without reading the rest.
 func (s *state) object(n *tnode, i int, abandon bool) (int, bool) {
+	if len(n.kids) <= 64 {
+		return s.members(n, i, abandon, 0)
+	}
+	// Children 64 and up are tracked in s.seen[base:].
+	base := len(s.seen)
+	for w := 0; w < (len(n.kids)-1)/64; w++ {
+		s.seen = append(s.seen, 0)
+	}
+	end, done := s.members(n, i, abandon, base)
+	s.seen = s.seen[:base]
+	return end, done
+}
+
+// members is object's loop; base locates the seen bits of children 64 and up.
+func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 	ev := s.ev
 	nk := len(n.kids)
-	var seen uint64 // children 0..63 read; the rest are tracked in s.seen
-	base := len(s.seen)
-	if nk > 64 {
-		for w := 0; w < (nk-1)/64; w++ {
-			s.seen = append(s.seen, 0)
-		}
-		defer func() { s.seen = s.seen[:base] }()
-	}
+	var seen uint64 // children 0..63 read
 	remaining := nk
 	i++
 	for {
-		i = skipWS(ev, i)
-		if i >= len(ev) {
-			return s.fail(i, "unexpected end of input, expected a member name or '}'"), false
-		}
-		if ev[i] == '}' {
-			return i + 1, false
-		}
-		if ev[i] != '"' {
-			return s.fail(i, "expected a member name in double quotes"), false
-		}
-		end, esc := strEndEsc(ev, i)
-		if end < 0 {
-			return s.fail(i, "unterminated string"), false
-		}
-		key := ev[i+1 : end-1]
-		if esc {
-			var ok bool
-			s.kbuf, ok = unescapeInto(s.kbuf[:0], key)
-			if !ok {
-				return s.fail(i, "invalid escape sequence in member name"), false
+		if i >= len(ev) || ev[i] != '"' {
+			i = skipWS(ev, i)
+			if i >= len(ev) {
+				return s.fail(i, "unexpected end of input, expected a member name or '}'"), false
 			}
-			key = s.kbuf
+			if ev[i] == '}' {
+				return i + 1, false
+			}
+			if ev[i] != '"' {
+				return s.fail(i, "expected a member name in double quotes"), false
+			}
 		}
+		// The member name: find the closing quote 8 bytes at a time,
+		// inline; names with escapes take the general path.
 		ci := -1
-		if nk > 0 {
-			ci = n.lookup(key)
+		j := i + 1
+		for j+8 <= len(ev) {
+			x := binary.LittleEndian.Uint64(ev[j:])
+			q, b := x^(0x22*lo8), x^(0x5c*lo8)
+			m := ((q-lo8)&^q | (b-lo8)&^b) & hi8
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) >> 3
+			if ev[j] != '"' {
+				j = -1 // a backslash
+			}
+			goto found
 		}
-		i = skipWS(ev, end)
-		if i >= len(ev) || ev[i] != ':' {
-			return s.fail(i, "expected ':' after member name"), false
+		j = -1
+	found:
+		if j >= 0 {
+			// ev[i+1:j] is the name, without escapes.
+			if nk > 0 {
+				kl := j - i - 1
+				var w uint64
+				if i+9 <= len(ev) {
+					w = binary.LittleEndian.Uint64(ev[i+1:])
+					if kl < 8 {
+						w &= 1<<(8*uint(kl)) - 1
+					}
+				} else {
+					w = wordOf(ev[i+1 : j])
+				}
+				ci = n.find(ev[i+1:j], w)
+			}
+			i = j + 1
+		} else {
+			end, esc := strEndEsc(ev, i)
+			if end < 0 {
+				return s.fail(i, "unterminated string"), false
+			}
+			if esc {
+				var ok bool
+				s.kbuf, ok = unescapeInto(s.kbuf[:0], ev[i+1:end-1])
+				if !ok {
+					return s.fail(i, "invalid escape sequence in member name"), false
+				}
+				if nk > 0 {
+					ci = n.lookup(s.kbuf)
+				}
+			} else if nk > 0 {
+				ci = n.lookup(ev[i+1 : end-1])
+			}
+			i = end
 		}
-		i = skipWS(ev, i+1)
+		if i < len(ev) && ev[i] == ':' {
+			i++
+		} else {
+			i = skipWS(ev, i)
+			if i >= len(ev) || ev[i] != ':' {
+				return s.fail(i, "expected ':' after member name"), false
+			}
+			i++
+		}
+		if i < len(ev) && ev[i] <= ' ' {
+			i = skipWS(ev, i)
+		}
 		fresh := false
 		if ci >= 0 {
 			if ci < 64 {
@@ -351,11 +413,41 @@ func (s *state) object(n *tnode, i int, abandon bool) (int, bool) {
 			if done || childAb {
 				return i, true
 			}
+		} else if i < len(ev) && ev[i] == '"' {
+			// An unread string: its closing quote, inline as above.
+			j := i + 1
+			for j+8 <= len(ev) {
+				x := binary.LittleEndian.Uint64(ev[j:])
+				q, b := x^(0x22*lo8), x^(0x5c*lo8)
+				m := ((q-lo8)&^q | (b-lo8)&^b) & hi8
+				if m == 0 {
+					j += 8
+					continue
+				}
+				j += bits.TrailingZeros64(m) >> 3
+				if ev[j] != '"' {
+					j = -1
+				}
+				goto skipped
+			}
+			j = -1
+		skipped:
+			if j < 0 {
+				if j = strEnd(ev, i); j < 0 {
+					return s.fail(i, "unterminated string"), false
+				}
+				j--
+			}
+			i = j + 1
 		} else {
 			i = s.skip(i)
 			if i < 0 {
 				return -1, false
 			}
+		}
+		if i < len(ev) && ev[i] == ',' {
+			i++
+			continue
 		}
 		i = skipWS(ev, i)
 		if i >= len(ev) {
@@ -594,6 +686,22 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 	for _, o := range f.others {
 		if o.m.matchScalarF(kStr, v, fs, 0) {
 			s.hit(o.cond)
+		}
+	}
+	if len(f.cidrs) > 0 {
+		// Parse the address once for all the field's ranges (as cidrContains).
+		if len(v) == 0 || len(v) > 64 {
+			return
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil || a.Zone() != "" {
+			return
+		}
+		a = a.Unmap()
+		for _, o := range f.cidrs {
+			if o.m.prefix.Contains(a) {
+				s.hit(o.cond)
+			}
 		}
 	}
 }
