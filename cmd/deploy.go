@@ -2,10 +2,12 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,7 +26,13 @@ type deployOptions struct {
 	Prune            bool
 	DetailedExitCode bool
 	Concurrency      int
+	AWS              awsDeployFlags
+	// awsOnly names the AWS-only flags given, refused on other providers.
+	awsOnly []string
 }
+
+// logRetentionDays are the retention periods CloudWatch Logs accepts.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 func newCmdDeploy(f *cmdutil.Factory) *cobra.Command {
 	var o deployOptions
@@ -36,14 +44,33 @@ deployed, show the plan (create / update with the fields that change / unchanged
 apply it, functions in parallel. An unchanged function is not touched.
 
 With --dry-run the plan is printed and nothing changes; --detailed-exitcode then exits 2
-when there are changes. --prune also deletes functions this project no longer defines.`,
+when there are changes. --prune also deletes functions this project no longer defines.
+
+On AWS (--provider aws, or provider: aws in evcli.yaml) evcli reads what exists — functions
+with their configuration and code hash, rules, the event bus and the event-store table —
+and calls the Lambda, IAM, EventBridge, CloudWatch Logs and DynamoDB APIs directly: code is
+uploaded only when its hash differs, each function gets a new version and its alias "live"
+moves to it. Zips over the direct-upload limit go through --artifact-bucket. The bus and the
+table are applied first; if that fails, no function is changed.
+
+On a terminal the apply phase is a live table (function, step, elapsed, result); otherwise
+one line per step; -o json streams plan, progress and summary records.`,
 		Example: `  evcli deploy
   evcli deploy --dry-run --detailed-exitcode
+  evcli deploy --provider aws --region eu-west-1 --artifact-bucket my-artifacts
   evcli deploy --function inventory -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if o.Concurrency < 0 {
+			if o.Concurrency < 1 {
 				return cmdutil.UsageError("--concurrency must be at least 1")
+			}
+			for _, name := range []string{"artifact-bucket", "log-retention"} {
+				if c.Flags().Changed(name) {
+					o.awsOnly = append(o.awsOnly, "--"+name)
+				}
+			}
+			if !slices.Contains(logRetentionDays, o.AWS.LogRetentionDays) {
+				return cmdutil.UsageError("--log-retention %d: CloudWatch Logs keeps logs for one of %s days", o.AWS.LogRetentionDays, joinInts(logRetentionDays))
 			}
 			return runDeploy(c.Context(), f, o)
 		},
@@ -54,7 +81,44 @@ when there are changes. --prune also deletes functions this project no longer de
 	fl.BoolVar(&o.Prune, "prune", false, "delete deployed functions the project no longer defines")
 	fl.BoolVar(&o.DetailedExitCode, "detailed-exitcode", false, "with --dry-run: exit 2 when the plan has changes")
 	fl.IntVar(&o.Concurrency, "concurrency", 4, "functions deployed at once")
+	fl.StringVar(&o.AWS.ArtifactBucket, "artifact-bucket", "", "aws: S3 bucket for zips over Lambda's direct-upload limit")
+	fl.IntVar(&o.AWS.LogRetentionDays, "log-retention", defaultLogRetentionDays, "aws: days CloudWatch Logs keeps each function's logs")
 	return c
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// deployTarget is the provider side of a deploy.
+type deployTarget struct {
+	d      providers.Deployer
+	shared providers.SharedDeployer // nil when the provider has no project-level resources
+	close  func() error
+}
+
+// openDeployTarget opens the project's deployer: the local store, or the AWS
+// driver (credentials are checked here, before anything is built).
+func openDeployTarget(ctx context.Context, f *cmdutil.Factory, p *project.Project, o deployOptions) (*deployTarget, error) {
+	if p.Provider == "aws" {
+		d, err := openAWSDriver(ctx, f, p, o.AWS)
+		if err != nil {
+			return nil, err
+		}
+		return &deployTarget{d: d, shared: d, close: func() error { return nil }}, nil
+	}
+	if len(o.awsOnly) > 0 {
+		return nil, cmdutil.UsageError("%s: only for the aws provider (provider: aws in evcli.yaml, or --provider aws)", strings.Join(o.awsOnly, ", "))
+	}
+	db, err := store.Open(stateDir(p))
+	if err != nil {
+		return nil, err
+	}
+	return &deployTarget{d: local.NewDeployer(db, stateDir(p), local.ReloadServer(stateDir(p))), close: db.Close}, nil
 }
 
 func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
@@ -72,6 +136,11 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
 	if err != nil {
 		return err
 	}
+	target, err := openDeployTarget(ctx, f, p, o)
+	if err != nil {
+		return err
+	}
+	defer target.close()
 	var jl *cmdutil.JSONLines
 	if f.Globals.JSON() {
 		jl = cmdutil.NewJSONLines(f.IO.Out, "deploy")
@@ -90,13 +159,13 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
 	}
 	desired := desiredDeployments(p, arts, desiredEnv)
 
-	db, err := store.Open(stateDir(p))
-	if err != nil {
-		return err
+	var shared []providers.ResourceChange
+	if target.shared != nil {
+		if shared, err = target.shared.PlanShared(ctx, o.Prune); err != nil {
+			return err
+		}
 	}
-	defer db.Close()
-	d := local.NewDeployer(db, stateDir(p), local.ReloadServer(stateDir(p)))
-	deployed, err := d.Deployed(ctx)
+	deployed, err := target.d.Deployed(ctx)
 	if err != nil {
 		return err
 	}
@@ -110,63 +179,169 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
 		deployed = keep
 	}
 	plan := deploy.Plan(desired, deployed, deploy.PlanOptions{Prune: o.Prune})
-	printPlan(f, jl, plan)
+	printPlan(f, jl, shared, plan)
+	var sharedChanges []providers.ResourceChange
+	for _, c := range shared {
+		if c.Action != string(deploy.Unchanged) {
+			sharedChanges = append(sharedChanges, c)
+		}
+	}
+	changes := deploy.HasChanges(plan) || len(sharedChanges) > 0
 	if o.DryRun {
-		if o.DetailedExitCode && deploy.HasChanges(plan) {
+		if o.DetailedExitCode && changes {
 			return cmdutil.Silent(cmdutil.ExitUsage)
 		}
 		return nil
 	}
-	if !deploy.HasChanges(plan) {
+	if !changes {
 		if jl == nil {
-			fmt.Fprintln(f.IO.ErrOut, "Nothing to do: every function is up to date.")
+			if len(shared) > 0 {
+				fmt.Fprintln(f.IO.ErrOut, "Nothing to do: every function and resource is up to date.")
+			} else {
+				fmt.Fprintln(f.IO.ErrOut, "Nothing to do: every function is up to date.")
+			}
 		} else {
-			_ = jl.Write(map[string]any{"type": "summary", "applied": 0, "failed": 0, "unchanged": len(plan), "elapsedMs": ms(f.Now().Sub(start))})
+			_ = jl.Write(map[string]any{"type": "summary", "applied": 0, "failed": 0, "unchanged": len(plan) + len(shared), "elapsedMs": ms(f.Now().Sub(start))})
 		}
 		return nil
 	}
-	results := deploy.Apply(ctx, plan, d, deploy.ApplyOptions{Concurrency: o.Concurrency, Now: f.Now, Progress: func(pr deploy.Progress) {
-		if jl != nil {
-			rec := map[string]any{"type": "progress", "function": pr.Function, "step": pr.Step, "elapsedMs": ms(pr.Elapsed)}
-			if pr.Err != nil {
-				rec["error"] = pr.Err.Error()
-			}
-			_ = jl.Write(rec)
-			return
+
+	var rows []progressRowSpec
+	for _, c := range sharedChanges {
+		rows = append(rows, progressRowSpec{Kind: c.Kind, Name: c.Name, Action: c.Action})
+	}
+	for _, c := range plan {
+		if c.Action != deploy.Unchanged {
+			rows = append(rows, progressRowSpec{Kind: "function", Name: c.Function, Action: string(c.Action)})
 		}
-		switch pr.Step {
-		case "start":
-		case "done":
-			fmt.Fprintf(f.IO.ErrOut, "%s %s (%s)\n", okMark(f), pr.Function, pr.Elapsed.Round(time.Millisecond))
-		case "failed":
-			fmt.Fprintf(f.IO.ErrOut, "%s %s: %v\n", failMark(f), pr.Function, pr.Err)
-		default:
-			if !f.IO.IsStderrTTY() {
-				fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", pr.Function, pr.Step)
+	}
+	progress := newDeployProgress(f, jl, rows)
+	defer progress.Stop()
+
+	if len(sharedChanges) > 0 {
+		if err := applyShared(ctx, f, target.shared, sharedChanges, progress); err != nil {
+			progress.Stop()
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
+			if jl != nil {
+				_ = jl.Write(map[string]any{"type": "summary", "applied": 0, "failed": 1, "unchanged": len(plan) + len(shared) - len(sharedChanges),
+					"elapsedMs": ms(f.Now().Sub(start)), "error": err.Error()})
+			} else {
+				fmt.Fprintf(f.IO.ErrOut, "Deploy stopped: the project's shared resources could not be applied, so no function was changed.\n")
+			}
+			return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: err}
 		}
-	}})
-	applied, failed, unchanged := 0, 0, 0
+	}
+
+	results := deploy.Apply(ctx, plan, target.d, deploy.ApplyOptions{Concurrency: o.Concurrency, Now: f.Now, Progress: progress.Function})
+	progress.Stop()
+	applied, unchanged := len(sharedChanges), len(shared)-len(sharedChanges)
+	var failed []string
+	var failures []map[string]string
 	for _, r := range results {
 		switch {
 		case r.Change.Action == deploy.Unchanged:
 			unchanged++
 		case r.Err != nil:
-			failed++
+			failed = append(failed, r.Change.Function)
+			failures = append(failures, map[string]string{"function": r.Change.Function, "error": r.Err.Error()})
 		default:
 			applied++
 		}
 	}
 	elapsed := f.Now().Sub(start)
 	if jl != nil {
-		_ = jl.Write(map[string]any{"type": "summary", "applied": applied, "failed": failed, "unchanged": unchanged, "elapsedMs": ms(elapsed)})
+		rec := map[string]any{"type": "summary", "applied": applied, "failed": len(failed), "unchanged": unchanged, "elapsedMs": ms(elapsed)}
+		if len(failures) > 0 {
+			rec["failures"] = failures
+		}
+		_ = jl.Write(rec)
 	} else {
-		fmt.Fprintf(f.IO.ErrOut, "Deployed %d change(s), %d failed, %d unchanged in %s.\n", applied, failed, unchanged, elapsed.Round(time.Millisecond))
+		names := ""
+		if len(failed) > 0 {
+			names = " (" + strings.Join(failed, ", ") + ")"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Deployed %d change(s), %d failed%s, %d unchanged in %s.\n", applied, len(failed), names, unchanged, elapsed.Round(time.Millisecond))
+		if len(failed) > 0 && ctx.Err() == nil {
+			fmt.Fprintln(f.IO.ErrOut, "Run evcli deploy again to retry: what was applied stays, and only what differs is changed.")
+		}
 	}
-	if failed > 0 {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(failed) > 0 {
 		return cmdutil.Silent(cmdutil.ExitFailure)
 	}
 	return nil
+}
+
+// applyShared applies the project-level changes, reporting each resource's
+// steps; a resource is done when ApplyShared returns.
+func applyShared(ctx context.Context, f *cmdutil.Factory, sd providers.SharedDeployer, changes []providers.ResourceChange, progress deployProgress) error {
+	var mu sync.Mutex
+	started := map[int]time.Time{}
+	var order []int
+	find := func(resource string) int {
+		for i, c := range changes {
+			if resource == c.Kind+" "+c.Name || resource == c.Name || resource == c.Kind || resource == c.Kind+"/"+c.Name {
+				return i
+			}
+		}
+		return -1
+	}
+	ev := func(i int, step string, err error) progressEvent {
+		return progressEvent{Kind: changes[i].Kind, Name: changes[i].Name, Step: step, Err: err, Elapsed: f.Now().Sub(started[i])}
+	}
+	err := sd.ApplyShared(ctx, changes, func(resource, step string) {
+		mu.Lock()
+		defer mu.Unlock()
+		i := find(resource)
+		if i < 0 {
+			progress.Shared(progressEvent{Kind: "resource", Name: resource, Step: step})
+			return
+		}
+		if _, ok := started[i]; !ok {
+			started[i] = f.Now()
+			order = append(order, i)
+			progress.Shared(ev(i, "start", nil))
+		}
+		progress.Shared(ev(i, step, nil))
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if err == nil {
+		for i := range changes {
+			if _, ok := started[i]; !ok {
+				started[i] = f.Now()
+			}
+			progress.Shared(ev(i, "done", nil))
+		}
+		return nil
+	}
+	// The resource that failed is the one named by the error, else the last
+	// one started, else the first.
+	bad := -1
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		bad = find(pe.Resource)
+	}
+	if bad < 0 && len(order) > 0 {
+		bad = order[len(order)-1]
+	}
+	if bad < 0 {
+		bad = 0
+	}
+	for _, i := range order {
+		if i != bad {
+			progress.Shared(ev(i, "done", nil))
+		}
+	}
+	if _, ok := started[bad]; !ok {
+		started[bad] = f.Now()
+	}
+	progress.Shared(ev(bad, "failed", err))
+	return err
 }
 
 // resolveEnvironments returns each function's environment with its secrets
@@ -228,8 +403,15 @@ func desiredDeployments(p *project.Project, arts []deploy.Artifact, env map[stri
 	return out
 }
 
-func printPlan(f *cmdutil.Factory, jl *cmdutil.JSONLines, plan []deploy.Change) {
+func printPlan(f *cmdutil.Factory, jl *cmdutil.JSONLines, shared []providers.ResourceChange, plan []deploy.Change) {
 	if jl != nil {
+		for _, c := range shared {
+			fields := c.Fields
+			if fields == nil {
+				fields = []string{}
+			}
+			_ = jl.Write(map[string]any{"type": "plan", "kind": c.Kind, "name": c.Name, "action": c.Action, "fields": fields})
+		}
 		for _, c := range plan {
 			fields := make([]string, len(c.Fields))
 			for i, fc := range c.Fields {
@@ -239,9 +421,27 @@ func printPlan(f *cmdutil.Factory, jl *cmdutil.JSONLines, plan []deploy.Change) 
 		}
 		return
 	}
-	counts := map[deploy.Action]int{}
+	type line struct {
+		name   string
+		action deploy.Action
+		fields []string
+	}
+	var lines []line
+	for _, c := range shared {
+		lines = append(lines, line{c.Kind + " " + c.Name, deploy.Action(c.Action), c.Fields})
+	}
 	for _, c := range plan {
-		counts[c.Action]++
+		fields := make([]string, len(c.Fields))
+		for i, fc := range c.Fields {
+			fields[i] = fc.String()
+		}
+		lines = append(lines, line{c.Function, c.Action, fields})
+	}
+	counts := map[deploy.Action]int{}
+	width := 0
+	for _, l := range lines {
+		counts[l.action]++
+		width = max(width, len(l.name))
 	}
 	w := f.IO.Out
 	fmt.Fprintf(w, "Plan: %d to create, %d to update, %d unchanged", counts[deploy.Create], counts[deploy.Update], counts[deploy.Unchanged])
@@ -249,14 +449,10 @@ func printPlan(f *cmdutil.Factory, jl *cmdutil.JSONLines, plan []deploy.Change) 
 		fmt.Fprintf(w, ", %d to delete", counts[deploy.Delete])
 	}
 	fmt.Fprintln(w)
-	width := 0
-	for _, c := range plan {
-		width = max(width, len(c.Function))
-	}
 	color := f.IO.ColorEnabled()
-	for _, c := range plan {
+	for _, l := range lines {
 		sym, col := "=", "2"
-		switch c.Action {
+		switch l.action {
 		case deploy.Create:
 			sym, col = "+", "32"
 		case deploy.Update:
@@ -264,15 +460,11 @@ func printPlan(f *cmdutil.Factory, jl *cmdutil.JSONLines, plan []deploy.Change) 
 		case deploy.Delete:
 			sym, col = "-", "31"
 		}
-		line := fmt.Sprintf("  %s %-*s  %s", sym, width, c.Function, c.Action)
-		if len(c.Fields) > 0 && c.Action == deploy.Update {
-			parts := make([]string, len(c.Fields))
-			for i, fc := range c.Fields {
-				parts[i] = fc.String()
-			}
-			line += ": " + strings.Join(parts, ", ")
+		text := fmt.Sprintf("  %s %-*s  %s", sym, width, l.name, l.action)
+		if len(l.fields) > 0 && l.action == deploy.Update {
+			text += ": " + strings.Join(l.fields, ", ")
 		}
-		writeColored(w, color, col, line)
+		writeColored(w, color, col, text)
 	}
 }
 

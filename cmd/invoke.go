@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local"
 )
@@ -28,7 +29,10 @@ func newCmdInvoke(f *cmdutil.Factory) *cobra.Command {
 		Short: "Call one function",
 		Long: `Call one function synchronously and print its result on stdout. --payload takes
 inline JSON or @file. With --logs, the invocation's log lines (START to REPORT) go to
-stderr. A function error prints Lambda's error document and exits 1.`,
+stderr. A function error prints Lambda's error document and exits 1.
+
+On AWS the alias "live" is invoked (the version evcli deploy published last, or the one
+evcli rollback chose); --logs prints the log tail Lambda returns (its last 4 KB).`,
 		Example: `  evcli invoke inventory --payload '{"orderId":"o-1"}'
   evcli invoke payment --payload @events/order-created.json --logs`,
 		Args: cobra.ExactArgs(1),
@@ -50,18 +54,8 @@ func runInvoke(ctx context.Context, f *cmdutil.Factory, o invokeOptions) error {
 	if err := providerOf(p, "invoke"); err != nil {
 		return err
 	}
-	if p.Function(o.Function) == nil {
-		names := make([]string, len(p.Functions))
-		for i, fn := range p.Functions {
-			names[i] = fn.Name
-		}
-		msg := fmt.Sprintf("no function %q in %s", o.Function, p.Path)
-		if s := suggest(o.Function, names); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		} else if len(names) > 0 {
-			msg += "; functions: " + strings.Join(names, ", ")
-		}
-		return cmdutil.UsageError("%s", msg)
+	if err := checkFunctionName(p.Path, o.Function, p.Functions); err != nil {
+		return err
 	}
 	payload := []byte(o.Payload)
 	if strings.HasPrefix(o.Payload, "@") {
@@ -73,12 +67,24 @@ func runInvoke(ctx context.Context, f *cmdutil.Factory, o invokeOptions) error {
 	if !json.Valid(payload) {
 		return cmdutil.UsageError("--payload is not valid JSON: pass a JSON document or @file")
 	}
-	s, err := local.Connect(ctx, localOptions(f, p))
-	if err != nil {
-		return err
+	var res providers.InvokeResult
+	var closeErr error
+	if p.Provider == "aws" {
+		// Lambda's Invoke on the alias live, with the log tail (LogType
+		// Tail) decoded.
+		inv, openErr := f.Open.Invoker(ctx)
+		if openErr != nil {
+			return openErr
+		}
+		res, err = inv.Invoke(ctx, o.Function, payload)
+	} else {
+		s, connErr := local.Connect(ctx, localOptions(f, p))
+		if connErr != nil {
+			return connErr
+		}
+		res, err = s.Invoke(ctx, o.Function, payload)
+		closeErr = s.Close(ctx)
 	}
-	res, err := s.Invoke(ctx, o.Function, payload)
-	closeErr := s.Close(ctx)
 	if err != nil {
 		if providers.CodeOf(err) == providers.NotFound {
 			return cmdutil.UsageError("function %q is not deployed: run evcli deploy", o.Function)
@@ -129,4 +135,23 @@ func orEmptyJSON(b []byte) []byte {
 		return q
 	}
 	return b
+}
+
+// checkFunctionName is a usage error with a did-you-mean when the project at
+// path has no function name.
+func checkFunctionName(path, name string, fns []project.Function) error {
+	names := make([]string, len(fns))
+	for i, fn := range fns {
+		if fn.Name == name {
+			return nil
+		}
+		names[i] = fn.Name
+	}
+	msg := fmt.Sprintf("no function %q in %s", name, path)
+	if s := suggest(name, names); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	} else if len(names) > 0 {
+		msg += "; functions: " + strings.Join(names, ", ")
+	}
+	return cmdutil.UsageError("%s", msg)
 }

@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,7 +38,12 @@ Every event is checked before any is sent: a malformed file sends nothing.
 On the local provider each event is stored durably first, then delivered to every
 function whose rule matches. With --wait, evcli waits until every delivery the events
 caused has finished, including deliveries of events the functions published in turn,
-and prints one line per delivery.`,
+and prints one line per delivery.
+
+On AWS the events go to EventBridge with PutEvents, at most 10 entries and 256 KB a
+request. Entries that fail with a retryable code (InternalFailure, ThrottlingException)
+are sent again with backoff, up to 4 attempts; entries that still fail are listed with
+their index in the file, error code and message, and send exits 1. --wait is local-only.`,
 		Example: `  evcli send events/order-created.json --wait
   cat events.ndjson | evcli send - -o json`,
 		Args: cobra.ExactArgs(1),
@@ -74,6 +81,9 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) error {
 	if err := providerOf(p, "send"); err != nil {
 		return err
 	}
+	if p.Provider == "aws" && o.Wait {
+		return cmdutil.UsageError("--wait works on the local provider only: on AWS, EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail")
+	}
 	data, name, err := readInput(f, o.File)
 	if err != nil {
 		return err
@@ -88,6 +98,9 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) error {
 		} else if evs[i].EventBusName == "" {
 			evs[i].EventBusName = p.Bus
 		}
+	}
+	if p.Provider == "aws" {
+		return sendAWS(ctx, f, evs)
 	}
 	s, err := local.Connect(ctx, localOptions(f, p))
 	if err != nil {
@@ -109,7 +122,7 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) error {
 	}
 	// The events are stored: say so before waiting for the deliveries of a
 	// one-shot session, so an acknowledged event is one the store holds.
-	failed := printSendResult(f, evs, res)
+	failed := printSendResult(f, evs, res, nil)
 	if err := s.Close(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
@@ -121,7 +134,8 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) error {
 
 // printSendResult prints the events and deliveries and returns how many
 // entries or deliveries failed.
-func printSendResult(f *cmdutil.Factory, evs []providers.Event, res local.SendResult) int {
+// attempts, when not nil, is how many PutEvents attempts each entry took.
+func printSendResult(f *cmdutil.Factory, evs []providers.Event, res local.SendResult, attempts []int) int {
 	failed := 0
 	var jl *cmdutil.JSONLines
 	if f.Globals.JSON() {
@@ -135,13 +149,20 @@ func printSendResult(f *cmdutil.Factory, evs []providers.Event, res local.SendRe
 		if jl != nil {
 			rec := map[string]any{"type": "event", "id": r.EventID, "source": ev.Source, "detailType": ev.DetailType, "bus": ev.EventBusName}
 			if r.ErrorCode != "" {
-				rec["errorCode"], rec["errorMessage"] = r.ErrorCode, r.ErrorMsg
+				rec["index"], rec["errorCode"], rec["errorMessage"] = i, r.ErrorCode, r.ErrorMsg
+			}
+			if attempts != nil {
+				rec["attempts"] = attempts[i]
 			}
 			_ = jl.Write(rec)
 			continue
 		}
 		if r.ErrorCode != "" {
-			fmt.Fprintf(f.IO.ErrOut, "event %d (%s %s) not sent: %s: %s\n", i, ev.Source, ev.DetailType, r.ErrorCode, r.ErrorMsg)
+			after := ""
+			if attempts != nil && attempts[i] > 1 {
+				after = fmt.Sprintf(" (after %d attempts)", attempts[i])
+			}
+			fmt.Fprintf(f.IO.ErrOut, "event %d (%s %s) not sent: %s: %s%s\n", i, ev.Source, ev.DetailType, r.ErrorCode, r.ErrorMsg, after)
 		} else {
 			fmt.Fprintf(f.IO.ErrOut, "sent %s %s %s\n", r.EventID, ev.Source, ev.DetailType)
 		}
@@ -194,4 +215,126 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// sendAttempts is how often send tries an entry that failed with a
+// retryable code (InternalFailure, ThrottlingException).
+const sendAttempts = 4
+
+// maxPutEventsBytes is PutEvents' limit on a request's entries (and so on
+// one entry), counted as EventBridge counts them.
+const maxPutEventsBytes = 256 * 1024
+
+// putEntrySize is an entry's size as EventBridge computes it: 14 bytes for
+// the time, plus the UTF-8 bytes of source, detail-type, detail and each
+// resource.
+func putEntrySize(ev providers.Event) int {
+	n := len(ev.Source) + len(ev.DetailType) + len(ev.Detail)
+	if len(bytes.TrimSpace(ev.Detail)) == 0 {
+		n += 2 // sent as {}
+	}
+	if !ev.Time.IsZero() {
+		n += 14
+	}
+	for _, r := range ev.Resources {
+		n += len(r)
+	}
+	return n
+}
+
+// retryablePutCode reports whether a PutEvents entry error is transient.
+func retryablePutCode(code string) bool {
+	return code == "InternalFailure" || code == "InternalException" || code == "ServiceUnavailable" ||
+		strings.Contains(code, "Throttl")
+}
+
+// sendAWS puts evs on EventBridge: requests of at most 10 entries and 256 KB,
+// entries that failed with a retryable code sent again with backoff, and
+// every entry that still failed reported with its index, code and message.
+func sendAWS(ctx context.Context, f *cmdutil.Factory, evs []providers.Event) error {
+	for i, ev := range evs {
+		if n := putEntrySize(ev); n > maxPutEventsBytes {
+			return cmdutil.UsageError("event %d (%s %s) is %d bytes: PutEvents takes at most %d bytes per entry; nothing was sent", i, ev.Source, ev.DetailType, n, maxPutEventsBytes)
+		}
+	}
+	bus, err := f.Open.EventBus(ctx)
+	if err != nil {
+		return err
+	}
+	results := make([]providers.PublishResult, len(evs))
+	attempts := make([]int, len(evs))
+	pending := make([]int, len(evs))
+	for i := range pending {
+		pending[i] = i
+	}
+	var callErr error
+	backoff := 200 * time.Millisecond
+	for attempt := 1; len(pending) > 0; attempt++ {
+		var retry []int
+		for start := 0; start < len(pending) && callErr == nil; {
+			// One request: at most 10 entries and 256 KB.
+			end, size := start, 0
+			for end < len(pending) && end-start < 10 {
+				n := putEntrySize(evs[pending[end]])
+				if end > start && size+n > maxPutEventsBytes {
+					break
+				}
+				size += n
+				end++
+			}
+			idx := pending[start:end]
+			batch := make([]providers.Event, len(idx))
+			for j, i := range idx {
+				batch[j] = evs[i]
+			}
+			res, err := bus.Publish(ctx, "", batch)
+			for j, r := range res {
+				i := idx[j]
+				results[i], attempts[i] = r, attempt
+				if r.ErrorCode != "" && retryablePutCode(r.ErrorCode) {
+					retry = append(retry, i)
+				}
+			}
+			if err != nil {
+				callErr = err
+				// Entries without an answer keep their earlier failure, if any.
+				for _, i := range idx[len(res):] {
+					if attempts[i] == 0 {
+						results[i] = providers.PublishResult{ErrorCode: "NotSent", ErrorMsg: "the PutEvents call failed"}
+					}
+				}
+				for _, i := range pending[end:] {
+					if attempts[i] == 0 {
+						results[i] = providers.PublishResult{ErrorCode: "NotSent", ErrorMsg: "not attempted after an earlier PutEvents call failed"}
+					}
+				}
+			}
+			start = end
+		}
+		if callErr != nil || len(retry) == 0 || attempt == sendAttempts {
+			break
+		}
+		if f.Globals.Debug {
+			fmt.Fprintf(f.IO.ErrOut, "debug: %d entries failed with a retryable code; retrying in %s\n", len(retry), backoff)
+		}
+		if err := f.Sleep(ctx, backoff); err != nil {
+			return err
+		}
+		backoff *= 2
+		pending = retry
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	failed := printSendResult(f, evs, local.SendResult{Results: results}, attempts)
+	if callErr != nil {
+		return callErr
+	}
+	if failed > 0 {
+		if !f.Globals.JSON() {
+			fmt.Fprintf(f.IO.ErrOut, "%d of %d events not sent\n", failed, len(evs))
+		}
+		return cmdutil.Silent(cmdutil.ExitFailure)
+	}
+	return nil
 }

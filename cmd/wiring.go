@@ -2,8 +2,12 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
@@ -24,15 +28,25 @@ func stateDir(p *project.Project) string {
 	return dir
 }
 
-// providerOf returns the project's provider, refusing the ones whose driver
-// has not landed yet before any work starts.
+// awsCommands are the commands the AWS driver serves (tail, replay and tune
+// open their AWS sources themselves).
+var awsCommands = map[string]bool{"deploy": true, "send": true, "invoke": true, "rollback": true, "publishing events": true}
+
+// providerOf checks the project's provider for what (a command), refusing
+// the ones whose driver has not landed yet before any work starts.
 func providerOf(p *project.Project, what string) error {
 	switch p.Provider {
 	case "", "local":
 		return nil
-	case "aws", "gcp", "azure":
+	case "aws":
+		if awsCommands[what] {
+			return nil
+		}
 		return &cmdutil.ExitError{Code: cmdutil.ExitFailure,
-			Msg: fmt.Sprintf("%s on provider %q is not implemented yet: only the local provider is available in this build", what, p.Provider)}
+			Msg: fmt.Sprintf("%s on provider \"aws\" is not available: it runs on the local provider only", what)}
+	case "gcp", "azure":
+		return &cmdutil.ExitError{Code: cmdutil.ExitFailure,
+			Msg: fmt.Sprintf("%s on provider %q is not implemented yet: this build has the local and aws providers (use --provider local or aws)", what, p.Provider)}
 	}
 	return cmdutil.UsageError("unknown provider %q: use local, aws, gcp or azure", p.Provider)
 }
@@ -92,6 +106,66 @@ func awsOptions(f *cmdutil.Factory, p *project.Project) awsprov.Options {
 	return awsprov.Options{Region: p.Region, Profile: f.Globals.Profile}
 }
 
+// awsConfig loads the AWS configuration and makes sure credentials exist, so
+// that a missing credential is one sentence and exit code 4 before any work
+// starts rather than an SDK error from the first call. Neither credentials
+// nor environment values are ever printed, also not with --debug.
+func awsConfig(ctx context.Context, f *cmdutil.Factory, p *project.Project) (awssdk.Config, error) {
+	cfg, err := awsprov.LoadConfig(ctx, awsOptions(f, p))
+	if err != nil {
+		return cfg, err
+	}
+	var credErr error
+	if cfg.Credentials == nil {
+		credErr = errors.New("no credential provider")
+	} else if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		if ctx.Err() != nil {
+			return cfg, ctx.Err()
+		}
+		credErr = err
+	}
+	if credErr != nil {
+		if f.Globals.Debug {
+			// The SDK's chain errors name providers and files, not secrets.
+			fmt.Fprintf(f.IO.ErrOut, "debug: aws credential chain: %v\n", credErr)
+		}
+		msg, hint := "no credentials found", `set AWS_PROFILE (or --profile) to a configured profile, run "aws configure", or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`
+		if prof := f.Globals.Profile; prof != "" {
+			msg = fmt.Sprintf("no credentials for profile %q", prof)
+			hint = `run "aws sso login --profile ` + prof + `" or check the profile in ~/.aws/config and ~/.aws/credentials`
+		}
+		return cfg, &providers.Error{Code: providers.Unauthenticated, Resource: "aws", Err: errors.New(msg), Hint: hint}
+	}
+	return cfg, nil
+}
+
+// awsDriver is what the AWS deployer offers deploy, rollback and invoke.
+type awsDriver interface {
+	providers.Deployer
+	providers.SharedDeployer
+	providers.Rollbacker
+	providers.Invoker
+}
+
+// awsDeployFlags are deploy's AWS-only flags.
+type awsDeployFlags struct {
+	ArtifactBucket   string
+	LogRetentionDays int
+}
+
+// defaultLogRetentionDays is --log-retention's default.
+const defaultLogRetentionDays = 14
+
+// openAWSDriver opens the AWS deployer for the project. Tests replace it
+// with a fake (not in parallel tests).
+var openAWSDriver = func(ctx context.Context, f *cmdutil.Factory, p *project.Project, fl awsDeployFlags) (awsDriver, error) {
+	cfg, err := awsConfig(ctx, f, p)
+	if err != nil {
+		return nil, err
+	}
+	return newAWSDeployer(cfg, f, p, fl), nil
+}
+
 // wireProviders fills the openers a test has not replaced.
 func wireProviders(f *cmdutil.Factory) {
 	o := &f.Open
@@ -137,7 +211,11 @@ func wireProviders(f *cmdutil.Factory) {
 				return nil, err
 			}
 			if p.Provider == "aws" {
-				return awsprov.OpenEventBus(ctx, awsOptions(f, p))
+				cfg, err := awsConfig(ctx, f, p)
+				if err != nil {
+					return nil, err
+				}
+				return awsprov.NewEventBus(eventbridge.NewFromConfig(cfg)), nil
 			}
 			if err := providerOf(p, "publishing events"); err != nil {
 				return nil, err
@@ -158,6 +236,9 @@ func wireProviders(f *cmdutil.Factory) {
 			if err := providerOf(p, "invoke"); err != nil {
 				return nil, err
 			}
+			if p.Provider == "aws" {
+				return openAWSDriver(ctx, f, p, awsDeployFlags{LogRetentionDays: defaultLogRetentionDays})
+			}
 			return local.Connect(ctx, localOptions(f, p))
 		}
 	}
@@ -172,4 +253,34 @@ func init() {
 	localTuneApplier = func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Applier, error) {
 		return local.NewTuner(localOptions(f, p)), nil
 	}
+}
+
+// newAWSDeployer builds the AWS driver's deployer. Until the driver lands it
+// says so.
+func newAWSDeployer(cfg awssdk.Config, f *cmdutil.Factory, p *project.Project, fl awsDeployFlags) awsDriver {
+	return pendingAWSDriver{}
+}
+
+type pendingAWSDriver struct{}
+
+var errPendingAWS = &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: "the AWS deployer is not in this build yet"}
+
+func (pendingAWSDriver) Deployed(context.Context) ([]providers.FunctionDeployment, error) {
+	return nil, errPendingAWS
+}
+func (pendingAWSDriver) ApplyFunction(context.Context, providers.FunctionDeployment, bool, func(string)) error {
+	return errPendingAWS
+}
+func (pendingAWSDriver) DeleteFunction(context.Context, string) error { return errPendingAWS }
+func (pendingAWSDriver) PlanShared(context.Context, bool) ([]providers.ResourceChange, error) {
+	return nil, errPendingAWS
+}
+func (pendingAWSDriver) ApplyShared(context.Context, []providers.ResourceChange, func(string, string)) error {
+	return errPendingAWS
+}
+func (pendingAWSDriver) Rollback(context.Context, string, string) (string, string, error) {
+	return "", "", errPendingAWS
+}
+func (pendingAWSDriver) Invoke(context.Context, string, []byte) (providers.InvokeResult, error) {
+	return providers.InvokeResult{}, errPendingAWS
 }
