@@ -112,7 +112,9 @@ func jsonError(w http.ResponseWriter, e *apiError) {
 	w.Write(jsonBody(map[string]string{"__type": e.Code, "message": e.Message}))
 }
 
-func (eventsService) writeError(w http.ResponseWriter, _ string, e *apiError, _ string) { jsonError(w, e) }
+func (eventsService) writeError(w http.ResponseWriter, _ string, e *apiError, _ string) {
+	jsonError(w, e)
+}
 
 func json11(v any) (reply, *apiError) {
 	return reply{status: 200, contentType: "application/x-amz-json-1.1", body: jsonBody(v)}, nil
@@ -445,7 +447,9 @@ func (x eventsService) putTargets(busName, rule string, in map[string]json.RawMe
 	failed := []map[string]string{}
 	for _, t := range targets {
 		tg := targetOf(t)
-		fail := func(code, msg string) { failed = append(failed, map[string]string{"TargetId": tg.ID, "ErrorCode": code, "ErrorMessage": msg}) }
+		fail := func(code, msg string) {
+			failed = append(failed, map[string]string{"TargetId": tg.ID, "ErrorCode": code, "ErrorMessage": msg})
+		}
 		i := slices.IndexFunc(r.targets, func(m map[string]json.RawMessage) bool { return targetOf(m).ID == tg.ID })
 		switch {
 		case tg.ID == "" || tg.Arn == "":

@@ -24,7 +24,9 @@ var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 5
 
 type logsService struct{ s *Server }
 
-func (logsService) writeError(w http.ResponseWriter, _ string, e *apiError, _ string) { jsonError(w, e) }
+func (logsService) writeError(w http.ResponseWriter, _ string, e *apiError, _ string) {
+	jsonError(w, e)
+}
 
 func (s *Server) logGroupArn(name string) string {
 	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", s.region, s.account, name)
@@ -227,7 +229,11 @@ func (s *Server) LogGroup(name string) (LogGroupState, bool) {
 }
 
 // LogGroupNames lists the log groups, sorted.
-func (s *Server) LogGroupNames() []string { s.mu.Lock(); defer s.mu.Unlock(); return sortedKeys(s.groups) }
+func (s *Server) LogGroupNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedKeys(s.groups)
+}
 
 // SeedLogGroup creates a log group directly, no call recorded.
 func (s *Server) SeedLogGroup(name string, retentionDays int, tags map[string]string) {
