@@ -282,9 +282,12 @@ func applyShared(ctx context.Context, f *cmdutil.Factory, sd providers.SharedDep
 	var mu sync.Mutex
 	started := map[int]time.Time{}
 	var order []int
+	// find maps a step's or an error's resource ("bus shop-bus",
+	// "eventbridge bus shop-bus", "dynamodb table shop-events") to its change.
 	find := func(resource string) int {
 		for i, c := range changes {
-			if resource == c.Kind+" "+c.Name || resource == c.Name || resource == c.Kind || resource == c.Kind+"/"+c.Name {
+			label := c.Kind + " " + c.Name
+			if resource == label || resource == c.Name || resource == c.Kind || strings.HasSuffix(resource, " "+label) {
 				return i
 			}
 		}
@@ -319,28 +322,39 @@ func applyShared(ctx context.Context, f *cmdutil.Factory, sd providers.SharedDep
 		}
 		return nil
 	}
-	// The resource that failed is the one named by the error, else the last
-	// one started, else the first.
-	bad := -1
-	var pe *providers.Error
-	if errors.As(err, &pe) {
-		bad = find(pe.Resource)
+	// The resources that failed are the ones the errors name (the driver
+	// goes on after a failure and joins the errors), else the last one
+	// started, else the first.
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
 	}
-	if bad < 0 && len(order) > 0 {
-		bad = order[len(order)-1]
+	bad := map[int]error{}
+	for _, e := range errs {
+		var pe *providers.Error
+		if errors.As(e, &pe) {
+			if i := find(pe.Resource); i >= 0 {
+				bad[i] = e
+			}
+		}
 	}
-	if bad < 0 {
-		bad = 0
+	if len(bad) == 0 {
+		i := 0
+		if len(order) > 0 {
+			i = order[len(order)-1]
+		}
+		bad[i] = err
 	}
-	for _, i := range order {
-		if i != bad {
+	for i := range changes {
+		if e, ok := bad[i]; ok {
+			if _, ok := started[i]; !ok {
+				started[i] = f.Now()
+			}
+			progress.Shared(ev(i, "failed", e))
+		} else if _, ok := started[i]; ok {
 			progress.Shared(ev(i, "done", nil))
 		}
 	}
-	if _, ok := started[bad]; !ok {
-		started[bad] = f.Now()
-	}
-	progress.Shared(ev(bad, "failed", err))
 	return err
 }
 

@@ -16,12 +16,13 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/aws/awsfake"
 )
 
-// Command tests of deploy, rollback, send and invoke on the aws provider,
-// against an in-test driver (fakeAWS) that keeps state as the AWS deployer
-// does. The end-to-end tests against the wire-protocol fake are in
-// deploy_awsfake_test.go.
+// Command tests of deploy, rollback, send and invoke on the aws provider:
+// the command logic against an in-test driver (fakeAWS), and end to end
+// (TestAWSFake...) with the real AWS driver and SDK against awsfake, the
+// wire-protocol fake on 127.0.0.1.
 
 const awsProjectYAML = `project: shop
 provider: aws
@@ -87,7 +88,7 @@ func (c *stepClock) Now() time.Time {
 	return c.t
 }
 
-func writeAWSProject(t *testing.T, dir, yaml string) {
+func writeAWSProject(t testing.TB, dir, yaml string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "evcli.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func writeAWSProject(t *testing.T, dir, yaml string) {
 	}
 }
 
-func newAWSCmdEnv(t *testing.T) *awsCmdEnv {
+func newAWSCmdEnv(t testing.TB) *awsCmdEnv {
 	t.Helper()
 	io, _, _, _ := cmdutil.Test()
 	out, errOut := &syncBuf{}, &syncBuf{}
@@ -131,6 +132,8 @@ func newAWSCmdEnv(t *testing.T) *awsCmdEnv {
 func (e *awsCmdEnv) run(args ...string) int {
 	e.out, e.errOut = &syncBuf{}, &syncBuf{}
 	e.f.IO.Out, e.f.IO.ErrOut = e.out, e.errOut
+	// The global flags write into Globals: start each run from the defaults.
+	*e.f.Globals = cmdutil.Globals{File: e.f.Globals.File, Output: "text", Color: "auto", Profile: e.f.Globals.Profile}
 	return Run(context.Background(), e.f, args)
 }
 
@@ -767,4 +770,280 @@ func TestInvokeAWS(t *testing.T) {
 	if !strings.Contains(e.errOut.String(), `function "shipping" is not deployed: run evcli deploy`) {
 		t.Fatalf("stderr %q", e.errOut)
 	}
+}
+
+// awsFakeEnv starts awsfake and points the SDK's environment at it (the
+// tests using it are not parallel). The project's store is local: awsfake
+// has no DynamoDB (the table is tested against dynalite in providers/aws).
+func awsFakeEnv(t testing.TB, opts ...awsfake.Option) (*awsfake.Server, string) {
+	srv := awsfake.New(opts...)
+	t.Cleanup(srv.Close)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		if tt, ok := t.(*testing.T); ok {
+			tt.Setenv(k, v)
+		} else {
+			old, had := os.LookupEnv(k)
+			os.Setenv(k, v)
+			t.Cleanup(func() {
+				if had {
+					os.Setenv(k, old)
+				} else {
+					os.Unsetenv(k)
+				}
+			})
+		}
+	}
+	yaml := strings.Replace(awsProjectYAML, "region: eu-west-1", "region: "+srv.Region(), 1)
+	yaml = strings.Replace(yaml, "store: {type: dynamodb, table: shop-events}", "store: {type: local}", 1)
+	return srv, yaml
+}
+
+func newAWSFakeCmdEnv(t *testing.T, opts ...awsfake.Option) (*awsCmdEnv, *awsfake.Server) {
+	srv, yaml := awsFakeEnv(t, opts...)
+	e := newAWSCmdEnv(t)
+	writeAWSProject(t, e.dir, yaml)
+	return e, srv
+}
+
+func mutatingResources(srv *awsfake.Server) []string {
+	var out []string
+	for _, c := range srv.MutatingCalls() {
+		out = append(out, c.Service+":"+c.Action+" "+c.Resource)
+	}
+	return out
+}
+
+func TestAWSFakeDeployConvergesAndSecondRunOnlyReads(t *testing.T) {
+	e, srv := newAWSFakeCmdEnv(t)
+	if code := e.run("deploy", "--dry-run", "--detailed-exitcode"); code != 2 {
+		t.Fatalf("dry run before the first deploy: exit %d, want 2\n%s", code, e.errOut)
+	}
+	if m := srv.MutatingCalls(); len(m) != 0 {
+		t.Fatalf("dry run changed %v", m)
+	}
+	if code := e.run("deploy", "--log-retention", "30"); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, e.errOut)
+	}
+	if !strings.HasPrefix(e.out.String(), "Plan: 4 to create, 0 to update, 0 unchanged\n  + bus shop-bus") {
+		t.Fatalf("plan:\n%s", e.out)
+	}
+	if got := srv.FunctionNames(); !slices.Equal(got, []string{"inventory", "payment", "shipping"}) {
+		t.Fatalf("functions %v", got)
+	}
+	inv, _ := srv.Function("inventory")
+	if inv.MemorySize != 256 || inv.Runtime != "nodejs22.x" || inv.Aliases["live"].Version != "1" || inv.Environment["EVENT_BUS_NAME"] != "shop-bus" {
+		t.Fatalf("inventory: memory %d runtime %s aliases %v env %v", inv.MemorySize, inv.Runtime, inv.Aliases, inv.Environment)
+	}
+	bus, ok := srv.Bus("shop-bus")
+	if !ok || len(bus.Rules) != 2 {
+		t.Fatalf("bus %+v", bus)
+	}
+	if g, _ := srv.LogGroup("/aws/lambda/inventory"); g.RetentionDays != 30 {
+		t.Fatalf("log group %+v", g)
+	}
+
+	// Nothing changed: reads only.
+	srv.ResetCalls()
+	if code := e.run("deploy"); code != 0 {
+		t.Fatalf("second deploy: exit %d\n%s", code, e.errOut)
+	}
+	if m := srv.MutatingCalls(); len(m) != 0 {
+		t.Fatalf("second deploy made mutating calls: %v", m)
+	}
+	if !strings.Contains(e.errOut.String(), "Nothing to do: every function and resource is up to date.") {
+		t.Fatalf("stderr:\n%s", e.errOut)
+	}
+	if code := e.run("deploy", "--dry-run", "--detailed-exitcode"); code != 0 {
+		t.Fatalf("dry run after deploy: exit %d\n%s", code, e.errOut)
+	}
+
+	// One handler changed: only that function's calls mutate.
+	os.WriteFile(filepath.Join(e.dir, "functions/shipping/index.js"), []byte("exports.handler = async () => 'v2';\n"), 0o644)
+	srv.ResetCalls()
+	if code := e.run("deploy", "-o", "json"); code != 0 {
+		t.Fatalf("exit %d\n%s", code, e.errOut)
+	}
+	for _, m := range mutatingResources(srv) {
+		if !strings.Contains(m, "shipping") {
+			t.Fatalf("changing shipping made %v", mutatingResources(srv))
+		}
+	}
+	if !strings.Contains(e.out.String(), `{"action":"update","codeChanged":true,"fields":["code changed"],"function":"shipping","type":"plan"}`) {
+		t.Fatalf("json:\n%s", e.out)
+	}
+	if sh, _ := srv.Function("shipping"); sh.Aliases["live"].Version != "2" {
+		t.Fatalf("shipping live = %v", sh.Aliases)
+	}
+}
+
+func TestAWSFakeInjectedFailureLeavesOthersDeployed(t *testing.T) {
+	e, srv := newAWSFakeCmdEnv(t)
+	srv.Inject(awsfake.Fault{Service: "lambda", Match: "payment", Code: "ServiceException", Times: -1})
+	if code := e.run("deploy"); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, e.errOut)
+	}
+	stderr := e.errOut.String()
+	if !strings.Contains(stderr, "Deployed 3 change(s), 1 failed (payment), 0 unchanged in ") || !strings.Contains(stderr, "FAILED payment: ") {
+		t.Fatalf("stderr:\n%s", stderr)
+	}
+	for _, fn := range []string{"inventory", "shipping"} {
+		if st, ok := srv.Function(fn); !ok || st.Aliases["live"].Version != "1" {
+			t.Fatalf("%s not deployed: %+v", fn, st)
+		}
+	}
+	// The fault gone, deploy converges on payment alone.
+	srv.ClearFaults()
+	srv.ResetCalls()
+	if code := e.run("deploy"); code != 0 {
+		t.Fatalf("exit %d\n%s", code, e.errOut)
+	}
+	if !strings.Contains(e.out.String(), "  + payment ") {
+		t.Fatalf("plan:\n%s", e.out)
+	}
+	for _, m := range mutatingResources(srv) {
+		if strings.Contains(m, "inventory") || strings.Contains(m, "shipping") {
+			t.Fatalf("converging touched %s", m)
+		}
+	}
+}
+
+func TestAWSFakeRollbackAndInvoke(t *testing.T) {
+	e, srv := newAWSFakeCmdEnv(t, awsfake.WithInvoke(func(fn string, payload []byte) ([]byte, error) {
+		return []byte(`{"function":"` + fn + `","got":` + string(payload) + `}`), nil
+	}))
+	if code := e.run("deploy", "--function", "inventory"); code != 0 {
+		t.Fatalf("exit %d\n%s", code, e.errOut)
+	}
+	os.WriteFile(filepath.Join(e.dir, "functions/inventory/index.js"), []byte("exports.handler = async () => 'v2';\n"), 0o644)
+	if code := e.run("deploy", "--function", "inventory"); code != 0 {
+		t.Fatalf("exit %d\n%s", code, e.errOut)
+	}
+	if code := e.run("rollback", "inventory"); code != 0 {
+		t.Fatalf("rollback: exit %d\n%s", code, e.errOut)
+	}
+	if e.out.String() != "inventory: live 2 -> 1\n" {
+		t.Fatalf("stdout %q", e.out)
+	}
+	if st, _ := srv.Function("inventory"); st.Aliases["live"].Version != "1" {
+		t.Fatalf("live = %v", st.Aliases)
+	}
+	if code := e.run("rollback", "inventory", "--to", "2", "-o", "json"); code != 0 {
+		t.Fatalf("rollback --to: exit %d\n%s", code, e.errOut)
+	}
+	if !strings.Contains(e.out.String(), `{"alias":"live","from":"1","function":"inventory","to":"2","type":"rollback"}`) {
+		t.Fatalf("stdout %q", e.out)
+	}
+
+	if code := e.run("invoke", "inventory", "--payload", `{"orderId":"o-1"}`, "--logs"); code != 0 {
+		t.Fatalf("invoke: exit %d\n%s", code, e.errOut)
+	}
+	if e.out.String() != `{"function":"inventory","got":{"orderId":"o-1"}}`+"\n" {
+		t.Fatalf("stdout %q", e.out)
+	}
+	if !strings.Contains(e.errOut.String(), "START RequestId: ") || !strings.Contains(e.errOut.String(), "REPORT RequestId: ") {
+		t.Fatalf("log tail on stderr:\n%s", e.errOut)
+	}
+	st, _ := srv.Function("inventory")
+	if n := len(st.Invocations); n != 1 || st.Invocations[0].Qualifier != "live" {
+		t.Fatalf("invocations %+v", st.Invocations)
+	}
+}
+
+func TestAWSFakeSendRetriesFailedEntries(t *testing.T) {
+	e, srv := newAWSFakeCmdEnv(t)
+	srv.SeedBus("shop-bus", nil)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv.SetPutEventsFailure(func(ev awsfake.Event) (string, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[ev.Detail]++
+		switch {
+		case ev.Detail == `{"n":3}` && seen[ev.Detail] <= 2:
+			return "ThrottlingException", "Rate exceeded"
+		case ev.Detail == `{"n":12}` && seen[ev.Detail] == 1:
+			return "InternalFailure", "try again"
+		case ev.Detail == `{"n":5}`:
+			return "AccessDeniedException", "not authorized for source shop.orders"
+		}
+		return "", ""
+	})
+	var lines []string
+	for i := range 15 {
+		lines = append(lines, fmt.Sprintf(`{"source":"shop.orders","detail-type":"OrderCreated","detail":{"n":%d}}`, i))
+	}
+	file := filepath.Join(e.dir, "events.ndjson")
+	os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	var slept []time.Duration
+	e.f.Sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	if code := e.run("send", file); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, e.errOut)
+	}
+	got := map[string]int{}
+	for _, ev := range srv.Events("shop-bus") {
+		got[ev.Detail]++
+	}
+	for i := range 15 {
+		want := 1
+		if i == 5 {
+			want = 0
+		}
+		if d := fmt.Sprintf(`{"n":%d}`, i); got[d] != want {
+			t.Fatalf("event %d stored %d times, want %d (%v)", i, got[d], want, got)
+		}
+	}
+	if !strings.Contains(e.errOut.String(), "event 5 (shop.orders OrderCreated) not sent: AccessDeniedException: not authorized for source shop.orders\n") ||
+		!strings.Contains(e.errOut.String(), "1 of 15 events not sent\n") || len(slept) != 2 {
+		t.Fatalf("slept %v, stderr:\n%s", slept, e.errOut)
+	}
+	puts := 0
+	for _, c := range srv.Calls() {
+		if c.Action == "PutEvents" {
+			puts++
+		}
+	}
+	if puts != 4 { // 10 + 5 entries, then {3, 12}, then {3}
+		t.Fatalf("%d PutEvents calls, want 4", puts)
+	}
+}
+
+// BenchmarkDeployNoChange50 runs the whole `evcli deploy` command (load the
+// project, package 50 Node.js handlers, read what is deployed, plan) for a
+// project whose 50 functions are all deployed already, against awsfake.
+//
+//	go test ./cmd -run '^$' -bench DeployNoChange50 -benchtime 10x -count 5
+func BenchmarkDeployNoChange50(b *testing.B) {
+	srv, _ := awsFakeEnv(b, awsfake.WithSettleReads(0))
+	e := newAWSCmdEnv(b)
+	e.f.Now = time.Now
+	var y strings.Builder
+	fmt.Fprintf(&y, "project: shop\nprovider: aws\nregion: %s\nbus: shop-bus\nstore: {type: local}\nfunctions:\n", srv.Region())
+	for i := range 50 {
+		name := fmt.Sprintf("fn%02d", i)
+		fmt.Fprintf(&y, "  %s:\n    source: functions/%s\n    runtime: nodejs22.x\n    handler: index.handler\n    events:\n      - pattern: {source: [shop.orders], detail-type: [T%02d]}\n", name, name, i)
+		dir := filepath.Join(e.dir, "functions", name)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "index.js"), []byte("exports.handler = async (e) => ({fn: '"+name+"'});\n"), 0o644)
+	}
+	os.WriteFile(filepath.Join(e.dir, "evcli.yaml"), []byte(y.String()), 0o644)
+	if code := e.run("deploy", "--concurrency", "8"); code != 0 {
+		b.Fatalf("first deploy: exit %d\n%s", code, e.errOut)
+	}
+	srv.ResetCalls()
+	b.ResetTimer()
+	for b.Loop() {
+		if code := e.run("deploy"); code != 0 {
+			b.Fatalf("exit %d\n%s", code, e.errOut)
+		}
+	}
+	b.StopTimer()
+	if !strings.Contains(e.errOut.String(), "Nothing to do") {
+		b.Fatalf("not a no-change deploy:\n%s", e.errOut)
+	}
+	if m := srv.MutatingCalls(); len(m) > 0 {
+		b.Fatalf("mutating calls: %v", m)
+	}
+	b.ReportMetric(float64(len(srv.Calls()))/float64(b.N), "calls/op")
+	b.ReportMetric(0, "mutating/op")
 }

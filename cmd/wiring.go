@@ -255,32 +255,14 @@ func init() {
 	}
 }
 
-// newAWSDeployer builds the AWS driver's deployer. Until the driver lands it
-// says so.
+// newAWSDeployer builds the AWS driver's deployer for the project: the bus,
+// the event-store table when store.type is dynamodb, and deploy's flags.
 func newAWSDeployer(cfg awssdk.Config, f *cmdutil.Factory, p *project.Project, fl awsDeployFlags) awsDriver {
-	return pendingAWSDriver{}
-}
-
-type pendingAWSDriver struct{}
-
-var errPendingAWS = &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: "the AWS deployer is not in this build yet"}
-
-func (pendingAWSDriver) Deployed(context.Context) ([]providers.FunctionDeployment, error) {
-	return nil, errPendingAWS
-}
-func (pendingAWSDriver) ApplyFunction(context.Context, providers.FunctionDeployment, bool, func(string)) error {
-	return errPendingAWS
-}
-func (pendingAWSDriver) DeleteFunction(context.Context, string) error { return errPendingAWS }
-func (pendingAWSDriver) PlanShared(context.Context, bool) ([]providers.ResourceChange, error) {
-	return nil, errPendingAWS
-}
-func (pendingAWSDriver) ApplyShared(context.Context, []providers.ResourceChange, func(string, string)) error {
-	return errPendingAWS
-}
-func (pendingAWSDriver) Rollback(context.Context, string, string) (string, string, error) {
-	return "", "", errPendingAWS
-}
-func (pendingAWSDriver) Invoke(context.Context, string, []byte) (providers.InvokeResult, error) {
-	return providers.InvokeResult{}, errPendingAWS
+	o := awsprov.DeployerOptions{Project: p.Name, Bus: p.Bus, ArtifactBucket: fl.ArtifactBucket,
+		LogRetentionDays: fl.LogRetentionDays, Sleep: f.Sleep}
+	if p.Store.Type == "dynamodb" {
+		k := p.Store.Keys
+		o.Table = &awsprov.TableSpec{Name: p.Store.Table, PartitionKey: k.Aggregate, SortKey: k.Sort, TTLAttribute: k.TTL}
+	}
+	return awsprov.NewDeployer(cfg, o)
 }
