@@ -2,7 +2,10 @@ package aws
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -145,5 +148,114 @@ func TestDeployLargeArtifactGoesThroughS3(t *testing.T) {
 	}
 	if !put {
 		t.Errorf("no PutObject into the artifact bucket: %v", e.srv.Calls())
+	}
+}
+
+// A deploy that failed after updating $LATEST but before moving live is
+// seen as not deployed (Deployed reads the live alias) and converges on
+// the next run without uploading again.
+func TestDeployConvergesAfterFailedPublish(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	desired := e.three()
+	e.mustDeploy(desired, false)
+	desired[0].ArtifactPath, desired[0].CodeSha256 = e.artifact("orders", "v2")
+	e.srv.Inject(awsfake.Fault{Service: "lambda", Action: "PublishVersion", Match: "orders", Code: "ServiceException", Times: -1})
+	_, results := e.deploy(desired, false)
+	if results[0].Err == nil || providers.CodeOf(results[0].Err) != providers.Unavailable {
+		t.Fatalf("orders: err = %v, want Unavailable", results[0].Err)
+	}
+	e.srv.ClearFaults()
+	e.srv.ResetCalls()
+	plan := e.mustDeploy(desired, false)
+	if got := actions(plan); got["orders"] != "update" || got["billing"] != "unchanged" {
+		t.Errorf("plan = %v, want orders updated", got)
+	}
+	if got, want := e.mutating(), []string{"PublishVersion orders", "UpdateAlias orders"}; !slices.Equal(got, want) {
+		t.Errorf("mutating = %q, want %q", got, want)
+	}
+	st, _ := e.srv.Function("orders")
+	if st.Aliases["live"].Version != "2" {
+		t.Errorf("live = %s, want 2", st.Aliases["live"].Version)
+	}
+}
+
+// The role's inline policy: PutEvents on the project's bus only, and item
+// read/write on the event-store table (and its indexes) when there is one.
+func TestDeployRoleLeastPrivilege(t *testing.T) {
+	e := newDeployEnv(t, func(o *DeployerOptions) {
+		o.Bus = "default"
+		o.Table = &TableSpec{Name: "shop-events", PartitionKey: "aggregateId", SortKey: "timestamp"}
+	})
+	fd := e.fn("orders", "v1")
+	fd.Rules[0].Bus = ""
+	if _, err := e.apply(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	role, ok := e.srv.Role(RoleName("shop", "orders"))
+	if !ok {
+		t.Fatal("no role")
+	}
+	var doc policyDoc
+	if err := json.Unmarshal([]byte(role.Inline["evcli"]), &doc); err != nil {
+		t.Fatalf("inline policy %q: %v", role.Inline["evcli"], err)
+	}
+	want := policyDoc{Version: "2012-10-17", Statement: []policyStatement{
+		{Sid: "PutEventsOnProjectBus", Effect: "Allow", Action: []string{"events:PutEvents"},
+			Resource: []string{"arn:aws:events:us-east-1:123456789012:event-bus/default"}},
+		{Sid: "EventStoreReadWrite", Effect: "Allow", Action: []string{"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"},
+			Resource: []string{"arn:aws:dynamodb:us-east-1:123456789012:table/shop-events", "arn:aws:dynamodb:us-east-1:123456789012:table/shop-events/index/*"}},
+	}}
+	if !reflect.DeepEqual(doc, want) {
+		t.Errorf("inline policy = %+v\nwant %+v", doc, want)
+	}
+	if !strings.Contains(role.AssumeRolePolicy, "lambda.amazonaws.com") || len(role.Attached) != 1 ||
+		role.Attached[0] != "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" || role.Tags[TagProject] != "shop" {
+		t.Errorf("role = %+v", role)
+	}
+	// Unchanged policy: a second apply writes nothing to IAM.
+	e.srv.ResetCalls()
+	if _, err := e.apply(fd, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range e.srv.MutatingCalls() {
+		t.Errorf("mutating call on re-apply: %s", c)
+	}
+}
+
+// Deployed pages through ListFunctions and keeps only this project's
+// functions.
+func TestDeployedPagesAndFiltersByProjectTag(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	desired := e.three()
+	e.mustDeploy(desired, false)
+	for i := range 60 {
+		tags := map[string]string{TagProject: "other"}
+		if i%2 == 0 {
+			tags = nil
+		}
+		e.srv.SeedFunction(awsfake.FunctionSpec{Name: fmt.Sprintf("aaa-%02d", i), Tags: tags, Publish: true, Alias: "live"})
+	}
+	e.srv.ResetCalls()
+	deployed, err := e.d.Deployed(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, fd := range deployed {
+		names = append(names, fd.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"billing", "orders", "shipping"}) {
+		t.Errorf("deployed = %v", names)
+	}
+	lists := 0
+	for _, c := range e.srv.Calls() {
+		if c.Action == "ListFunctions" {
+			lists++
+		}
+	}
+	if lists != 2 {
+		t.Errorf("ListFunctions calls = %d, want 2 pages", lists)
 	}
 }

@@ -309,6 +309,18 @@ func TestDeployUpdatesOnlyWhatChanged(t *testing.T) {
 			fields: []string{"rules 1 -> 1"},
 		},
 		{
+			name:   "architecture",
+			change: func(e *deployEnv, fd *providers.FunctionDeployment) { fd.Architecture = "arm64" },
+			want:   []string{"UpdateFunctionCode orders", "PublishVersion orders", "UpdateAlias orders"},
+			fields: []string{"architecture x86_64 -> arm64"},
+		},
+		{
+			name:   "correlation",
+			change: func(e *deployEnv, fd *providers.FunctionDeployment) { fd.Correlation = "$.detail.customer" },
+			want:   []string{"TagResource orders"},
+			fields: []string{"correlation $.detail.orderId -> $.detail.customer"},
+		},
+		{
 			name:   "reserved concurrency",
 			change: func(e *deployEnv, fd *providers.FunctionDeployment) { fd.Concurrency = 5 },
 			want:   []string{"PutFunctionConcurrency orders"},
