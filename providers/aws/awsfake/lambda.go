@@ -1176,8 +1176,8 @@ func (l lambdaService) invoke(r *http.Request, fn, qual string, payload []byte) 
 	default:
 		return reply{}, badRequest("Invalid InvocationType: %s", typ)
 	}
-	l.s.seq++
-	reqID := fmt.Sprintf("%08x-aaaa-4bbb-8ccc-%012x", l.s.seq, l.s.seq)
+	reqID := l.s.curReqID // the log's RequestId is the response's, as in Lambda
+	header["X-Amzn-Requestid"] = reqID
 	cold := f.cold
 	f.cold = false
 	memory, version := c.MemorySize, c.Version

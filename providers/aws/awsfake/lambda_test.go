@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
@@ -462,6 +463,9 @@ func TestLambdaInvoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+		if id, _ := awsmw.GetRequestIDMetadata(out.ResultMetadata); !strings.HasPrefix(lines[0], "START RequestId: "+id+" ") {
+			t.Errorf("request id %q is not the log's: %q", id, lines[0])
+		}
 		if !strings.HasPrefix(lines[0], "START RequestId: ") || !strings.HasPrefix(lines[len(lines)-1], "REPORT RequestId: ") ||
 			!strings.Contains(lines[len(lines)-1], "Memory Size: 512 MB") {
 			t.Errorf("log tail = %q", log)

@@ -497,14 +497,14 @@ func decodeAWSChunked(r *http.Request, body []byte) ([]byte, error) {
 			header = header[:j]
 		}
 		var n int
-		if _, err := fmt.Sscanf(header, "%x", &n); err != nil {
+		if _, err := fmt.Sscanf(header, "%x", &n); err != nil || n < 0 || strings.HasPrefix(header, "+") {
 			return nil, fmt.Errorf("aws-chunked body: bad chunk size %q", header)
 		}
 		rest = rest[i+2:]
 		if n == 0 {
 			return out.Bytes(), nil
 		}
-		if len(rest) < n+2 {
+		if n > len(rest)-2 {
 			return nil, fmt.Errorf("aws-chunked body: chunk of %d bytes is truncated", n)
 		}
 		out.Write(rest[:n])
