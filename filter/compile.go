@@ -330,6 +330,27 @@ func (n *numIndex) segment(v float64) []int32 {
 	return n.segs[2*lo]
 }
 
+// segmentApprox is segment for a value known within a relative approxTol:
+// ok is false when a bound is that close, so that the exact value could be
+// on its other side.
+func (n *numIndex) segmentApprox(v float64) (segs []int32, ok bool) {
+	b := n.bounds
+	lo, hi := 0, len(b)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if b[mid] < v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	tol := math.Abs(v) * approxTol
+	if lo < len(b) && b[lo]-v <= tol || lo > 0 && v-b[lo-1] <= tol {
+		return nil, false
+	}
+	return n.segs[2*lo], true
+}
+
 // term is one field condition of a conjunction before compilation.
 type term struct {
 	path []string

@@ -159,12 +159,6 @@ func strEndEsc(ev []byte, i int) (int, bool) {
 	return -1, esc
 }
 
-// movemask gathers the high bits of the 8 bytes of m into a byte (bit k
-// for byte k).
-func movemask(m uint64) uint8 {
-	return uint8(((m >> 7) * 0x0102040810204080) >> 56)
-}
-
 // zeroBytes has the high bit set in exactly the bytes of t that are zero.
 func zeroBytes(t uint64) uint64 {
 	const m7 = 0x7f7f7f7f7f7f7f7f
@@ -177,8 +171,86 @@ const (
 	hi8 = 0x8080808080808080
 )
 
-// special marks the bytes skipContainer must look at.
-var special = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+// skipContainer returns the index just after the object or array that
+// starts at ev[i] ('{' or '['), or -1 when the input ends first. It reads 64
+// bytes at a time: bit masks of quotes and brackets (blockMasksOf), brackets
+// inside strings removed with a prefix XOR of the quotes, and the depth
+// updated by popcounts unless it may reach zero in the block. Blocks with a
+// backslash go byte by byte. The bytes are not validated.
+func skipContainer(ev []byte, i int) int {
+	depth := 0
+	var inStr uint64 // all ones inside a string
+	var tail [64]byte
+	for i < len(ev) {
+		n := len(ev) - i
+		var p *[64]byte
+		if n >= 64 {
+			p = (*[64]byte)(ev[i : i+64])
+		} else {
+			copy(tail[:], ev[i:])
+			for k := n; k < 64; k++ {
+				tail[k] = ' '
+			}
+			p = &tail
+		}
+		m := blockMasksOf(p)
+		if m.bslash != 0 {
+			end := i + min(n, 64)
+			inS := inStr != 0
+			for i < end {
+				switch ev[i] {
+				case '\\':
+					i += 2
+					continue
+				case '"':
+					inS = !inS
+				case '{', '[':
+					if !inS {
+						depth++
+					}
+				case '}', ']':
+					if !inS {
+						depth--
+						if depth == 0 {
+							return i + 1
+						}
+					}
+				}
+				i++
+			}
+			inStr = 0
+			if inS {
+				inStr = ^uint64(0)
+			}
+			continue
+		}
+		ins := m.quote
+		ins ^= ins << 1
+		ins ^= ins << 2
+		ins ^= ins << 4
+		ins ^= ins << 8
+		ins ^= ins << 16
+		ins ^= ins << 32
+		ins ^= inStr
+		inStr = uint64(int64(ins) >> 63)
+		o, c := m.open&^ins, m.close&^ins
+		if nc := bits.OnesCount64(c); depth > nc {
+			depth += bits.OnesCount64(o) - nc
+			i += 64
+			continue
+		}
+		for bs := o | c; bs != 0; bs &= bs - 1 {
+			k := bits.TrailingZeros64(bs)
+			if o>>k&1 == 1 {
+				depth++
+			} else if depth--; depth == 0 {
+				return i + k + 1
+			}
+		}
+		i += 64
+	}
+	return -1
+}
 
 func (s *state) skip(i int) int {
 	ev := s.ev
@@ -193,85 +265,10 @@ func (s *state) skip(i int) int {
 		}
 		return j
 	case '{', '[':
-		// 8 bytes at a time: bit masks of quotes and brackets, brackets
-		// inside strings removed with a prefix XOR of the quotes, and depth
-		// updated by popcounts unless it may reach zero in the word. Words
-		// with a backslash go byte by byte.
-		depth, inStr := 0, uint8(0) // inStr: 0xff inside a string
-		for i+8 <= len(ev) {
-			x := binary.LittleEndian.Uint64(ev[i:])
-			if zeroBytes(x^(0x5c*lo8)) != 0 {
-				end := i + 8
-				for i < end {
-					switch ev[i] {
-					case '\\':
-						i += 2
-						continue
-					case '"':
-						inStr = ^inStr
-					case '{', '[':
-						if inStr == 0 {
-							depth++
-						}
-					case '}', ']':
-						if inStr == 0 {
-							depth--
-							if depth == 0 {
-								return i + 1
-							}
-						}
-					}
-					i++
-				}
-				continue
-			}
-			q := movemask(zeroBytes(x ^ (0x22 * lo8)))
-			ins := q
-			ins ^= ins << 1
-			ins ^= ins << 2
-			ins ^= ins << 4
-			ins ^= inStr
-			o := movemask(zeroBytes(x^(0x7b*lo8))|zeroBytes(x^(0x5b*lo8))) &^ ins
-			c := movemask(zeroBytes(x^(0x7d*lo8))|zeroBytes(x^(0x5d*lo8))) &^ ins
-			if bits.OnesCount8(q)&1 == 1 {
-				inStr = ^inStr
-			}
-			if nc := bits.OnesCount8(c); depth > nc {
-				depth += bits.OnesCount8(o) - nc
-				i += 8
-				continue
-			}
-			for bs := o | c; bs != 0; bs &= bs - 1 {
-				k := bits.TrailingZeros8(bs)
-				if o>>k&1 == 1 {
-					depth++
-				} else if depth--; depth == 0 {
-					return i + k + 1
-				}
-			}
-			i += 8
+		if j := skipContainer(ev, i); j >= 0 {
+			return j
 		}
-		inS := inStr != 0
-		for ; i < len(ev); i++ {
-			switch ev[i] {
-			case '\\':
-				i++
-			case '"':
-				inS = !inS
-			case '{', '[':
-				if !inS {
-					depth++
-				}
-			case '}', ']':
-				if !inS {
-					depth--
-					if depth == 0 {
-						return i + 1
-					}
-				}
-			}
-		}
-		return s.fail(i, "unexpected end of input inside an object or array")
+		return s.fail(len(ev), "unexpected end of input inside an object or array")
 	}
 	j := i
 	for j < len(ev) {
@@ -516,11 +513,11 @@ func (s *state) value(n *tnode, i int, abandon bool) (int, bool) {
 		if n.field == nil {
 			return s.skip(i), false
 		}
-		end, x, exact := parseNumber(ev, i)
+		end, x, prec := parseNumber(ev, i)
 		if end < 0 {
 			return s.fail(i, "invalid value"), false
 		}
-		s.leafNum(n.field, ev[i:end], x, exact)
+		s.leafNum(n.field, ev[i:end], x, prec)
 		return end, false
 	}
 }
@@ -706,11 +703,21 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 	}
 }
 
-// leafNum handles a number; x is its value when exact is true.
-func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, exact bool) {
+// leafNum handles a number: x is its value with precision prec
+// (parseNumber).
+func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 	s.markField(f)
 	if f.needNum {
-		if !exact {
+		if prec == numApprox && len(f.others) == 0 && f.num.segs != nil {
+			// x places the value between the same bounds as the exact
+			// value unless a bound is within the rounding error.
+			if segs, ok := f.num.segmentApprox(x); ok {
+				s.hits1(segs)
+				s.hits1(f.exists)
+				return
+			}
+		}
+		if prec != numExact {
 			x, _ = strconv.ParseFloat(bstr(raw), 64)
 		}
 		if f.num.segs != nil {
@@ -888,51 +895,50 @@ func (s *state) compatible(a, b *hitRec) bool {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
+// Precision of parseNumber's value.
+const (
+	numExact  = iota // f is the value strconv.ParseFloat returns
+	numApprox        // f is within a relative 2^-51 of that value
+	numSlow          // f is not computed: use strconv.ParseFloat
+)
+
+// approxTol is the relative distance from a numApprox value within which a
+// numeric bound must be compared using the exact value.
+const approxTol = 1.0 / (1 << 48)
+
 // parseNumber scans the JSON number at b[i] (strict grammar) and computes its
-// value when that is exact in one step: a significand of at most 18 digits
-// below 2^53 and a decimal exponent within ±22. end is -1 for an invalid
-// number; exact false means the caller must use strconv.
-func parseNumber(b []byte, i int) (end int, f float64, exact bool) {
+// value in one step when the decimal significand fits in 64 bits and the
+// decimal exponent is within ±22: exactly when the significand is below 2^53
+// (both conversions exact, or one correctly rounded), approximately when it is
+// larger (two roundings). end is -1 for an invalid number.
+func parseNumber(b []byte, i int) (end int, f float64, prec int) {
 	neg := false
 	if i < len(b) && b[i] == '-' {
 		neg = true
 		i++
 	}
 	if i >= len(b) {
-		return -1, 0, false
+		return -1, 0, numSlow
 	}
 	var mant uint64
-	exp, nd := 0, 0
-	exact = true
-	digit := func(c byte) {
-		if nd >= 18 {
-			exact = false
-			return
-		}
-		mant = mant*10 + uint64(c-'0')
-		if mant != 0 {
-			nd++
-		}
-	}
+	over := false // digits did not fit in mant
+	exp := 0
 	switch c := b[i]; {
 	case c == '0':
 		i++
 	case c >= '1' && c <= '9':
-		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			digit(b[i])
-		}
+		i, mant, over = decDigits(b, i, mant, over)
 	default:
-		return -1, 0, false
+		return -1, 0, numSlow
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return -1, 0, false
+		start := i
+		i, mant, over = decDigits(b, i, mant, over)
+		if i == start {
+			return -1, 0, numSlow
 		}
-		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			digit(b[i])
-			exp--
-		}
+		exp = start - i
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
@@ -944,7 +950,7 @@ func parseNumber(b []byte, i int) (end int, f float64, exact bool) {
 			i++
 		}
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return -1, 0, false
+			return -1, 0, numSlow
 		}
 		e := 0
 		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
@@ -954,8 +960,12 @@ func parseNumber(b []byte, i int) (end int, f float64, exact bool) {
 		}
 		exp += esign * e
 	}
-	if !exact || mant>>53 != 0 {
-		return i, 0, false
+	if over {
+		return i, 0, numSlow
+	}
+	prec = numExact
+	if mant>>53 != 0 {
+		prec = numApprox
 	}
 	f = float64(mant)
 	switch {
@@ -965,10 +975,40 @@ func parseNumber(b []byte, i int) (end int, f float64, exact bool) {
 	case exp < 0 && exp >= -22:
 		f /= pow10[-exp]
 	default:
-		return i, 0, false
+		return i, 0, numSlow
 	}
 	if neg {
 		f = -f
 	}
-	return i, f, true
+	return i, f, prec
+}
+
+// decDigits accumulates the decimal digits at b[i:] into mant, 8 at a time
+// where it can; over is set (and mant left alone) when they do not fit.
+func decDigits(b []byte, i int, mant uint64, over bool) (int, uint64, bool) {
+	const max8 = (1<<64 - 1 - 99999999) / 100000000
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if x&(0xf0*lo8)|(x+0x06*lo8)&(0xf0*lo8)>>4 != 0x33*lo8 {
+			break // not 8 digits
+		}
+		x -= 0x30 * lo8
+		x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
+		x = (x*100 + x>>16) & 0x0000ffff0000ffff
+		x = (x*10000 + x>>32) & 0xffffffff
+		if mant > max8 {
+			over = true
+		} else {
+			mant = mant*100000000 + x
+		}
+		i += 8
+	}
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		if mant > (1<<64-1-9)/10 {
+			over = true
+		} else {
+			mant = mant*10 + uint64(b[i]-'0')
+		}
+	}
+	return i, mant, over
 }

@@ -3,6 +3,7 @@ package filter
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand"
 	"strconv"
 	"strings"
@@ -11,7 +12,7 @@ import (
 
 func TestParseNumber(t *testing.T) {
 	cases := []string{"0", "-0", "1", "-122.4617594966547", "37.73635855475701", "0.0", "1e22", "1e23", "3e0", "30e-1",
-		"123456789012345678", "1234567890123456789", "0.000001", "1.5E+3", "9007199254740993", "9007199254740992", "-1e-22", "5e-324",
+		"123456789012345678", "1234567890123456789", "12345678901234567890", "18446744073709551615", "18446744073709551616", "-122.46157240618102", "0.12345678901234567", "12345678.123456789", "0.000001", "1.5E+3", "9007199254740993", "9007199254740992", "-1e-22", "5e-324",
 		"01", "1.", "-", "1e", "1e+", ".5", "-0.0e-0", "00", "1.5e99999999999"}
 	r := rand.New(rand.NewSource(1))
 	for i := 0; i < 20000; i++ {
@@ -20,15 +21,18 @@ func TestParseNumber(t *testing.T) {
 	}
 	for _, c := range cases {
 		want, _ := strconv.ParseFloat(c, 64)
-		end, got, exact := parseNumber([]byte(c), 0)
+		end, got, prec := parseNumber([]byte(c), 0)
 		if wantEnd := scanNumber([]byte(c), 0); end != wantEnd {
 			t.Fatalf("parseNumber(%s) end %d, scanNumber %d", c, end, wantEnd)
 		}
 		if end > 0 {
 			want, _ = strconv.ParseFloat(c[:end], 64)
 		}
-		if exact && got != want {
+		if prec == numExact && got != want {
 			t.Fatalf("parseNumber(%s) = %v, want %v", c, got, want)
+		}
+		if prec == numApprox && math.Abs(got-want) > math.Abs(want)*approxTol/8 {
+			t.Fatalf("parseNumber(%s) = %v (approximate), want %v", c, got, want)
 		}
 	}
 }
@@ -89,6 +93,64 @@ func TestSkipRandom(t *testing.T) {
 		s := &state{ev: append(b, ']', '}')}
 		if end := s.skip(0); end != len(b) {
 			t.Fatalf("skip(%s) = %d, want %d (%v)", b, end, len(b), s.err)
+		}
+	}
+}
+
+// TestNumericNearBounds compares the RuleSet with the reference on numbers of
+// 16 to 19 significant digits (parsed approximately) lying on, just beside
+// and between the bounds of numeric ranges.
+func TestNumericNearBounds(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	for n := 0; n < 300; n++ {
+		digits := 16 + r.Intn(4)
+		var sb strings.Builder
+		if r.Intn(2) == 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteByte(byte('1' + r.Intn(9)))
+		for k := 1; k < digits; k++ {
+			sb.WriteByte(byte('0' + r.Intn(10)))
+		}
+		mant := sb.String()
+		pt := 1 + r.Intn(digits-1)
+		if mant[0] == '-' {
+			pt++
+		}
+		v := mant[:pt] + "." + mant[pt:]
+		x, _ := strconv.ParseFloat(v, 64)
+		bounds := []float64{x, math.Nextafter(x, math.Inf(1)), math.Nextafter(x, math.Inf(-1))}
+		if n%2 == 0 { // only bounds far enough for the approximate value to decide
+			bounds = []float64{x * (1 + 1e-13), x * (1 - 1e-12), x * 2}
+		}
+		rs := NewRuleSet()
+		var ps []*Pattern
+		for bi, b := range bounds {
+			for oi, op := range []string{"=", "<", ">=", ">"} {
+				p := MustParse(fmt.Sprintf(`{"x":[{"numeric":[%q,%s]}]}`, op, strconv.FormatFloat(b, 'g', -1, 64)))
+				rs.Add(fmt.Sprintf("%d%d", bi, oi), p)
+				ps = append(ps, p)
+			}
+		}
+		evs := []string{v, v + "1", v + "9", v + "49", v + "5", v + "e1", v + "e-3"}
+		if pt < len(mant)-1 {
+			evs = append(evs, mant[:pt]+"."+mant[pt:len(mant)-1])
+		}
+		for _, ev := range evs {
+			event := []byte(`{"x":` + ev + `}`)
+			got, err := rs.Match(event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for i, p := range ps {
+				if ok, _ := p.Match(event); ok {
+					want = append(want, fmt.Sprintf("%d%d", i/4, i%4))
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: RuleSet %v, reference %v", event, got, want)
+			}
 		}
 	}
 }
