@@ -262,7 +262,12 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
 		if len(failed) > 0 {
 			names = " (" + strings.Join(failed, ", ") + ")"
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Deployed %d change(s), %d failed%s, %d unchanged in %s.\n", applied, len(failed), names, unchanged, elapsed.Round(time.Millisecond))
+		if ctx.Err() != nil {
+			fmt.Fprintf(f.IO.ErrOut, "Deploy interrupted after %s: %d change(s) applied, %d not finished%s. Run evcli deploy again to converge.\n",
+				elapsed.Round(time.Millisecond), applied, len(failed), names)
+		} else {
+			fmt.Fprintf(f.IO.ErrOut, "Deployed %d change(s), %d failed%s, %d unchanged in %s.\n", applied, len(failed), names, unchanged, elapsed.Round(time.Millisecond))
+		}
 		if len(failed) > 0 && ctx.Err() == nil {
 			fmt.Fprintln(f.IO.ErrOut, "Run evcli deploy again to retry: what was applied stays, and only what differs is changed.")
 		}

@@ -165,6 +165,7 @@ type fakeAWS struct {
 	failBus   error
 	invoke    providers.InvokeResult
 	invoked   []string
+	onApply   func(name string)
 }
 
 func newFakeAWS() *fakeAWS {
@@ -194,7 +195,14 @@ func (a *fakeAWS) ApplyFunction(ctx context.Context, fd providers.FunctionDeploy
 	a.mu.Lock()
 	err := a.failFn[fd.Name]
 	_, exists := a.fns[fd.Name]
+	onApply := a.onApply
 	a.mu.Unlock()
+	if onApply != nil {
+		onApply(fd.Name)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
 	if !exists {
 		step("create role")
 	}
@@ -1046,4 +1054,56 @@ func BenchmarkDeployNoChange50(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(srv.Calls()))/float64(b.N), "calls/op")
 	b.ReportMetric(0, "mutating/op")
+}
+
+func TestDeployAWSInterruptedExits130(t *testing.T) {
+	e := newAWSCmdEnv(t)
+	a := newFakeAWS()
+	useAWSDriver(t, a)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.onApply = func(string) { cancel() }
+	e.out, e.errOut = &syncBuf{}, &syncBuf{}
+	e.f.IO.Out, e.f.IO.ErrOut = e.out, e.errOut
+	if code := Run(ctx, e.f, []string{"deploy", "--concurrency", "1"}); code != cmdutil.ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", code, e.errOut)
+	}
+	if !strings.HasSuffix(e.errOut.String(), "interrupted\n") || !strings.Contains(e.errOut.String(), "Deploy interrupted after ") ||
+		!strings.Contains(e.errOut.String(), "2 change(s) applied, 3 not finished (inventory, payment, shipping). Run evcli deploy again to converge.") {
+		t.Fatalf("stderr:\n%s", e.errOut)
+	}
+}
+
+func TestAWSFakeDeployNeverPrintsSecrets(t *testing.T) {
+	e, srv := newAWSFakeCmdEnv(t)
+	proj, _ := os.ReadFile(filepath.Join(e.dir, "evcli.yaml"))
+	writeAWSProject(t, e.dir, strings.Replace(string(proj), "    memory: 256\n", "    memory: 256\n    secrets: [API_KEY]\n", 1))
+	secret := "s3cr3t-value-1"
+	e.f.Getenv = func(k string) string {
+		if k == "API_KEY" {
+			return secret
+		}
+		return ""
+	}
+	var all strings.Builder
+	for i, args := range [][]string{{"deploy", "--debug"}, {"deploy", "--dry-run", "-o", "json", "--debug"}} {
+		if code := e.run(args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, e.errOut)
+		}
+		all.WriteString(e.out.String() + e.errOut.String())
+		if i == 0 {
+			secret = "s3cr3t-value-2" // rotated: an update naming the key only
+		}
+	}
+	if st, _ := srv.Function("inventory"); st.Environment["API_KEY"] != "s3cr3t-value-1" {
+		t.Fatalf("secret not deployed: %v", st.Environment)
+	}
+	if !strings.Contains(all.String(), `"environment ~API_KEY"`) {
+		t.Fatalf("the plan does not name the changed key:\n%s", all.String())
+	}
+	for _, leak := range []string{"s3cr3t-value", "awsfake-secret", "AKIDAWSFAKE"} {
+		if strings.Contains(all.String(), leak) {
+			t.Fatalf("output contains %q:\n%s", leak, all.String())
+		}
+	}
 }

@@ -431,6 +431,9 @@ func fmtElapsed(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
+	if d < 100*time.Millisecond {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
 	if d < time.Minute {
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	}

@@ -188,8 +188,8 @@ func TestProgressTableTicksUntilStopped(t *testing.T) {
 
 func TestFmtElapsed(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		0: "0.0s", 1234 * time.Millisecond: "1.2s", 59*time.Second + 940*time.Millisecond: "59.9s",
-		62 * time.Second: "1m02s", -time.Second: "0.0s", 3*time.Hour + 5*time.Second: "180m05s",
+		0: "0ms", 42 * time.Millisecond: "42ms", 1234 * time.Millisecond: "1.2s", 59*time.Second + 940*time.Millisecond: "59.9s",
+		62 * time.Second: "1m02s", -time.Second: "0ms", 3*time.Hour + 5*time.Second: "180m05s",
 	} {
 		if got := fmtElapsed(d); got != want {
 			t.Errorf("fmtElapsed(%v) = %q, want %q", d, got, want)
