@@ -63,20 +63,25 @@
 // The "default" bus always exists. DeleteRule fails with ValidationException
 // while targets remain. PutEvents stores accepted entries per bus (Events);
 // SetPutEventsFailure fails chosen entries with ErrorCode/ErrorMessage, and
-// SetPutTargetsFailure chosen targets. Log groups keep retention and tags;
-// S3 keeps buckets and objects (aws-chunked uploads are decoded).
+// SetPutTargetsFailure chosen targets. Log groups keep retention, tags and
+// streams of events (CreateLogStream, DescribeLogStreams, PutLogEvents,
+// FilterLogEvents with text filter patterns: terms, "phrases", ?any, -not);
+// Invoke writes its START/END/REPORT lines to /aws/lambda/<function> when
+// that group exists. S3 keeps buckets and objects (aws-chunked uploads are
+// decoded).
 //
 // # State inspection and seeding
 //
 // Function, FunctionNames, Role, RoleNames, Bus, Rule, Targets, Events,
-// LogGroup, Object and Buckets return copies of the state. SeedFunction,
-// SeedRole, SeedRule, SeedLogGroup and SeedObject create resources directly
+// LogGroup, LogEvents, Object and Buckets return copies of the state.
+// SeedFunction, SeedRole, SeedBus, SeedRule, SeedLogGroup, SeedLogEvents and
+// SeedObject create resources directly
 // (no call recorded), e.g. resources of another project for --prune tests.
 //
 // # Left out
 //
 // Container images, layers, function URLs, event source mappings, schedule
-// evaluation and event delivery to targets, log events, S3 multipart uploads
-// and virtual-hosted addressing. Unknown operations answer the service's
+// evaluation and event delivery to targets, StartLiveTail, JSON filter
+// patterns, S3 multipart uploads and virtual-hosted addressing. Unknown operations answer the service's
 // "unknown operation" error, so a test notices at once.
 package awsfake

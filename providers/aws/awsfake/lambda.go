@@ -498,7 +498,8 @@ func (l lambdaService) createFunction(in map[string]json.RawMessage) (reply, *ap
 		LoggingConfig:    map[string]string{"LogFormat": "Text", "LogGroup": "/aws/lambda/" + name},
 		SnapStart:        map[string]string{"ApplyOn": "None", "OptimizationStatus": "Off"},
 		State:            "Pending", StateReason: "The function is being created.", StateReasonCode: "Creating",
-		LastUpdateStatus: "InProgress", LastUpdateStatusReason: "The function is being created.", LastUpdateStatusReasonCode: "Creating",
+		// Waiting on LastUpdateStatus covers the creation too.
+		LastUpdateStatus: "InProgress",
 	}
 	if e := applyConfig(&c, in); e != nil {
 		return reply{}, e
@@ -1209,6 +1210,7 @@ func (l lambdaService) invoke(r *http.Request, fn, qual string, payload []byte) 
 			log.WriteString("Init Duration: 120.00 ms\t")
 		}
 		log.WriteString("\n")
+		l.s.lambdaLog(fn, version, now, logLines(log.String()))
 		if tail {
 			t := log.String()
 			if len(t) > 4096 {
@@ -1240,4 +1242,14 @@ func (s *Server) serveCode(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Write(code)
+}
+
+// logLines splits a log into CloudWatch messages, each ending in "\n" as
+// Lambda's do.
+func logLines(log string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSuffix(log, "\n"), "\n") {
+		out = append(out, l+"\n")
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -17,6 +18,21 @@ type logGroup struct {
 	tags      map[string]string
 	class     string
 	kmsKeyID  string
+	streams   map[string]*logStream
+}
+
+type logStream struct {
+	name    string
+	created time.Time
+	events  []LogEvent
+}
+
+// LogEvent is one log line of a stream.
+type LogEvent struct {
+	Stream    string
+	Timestamp int64 // milliseconds since the epoch
+	Message   string
+	ID        string // eventId, set when stored
 }
 
 // retentionDays are the values PutRetentionPolicy accepts.
@@ -48,6 +64,12 @@ func (x logsService) parse(r *http.Request, body []byte) (op, *apiError) {
 		return op{action: action}, errf(400, "SerializationException", "Could not parse the request body: %v", err)
 	}
 	name, _ := str(in, "logGroupName")
+	if id, ok := str(in, "logGroupIdentifier"); ok && name == "" {
+		name = id
+		if strings.HasPrefix(id, "arn:") {
+			name = logGroupOfArn(id)
+		}
+	}
 	arn, _ := str(in, "resourceArn")
 	if arn != "" {
 		name = logGroupOfArn(arn)
@@ -64,6 +86,10 @@ func (x logsService) parse(r *http.Request, body []byte) (op, *apiError) {
 		"TagLogGroup":           func() (reply, *apiError) { return x.tag(name, "", in) },
 		"UntagResource":         func() (reply, *apiError) { return x.untag(name, arn, in, "tagKeys") },
 		"UntagLogGroup":         func() (reply, *apiError) { return x.untag(name, "", in, "tags") },
+		"CreateLogStream":       func() (reply, *apiError) { return x.createStream(name, in) },
+		"DescribeLogStreams":    func() (reply, *apiError) { return x.describeStreams(name, in) },
+		"PutLogEvents":          func() (reply, *apiError) { return x.putEvents(name, in) },
+		"FilterLogEvents":       func() (reply, *apiError) { return x.filterEvents(name, in) },
 	}[action]
 	if run == nil {
 		return op{action: action, resource: name}, errf(400, "UnknownOperationException", "awsfake: unsupported CloudWatch Logs operation %q", action)
@@ -85,7 +111,7 @@ func (x logsService) create(name string, in map[string]json.RawMessage) (reply, 
 	if x.s.groups[name] != nil {
 		return reply{}, errf(400, "ResourceAlreadyExistsException", "The specified log group already exists")
 	}
-	g := &logGroup{name: name, created: x.s.requestTime(), class: "STANDARD", tags: map[string]string{}}
+	g := &logGroup{name: name, created: x.s.requestTime(), class: "STANDARD", tags: map[string]string{}, streams: map[string]*logStream{}}
 	_ = json.Unmarshal(in["tags"], &g.tags)
 	if g.tags == nil {
 		g.tags = map[string]string{}
@@ -239,5 +265,243 @@ func (s *Server) LogGroupNames() []string {
 func (s *Server) SeedLogGroup(name string, retentionDays int, tags map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.groups[name] = &logGroup{name: name, created: s.requestTime(), retention: retentionDays, tags: copyTags(tags), class: "STANDARD"}
+	s.groups[name] = &logGroup{name: name, created: s.requestTime(), retention: retentionDays, tags: copyTags(tags), class: "STANDARD",
+		streams: map[string]*logStream{}}
+}
+
+func (x logsService) createStream(group string, in map[string]json.RawMessage) (reply, *apiError) {
+	g, e := x.group(group)
+	if e != nil {
+		return reply{}, e
+	}
+	name, _ := str(in, "logStreamName")
+	if name == "" || strings.ContainsAny(name, ":*") {
+		return reply{}, errf(400, "InvalidParameterException", "1 validation error detected: Value '%s' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*", name)
+	}
+	if g.streams[name] != nil {
+		return reply{}, errf(400, "ResourceAlreadyExistsException", "The specified log stream already exists")
+	}
+	g.streams[name] = &logStream{name: name, created: x.s.requestTime()}
+	return json11(map[string]any{})
+}
+
+func (x logsService) describeStreams(group string, in map[string]json.RawMessage) (reply, *apiError) {
+	g, e := x.group(group)
+	if e != nil {
+		return reply{}, e
+	}
+	prefix, _ := str(in, "logStreamNamePrefix")
+	var ss []*logStream
+	for _, n := range sortedKeys(g.streams) {
+		if strings.HasPrefix(n, prefix) {
+			ss = append(ss, g.streams[n])
+		}
+	}
+	tok, _ := str(in, "nextToken")
+	limit, _ := num(in, "limit")
+	lo, hi, next, ok := paginate(len(ss), func(i int) string { return ss[i].name }, tok, int(limit), 50, 50)
+	if !ok {
+		return reply{}, errf(400, "InvalidParameterException", "The specified nextToken is invalid.")
+	}
+	list := []map[string]any{}
+	for _, st := range ss[lo:hi] {
+		m := map[string]any{"logStreamName": st.name, "creationTime": st.created.UnixMilli(),
+			"arn": x.s.logGroupArn(g.name) + ":log-stream:" + st.name, "storedBytes": 0}
+		if n := len(st.events); n > 0 {
+			m["firstEventTimestamp"], m["lastEventTimestamp"] = st.events[0].Timestamp, st.events[n-1].Timestamp
+			m["lastIngestionTime"] = st.created.UnixMilli()
+		}
+		list = append(list, m)
+	}
+	out := map[string]any{"logStreams": list}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return json11(out)
+}
+
+func (x logsService) putEvents(group string, in map[string]json.RawMessage) (reply, *apiError) {
+	g, e := x.group(group)
+	if e != nil {
+		return reply{}, e
+	}
+	name, _ := str(in, "logStreamName")
+	st := g.streams[name]
+	if st == nil {
+		return reply{}, errf(400, "ResourceNotFoundException", "The specified log stream does not exist.")
+	}
+	var events []struct {
+		Timestamp int64  `json:"timestamp"`
+		Message   string `json:"message"`
+	}
+	_ = json.Unmarshal(in["logEvents"], &events)
+	if len(events) == 0 || len(events) > 10000 {
+		return reply{}, errf(400, "InvalidParameterException", "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length between 1 and 10000")
+	}
+	for i := 1; i < len(events); i++ {
+		if events[i].Timestamp < events[i-1].Timestamp {
+			return reply{}, errf(400, "InvalidParameterException", "Log events in a single PutLogEvents request must be in chronological order.")
+		}
+	}
+	for _, ev := range events {
+		x.s.appendLog(g, st, ev.Timestamp, ev.Message)
+	}
+	return json11(map[string]any{"nextSequenceToken": fmt.Sprintf("%056d", len(st.events))})
+}
+
+func (s *Server) appendLog(g *logGroup, st *logStream, ts int64, msg string) {
+	s.seq++
+	st.events = append(st.events, LogEvent{Stream: st.name, Timestamp: ts, Message: msg, ID: fmt.Sprintf("%056d", s.seq)})
+}
+
+// matchFilter applies a CloudWatch Logs text filter pattern: every term
+// must appear ("quoted phrases" too), ?term makes terms alternatives, -term
+// excludes. JSON and space-delimited patterns are not supported.
+func matchFilter(pattern, msg string) bool {
+	var all, any, none []string
+	for rest := strings.TrimSpace(pattern); rest != ""; rest = strings.TrimSpace(rest) {
+		kind := byte(0)
+		if rest[0] == '?' || rest[0] == '-' {
+			kind, rest = rest[0], rest[1:]
+		}
+		var term string
+		if strings.HasPrefix(rest, `"`) {
+			end := strings.Index(rest[1:], `"`)
+			if end < 0 {
+				term, rest = rest[1:], ""
+			} else {
+				term, rest = rest[1:end+1], rest[end+2:]
+			}
+		} else {
+			term, rest, _ = strings.Cut(rest, " ")
+		}
+		switch kind {
+		case '?':
+			any = append(any, term)
+		case '-':
+			none = append(none, term)
+		default:
+			all = append(all, term)
+		}
+	}
+	for _, t := range all {
+		if !strings.Contains(msg, t) {
+			return false
+		}
+	}
+	for _, t := range none {
+		if strings.Contains(msg, t) {
+			return false
+		}
+	}
+	if len(any) > 0 {
+		return slices.ContainsFunc(any, func(t string) bool { return strings.Contains(msg, t) })
+	}
+	return true
+}
+
+func (x logsService) filterEvents(group string, in map[string]json.RawMessage) (reply, *apiError) {
+	g, e := x.group(group)
+	if e != nil {
+		return reply{}, e
+	}
+	pattern, _ := str(in, "filterPattern")
+	if p := strings.TrimSpace(pattern); strings.HasPrefix(p, "{") || strings.HasPrefix(p, "[") {
+		return reply{}, errf(400, "InvalidParameterException", "awsfake: only text filter patterns are supported, not %q", pattern)
+	}
+	var names []string
+	_ = json.Unmarshal(in["logStreamNames"], &names)
+	prefix, _ := str(in, "logStreamNamePrefix")
+	start, hasStart := num(in, "startTime")
+	end, hasEnd := num(in, "endTime")
+	var evs []LogEvent
+	for _, n := range sortedKeys(g.streams) {
+		if (len(names) > 0 && !slices.Contains(names, n)) || !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		for _, ev := range g.streams[n].events {
+			if (hasStart && ev.Timestamp < start) || (hasEnd && ev.Timestamp > end) || !matchFilter(pattern, ev.Message) {
+				continue
+			}
+			evs = append(evs, ev)
+		}
+	}
+	slices.SortStableFunc(evs, func(a, b LogEvent) int {
+		if a.Timestamp != b.Timestamp {
+			return cmp.Compare(a.Timestamp, b.Timestamp)
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	tok, _ := str(in, "nextToken")
+	limit, _ := num(in, "limit")
+	lo, hi, next, ok := paginate(len(evs), func(i int) string { return fmt.Sprintf("%020d/%s", evs[i].Timestamp, evs[i].ID) }, tok, int(limit), 10000, 10000)
+	if !ok {
+		return reply{}, errf(400, "InvalidParameterException", "The specified nextToken is invalid.")
+	}
+	list := []map[string]any{}
+	for _, ev := range evs[lo:hi] {
+		list = append(list, map[string]any{"logStreamName": ev.Stream, "timestamp": ev.Timestamp, "message": ev.Message,
+			"ingestionTime": ev.Timestamp, "eventId": ev.ID})
+	}
+	out := map[string]any{"events": list, "searchedLogStreams": []any{}}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return json11(out)
+}
+
+// LogEvents returns a log group's events, all streams, oldest first.
+func (s *Server) LogEvents(group string) []LogEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[group]
+	if g == nil {
+		return nil
+	}
+	var out []LogEvent
+	for _, n := range sortedKeys(g.streams) {
+		out = append(out, g.streams[n].events...)
+	}
+	slices.SortStableFunc(out, func(a, b LogEvent) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	return out
+}
+
+// SeedLogEvents appends events to a stream, creating the group and the
+// stream when missing. Events keep their Stream field only for reading.
+func (s *Server) SeedLogEvents(group, stream string, events ...LogEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[group]
+	if g == nil {
+		g = &logGroup{name: group, created: s.requestTime(), tags: map[string]string{}, class: "STANDARD", streams: map[string]*logStream{}}
+		s.groups[group] = g
+	}
+	st := g.streams[stream]
+	if st == nil {
+		st = &logStream{name: stream, created: s.requestTime()}
+		g.streams[stream] = st
+	}
+	for _, ev := range events {
+		s.appendLog(g, st, ev.Timestamp, ev.Message)
+	}
+}
+
+// lambdaLog writes an invocation's log lines to /aws/lambda/<function> when
+// that group exists, in a stream per version, as Lambda does.
+func (s *Server) lambdaLog(function, version string, at time.Time, lines []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups["/aws/lambda/"+function]
+	if g == nil {
+		return
+	}
+	name := at.UTC().Format("2006/01/02") + "/[" + version + "]awsfake"
+	st := g.streams[name]
+	if st == nil {
+		st = &logStream{name: name, created: at}
+		g.streams[name] = st
+	}
+	for _, l := range lines {
+		s.appendLog(g, st, at.UnixMilli(), l)
+	}
 }

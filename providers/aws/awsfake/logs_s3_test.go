@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -134,5 +135,60 @@ func TestS3Artifacts(t *testing.T) {
 	var nsk *s3types.NoSuchKey
 	if !errors.As(err, &nsk) {
 		t.Errorf("GetObject of a missing key: %v", err)
+	}
+}
+
+func TestLogEvents(t *testing.T) {
+	ctx := context.Background()
+	f := awsfake.New()
+	defer f.Close()
+	cfg := f.Config(ctx)
+	c := cloudwatchlogs.NewFromConfig(cfg)
+	f.SeedFunction(awsfake.FunctionSpec{Name: "orders"})
+	f.SeedLogGroup("/aws/lambda/orders", 14, nil)
+
+	// Invoke logs into the function's group.
+	lc := lambda.NewFromConfig(cfg)
+	for range 2 {
+		if _, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("orders"), Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("/aws/lambda/orders"), LogStreamName: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/aws/lambda/orders"), LogStreamName: aws.String("app"),
+		LogEvents: []logstypes.InputLogEvent{{Timestamp: aws.Int64(1), Message: aws.String("order o-1 failed")}, {Timestamp: aws.Int64(2), Message: aws.String("order o-2 ok")}}}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		pattern string
+		want    int
+	}{
+		{"", 8},
+		{"REPORT", 2},
+		{"order -failed", 1},
+		{`?failed ?START`, 3},
+		{`"o-2 ok"`, 1},
+	}
+	for _, tc := range cases {
+		var got []string
+		p := cloudwatchlogs.NewFilterLogEventsPaginator(c, &cloudwatchlogs.FilterLogEventsInput{
+			LogGroupName: aws.String("/aws/lambda/orders"), FilterPattern: aws.String(tc.pattern), Limit: aws.Int32(3)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range out.Events {
+				got = append(got, aws.ToString(e.Message))
+			}
+		}
+		if len(got) != tc.want {
+			t.Errorf("pattern %q: %d events %q, want %d", tc.pattern, len(got), got, tc.want)
+		}
+	}
+	if evs := f.LogEvents("/aws/lambda/orders"); len(evs) != 8 || evs[0].Message != "order o-1 failed" {
+		t.Errorf("LogEvents = %+v", evs)
 	}
 }
