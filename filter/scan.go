@@ -321,27 +321,10 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 				return s.fail(i, "expected a member name in double quotes"), false
 			}
 		}
-		// The member name: find the closing quote 8 bytes at a time,
-		// inline; names with escapes take the general path.
+		// The member name: its closing quote 8 bytes at a time, inline;
+		// names with escapes take the general path.
 		ci := -1
-		j := i + 1
-		for j+8 <= len(ev) {
-			x := binary.LittleEndian.Uint64(ev[j:])
-			q, b := x^(0x22*lo8), x^(0x5c*lo8)
-			m := ((q-lo8)&^q | (b-lo8)&^b) & hi8
-			if m == 0 {
-				j += 8
-				continue
-			}
-			j += bits.TrailingZeros64(m) >> 3
-			if ev[j] != '"' {
-				j = -1 // a backslash
-			}
-			goto found
-		}
-		j = -1
-	found:
-		if j >= 0 {
+		if j := quoteEnd(ev, i+1); j >= 0 {
 			// ev[i+1:j] is the name, without escapes.
 			if nk > 0 {
 				kl := j - i - 1
@@ -354,7 +337,13 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 				} else {
 					w = wordOf(ev[i+1 : j])
 				}
-				ci = n.find(ev[i+1:j], w)
+				// First probe inline; collisions and long names in find.
+				sl := &n.keys[keyHash(w, kl, n.shift)]
+				if sl.w == w && int(sl.n) == kl && kl <= 8 {
+					ci = int(sl.idx)
+				} else if sl.idx >= 0 {
+					ci = n.find(ev[i+1:j], w)
+				}
 			}
 			i = j + 1
 		} else {
@@ -402,33 +391,33 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		if fresh {
 			remaining--
 			childAb := abandon && remaining == 0
-			var done bool
-			i, done = s.value(n.kids[ci], i, childAb)
+			kid := n.kids[ci]
+			if j := -1; i < len(ev) && ev[i] == '"' {
+				if kid.field != nil {
+					if j = quoteEnd(ev, i+1); j >= 0 {
+						s.leafStr(kid.field, ev[i+1:j])
+						i = j + 1
+					}
+				}
+				if j < 0 {
+					i, _ = s.value(kid, i, false)
+				}
+			} else {
+				var done bool
+				i, done = s.value(kid, i, childAb)
+				if done {
+					return i, true
+				}
+			}
 			if i < 0 {
 				return -1, false
 			}
-			if done || childAb {
+			if childAb {
 				return i, true
 			}
 		} else if i < len(ev) && ev[i] == '"' {
-			// An unread string: its closing quote, inline as above.
-			j := i + 1
-			for j+8 <= len(ev) {
-				x := binary.LittleEndian.Uint64(ev[j:])
-				q, b := x^(0x22*lo8), x^(0x5c*lo8)
-				m := ((q-lo8)&^q | (b-lo8)&^b) & hi8
-				if m == 0 {
-					j += 8
-					continue
-				}
-				j += bits.TrailingZeros64(m) >> 3
-				if ev[j] != '"' {
-					j = -1
-				}
-				goto skipped
-			}
-			j = -1
-		skipped:
+			// An unread string.
+			j := quoteEnd(ev, i+1)
 			if j < 0 {
 				if j = strEnd(ev, i); j < 0 {
 					return s.fail(i, "unterminated string"), false
@@ -1011,4 +1000,23 @@ func decDigits(b []byte, i int, mant uint64, over bool) (int, uint64, bool) {
 		}
 	}
 	return i, mant, over
+}
+
+// quoteEnd returns the index of the first '"' at or after j when no
+// backslash comes before it within the 8-byte words read, else -1 (the
+// caller then takes the general path).
+func quoteEnd(ev []byte, j int) int {
+	for j+8 <= len(ev) {
+		x := binary.LittleEndian.Uint64(ev[j:])
+		q, b := x^(0x22*lo8), x^(0x5c*lo8)
+		if m := ((q-lo8)&^q | (b-lo8)&^b) & hi8; m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			if ev[j] == '"' {
+				return j
+			}
+			return -1
+		}
+		j += 8
+	}
+	return -1
 }
