@@ -203,9 +203,9 @@ func (s *Server) ResetCalls() { s.mu.Lock(); defer s.mu.Unlock(); s.calls = nil;
 
 // IsMutating reports whether an operation changes state: Create*, Update*,
 // Put* (PutEvents too), Delete*, Publish*, Add*, Remove*, Tag*, Untag*,
-// Attach*, Detach*.
+// Attach*, Detach*, Enable*, Disable*.
 func IsMutating(action string) bool {
-	for _, p := range []string{"Create", "Update", "Put", "Delete", "Publish", "Add", "Remove", "Tag", "Untag", "Attach", "Detach"} {
+	for _, p := range []string{"Create", "Update", "Put", "Delete", "Publish", "Add", "Remove", "Tag", "Untag", "Attach", "Detach", "Enable", "Disable"} {
 		if strings.HasPrefix(action, p) {
 			return true
 		}
@@ -258,7 +258,11 @@ func (s *Server) takeFault(service, action, resource string) *apiError {
 		}
 		msg := f.Message
 		if msg == "" {
-			msg = defaultMessage(f.Code, resource)
+			name := resource
+			if service == "lambda" && resource != "" {
+				name = s.functionArn(resource)
+			}
+			msg = defaultMessage(f.Code, name)
 		}
 		return &apiError{Status: status, Code: f.Code, Message: msg}
 	}
