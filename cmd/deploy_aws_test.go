@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -1016,9 +1018,11 @@ func TestAWSFakeSendRetriesFailedEntries(t *testing.T) {
 	}
 }
 
-// BenchmarkDeployNoChange50 runs the whole `evcli deploy` command (load the
-// project, package 50 Node.js handlers, read what is deployed, plan) for a
-// project whose 50 functions are all deployed already, against awsfake.
+// BenchmarkDeployNoChange50 runs `evcli deploy` for a project whose 50
+// Node.js functions (one rule each) are all deployed already, against
+// awsfake: load the project, package, read what is deployed, plan, "nothing
+// to do". in-process runs the command in this process; binary runs the
+// built evcli as a user would (process start included).
 //
 //	go test ./cmd -run '^$' -bench DeployNoChange50 -benchtime 10x -count 5
 func BenchmarkDeployNoChange50(b *testing.B) {
@@ -1038,22 +1042,45 @@ func BenchmarkDeployNoChange50(b *testing.B) {
 	if code := e.run("deploy", "--concurrency", "8"); code != 0 {
 		b.Fatalf("first deploy: exit %d\n%s", code, e.errOut)
 	}
-	srv.ResetCalls()
-	b.ResetTimer()
-	for b.Loop() {
-		if code := e.run("deploy"); code != 0 {
-			b.Fatalf("exit %d\n%s", code, e.errOut)
+	report := func(b *testing.B) {
+		if m := srv.MutatingCalls(); len(m) > 0 {
+			b.Fatalf("mutating calls: %v", m)
 		}
+		b.ReportMetric(float64(len(srv.Calls()))/float64(b.N), "calls/op")
+		b.ReportMetric(0, "mutating/op")
 	}
-	b.StopTimer()
-	if !strings.Contains(e.errOut.String(), "Nothing to do") {
-		b.Fatalf("not a no-change deploy:\n%s", e.errOut)
-	}
-	if m := srv.MutatingCalls(); len(m) > 0 {
-		b.Fatalf("mutating calls: %v", m)
-	}
-	b.ReportMetric(float64(len(srv.Calls()))/float64(b.N), "calls/op")
-	b.ReportMetric(0, "mutating/op")
+	b.Run("in-process", func(b *testing.B) {
+		srv.ResetCalls()
+		for b.Loop() {
+			if code := e.run("deploy"); code != 0 {
+				b.Fatalf("exit %d\n%s", code, e.errOut)
+			}
+		}
+		b.StopTimer()
+		if !strings.Contains(e.errOut.String(), "Nothing to do") {
+			b.Fatalf("not a no-change deploy:\n%s", e.errOut)
+		}
+		report(b)
+	})
+	b.Run("binary", func(b *testing.B) {
+		bin := filepath.Join(b.TempDir(), "evcli")
+		build := exec.Command("go", "build", "-o", bin, "..")
+		if out, err := build.CombinedOutput(); err != nil {
+			b.Fatalf("go build: %v\n%s", err, out)
+		}
+		srv.ResetCalls()
+		b.ResetTimer()
+		for b.Loop() {
+			c := exec.Command(bin, "deploy")
+			c.Dir = e.dir
+			c.Env = append(os.Environ(), "NO_COLOR=1")
+			if out, err := c.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("Nothing to do")) {
+				b.Fatalf("%v\n%s", err, out)
+			}
+		}
+		b.StopTimer()
+		report(b)
+	})
 }
 
 func TestDeployAWSInterruptedExits130(t *testing.T) {
