@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -127,4 +128,32 @@ func TestDeployEndpointOverride(t *testing.T) {
 	if !d.As(&lc) || lc == nil {
 		t.Error("As(**lambda.Client) failed")
 	}
+}
+
+// FuzzDeployTagValue: any correlation path survives the tag round trip and
+// is stored as a valid tag value; any rule description either parses to the
+// metadata it was made from or is rejected.
+func FuzzDeployTagValue(f *testing.F) {
+	for _, s := range []string{"", "$.detail.orderId", "b64:", "détail[0]", "a\x00b", `{"project":"x"}`} {
+		f.Add(s)
+	}
+	valid := regexp.MustCompile(`^[\p{L}\p{N} _.:/=+\-@]*$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		enc := encodeTagValue(s)
+		if !valid.MatchString(enc) {
+			t.Fatalf("encodeTagValue(%q) = %q", s, enc)
+		}
+		if got := decodeTagValue(enc); got != s {
+			t.Fatalf("round trip %q -> %q -> %q", s, enc, got)
+		}
+		m := ruleMeta{Project: "shop", Function: "f" + s, ID: s + "-0", Bus: s}
+		got, ok := parseRuleMeta(m.description())
+		if !ok || got != m {
+			t.Fatalf("rule meta %+v -> %q -> %+v %v", m, m.description(), got, ok)
+		}
+		_, _ = parseRuleMeta(s) // never panics
+	})
 }
