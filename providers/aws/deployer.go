@@ -540,8 +540,10 @@ func (d *Deployer) listBuses(ctx context.Context) ([]string, error) {
 }
 
 // Deployed implements providers.Deployer. It lists the functions tagged
-// evcli:project=<Project> (ListFunctions, then GetFunction on each one's
-// live alias: configuration, tags, reserved concurrency) and their rules
+// evcli:project=<Project> (ListFunctions; GetFunction for tags and reserved
+// concurrency; GetFunctionConfiguration of the live alias, so a function
+// whose $LATEST was updated but not published reads as not deployed) and
+// their rules
 // (ListRules on every bus with the project's prefix; a rule counts only when
 // it targets the live alias and EventBridge may invoke it). Only read calls,
 // ReadConcurrency at a time. A function without a live alias is returned
@@ -646,21 +648,17 @@ func (d *Deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 }
 
 // readFunction returns the function's live state, or nil when it is not
-// this project's.
+// this project's. GetFunction on the function gives its tags and reserved
+// concurrency (function-level: a qualified GetFunction returns only what is
+// specific to the version); GetFunctionConfiguration on the live alias gives
+// what is live.
 func (d *Deployer) readFunction(ctx context.Context, name string) (*providers.FunctionDeployment, error) {
 	res := "function " + name
 	out, err := retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionOutput, error) {
-		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String(AliasLive)})
+		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 	})
-	live := true
 	if providers.CodeOf(err) == providers.NotFound {
-		live = false
-		out, err = retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionOutput, error) {
-			return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
-		})
-		if providers.CodeOf(err) == providers.NotFound {
-			return nil, nil // deleted meanwhile
-		}
+		return nil, nil // deleted meanwhile
 	}
 	if err != nil {
 		return nil, err
@@ -668,12 +666,24 @@ func (d *Deployer) readFunction(ctx context.Context, name string) (*providers.Fu
 	if out.Tags[TagProject] != d.o.Project || out.Configuration == nil {
 		return nil, nil
 	}
-	fd := d.fromConfig(name, out.Configuration, out.Tags)
+	conf, live := out.Configuration, true
+	lc, err := retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionConfigurationOutput, error) {
+		return d.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name), Qualifier: aws.String(AliasLive)})
+	})
+	switch {
+	case err == nil:
+		conf = configOf(lc)
+	case providers.CodeOf(err) == providers.NotFound:
+		live = false
+	default:
+		return nil, err
+	}
+	fd := d.fromConfig(name, conf, out.Tags)
 	if out.Concurrency != nil && out.Concurrency.ReservedConcurrentExecutions != nil {
 		fd.Concurrency = int(*out.Concurrency.ReservedConcurrentExecutions)
 	}
 	if !live {
-		fd.CodeSha256 = ""
+		fd.CodeSha256 = "" // never published: the plan updates it, which publishes
 	}
 	return &fd, nil
 }

@@ -80,9 +80,9 @@ func TestDeployNoChange50FunctionsReadsOnly(t *testing.T) {
 	for _, c := range e.srv.Calls() {
 		byAction[c.Action]++
 	}
-	// One GetFunction per function, one target list per rule, one policy
-	// per function with rules: linear, no hidden per-function fan-out.
-	if byAction["GetFunction"] != 50 || byAction["ListTargetsByRule"] != 50 || byAction["GetPolicy"] != 50 {
+	// Per function: GetFunction (tags, concurrency), the live alias's
+	// configuration, the alias's policy; per rule its targets: linear.
+	if byAction["GetFunction"] != 50 || byAction["GetFunctionConfiguration"] != 50 || byAction["ListTargetsByRule"] != 50 || byAction["GetPolicy"] != 50 {
 		t.Errorf("calls by action = %v", byAction)
 	}
 	t.Logf("no-change read of 50 functions: %d calls %v", len(e.srv.Calls()), byAction)
