@@ -706,7 +706,7 @@ func (d *Deployer) fromConfig(name string, c *ltypes.FunctionConfiguration, tags
 		fd.SecretNames = strings.Fields(s)
 	}
 	if strings.HasSuffix(fd.Role, "/"+RoleName(d.o.Project, name)) {
-		fd.Role = "" // the role evcli made, as a desired state without role: says
+		fd.Role = "" // evcli's own role: what a function without role: in evcli.yaml wants
 	}
 	return fd
 }

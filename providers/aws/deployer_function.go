@@ -140,7 +140,8 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 		}
 		if fields := configDiff(conf, fd, roleARN); len(fields) > 0 {
 			step("update configuration")
-			if err := do(ctx, d, res, func(ctx context.Context) (*lambda.UpdateFunctionConfigurationOutput, error) {
+			roleRetry := func(err error) bool { return newRole && roleNotAssumable(err) }
+			if _, err := retryIf(ctx, d, res, roleRetry, func(ctx context.Context) (*lambda.UpdateFunctionConfigurationOutput, error) {
 				return d.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 					FunctionName: aws.String(fd.Name), Role: aws.String(roleARN),
 					Runtime: ltypes.Runtime(fd.Runtime), Handler: aws.String(fd.Handler),
