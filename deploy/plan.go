@@ -115,6 +115,7 @@ func diff(cur, want *providers.FunctionDeployment) []FieldChange {
 	num("timeout", cur.TimeoutS, want.TimeoutS)
 	num("concurrency", cur.Concurrency, want.Concurrency)
 	str("correlation", cur.Correlation, want.Correlation)
+	str("role", roleLabel(cur.Role), roleLabel(want.Role))
 	if keys := envChanges(cur.Env, want.Env); keys != "" {
 		out = append(out, FieldChange{Field: "environment " + keys})
 	}
@@ -122,6 +123,15 @@ func diff(cur, want *providers.FunctionDeployment) []FieldChange {
 		out = append(out, FieldChange{Field: "rules", From: fmt.Sprint(len(cur.Rules)), To: fmt.Sprint(len(want.Rules))})
 	}
 	return out
+}
+
+// roleLabel names the role a function runs with: an ARN from evcli.yaml, or
+// the one the driver creates for it.
+func roleLabel(arn string) string {
+	if arn == "" {
+		return "(evcli-managed)"
+	}
+	return arn
 }
 
 // envChanges names added (+), removed (-) and changed (~) keys, never values.

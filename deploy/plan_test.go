@@ -53,6 +53,10 @@ func TestPlan(t *testing.T) {
 		{"memory only", []providers.FunctionDeployment{fd("a", func(f *providers.FunctionDeployment) { f.MemoryMB = 1024 })},
 			[]providers.FunctionDeployment{fd("a", func(f *providers.FunctionDeployment) { f.MemoryMB = 512 })}, false,
 			[]string{"update a code=false [memory 512 -> 1024]"}},
+		{"role given in evcli.yaml replaces the managed one", []providers.FunctionDeployment{fd("a", func(f *providers.FunctionDeployment) {
+			f.Role = "arn:aws:iam::123456789012:role/own"
+		})}, []providers.FunctionDeployment{fd("a")}, false,
+			[]string{"update a code=false [role (evcli-managed) -> arn:aws:iam::123456789012:role/own]"}},
 		{"env names keys, never values", []providers.FunctionDeployment{fd("a", func(f *providers.FunctionDeployment) {
 			f.Env = map[string]string{"A": "2", "NEW": "x"}
 		})}, []providers.FunctionDeployment{fd("a")}, false,
