@@ -301,10 +301,25 @@ func (s *state) object(n *tnode, i int, abandon bool) (int, bool) {
 	return end, done
 }
 
-// members is object's loop; base locates the seen bits of children 64 and up.
+// quoteMasks returns the high bit of every byte of x that is a double
+// quote (q) and of the lowest byte that is a quote or a backslash (m, 0 when
+// there is neither). Bits of q above the lowest zero byte may be wrong.
+func quoteMasks(x uint64) (q, m uint64) {
+	xq, xb := x^(0x22*lo8), x^(0x5c*lo8)
+	q = (xq - lo8) &^ xq & hi8
+	m = q | (xb-lo8)&^xb&hi8
+	return q, m & -m
+}
+
+// members is object's loop; base locates the seen bits of children 64 and
+// up. The common shapes ("name":"string", names without escapes, no
+// whitespace) are handled inline; everything else takes the general paths.
 func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 	ev := s.ev
 	nk := len(n.kids)
+	keys := n.keys
+	kmask := uint64(len(keys) - 1)
+	shift := n.shift & 63
 	var seen uint64 // children 0..63 read
 	remaining := nk
 	i++
@@ -321,29 +336,31 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 				return s.fail(i, "expected a member name in double quotes"), false
 			}
 		}
-		// The member name: its closing quote 8 bytes at a time, inline;
-		// names with escapes take the general path.
+		// The member name. Its first word gives both the closing quote
+		// (for names under 8 bytes) and the key-table hash.
 		ci := -1
-		if j := quoteEnd(ev, i+1); j >= 0 {
-			// ev[i+1:j] is the name, without escapes.
-			if nk > 0 {
-				kl := j - i - 1
-				var w uint64
-				if i+9 <= len(ev) {
-					w = binary.LittleEndian.Uint64(ev[i+1:])
-					if kl < 8 {
-						w &= 1<<(8*uint(kl)) - 1
-					}
-				} else {
-					w = wordOf(ev[i+1 : j])
+		j := -1 // the closing quote, when the name has no escapes
+		var w uint64
+		if i+9 <= len(ev) {
+			x := binary.LittleEndian.Uint64(ev[i+1:])
+			if q, m := quoteMasks(x); m != 0 {
+				if q&m != 0 {
+					p := bits.TrailingZeros64(m) >> 3
+					j = i + 1 + p
+					w = x & (1<<(uint(p)*8&63) - 1)
 				}
-				// First probe inline; collisions and long names in find.
-				sl := &n.keys[keyHash(w, kl, n.shift)]
-				if sl.w == w && int(sl.n) == kl && kl <= 8 {
-					ci = int(sl.idx)
-				} else if sl.idx >= 0 {
-					ci = n.find(ev[i+1:j], w)
-				}
+			} else if j = quoteEnd(ev, i+9); j >= 0 {
+				w = x
+			}
+		}
+		if j >= 0 {
+			kl := j - i - 1
+			h := ((w ^ uint64(kl)<<56 ^ uint64(kl)) * 0x9e3779b97f4a7c15) >> shift
+			sl := &keys[h&kmask]
+			if sl.w == w && int(sl.n) == kl && kl <= 8 {
+				ci = int(sl.idx)
+			} else if sl.idx >= 0 {
+				ci = n.find(ev[i+1:j], w)
 			}
 			i = j + 1
 		} else {
@@ -388,42 +405,41 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 				s.seen[w] |= bit
 			}
 		}
+		// A string value: its closing quote (j) when it has no escapes.
+		j = -1
+		if i+9 <= len(ev) && ev[i] == '"' {
+			x := binary.LittleEndian.Uint64(ev[i+1:])
+			if q, m := quoteMasks(x); m != 0 {
+				if q&m != 0 {
+					j = i + 1 + bits.TrailingZeros64(m)>>3
+				}
+			} else {
+				j = quoteEnd(ev, i+9)
+			}
+		}
 		if fresh {
 			remaining--
 			childAb := abandon && remaining == 0
 			kid := n.kids[ci]
-			if j := -1; i < len(ev) && ev[i] == '"' {
+			if j >= 0 {
 				if kid.field != nil {
-					if j = quoteEnd(ev, i+1); j >= 0 {
-						s.leafStr(kid.field, ev[i+1:j])
-						i = j + 1
-					}
+					s.leafStr(kid.field, ev[i+1:j])
 				}
-				if j < 0 {
-					i, _ = s.value(kid, i, false)
-				}
+				i = j + 1
 			} else {
 				var done bool
 				i, done = s.value(kid, i, childAb)
+				if i < 0 {
+					return -1, false
+				}
 				if done {
 					return i, true
 				}
 			}
-			if i < 0 {
-				return -1, false
-			}
 			if childAb {
 				return i, true
 			}
-		} else if i < len(ev) && ev[i] == '"' {
-			// An unread string.
-			j := quoteEnd(ev, i+1)
-			if j < 0 {
-				if j = strEnd(ev, i); j < 0 {
-					return s.fail(i, "unterminated string"), false
-				}
-				j--
-			}
+		} else if j >= 0 {
 			i = j + 1
 		} else {
 			i = s.skip(i)
