@@ -158,6 +158,11 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
 		return err
 	}
 	desired := desiredDeployments(p, arts, desiredEnv)
+	if p.Provider != "aws" {
+		for i := range desired {
+			desired[i].Role = "" // only AWS runs functions with an IAM role
+		}
+	}
 
 	var shared []providers.ResourceChange
 	if target.shared != nil {
