@@ -86,9 +86,9 @@ type tnode struct {
 // keySlot is one entry of tnode.keys: w holds the first (up to) 8 bytes of
 // the name, little-endian and zero-padded; idx is -1 for an empty slot.
 type keySlot struct {
-	w   uint64
-	n   int32
-	idx int32
+	w, w2 uint64 // w2: the last 8 bytes of names of 9 to 16 bytes
+	n     int32
+	idx   int32
 }
 
 func (n *tnode) child(name string, create bool) *tnode {
@@ -106,9 +106,10 @@ func (n *tnode) child(name string, create bool) *tnode {
 	return c
 }
 
-// keyHash spreads (length, first word) over a table of 1<<(64-shift) slots.
-func keyHash(w uint64, n int, shift uint8) uint64 {
-	return ((w ^ uint64(n)<<56 ^ uint64(n)) * 0x9e3779b97f4a7c15) >> shift
+// keyHash spreads a name's first word over a table of 1<<(64-shift) slots
+// (names sharing their first 8 bytes share a probe sequence).
+func keyHash(w uint64, shift uint8) uint64 {
+	return (w * 0x9e3779b97f4a7c15) >> (shift & 63)
 }
 
 // wordOf returns the first min(8, len(b)) bytes of b as a little-endian word.
@@ -136,11 +137,15 @@ func (n *tnode) buildKeys() {
 	}
 	for i, name := range n.names {
 		w := wordOf([]byte(name))
-		h := keyHash(w, len(name), n.shift)
+		h := keyHash(w, n.shift)
 		for n.keys[h].idx >= 0 {
 			h = (h + 1) & uint64(size-1)
 		}
-		n.keys[h] = keySlot{w: w, n: int32(len(name)), idx: int32(i)}
+		sl := keySlot{w: w, n: int32(len(name)), idx: int32(i)}
+		if len(name) > 8 && len(name) <= 16 {
+			sl.w2 = binary.LittleEndian.Uint64([]byte(name[len(name)-8:]))
+		}
+		n.keys[h] = sl
 	}
 }
 
@@ -149,7 +154,7 @@ func (n *tnode) buildKeys() {
 func (n *tnode) find(k []byte, w uint64) int {
 	keys := n.keys
 	mask := uint64(len(keys) - 1)
-	for h := keyHash(w, len(k), n.shift); ; h = (h + 1) & mask {
+	for h := keyHash(w, n.shift); ; h = (h + 1) & mask {
 		sl := &keys[h]
 		if sl.idx < 0 {
 			return -1

@@ -355,9 +355,8 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		}
 		if j >= 0 {
 			kl := j - i - 1
-			h := ((w ^ uint64(kl)<<56 ^ uint64(kl)) * 0x9e3779b97f4a7c15) >> shift
-			sl := &keys[h&kmask]
-			if sl.w == w && int(sl.n) == kl && kl <= 8 {
+			sl := &keys[(w*0x9e3779b97f4a7c15)>>shift&kmask] // keyHash
+			if sl.w == w && int(sl.n) == kl && (kl <= 8 || kl <= 16 && sl.w2 == binary.LittleEndian.Uint64(ev[j-8:])) {
 				ci = int(sl.idx)
 			} else if sl.idx >= 0 {
 				ci = n.find(ev[i+1:j], w)
