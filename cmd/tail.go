@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
@@ -34,7 +33,7 @@ type tailOptions struct {
 	// not given.
 	Project func() (*project.Project, error)
 	// RunTUI runs the terminal UI until the user quits (replaced in tests).
-	RunTUI func(ctx context.Context, m tail.Model, notices <-chan tea.Msg) error
+	RunTUI func(ctx context.Context, m tail.Model, r tuiRun) error
 
 	Functions     []string
 	Correlation   string
@@ -307,9 +306,6 @@ func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tai
 		default: // the screen shows the latest notice; one dropped is no loss
 		}
 	}
-	if !o.IO.ColorEnabled() {
-		lipgloss.SetColorProfile(termenv.Ascii) // NO_COLOR or --color never
-	}
 	m := tail.NewModel(tail.ModelOptions{Records: recs, Correlation: cfg.Correlation})
 	runErr := make(chan error, 1)
 	go func() {
@@ -317,7 +313,7 @@ func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tai
 		close(recs)
 		runErr <- err
 	}()
-	err := o.RunTUI(ctx, m, notices)
+	err := o.RunTUI(ctx, m, tuiRun{Notices: notices, Profile: tuiProfile(o.IO, o.Globals.Color, os.Environ())})
 	cancel()
 	rerr := <-runErr
 	if err != nil {
@@ -330,16 +326,41 @@ func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tai
 	return nil
 }
 
+// tuiRun is what RunTUI needs besides the model.
+type tuiRun struct {
+	// Notices are passed to the program (source errors and retries).
+	Notices <-chan tea.Msg
+	// Profile is the colour profile the screen is rendered in.
+	Profile colorprofile.Profile
+}
+
+// tuiProfile is the colour profile of the terminal UI: the terminal's, read
+// from the environment and terminfo (no query is sent to the terminal);
+// without colour under NO_COLOR or --color never (bold, faint and reverse
+// video stay: NO_COLOR is about colour, and the selected flow stays
+// visible); at least the 16 ANSI colours with --color always.
+func tuiProfile(s *cmdutil.IOStreams, colorFlag string, env []string) colorprofile.Profile {
+	if !s.ColorEnabled() {
+		return colorprofile.ASCII
+	}
+	p := colorprofile.Detect(s.Out, env)
+	if colorFlag == "always" {
+		p = max(p, colorprofile.ANSI)
+	}
+	return p
+}
+
 // runTUIProgram runs the bubbletea program on the terminal until q or
-// Ctrl-C; notices from other goroutines are passed to it.
-func runTUIProgram(ctx context.Context, m tail.Model, notices <-chan tea.Msg) error {
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithAltScreen())
+// Ctrl-C; notices from other goroutines are passed to it. The model asks
+// for the alternate screen in its View.
+func runTUIProgram(ctx context.Context, m tail.Model, r tuiRun) error {
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithColorProfile(r.Profile))
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		for {
 			select {
-			case msg := <-notices:
+			case msg := <-r.Notices:
 				p.Send(msg)
 			case <-done:
 				return

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/providers"
@@ -388,14 +390,8 @@ func TestTailStartsTUIOnlyOnATerminal(t *testing.T) {
 			f.IO.SetStdoutTTY(tt.stdout)
 			var got *tail.Model
 			cmd := newCmdTailWith(f, func(o *tailOptions) error {
-				o.RunTUI = func(ctx context.Context, m tail.Model, notices <-chan tea.Msg) error {
-					// Drive the model headless until the stream ends.
-					var msg tea.Msg
-					for cmd := m.Init(); cmd != nil; {
-						msg = cmd()
-						nm, next := m.Update(msg)
-						m, cmd = nm.(tail.Model), next
-					}
+				o.RunTUI = func(ctx context.Context, m tail.Model, r tuiRun) error {
+					m = driveTUI(m, m.Init())
 					got = &m
 					return nil
 				}
@@ -443,14 +439,10 @@ func TestTailTUIShowsSourceErrors(t *testing.T) {
 	f.IO.SetStdoutTTY(true)
 	var view string
 	cmd := newCmdTailWith(f, func(o *tailOptions) error {
-		o.RunTUI = func(ctx context.Context, m tail.Model, notices <-chan tea.Msg) error {
-			nm, _ := m.Update(<-notices)
-			m = nm.(tail.Model)
-			for cmd := m.Init(); cmd != nil; {
-				nm, next := m.Update(cmd())
-				m, cmd = nm.(tail.Model), next
-			}
-			view = m.View()
+		o.RunTUI = func(ctx context.Context, m tail.Model, r tuiRun) error {
+			nm, _ := m.Update(<-r.Notices)
+			m = driveTUI(nm.(tail.Model), m.Init())
+			view = ansi.Strip(m.View().Content)
 			return nil
 		}
 		return runTail(context.Background(), o)
@@ -485,5 +477,83 @@ func TestParseSince(t *testing.T) {
 		if err != nil || !got.Equal(want) {
 			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
 		}
+	}
+}
+
+// driveTUI runs the model headless, as the bubbletea program would: each
+// command's message goes back to Update (a batch's commands in turn) until
+// no command is left, here when the record stream has ended.
+func driveTUI(m tail.Model, cmd tea.Cmd) tail.Model {
+	queue := []tea.Cmd{cmd}
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		msg := c()
+		if batch, ok := msg.(tea.BatchMsg); ok {
+			queue = append(queue, batch...)
+			continue
+		}
+		nm, next := m.Update(msg)
+		m = nm.(tail.Model)
+		queue = append(queue, next)
+	}
+	return m
+}
+
+// TestTailTUIColorProfile: the screen has no colour under NO_COLOR or
+// --color never, the terminal's colours otherwise, at least 16 with
+// --color always (even with NO_COLOR set).
+func TestTailTUIColorProfile(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		mode    string
+		noColor bool
+		env     []string
+		want    colorprofile.Profile
+	}{
+		{"auto 256-colour terminal", "auto", false, []string{"TERM=xterm-256color", "CLICOLOR_FORCE=1"}, colorprofile.ANSI256},
+		{"auto truecolor terminal", "auto", false, []string{"TERM=xterm-256color", "COLORTERM=truecolor", "CLICOLOR_FORCE=1"}, colorprofile.TrueColor},
+		{"auto NO_COLOR", "auto", true, []string{"TERM=xterm-256color", "NO_COLOR=1", "CLICOLOR_FORCE=1"}, colorprofile.ASCII},
+		{"never", "never", false, []string{"TERM=xterm-256color", "CLICOLOR_FORCE=1"}, colorprofile.ASCII},
+		{"always with NO_COLOR", "always", true, []string{"TERM=xterm-256color", "NO_COLOR=1"}, colorprofile.ANSI},
+		{"always on a dumb terminal", "always", false, []string{"TERM=dumb"}, colorprofile.ANSI},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, _, _ := cmdutil.Test()
+			s.SetStdinTTY(true)
+			s.SetStdoutTTY(true)
+			s.SetNoColorEnv(tt.noColor)
+			s.SetColorMode(tt.mode)
+			if got := tuiProfile(s, tt.mode, tt.env); got != tt.want {
+				t.Fatalf("profile %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	// The profile reaches RunTUI.
+	f, _, _ := tailFactory(t, &listSource{lines: fanOutLines()})
+	f.IO.SetStdinTTY(true)
+	f.IO.SetStdoutTTY(true)
+	f.IO.SetNoColorEnv(true)
+	var got colorprofile.Profile
+	cmd := newCmdTailWith(f, func(o *tailOptions) error {
+		o.RunTUI = func(ctx context.Context, m tail.Model, r tuiRun) error {
+			got = r.Profile
+			driveTUI(m, m.Init())
+			return nil
+		}
+		return runTail(context.Background(), o)
+	})
+	t.Chdir(filepath.Dir(f.Globals.File))
+	f.Globals.File = "evcli.yaml"
+	cmd.SetArgs([]string{"--follow=false"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got != colorprofile.ASCII {
+		t.Fatalf("NO_COLOR: the TUI ran with profile %v", got)
 	}
 }

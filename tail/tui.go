@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -37,7 +37,7 @@ func DefaultKeyMap() KeyMap {
 		Open:      b("enter", "open flow", "enter"),
 		Back:      b("esc", "back", "esc"),
 		Follow:    b("F", "follow", "F"),
-		Pause:     b("space", "pause", " ", "p"),
+		Pause:     b("space", "pause", "space", "p"),
 		Search:    b("/", "search", "/"),
 		Function:  b("f", "function", "f"),
 		Level:     b("l", "level", "l"),
@@ -156,8 +156,8 @@ func NewModel(o ModelOptions) Model {
 			title:  lipgloss.NewStyle().Bold(true),
 			dim:    lipgloss.NewStyle().Faint(true),
 			sel:    lipgloss.NewStyle().Reverse(true),
-			err:    lipgloss.NewStyle().Foreground(lipgloss.ANSIColor(1)).Bold(true),
-			warn:   lipgloss.NewStyle().Foreground(lipgloss.ANSIColor(3)),
+			err:    lipgloss.NewStyle().Foreground(ansi.Red).Bold(true),
+			warn:   lipgloss.NewStyle().Foreground(ansi.Yellow),
 			header: lipgloss.NewStyle().Bold(true).Underline(true),
 			bar:    lipgloss.NewStyle().Faint(true),
 		},
@@ -170,12 +170,17 @@ func NewModel(o ModelOptions) Model {
 	return m
 }
 
-// Init starts reading records.
+// Init starts reading records and asks the terminal for its background
+// colour (answered by a tea.BackgroundColorMsg), so that the help bar and
+// the search prompt use greys that read well on it. This is the only query
+// evcli sends the terminal, and only once the program runs; bubbletea v2
+// waits for the answer without blocking, so a terminal that never answers
+// keeps the dark-background defaults.
 func (m Model) Init() tea.Cmd {
 	if m.recs == nil {
-		return nil
+		return tea.RequestBackgroundColor
 	}
-	return waitRecords(m.recs)
+	return tea.Batch(tea.RequestBackgroundColor, waitRecords(m.recs))
 }
 
 // waitRecords reads one record, then whatever else is waiting (up to a
@@ -207,8 +212,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
-		m.input.Width = max(10, msg.Width-4)
+		m.help.SetWidth(msg.Width)
+		m.input.SetWidth(max(10, msg.Width-4))
+		return m, nil
+	case tea.BackgroundColorMsg:
+		dark := msg.IsDark()
+		m.help.Styles = help.DefaultStyles(dark)
+		m.input.SetStyles(textinput.DefaultStyles(dark))
 		return m, nil
 	case RecordsMsg:
 		if m.paused {
@@ -228,7 +238,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case NoticeMsg:
 		m.notice = string(msg)
 		return m, nil
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
 	return m, nil
@@ -271,19 +281,19 @@ func flowKey(f *Flow) string {
 	return f.ID
 }
 
-func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	if msg.Type == tea.KeyCtrlC {
+func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if msg.Keystroke() == "ctrl+c" {
 		return m, tea.Quit
 	}
 	if m.search {
-		switch msg.Type {
-		case tea.KeyEnter:
+		switch msg.Keystroke() {
+		case "enter":
 			m.search = false
 			m.query = m.input.Value()
 			m.input.Blur()
 			m.afterFilter()
 			return m, nil
-		case tea.KeyEsc:
+		case "esc":
 			m.search = false
 			m.input.Blur()
 			m.input.SetValue(m.query)
@@ -578,7 +588,7 @@ func (m Model) fnStyle(fn string) lipgloss.Style {
 	if s, ok := m.fnStyles[fn]; ok {
 		return s
 	}
-	s := lipgloss.NewStyle().Foreground(lipgloss.ANSIColor(uint(ANSIColor(fn))))
+	s := lipgloss.NewStyle().Foreground(ansi.BasicColor(ANSIColor(fn)))
 	m.fnStyles[fn] = s
 	return s
 }
@@ -598,8 +608,17 @@ func pad(s string, w int) string {
 	return s + strings.Repeat(" ", w-sw)
 }
 
-// View renders the screen.
-func (m Model) View() string {
+// View returns the screen in the alternate screen buffer. Its content
+// carries full ANSI styling; bubbletea downsamples it to the terminal's
+// colour profile (none under NO_COLOR).
+func (m Model) View() tea.View {
+	v := tea.NewView(m.Screen())
+	v.AltScreen = true
+	return v
+}
+
+// Screen renders the screen as a string with ANSI styling.
+func (m Model) Screen() string {
 	var b strings.Builder
 	line := func(s string) {
 		b.WriteString(m.fit(s))

@@ -9,13 +9,15 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 )
 
-func init() { lipgloss.SetColorProfile(termenv.Ascii) }
+// plain is the screen as a terminal without colour support shows it: the
+// goldens hold text only (the styling is tested apart).
+func plain(m Model) string { return ansi.Strip(m.Screen()) }
 
 // updateGolden reports -update (the flag is registered by teatest's golden
 // package, which this test binary links).
@@ -83,20 +85,26 @@ func fanOut() RecordsMsg {
 	return RecordsMsg(m.Flush(merged))
 }
 
-func keyMsg(s string) tea.KeyMsg {
+// keyMsg is the key press a terminal sends for s.
+func keyMsg(s string) tea.KeyPressMsg {
 	switch s {
 	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
 	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
 	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
+		return tea.KeyPressMsg{Code: tea.KeyUp}
 	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	case " ":
-		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+	r := []rune(s)[0]
+	return tea.KeyPressMsg{Code: r, Text: s}
 }
 
 func update(t *testing.T, m Model, msgs ...tea.Msg) Model {
@@ -249,7 +257,7 @@ func TestModelCtrlCQuitsWhileSearching(t *testing.T) {
 			t.Fatal("a letter quit while searching")
 		}
 	}
-	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	_, cmd := m.Update(keyMsg("ctrl+c"))
 	if cmd == nil {
 		t.Fatal("ctrl+c did nothing while searching")
 	}
@@ -271,7 +279,7 @@ func TestModelResize(t *testing.T) {
 		m = update(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		for _, open := range []bool{false, true} {
 			m.open = open
-			v := m.View()
+			v := m.Screen()
 			lines := strings.Split(v, "\n")
 			if len(lines) > size[1] {
 				t.Errorf("%dx%d open=%v: %d lines", size[0], size[1], open, len(lines))
@@ -346,12 +354,12 @@ func runTUI(t *testing.T, o ModelOptions, w, h int, msgs ...tea.Msg) Model {
 
 func TestTUINavigateFlows(t *testing.T) {
 	m := runTUI(t, ModelOptions{}, 100, 28, fanOut(), keyMsg("up"), keyMsg("up"), keyMsg("down"))
-	checkGolden(t, "TestTUINavigateFlows", m.View())
+	checkGolden(t, "TestTUINavigateFlows", plain(m))
 }
 
 func TestTUIOpenFlow(t *testing.T) {
 	m := runTUI(t, ModelOptions{}, 100, 24, fanOut(), keyMsg("e"), keyMsg("enter"))
-	checkGolden(t, "TestTUIOpenFlow", m.View())
+	checkGolden(t, "TestTUIOpenFlow", plain(m))
 }
 
 func TestTUISearch(t *testing.T) {
@@ -361,11 +369,57 @@ func TestTUISearch(t *testing.T) {
 	}
 	msgs = append(msgs, keyMsg("enter"), keyMsg("g"))
 	m := runTUI(t, ModelOptions{}, 100, 24, msgs...)
-	checkGolden(t, "TestTUISearch", m.View())
+	checkGolden(t, "TestTUISearch", plain(m))
 }
 
 // TestREADMEScreenshot is the screen the README shows.
 func TestREADMEScreenshot(t *testing.T) {
 	m := runTUI(t, ModelOptions{}, 100, 24, fanOut(), keyMsg("e"))
-	checkGolden(t, "README-screenshot", m.View())
+	checkGolden(t, "README-screenshot", plain(m))
+}
+
+// TestModelStyling checks what the goldens strip: the alternate screen, a
+// function's colour (the same as the plain printer's), red errors and the
+// reversed selection.
+func TestModelStyling(t *testing.T) {
+	m := update(t, newTestModel(ModelOptions{}), fanOut(), keyMsg("e"))
+	v := m.View()
+	if !v.AltScreen {
+		t.Error("the TUI does not use the alternate screen")
+	}
+	if v.Content != m.Screen() {
+		t.Error("View and Screen differ")
+	}
+	for _, fn := range []string{"orders-api", "inventory", "billing", "notify"} {
+		want := lipgloss.NewStyle().Foreground(ansi.BasicColor(ANSIColor(fn))).Render(fn)
+		if !strings.Contains(v.Content, want) {
+			t.Errorf("%s is not shown in its colour %d (%q)", fn, ANSIColor(fn), want)
+		}
+	}
+	red := lipgloss.NewStyle().Foreground(ansi.Red).Bold(true).Render
+	if !strings.Contains(v.Content, red(pad("ERROR", 6))) {
+		t.Error("the error line's level is not red")
+	}
+	if !strings.Contains(v.Content, "\x1b[7m▸ c-1002") {
+		t.Errorf("the selected flow is not reversed:\n%q", v.Content)
+	}
+}
+
+// TestModelBackgroundColor: the help bar's greys follow the terminal's
+// background once it answers; until then they are the dark-background ones.
+func TestModelBackgroundColor(t *testing.T) {
+	m := newTestModel(ModelOptions{})
+	// #626262 is the dark-background key grey, #909090 the light one.
+	const darkKey, lightKey = "38;2;98;98;98", "38;2;144;144;144"
+	if s := m.Screen(); !strings.Contains(s, darkKey) || strings.Contains(s, lightKey) {
+		t.Fatalf("default help colours are not the dark ones:\n%q", s)
+	}
+	light := update(t, m, tea.BackgroundColorMsg{Color: lipgloss.Color("#ffffff")})
+	if s := light.Screen(); !strings.Contains(s, lightKey) {
+		t.Fatalf("a light background kept the dark help colours:\n%q", s)
+	}
+	dark := update(t, light, tea.BackgroundColorMsg{Color: lipgloss.Color("#101010")})
+	if s := dark.Screen(); !strings.Contains(s, darkKey) {
+		t.Fatalf("a dark background did not restore the dark help colours:\n%q", s)
+	}
 }

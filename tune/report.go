@@ -6,8 +6,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	"charm.land/lipgloss/v2"
 )
 
 // JSONEstimate is one size in a JSON recommendation.
@@ -81,18 +80,18 @@ func newStyles(color bool) styles {
 		return styles{head: p, dim: p, good: p, bad: p, cur: p, rec: p, bar: p, full: "#", empty: " "}
 	}
 	// The caller decided that colour is wanted (a terminal without
-	// NO_COLOR, or --color always): render ANSI colours whatever the
-	// writer is.
-	r := lipgloss.NewRenderer(io.Discard)
-	r.SetColorProfile(termenv.ANSI)
+	// NO_COLOR, or --color always): render the 16 basic ANSI colours (SGR 30-37) whatever
+	// the writer is (lipgloss v2 styles render as given, with no
+	// detection of their own).
+	n := lipgloss.NewStyle
 	return styles{
-		head:  r.NewStyle().Bold(true),
-		dim:   r.NewStyle().Faint(true),
-		good:  r.NewStyle().Foreground(lipgloss.Color("2")),
-		bad:   r.NewStyle().Foreground(lipgloss.Color("1")),
-		cur:   r.NewStyle().Foreground(lipgloss.Color("3")),
-		rec:   r.NewStyle().Foreground(lipgloss.Color("2")).Bold(true),
-		bar:   r.NewStyle().Foreground(lipgloss.Color("4")),
+		head:  n().Bold(true),
+		dim:   n().Faint(true),
+		good:  n().Foreground(lipgloss.Color("2")),
+		bad:   n().Foreground(lipgloss.Color("1")),
+		cur:   n().Foreground(lipgloss.Color("3")),
+		rec:   n().Foreground(lipgloss.Color("2")).Bold(true),
+		bar:   n().Foreground(lipgloss.Color("4")),
 		full:  "█",
 		empty: " ",
 	}
