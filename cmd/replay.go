@@ -18,6 +18,7 @@ import (
 	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
+	localbus "github.com/evcli/evcli/providers/local/bus"
 	"github.com/evcli/evcli/providers/local/store"
 	"github.com/evcli/evcli/replay"
 )
@@ -343,6 +344,10 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 	bus, err := f.Open.EventBus(ctx)
 	if err != nil {
 		return err
+	}
+	if _, ok := bus.(*sessionBus); ok {
+		// The local bus stores a call in one transaction: larger batches cost less per event.
+		cfg.MaxBatchEntries, cfg.MaxBatchBytes = localbus.PublishBatchEntries, localbus.PublishBatchBytes
 	}
 	if c, ok := bus.(interface{ Close(context.Context) error }); ok {
 		// An in-process local bus lets its deliveries finish before exit.

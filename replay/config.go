@@ -10,10 +10,20 @@ import (
 	"github.com/evcli/evcli/providers"
 )
 
-// Limits of one PutEvents request, which every bus honours.
+// Limits of one PutEvents request, which every bus honours unless it says
+// it takes more (Config.MaxBatchEntries, Config.MaxBatchBytes).
 const (
 	MaxBatchEntries = 10
 	MaxBatchBytes   = 256 * 1024
+	// MaxEntryBytes is the size limit of one entry, on every bus.
+	MaxEntryBytes = 256 * 1024
+)
+
+// Caps on Config.MaxBatchEntries and Config.MaxBatchBytes for a bus that
+// takes more than a PutEvents request in one call (the local bus).
+const (
+	maxBatchEntriesCap = 10_000
+	maxBatchBytesCap   = 16 << 20
 )
 
 // Selection says which stored events a replay publishes. It is stored with
@@ -53,8 +63,9 @@ type Config struct {
 	// must be the stored one.
 	Resume bool
 
-	// Concurrency bounds the batches in flight (default 1). An aggregate's
-	// next batch always waits for its previous one.
+	// Concurrency bounds the batches sent and not yet covered by a durable
+	// checkpoint (default 1): what a kill -9 may publish twice. An
+	// aggregate's next batch always waits for its previous one.
 	Concurrency int
 	// Rate paces publishing, in events per second (0: as fast as the bus
 	// takes them). Batches are capped at ceil(Rate) entries.
@@ -64,7 +75,12 @@ type Config struct {
 	// BackoffMax (default 10s).
 	MaxAttempts             int
 	BackoffBase, BackoffMax time.Duration
-	// MaxBatchEntries and MaxBatchBytes default to PutEvents' limits.
+	// MaxBatchEntries and MaxBatchBytes bound one Publish call; they
+	// default to PutEvents' limits (10 entries, 256 KiB). A bus that takes
+	// more in one call may be given more (up to 10,000 entries and 16 MiB):
+	// the local bus stores a call in one transaction, so larger batches
+	// cost less per event (cmd sets bus.PublishBatchEntries for it). A
+	// batch is the unit that a kill -9 may publish twice.
 	MaxBatchEntries, MaxBatchBytes int
 
 	// SpillDir is where sorted runs go (default os.TempDir()) once more than
@@ -103,15 +119,17 @@ func (c *Config) defaults() {
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = 10 * time.Second
 	}
-	if c.MaxBatchEntries <= 0 || c.MaxBatchEntries > MaxBatchEntries {
+	if c.MaxBatchEntries <= 0 {
 		c.MaxBatchEntries = MaxBatchEntries
 	}
+	c.MaxBatchEntries = min(c.MaxBatchEntries, maxBatchEntriesCap)
 	if c.Rate > 0 && float64(c.MaxBatchEntries) > c.Rate {
 		c.MaxBatchEntries = max(1, int(c.Rate+0.999999))
 	}
-	if c.MaxBatchBytes <= 0 || c.MaxBatchBytes > MaxBatchBytes {
+	if c.MaxBatchBytes <= 0 {
 		c.MaxBatchBytes = MaxBatchBytes
 	}
+	c.MaxBatchBytes = min(c.MaxBatchBytes, maxBatchBytesCap)
 	if c.Selection.Order == "" {
 		c.Selection.Order = OrderAggregate
 	}

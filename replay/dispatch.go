@@ -72,6 +72,10 @@ func (r *runner) begin(ctx context.Context, cps Checkpoints) (*Record, error) {
 	return &rec, nil
 }
 
+// maxQueuedBytes bounds the batches read ahead of publishing (besides at
+// least one), so that large batches (the local bus) keep memory flat.
+const maxQueuedBytes = 8 << 20
+
 func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus providers.EventBus, cps Checkpoints, rec *Record) (Summary, error) {
 	cfg := r.cfg
 	resumeFrom := *rec // what earlier runs resolved, fixed for this run
@@ -83,7 +87,7 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 
 	rctx, cancelRead := context.WithCancel(ctx)
 	defer cancelRead()
-	batches := make(chan *batch, cfg.Concurrency)
+	batches := make(chan *batch, 1) // the dispatcher's queue is the buffer
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
@@ -101,29 +105,27 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 	defer cancelPub()
 	pc := &pacer{rate: cfg.Rate, now: cfg.Now, sleep: cfg.Sleep}
 	done := make(chan batchResult, cfg.Concurrency)
+	saved := make(chan error, 1)
 	window := int64(4 * cfg.Concurrency)
-	busy := map[string]int{} // aggregate -> batches in flight holding it
-	resolved := map[int64]*batch{}
+	busy := map[string]int{}         // aggregate -> batches being published that hold it
+	resolved := map[int64]KeyRange{} // acknowledged batches above the watermark
 	var (
-		low      int64 // lowest unresolved batch seq
-		inflight int
-		pending  *batch
+		queue    []*batch // read, not sent yet, in seq order: at most Concurrency
+		queued   int      // bytes in queue
+		low      int64    // lowest unresolved batch seq
+		sent     int      // batches sent and not yet covered by a durable checkpoint
+		inflight int      // batches being published
 		inDone   bool
 		stop     bool
 		firstErr error
 		sum      = Summary{Name: cfg.Name}
-		runTot   Counts              // this run's published/failed
-		unsaved  [][]providers.Event // published entries of batches not yet checkpointed
+		runTot   Counts // this run's published/failed
+		// Acknowledged batches not yet in a checkpoint, and those in the
+		// checkpoint being written.
+		unsaved, saving []batchResult
+		savingNow       bool
 	)
 	ctxDone := ctx.Done()
-	conflicts := func(b *batch) bool {
-		for _, a := range b.aggs {
-			if busy[a] > 0 {
-				return true
-			}
-		}
-		return false
-	}
 	fail := func(err error) {
 		if !stop {
 			stop, firstErr = true, err
@@ -141,17 +143,18 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 			}
 		}
 		if res.err != nil {
+			sent--
 			fail(res.err)
 			return
 		}
 		b := res.b
-		resolved[b.seq] = b
+		resolved[b.seq] = b.rng
 		for {
-			lb, ok := resolved[low]
+			rng, ok := resolved[low]
 			if !ok {
 				break
 			}
-			wm := lb.rng.Last
+			wm := rng.Last
 			rec.Watermark = &wm
 			delete(resolved, low)
 			low++
@@ -163,7 +166,7 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 		}
 		slices.Sort(seqs)
 		for _, s := range seqs {
-			rec.Acked = append(rec.Acked, resolved[s].rng)
+			rec.Acked = append(rec.Acked, resolved[s])
 		}
 		if cfg.Resume {
 			// Ranges of earlier runs beyond the new watermark still count.
@@ -187,56 +190,105 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 			}
 		}
 		sum.Batches++
-		unsaved = append(unsaved, res.published)
+		// Only OnPublished needs the events any more.
+		unsaved = append(unsaved, batchResult{published: res.published})
 	}
-	// save writes one checkpoint for the batches handled since the last
-	// one (several when they were acknowledged together), before their
-	// slots go to other batches.
+	// save starts writing a checkpoint of everything acknowledged so far,
+	// unless one is being written: the next one then covers what is
+	// acknowledged meanwhile. The record is written even while Ctrl-C
+	// cancels the run: the bus has those batches.
 	save := func() {
-		if len(unsaved) == 0 {
+		if savingNow || len(unsaved) == 0 {
 			return
 		}
 		rec.Updated = cfg.Now()
-		// Recorded even while Ctrl-C cancels the run: the bus has it.
-		if err := cps.Put(context.WithoutCancel(ctx), *rec); err != nil {
-			unsaved = unsaved[:0]
+		snap := *rec
+		snap.Acked = slices.Clone(rec.Acked)
+		snap.Failures = slices.Clone(rec.Failures)
+		saving, unsaved = unsaved, saving[:0]
+		savingNow = true
+		go func() { saved <- cps.Put(context.WithoutCancel(ctx), snap) }()
+	}
+	// savedDone frees the slots of the batches the checkpoint just written
+	// covers, and reports them.
+	savedDone := func(err error) {
+		savingNow = false
+		sent -= len(saving)
+		if err != nil {
 			fail(fmt.Errorf("write checkpoint of replay %s: %w", cfg.Name, err))
+			saving = saving[:0]
 			return
 		}
-		for _, pub := range unsaved {
-			if cfg.OnPublished != nil && len(pub) > 0 {
-				cfg.OnPublished(ctx, pub)
+		for _, res := range saving {
+			if cfg.OnPublished != nil && len(res.published) > 0 {
+				cfg.OnPublished(ctx, res.published)
 			}
 		}
-		unsaved = unsaved[:0]
+		saving = saving[:0]
 		r.progress(func(p *Progress) { p.Published, p.Failed = runTot.Published, runTot.Failed })
+	}
+	// next returns the first queued batch that may be sent now: one whose
+	// aggregates are neither being published nor held by a batch queued
+	// before it (an aggregate's batches go in order). Batches of other
+	// aggregates overtake a waiting one, within the window that keeps
+	// Record.Acked short.
+	var held map[string]bool
+	next := func() int {
+		clear(held)
+		for i, b := range queue {
+			if b.seq >= low+window {
+				return -1
+			}
+			ok := true
+			for _, a := range b.aggs {
+				if busy[a] > 0 || held[a] {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return i
+			}
+			if held == nil {
+				held = map[string]bool{}
+			}
+			for _, a := range b.aggs {
+				held[a] = true
+			}
+		}
+		return -1
 	}
 
 	for {
-		if !stop && pending != nil && inflight < cfg.Concurrency && pending.seq < low+window && !conflicts(pending) {
-			if err := pc.wait(pctx, len(pending.events)); err != nil {
-				fail(err)
+		if !stop && sent < cfg.Concurrency && len(queue) > 0 {
+			if i := next(); i >= 0 {
+				b := queue[i]
+				if err := pc.wait(pctx, len(b.events)); err != nil {
+					fail(err)
+					continue
+				}
+				if err := ctx.Err(); err != nil { // no new batch once cancelled
+					ctxDone = nil
+					fail(err)
+					continue
+				}
+				queue = slices.Delete(queue, i, i+1)
+				queued -= b.bytes
+				sent++
+				inflight++
+				for _, a := range b.aggs {
+					busy[a]++
+				}
+				go func() { done <- r.publish(pctx, bus, pc, b) }()
 				continue
 			}
-			if err := ctx.Err(); err != nil { // no new batch once cancelled
-				ctxDone = nil
-				fail(err)
-				continue
-			}
-			b := pending
-			pending = nil
-			inflight++
-			for _, a := range b.aggs {
-				busy[a]++
-			}
-			go func() { done <- r.publish(pctx, bus, pc, b) }()
-			continue
 		}
+		save()
 		var in <-chan *batch
-		if !stop && pending == nil && !inDone {
+		if !stop && !inDone && len(queue) < cfg.Concurrency && (len(queue) == 0 || queued < maxQueuedBytes) {
 			in = batches
 		}
-		if in == nil && inflight == 0 {
+		if in == nil && inflight == 0 && !savingNow && (len(queue) == 0 || stop) {
 			break
 		}
 		select {
@@ -244,7 +296,8 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 			if !ok {
 				inDone = true
 			} else {
-				pending = b
+				queue = append(queue, b)
+				queued += b.bytes
 			}
 		case res := <-done:
 			handle(res)
@@ -256,7 +309,8 @@ func (r *runner) dispatch(ctx context.Context, store providers.EventStore, bus p
 					more = false
 				}
 			}
-			save()
+		case err := <-saved:
+			savedDone(err)
 		case <-ctxDone:
 			ctxDone = nil
 			fail(ctx.Err())

@@ -21,15 +21,21 @@
 //	          tracks at most 200,000 aggregates.
 //	batch     at most 10 entries and 256 KiB per PutEvents request, the
 //	          entry size counted as EventBridge documents it (EntrySize);
-//	          an entry larger than a request fails alone (EntryTooLarge).
+//	          an entry larger than 256 KiB fails alone (EntryTooLarge). A
+//	          bus that takes more per call may be given larger batches
+//	          (Config.MaxBatchEntries/MaxBatchBytes; the local bus: 1,000
+//	          entries, 1 MiB, since it stores a call in one transaction).
 //	publish   providers.EventBus.Publish, at most Config.Concurrency batches
-//	          in flight; a batch holding an aggregate waits until no batch
-//	          in flight holds it, so an aggregate's batches are published one
-//	          after another, in order. Entries failing with a retryable code
+//	          sent and not yet checkpointed; a batch holding an aggregate
+//	          waits until no batch in flight holds it, so an aggregate's
+//	          batches are published one after another, in order, while
+//	          batches of other aggregates read after it overtake it (within
+//	          the window below). Entries failing with a retryable code
 //	          (InternalFailure, ThrottlingException) are sent again with
 //	          exponential backoff (Config.Sleep) up to Config.MaxAttempts;
 //	          other codes fail at once. --rate paces with Config.Now/Sleep.
-//	checkpoint after every acknowledged batch, before the next is sent.
+//	checkpoint after acknowledged batches, written while the next ones are
+//	          published (see below).
 //
 // A retried entry reaches the bus after the entries of its batch that
 // succeeded the first time, so within one batch an aggregate's order holds
@@ -66,17 +72,22 @@
 //     holds at most that many ranges.
 //
 // The record is written (Checkpoints.Put, which must be durable when it
-// returns) after each acknowledged batch, before that batch's slot is given
-// to another one; batches acknowledged together (Concurrency > 1) share one
-// write. A resumed run (Config.Resume) skips the events the
-// record covers and publishes the rest. After kill -9 at any moment:
+// returns) by one write at a time, in the background: the first
+// acknowledged batch starts a write, and the batches acknowledged while it
+// is being written share the next one. A batch holds one of the
+// Concurrency slots from the moment it is sent until a durable record
+// covers it, so at any moment at most Concurrency batches have been sent
+// beyond the last durable record, however the writes and the publishes
+// interleave. A resumed run (Config.Resume) skips the events the record
+// covers and publishes the rest. After kill -9 at any moment:
 //
 //   - nothing is skipped: an event is covered only once its batch was
 //     acknowledged;
-//   - what is published twice is at most the batches in flight at the kill,
-//     and those acknowledged whose checkpoint was being written: one batch
-//     with Concurrency 1, at most Concurrency batches otherwise. They carry
-//     the same replay ids, so idempotent consumers drop them.
+//   - what is published twice is at most the batches sent and not yet in a
+//     durable record at the kill (in flight, or acknowledged while their
+//     checkpoint was being written): one batch with Concurrency 1, at most
+//     Concurrency batches otherwise. They carry the same replay ids, so
+//     idempotent consumers drop them.
 //
 // Entries that failed for good are counted (Counts.Failed, first 100 in
 // Record.Failures) and not retried by a resume. Events stored after the
