@@ -43,6 +43,17 @@ type Matcher interface {
 // MaxEntrySize is EventBridge's limit on one PutEvents entry (256 KB).
 const MaxEntrySize = 256 * 1024
 
+// PublishBatchEntries and PublishBatchBytes size the batches a publisher
+// that chooses them (replay) should give Publish. Publish itself takes any
+// number of entries (the PutEvents endpoint keeps EventBridge's 10) and
+// stores each call in one transaction: a large call shares the commit, the
+// fsync and the index pages it writes among its entries, so it costs less
+// per event; beyond these sizes the gain is small and memory grows.
+const (
+	PublishBatchEntries = 1000
+	PublishBatchBytes   = 1 << 20
+)
+
 // Options configure a Bus. Store and Invoker are required.
 type Options struct {
 	Store   *store.DB
@@ -255,14 +266,14 @@ func (b *Bus) PublishInFlow(ctx context.Context, flowID, busName string, events 
 	if b.closed {
 		return nil, ErrClosed
 	}
-	stored, err := b.o.Store.AppendEvents(ctx, valid)
+	stored, payloads, err := b.o.Store.AppendEnvelopes(ctx, valid)
 	if err != nil {
 		return nil, fmt.Errorf("bus: store events: %w", err)
 	}
 	for k, se := range stored {
 		results[index[k]] = providers.PublishResult{EventID: se.ID}
 	}
-	b.route(flowID, publishDepth(ctx), stored)
+	b.route(flowID, publishDepth(ctx), stored, payloads)
 	return results, nil
 }
 
@@ -342,20 +353,17 @@ func BusNameOf(s string) string {
 	return s
 }
 
-// route matches each stored event against its bus's rules and schedules one
-// delivery per matching rule, counting them in the flow before returning.
-func (b *Bus) route(flowID string, depth int, evs []providers.StoredEvent) {
+// route matches each stored event (payloads: their envelopes as stored)
+// against its bus's rules and schedules one delivery per matching rule,
+// counting them in the flow before returning.
+func (b *Bus) route(flowID string, depth int, evs []providers.StoredEvent, payloads [][]byte) {
 	rt := b.routes.Load()
-	for _, se := range evs {
+	for i, se := range evs {
 		m := rt.buses[se.EventBusName]
 		if m == nil {
 			continue
 		}
-		payload, err := store.MarshalEnvelope(se.Event)
-		if err != nil {
-			b.o.Logf("bus: event %s: %v", se.ID, err)
-			continue
-		}
+		payload := payloads[i]
 		ids, err := m.Match(payload)
 		if err != nil {
 			b.o.Logf("bus: event %s: match: %v", se.ID, err)

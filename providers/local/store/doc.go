@@ -21,6 +21,13 @@
 // store, deployments and key/value writes commit with synchronous=FULL (or
 // the handle's WithSynchronous): once AppendEvents returns, the events
 // survive kill -9 of the process and loss of power.
+// AppendEvents inserts with multi-row INSERT OR IGNORE ... RETURNING
+// statements (one per row would cost a statement and an AUTOINCREMENT
+// update each), and AppendEnvelopes hands the stored envelope bytes back
+// so that the bus delivers them without encoding the event again. The
+// envelope is encoded, parsed and searched for its aggregate keys by hand,
+// byte for byte as encoding/json does (envelope_test.go and the fuzz
+// targets compare them), falling back to encoding/json for unusual input.
 // Log lines, invocation records and delivery outcomes — frequent, and
 // diagnostics rather than the system of record — commit with
 // synchronous=NORMAL and multi-row inserts: safe from kill -9 of any process,

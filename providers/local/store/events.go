@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/evcli/evcli/providers"
@@ -35,8 +36,26 @@ type Envelope struct {
 }
 
 // MarshalEnvelope renders ev as the JSON a target receives. Times are UTC,
-// RFC 3339 (with fractional seconds only when the time has them).
+// RFC 3339 (with fractional seconds only when the time has them). The bytes
+// are those json.Marshal renders for an Envelope.
 func MarshalEnvelope(ev providers.Event) ([]byte, error) {
+	if d := trimSpace(ev.Detail); len(d) > 0 && !json.Valid(d) {
+		return marshalEnvelopeJSON(ev) // for encoding/json's error
+	}
+	return appendEnvelope(make([]byte, 0, envelopeSize(&ev)), &ev), nil
+}
+
+// envelopeSize is about how long ev's envelope is, to size its buffer.
+func envelopeSize(ev *providers.Event) int {
+	n := 160 + len(ev.Version) + len(ev.ID) + len(ev.DetailType) + len(ev.Source) + len(ev.Account) + len(ev.Region) + len(ev.Detail)
+	for _, r := range ev.Resources {
+		n += len(r) + 3
+	}
+	return n
+}
+
+// marshalEnvelopeJSON is MarshalEnvelope through encoding/json.
+func marshalEnvelopeJSON(ev providers.Event) ([]byte, error) {
 	res := ev.Resources
 	if res == nil {
 		res = []string{}
@@ -58,8 +77,17 @@ func MarshalEnvelope(ev providers.Event) ([]byte, error) {
 	})
 }
 
-// UnmarshalEnvelope parses an envelope written by MarshalEnvelope.
+// UnmarshalEnvelope parses an envelope written by MarshalEnvelope (or any
+// JSON object with its members). The event's detail may share b's memory.
 func UnmarshalEnvelope(b []byte) (providers.Event, error) {
+	if ev, ok := parseEnvelope(b); ok {
+		return ev, nil
+	}
+	return unmarshalEnvelopeJSON(b)
+}
+
+// unmarshalEnvelopeJSON is UnmarshalEnvelope through encoding/json.
+func unmarshalEnvelopeJSON(b []byte) (providers.Event, error) {
 	var e Envelope
 	if err := json.Unmarshal(b, &e); err != nil {
 		return providers.Event{}, err
@@ -87,6 +115,24 @@ func DeriveKeys(ev *providers.StoredEvent) {
 	if ev.AggregateID != "" && ev.AggregateVersion != 0 && ev.CorrelationID != "" {
 		return
 	}
+	if json.Valid(ev.Detail) && deriveKeysFast(ev) {
+		return
+	}
+	deriveKeysJSON(ev)
+}
+
+// deriveKeys is DeriveKeys for a detail known to be valid JSON.
+func deriveKeys(ev *providers.StoredEvent) {
+	if ev.AggregateID != "" && ev.AggregateVersion != 0 && ev.CorrelationID != "" {
+		return
+	}
+	if !deriveKeysFast(ev) {
+		deriveKeysJSON(ev)
+	}
+}
+
+// deriveKeysJSON is DeriveKeys through encoding/json.
+func deriveKeysJSON(ev *providers.StoredEvent) {
 	var d struct {
 		AggregateID      json.RawMessage `json:"aggregateId"`
 		AggregateID2     json.RawMessage `json:"aggregate_id"`
@@ -143,19 +189,28 @@ func firstScalar(vs ...json.RawMessage) string {
 // unchanged, so a retried append is idempotent. Every event needs an id,
 // a source and a detail-type; the bus defaults to "default".
 func (d *DB) AppendEvents(ctx context.Context, evs []providers.StoredEvent) ([]providers.StoredEvent, error) {
+	out, _, err := d.AppendEnvelopes(ctx, evs)
+	return out, err
+}
+
+// AppendEnvelopes is AppendEvents that also returns each event's envelope
+// JSON as stored (what MarshalEnvelope renders; for an id already stored,
+// the stored one), so that the bus delivers those bytes without encoding
+// the event again.
+func (d *DB) AppendEnvelopes(ctx context.Context, evs []providers.StoredEvent) ([]providers.StoredEvent, [][]byte, error) {
 	out := make([]providers.StoredEvent, len(evs))
 	payloads := make([][]byte, len(evs))
 	for i, ev := range evs {
 		if ev.ID == "" {
-			return nil, fmt.Errorf("store: events[%d]: id is empty; every stored event needs a unique id", i)
+			return nil, nil, fmt.Errorf("store: events[%d]: id is empty; every stored event needs a unique id", i)
 		}
 		if ev.Source == "" || ev.DetailType == "" {
-			return nil, fmt.Errorf("store: events[%d] (id %s): source and detail-type are required", i, ev.ID)
+			return nil, nil, fmt.Errorf("store: events[%d] (id %s): source and detail-type are required", i, ev.ID)
 		}
 		if len(bytes.TrimSpace(ev.Detail)) == 0 {
 			ev.Detail = json.RawMessage("{}")
 		} else if !json.Valid(ev.Detail) {
-			return nil, fmt.Errorf("store: events[%d] (id %s): detail is not valid JSON", i, ev.ID)
+			return nil, nil, fmt.Errorf("store: events[%d] (id %s): detail is not valid JSON", i, ev.ID)
 		}
 		if ev.EventBusName == "" {
 			ev.EventBusName = DefaultBus
@@ -165,20 +220,16 @@ func (d *DB) AppendEvents(ctx context.Context, evs []providers.StoredEvent) ([]p
 		}
 		ev.Time = ev.Time.UTC()
 		if y := ev.Time.Year(); y < 1 || y > 9999 {
-			return nil, fmt.Errorf("store: events[%d] (id %s): time %s is outside the years 1 .. 9999", i, ev.ID, ev.Time)
+			return nil, nil, fmt.Errorf("store: events[%d] (id %s): time %s is outside the years 1 .. 9999", i, ev.ID, ev.Time)
 		}
-		DeriveKeys(&ev)
-		p, err := MarshalEnvelope(ev.Event)
-		if err != nil {
-			return nil, fmt.Errorf("store: events[%d] (id %s): %w", i, ev.ID, err)
-		}
-		payloads[i] = p
+		deriveKeys(&ev)
+		payloads[i] = appendEnvelope(make([]byte, 0, envelopeSize(&ev.Event)), &ev.Event)
 		out[i] = ev
 	}
 	if err := d.commitEvents(ctx, &eventAppend{evs: out, payloads: payloads}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, payloads, nil
 }
 
 // eventAppend is one AppendEvents call's rows.
@@ -193,37 +244,98 @@ type eventAppend struct {
 // one per call.
 func (d *DB) commitEvents(ctx context.Context, r *eventAppend) error {
 	return d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		ins, err := d.wr.stmt(ctx, tx, `INSERT INTO events
-			(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload)
-			VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`)
-		if err != nil {
-			return d.wrap("prepare event insert", err)
-		}
-		return d.insertEvents(ctx, tx, ins, r)
+		return d.insertEvents(ctx, tx, r)
 	})
 }
 
-func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, r *eventAppend) error {
+const eventInsertCols = `(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload)`
+
+// eventInsertQuery is the INSERT of n events: multi-row, skipping ids
+// already stored, returning the seq of each row inserted. Its sizes are
+// powers of two up to multiRowChunk, so that few statements are prepared.
+func eventInsertQuery(n int) string {
+	return `INSERT OR IGNORE INTO events ` + eventInsertCols + ` VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", n), ",") +
+		` RETURNING seq, id`
+}
+
+var eventInsertQueries = func() map[int]string {
+	m := map[int]string{}
+	for n := 1; n <= multiRowChunk; n *= 2 {
+		m[n] = eventInsertQuery(n)
+	}
+	return m
+}()
+
+// insertEvents inserts r's events in order with multi-row statements (one
+// statement per row would cost a statement's overhead and an update of the
+// AUTOINCREMENT counter for each) and fills in their seq. An event whose
+// id is stored already (before, or earlier in r) becomes the stored row.
+func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error {
+	first := make(map[string]int, len(r.evs)) // id -> its first index in r
+	for i := range r.evs {
+		if _, ok := first[r.evs[i].ID]; !ok {
+			first[r.evs[i].ID] = i
+		}
+	}
+	args := make([]any, 0, 9*multiRowChunk)
+	for start := 0; start < len(r.evs); {
+		n := multiRowChunk
+		for n > len(r.evs)-start {
+			n /= 2
+		}
+		args = args[:0]
+		for i := start; i < start+n; i++ {
+			ev := &r.evs[i]
+			ev.Seq = 0
+			args = append(args, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toMicros(ev.Time),
+				ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, r.payloads[i])
+		}
+		if err := d.insertEventRows(ctx, tx, eventInsertQueries[n], args, r, first); err != nil {
+			return d.wrap(fmt.Sprintf("insert events %s .. %s", r.evs[start].ID, r.evs[start+n-1].ID), err)
+		}
+		start += n
+	}
 	for i := range r.evs {
 		ev := &r.evs[i]
-		res, err := ins.ExecContext(ctx, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toMicros(ev.Time),
-			ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, r.payloads[i])
-		if err != nil {
-			return d.wrap("insert event "+ev.ID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			if ev.Seq, err = res.LastInsertId(); err != nil {
-				return d.wrap("insert event "+ev.ID, err)
-			}
+		if ev.Seq != 0 {
 			continue
 		}
-		existing, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventCols+` FROM events WHERE id = ?`, ev.ID))
+		existing, payload, err := scanEventPayload(tx.QueryRowContext(ctx, `SELECT `+eventCols+` FROM events WHERE id = ?`, ev.ID))
 		if err != nil {
 			return d.wrap("read existing event "+ev.ID, err)
 		}
 		*ev = existing
+		r.payloads[i] = payload
 	}
 	return nil
+}
+
+// insertEventRows runs one multi-row insert and sets the seq of the rows it
+// inserted.
+func (d *DB) insertEventRows(ctx context.Context, tx *sql.Tx, query string, args []any, r *eventAppend, first map[string]int) error {
+	st, err := d.wr.stmt(ctx, tx, query)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			seq int64
+			id  string
+		)
+		if err := rows.Scan(&seq, &id); err != nil {
+			return err
+		}
+		if i, ok := first[id]; ok {
+			r.evs[i].Seq = seq
+		}
+	}
+	return rows.Err()
 }
 
 const eventCols = `seq, bus, aggregate_id, aggregate_version, correlation_id, payload`
@@ -231,21 +343,28 @@ const eventCols = `seq, bus, aggregate_id, aggregate_version, correlation_id, pa
 type rowScanner interface{ Scan(...any) error }
 
 func scanEvent(r rowScanner) (providers.StoredEvent, error) {
+	se, _, err := scanEventPayload(r)
+	return se, err
+}
+
+// scanEventPayload is scanEvent that also returns the stored envelope,
+// which the event's detail shares.
+func scanEventPayload(r rowScanner) (providers.StoredEvent, []byte, error) {
 	var (
 		se      providers.StoredEvent
 		payload []byte
 	)
 	if err := r.Scan(&se.Seq, &se.EventBusName, &se.AggregateID, &se.AggregateVersion, &se.CorrelationID, &payload); err != nil {
-		return se, err
+		return se, nil, err
 	}
 	ev, err := UnmarshalEnvelope(payload)
 	if err != nil {
-		return se, fmt.Errorf("event seq %d: stored payload: %w", se.Seq, err)
+		return se, nil, fmt.Errorf("event seq %d: stored payload: %w", se.Seq, err)
 	}
 	bus := se.EventBusName
 	se.Event = ev
 	se.EventBusName = bus
-	return se, nil
+	return se, payload, nil
 }
 
 // Event returns the stored event with the given id.
