@@ -44,6 +44,8 @@ type state struct {
 	tree    *jval
 	treeErr error
 	treeOK  bool
+	reach   int  // how far into the previous event the scan went
+	touch   byte // keeps the prefetching loads
 }
 
 func (e *engine) newState() any {
@@ -95,7 +97,15 @@ func (s *state) run(dst []string, ev []byte) ([]string, error) {
 		}
 		return dst, fmt.Errorf("%w", ErrNotObject)
 	}
-	s.object(s.e.root, i, true)
+	// Touch the cache lines the previous event needed read so that their
+	// misses overlap instead of following the scanner one at a time.
+	var t byte
+	for k := 64; k < s.reach && k < len(ev); k += 64 {
+		t += ev[k]
+	}
+	s.touch = t
+	end, _ := s.object(s.e.root, i, true)
+	s.reach = min(end+64, 2048)
 	if s.err != nil {
 		return dst, s.err
 	}
