@@ -3,14 +3,18 @@ package tail
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 )
@@ -421,5 +425,61 @@ func TestModelBackgroundColor(t *testing.T) {
 	dark := update(t, light, tea.BackgroundColorMsg{Color: lipgloss.Color("#101010")})
 	if s := dark.Screen(); !strings.Contains(s, darkKey) {
 		t.Fatalf("a dark background did not restore the dark help colours:\n%q", s)
+	}
+}
+
+var sgr = regexp.MustCompile(`\x1b\[([0-9;:]*)m`)
+
+// sgrAttrs returns whether out sets a colour and whether it sets any other
+// attribute (bold, faint, reverse…) through SGR sequences.
+func sgrAttrs(out string) (colour, other bool) {
+	for _, m := range sgr.FindAllStringSubmatch(out, -1) {
+		for _, p := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ';' || r == ':' }) {
+			n, _ := strconv.Atoi(p)
+			switch {
+			case n >= 30 && n <= 38, n >= 40 && n <= 48, n >= 90 && n <= 97, n >= 100 && n <= 107:
+				colour = true
+			case n != 0 && n != 39 && n != 49:
+				other = true
+			}
+			if n == 38 || n == 48 {
+				break // the rest are the colour's parameters
+			}
+		}
+	}
+	return colour, other
+}
+
+// TestTUIColorProfile runs the program as the terminal sees it: under the
+// ASCII profile (NO_COLOR, --color never) the renderer writes no colour but
+// keeps bold and reverse video; under ANSI it writes the colours.
+func TestTUIColorProfile(t *testing.T) {
+	for _, tt := range []struct {
+		profile               colorprofile.Profile
+		wantColour, wantOther bool
+	}{
+		{colorprofile.ASCII, false, true},
+		{colorprofile.ANSI, true, true},
+		{colorprofile.NoTTY, false, false},
+	} {
+		t.Run(tt.profile.String(), func(t *testing.T) {
+			tm := teatest.NewTestModel(t, NewModel(ModelOptions{Location: time.UTC}),
+				teatest.WithInitialTermSize(100, 24), teatest.WithProgramOptions(tea.WithColorProfile(tt.profile)))
+			tm.Send(fanOut())
+			tm.Send(keyMsg("e"))
+			tm.Send(keyMsg("q"))
+			b, err := io.ReadAll(tm.FinalOutput(t, teatest.WithFinalTimeout(10*time.Second)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := string(b)
+			if !strings.Contains(out, "payment failed: insufficient funds") {
+				t.Fatalf("the screen was not drawn:\n%q", out)
+			}
+			colour, other := sgrAttrs(out)
+			if colour != tt.wantColour || other != tt.wantOther {
+				t.Fatalf("%v: colour %v (want %v), other attributes %v (want %v)", tt.profile, colour, tt.wantColour, other, tt.wantOther)
+			}
+		})
 	}
 }
