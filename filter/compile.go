@@ -124,10 +124,10 @@ func wordOf(b []byte) uint64 {
 	return w
 }
 
-// buildKeys fills the key table (load factor at most 1/2).
+// buildKeys fills the key table (load factor at most 1/4).
 func (n *tnode) buildKeys() {
-	size := 2
-	for size < 2*len(n.names) {
+	size := 4
+	for size < 4*len(n.names) {
 		size *= 2
 	}
 	n.shift = uint8(64 - bits.TrailingZeros(uint(size)))

@@ -321,6 +321,94 @@ func quoteMasks(x uint64) (q, m uint64) {
 	return q, m & -m
 }
 
+// nextMember results.
+const (
+	memFound = iota // a member named in the key table (-1: not named, and not a string): i is just after its ':'
+	memEnd          // the object's closing '}' is at i
+	memOther        // a member (or whitespace) at i needs the general path
+)
+
+// nextMember skips, from i, the members whose names are not in the key table
+// and whose values are strings, in their common shape (names up to 16 bytes
+// and strings without escapes, no whitespace), and reports what stops it.
+// It calls nothing, so that its loop stays in registers.
+func nextMember(ev []byte, i int, keys []keySlot, shift uint8) (int, int, int) {
+	kmask := uint64(len(keys) - 1)
+	shift &= 63
+	for i+17 <= len(ev) {
+		if c := ev[i]; c != '"' {
+			if c == '}' {
+				return i, -1, memEnd
+			}
+			break
+		}
+		x := binary.LittleEndian.Uint64(ev[i+1:])
+		var j int // the name's closing quote
+		var w2 uint64
+		w := x
+		if q, m := quoteMasks(x); m != 0 {
+			if q&m == 0 {
+				break // an escape
+			}
+			p := bits.TrailingZeros64(m) >> 3
+			j = i + 1 + p
+			w = x & (1<<(uint(p)*8&63) - 1)
+		} else {
+			q, m := quoteMasks(binary.LittleEndian.Uint64(ev[i+9:]))
+			if q&m == 0 {
+				break // longer than 16 bytes, or an escape
+			}
+			j = i + 9 + bits.TrailingZeros64(m)>>3
+			w2 = binary.LittleEndian.Uint64(ev[j-8:])
+		}
+		kl := j - i - 1
+		k := j + 1
+		if k >= len(ev) || ev[k] != ':' {
+			break
+		}
+		k++
+		// The key table, probed inline: w and w2 cover names up to 16 bytes.
+		for h := (w * 0x9e3779b97f4a7c15) >> shift; ; h++ { // keyHash
+			sl := &keys[h&kmask]
+			if sl.idx < 0 {
+				break
+			}
+			if sl.w == w && int(sl.n) == kl && (kl <= 8 || sl.w2 == w2) {
+				return k, int(sl.idx), memFound
+			}
+		}
+		// Not read: skip a string value here, anything else in the caller.
+		if k+9 > len(ev) {
+			break
+		}
+		if ev[k] != '"' {
+			return k, -1, memFound
+		}
+		x = binary.LittleEndian.Uint64(ev[k+1:])
+		if q, m := quoteMasks(x); m != 0 {
+			if q&m == 0 {
+				break
+			}
+			k += 1 + bits.TrailingZeros64(m)>>3
+		} else if k = quoteEnd(ev, k+9); k < 0 {
+			break
+		}
+		k++ // after the closing quote
+		if k >= len(ev) {
+			break
+		}
+		switch ev[k] {
+		case ',':
+			i = k + 1
+		case '}':
+			return k, -1, memEnd
+		default:
+			return i, -1, memOther
+		}
+	}
+	return i, -1, memOther
+}
+
 // members is object's loop; base locates the seen bits of children 64 and
 // up. The common shapes ("name":"string", names without escapes, no
 // whitespace) are handled inline; everything else takes the general paths.
@@ -332,8 +420,23 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 	shift := n.shift & 63
 	var seen uint64 // children 0..63 read
 	remaining := nk
+	var w uint64
+	var fresh bool
 	i++
 	for {
+		ci := -1
+		j, fci, st := nextMember(ev, i, keys, shift)
+		if st == memEnd {
+			return j + 1, false
+		}
+		i = j
+		if st == memFound {
+			ci = fci
+			if i < len(ev) && ev[i] <= ' ' {
+				i = skipWS(ev, i)
+			}
+			goto value
+		}
 		if i >= len(ev) || ev[i] != '"' {
 			i = skipWS(ev, i)
 			if i >= len(ev) {
@@ -348,9 +451,8 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		}
 		// The member name. Its first word gives both the closing quote
 		// (for names under 8 bytes) and the key-table hash.
-		ci := -1
-		j := -1 // the closing quote, when the name has no escapes
-		var w uint64
+		j = -1 // the closing quote, when the name has no escapes
+		w = 0
 		if i+9 <= len(ev) {
 			x := binary.LittleEndian.Uint64(ev[i+1:])
 			if q, m := quoteMasks(x); m != 0 {
@@ -403,7 +505,8 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		if i < len(ev) && ev[i] <= ' ' {
 			i = skipWS(ev, i)
 		}
-		fresh := false
+	value:
+		fresh = false
 		if ci >= 0 {
 			if ci < 64 {
 				fresh = seen&(1<<ci) == 0
