@@ -254,6 +254,17 @@ func TestModelSearchAndFilters(t *testing.T) {
 	}
 }
 
+func TestModelSearchPaste(t *testing.T) {
+	m := update(t, newTestModel(ModelOptions{}), fanOut(), tea.PasteMsg{Content: "declined"})
+	if m.search || m.Query() != "" {
+		t.Fatal("a paste outside search changed the search")
+	}
+	m = update(t, m, keyMsg("/"), tea.PasteMsg{Content: "card decl"}, keyMsg("i"), keyMsg("enter"))
+	if m.Query() != "card decli" || len(m.visible()) != 1 || m.Selected().ID != "c-1002" {
+		t.Fatalf("after a paste: query %q, %d flows visible", m.Query(), len(m.visible()))
+	}
+}
+
 func TestModelCtrlCQuitsWhileSearching(t *testing.T) {
 	m := update(t, newTestModel(ModelOptions{}), keyMsg("/"), keyMsg("q"))
 	if _, cmd := m.Update(keyMsg("x")); cmd != nil {
