@@ -60,14 +60,17 @@ const maxFailures = 100
 // the Acked ranges, has been resolved (published, or failed for good); every
 // other one has not been acknowledged. See the package documentation.
 type Record struct {
-	Name      string     `json:"name"`
-	State     string     `json:"state"`
-	Provider  string     `json:"provider,omitempty"`
-	Bus       string     `json:"bus"`
-	Selection Selection  `json:"selection"`
-	Started   time.Time  `json:"started"`
-	Updated   time.Time  `json:"updated"`
-	Runs      int        `json:"runs"`
+	Name      string    `json:"name"`
+	State     string    `json:"state"`
+	Provider  string    `json:"provider,omitempty"`
+	Bus       string    `json:"bus"`
+	Selection Selection `json:"selection"`
+	Started   time.Time `json:"started"`
+	Updated   time.Time `json:"updated"`
+	Runs      int       `json:"runs"`
+	// IDScheme is how the replayed events' ids are made: 1, ReplayID; 0
+	// (replays recorded before it existed), ReplayID without the prefix.
+	IDScheme  int        `json:"idScheme,omitempty"`
 	Watermark *Key       `json:"watermark,omitempty"`
 	Acked     []KeyRange `json:"acked,omitempty"`
 	// Totals add up every run: Published and Failed count entries (a batch

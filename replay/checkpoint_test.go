@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -261,5 +262,55 @@ func TestLargeBatchesForABusThatTakesThem(t *testing.T) {
 	cfg.defaults()
 	if cfg.MaxBatchEntries != maxBatchEntriesCap || cfg.MaxBatchBytes != maxBatchBytesCap {
 		t.Errorf("caps: %d entries, %d bytes", cfg.MaxBatchEntries, cfg.MaxBatchBytes)
+	}
+}
+
+// TestReplayIDsShareAPrefix: one replay's ids share their first 32 bits
+// (a store's id index takes its inserts in one range), and differ between
+// replays; a replay recorded before the prefix existed resumes with the
+// ids it started with.
+func TestReplayIDsShareAPrefix(t *testing.T) {
+	a, b, c := ReplayID("fix", "e-1"), ReplayID("fix", "e-2"), ReplayID("other", "e-1")
+	if a[:8] != b[:8] || a[9:] == b[9:] || a[:8] == c[:8] || a == ReplayID("fix", "e-2") {
+		t.Errorf("ids %s %s %s", a, b, c)
+	}
+	for _, id := range []string{a, legacyReplayID("fix", "e-1")} {
+		if len(id) != 36 || id[14] != '8' || !strings.ContainsRune("89ab", rune(id[19])) {
+			t.Errorf("%s is not a version 8 UUID", id)
+		}
+	}
+
+	evs := interleaved(5, 6) // 30 events, 3 batches
+	for _, scheme := range []int{0, idSchemePrefixed} {
+		mem := NewMemCheckpoints()
+		clk := &fakeClock{t: t0.Add(time.Hour)}
+		ctx, kill := context.WithCancel(context.Background())
+		cps := &slowCheckpoints{MemCheckpoints: mem, rnd: rand.New(rand.NewPCG(3, 4)), keep: 1, kill: kill}
+		bus := &fakeBus{}
+		if _, err := Run(ctx, baseConfig("ids", clk), &memStore{events: evs}, bus, cps); !errors.Is(err, context.Canceled) {
+			t.Fatalf("killed run: %v", err)
+		}
+		kill()
+		rec, _, _ := mem.Get(context.Background(), "ids")
+		if rec.IDScheme != idSchemePrefixed {
+			t.Fatalf("new record has id scheme %d", rec.IDScheme)
+		}
+		rec.IDScheme = scheme // 0: as written before the scheme existed
+		if err := mem.Put(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+		before := len(bus.deliveries())
+		cfg := baseConfig("ids", clk)
+		cfg.Resume = true
+		runReplay(t, cfg, &memStore{events: evs}, bus, mem)
+		want := ReplayID
+		if scheme == 0 {
+			want = legacyReplayID
+		}
+		for _, d := range bus.deliveries()[before:] {
+			if d.ID != want("ids", d.OriginalID) {
+				t.Fatalf("scheme %d: %s resumed with id %s, want %s", scheme, d.OriginalID, d.ID, want("ids", d.OriginalID))
+			}
+		}
 	}
 }

@@ -32,6 +32,9 @@ func Run(ctx context.Context, cfg Config, store providers.EventStore, bus provid
 	return sum, runErr
 }
 
+// idSchemePrefixed is Record.IDScheme for ids made by ReplayID.
+const idSchemePrefixed = 1
+
 // begin loads or creates the replay's record and marks it running.
 func (r *runner) begin(ctx context.Context, cps Checkpoints) (*Record, error) {
 	cfg := &r.cfg
@@ -61,7 +64,10 @@ func (r *runner) begin(ctx context.Context, cps Checkpoints) (*Record, error) {
 			// Fix the window so that a resumed run selects the same events.
 			cfg.Selection.Until = r.start
 		}
-		rec = Record{Name: cfg.Name, Provider: cfg.Provider, Bus: cfg.Bus, Selection: cfg.Selection, Started: r.start}
+		rec = Record{Name: cfg.Name, Provider: cfg.Provider, Bus: cfg.Bus, Selection: cfg.Selection, Started: r.start, IDScheme: idSchemePrefixed}
+	}
+	if rec.IDScheme < idSchemePrefixed {
+		r.replayID = legacyReplayID // a replay goes on with the ids it started with
 	}
 	rec.State = StateRunning
 	rec.Runs++

@@ -46,8 +46,9 @@
 //
 // A replayed event is the stored envelope (source, detail-type, time,
 // resources, detail) with a new id, ReplayID(name, originalId), which is the
-// same in every run of the replay, and a marker added to its detail (see
-// Marker):
+// same in every run of the replay (a version 8 UUID whose first 32 bits hash
+// the name, so that one replay's ids are close together in a store's id
+// index), and a marker added to its detail (see Marker):
 //
 //	"detail": {"_replay": {"replay-name": "fix-orders", "replayed": true,
 //	           "originalId": "…", "originalTime": "2026-11-26T10:00:00Z",

@@ -46,8 +46,27 @@ type Marker struct {
 // published again after a crash carries the same ids and idempotent
 // consumers drop it. (EventBridge assigns its own envelope ids; there the
 // idempotency key is detail._replay's replay-name and originalId.)
+//
+// Its first 32 bits hash the name alone: the ids of one replay share a
+// prefix, so that in a store's id index (the local store's events and
+// deliveries) a replay's inserts stay within one range, which grows with
+// the replay, rather than touching a page per event all over an index that
+// grows with the store. The other 90 bits hash the name and originalID.
 func ReplayID(name, originalID string) string {
+	p := sha256.Sum256([]byte(name))
 	h := sha256.Sum256([]byte(name + "\x00" + originalID))
+	copy(h[:4], p[:4])
+	return uuidOf(h)
+}
+
+// legacyReplayID is ReplayID of replays recorded before ids had a prefix
+// (Record.IDScheme 0): their resumed runs keep it.
+func legacyReplayID(name, originalID string) string {
+	return uuidOf(sha256.Sum256([]byte(name + "\x00" + originalID)))
+}
+
+// uuidOf formats the first 16 bytes of h as a version 8 (custom) UUID.
+func uuidOf(h [32]byte) string {
 	h[6] = h[6]&0x0f | 0x80 // version 8: custom
 	h[8] = h[8]&0x3f | 0x80 // RFC 4122 variant
 	var b [36]byte
@@ -67,8 +86,12 @@ func ReplayID(name, originalID string) string {
 // replay id, the bus, and detail._replay added (replacing one a replayed
 // event already carried). The rest of the detail is kept byte for byte.
 func Mark(name, bus string, se *providers.StoredEvent) (providers.Event, error) {
+	return mark(name, bus, se, ReplayID)
+}
+
+func mark(name, bus string, se *providers.StoredEvent, replayID func(name, originalID string) string) (providers.Event, error) {
 	ev := se.Event
-	ev.ID = ReplayID(name, se.ID)
+	ev.ID = replayID(name, se.ID)
 	ev.EventBusName = bus
 	m := Marker{Name: name, Replayed: true, OriginalID: se.ID, AggregateID: se.AggregateID, Version: se.AggregateVersion}
 	if !se.Time.IsZero() {

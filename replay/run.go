@@ -54,6 +54,9 @@ var ErrExists = errors.New("replay exists")
 type runner struct {
 	cfg   Config
 	start time.Time
+	// replayID makes the replayed events' ids: ReplayID, or for a replay
+	// recorded before ids had a prefix, legacyReplayID.
+	replayID func(name, originalID string) string
 
 	mu   sync.Mutex
 	prog Progress
@@ -63,7 +66,7 @@ type runner struct {
 
 func newRunner(cfg Config) *runner {
 	cfg.defaults()
-	r := &runner{cfg: cfg}
+	r := &runner{cfg: cfg, replayID: ReplayID}
 	r.start = cfg.Now()
 	r.prog = Progress{Phase: PhaseReading, Total: -1}
 	return r
@@ -115,7 +118,7 @@ type batcher struct {
 
 func (b *batcher) add(se *providers.StoredEvent) error {
 	k := KeyOf(se)
-	ev, err := Mark(b.r.cfg.Name, b.r.cfg.Bus, se)
+	ev, err := mark(b.r.cfg.Name, b.r.cfg.Bus, se, b.r.replayID)
 	var fail *Failure
 	size := 0
 	if err != nil {
