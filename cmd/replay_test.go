@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local/bus"
 	"github.com/evcli/evcli/providers/local/store"
@@ -495,11 +496,13 @@ func TestReplayLocalEndToEnd(t *testing.T) {
 }
 
 // BenchmarkReplayLocal measures events/s replayed from the local SQLite
-// store, with a checkpoint per batch in the store's KV table through a
-// synchronous=NORMAL handle (as the command opens it), to a no-op bus and to
-// the local bus delivering to a no-op function (drained):
+// store, with checkpoints in the store's KV table through a
+// synchronous=NORMAL handle (as the command opens it), to a no-op bus
+// (PutEvents-sized batches) and to the local bus as `evcli replay` uses it
+// (its batch size, rules matched by package filter) delivering to a no-op
+// function (drained):
 //
-//	go test ./cmd -run '^$' -bench BenchmarkReplayLocal -benchtime 1x -count 5
+//	go test ./cmd -run '^$' -bench BenchmarkReplayLocal -benchtime 1x -count 3
 func BenchmarkReplayLocal(b *testing.B) {
 	const n = 50_000
 	ctx := context.Background()
@@ -534,7 +537,7 @@ func BenchmarkReplayLocal(b *testing.B) {
 			evs = evs[:0]
 		}
 	}
-	bs, err := bus.New(bus.Options{Store: db, Invoker: replayNopInvoker{}})
+	bs, err := bus.New(bus.Options{Store: db, Invoker: replayNopInvoker{}, NewMatcher: replayFilterMatcher})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -542,16 +545,18 @@ func BenchmarkReplayLocal(b *testing.B) {
 	sel := replay.Selection{Since: base.Add(-time.Minute), Until: base.Add(time.Hour)}
 	run := 0
 	for _, tc := range []struct {
-		name string
-		bus  providers.EventBus
-	}{{"to-nop-bus", replayNopPublisher{}}, {"to-local-bus", bs}} {
+		name                   string
+		bus                    providers.EventBus
+		batchEntries, batchMax int
+	}{{"to-nop-bus", replayNopPublisher{}, 0, 0}, {"to-local-bus", bs, bus.PublishBatchEntries, bus.PublishBatchBytes}} {
 		b.Run(tc.name, func(b *testing.B) {
 			var total, cpu time.Duration
 			i := 0
 			for b.Loop() {
 				start, cpu0 := time.Now(), processCPU()
 				run++
-				sum, err := replay.Run(ctx, replay.Config{Name: fmt.Sprint("bench-", run), Bus: "default", Selection: sel, Concurrency: 4},
+				sum, err := replay.Run(ctx, replay.Config{Name: fmt.Sprint("bench-", run), Bus: "default", Selection: sel, Concurrency: 4,
+					MaxBatchEntries: tc.batchEntries, MaxBatchBytes: tc.batchMax},
 					db, tc.bus, replay.KVCheckpoints{KV: ckdb})
 				if err == nil {
 					err = bs.Drain(ctx)
@@ -569,6 +574,19 @@ func BenchmarkReplayLocal(b *testing.B) {
 			b.ReportMetric(float64(cpu.Microseconds())/float64(n*i), "cpu-µs/event")
 		})
 	}
+}
+
+// replayFilterMatcher routes with package filter, as the local engine does.
+func replayFilterMatcher(rules []store.Rule) (bus.Matcher, error) {
+	rs := filter.NewRuleSet()
+	for _, r := range rules {
+		p, err := filter.Parse(r.Pattern)
+		if err != nil {
+			return nil, err
+		}
+		rs.Add(r.ID, p)
+	}
+	return rs, nil
 }
 
 type replayNopInvoker struct{}
