@@ -66,9 +66,10 @@ func condWeight(ms []*matcher) int {
 
 // conj is one conjunction of a rule's $or expansion.
 type conj struct {
-	rule int32
-	pos  []int32 // conds
-	neg  []int32 // fields that must have no leaf value
+	rule   int32
+	pos    []int32 // conds
+	neg    []int32 // fields that must have no leaf value
+	single bool    // one positive condition and no negative one
 }
 
 // tnode is a node of the trie of field paths the rules use.
@@ -487,6 +488,7 @@ func compile(ids []string, patterns []*Pattern) *engine {
 			if len(cj.pos) == 0 {
 				e.negOnly = append(e.negOnly, ci)
 			}
+			cj.single = len(cj.pos) == 1 && len(cj.neg) == 0
 			e.conjs = append(e.conjs, cj)
 		}
 	}

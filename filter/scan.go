@@ -903,6 +903,13 @@ func (s *state) decide(j int32) {
 	if s.ruleDone[r] == ep || s.idDone[e.rules[r].id] == ep {
 		return
 	}
+	if cj.single {
+		// Decided by its anchor, which holds: it is candidate because
+		// the condition was hit (values inside arrays need no pairing).
+		s.ruleDone[r] = ep
+		s.accept(r)
+		return
+	}
 	for _, c := range cj.pos {
 		if s.condStamp[c] != ep {
 			return
