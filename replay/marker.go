@@ -97,7 +97,7 @@ func mark(name, bus string, se *providers.StoredEvent, replayID func(name, origi
 	if !se.Time.IsZero() {
 		m.OriginalTime = se.Time.UTC().Format(time.RFC3339Nano)
 	}
-	d, err := withMarker(se.Detail, m.appendJSON(nil))
+	d, err := withMarker(se.Detail, m.appendJSON(make([]byte, 0, 160)))
 	if err != nil {
 		return ev, fmt.Errorf("event %s: detail: %w", se.ID, err)
 	}
@@ -167,7 +167,13 @@ func (m *Marker) appendJSON(b []byte) []byte {
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
-	for _, r := range s {
+	// Most strings are plain ASCII: copy runs of it at once.
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < utf8.RuneSelf && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	b = append(b, s[:i]...)
+	for _, r := range s[i:] {
 		switch {
 		case r == '"' || r == '\\':
 			b = append(b, '\\', byte(r))

@@ -489,7 +489,7 @@ func (d *DB) eventPage(ctx context.Context, query string, args []any) ([]provide
 		return nil, d.wrap("query events", err)
 	}
 	defer rows.Close()
-	var out []providers.StoredEvent
+	out := make([]providers.StoredEvent, 0, eventPageSize)
 	for rows.Next() {
 		se, err := scanEvent(rows)
 		if err != nil {
