@@ -151,7 +151,12 @@ type recItem struct {
 	final bool
 }
 
-const recordBatch = 256
+// recordBatch bounds the outcomes one transaction records (and the queue
+// in front of the recorder). While the store is busy with a publish, the
+// outcomes of its predecessors queue up: under load one transaction takes
+// a whole publish's worth (1,000 for a replay) instead of a few hundred, and
+// a transaction's fixed cost is shared by more rows.
+const recordBatch = 2048
 
 // recordWindow is how long the recorder waits for more outcomes before
 // writing a batch that is not full: it delays Wait and Drain by as much.
