@@ -81,6 +81,7 @@ var scanRules = []string{
 	`{"ip":[{"cidr":"10.0.0.0/8"}],"n":[{"exists":false}]}`,
 	`{"$or":[{"a":[1,2.5e1,null,true]},{"c":{"d":[{"wildcard":"*x*"}]}}]}`,
 	`{"arr":{"k":["v"],"n":[{"numeric":[">",0]}]}}`,
+	`{"abcdefghijklmnop":["v"],"abcdefghi":["w"]}`,
 }
 
 // FuzzScan: on any event, the compiled RuleSet of scanRules returns exactly
@@ -91,6 +92,7 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Add([]byte(`{"type":"Feature","properties":{"MAPBLKLOT":"4980173","BLKLOT":"4980173","STREET":"MISSION"},"geometry":{"type":"Polygon","coordinates":[[{"x":-122.46175949665471,"y":37.73635855475701,"z":0.0}]],"firstCoordinates":{"x":-122.4617594966547,"y":37.73635855475701,"z":0.0}}}`))
 	f.Add([]byte(`{"a":"x","bb":"yes","propertiesX":{"k":null},"a_long_member_name_over_16":"value","a_long_member_name_over_17":"w","ip":"10.1.2.3"}`))
+	f.Add([]byte(`{"abcdefghijklmnoq":"v","abcdefghijklmnop":"v","abcdefghj":"w","abcdefghi":"w"}`))
 	f.Add([]byte(`{"arr":[{"k":"v","n":0},{"k":"w","n":1}],"a\u0062":"y","c":{"d":["axb"]}, "a" : 2.5e1 }`))
 	var ps []*Pattern
 	rs := NewRuleSet()

@@ -335,6 +335,7 @@ const (
 func nextMember(ev []byte, i int, keys []keySlot, shift uint8) (int, int, int) {
 	kmask := uint64(len(keys) - 1)
 	shift &= 63
+loop:
 	for i+17 <= len(ev) {
 		if c := ev[i]; c != '"' {
 			if c == '}' {
@@ -355,10 +356,14 @@ func nextMember(ev []byte, i int, keys []keySlot, shift uint8) (int, int, int) {
 			w = x & (1<<(uint(p)*8&63) - 1)
 		} else {
 			q, m := quoteMasks(binary.LittleEndian.Uint64(ev[i+9:]))
-			if q&m == 0 {
-				break // longer than 16 bytes, or an escape
+			switch {
+			case q&m != 0:
+				j = i + 9 + bits.TrailingZeros64(m)>>3
+			case m == 0 && i+18 <= len(ev) && ev[i+17] == '"':
+				j = i + 17 // exactly 16 bytes
+			default:
+				break loop // longer, or an escape
 			}
-			j = i + 9 + bits.TrailingZeros64(m)>>3
 			w2 = binary.LittleEndian.Uint64(ev[j-8:])
 		}
 		kl := j - i - 1
