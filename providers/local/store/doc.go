@@ -14,8 +14,8 @@
 // Every *DB opened on one file in a process shares one write connection,
 // whose transactions are BEGIN IMMEDIATE; each *DB has its own read pool.
 // Writes of one process queue in Go, and writes queued together share one
-// transaction (group commit), each in its own savepoint so that a failing
-// write undoes only itself; the transaction is fsynced when any write in it
+// transaction (group commit); when one fails, they run again each in its
+// own savepoint, so that a failing write undoes only itself; the transaction is fsynced when any write in it
 // asked for synchronous=FULL. Writers of different processes wait for each
 // other on SQLite's busy handler (15 s) rather than failing. The event
 // store, deployments and key/value writes commit with synchronous=FULL (or

@@ -14,9 +14,10 @@ import (
 // checkpoints). Writes queue in Go instead of meeting on SQLite's lock,
 // whose busy handler sleeps 1, 2, 5, 10… ms per retry; and concurrent writes
 // share transactions (group commit): the first caller leads, and runs every
-// write queued meanwhile in one transaction, each in its own savepoint so
-// that one write's error undoes only that write, with one commit and at most
-// one fsync for all of them. A write returns only after the transaction that
+// write queued meanwhile in one transaction, with one commit and at most one
+// fsync for all of them. When one of them fails, the transaction is undone
+// and they run again, each in its own savepoint, so that one write's error
+// undoes only that write. A write returns only after the transaction that
 // holds it committed, with the durability its caller asked for: the commit
 // is fsynced (synchronous=FULL) when any write in it asked for FULL.
 type writer struct {
@@ -242,31 +243,32 @@ func (w *writer) commit(batch []*writeReq) {
 			return
 		}
 	} else {
-		ran := 0
+		// First without savepoints: a savepoint copies every page a write
+		// touches into a statement journal, which for a large append costs
+		// more than the insert. Writes seldom fail (their input is checked
+		// before); when one does, the transaction is undone and the writes
+		// run again, each in its own savepoint.
+		ran, ok := 0, true
 		for _, r := range batch {
-			if err := r.ctx.Err(); err != nil {
-				r.err = err
+			if r.err = r.ctx.Err(); r.err != nil {
 				continue
 			}
-			if _, err := w.exec(ctx, tx, "SAVEPOINT w"); err != nil {
-				tx.Rollback()
-				fail("savepoint", err)
+			if r.err = r.f(context.WithoutCancel(r.ctx), tx); r.err != nil {
+				ok = false
+				break
+			}
+			ran++
+		}
+		if !ok {
+			tx.Rollback()
+			for _, r := range batch {
+				r.err = nil
+			}
+			if tx, err = conn.BeginTx(ctx, nil); err != nil {
+				fail("begin write", err)
 				return
 			}
-			if r.err = r.f(context.WithoutCancel(r.ctx), tx); r.err != nil {
-				// An error that ended the whole transaction (I/O, disk
-				// full) makes ROLLBACK TO fail: then nothing commits.
-				if _, err := w.exec(ctx, tx, "ROLLBACK TO w"); err != nil {
-					tx.Rollback()
-					fail(fmt.Sprintf("roll back a failed write (%v)", r.err), err)
-					return
-				}
-			} else {
-				ran++
-			}
-			if _, err := w.exec(ctx, tx, "RELEASE w"); err != nil {
-				tx.Rollback()
-				fail("release savepoint", err)
+			if ran, ok = w.runSavepoints(ctx, tx, batch, fail); !ok {
 				return
 			}
 		}
@@ -278,6 +280,40 @@ func (w *writer) commit(batch []*writeReq) {
 	if err := tx.Commit(); err != nil {
 		fail("commit", err)
 	}
+}
+
+// runSavepoints runs each write of batch in tx in its own savepoint, so
+// that one write's error undoes only that write, and returns how many ran.
+// ok is false when the transaction as a whole failed (and was rolled back).
+func (w *writer) runSavepoints(ctx context.Context, tx *sql.Tx, batch []*writeReq, fail func(string, error)) (ran int, ok bool) {
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		if _, err := w.exec(ctx, tx, "SAVEPOINT w"); err != nil {
+			tx.Rollback()
+			fail("savepoint", err)
+			return ran, false
+		}
+		if r.err = r.f(context.WithoutCancel(r.ctx), tx); r.err != nil {
+			// An error that ended the whole transaction (I/O, disk
+			// full) makes ROLLBACK TO fail: then nothing commits.
+			if _, err := w.exec(ctx, tx, "ROLLBACK TO w"); err != nil {
+				tx.Rollback()
+				fail(fmt.Sprintf("roll back a failed write (%v)", r.err), err)
+				return ran, false
+			}
+		} else {
+			ran++
+		}
+		if _, err := w.exec(ctx, tx, "RELEASE w"); err != nil {
+			tx.Rollback()
+			fail("release savepoint", err)
+			return ran, false
+		}
+	}
+	return ran, true
 }
 
 // writeError is an error of the shared transaction rather than of one
