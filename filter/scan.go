@@ -1112,28 +1112,36 @@ func parseNumber(b []byte, i int) (end int, f float64, prec int) {
 	return i, f, prec
 }
 
-// decDigits accumulates the decimal digits at b[i:] into mant, 8 at a time
-// where it can; over is set (and mant left alone) when they do not fit.
+// decDigits accumulates the decimal digits at b[i:] into mant, up to 8 at a
+// time; over is set (and mant left alone) when they do not fit.
 func decDigits(b []byte, i int, mant uint64, over bool) (int, uint64, bool) {
-	const max8 = (1<<64 - 1 - 99999999) / 100000000
 	for i+8 <= len(b) {
 		x := binary.LittleEndian.Uint64(b[i:])
-		if x&(0xf0*lo8)|(x+0x06*lo8)&(0xf0*lo8)>>4 != 0x33*lo8 {
-			break // not 8 digits
+		// The high bit of each byte that is a digit, then the digit count.
+		lo := x &^ hi8
+		digit := (lo + 0x50*lo8) &^ (lo + 0x46*lo8) &^ x & hi8
+		n := bits.TrailingZeros64(^digit&hi8) >> 3 // 8 when all are digits
+		if n == 0 {
+			return i, mant, over
 		}
-		x -= 0x30 * lo8
+		// The n digits, aligned to the top so that the rest count as
+		// leading zeros, combined pairwise.
+		x = (x - 0x30*lo8) << (uint(8-n) * 8 & 63)
 		x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
 		x = (x*100 + x>>16) & 0x0000ffff0000ffff
 		x = (x*10000 + x>>32) & 0xffffffff
-		if mant > max8 {
+		if mant > maxMant[n] {
 			over = true
 		} else {
-			mant = mant*100000000 + x
+			mant = mant*pow10u[n] + x
 		}
-		i += 8
+		i += n
+		if n < 8 {
+			return i, mant, over
+		}
 	}
 	for ; i < len(b) && b[i]-'0' <= 9; i++ {
-		if mant > (1<<64-1-9)/10 {
+		if mant > maxMant[1] {
 			over = true
 		} else {
 			mant = mant*10 + uint64(b[i]-'0')
@@ -1141,6 +1149,17 @@ func decDigits(b []byte, i int, mant uint64, over bool) (int, uint64, bool) {
 	}
 	return i, mant, over
 }
+
+// pow10u[n] is 10^n; maxMant[n] the largest m with m*10^n + (10^n - 1)
+// below 2^64.
+var (
+	pow10u  = [9]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+	maxMant = [9]uint64{
+		(1<<64 - 1) / 1, (1<<64 - 1 - 9) / 10, (1<<64 - 1 - 99) / 100, (1<<64 - 1 - 999) / 1000, (1<<64 - 1 - 9999) / 10000,
+		(1<<64 - 1 - 99999) / 100000, (1<<64 - 1 - 999999) / 1000000, (1<<64 - 1 - 9999999) / 10000000,
+		(1<<64 - 1 - 99999999) / 100000000,
+	}
+)
 
 // quoteEnd returns the index of the first '"' at or after j when no
 // backslash comes before it within the 8-byte words read, else -1 (the
