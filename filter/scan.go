@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"net/netip"
@@ -144,7 +143,7 @@ func strEndEsc(ev []byte, i int) (int, bool) {
 	esc := false
 	i++
 	for i+8 <= len(ev) {
-		x := binary.LittleEndian.Uint64(ev[i:])
+		x := load64(ev, i)
 		m := zeroBytes(x^(0x22*lo8)) | zeroBytes(x^(0x5c*lo8))
 		if m == 0 {
 			i += 8
@@ -343,7 +342,7 @@ loop:
 			}
 			break
 		}
-		x := binary.LittleEndian.Uint64(ev[i+1:])
+		x := load64(ev, i+1)
 		var j int // the name's closing quote
 		var w2 uint64
 		w := x
@@ -355,7 +354,7 @@ loop:
 			j = i + 1 + p
 			w = x & (1<<(uint(p)*8&63) - 1)
 		} else {
-			q, m := quoteMasks(binary.LittleEndian.Uint64(ev[i+9:]))
+			q, m := quoteMasks(load64(ev, i+9))
 			switch {
 			case q&m != 0:
 				j = i + 9 + bits.TrailingZeros64(m)>>3
@@ -364,7 +363,7 @@ loop:
 			default:
 				break loop // longer, or an escape
 			}
-			w2 = binary.LittleEndian.Uint64(ev[j-8:])
+			w2 = load64(ev, j-8)
 		}
 		kl := j - i - 1
 		k := j + 1
@@ -389,7 +388,7 @@ loop:
 		if ev[k] != '"' {
 			return k, -1, memFound
 		}
-		x = binary.LittleEndian.Uint64(ev[k+1:])
+		x = load64(ev, k+1)
 		if q, m := quoteMasks(x); m != 0 {
 			if q&m == 0 {
 				break
@@ -459,7 +458,7 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		j = -1 // the closing quote, when the name has no escapes
 		w = 0
 		if i+9 <= len(ev) {
-			x := binary.LittleEndian.Uint64(ev[i+1:])
+			x := load64(ev, i+1)
 			if q, m := quoteMasks(x); m != 0 {
 				if q&m != 0 {
 					p := bits.TrailingZeros64(m) >> 3
@@ -473,7 +472,7 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		if j >= 0 {
 			kl := j - i - 1
 			sl := &keys[(w*0x9e3779b97f4a7c15)>>shift&kmask] // keyHash
-			if sl.w == w && int(sl.n) == kl && (kl <= 8 || kl <= 16 && sl.w2 == binary.LittleEndian.Uint64(ev[j-8:])) {
+			if sl.w == w && int(sl.n) == kl && (kl <= 8 || kl <= 16 && sl.w2 == load64(ev, j-8)) {
 				ci = int(sl.idx)
 			} else if sl.idx >= 0 {
 				ci = n.find(ev[i+1:j], w)
@@ -525,7 +524,7 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		// A string value: its closing quote (j) when it has no escapes.
 		j = -1
 		if i+9 <= len(ev) && ev[i] == '"' {
-			x := binary.LittleEndian.Uint64(ev[i+1:])
+			x := load64(ev, i+1)
 			if q, m := quoteMasks(x); m != 0 {
 				if q&m != 0 {
 					j = i + 1 + bits.TrailingZeros64(m)>>3
@@ -1116,7 +1115,7 @@ func parseNumber(b []byte, i int) (end int, f float64, prec int) {
 // time; over is set (and mant left alone) when they do not fit.
 func decDigits(b []byte, i int, mant uint64, over bool) (int, uint64, bool) {
 	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
+		x := load64(b, i)
 		// The high bit of each byte that is a digit, then the digit count.
 		lo := x &^ hi8
 		digit := (lo + 0x50*lo8) &^ (lo + 0x46*lo8) &^ x & hi8
@@ -1166,7 +1165,7 @@ var (
 // caller then takes the general path).
 func quoteEnd(ev []byte, j int) int {
 	for j+8 <= len(ev) {
-		x := binary.LittleEndian.Uint64(ev[j:])
+		x := load64(ev, j)
 		q, b := x^(0x22*lo8), x^(0x5c*lo8)
 		if m := ((q-lo8)&^q | (b-lo8)&^b) & hi8; m != 0 {
 			j += bits.TrailingZeros64(m) >> 3

@@ -1,0 +1,13 @@
+//go:build amd64 || arm64 || 386 || ppc64le
+
+package filter
+
+import "unsafe"
+
+// load64 returns the little-endian word b[i:i+8] with one unaligned load (on
+// these little-endian architectures, where that is cheap). The caller has
+// checked 0 <= i and i+8 <= len(b); the race detector's checkptr mode
+// verifies that in tests.
+func load64(b []byte, i int) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
+}
