@@ -247,6 +247,7 @@ type fieldIdx struct {
 	needFold  bool
 	needNum   bool
 	hasAffix  bool // prefix or suffix candidates
+	moreStr   bool // candidates for strings other than exact values
 }
 
 func (f *fieldIdx) build() {
@@ -271,6 +272,7 @@ func (f *fieldIdx) build() {
 			f.needNum = true
 		}
 	}
+	f.moreStr = f.hasAffix || f.needFold || len(f.exists) > 0 || len(f.others) > 0 || len(f.cidrs) > 0
 	if len(f.ranges) > 0 {
 		f.needNum = true
 		set := map[float64]bool{}

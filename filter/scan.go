@@ -784,6 +784,13 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 			}
 		}
 	}
+	if f.moreStr {
+		s.leafStrMore(f, v)
+	}
+}
+
+// leafStrMore is leafStr for the candidates other than exact strings.
+func (s *state) leafStrMore(f *fieldIdx, v string) {
 	if f.hasAffix {
 		s.affixes(&f.prefix, v, false)
 		s.affixes(&f.suffix, v, true)
