@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -517,7 +518,23 @@ func (d *Deployer) busRules(ctx context.Context, bus, function string) ([]deploy
 
 // listBuses names every event bus of the account and region.
 func (d *Deployer) listBuses(ctx context.Context) ([]string, error) {
-	var out []string
+	buses, err := d.eachBus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(buses)+1)
+	for _, b := range buses {
+		out = append(out, aws.ToString(b.Name))
+	}
+	if !slices.Contains(out, "default") {
+		out = append(out, "default")
+	}
+	return out, nil
+}
+
+// eachBus lists the event buses of the account and region, every page.
+func (d *Deployer) eachBus(ctx context.Context) ([]ebtypes.EventBus, error) {
+	var out []ebtypes.EventBus
 	var token *string
 	for {
 		page, err := retry(ctx, d, "eventbridge buses", func(ctx context.Context) (*eventbridge.ListEventBusesOutput, error) {
@@ -526,17 +543,11 @@ func (d *Deployer) listBuses(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range page.EventBuses {
-			out = append(out, aws.ToString(b.Name))
-		}
+		out = append(out, page.EventBuses...)
 		if token = page.NextToken; token == nil || *token == "" {
-			break
+			return out, nil
 		}
 	}
-	if !slices.Contains(out, "default") {
-		out = append(out, "default")
-	}
-	return out, nil
 }
 
 // Deployed implements providers.Deployer. It lists the functions tagged

@@ -116,36 +116,29 @@ func orNone(s string) string {
 
 // prunableBuses are the buses tagged with this project other than its bus.
 func (d *Deployer) prunableBuses(ctx context.Context) ([]string, error) {
+	buses, err := d.eachBus(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	var token *string
-	for {
-		page, err := retry(ctx, d, "eventbridge buses", func(ctx context.Context) (*eventbridge.ListEventBusesOutput, error) {
-			return d.events.ListEventBuses(ctx, &eventbridge.ListEventBusesInput{NextToken: token})
+	for _, b := range buses {
+		name := aws.ToString(b.Name)
+		if name == "default" || name == d.o.Bus {
+			continue
+		}
+		tags, err := retry(ctx, d, busResource(name), func(ctx context.Context) (*eventbridge.ListTagsForResourceOutput, error) {
+			return d.events.ListTagsForResource(ctx, &eventbridge.ListTagsForResourceInput{ResourceARN: b.Arn})
 		})
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range page.EventBuses {
-			name := aws.ToString(b.Name)
-			if name == "default" || name == d.o.Bus {
-				continue
+		for _, t := range tags.Tags {
+			if aws.ToString(t.Key) == TagProject && aws.ToString(t.Value) == d.o.Project {
+				out = append(out, name)
 			}
-			tags, err := retry(ctx, d, busResource(name), func(ctx context.Context) (*eventbridge.ListTagsForResourceOutput, error) {
-				return d.events.ListTagsForResource(ctx, &eventbridge.ListTagsForResourceInput{ResourceARN: b.Arn})
-			})
-			if err != nil {
-				return nil, err
-			}
-			for _, t := range tags.Tags {
-				if aws.ToString(t.Key) == TagProject && aws.ToString(t.Value) == d.o.Project {
-					out = append(out, name)
-				}
-			}
-		}
-		if token = page.NextToken; token == nil || *token == "" {
-			return out, nil
 		}
 	}
+	return out, nil
 }
 
 // ApplyShared implements providers.SharedDeployer: it carries out the
