@@ -56,15 +56,21 @@ func Apply(ctx context.Context, plan []Change, d providers.Deployer, o ApplyOpti
 		if c.Action == Unchanged {
 			continue
 		}
+		// Take the slot here, in plan order, so that changes start in the
+		// order the plan printed them.
+		if err := ctx.Err(); err != nil {
+			results[i].Err = err
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			results[i].Err = ctx.Err()
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i].Err = ctx.Err()
-				return
-			}
 			defer func() { <-sem }()
 			start := o.Now()
 			progress(Progress{Function: c.Function, Step: "start"})

@@ -141,3 +141,44 @@ func TestApplyFailureStopsNothingElse(t *testing.T) {
 		}
 	}
 }
+
+// With one slot, changes start and finish strictly in plan order.
+func TestApplyStartsInPlanOrder(t *testing.T) {
+	d := &fakeDeployer{}
+	var desired []providers.FunctionDeployment
+	for i := range 20 {
+		desired = append(desired, fd(fmt.Sprintf("f%02d", i)))
+	}
+	plan := Plan(desired, nil, PlanOptions{})
+	var starts []string
+	Apply(context.Background(), plan, d, ApplyOptions{Concurrency: 1, Progress: func(p Progress) {
+		if p.Step == "start" {
+			starts = append(starts, p.Function)
+		}
+	}})
+	for i, fn := range starts {
+		if want := plan[i].Function; fn != want {
+			t.Fatalf("start %d was %s, want %s (order %v)", i, fn, want, starts)
+		}
+	}
+	if len(starts) != len(plan) {
+		t.Fatalf("%d starts for %d changes", len(starts), len(plan))
+	}
+}
+
+// A cancelled context fails the changes that had not started.
+func TestApplyCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	plan := Plan([]providers.FunctionDeployment{fd("a"), fd("b")}, nil, PlanOptions{})
+	d := &fakeDeployer{}
+	res := Apply(ctx, plan, d, ApplyOptions{Concurrency: 1})
+	for _, r := range res {
+		if !errors.Is(r.Err, context.Canceled) {
+			t.Errorf("%s: err = %v, want context.Canceled", r.Change.Function, r.Err)
+		}
+	}
+	if len(d.applied) != 0 {
+		t.Errorf("applied %v after cancel", d.applied)
+	}
+}
