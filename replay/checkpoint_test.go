@@ -33,6 +33,9 @@ type slowCheckpoints struct {
 	kill   context.CancelFunc
 	onPut  func(n int) // before Put number n (0: the one that starts the run) is stored
 	killed bool
+	// storeMu is held while a record is stored, so that a test can read
+	// the durable record and what the bus accepted at one moment.
+	storeMu sync.Mutex
 }
 
 func (c *slowCheckpoints) Put(ctx context.Context, rec Record) error {
@@ -54,14 +57,20 @@ func (c *slowCheckpoints) Put(ctx context.Context, rec Record) error {
 		onPut(n)
 	}
 	time.Sleep(d)
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
 	return c.MemCheckpoints.Put(ctx, rec)
 }
 
-// uncovered counts the entries the bus accepted that the durable record
-// does not cover.
-func uncovered(t *testing.T, bus *fakeBus, cps *MemCheckpoints, name string, byID map[string]providers.StoredEvent, extra []providers.Event) int {
+// uncovered counts the entries the bus accepted (and extra, being
+// accepted) that the durable record does not cover, both read at one
+// moment.
+func uncovered(t *testing.T, bus *fakeBus, cps *slowCheckpoints, name string, byID map[string]providers.StoredEvent, extra []providers.Event) int {
 	t.Helper()
-	rec, ok, err := cps.Get(context.Background(), name)
+	cps.storeMu.Lock()
+	rec, ok, err := cps.MemCheckpoints.Get(context.Background(), name)
+	accepted := bus.deliveries()
+	cps.storeMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +80,7 @@ func uncovered(t *testing.T, bus *fakeBus, cps *MemCheckpoints, name string, byI
 			n++
 		}
 	}
-	for _, d := range bus.deliveries() {
+	for _, d := range accepted {
 		count(d.OriginalID)
 	}
 	for _, ev := range extra {
@@ -100,7 +109,7 @@ func TestAcceptedBeyondCheckpointBounded(t *testing.T) {
 				var mu sync.Mutex
 				worst := 0
 				bus.onCall = func(call int, batch []providers.Event) {
-					n := uncovered(t, bus, mem, name, byID, batch)
+					n := uncovered(t, bus, cps, name, byID, batch)
 					mu.Lock()
 					worst = max(worst, n)
 					mu.Unlock()
