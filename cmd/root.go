@@ -249,6 +249,8 @@ const environmentHelp = `Environment variables evcli reads
                                       the AWS SDK's default credential chain
   AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>
                                       send AWS calls to another endpoint (LocalStack, emulators)
+  EVCLI_CACHE_DIR                     where linked Go bootstraps are cached between builds
+                                      (default: the user cache directory, e.g. ~/.cache/evcli)
 
 Handlers run by the local provider get AWS_ENDPOINT_URL_EVENTBRIDGE pointing at evcli's
 PutEvents endpoint, AWS_REGION and dummy credentials, so the AWS SDK inside them talks

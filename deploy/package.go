@@ -284,8 +284,8 @@ func packageOne(ctx context.Context, p *project.Project, fn *project.Function, o
 				return Artifact{}, err
 			}
 			defer os.RemoveAll(tmp)
-			bin := filepath.Join(tmp, "bootstrap")
-			if err := goBuild(ctx, fn, src, bin, env); err != nil {
+			bin, err := goBuild(ctx, fn, src, filepath.Join(tmp, "bootstrap"), env)
+			if err != nil {
 				return Artifact{}, err
 			}
 			st, err := os.Stat(bin)
@@ -368,27 +368,42 @@ func GoBuildArgs(out string) []string {
 	return []string{"build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid=", "-o", out, "."}
 }
 
-func goBuild(ctx context.Context, fn *project.Function, src, out string, extra []string) error {
+// goBuild builds the handler in src and returns the executable: out, or
+// the linked bootstrap cached from an earlier build of the same inputs.
+func goBuild(ctx context.Context, fn *project.Function, src, out string, extra []string) (string, error) {
 	goarch, err := GoArch(fn.Architecture)
 	if err != nil {
-		return fmt.Errorf("function %q: %w", fn.Name, err)
+		return "", fmt.Errorf("function %q: %w", fn.Name, err)
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return fmt.Errorf("function %q: the go command is needed to build %s functions and is not on PATH: install Go from https://go.dev/dl", fn.Name, fn.Runtime)
+		return "", fmt.Errorf("function %q: the go command is needed to build %s functions and is not on PATH: install Go from https://go.dev/dl", fn.Name, fn.Runtime)
+	}
+	env := append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	env = append(env, extra...)
+	cacheDir, key := bootstrapCacheDir(), ""
+	if cacheDir != "" {
+		if k, err := goBuildKey(ctx, goBin, src, env); err == nil {
+			key = k
+			if p := cachedBootstrap(cacheDir, key); p != "" {
+				return p, nil
+			}
+		}
 	}
 	cmd := exec.CommandContext(ctx, goBin, GoBuildArgs(out)...)
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
-	cmd.Env = append(cmd.Env, extra...)
+	cmd.Env = env
 	output, err := cmd.CombinedOutput()
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return "", ctx.Err()
 		}
-		return &BuildError{Function: fn.Name, Dir: fn.Source, Output: string(output), Err: err}
+		return "", &BuildError{Function: fn.Name, Dir: fn.Source, Output: string(output), Err: err}
 	}
-	return nil
+	if key != "" {
+		storeBootstrap(cacheDir, key, out)
+	}
+	return out, nil
 }
 
 // hasGoFiles reports whether dir holds a non-test .go file.

@@ -423,6 +423,9 @@ func goProject(t *testing.T, mainGo string) *project.Project {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go not on PATH")
 	}
+	if os.Getenv("EVCLI_CACHE_DIR") == "" {
+		t.Setenv("EVCLI_CACHE_DIR", t.TempDir()) // keep tests out of the user's cache
+	}
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
 		"go.mod":                  "module example.com/hello\n\ngo 1.22\n",
@@ -549,5 +552,90 @@ func TestPackageGoWithoutModule(t *testing.T) {
 	_, err := PackageFunction(context.Background(), p, &p.Functions[0], filepath.Join(dir, "out"))
 	if err == nil || !strings.Contains(err.Error(), `run "go mod init" at the project root`) {
 		t.Fatalf("err = %v, want the go.mod hint", err)
+	}
+}
+
+// goShim puts a go command on PATH that logs its subcommand to the
+// returned file and runs the real one.
+func goShim(t *testing.T) (logFile string) {
+	t.Helper()
+	real, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go not on PATH")
+	}
+	dir := t.TempDir()
+	logFile = filepath.Join(dir, "calls")
+	script := "#!/bin/sh\necho \"$1\" >> '" + logFile + "'\nexec '" + real + "' \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "go"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return logFile
+}
+
+func TestPackageGoReusesLinkedBootstrap(t *testing.T) {
+	t.Setenv("EVCLI_CACHE_DIR", t.TempDir())
+	calls := goShim(t)
+	p := goProject(t, "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"one\") }\n")
+	builds := func() int {
+		b, _ := os.ReadFile(calls)
+		return strings.Count(string(b), "build\n")
+	}
+	pkg := func() Artifact {
+		t.Helper()
+		a, err := PackageFunction(context.Background(), p, &p.Functions[0], filepath.Join(t.TempDir(), "out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	first := pkg()
+	if n := builds(); n != 1 {
+		t.Fatalf("first package ran go build %d times, want 1", n)
+	}
+	again := pkg()
+	if n := builds(); n != 1 {
+		t.Errorf("unchanged source linked again: %d go builds, want 1", n)
+	}
+	if again.SHA256 != first.SHA256 {
+		t.Errorf("cached bootstrap gives another zip: %s vs %s", again.SHA256, first.SHA256)
+	}
+	// A changed source is built again and gives another zip.
+	main := filepath.Join(p.Dir, "functions/hello/main.go")
+	if err := os.WriteFile(main, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"two\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changed := pkg()
+	if n := builds(); n != 2 {
+		t.Errorf("changed source: %d go builds, want 2", n)
+	}
+	if changed.SHA256 == first.SHA256 {
+		t.Error("changed source packaged the old bootstrap")
+	}
+	// Another target architecture is another entry.
+	p.Functions[0].Architecture = "x86_64"
+	if pkg(); builds() != 3 {
+		t.Errorf("another architecture reused a bootstrap: %d go builds, want 3", builds())
+	}
+	// Going back to the first source reuses its bootstrap.
+	p.Functions[0].Architecture = "arm64"
+	if err := os.WriteFile(main, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"one\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if back := pkg(); back.SHA256 != first.SHA256 || builds() != 3 {
+		t.Errorf("back to the first source: sha %s (want %s), %d go builds (want 3)", back.SHA256, first.SHA256, builds())
+	}
+}
+
+func TestPackageGoCompileErrorStillReported(t *testing.T) {
+	t.Setenv("EVCLI_CACHE_DIR", t.TempDir())
+	p := goProject(t, "package main\n\nfunc main() { undefinedThing() }\n")
+	_, err := Package(context.Background(), p, PackageOptions{})
+	if err == nil || !strings.Contains(err.Error(), "undefined: undefinedThing") {
+		t.Fatalf("err = %v, want the compiler's message", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(os.Getenv("EVCLI_CACHE_DIR"), "go-bootstrap"))
+	if len(ents) != 0 {
+		t.Errorf("a failed build left %d cache entries", len(ents))
 	}
 }
