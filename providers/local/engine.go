@@ -49,6 +49,12 @@ type Engine struct {
 	ln   net.Listener
 	srv  *http.Server
 
+	lock *deliveryLock
+	// redeliver runs Redeliver in the background when this engine started
+	// alone (see deliverlock.go); Drain waits for it, Close cancels it.
+	redeliverCancel context.CancelFunc
+	redeliverDone   chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -73,9 +79,26 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{o: o, db: db}
+	// Take the delivery lock before anything can be published: when no
+	// other process is delivering, every event stored so far whose delivery
+	// has no final outcome was left by a killed process.
+	var (
+		through int64
+		sole    bool
+	)
+	e.lock, sole, err = acquireDeliveryLock(o.Dir, func() error {
+		var err error
+		through, err = db.LastEventSeq(ctx)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	e.logs = newLogBatcher(db, o.Logf)
 	e.ln, err = net.Listen("tcp", o.Addr)
 	if err != nil {
+		e.lock.release()
 		db.Close()
 		return nil, fmt.Errorf("local provider: listen on %s: %w", o.Addr, err)
 	}
@@ -101,6 +124,7 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		e.ln.Close()
 		db.Close()
+		e.lock.release()
 		return nil, err
 	}
 	e.bus, err = bus.New(bus.Options{
@@ -116,11 +140,15 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 		e.rt.Close()
 		e.ln.Close()
 		db.Close()
+		e.lock.release()
 		return nil, err
 	}
 	if err := e.Reload(ctx, ""); err != nil {
 		e.Close()
 		return nil, err
+	}
+	if sole && through > 0 {
+		e.startRedeliver(through)
 	}
 	e.srv = &http.Server{Handler: e.handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -258,8 +286,34 @@ func (e *Engine) Wait(ctx context.Context, flow string) ([]store.Delivery, error
 	return d, err
 }
 
-// Drain waits for every delivery in progress.
+// startRedeliver schedules, in the background and in a flow of its own,
+// the deliveries of the events stored through seq through that killed
+// processes left unfinished (bus.Bus.Redeliver).
+func (e *Engine) startRedeliver(through int64) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.redeliverCancel, e.redeliverDone = cancel, make(chan struct{})
+	go func() {
+		defer close(e.redeliverDone)
+		n, err := e.bus.Redeliver(ctx, e.bus.NewFlow(), time.Time{}, through)
+		if n > 0 {
+			e.o.Logf("local provider: redelivering %d deliveries that a stopped evcli process left unfinished", n)
+		}
+		if err != nil && ctx.Err() == nil {
+			e.o.Logf("local provider: redeliver: %v", err)
+		}
+	}()
+}
+
+// Drain waits for every delivery in progress, including those redelivered
+// at Start.
 func (e *Engine) Drain(ctx context.Context) error {
+	if e.redeliverDone != nil {
+		select {
+		case <-e.redeliverDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	err := e.bus.Drain(ctx)
 	e.logs.flush()
 	return err
@@ -276,9 +330,14 @@ func (e *Engine) Close() error {
 		} else {
 			_ = e.ln.Close()
 		}
+		if e.redeliverCancel != nil {
+			e.redeliverCancel()
+			<-e.redeliverDone
+		}
 		errs := []error{e.bus.Close(), e.rt.Close()}
 		e.logs.close()
 		errs = append(errs, e.db.Close())
+		e.lock.release()
 		e.closeErr = errors.Join(errs...)
 	})
 	return e.closeErr

@@ -266,15 +266,47 @@ func (b *Bus) PublishInFlow(ctx context.Context, flowID, busName string, events 
 	if b.closed {
 		return nil, ErrClosed
 	}
-	stored, payloads, err := b.o.Store.AppendEnvelopes(ctx, valid)
+	// Match before storing, so that the rules each event is routed to are
+	// stored with it (in the same transaction): a later process finishes
+	// the deliveries a killed one left to those rules, and only those.
+	rt := b.routes.Load()
+	stored, payloads, routed, err := b.o.Store.AppendRouted(ctx, valid, func(i int, payload []byte) []string {
+		return b.match(rt, valid[i].ID, valid[i].EventBusName, payload)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: store events: %w", err)
 	}
 	for k, se := range stored {
 		results[index[k]] = providers.PublishResult{EventID: se.ID}
 	}
-	b.route(flowID, publishDepth(ctx), stored, payloads)
+	b.route(rt, flowID, publishDepth(ctx), stored, payloads, routed)
 	return results, nil
+}
+
+// match returns the ids of rt's rules on busName that the event id (its
+// envelope payload) matches.
+func (b *Bus) match(rt *routing, id, busName string, payload []byte) []string {
+	m := rt.buses[busName]
+	if m == nil {
+		return nil
+	}
+	ids, err := m.Match(payload)
+	if err != nil {
+		b.o.Logf("bus: event %s: match: %v", id, err)
+		return nil
+	}
+	out := ids[:0:0]
+	for _, rid := range ids {
+		if _, ok := rt.rules[rid]; !ok {
+			b.o.Logf("bus: event %s: matcher returned unknown rule %q", id, rid)
+			continue
+		}
+		out = append(out, rid)
+	}
+	if len(out) == len(ids) {
+		return ids
+	}
+	return out
 }
 
 // validate fills in ev's missing envelope fields and checks it, returning a
@@ -353,49 +385,38 @@ func BusNameOf(s string) string {
 	return s
 }
 
-// route matches each stored event (payloads: their envelopes as stored)
-// against its bus's rules and schedules one delivery per matching rule,
-// counting them in the flow before returning.
-func (b *Bus) route(flowID string, depth int, evs []providers.StoredEvent, payloads [][]byte) {
-	rt := b.routes.Load()
+// route schedules one delivery of each stored event (payloads: their
+// envelopes as stored) per rule of rt it was routed to (routed, from
+// match), counting them in the flow before returning.
+func (b *Bus) route(rt *routing, flowID string, depth int, evs []providers.StoredEvent, payloads [][]byte, routed [][]string) {
 	for i, se := range evs {
-		m := rt.buses[se.EventBusName]
-		if m == nil {
-			continue
-		}
-		payload := payloads[i]
-		ids, err := m.Match(payload)
-		if err != nil {
-			b.o.Logf("bus: event %s: match: %v", se.ID, err)
-			continue
-		}
-		for _, id := range ids {
-			rule, ok := rt.rules[id]
-			if !ok {
-				b.o.Logf("bus: event %s: matcher returned unknown rule %q", se.ID, id)
-				continue
-			}
-			limit := rt.concurrency[rule.Function]
-			if limit == 0 {
-				limit = b.o.Concurrency
-			}
-			d := &delivery{
-				flow: flowID, eventID: se.ID, correlationID: se.CorrelationID,
-				fn: rule.Function, ruleID: rule.ID, payload: payload, limit: limit, depth: depth,
-			}
-			b.flows.add(flowID)
-			b.disp.pending.add(1)
-			if depth >= b.o.MaxDepth {
-				b.rec.send(flowID, store.Delivery{
-					EventID: se.ID, Function: rule.Function, RuleID: rule.ID, Status: store.DeliveryFailed,
-					CorrelationID: se.CorrelationID, Time: b.o.Now(),
-					Error: fmt.Sprintf("recursive chain stopped: the event was published %d functions deep (Options.MaxDepth); check for a rule that matches what its own function publishes", depth),
-				}, true)
-				continue
-			}
-			b.enqueue(d)
+		for _, id := range routed[i] {
+			b.schedule(rt, flowID, depth, se, rt.rules[id], payloads[i])
 		}
 	}
+}
+
+// schedule counts one delivery of se to rule in flowID and queues it (or,
+// past MaxDepth, records it as failed).
+func (b *Bus) schedule(rt *routing, flowID string, depth int, se providers.StoredEvent, rule store.Rule, payload []byte) {
+	limit := rt.concurrency[rule.Function]
+	if limit == 0 {
+		limit = b.o.Concurrency
+	}
+	b.flows.add(flowID)
+	b.disp.pending.add(1)
+	if depth >= b.o.MaxDepth {
+		b.rec.send(flowID, store.Delivery{
+			EventID: se.ID, Function: rule.Function, RuleID: rule.ID, Status: store.DeliveryFailed,
+			CorrelationID: se.CorrelationID, Time: b.o.Now(),
+			Error: fmt.Sprintf("recursive chain stopped: the event was published %d functions deep (Options.MaxDepth); check for a rule that matches what its own function publishes", depth),
+		}, true)
+		return
+	}
+	b.enqueue(&delivery{
+		flow: flowID, eventID: se.ID, correlationID: se.CorrelationID,
+		fn: rule.Function, ruleID: rule.ID, payload: payload, limit: limit, depth: depth,
+	})
 }
 
 // NewUUID returns a version 7 UUID: a millisecond timestamp then random

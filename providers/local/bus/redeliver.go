@@ -2,106 +2,97 @@ package bus
 
 import (
 	"context"
-
-	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/local/store"
+	"strconv"
+	"time"
 )
 
-// Redeliver schedules, in flowID ("" for none), the deliveries that the
-// events q selects never finished: for each event and each rule that matches
-// it now, unless the store holds a final outcome (ok or failed) for that
-// event and rule. It returns how many it scheduled.
+// RedeliverWindow is how far back Redeliver looks when since is zero: 6 h,
+// Lambda's default maximum age of an event for asynchronous invocation.
+const RedeliverWindow = 6 * time.Hour
+
+// kvRedeliver / keyRedelivered hold the seq through which every routed
+// event's deliveries are known finished (or given up): Redeliver starts
+// after it, so a process that finds nothing left reads only the events
+// stored since the previous pass.
+const (
+	kvRedeliver    = "bus"
+	keyRedelivered = "redelivered-through"
+)
+
+// Redeliver finishes what killed processes left: deliveries live in memory,
+// so those in flight when an evcli process is killed (kill -9, power loss)
+// are lost while their events are safe in the store. For every event with
+// seq <= through stored at or after since (zero: now minus RedeliverWindow)
+// it schedules, in flowID ("" for none), a delivery to each rule the event
+// was routed to when it was stored that has no final outcome (ok or
+// failed) in the store, to the rule's target as deployed now. A rule
+// deleted since is skipped (and logged); a rule added since is not
+// delivered to, as EventBridge never routes an event retroactively; events
+// stored without their routing (before schema version 3) are left alone.
+// Delivery is at least once, as EventBridge's is: a target that ran but
+// whose outcome was not recorded runs again. It returns how many deliveries
+// it scheduled.
 //
-// Deliveries live in memory, so those in progress when a process is killed
-// are lost while their events are safe in the store. A process that starts
-// the bus after such a stop (`evcli local serve`) calls Redeliver over a
-// recent window to finish them: delivery is at least once, as EventBridge's
-// is, so a target that ran but whose outcome was not recorded runs again.
-// Call it only while no other process delivers from the same store, or it
-// will deliver their in-flight events a second time.
-func (b *Bus) Redeliver(ctx context.Context, flowID string, q providers.EventQuery) (int, error) {
+// through must be the last seq stored at a moment when no other process
+// was delivering from the store (the local engine takes it under an
+// exclusive delivery lock): Redeliver would otherwise deliver other
+// processes' in-flight events a second time. It records in the store how
+// far it found everything finished, so the next call reads only newer
+// events.
+func (b *Bus) Redeliver(ctx context.Context, flowID string, since time.Time, through int64) (int, error) {
 	b.closeMu.RLock()
 	defer b.closeMu.RUnlock()
 	if b.closed {
 		return 0, ErrClosed
 	}
-	const page = 256
-	var (
-		batch     []providers.StoredEvent
-		scheduled int
-	)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		ids := make([]string, len(batch))
-		for i, se := range batch {
-			ids[i] = se.ID
-		}
-		ds, err := b.o.Store.Deliveries(ctx, ids)
-		if err != nil {
-			return err
-		}
-		done := map[[2]string]bool{}
-		for _, d := range ds {
-			if d.Final() {
-				done[[2]string{d.EventID, d.RuleID}] = true
-			}
-		}
-		for _, se := range batch {
-			scheduled += b.routeMissing(flowID, se, done)
-		}
-		batch = batch[:0]
-		return nil
+	if since.IsZero() {
+		since = b.o.Now().Add(-RedeliverWindow)
 	}
-	for se, err := range b.o.Store.Events(ctx, q) {
+	var after int64
+	if v, ok, err := b.o.Store.GetKV(ctx, kvRedeliver, keyRedelivered); err != nil {
+		return 0, err
+	} else if ok {
+		after, _ = strconv.ParseInt(string(v), 10, 64)
+	}
+	if after >= through {
+		return 0, nil
+	}
+	rt := b.routes.Load()
+	var (
+		scheduled int
+		firstLeft int64 // seq of the first event scheduled
+	)
+	for u, err := range b.o.Store.Unfinished(ctx, after, through, since) {
 		if err != nil {
 			return scheduled, err
 		}
-		batch = append(batch, se)
-		if len(batch) == page {
-			if err := flush(); err != nil {
-				return scheduled, err
+		// Keep memory flat as Publish does (MaxPending).
+		if err := b.disp.pending.waitBelow(ctx, b.o.MaxPending); err != nil {
+			return scheduled, err
+		}
+		for _, id := range u.Rules {
+			rule, ok := rt.rules[id]
+			if !ok {
+				b.o.Logf("bus: redeliver event %s: rule %s was deleted since the event was stored; not delivered", u.Event.ID, id)
+				continue
 			}
+			if firstLeft == 0 {
+				firstLeft = u.Event.Seq
+			}
+			b.schedule(rt, flowID, 0, u.Event, rule, u.Payload)
+			scheduled++
 		}
 	}
-	return scheduled, flush()
-}
-
-// routeMissing schedules se's deliveries to the matching rules not in done.
-func (b *Bus) routeMissing(flowID string, se providers.StoredEvent, done map[[2]string]bool) int {
-	rt := b.routes.Load()
-	m := rt.buses[se.EventBusName]
-	if m == nil {
-		return 0
+	mark := through
+	if firstLeft > 0 {
+		// Read from it again next time: if this process is killed too, the
+		// next one redelivers what is still unfinished.
+		mark = firstLeft - 1
 	}
-	payload, err := store.MarshalEnvelope(se.Event)
-	if err != nil {
-		b.o.Logf("bus: redeliver %s: %v", se.ID, err)
-		return 0
-	}
-	ids, err := m.Match(payload)
-	if err != nil {
-		b.o.Logf("bus: redeliver %s: match: %v", se.ID, err)
-		return 0
-	}
-	n := 0
-	for _, id := range ids {
-		rule, ok := rt.rules[id]
-		if !ok || done[[2]string{se.ID, id}] {
-			continue
+	if mark > after {
+		if err := b.o.Store.PutKV(ctx, kvRedeliver, keyRedelivered, []byte(strconv.FormatInt(mark, 10))); err != nil {
+			return scheduled, err
 		}
-		limit := rt.concurrency[rule.Function]
-		if limit == 0 {
-			limit = b.o.Concurrency
-		}
-		b.flows.add(flowID)
-		b.disp.pending.add(1)
-		b.enqueue(&delivery{
-			flow: flowID, eventID: se.ID, correlationID: se.CorrelationID,
-			fn: rule.Function, ruleID: rule.ID, payload: payload, limit: limit,
-		})
-		n++
 	}
-	return n
+	return scheduled, nil
 }

@@ -198,19 +198,35 @@ func (d *DB) AppendEvents(ctx context.Context, evs []providers.StoredEvent) ([]p
 // the stored one), so that the bus delivers those bytes without encoding
 // the event again.
 func (d *DB) AppendEnvelopes(ctx context.Context, evs []providers.StoredEvent) ([]providers.StoredEvent, [][]byte, error) {
+	out, payloads, _, err := d.AppendRouted(ctx, evs, nil)
+	return out, payloads, err
+}
+
+// Router returns the ids of the rules that the event evs[i], whose envelope
+// is given, is routed to.
+type Router func(i int, envelope []byte) []string
+
+// AppendRouted is AppendEnvelopes that also records, in the same
+// transaction, the rules each event is routed to (what route returns for its
+// envelope; nil route records nothing), with the time it is stored, so that
+// a later process can finish the deliveries a killed one left (see
+// Unfinished). routed[i] is what route returned for the envelope returned:
+// for an id already stored, the stored envelope, whose recorded routing is
+// left as it was.
+func (d *DB) AppendRouted(ctx context.Context, evs []providers.StoredEvent, route Router) ([]providers.StoredEvent, [][]byte, [][]string, error) {
 	out := make([]providers.StoredEvent, len(evs))
 	payloads := make([][]byte, len(evs))
 	for i, ev := range evs {
 		if ev.ID == "" {
-			return nil, nil, fmt.Errorf("store: events[%d]: id is empty; every stored event needs a unique id", i)
+			return nil, nil, nil, fmt.Errorf("store: events[%d]: id is empty; every stored event needs a unique id", i)
 		}
 		if ev.Source == "" || ev.DetailType == "" {
-			return nil, nil, fmt.Errorf("store: events[%d] (id %s): source and detail-type are required", i, ev.ID)
+			return nil, nil, nil, fmt.Errorf("store: events[%d] (id %s): source and detail-type are required", i, ev.ID)
 		}
 		if len(bytes.TrimSpace(ev.Detail)) == 0 {
 			ev.Detail = json.RawMessage("{}")
 		} else if !json.Valid(ev.Detail) {
-			return nil, nil, fmt.Errorf("store: events[%d] (id %s): detail is not valid JSON", i, ev.ID)
+			return nil, nil, nil, fmt.Errorf("store: events[%d] (id %s): detail is not valid JSON", i, ev.ID)
 		}
 		if ev.EventBusName == "" {
 			ev.EventBusName = DefaultBus
@@ -220,22 +236,58 @@ func (d *DB) AppendEnvelopes(ctx context.Context, evs []providers.StoredEvent) (
 		}
 		ev.Time = ev.Time.UTC()
 		if y := ev.Time.Year(); y < 1 || y > 9999 {
-			return nil, nil, fmt.Errorf("store: events[%d] (id %s): time %s is outside the years 1 .. 9999", i, ev.ID, ev.Time)
+			return nil, nil, nil, fmt.Errorf("store: events[%d] (id %s): time %s is outside the years 1 .. 9999", i, ev.ID, ev.Time)
 		}
 		deriveKeys(&ev)
 		payloads[i] = appendEnvelope(make([]byte, 0, envelopeSize(&ev.Event)), &ev.Event)
 		out[i] = ev
 	}
-	if err := d.commitEvents(ctx, &eventAppend{evs: out, payloads: payloads}); err != nil {
-		return nil, nil, err
+	r := &eventAppend{evs: out, payloads: payloads, route: route}
+	if route != nil {
+		r.routed = make([][]string, len(out))
+		r.routedText = make([]any, len(out))
+		for i := range out {
+			r.routed[i] = route(i, payloads[i])
+			r.routedText[i] = encodeRouted(r.routed[i])
+		}
+		r.storedAt = toMicros(d.now())
 	}
-	return out, payloads, nil
+	if err := d.commitEvents(ctx, r); err != nil {
+		return nil, nil, nil, err
+	}
+	return out, payloads, r.routed, nil
 }
 
 // eventAppend is one AppendEvents call's rows.
 type eventAppend struct {
 	evs      []providers.StoredEvent
 	payloads [][]byte
+	// With a route: the rules of each event, as returned and as stored, and
+	// the time stored; without, both columns stay NULL.
+	route      Router
+	routed     [][]string
+	routedText []any
+	storedAt   int64
+}
+
+// encodeRouted renders rule ids for the routed column: newline-separated
+// ("" for none, which is not NULL: routed to nothing).
+func encodeRouted(ids []string) string {
+	switch len(ids) {
+	case 0:
+		return ""
+	case 1:
+		return ids[0]
+	}
+	return strings.Join(ids, "\n")
+}
+
+// decodeRouted is encodeRouted's inverse.
+func decodeRouted(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }
 
 // commitEvents inserts r's events in a FULL (fsynced) write, which shares
@@ -248,21 +300,31 @@ func (d *DB) commitEvents(ctx context.Context, r *eventAppend) error {
 	})
 }
 
-const eventInsertCols = `(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload)`
+const (
+	eventInsertCols       = `(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload)`
+	eventInsertRoutedCols = `(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload, routed, stored)`
+)
 
 // eventInsertQuery is the INSERT of n events: multi-row, skipping ids
 // already stored, returning the seq of each row inserted. Its sizes are
 // powers of two up to multiRowChunk, so that few statements are prepared.
-func eventInsertQuery(n int) string {
-	return `INSERT OR IGNORE INTO events ` + eventInsertCols + ` VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", n), ",") +
+// routed adds the routed and stored columns.
+func eventInsertQuery(n int, routed bool) string {
+	cols, row := eventInsertCols, "(?,?,?,?,?,?,?,?,?),"
+	if routed {
+		cols, row = eventInsertRoutedCols, "(?,?,?,?,?,?,?,?,?,?,?),"
+	}
+	return `INSERT OR IGNORE INTO events ` + cols + ` VALUES ` +
+		strings.TrimSuffix(strings.Repeat(row, n), ",") +
 		` RETURNING seq, id`
 }
 
-var eventInsertQueries = func() map[int]string {
-	m := map[int]string{}
+// eventInsertQueries[routed][n] is eventInsertQuery(n, routed).
+var eventInsertQueries = func() [2]map[int]string {
+	m := [2]map[int]string{{}, {}}
 	for n := 1; n <= multiRowChunk; n *= 2 {
-		m[n] = eventInsertQuery(n)
+		m[0][n] = eventInsertQuery(n, false)
+		m[1][n] = eventInsertQuery(n, true)
 	}
 	return m
 }()
@@ -278,7 +340,11 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 			first[r.evs[i].ID] = i
 		}
 	}
-	args := make([]any, 0, 9*multiRowChunk)
+	args := make([]any, 0, 11*multiRowChunk)
+	queries := eventInsertQueries[0]
+	if r.routedText != nil {
+		queries = eventInsertQueries[1]
+	}
 	for start := 0; start < len(r.evs); {
 		n := multiRowChunk
 		for n > len(r.evs)-start {
@@ -290,8 +356,11 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 			ev.Seq = 0
 			args = append(args, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toMicros(ev.Time),
 				ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, r.payloads[i])
+			if r.routedText != nil {
+				args = append(args, r.routedText[i], r.storedAt)
+			}
 		}
-		if err := d.insertEventRows(ctx, tx, eventInsertQueries[n], args, r, first); err != nil {
+		if err := d.insertEventRows(ctx, tx, queries[n], args, r, first); err != nil {
 			return d.wrap(fmt.Sprintf("insert events %s .. %s", r.evs[start].ID, r.evs[start+n-1].ID), err)
 		}
 		start += n
@@ -307,6 +376,9 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 		}
 		*ev = existing
 		r.payloads[i] = payload
+		if r.route != nil {
+			r.routed[i] = r.route(i, payload)
+		}
 	}
 	return nil
 }

@@ -283,6 +283,13 @@ CREATE TABLE server (
 	// 2: run-queue wait per invocation (tune separates CPU work from this
 	// machine's contention).
 	`ALTER TABLE invocations ADD COLUMN cpu_wait_ms REAL NOT NULL DEFAULT 0;`,
+	// 3: the rules each event was routed to when it was stored, and when it
+	// was stored, so that deliveries a killed process left unfinished are
+	// redelivered to those rules only (see Unfinished). Rows stored before
+	// have NULLs: unknown, never redelivered. Adding NULL columns rewrites
+	// no row.
+	`ALTER TABLE events ADD COLUMN routed TEXT;
+ALTER TABLE events ADD COLUMN stored INTEGER;`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/evcli/evcli/providers"
+)
+
+func uev(id string) providers.StoredEvent {
+	return providers.StoredEvent{Event: providers.Event{ID: id, Source: "s", DetailType: "T", Detail: json.RawMessage(`{}`)}}
+}
+
+// unfinished collects Unfinished as "id:rule" strings.
+func unfinished(t *testing.T, db *DB, after, through int64, since time.Time) []string {
+	t.Helper()
+	var out []string
+	for u, err := range db.Unfinished(context.Background(), after, through, since) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Event.Seq == 0 || len(u.Payload) == 0 {
+			t.Fatalf("Unfinished yielded %+v without its row", u)
+		}
+		for _, r := range u.Rules {
+			out = append(out, u.Event.ID+":"+r)
+		}
+	}
+	return out
+}
+
+func TestAppendRoutedRecordsRoutingAndUnfinishedFollowsOutcomes(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	routes := map[string][]string{"a": {"r1", "r2"}, "b": nil, "c": {"r2"}}
+	route := func(i int, env []byte) []string {
+		var e Envelope
+		if err := json.Unmarshal(env, &e); err != nil {
+			t.Fatalf("route got %s: %v", env, err)
+		}
+		return routes[e.ID]
+	}
+	// More than a page, so that paging and multi-row inserts are crossed.
+	batch := []providers.StoredEvent{uev("a"), uev("b"), uev("c")}
+	for i := range 300 {
+		batch = append(batch, uev(fmt.Sprintf("n%03d", i)))
+	}
+	_, _, routed, err := db.AppendRouted(ctx, batch, route)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(routed[0], []string{"r1", "r2"}) || routed[1] != nil || !slices.Equal(routed[2], []string{"r2"}) {
+		t.Fatalf("routed = %q", routed[:3])
+	}
+	// Unrouted appends are never yielded.
+	if _, err := db.AppendEvents(ctx, []providers.StoredEvent{uev("plain")}); err != nil {
+		t.Fatal(err)
+	}
+	// A re-sent id keeps its first routing; route sees the stored envelope.
+	routes["a"] = []string{"r9"}
+	_, _, routed, err = db.AppendRouted(ctx, []providers.StoredEvent{uev("a")}, route)
+	if err != nil || !slices.Equal(routed[0], []string{"r9"}) {
+		t.Fatalf("re-sent routed = %q, %v", routed, err)
+	}
+	routes["late"] = []string{"r1"}
+	if _, _, _, err := db.AppendRouted(ctx, []providers.StoredEvent{uev("late")}, route); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := db.LastEventSeq(ctx)
+	all := []string{"a:r1", "a:r2", "c:r2", "late:r1"}
+	if got := unfinished(t, db, 0, last, time.Time{}); !slices.Equal(got, all) {
+		t.Fatalf("unfinished = %q, want %q", got, all)
+	}
+	if got := unfinished(t, db, 0, last-2, time.Time{}); !slices.Equal(got, all[:3]) {
+		t.Fatalf("unfinished through %d = %q, want %q", last-2, got, all[:3])
+	}
+	if got := unfinished(t, db, 1, last, time.Time{}); !slices.Equal(got, all[2:]) {
+		t.Fatalf("unfinished after seq 1 = %q, want %q", got, all[2:])
+	}
+	if got := unfinished(t, db, 0, last, time.Now().Add(time.Minute)); len(got) != 0 {
+		t.Fatalf("unfinished since the future = %q, want none", got)
+	}
+	// A retry is not an outcome; ok and failed are.
+	if err := db.RecordDeliveries(ctx, []Delivery{
+		{EventID: "a", RuleID: "r1", Function: "f", Status: DeliveryRetrying},
+		{EventID: "a", RuleID: "r2", Function: "g", Status: DeliveryOK},
+		{EventID: "c", RuleID: "r2", Function: "g", Status: DeliveryFailed},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := unfinished(t, db, 0, last, time.Time{}), []string{"a:r1", "late:r1"}; !slices.Equal(got, want) {
+		t.Fatalf("unfinished = %q, want %q", got, want)
+	}
+}
+
+// TestMigrateV2AddsRouting: a database written by schema version 2 opens,
+// its events stay readable and are never redelivered (their routing is
+// unknown), and new events record theirs.
+func TestMigrateV2AddsRouting(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations[:2] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(`PRAGMA user_version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO events (id, bus, source, detail_type, time, payload) VALUES ('old', 'default', 's', 'T', 1, ?)`,
+		`{"version":"0","id":"old","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":{}}`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.r.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != SchemaVersion || SchemaVersion < 3 {
+		t.Fatalf("user_version = %d, %v; want %d (>= 3)", v, err, SchemaVersion)
+	}
+	if se, ok, err := db.Event(ctx, "old"); err != nil || !ok || se.Source != "s" {
+		t.Fatalf("old event = %+v, %v, %v", se, ok, err)
+	}
+	if _, _, _, err := db.AppendRouted(ctx, []providers.StoredEvent{uev("new")}, func(int, []byte) []string { return []string{"r"} }); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := db.LastEventSeq(ctx)
+	if got := unfinished(t, db, 0, last, time.Time{}); !slices.Equal(got, []string{"new:r"}) {
+		t.Fatalf("unfinished = %q, want [new:r] (old rows have no routing)", got)
+	}
+}
