@@ -23,8 +23,12 @@
 // `evcli local serve` runs an engine in the foreground and registers its
 // address in the store; other commands use it through a Client when it
 // answers, and otherwise start an engine in their own process and wait for
-// its deliveries before they exit (Connect). Deployer records functions and
-// rules in the store and asks the running engine to reload them.
+// its deliveries before they exit (Connect). Every engine holds a shared
+// flock on .evcli/deliver.lock while it lives; one that starts while no
+// other holds it redelivers, in the background, what killed processes left
+// in flight (bus.Bus.Redeliver), and Drain waits for that too. Deployer
+// records functions and rules in the store and asks the running engine to
+// reload them.
 //
 // Secret environment values never reach the store: only their names do, and
 // the process that starts an instance reads the values from its environment.

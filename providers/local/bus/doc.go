@@ -76,9 +76,14 @@
 // # Stopping
 //
 // Deliveries in progress live in memory: a killed process loses them (its
-// events are safe in the store). Redeliver, called by the next process to
-// start the bus, schedules the deliveries that have no final outcome
-// recorded — at least once, as EventBridge delivers.
+// events are safe in the store). So Publish matches events BEFORE storing
+// them and stores the ids of the rules each was routed to in the event's
+// row, in the same transaction. Redeliver, called by the next process that
+// starts while no other delivers from the store (the local engine decides
+// with a flock in the state directory), schedules the (event, routed rule)
+// pairs that have no final outcome recorded, to the rule's current target:
+// at least once, as EventBridge delivers, and never to a rule deployed after
+// the event was stored.
 //
 // Drain waits for every delivery (and what it causes) to be final and
 // recorded; a one-shot `evcli send` calls it before exiting. Close cancels

@@ -50,6 +50,14 @@
 // under the write lock, so processes opening a new file at once agree. A file
 // written by a newer evcli is refused with an error saying so.
 //
+// # Routing
+//
+// AppendRouted stores with each event the ids of the rules the bus routed it
+// to and the time it was stored (schema version 3; NULL in older rows, which
+// are never redelivered). Unfinished walks a seq range for the routed rules
+// that have no final delivery outcome, so that deliveries lost with a killed
+// process can be redelivered.
+//
 // # Errors
 //
 // Errors name the database file and the operation, and for bad input the

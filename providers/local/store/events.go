@@ -342,8 +342,10 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 	}
 	args := make([]any, 0, 11*multiRowChunk)
 	queries := eventInsertQueries[0]
+	var storedAt any
 	if r.routedText != nil {
 		queries = eventInsertQueries[1]
+		storedAt = r.storedAt // boxed once, not per row
 	}
 	for start := 0; start < len(r.evs); {
 		n := multiRowChunk
@@ -357,7 +359,7 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 			args = append(args, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toMicros(ev.Time),
 				ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, r.payloads[i])
 			if r.routedText != nil {
-				args = append(args, r.routedText[i], r.storedAt)
+				args = append(args, r.routedText[i], storedAt)
 			}
 		}
 		if err := d.insertEventRows(ctx, tx, queries[n], args, r, first); err != nil {
