@@ -175,8 +175,9 @@ func (n *tnode) lookup(k []byte) int {
 }
 
 type affix struct {
-	s    string
-	cond int32
+	s          string
+	cond       int32
+	head, tail uint64 // wordsOf(s)
 }
 
 type lenMap struct {
@@ -190,7 +191,7 @@ type affixSet struct {
 	byLen []lenMap
 }
 
-func (a *affixSet) add(s string, c int32) { a.small = append(a.small, affix{s, c}) }
+func (a *affixSet) add(s string, c int32) { a.small = append(a.small, newAffix(s, c)) }
 
 func (a *affixSet) build() {
 	if len(a.small) <= smallAffix {
@@ -238,6 +239,7 @@ type fieldIdx struct {
 	prefixIC  affixSet
 	suffixIC  affixSet
 	eqIC      map[string][]int32
+	eqICList  []affix // eqIC as a list, when it is small
 	exists    []int32
 	ranges    []*matcher // numeric and exact-number candidates, with rangeConds
 	rangeCond []int32
@@ -263,6 +265,15 @@ func (f *fieldIdx) build() {
 	f.hasAffix = !f.prefix.empty() || !f.suffix.empty()
 	f.prefixIC.build()
 	f.suffixIC.build()
+	if len(f.eqIC) <= smallAffix {
+		for v, cs := range f.eqIC {
+			for _, c := range cs {
+				f.eqICList = append(f.eqICList, newAffix(v, c))
+			}
+		}
+		// Keep the order of the conditions stable (map order is not).
+		slices.SortFunc(f.eqICList, func(a, b affix) int { return int(a.cond - b.cond) })
+	}
 	f.needFold = f.eqIC != nil || !f.prefixIC.empty() || !f.suffixIC.empty()
 	for _, o := range f.others {
 		if o.m.needsFold() {
@@ -537,7 +548,7 @@ func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
 	for _, m := range ms {
 		switch m.op {
 		case opExactStr:
-			f.exactList = append(f.exactList, affix{m.s, c})
+			f.exactList = append(f.exactList, newAffix(m.s, c))
 		case opExactNum, opNumeric:
 			r := m
 			if m.op == opExactNum {

@@ -11,3 +11,8 @@ import "unsafe"
 func load64(b []byte, i int) uint64 {
 	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
 }
+
+// put64 stores x little-endian at b[i:i+8] (checked by the caller).
+func put64(b []byte, i int, x uint64) {
+	*(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i)) = x
+}

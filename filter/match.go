@@ -61,6 +61,7 @@ func foldRune(r rune) rune {
 // wildcard is a compiled wildcard: literal pieces between unescaped '*'.
 type wildcard struct {
 	lits []string
+	ends [2]affix // the first and last pieces with their words
 }
 
 // parseWildcard compiles s; the second result is a message when s is invalid.
@@ -91,6 +92,7 @@ func parseWildcard(s string) (*wildcard, string) {
 		prevStar = false
 	}
 	w.lits = append(w.lits, cur.String())
+	w.ends = [2]affix{newAffix(w.lits[0], 0), newAffix(w.lits[len(w.lits)-1], 0)}
 	return w, ""
 }
 
@@ -106,6 +108,35 @@ func (w *wildcard) match(v string) bool {
 	v = v[len(first) : len(v)-len(last)]
 	for _, lit := range lits[1 : len(lits)-1] {
 		i := strings.Index(v, lit)
+		if i < 0 {
+			return false
+		}
+		v = v[i+len(lit):]
+	}
+	return true
+}
+
+// matchWords is match for v with words head and tail (strWords).
+func (w *wildcard) matchWords(v string, head, tail uint64) bool {
+	lits := w.lits
+	if len(lits) == 1 {
+		return v == lits[0]
+	}
+	first, last := &w.ends[0], &w.ends[1]
+	if len(v) < len(first.s)+len(last.s) || !first.hasPrefixWords(v, head) || !last.hasSuffixWords(v, tail) {
+		return false
+	}
+	if len(lits) == 2 {
+		return true
+	}
+	v = v[len(first.s) : len(v)-len(last.s)]
+	for _, lit := range lits[1 : len(lits)-1] {
+		var i int
+		if len(lit) == 1 {
+			i = strings.IndexByte(v, lit[0])
+		} else {
+			i = strings.Index(v, lit)
+		}
 		if i < 0 {
 			return false
 		}

@@ -36,9 +36,10 @@ type state struct {
 	trails  []tentry
 	stack   []tentry
 	seen    []uint64
-	buf     []byte // unescaped string value
-	kbuf    []byte // unescaped member name
-	fbuf    []byte // folded string value
+	buf     []byte   // unescaped string value
+	kbuf    []byte   // unescaped member name
+	fbuf    []byte   // folded string value
+	f16     [16]byte // folded short ASCII string value
 	pick    []int32
 	tree    *jval
 	treeErr error
@@ -744,16 +745,17 @@ func (s *state) hit(c int32) {
 	s.cands = append(s.cands, e.conds[c].conjs...)
 }
 
-func (s *state) affixes(a *affixSet, v string, suffix bool) {
-	for _, x := range a.small {
-		if len(v) >= len(x.s) {
-			if suffix {
-				if v[len(v)-len(x.s):] == x.s {
-					s.hit(x.cond)
-				}
-			} else if v[:len(x.s)] == x.s {
+// affixes hits the conditions of the prefixes (or suffixes) in a that v,
+// with words head and tail (strWords), starts (or ends) with.
+func (s *state) affixes(a *affixSet, v string, head, tail uint64, suffix bool) {
+	for i := range a.small {
+		x := &a.small[i]
+		if suffix {
+			if x.hasSuffixWords(v, tail) {
 				s.hit(x.cond)
 			}
+		} else if x.hasPrefixWords(v, head) {
+			s.hit(x.cond)
 		}
 	}
 	for _, lm := range a.byLen {
@@ -777,39 +779,79 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 		if cs, ok := f.exact[v]; ok {
 			s.hits1(cs)
 		}
-	} else {
-		for _, x := range f.exactList {
-			if x.s == v {
-				s.hit(x.cond)
-			}
+		if f.moreStr {
+			head, tail := strWords(b)
+			s.leafStrMore(f, v, head, tail)
+		}
+		return
+	}
+	for i := range f.exactList {
+		if x := &f.exactList[i]; x.s == v {
+			s.hit(x.cond)
 		}
 	}
 	if f.moreStr {
-		s.leafStrMore(f, v)
+		head, tail := strWords(b)
+		s.leafStrMore(f, v, head, tail)
 	}
 }
 
-// leafStrMore is leafStr for the candidates other than exact strings.
-func (s *state) leafStrMore(f *fieldIdx, v string) {
+// leafStrMore is leafStr for the candidates other than exact strings; head
+// and tail are v's words (strWords).
+func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 	if f.hasAffix {
-		s.affixes(&f.prefix, v, false)
-		s.affixes(&f.suffix, v, true)
+		if !f.prefix.empty() {
+			s.affixes(&f.prefix, v, head, tail, false)
+		}
+		if !f.suffix.empty() {
+			s.affixes(&f.suffix, v, head, tail, true)
+		}
 	}
 	fs := ""
 	if f.needFold {
-		s.fbuf = appendFold(s.fbuf[:0], v)
-		fs = bstr(s.fbuf)
-		if f.eqIC != nil {
+		var fh, ft uint64
+		if n := len(v); n <= 16 && (head|tail)&hi8 == 0 {
+			// ASCII: fold the words; fs is their bytes.
+			fh, ft = foldASCIIWord(head), foldASCIIWord(tail)
+			if n <= 8 {
+				put64(s.f16[:], 0, fh)
+			} else {
+				put64(s.f16[:], 0, fh)
+				put64(s.f16[:], n-8, ft)
+			}
+			fs = bstr(s.f16[:n])
+		} else {
+			s.fbuf = appendFold(s.fbuf[:0], v)
+			fs = bstr(s.fbuf)
+			fh, ft = strWords(s.fbuf)
+		}
+		if f.eqICList != nil {
+			for i := range f.eqICList {
+				if x := &f.eqICList[i]; x.equalWords(fs, fh, ft) {
+					s.hit(x.cond)
+				}
+			}
+		} else if f.eqIC != nil {
 			if cs, ok := f.eqIC[fs]; ok {
 				s.hits1(cs)
 			}
 		}
-		s.affixes(&f.prefixIC, fs, false)
-		s.affixes(&f.suffixIC, fs, true)
+		if !f.prefixIC.empty() {
+			s.affixes(&f.prefixIC, fs, fh, ft, false)
+		}
+		if !f.suffixIC.empty() {
+			s.affixes(&f.suffixIC, fs, fh, ft, true)
+		}
 	}
 	s.hits1(f.exists)
 	for _, o := range f.others {
-		if o.m.matchScalarF(kStr, v, fs, 0) {
+		var ok bool
+		if o.m.op == opWildcard {
+			ok = o.m.wc.matchWords(v, head, tail)
+		} else {
+			ok = o.m.matchScalarF(kStr, v, fs, 0)
+		}
+		if ok {
 			s.hit(o.cond)
 		}
 	}
