@@ -288,8 +288,12 @@ CREATE TABLE server (
 	// redelivered to those rules only (see Unfinished). Rows stored before
 	// have NULLs: unknown, never redelivered. Adding NULL columns rewrites
 	// no row.
+	// The deliveries index also covers rule and status, so that counting an
+	// event's finished rules reads no delivery row.
 	`ALTER TABLE events ADD COLUMN routed TEXT;
-ALTER TABLE events ADD COLUMN stored INTEGER;`,
+ALTER TABLE events ADD COLUMN stored INTEGER;
+DROP INDEX deliveries_event;
+CREATE INDEX deliveries_event ON deliveries(event_id, rule_id, status);`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -44,8 +44,17 @@ func (d *DB) Unfinished(ctx context.Context, afterSeq, throughSeq int64, since t
 			var cands []cand
 			last := after
 			err := d.read(ctx, func(tx *sql.Tx) error {
-				rows, err := tx.QueryContext(ctx, `SELECT seq, id, routed, stored FROM events
-					WHERE seq > ? AND seq <= ? AND routed IS NOT NULL ORDER BY seq LIMIT ?`, after, throughSeq, unfinishedPage)
+				// How many of its rules have a final outcome is counted in
+				// the same pass (deliveries_event), so that an event whose
+				// deliveries all finished costs no more round trip.
+				var sinceMicros int64 = -1 << 63
+				if !since.IsZero() {
+					sinceMicros = since.UnixMicro()
+				}
+				rows, err := tx.QueryContext(ctx, `SELECT seq, id, routed,
+					(SELECT count(DISTINCT rule_id) FROM deliveries WHERE event_id = events.id AND status IN ('`+DeliveryOK+`', '`+DeliveryFailed+`'))
+					FROM events WHERE seq > ? AND seq <= ? AND routed <> '' AND stored >= ? ORDER BY seq LIMIT ?`,
+					after, throughSeq, sinceMicros, unfinishedPage)
 				if err != nil {
 					return d.wrap("query unfinished events", err)
 				}
@@ -53,19 +62,19 @@ func (d *DB) Unfinished(ctx context.Context, afterSeq, throughSeq int64, since t
 				n := 0
 				for rows.Next() {
 					var (
-						c      cand
-						routed string
-						stored sql.NullInt64
+						c        cand
+						routed   string
+						finished int
 					)
-					if err := rows.Scan(&c.seq, &c.id, &routed, &stored); err != nil {
+					if err := rows.Scan(&c.seq, &c.id, &routed, &finished); err != nil {
 						return d.wrap("scan unfinished event", err)
 					}
 					n++
 					last = c.seq
-					if routed == "" || (!since.IsZero() && stored.Int64 < since.UnixMicro()) {
+					c.routed = decodeRouted(routed)
+					if finished >= len(c.routed) {
 						continue
 					}
-					c.routed = decodeRouted(routed)
 					cands = append(cands, c)
 				}
 				if err := rows.Err(); err != nil {

@@ -147,3 +147,40 @@ func TestMigrateV2AddsRouting(t *testing.T) {
 		t.Fatalf("unfinished = %q, want [new:r] (old rows have no routing)", got)
 	}
 }
+
+// BenchmarkUnfinishedAllFinished is the scan a process that starts alone
+// makes over the events stored since the previous scan, when every delivery
+// finished (the common case): one op is one event.
+//
+//	go test ./providers/local/store -run '^$' -bench UnfinishedAllFinished -benchtime 20000x
+func BenchmarkUnfinishedAllFinished(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(b.TempDir(), WithSynchronous("NORMAL"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	rules := []string{"billing", "shipping", "email", "analytics"}
+	for start := 0; start < b.N; start += 1000 {
+		var evs []providers.StoredEvent
+		var dls []Delivery
+		for i := start; i < min(start+1000, b.N); i++ {
+			id := fmt.Sprintf("e%08d", i)
+			evs = append(evs, uev(id))
+			for _, r := range rules {
+				dls = append(dls, Delivery{EventID: id, RuleID: r, Function: r, Status: DeliveryOK})
+			}
+		}
+		if _, _, _, err := db.AppendRouted(ctx, evs, func(int, []byte) []string { return rules }); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.RecordDeliveries(ctx, dls); err != nil {
+			b.Fatal(err)
+		}
+	}
+	last, _ := db.LastEventSeq(ctx)
+	b.ResetTimer()
+	for u, err := range db.Unfinished(ctx, 0, last, time.Time{}) {
+		b.Fatalf("yielded %+v, %v", u, err)
+	}
+}
