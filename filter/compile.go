@@ -28,6 +28,7 @@ type engine struct {
 	slow     []int32 // rules evaluated on the decoded event
 	root     *tnode
 	nfields  int
+	npred    int // layout slots (predSlots per node with children)
 	pool     sync.Pool
 	maxDepth int
 }
@@ -82,6 +83,7 @@ type tnode struct {
 	// length and first 8 bytes; shift is 64 - log2(len(keys)).
 	keys  []keySlot
 	shift uint8
+	pred  int32 // this node's layout slots in state.pred (nodes with children)
 }
 
 // keySlot is one entry of tnode.keys: w holds the first (up to) 8 bytes of
@@ -534,6 +536,10 @@ func compile(ids []string, patterns []*Pattern) *engine {
 	var index func(n *tnode)
 	index = func(n *tnode) {
 		n.buildKeys()
+		if len(n.kids) > 0 {
+			n.pred = int32(e.npred)
+			e.npred += predSlots
+		}
 		for _, k := range n.kids {
 			index(k)
 		}

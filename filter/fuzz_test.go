@@ -101,8 +101,16 @@ func FuzzScan(f *testing.F) {
 		ps = append(ps, p)
 		rs.Add(strconv.Itoa(i), p)
 	}
+	prime := []byte(`{"a":"x","abcdefghijklmnoq":"v","bb":"y","propertiesX":{"k":1,"kk":"v"},"abcdefghi":"w","ip":"10.1.2.3","n":"v"}`)
 	f.Fuzz(func(t *testing.T, event []byte) {
+		// The member names remembered from the previous event (predSlot)
+		// are those of prime, then of event itself.
+		_, _ = rs.Match(prime)
 		got, rerr := rs.Match(event)
+		again, _ := rs.Match(event)
+		if fmt.Sprint(again) != fmt.Sprint(got) {
+			t.Fatalf("event %s: RuleSet %v, then %v", event, got, again)
+		}
 		ev, err := decodeEvent(event)
 		if err != nil {
 			return // invalid events: the RuleSet may stop reading before the error

@@ -41,6 +41,7 @@ type state struct {
 	fbuf    []byte   // folded string value
 	f16     [16]byte // folded short ASCII string value
 	pick    []int32
+	pred    []predSlot // the member names last seen, per object node and position
 	tree    *jval
 	treeErr error
 	treeOK  bool
@@ -57,6 +58,7 @@ func (e *engine) newState() any {
 		fieldPlain: make([]uint32, e.nfields),
 		ruleDone:   make([]uint32, len(e.rules)),
 		idDone:     make([]uint32, len(e.ids)),
+		pred:       make([]predSlot, e.npred),
 	}
 }
 
@@ -328,69 +330,113 @@ const (
 	memOther        // a member (or whitespace) at i needs the general path
 )
 
+// predSlots is the number of leading members of an object whose names are
+// remembered (predSlot) from one event to the next.
+const predSlots = 16
+
+// predSlot remembers the name of the member at one position of an object
+// node in the last event scanned (events of one stream mostly share their
+// layout): when the next event has the same name there, nextMember takes
+// its key-table entry from the slot instead of finding the closing quote
+// and probing. The name's bytes hold no quote or backslash.
+type predSlot struct {
+	w, w2 uint64 // as keySlot (w masked to the name)
+	mask  uint64 // the bytes of the first word that belong to the name
+	kl1   int32  // the name's length + 1; 0: empty slot
+	ci    int32  // the child's index, -1 for a name no rule reads
+}
+
 // nextMember skips, from i, the members whose names are not in the key table
 // and whose values are strings, in their common shape (names up to 16 bytes
 // and strings without escapes, no whitespace), and reports what stops it.
-// It calls nothing, so that its loop stays in registers.
-func nextMember(ev []byte, i int, keys []keySlot, shift uint8) (int, int, int) {
+// ord is the position in the object of the member at i; pr are the object
+// node's predSlots. It returns the position of the member it stops at. It
+// calls nothing, so that its loop stays in registers.
+func nextMember(ev []byte, i int, keys []keySlot, shift uint8, pr []predSlot, ord int) (int, int, int, int) {
 	kmask := uint64(len(keys) - 1)
 	shift &= 63
+	var j, kl, k int
+	var w, w2 uint64
 loop:
-	for i+17 <= len(ev) {
+	for ; i+17 <= len(ev); ord++ {
 		if c := ev[i]; c != '"' {
 			if c == '}' {
-				return i, -1, memEnd
+				return i, -1, memEnd, ord
 			}
 			break
 		}
-		x := load64(ev, i+1)
-		var j int // the name's closing quote
-		var w2 uint64
-		w := x
-		if q, m := quoteMasks(x); m != 0 {
-			if q&m == 0 {
-				break // an escape
+		if o := uint(ord); o < uint(len(pr)) {
+			if ps := &pr[o]; ps.kl1 > 0 {
+				kl = int(ps.kl1 - 1)
+				j = i + 1 + kl // the closing quote, when the name is the same
+				if j+1 < len(ev) && load64(ev, i+1)&ps.mask == ps.w && (kl <= 8 || load64(ev, j-8) == ps.w2) &&
+					ev[j] == '"' && ev[j+1] == ':' {
+					k = j + 2
+					if ps.ci >= 0 {
+						return k, int(ps.ci), memFound, ord
+					}
+					goto unread
+				}
 			}
-			p := bits.TrailingZeros64(m) >> 3
-			j = i + 1 + p
-			w = x & (1<<(uint(p)*8&63) - 1)
-		} else {
-			q, m := quoteMasks(load64(ev, i+9))
-			switch {
-			case q&m != 0:
-				j = i + 9 + bits.TrailingZeros64(m)>>3
-			case m == 0 && i+18 <= len(ev) && ev[i+17] == '"':
-				j = i + 17 // exactly 16 bytes
-			default:
-				break loop // longer, or an escape
+		}
+		{
+			x := load64(ev, i+1)
+			w, w2 = x, 0
+			mask := ^uint64(0)
+			if q, m := quoteMasks(x); m != 0 {
+				if q&m == 0 {
+					break // an escape
+				}
+				p := bits.TrailingZeros64(m) >> 3
+				j = i + 1 + p
+				mask = 1<<(uint(p)*8&63) - 1
+				w = x & mask
+			} else {
+				q, m := quoteMasks(load64(ev, i+9))
+				switch {
+				case q&m != 0:
+					j = i + 9 + bits.TrailingZeros64(m)>>3
+				case m == 0 && i+18 <= len(ev) && ev[i+17] == '"':
+					j = i + 17 // exactly 16 bytes
+				default:
+					break loop // longer, or an escape
+				}
+				w2 = load64(ev, j-8)
 			}
-			w2 = load64(ev, j-8)
-		}
-		kl := j - i - 1
-		k := j + 1
-		if k >= len(ev) || ev[k] != ':' {
-			break
-		}
-		k++
-		// The key table, probed inline: w and w2 cover names up to 16 bytes.
-		for h := (w * 0x9e3779b97f4a7c15) >> shift; ; h++ { // keyHash
-			sl := &keys[h&kmask]
-			if sl.idx < 0 {
+			kl = j - i - 1
+			k = j + 1
+			if k >= len(ev) || ev[k] != ':' {
 				break
 			}
-			if sl.w == w && int(sl.n) == kl && (kl <= 8 || sl.w2 == w2) {
-				return k, int(sl.idx), memFound
+			k++
+			// The key table, probed inline: w and w2 cover names up to 16 bytes.
+			ci := int32(-1)
+			for h := (w * 0x9e3779b97f4a7c15) >> shift; ; h++ { // keyHash
+				sl := &keys[h&kmask]
+				if sl.idx < 0 {
+					break
+				}
+				if sl.w == w && int(sl.n) == kl && (kl <= 8 || sl.w2 == w2) {
+					ci = sl.idx
+					break
+				}
+			}
+			if o := uint(ord); o < uint(len(pr)) {
+				pr[o] = predSlot{w: w, w2: w2, mask: mask, kl1: int32(kl + 1), ci: ci}
+			}
+			if ci >= 0 {
+				return k, int(ci), memFound, ord
 			}
 		}
+	unread:
 		// Not read: skip a string value here, anything else in the caller.
 		if k+9 > len(ev) {
 			break
 		}
 		if ev[k] != '"' {
-			return k, -1, memFound
+			return k, -1, memFound, ord
 		}
-		x = load64(ev, k+1)
-		if q, m := quoteMasks(x); m != 0 {
+		if q, m := quoteMasks(load64(ev, k+1)); m != 0 {
 			if q&m == 0 {
 				break
 			}
@@ -406,12 +452,12 @@ loop:
 		case ',':
 			i = k + 1
 		case '}':
-			return k, -1, memEnd
+			return k, -1, memEnd, ord
 		default:
-			return i, -1, memOther
+			return i, -1, memOther, ord
 		}
 	}
-	return i, -1, memOther
+	return i, -1, memOther, ord
 }
 
 // members is object's loop; base locates the seen bits of children 64 and
@@ -427,10 +473,16 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 	remaining := nk
 	var w uint64
 	var fresh bool
+	var pr []predSlot
+	if nk > 0 {
+		pr = s.pred[n.pred:][:predSlots]
+	}
+	ord := 0 // the member's position in the object
 	i++
 	for {
 		ci := -1
-		j, fci, st := nextMember(ev, i, keys, shift)
+		j, fci, st, o := nextMember(ev, i, keys, shift, pr, ord)
+		ord = o
 		if st == memEnd {
 			return j + 1, false
 		}
@@ -511,6 +563,7 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 			i = skipWS(ev, i)
 		}
 	value:
+		ord++
 		fresh = false
 		if ci >= 0 {
 			if ci < 64 {

@@ -154,3 +154,56 @@ func TestNumericNearBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutChanges matches a stream of random events whose member names
+// change at each position (same lengths, shared prefixes, names of 8, 16 and
+// 17 bytes, escapes, whitespace) so that the remembered layouts (predSlot)
+// are right, wrong and partly right, against the reference evaluator.
+func TestLayoutChanges(t *testing.T) {
+	names := []string{"a", "b", "bb", "ab", "abcdefgh", "abcdefgi", "abcdefghi", "abcdefghj", "abcdefghijklmnop",
+		"abcdefghijklmnoq", "abcdefghijklmnopq", "properties", "propertiesX", "k", "kk", "n", "ip", `a\u0062`, `b\"`,
+		"ax:", "bx:y", "abcdefghix:", "abcdefghijklmnopx:"}
+	values := []string{`"x"`, `"y"`, `"v"`, `"w"`, `"yes"`, `1`, `25`, `null`, `true`, `"10.1.2.3"`, `{"k":"v","n":1}`,
+		`{"kk":"v","k":null}`, `[{"k":"v"}]`, `"a\"b"`, `"abcdefghijklmnopqrstuvwxyz"`}
+	var ps []*Pattern
+	rs := NewRuleSet()
+	for i, r := range scanRules {
+		p := MustParse(r)
+		ps = append(ps, p)
+		rs.Add(strconv.Itoa(i), p)
+	}
+	r := rand.New(rand.NewSource(6))
+	for n := 0; n < 20000; n++ {
+		var b strings.Builder
+		b.WriteByte('{')
+		for m := r.Intn(20); m > 0; m-- {
+			b.WriteString(`"` + names[r.Intn(len(names))] + `":`)
+			if r.Intn(20) == 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(values[r.Intn(len(values))])
+			if m > 1 {
+				b.WriteByte(',')
+			}
+		}
+		b.WriteByte('}')
+		event := []byte(b.String())
+		ev, err := decodeEvent(event)
+		if err != nil {
+			continue // duplicate names with escapes may decode differently
+		}
+		got, err := rs.Match(event)
+		if err != nil {
+			t.Fatalf("%s: %v", event, err)
+		}
+		var want []string
+		for i, p := range ps {
+			if evalNode(p.root, ev) {
+				want = append(want, strconv.Itoa(i))
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("event %d %s: RuleSet %v, reference %v", n, event, got, want)
+		}
+	}
+}
