@@ -252,6 +252,7 @@ type fieldIdx struct {
 	needNum   bool
 	hasAffix  bool // prefix or suffix candidates
 	moreStr   bool // candidates for strings other than exact values
+	negUsed   bool // a conjunction needs to know whether the field has a value
 }
 
 func (f *fieldIdx) build() {
@@ -486,6 +487,7 @@ func compile(ids []string, patterns []*Pattern) *engine {
 				fi := fieldAt(t.path)
 				if t.neg {
 					cj.neg = append(cj.neg, fi.id)
+					fi.negUsed = true
 					continue
 				}
 				key := strconv.Itoa(int(fi.id)) + "\x00" + leafJSON(t.f.leaf)

@@ -765,7 +765,12 @@ func unescapeInto(dst, b []byte) ([]byte, bool) {
 	return dst, true
 }
 
+// markField records that f has a value (and whether outside arrays of
+// objects), for the conjunctions that require f to be absent.
 func (s *state) markField(f *fieldIdx) {
+	if !f.negUsed {
+		return
+	}
 	s.fieldAny[f.id] = s.epoch
 	if len(s.stack) == 0 {
 		s.fieldPlain[f.id] = s.epoch
