@@ -844,7 +844,8 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 		return
 	}
 	for i := range f.exactList {
-		if x := &f.exactList[i]; x.s == v {
+		// The first bytes differ for most unequal values of equal length.
+		if x := &f.exactList[i]; len(x.s) == len(v) && (len(v) == 0 || v[0] == byte(x.head) && x.s == v) {
 			s.hit(x.cond)
 		}
 	}
