@@ -225,6 +225,12 @@ type numIndex struct {
 	segs   [][]int32
 }
 
+// wildCand is a wildcard candidate of condition cond.
+type wildCand struct {
+	w    *wildcard
+	cond int32
+}
+
 type other struct {
 	m    *matcher
 	cond int32
@@ -247,7 +253,8 @@ type fieldIdx struct {
 	rangeCond []int32
 	num       numIndex
 	cidrs     []other // cidr candidates (m.prefix)
-	others    []other // wildcard, anything-but
+	others    []other // anything-but
+	wilds     []wildCand
 	needFold  bool
 	needNum   bool
 	hasAffix  bool // prefix or suffix candidates
@@ -286,7 +293,7 @@ func (f *fieldIdx) build() {
 			f.needNum = true
 		}
 	}
-	f.moreStr = f.hasAffix || f.needFold || len(f.exists) > 0 || len(f.others) > 0 || len(f.cidrs) > 0
+	f.moreStr = f.hasAffix || f.needFold || len(f.exists) > 0 || len(f.others) > 0 || len(f.wilds) > 0 || len(f.cidrs) > 0
 	if len(f.ranges) > 0 {
 		f.needNum = true
 		set := map[float64]bool{}
@@ -589,7 +596,9 @@ func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
 			}
 		case opCIDR:
 			f.cidrs = append(f.cidrs, other{m, c})
-		default: // wildcard, anything-but
+		case opWildcard:
+			f.wilds = append(f.wilds, wildCand{m.wc, c})
+		default: // anything-but
 			f.others = append(f.others, other{m, c})
 		}
 	}

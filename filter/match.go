@@ -62,6 +62,11 @@ func foldRune(r rune) rune {
 type wildcard struct {
 	lits []string
 	ends [2]affix // the first and last pieces with their words
+	// minLen is the length of the first and last pieces (of the only
+	// piece when there is no star); middle is set when there are pieces
+	// between the first and the last.
+	minLen int
+	middle bool
 }
 
 // parseWildcard compiles s; the second result is a message when s is invalid.
@@ -93,6 +98,11 @@ func parseWildcard(s string) (*wildcard, string) {
 	}
 	w.lits = append(w.lits, cur.String())
 	w.ends = [2]affix{newAffix(w.lits[0], 0), newAffix(w.lits[len(w.lits)-1], 0)}
+	w.minLen = len(w.lits[0]) + len(w.lits[len(w.lits)-1])
+	if len(w.lits) == 1 {
+		w.minLen = len(w.lits[0])
+	}
+	w.middle = len(w.lits) > 2
 	return w, ""
 }
 
@@ -118,18 +128,20 @@ func (w *wildcard) match(v string) bool {
 
 // matchWords is match for v with words head and tail (strWords).
 func (w *wildcard) matchWords(v string, head, tail uint64) bool {
-	lits := w.lits
-	if len(lits) == 1 {
-		return v == lits[0]
-	}
-	first, last := &w.ends[0], &w.ends[1]
-	if len(v) < len(first.s)+len(last.s) || !first.hasPrefixWords(v, head) || !last.hasSuffixWords(v, tail) {
+	if len(v) < w.minLen {
 		return false
 	}
-	if len(lits) == 2 {
-		return true
+	if len(w.lits) == 1 {
+		return v == w.lits[0]
 	}
-	v = v[len(first.s) : len(v)-len(last.s)]
+	return w.ends[0].hasPrefixWords(v, head) && w.ends[1].hasSuffixWords(v, tail) && (!w.middle || w.matchMiddle(v))
+}
+
+// matchMiddle reports whether the middle pieces occur in order between the
+// first and the last piece of v (which has them).
+func (w *wildcard) matchMiddle(v string) bool {
+	lits := w.lits
+	v = v[len(lits[0]) : len(v)-len(lits[len(lits)-1])]
 	for _, lit := range lits[1 : len(lits)-1] {
 		var i int
 		if len(lit) == 1 {

@@ -850,7 +850,16 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 		}
 	}
 	if f.moreStr {
-		head, tail := strWords(b)
+		// strWords, inline.
+		var head, tail uint64
+		if n := len(b); n >= 8 {
+			head, tail = load64(b, 0), load64(b, n-8)
+		} else if cap(b) >= 8 {
+			head = load64(b[:8], 0) & (1<<(uint(n)*8&63) - 1)
+			tail = head << ((8 - uint(n)) * 8 & 63)
+		} else {
+			head, tail = shortWords(b)
+		}
 		s.leafStrMore(f, v, head, tail)
 	}
 }
@@ -903,14 +912,13 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 		}
 	}
 	s.hits1(f.exists)
-	for _, o := range f.others {
-		var ok bool
-		if o.m.op == opWildcard {
-			ok = o.m.wc.matchWords(v, head, tail)
-		} else {
-			ok = o.m.matchScalarF(kStr, v, fs, 0)
+	for i := range f.wilds {
+		if wc := &f.wilds[i]; wc.w.matchWords(v, head, tail) {
+			s.hit(wc.cond)
 		}
-		if ok {
+	}
+	for _, o := range f.others {
+		if o.m.matchScalarF(kStr, v, fs, 0) {
 			s.hit(o.cond)
 		}
 	}
