@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // TestNoOverRead places events (whole and cut at every length) so that they
@@ -35,6 +36,38 @@ func TestNoOverRead(t *testing.T) {
 			b := mem[page-n : page : page]
 			copy(b, ev[:n])
 			_, _ = rs.Match(b) // must not fault; cut events are errors or partial reads
+		}
+	}
+}
+
+// TestNoReadPastLen is TestNoOverRead with slices whose capacity runs
+// into the unreadable page: the event's length, not its capacity, bounds
+// every load.
+func TestNoReadPastLen(t *testing.T) {
+	page := syscall.Getpagesize()
+	mem, err := syscall.Mmap(-1, 0, 2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer syscall.Munmap(mem)
+	if err := syscall.Mprotect(mem[page:], syscall.PROT_NONE); err != nil {
+		t.Skip(err)
+	}
+	rs := NewRuleSet()
+	for i, r := range append(append([]string(nil), scanRules...), allKinds().rules...) {
+		rs.Add(strconv.Itoa(i), MustParse(r))
+	}
+	events := []string{
+		`{"properties":{"STREET":"AB","ST_TYPE":"S","MAPBLKLOT":"1","LOT_NUM":"9","ODD_EVEN":"E"},"a":"x","bb":"y"}`,
+		`{"a":"x","bb":"y","properties":{"STREET":"a\"b","ST_TYPE":"","MAPBLKLOT":"12345678"}}`,
+		`{"properties":{"ODD_EVEN":"E","STREET":"AB"}}`,
+	}
+	for _, ev := range events {
+		for n := 1; n <= len(ev); n++ {
+			full := unsafe.Slice(&mem[page-n], n+16) // the capacity runs past the readable page
+			b := full[:n]
+			copy(b, ev[:n])
+			_, _ = rs.Match(b) // must not fault
 		}
 	}
 }

@@ -593,7 +593,7 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 			kid := n.kids[ci]
 			if j >= 0 {
 				if kid.field != nil {
-					s.leafStr(kid.field, ev[i+1:j])
+					s.leafStr(kid.field, ev[i+1:j:len(ev)]) // capacity: strWords reads no further than the event
 				}
 				i = j + 1
 			} else {
@@ -658,7 +658,7 @@ func (s *state) value(n *tnode, i int, abandon bool) (int, bool) {
 		if end < 0 {
 			return s.fail(i, "unterminated string"), false
 		}
-		v := ev[i+1 : end-1]
+		v := ev[i+1 : end-1 : len(ev)] // capacity: strWords reads no further than the event
 		if esc {
 			var ok bool
 			s.buf, ok = unescapeInto(s.buf[:0], v)
@@ -803,19 +803,9 @@ func (s *state) hit(c int32) {
 	s.cands = append(s.cands, e.conds[c].conjs...)
 }
 
-// affixes hits the conditions of the prefixes (or suffixes) in a that v,
-// with words head and tail (strWords), starts (or ends) with.
-func (s *state) affixes(a *affixSet, v string, head, tail uint64, suffix bool) {
-	for i := range a.small {
-		x := &a.small[i]
-		if suffix {
-			if x.hasSuffixWords(v, tail) {
-				s.hit(x.cond)
-			}
-		} else if x.hasPrefixWords(v, head) {
-			s.hit(x.cond)
-		}
-	}
+// affixMaps hits the conditions of the prefixes (or suffixes) of a kept in
+// per-length maps (more than smallAffix of them) that v starts (ends) with.
+func (s *state) affixMaps(a *affixSet, v string, suffix bool) {
 	for _, lm := range a.byLen {
 		if len(v) < lm.n {
 			break
@@ -827,6 +817,32 @@ func (s *state) affixes(a *affixSet, v string, head, tail uint64, suffix bool) {
 		if cs, ok := lm.m[k]; ok {
 			s.hits1(cs)
 		}
+	}
+}
+
+// prefixes hits the conditions of the prefixes in a that v, with head word
+// head, starts with.
+func (s *state) prefixes(a *affixSet, v string, head uint64) {
+	for i := range a.small {
+		if x := &a.small[i]; x.hasPrefixWords(v, head) {
+			s.hit(x.cond)
+		}
+	}
+	if a.byLen != nil {
+		s.affixMaps(a, v, false)
+	}
+}
+
+// suffixes hits the conditions of the suffixes in a that v, with tail word
+// tail, ends with.
+func (s *state) suffixes(a *affixSet, v string, tail uint64) {
+	for i := range a.small {
+		if x := &a.small[i]; x.hasSuffixWords(v, tail) {
+			s.hit(x.cond)
+		}
+	}
+	if a.byLen != nil {
+		s.affixMaps(a, v, true)
 	}
 }
 
@@ -869,10 +885,10 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 	if f.hasAffix {
 		if !f.prefix.empty() {
-			s.affixes(&f.prefix, v, head, tail, false)
+			s.prefixes(&f.prefix, v, head)
 		}
 		if !f.suffix.empty() {
-			s.affixes(&f.suffix, v, head, tail, true)
+			s.suffixes(&f.suffix, v, tail)
 		}
 	}
 	fs := ""
@@ -905,10 +921,10 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 			}
 		}
 		if !f.prefixIC.empty() {
-			s.affixes(&f.prefixIC, fs, fh, ft, false)
+			s.prefixes(&f.prefixIC, fs, fh)
 		}
 		if !f.suffixIC.empty() {
-			s.affixes(&f.suffixIC, fs, fh, ft, true)
+			s.suffixes(&f.suffixIC, fs, ft)
 		}
 	}
 	s.hits1(f.exists)

@@ -8,7 +8,9 @@ package filter
 // compared without calls to memequal.
 
 // strWords returns the head and tail words of b. When b is shorter than 8
-// bytes it reads b's capacity (never past it) and masks the extra bytes.
+// bytes it reads into b's capacity (never past it) and masks the extra
+// bytes: slices of an event are passed with their capacity cut at the
+// event's length, so that no byte past the event is read.
 func strWords(b []byte) (head, tail uint64) {
 	if n := len(b); n >= 8 {
 		return load64(b, 0), load64(b, n-8)
