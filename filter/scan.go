@@ -999,6 +999,9 @@ func (s *state) leafLit(f *fieldIdx, k kind) {
 // finish decides the candidate conjunctions and appends the matching ids.
 func (s *state) finish(dst []string) ([]string, error) {
 	e := s.e
+	if len(s.cands) == 0 && len(e.negOnly) == 0 && len(e.slow) == 0 {
+		return dst, nil // no condition held (most events): nothing to decide
+	}
 	for _, j := range s.cands {
 		s.decide(j)
 	}
