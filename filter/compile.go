@@ -180,6 +180,10 @@ type affix struct {
 	s          string
 	cond       int32
 	head, tail uint64 // wordsOf(s)
+	// For s of up to 8 bytes: the bytes of a head word that s covers as a
+	// prefix, those of a tail word it covers as a suffix, and s's bytes
+	// placed there.
+	pmask, smask, sword uint64
 }
 
 type lenMap struct {

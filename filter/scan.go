@@ -823,8 +823,9 @@ func (s *state) affixMaps(a *affixSet, v string, suffix bool) {
 // prefixes hits the conditions of the prefixes in a that v, with head word
 // head, starts with.
 func (s *state) prefixes(a *affixSet, v string, head uint64) {
-	for i := range a.small {
-		if x := &a.small[i]; x.hasPrefixWords(v, head) {
+	sm := a.small
+	for i := range sm {
+		if x := &sm[i]; x.hasPrefixWords(v, head) {
 			s.hit(x.cond)
 		}
 	}
@@ -836,8 +837,9 @@ func (s *state) prefixes(a *affixSet, v string, head uint64) {
 // suffixes hits the conditions of the suffixes in a that v, with tail word
 // tail, ends with.
 func (s *state) suffixes(a *affixSet, v string, tail uint64) {
-	for i := range a.small {
-		if x := &a.small[i]; x.hasSuffixWords(v, tail) {
+	sm := a.small
+	for i := range sm {
+		if x := &sm[i]; x.hasSuffixWords(v, tail) {
 			s.hit(x.cond)
 		}
 	}

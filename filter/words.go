@@ -57,7 +57,13 @@ func wordsOf(s string) (head, tail uint64) {
 // newAffix returns the candidate s for condition c with its words.
 func newAffix(s string, c int32) affix {
 	h, t := wordsOf(s)
-	return affix{s: s, cond: c, head: h, tail: t}
+	x := affix{s: s, cond: c, head: h, tail: t}
+	if n := uint(len(s)); n <= 8 {
+		x.pmask = 1<<(n*8) - 1 // all ones for n = 8
+		x.smask = ^(^uint64(0) >> (n * 8))
+		x.sword = h << ((8 - n) * 8)
+	}
+	return x
 }
 
 // equalWords reports whether v (with words head and tail) equals x.s.
@@ -73,7 +79,7 @@ func (x *affix) hasPrefixWords(v string, head uint64) bool {
 		return false
 	}
 	if n <= 8 {
-		return head&(1<<(uint(n)*8)-1) == x.head
+		return head&x.pmask == x.head
 	}
 	return v[:n] == x.s
 }
@@ -85,7 +91,7 @@ func (x *affix) hasSuffixWords(v string, tail uint64) bool {
 		return false
 	}
 	if n <= 8 {
-		return tail>>(64-uint(n)*8) == x.head
+		return tail&x.smask == x.sword
 	}
 	return v[len(v)-n:] == x.s
 }
