@@ -370,7 +370,7 @@ loop:
 				kl = int(ps.kl1 - 1)
 				j = i + 1 + kl // the closing quote, when the name is the same
 				if j+1 < len(ev) && load64(ev, i+1)&ps.mask == ps.w && (kl <= 8 || load64(ev, j-8) == ps.w2) &&
-					ev[j] == '"' && ev[j+1] == ':' {
+					uint16(ev[j])|uint16(ev[j+1])<<8 == '"'|':'<<8 {
 					k = j + 2
 					if ps.ci >= 0 {
 						return k, int(ps.ci), memFound, ord
