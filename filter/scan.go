@@ -359,7 +359,7 @@ func nextMember(ev []byte, i int, keys []keySlot, shift uint8, pr []predSlot, or
 	var w, w2 uint64
 loop:
 	for ; i+17 <= len(ev); ord++ {
-		if c := ev[i]; c != '"' {
+		if c := byte(load64(ev, i)); c != '"' { // ev[i] without a bounds check
 			if c == '}' {
 				return i, -1, memEnd, ord
 			}
@@ -433,7 +433,7 @@ loop:
 		if k+9 > len(ev) {
 			break
 		}
-		if ev[k] != '"' {
+		if byte(load64(ev, k)) != '"' { // ev[k] without a bounds check
 			return k, -1, memFound, ord
 		}
 		if q, m := quoteMasks(load64(ev, k+1)); m != 0 {
@@ -577,7 +577,7 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		}
 		// A string value: its closing quote (j) when it has no escapes.
 		j = -1
-		if i+9 <= len(ev) && ev[i] == '"' {
+		if i+9 <= len(ev) && byte(load64(ev, i)) == '"' {
 			x := load64(ev, i+1)
 			if q, m := quoteMasks(x); m != 0 {
 				if q&m != 0 {
