@@ -92,7 +92,10 @@ func (e *engine) match(dst []string, ev []byte) ([]string, error) {
 
 func (s *state) run(dst []string, ev []byte) ([]string, error) {
 	s.reset(ev)
-	i := skipWS(ev, 0)
+	i := 0
+	if len(ev) == 0 || ev[0] != '{' {
+		i = skipWS(ev, 0)
+	}
 	if i >= len(ev) || ev[i] != '{' {
 		if _, err := decodeEvent(ev); err != nil {
 			return dst, err
