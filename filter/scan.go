@@ -355,9 +355,10 @@ type predSlot struct {
 // ord is the position in the object of the member at i; pr are the object
 // node's predSlots. It returns the position of the member it stops at. It
 // calls nothing, so that its loop stays in registers.
-func nextMember(ev []byte, i int, keys []keySlot, shift uint8, pr []predSlot, ord int) (int, int, int, int) {
+func nextMember(ev []byte, i int, n *tnode, pr []predSlot, ord int) (int, int, int, int) {
+	keys := n.keys
 	kmask := uint64(len(keys) - 1)
-	shift &= 63
+	shift := n.shift & 63
 	var j, kl, k int
 	var w, w2 uint64
 loop:
@@ -469,9 +470,6 @@ loop:
 func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 	ev := s.ev
 	nk := len(n.kids)
-	keys := n.keys
-	kmask := uint64(len(keys) - 1)
-	shift := n.shift & 63
 	var seen uint64 // children 0..63 read
 	remaining := nk
 	var w uint64
@@ -484,7 +482,7 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 	i++
 	for {
 		ci := -1
-		j, fci, st, o := nextMember(ev, i, keys, shift, pr, ord)
+		j, fci, st, o := nextMember(ev, i, n, pr, ord)
 		ord = o
 		if st == memEnd {
 			return j + 1, false
@@ -527,7 +525,8 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 		}
 		if j >= 0 {
 			kl := j - i - 1
-			sl := &keys[(w*0x9e3779b97f4a7c15)>>shift&kmask] // keyHash
+			keys := n.keys
+			sl := &keys[(w*0x9e3779b97f4a7c15)>>(n.shift&63)&uint64(len(keys)-1)] // keyHash
 			if sl.w == w && int(sl.n) == kl && (kl <= 8 || kl <= 16 && sl.w2 == load64(ev, j-8)) {
 				ci = int(sl.idx)
 			} else if sl.idx >= 0 {
