@@ -353,9 +353,10 @@ type predSlot struct {
 // and whose values are strings, in their common shape (names up to 16 bytes
 // and strings without escapes, no whitespace), and reports what stops it.
 // ord is the position in the object of the member at i; pr are the object
-// node's predSlots. It returns the position of the member it stops at. It
+// node's predSlots (nil: none). It returns the position of the member it
+// stops at. It
 // calls nothing, so that its loop stays in registers.
-func nextMember(ev []byte, i int, n *tnode, pr []predSlot, ord int) (int, int, int, int) {
+func nextMember(ev []byte, i int, n *tnode, pr *[predSlots]predSlot, ord int) (int, int, int, int) {
 	keys := n.keys
 	kmask := uint64(len(keys) - 1)
 	shift := n.shift & 63
@@ -369,7 +370,7 @@ loop:
 			}
 			break
 		}
-		if o := uint(ord); o < uint(len(pr)) {
+		if o := uint(ord); o < predSlots && pr != nil {
 			if ps := &pr[o]; ps.kl1 > 0 {
 				kl = int(ps.kl1 - 1)
 				j = i + 1 + kl // the closing quote, when the name is the same
@@ -425,7 +426,7 @@ loop:
 					break
 				}
 			}
-			if o := uint(ord); o < uint(len(pr)) {
+			if o := uint(ord); o < predSlots && pr != nil {
 				pr[o] = predSlot{w: w, w2: w2, mask: mask, kl1: int32(kl + 1), ci: ci}
 			}
 			if ci >= 0 {
@@ -474,9 +475,9 @@ func (s *state) members(n *tnode, i int, abandon bool, base int) (int, bool) {
 	remaining := nk
 	var w uint64
 	var fresh bool
-	var pr []predSlot
+	var pr *[predSlots]predSlot
 	if nk > 0 {
-		pr = s.pred[n.pred:][:predSlots]
+		pr = (*[predSlots]predSlot)(s.pred[n.pred:])
 	}
 	ord := 0 // the member's position in the object
 	i++
