@@ -354,8 +354,7 @@ type predSlot struct {
 // and strings without escapes, no whitespace), and reports what stops it.
 // ord is the position in the object of the member at i; pr are the object
 // node's predSlots (nil: none). It returns the position of the member it
-// stops at. It
-// calls nothing, so that its loop stays in registers.
+// stops at. It calls nothing, so that its loop stays in registers.
 func nextMember(ev []byte, i int, n *tnode, pr *[predSlots]predSlot, ord int) (int, int, int, int) {
 	keys := n.keys
 	kmask := uint64(len(keys) - 1)
