@@ -24,9 +24,17 @@
 // from quote, backslash and bracket bit masks (SSE2 on amd64); numbers are
 // parsed 8 digits at a time, and a 17-19 digit number is placed among the
 // numeric bounds from its two-rounding approximation unless a bound lies
-// within that error (then strconv decides). On little-endian amd64, arm64,
-// 386 and ppc64le those word reads are single unaligned loads after explicit
-// length checks (TestNoOverRead puts events against an unreadable page).
+// within that error (then strconv decides). Each object node remembers, per
+// match state, the names of the first 16 members of the last event by
+// position (predSlot): when the next event has the same name at a position,
+// one masked word compare and a 16-bit quote-and-colon check replace the
+// closing-quote search and the table probe. Short string values are
+// compared as a head and a tail word (exact values, prefixes, suffixes,
+// wildcard ends, small equals-ignore-case lists; ASCII folded 8 bytes at a
+// time). On little-endian amd64, arm64, 386 and ppc64le those word reads are
+// single unaligned loads after explicit length checks (TestNoOverRead puts
+// events against an unreadable page; TestNoReadPastLen gives them spare
+// capacity there: no read goes past an event's length).
 //
 // Semantics (as EventBridge):
 //   - every field named in a pattern must match (AND); a field matches when any
