@@ -121,6 +121,12 @@ func openDeployTarget(ctx context.Context, f *cmdutil.Factory, p *project.Projec
 	return &deployTarget{d: local.NewDeployer(db, stateDir(p), local.ReloadServer(stateDir(p))), close: db.Close}, nil
 }
 
+// namedDeployedReader is a deployer that can read some functions without
+// listing all of them (AWS), for deploy --function.
+type namedDeployedReader interface {
+	DeployedFunctions(ctx context.Context, names []string) ([]providers.FunctionDeployment, error)
+}
+
 func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
 	p, err := f.Project()
 	if err != nil {
@@ -170,7 +176,12 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) error {
 			return err
 		}
 	}
-	deployed, err := target.d.Deployed(ctx)
+	var deployed []providers.FunctionDeployment
+	if only, ok := target.d.(namedDeployedReader); ok && len(o.Functions) > 0 {
+		deployed, err = only.DeployedFunctions(ctx, o.Functions)
+	} else {
+		deployed, err = target.d.Deployed(ctx)
+	}
 	if err != nil {
 		return err
 	}

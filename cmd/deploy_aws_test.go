@@ -885,6 +885,22 @@ func TestAWSFakeDeployConvergesAndSecondRunOnlyReads(t *testing.T) {
 	if sh, _ := srv.Function("shipping"); sh.Aliases["live"].Version != "2" {
 		t.Fatalf("shipping live = %v", sh.Aliases)
 	}
+
+	// --function reads only that function: no listing of the account's
+	// functions, no read of the others.
+	os.WriteFile(filepath.Join(e.dir, "functions/shipping/index.js"), []byte("exports.handler = async () => 'v3';\n"), 0o644)
+	srv.ResetCalls()
+	if code := e.run("deploy", "--function", "shipping"); code != 0 {
+		t.Fatalf("deploy --function: exit %d\n%s", code, e.errOut)
+	}
+	for _, c := range srv.Calls() {
+		if c.Action == "ListFunctions" || (c.Service == "lambda" && c.Resource != "" && !strings.Contains(c.Resource, "shipping")) {
+			t.Errorf("deploy --function shipping made %s", c)
+		}
+	}
+	if sh, _ := srv.Function("shipping"); sh.Aliases["live"].Version != "3" {
+		t.Fatalf("shipping live = %v", sh.Aliases)
+	}
 }
 
 func TestAWSFakeInjectedFailureLeavesOthersDeployed(t *testing.T) {

@@ -560,20 +560,27 @@ func (d *Deployer) eachBus(ctx context.Context) ([]ebtypes.EventBus, error) {
 // ReadConcurrency at a time. A function without a live alias is returned
 // with an empty CodeSha256, so the plan updates (and publishes) it.
 func (d *Deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment, error) {
-	var names []string
-	var marker *string
-	for {
-		page, err := retry(ctx, d, "lambda functions", func(ctx context.Context) (*lambda.ListFunctionsOutput, error) {
-			return d.lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{Marker: marker})
-		})
-		if err != nil {
+	return d.deployed(ctx, nil)
+}
+
+// DeployedFunctions is Deployed for the named functions only (deploy
+// --function): it reads just those, without listing the account's
+// functions. A name that does not exist or is not this project's is left
+// out.
+func (d *Deployer) DeployedFunctions(ctx context.Context, names []string) ([]providers.FunctionDeployment, error) {
+	if names == nil {
+		names = []string{}
+	}
+	return d.deployed(ctx, names)
+}
+
+// deployed reads the project's functions among names, or among every
+// function of the account and region when names is nil.
+func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.FunctionDeployment, error) {
+	if names == nil {
+		var err error
+		if names, err = d.listFunctionNames(ctx); err != nil {
 			return nil, err
-		}
-		for _, f := range page.Functions {
-			names = append(names, aws.ToString(f.FunctionName))
-		}
-		if marker = page.NextMarker; marker == nil || *marker == "" {
-			break
 		}
 	}
 	var rules []deployedRule
@@ -656,6 +663,26 @@ func (d *Deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 		}
 	}
 	return out, nil
+}
+
+// listFunctionNames names every function of the account and region.
+func (d *Deployer) listFunctionNames(ctx context.Context) ([]string, error) {
+	names := []string{}
+	var marker *string
+	for {
+		page, err := retry(ctx, d, "lambda functions", func(ctx context.Context) (*lambda.ListFunctionsOutput, error) {
+			return d.lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{Marker: marker})
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range page.Functions {
+			names = append(names, aws.ToString(f.FunctionName))
+		}
+		if marker = page.NextMarker; marker == nil || *marker == "" {
+			return names, nil
+		}
+	}
 }
 
 // readFunction returns the function's live state, or nil when it is not

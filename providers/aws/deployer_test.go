@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -252,6 +253,44 @@ func TestDeploySecondRunMakesNoMutatingCall(t *testing.T) {
 	}
 	if len(e.srv.Calls()) == 0 {
 		t.Error("no calls recorded: the test is not talking to the fake")
+	}
+}
+
+// deploy --function reads only the named functions: no ListFunctions and no
+// GetFunction of the others, and the result equals Deployed's for them.
+func TestDeployedFunctionsReadsOnlyTheNamed(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	desired := e.three()
+	e.mustDeploy(desired, false)
+	all, err := e.d.Deployed(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := desired[1].Name
+	e.srv.ResetCalls()
+	got, err := e.d.DeployedFunctions(e.ctx, []string{want, "not-deployed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != want {
+		t.Fatalf("got %v, want only %s", got, want)
+	}
+	for _, fd := range all {
+		if fd.Name == want && !reflect.DeepEqual(fd, got[0]) {
+			t.Errorf("DeployedFunctions = %+v, Deployed has %+v", got[0], fd)
+		}
+	}
+	if len(got[0].Rules) == 0 {
+		t.Error("the function's rules were not read")
+	}
+	for _, c := range e.srv.Calls() {
+		if c.Mutating || c.Action == "ListFunctions" ||
+			(c.Service == "lambda" && c.Resource != "" && !strings.Contains(c.Resource, want) && !strings.Contains(c.Resource, "not-deployed")) {
+			t.Errorf("unexpected call %s", c)
+		}
+	}
+	if none, err := e.d.DeployedFunctions(e.ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("no names: got %v, %v; want nothing read", none, err)
 	}
 }
 
