@@ -659,14 +659,8 @@ func (l lambdaService) listFunctions(marker, max, which string) (reply, *apiErro
 }
 
 func (l lambdaService) updateCode(name string, in map[string]json.RawMessage) (reply, *apiError) {
-	f, e := l.fn(name)
+	f, e := l.updatable(name, in)
 	if e != nil {
-		return reply{}, e
-	}
-	if e := l.busy(f); e != nil {
-		return reply{}, e
-	}
-	if e := l.revision(f.latest.RevisionId, in); e != nil {
 		return reply{}, e
 	}
 	code, e := l.code(in, "UpdateFunctionCode")
@@ -695,6 +689,22 @@ func (l lambdaService) updateCode(name string, in map[string]json.RawMessage) (r
 	return lambdaJSON(200, out)
 }
 
+// updatable returns the function an update may change now: it exists, no
+// update is in progress, and the request's RevisionId (if any) is current.
+func (l lambdaService) updatable(name string, in map[string]json.RawMessage) (*function, *apiError) {
+	f, e := l.fn(name)
+	if e != nil {
+		return nil, e
+	}
+	if e := l.busy(f); e != nil {
+		return nil, e
+	}
+	if e := l.revision(f.latest.RevisionId, in); e != nil {
+		return nil, e
+	}
+	return f, nil
+}
+
 func (l lambdaService) revision(current string, in map[string]json.RawMessage) *apiError {
 	if rev, ok := str(in, "RevisionId"); ok && rev != "" && rev != current {
 		return errf(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
@@ -703,14 +713,8 @@ func (l lambdaService) revision(current string, in map[string]json.RawMessage) *
 }
 
 func (l lambdaService) updateConfiguration(name string, in map[string]json.RawMessage) (reply, *apiError) {
-	f, e := l.fn(name)
+	f, e := l.updatable(name, in)
 	if e != nil {
-		return reply{}, e
-	}
-	if e := l.busy(f); e != nil {
-		return reply{}, e
-	}
-	if e := l.revision(f.latest.RevisionId, in); e != nil {
 		return reply{}, e
 	}
 	if role, ok := str(in, "Role"); ok {
