@@ -12,6 +12,7 @@ import (
 // delivery is one event on its way to one rule's target.
 type delivery struct {
 	flow, eventID, correlationID string
+	eventSeq                     int64
 	fn, ruleID                   string
 	payload                      []byte
 	limit                        int // the function's concurrency
@@ -82,7 +83,7 @@ func (b *Bus) attempt(d *delivery) {
 	out, err := b.o.Invoker.Invoke(ctx, d.fn, d.payload)
 	sc.release()
 	rec := store.Delivery{
-		EventID: d.eventID, Function: d.fn, RuleID: d.ruleID, Attempts: d.attempts,
+		EventID: d.eventID, EventSeq: d.eventSeq, Function: d.fn, RuleID: d.ruleID, Attempts: d.attempts,
 		DurationMs: out.DurationMs, CorrelationID: d.correlationID, Time: b.o.Now(),
 	}
 	if rec.DurationMs == 0 {
@@ -249,7 +250,7 @@ func (b *Bus) Close() error {
 	b.disp.mu.Unlock()
 	for _, d := range left {
 		b.rec.send(d.flow, store.Delivery{
-			EventID: d.eventID, Function: d.fn, RuleID: d.ruleID, Status: store.DeliveryFailed,
+			EventID: d.eventID, EventSeq: d.eventSeq, Function: d.fn, RuleID: d.ruleID, Status: store.DeliveryFailed,
 			Attempts: d.attempts, CorrelationID: d.correlationID, Time: b.o.Now(),
 			Error: "evcli stopped before the delivery started",
 		}, true)

@@ -113,8 +113,12 @@ const (
 // "retrying" for a failed attempt that will be retried, "ok" or "failed"
 // for the final one.
 type Delivery struct {
-	ID            int64
-	EventID       string
+	ID      int64
+	EventID string
+	// EventSeq is the event's seq in the store. Deliveries are found by
+	// it: RecordDeliveries looks it up by EventID when it is 0 (a delivery
+	// of an event the store does not hold is found by its EventID).
+	EventSeq      int64
 	Function      string
 	RuleID        string
 	Status        string
@@ -146,18 +150,28 @@ func (d *DB) RecordDeliveries(ctx context.Context, dls []Delivery) error {
 	if len(dls) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(dls))
-	for i, dl := range dls {
-		if dl.Time.IsZero() {
-			dl.Time = d.now()
-		}
-		rows[i] = []any{dl.EventID, dl.Function, dl.RuleID, dl.Status, dl.Attempts, dl.Error, dl.DurationMs, dl.CorrelationID, toMicros(dl.Time)}
-	}
 	return d.writeLight(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return d.wrap(fmt.Sprintf("record %d delivery outcomes", len(dls)), d.insertRows(ctx, tx, "deliveries",
-			[]string{"event_id", "function", "rule_id", "status", "attempts", "error", "duration_ms", "correlation_id", "time"}, rows))
+		rows := make([][]any, len(dls))
+		for i, dl := range dls {
+			if dl.Time.IsZero() {
+				dl.Time = d.now()
+			}
+			var seq any = dl.EventSeq
+			if dl.EventSeq == 0 {
+				var n sql.NullInt64
+				err := tx.QueryRowContext(ctx, `SELECT seq FROM events WHERE id = ?`, dl.EventID).Scan(&n)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return d.wrap("look up event "+dl.EventID+" of a delivery", err)
+				}
+				seq = n
+			}
+			rows[i] = []any{seq, dl.EventID, dl.Function, dl.RuleID, dl.Status, dl.Attempts, dl.Error, dl.DurationMs, dl.CorrelationID, toMicros(dl.Time)}
+		}
+		return d.wrap(fmt.Sprintf("record %d delivery outcomes", len(dls)), d.insertRows(ctx, tx, "deliveries", deliveryInsertCols, rows))
 	})
 }
+
+var deliveryInsertCols = []string{"event_seq", "event_id", "function", "rule_id", "status", "attempts", "error", "duration_ms", "correlation_id", "time"}
 
 // Deliveries lists the delivery outcomes of the given events (every event's
 // when eventIDs is empty) in the order they were recorded.
@@ -165,13 +179,16 @@ func (d *DB) Deliveries(ctx context.Context, eventIDs []string) ([]Delivery, err
 	var out []Delivery
 	const chunk = 500 // stays under SQLite's bound-parameter limit
 	for start := 0; start < len(eventIDs) || (start == 0 && len(eventIDs) == 0); start += chunk {
-		query := `SELECT id, event_id, function, rule_id, status, attempts, error, duration_ms, correlation_id, time FROM deliveries`
+		query := `SELECT id, event_seq, event_id, function, rule_id, status, attempts, error, duration_ms, correlation_id, time FROM deliveries`
 		var args []any
 		if len(eventIDs) > 0 {
 			ids := eventIDs[start:min(start+chunk, len(eventIDs))]
-			query += ` WHERE event_id IN (` + placeholders(len(ids)) + `)`
-			for _, id := range ids {
-				args = append(args, id)
+			query += ` WHERE event_seq IN (SELECT seq FROM events WHERE id IN (` + placeholders(len(ids)) + `))` +
+				` OR (event_seq IS NULL AND event_id IN (` + placeholders(len(ids)) + `))`
+			for range 2 {
+				for _, id := range ids {
+					args = append(args, id)
+				}
 			}
 		}
 		query += ` ORDER BY id`
@@ -181,15 +198,16 @@ func (d *DB) Deliveries(ctx context.Context, eventIDs []string) ([]Delivery, err
 		}
 		for rows.Next() {
 			var (
-				dl Delivery
-				ts int64
+				dl  Delivery
+				seq sql.NullInt64
+				ts  int64
 			)
-			if err := rows.Scan(&dl.ID, &dl.EventID, &dl.Function, &dl.RuleID, &dl.Status, &dl.Attempts, &dl.Error,
+			if err := rows.Scan(&dl.ID, &seq, &dl.EventID, &dl.Function, &dl.RuleID, &dl.Status, &dl.Attempts, &dl.Error,
 				&dl.DurationMs, &dl.CorrelationID, &ts); err != nil {
 				rows.Close()
 				return nil, d.wrap("scan delivery", err)
 			}
-			dl.Time = fromMicros(ts)
+			dl.EventSeq, dl.Time = seq.Int64, fromMicros(ts)
 			out = append(out, dl)
 		}
 		err = rows.Err()

@@ -294,6 +294,17 @@ CREATE TABLE server (
 ALTER TABLE events ADD COLUMN stored INTEGER;
 DROP INDEX deliveries_event;
 CREATE INDEX deliveries_event ON deliveries(event_id, rule_id, status);`,
+	// 4: deliveries are found by their event's seq instead of its id. The
+	// bus records outcomes about in the order it stored the events, so
+	// this index grows at its end; an index on the ids (random within a
+	// replay) took an insert somewhere in a large index for every outcome,
+	// and every commit wrote most of its pages to the WAL again. Outcomes of
+	// events the store does not hold (NULL event_seq, rare) are found by
+	// walking the NULL entries of this index.
+	`ALTER TABLE deliveries ADD COLUMN event_seq INTEGER;
+UPDATE deliveries SET event_seq = (SELECT seq FROM events WHERE events.id = deliveries.event_id);
+DROP INDEX deliveries_event;
+CREATE INDEX deliveries_event_seq ON deliveries(event_seq, rule_id, status);`,
 }
 
 // SchemaVersion is the schema version this build writes.

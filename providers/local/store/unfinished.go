@@ -52,7 +52,7 @@ func (d *DB) Unfinished(ctx context.Context, afterSeq, throughSeq int64, since t
 					sinceMicros = since.UnixMicro()
 				}
 				rows, err := tx.QueryContext(ctx, `SELECT seq, id, routed,
-					(SELECT count(DISTINCT rule_id) FROM deliveries WHERE event_id = events.id AND status IN ('`+DeliveryOK+`', '`+DeliveryFailed+`'))
+					(SELECT count(DISTINCT rule_id) FROM deliveries WHERE event_seq = events.seq AND status IN ('`+DeliveryOK+`', '`+DeliveryFailed+`'))
 					FROM events WHERE seq > ? AND seq <= ? AND routed <> '' AND stored >= ? ORDER BY seq LIMIT ?`,
 					after, throughSeq, sinceMicros, unfinishedPage)
 				if err != nil {
@@ -93,9 +93,9 @@ func (d *DB) Unfinished(ctx context.Context, afterSeq, throughSeq int64, since t
 			if len(cands) == 0 {
 				continue
 			}
-			done, err := d.finalDeliveries(ctx, func(yield func(string) bool) {
+			done, err := d.finalDeliveries(ctx, func(yield func(int64) bool) {
 				for _, c := range cands {
-					if !yield(c.id) {
+					if !yield(c.seq) {
 						return
 					}
 				}
@@ -107,7 +107,7 @@ func (d *DB) Unfinished(ctx context.Context, afterSeq, throughSeq int64, since t
 			for _, c := range cands {
 				var left []string
 				for _, r := range c.routed {
-					if !done[[2]string{c.id, r}] {
+					if !done[ruleOf{c.seq, r}] {
 						left = append(left, r)
 					}
 				}
@@ -127,23 +127,29 @@ func (d *DB) Unfinished(ctx context.Context, afterSeq, throughSeq int64, since t
 	}
 }
 
-// finalDeliveries returns the (event id, rule id) pairs of the n given
-// events that have a final delivery outcome.
-func (d *DB) finalDeliveries(ctx context.Context, ids iter.Seq[string], n int) (map[[2]string]bool, error) {
+// ruleOf is one rule of the event with seq.
+type ruleOf struct {
+	seq  int64
+	rule string
+}
+
+// finalDeliveries returns the (event, rule) pairs of the n given events
+// (seqs) that have a final delivery outcome.
+func (d *DB) finalDeliveries(ctx context.Context, seqs iter.Seq[int64], n int) (map[ruleOf]bool, error) {
 	args := make([]any, 0, n)
-	for id := range ids {
-		args = append(args, id)
+	for seq := range seqs {
+		args = append(args, seq)
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT event_id, rule_id FROM deliveries WHERE event_id IN (`+placeholders(len(args))+
+	rows, err := d.r.QueryContext(ctx, `SELECT event_seq, rule_id FROM deliveries WHERE event_seq IN (`+placeholders(len(args))+
 		`) AND status IN ('`+DeliveryOK+`', '`+DeliveryFailed+`')`, args...)
 	if err != nil {
 		return nil, d.wrap("query delivery outcomes", err)
 	}
 	defer rows.Close()
-	done := map[[2]string]bool{}
+	done := map[ruleOf]bool{}
 	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
+		var k ruleOf
+		if err := rows.Scan(&k.seq, &k.rule); err != nil {
 			return nil, d.wrap("scan delivery outcome", err)
 		}
 		done[k] = true

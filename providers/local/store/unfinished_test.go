@@ -184,3 +184,59 @@ func BenchmarkUnfinishedAllFinished(b *testing.B) {
 		b.Fatalf("yielded %+v, %v", u, err)
 	}
 }
+
+// TestMigrateV3KeysDeliveriesBySeq: outcomes recorded by schema version 3
+// (found by event id) are found by their event's seq after the migration:
+// Deliveries lists them, Unfinished counts them as finished, and an outcome
+// of an event the store does not hold is still found by its id.
+func TestMigrateV3KeysDeliveriesBySeq(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations[:3] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`PRAGMA user_version = 3`,
+		`INSERT INTO events (id, bus, source, detail_type, time, payload, routed, stored) VALUES
+			('a', 'default', 's', 'T', 1, '{"version":"0","id":"a","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":{}}', 'r1' || char(10) || 'r2', 1),
+			('b', 'default', 's', 'T', 1, '{"version":"0","id":"b","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":{}}', 'r1', 1)`,
+		`INSERT INTO deliveries (event_id, function, rule_id, status, attempts, error, duration_ms, correlation_id, time) VALUES
+			('a', 'f1', 'r1', 'ok', 1, '', 1, '', 1),
+			('b', 'f1', 'r1', 'retrying', 1, 'boom', 1, '', 1),
+			('gone', 'f1', 'r1', 'ok', 1, '', 1, '', 1)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ds, err := db.Deliveries(ctx, []string{"a", "b", "gone"})
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("Deliveries = %+v, %v", ds, err)
+	}
+	if ds[0].EventID != "a" || ds[0].EventSeq != 1 || ds[1].EventID != "b" || ds[1].EventSeq != 2 || ds[2].EventID != "gone" || ds[2].EventSeq != 0 {
+		t.Fatalf("Deliveries = %+v", ds)
+	}
+	if got, want := unfinished(t, db, 0, 2, time.Time{}), []string{"a:r2", "b:r1"}; !slices.Equal(got, want) {
+		t.Fatalf("unfinished = %q, want %q", got, want)
+	}
+	// New outcomes without a seq are keyed by the event the id names.
+	if err := db.RecordDelivery(ctx, Delivery{EventID: "a", Function: "f2", RuleID: "r2", Status: DeliveryOK}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := unfinished(t, db, 0, 2, time.Time{}), []string{"b:r1"}; !slices.Equal(got, want) {
+		t.Fatalf("unfinished = %q, want %q", got, want)
+	}
+}
