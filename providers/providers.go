@@ -44,6 +44,10 @@ type EventQuery struct {
 	Types        []string // detail-types
 	AfterSeq     int64
 	Limit        int
+	// ExcludeReplays leaves out events that are replays
+	// (IsReplayDetail). A store that cannot tell may still yield them:
+	// callers check again.
+	ExcludeReplays bool
 }
 
 // EventStore reads (and for the local provider, appends) stored events.

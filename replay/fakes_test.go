@@ -15,13 +15,17 @@ import (
 
 var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
-// memStore yields its events in slice order, honouring the query.
+// memStore yields its events in slice order, honouring the query except
+// ExcludeReplays (as a store that cannot tell replays apart), and keeps the
+// queries it was given.
 type memStore struct {
-	events []providers.StoredEvent
-	err    error // yielded after the events, when set
+	events  []providers.StoredEvent
+	err     error // yielded after the events, when set
+	queries []providers.EventQuery
 }
 
 func (m *memStore) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[providers.StoredEvent, error] {
+	m.queries = append(m.queries, q)
 	return func(yield func(providers.StoredEvent, error) bool) {
 		for _, ev := range m.events {
 			if !q.Since.IsZero() && ev.Time.Before(q.Since) || !q.Until.IsZero() && !ev.Time.Before(q.Until) {

@@ -14,7 +14,7 @@ import (
 )
 
 // MarkerKey is the detail field that marks a replayed event.
-const MarkerKey = "_replay"
+const MarkerKey = providers.ReplayMarkerKey
 
 // Marker is the value of detail._replay in every replayed event:
 //

@@ -245,9 +245,15 @@ func TestReplaysAreLeftOut(t *testing.T) {
 		clk := &fakeClock{t: t0.Add(time.Hour)}
 		cfg := baseConfig(fmt.Sprint("incl-", include), clk)
 		cfg.Selection.IncludeReplays = include
-		sum := runReplay(t, cfg, &memStore{events: evs}, &fakeBus{}, NewMemCheckpoints())
+		store := &memStore{events: evs}
+		sum := runReplay(t, cfg, store, &fakeBus{}, NewMemCheckpoints())
 		if want := map[bool]int64{false: 5, true: 7}[include]; sum.Published != want {
 			t.Errorf("include replays %v: published %d, want %d", include, sum.Published, want)
+		}
+		// The store is asked to leave replays out (and the selector checks
+		// again, since this store does not).
+		if len(store.queries) == 0 || store.queries[0].ExcludeReplays == include {
+			t.Errorf("include replays %v: store queries %+v", include, store.queries)
 		}
 	}
 }

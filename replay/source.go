@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -98,13 +97,15 @@ func newSelector(sel Selection, match func([]byte) (bool, error)) *selector {
 }
 
 // query is the store query for the selection: the store narrows by window,
-// aggregate and type; the selector checks again (a store may over-select).
+// aggregate, type and replays; the selector checks again (a store may
+// over-select).
 func (s *selector) query() providers.EventQuery {
 	return providers.EventQuery{
-		Since:        s.sel.Since,
-		Until:        s.sel.Until,
-		AggregateIDs: slices.Clone(s.sel.Aggregates),
-		Types:        slices.Clone(s.sel.Types),
+		Since:          s.sel.Since,
+		Until:          s.sel.Until,
+		AggregateIDs:   slices.Clone(s.sel.Aggregates),
+		Types:          slices.Clone(s.sel.Types),
+		ExcludeReplays: !s.sel.IncludeReplays,
 	}
 }
 
@@ -140,21 +141,7 @@ func (s *selector) selects(ev *providers.StoredEvent) (bool, error) {
 
 // IsReplay reports whether detail carries a replay marker (a top-level
 // _replay member).
-func IsReplay(detail []byte) bool {
-	d := bytes.TrimSpace(detail)
-	if !bytes.Contains(d, []byte(`"`+MarkerKey+`"`)) {
-		return false
-	}
-	if bytes.HasPrefix(d, []byte(`{"`+MarkerKey+`":`)) {
-		return true
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(d, &m) != nil {
-		return false
-	}
-	_, ok := m[MarkerKey]
-	return ok
-}
+func IsReplay(detail []byte) bool { return providers.IsReplayDetail(detail) }
 
 type envelope struct {
 	Version    string          `json:"version"`

@@ -301,8 +301,8 @@ func (d *DB) commitEvents(ctx context.Context, r *eventAppend) error {
 }
 
 const (
-	eventInsertCols       = `(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload)`
-	eventInsertRoutedCols = `(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, payload, routed, stored)`
+	eventInsertCols       = `(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, replayed, payload)`
+	eventInsertRoutedCols = `(id, bus, source, detail_type, time, aggregate_id, aggregate_version, correlation_id, replayed, payload, routed, stored)`
 )
 
 // eventInsertQuery is the INSERT of n events: multi-row, skipping ids
@@ -310,9 +310,9 @@ const (
 // powers of two up to multiRowChunk, so that few statements are prepared.
 // routed adds the routed and stored columns.
 func eventInsertQuery(n int, routed bool) string {
-	cols, row := eventInsertCols, "(?,?,?,?,?,?,?,?,?),"
+	cols, row := eventInsertCols, "(?,?,?,?,?,?,?,?,?,?),"
 	if routed {
-		cols, row = eventInsertRoutedCols, "(?,?,?,?,?,?,?,?,?,?,?),"
+		cols, row = eventInsertRoutedCols, "(?,?,?,?,?,?,?,?,?,?,?,?),"
 	}
 	return `INSERT OR IGNORE INTO events ` + cols + ` VALUES ` +
 		strings.TrimSuffix(strings.Repeat(row, n), ",") +
@@ -340,7 +340,7 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 			first[r.evs[i].ID] = i
 		}
 	}
-	args := make([]any, 0, 11*multiRowChunk)
+	args := make([]any, 0, 12*multiRowChunk)
 	queries := eventInsertQueries[0]
 	var storedAt any
 	if r.routedText != nil {
@@ -357,7 +357,7 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 			ev := &r.evs[i]
 			ev.Seq = 0
 			args = append(args, ev.ID, ev.EventBusName, ev.Source, ev.DetailType, toMicros(ev.Time),
-				ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, r.payloads[i])
+				ev.AggregateID, ev.AggregateVersion, ev.CorrelationID, replayedArg(ev.Detail), r.payloads[i])
 			if r.routedText != nil {
 				args = append(args, r.routedText[i], storedAt)
 			}
@@ -412,6 +412,17 @@ func (d *DB) insertEventRows(ctx context.Context, tx *sql.Tx, query string, args
 	return rows.Err()
 }
 
+// replayedArg is the replayed column's value for an event with detail.
+func replayedArg(detail []byte) any {
+	if providers.IsReplayDetail(detail) {
+		return argOne
+	}
+	return argZero
+}
+
+// argZero and argOne are boxed once, not per row.
+var argZero, argOne any = int64(0), int64(1)
+
 const eventCols = `seq, bus, aggregate_id, aggregate_version, correlation_id, payload`
 
 type rowScanner interface{ Scan(...any) error }
@@ -454,7 +465,8 @@ func (d *DB) Event(ctx context.Context, id string) (providers.StoredEvent, bool,
 }
 
 // Events yields the events q selects in seq order. Since is inclusive, Until
-// exclusive; AggregateIDs and Types select any of their values. It reads a
+// exclusive; AggregateIDs and Types select any of their values;
+// ExcludeReplays leaves replays out (in SQLite: they are not read). It reads a
 // page at a time and holds no read transaction while the caller works on a
 // page, so it never blocks writers or WAL checkpoints for long.
 func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[providers.StoredEvent, error] {
@@ -498,6 +510,9 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 			if !q.Until.IsZero() {
 				query += ` AND +time < ?`
 				args = append(args, q.Until.UnixMicro())
+			}
+			if q.ExcludeReplays {
+				query += ` AND replayed = 0`
 			}
 			if len(q.AggregateIDs) > 0 {
 				query += ` AND aggregate_id IN (` + placeholders(len(q.AggregateIDs)) + `)`

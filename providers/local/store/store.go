@@ -305,6 +305,12 @@ CREATE INDEX deliveries_event ON deliveries(event_id, rule_id, status);`,
 UPDATE deliveries SET event_seq = (SELECT seq FROM events WHERE events.id = deliveries.event_id);
 DROP INDEX deliveries_event;
 CREATE INDEX deliveries_event_seq ON deliveries(event_seq, rule_id, status);`,
+	// 5: whether an event is a replay (its detail has a top-level _replay
+	// member), so that a replay's query leaves earlier replays' events out
+	// in SQLite instead of reading and decoding each of them.
+	`ALTER TABLE events ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET replayed = 1 WHERE instr(payload, '"_replay"') > 0
+	AND CASE WHEN json_valid(payload) THEN json_type(payload, '$.detail._replay') END IS NOT NULL;`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -240,3 +240,66 @@ func TestMigrateV3KeysDeliveriesBySeq(t *testing.T) {
 		t.Fatalf("unfinished = %q, want %q", got, want)
 	}
 }
+
+// TestEventsExcludeReplays: events whose detail has a top-level _replay
+// member are left out by ExcludeReplays, whether appended now or by schema
+// version 4 (the migration marks them; a payload that is not JSON does not
+// stop it).
+func TestEventsExcludeReplays(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations[:4] {
+		if _, err := raw.Exec(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := func(id, detail string) string {
+		return `{"version":"0","id":"` + id + `","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":` + detail + `}`
+	}
+	for _, q := range []string{
+		`PRAGMA user_version = 4`,
+		`INSERT INTO events (id, bus, source, detail_type, time, payload) VALUES
+			('old', 'default', 's', 'T', 1, '` + env("old", `{"a":1}`) + `'),
+			('old-replay', 'default', 's', 'T', 1, '` + env("old-replay", `{"x":1,"_replay":{"replayed":true}}`) + `'),
+			('old-nested', 'default', 's', 'T', 1, '` + env("old-nested", `{"x":{"_replay":{"replayed":true}}}`) + `'),
+			('broken', 'default', 's', 'T', 1, '{"detail":{"_replay":')`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.AppendEvents(ctx, []providers.StoredEvent{
+		uev("new"),
+		ev("new-replay", "T", t0, `{"_replay":{"replay-name":"r","replayed":true},"a":1}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.r.QueryRow(`SELECT count(*) FROM events WHERE replayed = 1`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("replayed rows = %d, %v; want 2 (old-replay, new-replay)", n, err)
+	}
+	if _, err := db.r.Exec(`DELETE FROM events WHERE id = 'broken'`); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for se, err := range db.Events(ctx, providers.EventQuery{ExcludeReplays: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, se.ID)
+	}
+	if want := []string{"old", "old-nested", "new"}; !slices.Equal(got, want) {
+		t.Fatalf("ExcludeReplays yields %q, want %q", got, want)
+	}
+}
