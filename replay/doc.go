@@ -23,8 +23,8 @@
 //	          entry size counted as EventBridge documents it (EntrySize);
 //	          an entry larger than 256 KiB fails alone (EntryTooLarge). A
 //	          bus that takes more per call may be given larger batches
-//	          (Config.MaxBatchEntries/MaxBatchBytes; the local bus: 1,000
-//	          entries, 1 MiB, since it stores a call in one transaction).
+//	          (Config.MaxBatchEntries/MaxBatchBytes; the local bus: 4,000
+//	          entries, 4 MiB, since it stores a call in one transaction).
 //	publish   providers.EventBus.Publish, at most Config.Concurrency batches
 //	          sent and not yet checkpointed; a batch holding an aggregate
 //	          waits until no batch in flight holds it, so an aggregate's
