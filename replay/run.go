@@ -134,7 +134,11 @@ func (b *batcher) add(se *providers.StoredEvent) error {
 		}
 	}
 	if b.cur == nil {
-		b.cur = &batch{seq: b.seq, rng: KeyRange{First: k}}
+		// Sized for a full batch up front: growing by appends copied each
+		// event about twice more.
+		n := min(b.r.cfg.MaxBatchEntries, 4096)
+		b.cur = &batch{seq: b.seq, rng: KeyRange{First: k},
+			events: make([]providers.Event, 0, n), origIDs: make([]string, 0, n), evAggs: make([]string, 0, n)}
 		b.seq++
 	}
 	c := b.cur
@@ -305,6 +309,9 @@ func (r *runner) publish(ctx context.Context, bus providers.EventBus, p *pacer, 
 				j := idx[i]
 				switch {
 				case o.ErrorCode == "":
+					if res.published == nil {
+						res.published = make([]providers.Event, 0, len(idx))
+					}
 					res.published = append(res.published, b.events[j])
 				case retryableCode(o.ErrorCode) && attempt < r.cfg.MaxAttempts:
 					retry = append(retry, j)

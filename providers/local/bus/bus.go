@@ -243,10 +243,8 @@ func (b *Bus) Publish(ctx context.Context, busName string, events []providers.Ev
 // nothing was published.
 func (b *Bus) PublishInFlow(ctx context.Context, flowID, busName string, events []providers.Event) ([]providers.PublishResult, error) {
 	results := make([]providers.PublishResult, len(events))
-	var (
-		valid []providers.StoredEvent
-		index []int
-	)
+	valid := make([]providers.StoredEvent, 0, len(events))
+	index := make([]int, 0, len(events))
 	now := b.o.Now().UTC().Truncate(time.Millisecond)
 	for i, ev := range events {
 		if code, msg := b.validate(&ev, busName, now); code != "" {
