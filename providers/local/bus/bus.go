@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/evcli/evcli/internal/jsonvalid"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local/store"
 )
@@ -327,7 +327,7 @@ func (b *Bus) validate(ev *providers.Event, busName string, now time.Time) (code
 	if len(d) == 0 {
 		return "InvalidArgument", "Parameter Detail is not valid. Reason: Detail is a required argument."
 	}
-	if d[0] != '{' || !json.Valid(d) {
+	if d[0] != '{' || !jsonvalid.Valid(d) {
 		return "MalformedDetail", "Detail is malformed: it must be a JSON object."
 	}
 	if n := EntrySize(*ev); n > MaxEntrySize {

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/evcli/evcli/internal/jsonvalid"
 	"github.com/evcli/evcli/providers"
 )
 
@@ -472,7 +473,7 @@ func parseEnvelope(b []byte) (ev providers.Event, ok bool) {
 		return ev, false
 	}
 	end := len(b) - 1
-	if i >= end || b[i] != '{' || b[end] != '}' || !json.Valid(b[i:end]) {
+	if i >= end || b[i] != '{' || b[end] != '}' || !jsonvalid.Valid(b[i:end]) {
 		return ev, false
 	}
 	ev.Detail = json.RawMessage(b[i:end:end])

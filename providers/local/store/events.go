@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evcli/evcli/internal/jsonvalid"
 	"github.com/evcli/evcli/providers"
 )
 
@@ -39,7 +40,7 @@ type Envelope struct {
 // RFC 3339 (with fractional seconds only when the time has them). The bytes
 // are those json.Marshal renders for an Envelope.
 func MarshalEnvelope(ev providers.Event) ([]byte, error) {
-	if d := trimSpace(ev.Detail); len(d) > 0 && !json.Valid(d) {
+	if d := trimSpace(ev.Detail); len(d) > 0 && !jsonvalid.Valid(d) {
 		return marshalEnvelopeJSON(ev) // for encoding/json's error
 	}
 	return appendEnvelope(make([]byte, 0, envelopeSize(&ev)), &ev), nil
@@ -115,7 +116,7 @@ func DeriveKeys(ev *providers.StoredEvent) {
 	if ev.AggregateID != "" && ev.AggregateVersion != 0 && ev.CorrelationID != "" {
 		return
 	}
-	if json.Valid(ev.Detail) && deriveKeysFast(ev) {
+	if jsonvalid.Valid(ev.Detail) && deriveKeysFast(ev) {
 		return
 	}
 	deriveKeysJSON(ev)
@@ -225,7 +226,7 @@ func (d *DB) AppendRouted(ctx context.Context, evs []providers.StoredEvent, rout
 		}
 		if len(bytes.TrimSpace(ev.Detail)) == 0 {
 			ev.Detail = json.RawMessage("{}")
-		} else if !json.Valid(ev.Detail) {
+		} else if !jsonvalid.Valid(ev.Detail) {
 			return nil, nil, nil, fmt.Errorf("store: events[%d] (id %s): detail is not valid JSON", i, ev.ID)
 		}
 		if ev.EventBusName == "" {
