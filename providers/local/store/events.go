@@ -368,6 +368,11 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 		}
 		start += n
 	}
+	// The rows inserted now have their seq (ids stored before get theirs
+	// below, and are in event_minutes already).
+	if err := d.addMinutes(ctx, tx, r.evs); err != nil {
+		return err
+	}
 	for i := range r.evs {
 		ev := &r.evs[i]
 		if ev.Seq != 0 {
@@ -385,6 +390,66 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error
 	}
 	return nil
 }
+
+// minuteMicros is the width of a row of event_minutes.
+const minuteMicros = 60_000_000
+
+// minuteOf is the event_minutes row of an event time (unix microseconds):
+// truncated toward zero, as SQLite's integer division does in migration 6.
+// It never decreases as t grows, which is what seqRange needs.
+func minuteOf(micros int64) int64 { return micros / minuteMicros }
+
+// minuteSeqs is the seq range of the events of one minute.
+type minuteSeqs struct{ minute, lo, hi int64 }
+
+// addMinutes widens the event_minutes rows of the events in evs that have a
+// seq to cover them.
+func (d *DB) addMinutes(ctx context.Context, tx *sql.Tx, evs []providers.StoredEvent) error {
+	var ms []minuteSeqs
+	at := map[int64]int{} // minute -> its index in ms
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Seq == 0 {
+			continue
+		}
+		m := minuteOf(toMicros(ev.Time))
+		k, ok := at[m]
+		if !ok {
+			at[m] = len(ms)
+			ms = append(ms, minuteSeqs{m, ev.Seq, ev.Seq})
+			continue
+		}
+		ms[k].lo, ms[k].hi = min(ms[k].lo, ev.Seq), max(ms[k].hi, ev.Seq)
+	}
+	args := make([]any, 0, 3*multiRowChunk)
+	for start := 0; start < len(ms); {
+		n := multiRowChunk
+		for n > len(ms)-start {
+			n /= 2
+		}
+		args = args[:0]
+		for _, m := range ms[start : start+n] {
+			args = append(args, m.minute, m.lo, m.hi)
+		}
+		if _, err := d.wr.exec(ctx, tx, minuteUpserts[n], args...); err != nil {
+			return d.wrap("record event minutes", err)
+		}
+		start += n
+	}
+	return nil
+}
+
+// minuteUpserts[n] widens n rows of event_minutes; n is a power of two up
+// to multiRowChunk.
+var minuteUpserts = func() map[int]string {
+	m := map[int]string{}
+	for n := 1; n <= multiRowChunk; n *= 2 {
+		m[n] = `INSERT INTO event_minutes (minute, min_seq, max_seq) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?,?,?),", n), ",") +
+			` ON CONFLICT(minute) DO UPDATE SET min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq)`
+	}
+	return m
+}()
 
 // insertEventRows runs one multi-row insert and sets the seq of the rows it
 // inserted.
@@ -474,8 +539,8 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 	return func(yield func(providers.StoredEvent, error) bool) {
 		after := q.AfterSeq
 		left := q.Limit
-		// A time window is turned into a seq range first (one pass over the
-		// time index), and pages then walk the table in seq order inside it
+		// A time window is turned into a seq range first (from the minutes
+		// it spans, see seqRange), and pages then walk the table in seq order inside it
 		// with time as a filter: no page sorts the whole window.
 		var hi int64 = -1
 		if !q.Since.IsZero() || !q.Until.IsZero() {
@@ -553,18 +618,21 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 	}
 }
 
-// seqRange returns the lowest and highest seq of the events with
-// since <= time < until (zero bounds open); ok is false when there are none.
+// seqRange returns a seq range that holds every event with since <= time <
+// until (zero bounds open), from the event_minutes rows of the minutes the
+// window touches: it may hold events of those minutes outside the window,
+// which the caller filters by time. ok is false when no event is in those
+// minutes.
 func (d *DB) seqRange(ctx context.Context, since, until time.Time) (lo, hi int64, ok bool, err error) {
-	query := `SELECT min(seq), max(seq) FROM events WHERE 1`
+	query := `SELECT min(min_seq), max(max_seq) FROM event_minutes WHERE 1`
 	var args []any
 	if !since.IsZero() {
-		query += ` AND time >= ?`
-		args = append(args, since.UnixMicro())
+		query += ` AND minute >= ?`
+		args = append(args, minuteOf(since.UnixMicro()))
 	}
 	if !until.IsZero() {
-		query += ` AND time < ?`
-		args = append(args, until.UnixMicro())
+		query += ` AND minute <= ?`
+		args = append(args, minuteOf(until.UnixMicro()-1)) // until is exclusive
 	}
 	var l, h sql.NullInt64
 	if err := d.r.QueryRowContext(ctx, query, args...).Scan(&l, &h); err != nil {

@@ -79,7 +79,7 @@ func WithSynchronous(mode string) Option {
 }
 
 // writerPragmas tune the write connection. Inserts land all over the
-// growing id, aggregate and time indexes: mmap lets it read those pages
+// growing id and aggregate indexes: mmap lets it read those pages
 // without a pread and a copy each (SQLite's own page cache stays at its
 // default 2 MB: a larger one costs more at every commit, when it is trimmed).
 // A WAL checkpoint every 4000 pages (16 MB) instead of 1000 writes a page
@@ -311,6 +311,19 @@ CREATE INDEX deliveries_event_seq ON deliveries(event_seq, rule_id, status);`,
 	`ALTER TABLE events ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
 UPDATE events SET replayed = 1 WHERE instr(payload, '"_replay"') > 0
 	AND CASE WHEN json_valid(payload) THEN json_type(payload, '$.detail._replay') END IS NOT NULL;`,
+	// 6: the seq range of each minute of event time replaces the time
+	// index. A replay appends events with their original times, all over
+	// the window: every batch inserted into most pages of that index, and
+	// each commit wrote them back to the WAL (a quarter of the store's
+	// writing). A time window is now found from the few minutes it spans
+	// (see seqRange); rows are still filtered by their exact time.
+	`CREATE TABLE event_minutes (
+	minute  INTEGER PRIMARY KEY, -- time / 60,000,000: unix minutes, truncated toward zero
+	min_seq INTEGER NOT NULL,
+	max_seq INTEGER NOT NULL
+);
+INSERT INTO event_minutes (minute, min_seq, max_seq) SELECT time / 60000000, min(seq), max(seq) FROM events GROUP BY time / 60000000;
+DROP INDEX events_time;`,
 }
 
 // SchemaVersion is the schema version this build writes.
