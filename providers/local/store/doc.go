@@ -50,6 +50,17 @@
 // under the write lock, so processes opening a new file at once agree. A file
 // written by a newer evcli is refused with an error saying so.
 //
+// Events are found by seq (primary key), id (unique), aggregate and version,
+// and detail-type (indexes). A time window is found without a time index:
+// event_minutes keeps the lowest and highest seq stored for each minute of
+// event time (schema version 6), so Events walks the seq range of the
+// minutes a window spans and filters rows by their exact time. A replay
+// appends events with old times all over the window, which a time index took
+// as inserts into most of its pages on every commit. Events whose detail has
+// a top-level _replay member are flagged (replayed, version 5), so that
+// EventQuery.ExcludeReplays leaves them out in SQLite. Delivery outcomes are
+// found by their event's seq (version 4), which grows as they are recorded.
+//
 // # Routing
 //
 // AppendRouted stores with each event the ids of the rules the bus routed it
