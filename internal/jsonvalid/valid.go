@@ -39,9 +39,9 @@ func value(b []byte, i, depth int) int {
 	case c == '"':
 		return str(b, i)
 	case c == '{':
-		return object(b, i, depth+1)
+		return container(b, i, depth+1, '}')
 	case c == '[':
-		return array(b, i, depth+1)
+		return container(b, i, depth+1, ']')
 	case c == '-' || c >= '0' && c <= '9':
 		return number(b, i)
 	case c == 't':
@@ -61,52 +61,30 @@ func literal(b []byte, i int, lit string) int {
 	return i + len(lit)
 }
 
-func object(b []byte, i, depth int) int {
+// container checks the array or object (close is ']' or '}') starting at
+// b[i] at nesting depth and returns the index after it, or -1.
+func container(b []byte, i, depth int, close byte) int {
 	if depth > maxDepth {
 		return -1
 	}
 	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
+	if i < len(b) && b[i] == close {
 		return i + 1
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return -1
-		}
-		if i = str(b, i); i < 0 {
-			return -1
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) || b[i] != ':' {
-			return -1
-		}
-		if i = value(b, skipSpace(b, i+1), depth); i < 0 {
-			return -1
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
+		if close == '}' { // a member's name and colon first
+			if i >= len(b) || b[i] != '"' {
+				return -1
+			}
+			if i = str(b, i); i < 0 {
+				return -1
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return -1
+			}
 			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
 		}
-	}
-}
-
-func array(b []byte, i, depth int) int {
-	if depth > maxDepth {
-		return -1
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1
-	}
-	for {
 		if i = value(b, i, depth); i < 0 {
 			return -1
 		}
@@ -117,7 +95,7 @@ func array(b []byte, i, depth int) int {
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
-		case ']':
+		case close:
 			return i + 1
 		default:
 			return -1

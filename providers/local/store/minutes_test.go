@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -87,34 +85,14 @@ func TestWindowsAgreeWithTimes(t *testing.T) {
 // index) are found by window after the migration builds event_minutes.
 func TestMigrateV5ToMinutes(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migrations[:5] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := raw.Exec(`PRAGMA user_version = 5`); err != nil {
-		t.Fatal(err)
-	}
+	var setup []string
 	for i, at := range []time.Time{t0, t0.Add(90 * time.Second), t0.Add(-time.Hour), t0.Add(2 * time.Minute)} {
 		id := fmt.Sprint("old-", i)
 		env, _ := MarshalEnvelope(providers.Event{ID: id, Source: "s", DetailType: "T", Time: at, Detail: []byte(`{}`)})
-		if _, err := raw.Exec(`INSERT INTO events (id, bus, source, detail_type, time, payload) VALUES (?, 'default', 's', 'T', ?, ?)`,
-			id, at.UnixMicro(), env); err != nil {
-			t.Fatal(err)
-		}
+		setup = append(setup, fmt.Sprintf(`INSERT INTO events (id, bus, source, detail_type, time, payload) VALUES ('%s', 'default', 's', 'T', %d, '%s')`,
+			id, at.UnixMicro(), env))
 	}
-	raw.Close()
-
-	db, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := migratedFrom(t, 5, setup...)
 	var got []string
 	for se, err := range db.Events(ctx, providers.EventQuery{Since: t0.Add(time.Second), Until: t0.Add(2 * time.Minute)}) {
 		if err != nil {

@@ -108,30 +108,9 @@ func TestAppendRoutedRecordsRoutingAndUnfinishedFollowsOutcomes(t *testing.T) {
 // unknown), and new events record theirs.
 func TestMigrateV2AddsRouting(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migrations[:2] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := raw.Exec(`PRAGMA user_version = 2`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`INSERT INTO events (id, bus, source, detail_type, time, payload) VALUES ('old', 'default', 's', 'T', 1, ?)`,
-		`{"version":"0","id":"old","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":{}}`); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
-
-	db, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := migratedFrom(t, 2,
+		`INSERT INTO events (id, bus, source, detail_type, time, payload) VALUES ('old', 'default', 's', 'T', 1,
+			'{"version":"0","id":"old","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":{}}')`)
 	var v int
 	if err := db.r.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != SchemaVersion || SchemaVersion < 3 {
 		t.Fatalf("user_version = %d, %v; want %d (>= 3)", v, err, SchemaVersion)
@@ -191,37 +170,14 @@ func BenchmarkUnfinishedAllFinished(b *testing.B) {
 // of an event the store does not hold is still found by its id.
 func TestMigrateV3KeysDeliveriesBySeq(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migrations[:3] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, q := range []string{
-		`PRAGMA user_version = 3`,
+	db := migratedFrom(t, 3,
 		`INSERT INTO events (id, bus, source, detail_type, time, payload, routed, stored) VALUES
 			('a', 'default', 's', 'T', 1, '{"version":"0","id":"a","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":{}}', 'r1' || char(10) || 'r2', 1),
 			('b', 'default', 's', 'T', 1, '{"version":"0","id":"b","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":{}}', 'r1', 1)`,
 		`INSERT INTO deliveries (event_id, function, rule_id, status, attempts, error, duration_ms, correlation_id, time) VALUES
 			('a', 'f1', 'r1', 'ok', 1, '', 1, '', 1),
 			('b', 'f1', 'r1', 'retrying', 1, 'boom', 1, '', 1),
-			('gone', 'f1', 'r1', 'ok', 1, '', 1, '', 1)`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw.Close()
-
-	db, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+			('gone', 'f1', 'r1', 'ok', 1, '', 1, '', 1)`)
 	ds, err := db.Deliveries(ctx, []string{"a", "b", "gone"})
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("Deliveries = %+v, %v", ds, err)
@@ -247,38 +203,15 @@ func TestMigrateV3KeysDeliveriesBySeq(t *testing.T) {
 // stop it).
 func TestEventsExcludeReplays(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migrations[:4] {
-		if _, err := raw.Exec(m); err != nil {
-			t.Fatal(err)
-		}
-	}
 	env := func(id, detail string) string {
 		return `{"version":"0","id":"` + id + `","detail-type":"T","source":"s","account":"1","time":"2026-01-01T00:00:00Z","region":"r","resources":[],"detail":` + detail + `}`
 	}
-	for _, q := range []string{
-		`PRAGMA user_version = 4`,
+	db := migratedFrom(t, 4,
 		`INSERT INTO events (id, bus, source, detail_type, time, payload) VALUES
-			('old', 'default', 's', 'T', 1, '` + env("old", `{"a":1}`) + `'),
-			('old-replay', 'default', 's', 'T', 1, '` + env("old-replay", `{"x":1,"_replay":{"replayed":true}}`) + `'),
-			('old-nested', 'default', 's', 'T', 1, '` + env("old-nested", `{"x":{"_replay":{"replayed":true}}}`) + `'),
-			('broken', 'default', 's', 'T', 1, '{"detail":{"_replay":')`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw.Close()
-
-	db, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+			('old', 'default', 's', 'T', 1, '`+env("old", `{"a":1}`)+`'),
+			('old-replay', 'default', 's', 'T', 1, '`+env("old-replay", `{"x":1,"_replay":{"replayed":true}}`)+`'),
+			('old-nested', 'default', 's', 'T', 1, '`+env("old-nested", `{"x":{"_replay":{"replayed":true}}}`)+`'),
+			('broken', 'default', 's', 'T', 1, '{"detail":{"_replay":')`)
 	if _, err := db.AppendEvents(ctx, []providers.StoredEvent{
 		uev("new"),
 		ev("new-replay", "T", t0, `{"_replay":{"replay-name":"r","replayed":true},"a":1}`),
@@ -302,4 +235,30 @@ func TestEventsExcludeReplays(t *testing.T) {
 	if want := []string{"old", "old-nested", "new"}; !slices.Equal(got, want) {
 		t.Fatalf("ExcludeReplays yields %q, want %q", got, want)
 	}
+}
+
+// migratedFrom writes a database file as an evcli of schema version
+// `version` would (its migrations, user_version, then the setup
+// statements), and opens it with Open, which migrates it. Closed at the
+// end of the test.
+func migratedFrom(t *testing.T, version int, setup ...string) *DB {
+	t.Helper()
+	dir := t.TempDir()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := append(migrations[:version:version], fmt.Sprintf("PRAGMA user_version = %d", version))
+	for _, q := range append(stmts, setup...) {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
