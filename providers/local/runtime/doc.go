@@ -17,7 +17,11 @@
 //
 // Invoke is synchronous. Instances stay warm and are reused; new ones start
 // on demand up to the function's concurrency, after which invokes wait for a
-// free instance (bounded by their context). Every invocation writes Lambda's
+// free instance (bounded by their context). As in Lambda, an instance is
+// frozen between invocations (Unix): when its runtime asks for the next event
+// and none is waiting, its process group is stopped (SIGSTOP) until one
+// arrives, so timers, goroutines and promises a handler left running pause,
+// and resume — their output inside the next invocation — when it is reused. Every invocation writes Lambda's
 // START, END and REPORT lines (REPORT with Duration, Billed Duration, Memory
 // Size, Max Memory Used, Init Duration on cold starts, and Status on failures)
 // around the handler's own stdout/stderr lines, to Options.Logs, and one

@@ -332,14 +332,27 @@ func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 	if first {
 		close(in.ready)
 	}
-	var inv *invocation
+	var (
+		inv    *invocation
+		frozen bool
+	)
 	select {
-	case inv = <-in.nextCh:
-	case <-r.Context().Done():
-		return
-	case <-in.stopping:
-		writeJSON(w, http.StatusInternalServerError, apiError{ErrorType: "InternalServerError", ErrorMessage: "Internal Server Error"})
-		return
+	case inv = <-in.nextCh: // waiting already: no freeze
+	default:
+		// Nothing to do: freeze the process group until there is, as
+		// Lambda freezes an environment once its runtime asks for the next
+		// event. What the handler left running (timers, goroutines,
+		// unawaited promises) pauses and resumes with the next invocation,
+		// its output then inside that invocation's START and END.
+		frozen = freezeGroup(in.pid)
+		select {
+		case inv = <-in.nextCh:
+		case <-r.Context().Done():
+			return
+		case <-in.stopping:
+			writeJSON(w, http.StatusInternalServerError, apiError{ErrorType: "InternalServerError", ErrorMessage: "Internal Server Error"})
+			return
+		}
 	}
 	in.mu.Lock()
 	in.cur = inv
@@ -347,6 +360,9 @@ func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 	inv.delivered = in.m.o.Now()
 	in.mu.Unlock()
 	in.logs.start(inv)
+	if frozen {
+		thawGroup(in.pid)
+	}
 	h := w.Header()
 	h["Lambda-Runtime-Aws-Request-Id"] = []string{inv.id}
 	h["Lambda-Runtime-Deadline-Ms"] = []string{strconv.FormatInt(inv.deadline.UnixMilli(), 10)}

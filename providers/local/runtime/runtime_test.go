@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/binary"
@@ -61,34 +62,94 @@ func TestGoEchoWarmReuseAndLogs(t *testing.T) {
 	}
 }
 
-func TestLinesAfterTheResponseKeepTheLastRequestID(t *testing.T) {
+// TestInstancesFreezeBetweenInvocations: once its runtime asks for the next
+// event and none is waiting, an instance's processes are stopped, as Lambda
+// freezes an execution environment; what the handler left running resumes
+// with the next invocation, and its output is that invocation's (after its
+// START). A frozen instance is still killed when it is reclaimed.
+func TestInstancesFreezeBetweenInvocations(t *testing.T) {
 	m, rec := newTestManager(t, Options{})
 	deploy(t, m, FunctionSpec{Name: "late"})
-	r := invoke(t, m, "late", `{"action":"late","ms":20}`)
-	for {
+	// The handler returns at once and prints "late line" 30 ms later.
+	first := invoke(t, m, "late", `{"action":"late","ms":30}`)
+	in := instanceOf(t, m, first.InstanceID)
+	waitStopped(t, in.pid)
+	// Frozen: the line is not written however long we wait; the next
+	// invocation thaws the instance and gets it.
+	second := invoke(t, m, "late", `{"action":"spin","ms":100}`)
+	if second.InstanceID != first.InstanceID {
+		t.Fatalf("second invocation on %s, want the warm %s", second.InstanceID, first.InstanceID)
+	}
+	var late *LogLine
+	for late == nil {
 		rec.mu.Lock()
-		var found *LogLine
 		for i, l := range rec.lines {
 			if l.Text == "late line" {
-				found = &rec.lines[i]
+				late = &rec.lines[i]
 			}
 		}
 		rec.mu.Unlock()
-		if found != nil {
-			if found.RequestID != r.RequestID || found.InstanceID != r.InstanceID || found.Function != "late" {
-				t.Errorf("late line tagged %+v, want request %s on %s", *found, r.RequestID, r.InstanceID)
-			}
-			break
+		time.Sleep(time.Millisecond)
+	}
+	if late.RequestID != second.RequestID || late.InstanceID != first.InstanceID {
+		t.Errorf("late line tagged %+v, want the second invocation %s", *late, second.RequestID)
+	}
+	if slices.Contains(first.Logs, "late line") {
+		t.Errorf("the first invocation's lines have the late line: %q", first.Logs)
+	}
+	if lines := rec.linesOf(second.RequestID); len(lines) == 0 || !strings.HasPrefix(lines[0], "START ") {
+		t.Errorf("second invocation's lines = %q, want START first", lines)
+	}
+	// Close kills the instance, frozen or not.
+	waitStopped(t, in.pid)
+	m.Close()
+	select {
+	case <-in.exitCh:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a frozen instance outlived Close")
+	}
+}
+
+// instanceOf returns m's instance with the given id.
+func instanceOf(t *testing.T, m *Manager, id string) *instance {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for in := range m.all {
+		if in.id == id {
+			return in
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	if slices.Contains(r.Logs, "late line") {
-		t.Error("a line written after REPORT is in the invocation's Result.Logs")
+	t.Fatalf("no instance %s", id)
+	return nil
+}
+
+// waitStopped waits until process pid is stopped (frozen); it fails the
+// test if that has not happened in 10 s, which is not a speed limit but
+// means it is not going to.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); procState(t, pid) != "T"; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("instance process %d is not frozen (state %s)", pid, procState(t, pid))
+		}
 	}
-	next := invoke(t, m, "late", `{}`)
-	if lines := rec.linesOf(next.RequestID); len(lines) != 3 {
-		t.Errorf("next invocation's lines = %q, want START, END, REPORT", lines)
+}
+
+// procState is the state letter of process pid in /proc/PID/stat ("T":
+// stopped); the test is skipped where there is no /proc.
+func procState(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		if goruntime.GOOS != "linux" {
+			t.Skip("process states are read from /proc (Linux)")
+		}
+		t.Fatal(err)
 	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return f[0]
 }
 
 func TestIdleInstancesAreReclaimed(t *testing.T) {
