@@ -343,8 +343,10 @@ func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 		// Lambda freezes an environment once its runtime asks for the next
 		// event. What the handler left running (timers, goroutines,
 		// unawaited promises) pauses and resumes with the next invocation,
-		// its output then inside that invocation's START and END.
-		frozen = freezeGroup(in.pid)
+		// its output then inside that invocation's START and END. Not at
+		// the first /next: the invocation that started the instance is on
+		// its way (and in.pid may not be published to this goroutine yet).
+		frozen = !first && freezeGroup(in.pid)
 		select {
 		case inv = <-in.nextCh:
 		case <-r.Context().Done():
