@@ -11,7 +11,9 @@
 //   - provided.al2023 / provided.al2: CodeDir/bootstrap is executed (a Go
 //     handler built with aws-lambda-go, or any custom runtime);
 //   - nodejs20.x / nodejs22.x: an embedded JavaScript bootstrap run with node
-//     loads "file.export" handlers, CommonJS or ES modules, async or callback;
+//     loads "file.export" handlers, CommonJS or ES modules, async or callback
+//     (callback(null, value) answers once the event loop is empty unless
+//     context.callbackWaitsForEmptyEventLoop is false, as on Lambda);
 //   - python3.12 / python3.13: an embedded bootstrap run with python3 loads
 //     "module.function" handlers.
 //

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,13 @@ exports.notfn = 42;
 exports.handler = (event, context, callback) => { setTimeout(() => callback(null, { cb: event.n }), 5); };
 exports.fails = (event, context, callback) => callback(new Error("cb fail"));
 exports.sync = (event) => ({ sync: event.n });
+`,
+	"loop.js": `
+exports.waits = (event, context, callback) => { setTimeout(() => console.log("timer fired"), 30); callback(null, "answered"); };
+exports.nowait = (event, context, callback) => { context.callbackWaitsForEmptyEventLoop = false; setTimeout(() => console.log("timer fired"), 5000); callback(null, "answered"); };
+exports.legacy = (event, context, callback) => { setTimeout(() => console.log("timer fired"), 5000); context.succeed("answered"); };
+exports.asyncfn = async () => { setTimeout(() => console.log("timer fired"), 5000); return "answered"; };
+exports.cberr = (event, context, callback) => { setTimeout(() => console.log("timer fired"), 5000); callback(new Error("at once")); };
 `,
 	"esm.mjs":               `export const handler = async (event) => ({ esm: true, n: event.n });`,
 	"mod/package.json":      `{"type":"module"}`,
@@ -121,6 +129,40 @@ func TestNodeHandlers(t *testing.T) {
 	again := invoke(t, m, "nodectx", `{}`)
 	if again.InstanceID != r.InstanceID {
 		t.Error("node instance not reused")
+	}
+}
+
+// TestNodeCallbackWaitsForEmptyEventLoop: as Lambda's Node.js runtime, a
+// callback handler's answer waits until the event loop is empty (the timer
+// it left fires inside the invocation), unless it sets
+// context.callbackWaitsForEmptyEventLoop = false; callback(err), the legacy
+// context.succeed and async handlers answer at once (their 5 s timer does not
+// fire inside the invocation).
+func TestNodeCallbackWaitsForEmptyEventLoop(t *testing.T) {
+	needInterpreter(t, "node")
+	dir := writeFiles(t, nodeFiles)
+	m, _ := newTestManager(t, Options{})
+	for _, c := range []struct {
+		handler, want string
+		waits         bool
+	}{
+		{"loop.waits", `"answered"`, true},
+		{"loop.nowait", `"answered"`, false},
+		{"loop.legacy", `"answered"`, false},
+		{"loop.asyncfn", `"answered"`, false},
+		{"loop.cberr", `{"errorType":"Error","errorMessage":"at once"`, false},
+	} {
+		t.Run(c.handler, func(t *testing.T) {
+			name := strings.ReplaceAll(c.handler, ".", "-")
+			deploy(t, m, FunctionSpec{Name: name, Runtime: NodeJS22, CodeDir: dir, Handler: c.handler, TimeoutS: 30})
+			r := invoke(t, m, name, `{}`)
+			if !strings.HasPrefix(string(r.Payload), c.want) {
+				t.Errorf("payload %s, want %s…", r.Payload, c.want)
+			}
+			if fired := slices.ContainsFunc(r.Logs, func(l string) bool { return strings.HasSuffix(l, "timer fired") }); fired != c.waits {
+				t.Errorf("timer fired inside the invocation: %v, want %v; lines %q", fired, c.waits, r.Logs)
+			}
+		})
 	}
 }
 

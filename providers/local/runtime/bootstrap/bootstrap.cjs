@@ -173,19 +173,40 @@ function makeContext(id, deadline, headers) {
   };
 }
 
+// onEmptyLoop is what runs once the event loop has nothing left to do: the
+// answer of a callback handler with context.callbackWaitsForEmptyEventLoop
+// (true unless the handler turns it off), as in Lambda's Node.js runtime,
+// which waits for the timers, sockets and other work the handler left
+// before it answers (a handler that leaves an open connection times out).
+let onEmptyLoop = null;
+process.on('beforeExit', () => {
+  const f = onEmptyLoop;
+  onEmptyLoop = null;
+  if (f) setImmediate(f);
+});
+
 function callHandler(handler, event, context) {
+  onEmptyLoop = null;
   return new Promise((resolve) => {
     let settled = false;
     const finish = (r) => {
       if (!settled) {
         settled = true;
+        onEmptyLoop = null;
         resolve(r);
       }
     };
-    const callback = (err, value) => (err !== undefined && err !== null ? finish({ err }) : finish({ value }));
-    context.done = callback;
-    context.succeed = (value) => callback(null, value);
-    context.fail = (err) => callback(err === undefined || err === null ? 'handled' : err);
+    // As Lambda's runtime: callback(err) answers at once, callback(null,
+    // value) once the event loop is empty unless callbackWaitsForEmptyEventLoop
+    // was set false; the legacy done/succeed/fail answer at once.
+    const callback = (err, value) => {
+      if (err !== undefined && err !== null) finish({ err });
+      else if (context.callbackWaitsForEmptyEventLoop === false) finish({ value });
+      else if (!settled) onEmptyLoop = () => finish({ value });
+    };
+    context.done = (err, value) => (err !== undefined && err !== null ? finish({ err }) : finish({ value }));
+    context.succeed = (value) => context.done(null, value);
+    context.fail = (err) => context.done(err === undefined || err === null ? 'handled' : err);
     currentInvoke.finish = finish;
     try {
       const r = handler(event, context, callback);
