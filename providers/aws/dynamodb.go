@@ -79,8 +79,9 @@ type DynamoDBStoreOptions struct {
 // "source" and "correlationId" fill the envelope.
 //
 // Events by time window use a parallel Scan (Segments) with a
-// FilterExpression on the sort key and types; with AggregateIDs, one Query
-// per aggregate on the key. Pages stream through a bounded channel, so the
+// FilterExpression on the sort key and types (and, for ExcludeReplays, on a
+// map data attribute's _replay member); with AggregateIDs, one Query per
+// aggregate on the key. Pages stream through a bounded channel, so the
 // table is never held in memory.
 type DynamoDBStore struct {
 	client DynamoDBAPI
@@ -264,6 +265,14 @@ func (s *DynamoDBStore) buildExpr(l tableLayout, q providers.EventQuery, query b
 		e.keyCnd = append([]string{"#pk = :pk"}, timeCond...)
 	} else {
 		e.filter = append(e.filter, timeCond...)
+	}
+	// A replay's marker is a top-level member of the detail: when the data
+	// attribute is a map the service can leave those items out; a JSON
+	// string is not looked into (the caller checks again).
+	if q.ExcludeReplays {
+		e.names["#data"] = s.opts.Keys.Data
+		e.names["#replay"] = providers.ReplayMarkerKey
+		e.filter = append(e.filter, "attribute_not_exists(#data.#replay)")
 	}
 	// IN takes at most 100 operands; with more types the exact check alone
 	// selects them.

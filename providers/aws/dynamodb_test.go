@@ -292,6 +292,48 @@ func TestDynamoDBStore(t *testing.T) {
 	})
 }
 
+// TestDynamoDBStoreExcludeReplays: with ExcludeReplays the service leaves
+// out items whose data map has a top-level _replay member (in scans and
+// queries); a nested one, or a marker inside a JSON string, is not left out
+// by the store (replay's selector decides those).
+func TestDynamoDBStoreExcludeReplays(t *testing.T) {
+	c := dynamoClient(dynaliteEndpoint(t))
+	evs := seedTable(t, c, "replays", ddbtypes.ScalarAttributeTypeS, 3, 2)
+	ctx := context.Background()
+	marker := &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{
+		"replayed": &ddbtypes.AttributeValueMemberBOOL{Value: true}}}
+	for i, data := range []ddbtypes.AttributeValue{
+		&ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{"_replay": marker, "n": &ddbtypes.AttributeValueMemberN{Value: "1"}}},
+		&ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{"inner": &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{"_replay": marker}}}},
+		&ddbtypes.AttributeValueMemberS{Value: `{"_replay":{"replayed":true}}`},
+	} {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: awssdk.String("replays"), Item: map[string]ddbtypes.AttributeValue{
+			"aggregateId": &ddbtypes.AttributeValueMemberS{Value: "order-000"},
+			"timestamp":   &ddbtypes.AttributeValueMemberS{Value: ddbT0.Add(time.Duration(i+1) * time.Hour).Format(time.RFC3339Nano)},
+			"eventId":     &ddbtypes.AttributeValueMemberS{Value: fmt.Sprint("rp-", i)},
+			"eventType":   &ddbtypes.AttributeValueMemberS{Value: "OrderPlaced"},
+			"version":     &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(10 + i)},
+			"data":        data,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := NewDynamoDBStore(c, DynamoDBStoreOptions{Table: "replays", Segments: 2, Region: "us-east-1"})
+	all := ddbWantIDs(evs, func(ddbEvent) bool { return true })
+	for _, q := range []providers.EventQuery{{ExcludeReplays: true}, {ExcludeReplays: true, AggregateIDs: []string{"order-000", "order-001", "order-002"}}} {
+		got := ddbIDs(ddbCollect(t, store, q))
+		want := append(slices.Clone(all), "rp-1", "rp-2")
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v: got %v, want %v", q, got, want)
+		}
+	}
+	if got := ddbCollect(t, store, providers.EventQuery{}); len(got) != len(all)+3 {
+		t.Errorf("without ExcludeReplays: %d events, want %d", len(got), len(all)+3)
+	}
+}
+
 func TestDynamoDBStoreNumericSortKeyAndErrors(t *testing.T) {
 	c := dynamoClient(dynaliteEndpoint(t))
 	evs := seedTable(t, c, "events_ms", ddbtypes.ScalarAttributeTypeN, 10, 30)
