@@ -44,4 +44,12 @@ func TestReplayWaitLocal(t *testing.T) {
 	if types["OrderCreated"] != 6 {
 		t.Errorf("store holds %d OrderCreated events after the replay, want 3 sent + 3 replayed", types["OrderCreated"])
 	}
+	// The next replay leaves the first one's events out (the store does,
+	// in SQLite); --include-replays takes them too.
+	for flag, want := range map[string]float64{"--include-replays=false": 3, "--include-replays": 6} {
+		r := must(t, dir, "replay", "--since", "1h", flag, "--dry-run", "-o", "json")
+		if plan := records(t, r.stdout, "plan"); len(plan) != 1 || plan[0]["selected"] != want {
+			t.Errorf("replay %s --dry-run: %v, want %v selected", flag, plan, want)
+		}
+	}
 }
