@@ -5,6 +5,7 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/evcli/evcli/providers"
@@ -80,5 +81,84 @@ func TestEngineRedeliversOnlyWhenAlone(t *testing.T) {
 	defer d.Close()
 	if d.redeliverDone == nil {
 		t.Fatal("an engine started after the others closed did not redeliver")
+	}
+}
+
+// TestCloseMarksWhatALoneEngineStored: an engine that started alone marks,
+// at Close, the events it stored as delivered, so that the next lone engine
+// does not read them again; it does not when another engine stored events
+// meanwhile (their deliveries may be unfinished), nor when it did not start
+// alone.
+func TestCloseMarksWhatALoneEngineStored(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	start := func() *Engine {
+		t.Helper()
+		e, err := Start(ctx, Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	publish := func(e *Engine, ids ...string) {
+		t.Helper()
+		var evs []providers.Event
+		for _, id := range ids {
+			evs = append(evs, providers.Event{ID: id, Source: "s", DetailType: "T", Detail: json.RawMessage(`{}`)})
+		}
+		if _, err := e.Bus().Publish(ctx, "default", evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// mark returns the redelivery mark and the store's last seq.
+	mark := func() (string, string) {
+		t.Helper()
+		db, err := store.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		v, _, err := db.GetKV(ctx, "bus", "redelivered-through")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, err := db.LastEventSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v), fmt.Sprint(last)
+	}
+
+	a := start()
+	publish(a, "a1", "a2", "a3")
+	publish(a, "a2") // stored already: not counted twice
+	a.Close()
+	atA, last := mark()
+	if atA != last {
+		t.Fatalf("after a lone engine stored 3 events: mark %q, want the last seq %s", atA, last)
+	}
+
+	b := start() // alone
+	c := start() // not alone
+	publish(b, "b1")
+	publish(c, "c1")
+	b.Close()
+	if got, _ := mark(); got != atA {
+		t.Fatalf("another engine stored an event meanwhile: mark %q, want it left at %s", got, atA)
+	}
+	publish(c, "c2")
+	c.Close()
+	if got, _ := mark(); got != atA {
+		t.Fatalf("an engine that did not start alone moved the mark to %q", got)
+	}
+
+	d := start() // alone: reads b1, c1 and c2 (nothing unfinished: no rules)
+	if err := d.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	publish(d, "d1")
+	d.Close()
+	if got, last := mark(); got != last {
+		t.Fatalf("after the next lone engine: mark %q, want the last seq %s", got, last)
 	}
 }

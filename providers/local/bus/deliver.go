@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evcli/evcli/providers/local/store"
@@ -144,6 +145,7 @@ type recorder struct {
 	b    *Bus
 	ch   chan recItem
 	done chan struct{}
+	lost atomic.Int64 // outcomes the store failed to record
 }
 
 type recItem struct {
@@ -209,6 +211,7 @@ func (r *recorder) loop() {
 			rows = append(rows, it.d)
 		}
 		if err := r.b.o.Store.RecordDeliveries(context.Background(), rows); err != nil {
+			r.lost.Add(int64(len(rows)))
 			r.b.o.Logf("bus: record %d delivery outcomes: %v", len(rows), err)
 		}
 		for _, it := range batch {

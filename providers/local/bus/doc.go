@@ -83,7 +83,12 @@
 // with a flock in the state directory), schedules the (event, routed rule)
 // pairs that have no final outcome recorded, to the rule's current target:
 // at least once, as EventBridge delivers, and never to a rule deployed after
-// the event was stored.
+// the event was stored. It keeps a mark in the store through which
+// everything is known finished, so the next call reads only newer events;
+// a process that started alone moves the mark past what it stored itself
+// when it closes (MarkFinished), if no other process stored routed events
+// meanwhile, so that after a large replay the next command does not read
+// the whole replay again.
 //
 // Drain waits for every delivery (and what it causes) to be final and
 // recorded; a one-shot `evcli send` calls it before exiting. Close cancels

@@ -96,3 +96,40 @@ func (b *Bus) Redeliver(ctx context.Context, flowID string, since time.Time, thr
 	}
 	return scheduled, nil
 }
+
+// MarkFinished records, for the next Redeliver, that the deliveries of
+// every routed event stored after through are finished, when this bus can
+// tell without reading them: call it after Close (every delivery this bus
+// scheduled has its final outcome recorded, or was recorded as given up),
+// with the through that Redeliver was given at start (or the last seq then,
+// when nothing needed redelivering). It moves the mark only when the mark
+// still says through (Redeliver found everything before finished), no
+// outcome failed to be recorded, and the store holds exactly as many routed
+// events after through as this bus's store handle stored: then they are all
+// this process's. Otherwise the next process that starts alone reads those
+// events, as before. It reports whether it moved the mark.
+//
+// A lone process that published many events (a replay) would otherwise
+// leave the next one a scan of all of them before it does anything.
+func (b *Bus) MarkFinished(ctx context.Context, through int64) (bool, error) {
+	if b.rec.lost.Load() > 0 {
+		return false, nil
+	}
+	var mark int64
+	if v, ok, err := b.o.Store.GetKV(ctx, kvRedeliver, keyRedelivered); err != nil {
+		return false, err
+	} else if ok {
+		mark, _ = strconv.ParseInt(string(v), 10, 64)
+	}
+	if mark != through {
+		return false, nil
+	}
+	n, last, err := b.o.Store.RoutedAfter(ctx, through)
+	if err != nil || n == 0 || n != b.o.Store.RoutedAppended() {
+		return false, err
+	}
+	if err := b.o.Store.PutKV(ctx, kvRedeliver, keyRedelivered, []byte(strconv.FormatInt(last, 10))); err != nil {
+		return false, err
+	}
+	return true, nil
+}

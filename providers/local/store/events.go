@@ -256,7 +256,22 @@ func (d *DB) AppendRouted(ctx context.Context, evs []providers.StoredEvent, rout
 	if err := d.commitEvents(ctx, r); err != nil {
 		return nil, nil, nil, err
 	}
+	if route != nil {
+		d.routedAppended.Add(int64(r.inserted))
+	}
 	return out, payloads, r.routed, nil
+}
+
+// RoutedAppended is how many events with their routing (AppendRouted) this
+// handle has stored: new rows, not ids that were stored already.
+func (d *DB) RoutedAppended() int64 { return d.routedAppended.Load() }
+
+// RoutedAfter returns how many events with their routing are stored with
+// seq > after, and the highest seq among them.
+func (d *DB) RoutedAfter(ctx context.Context, after int64) (n, last int64, err error) {
+	var l sql.NullInt64
+	err = d.r.QueryRowContext(ctx, `SELECT count(*), max(seq) FROM events WHERE seq > ? AND routed IS NOT NULL`, after).Scan(&n, &l)
+	return n, l.Int64, d.wrap("count routed events", err)
 }
 
 // eventAppend is one AppendEvents call's rows.
@@ -269,6 +284,9 @@ type eventAppend struct {
 	routed     [][]string
 	routedText []any
 	storedAt   int64
+	// inserted is how many of evs were new rows (set by insertEvents,
+	// which may run again when its transaction is retried).
+	inserted int
 }
 
 // encodeRouted renders rule ids for the routed column: newline-separated
@@ -335,6 +353,7 @@ var eventInsertQueries = func() [2]map[int]string {
 // AUTOINCREMENT counter for each) and fills in their seq. An event whose
 // id is stored already (before, or earlier in r) becomes the stored row.
 func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, r *eventAppend) error {
+	r.inserted = 0
 	first := make(map[string]int, len(r.evs)) // id -> its first index in r
 	for i := range r.evs {
 		if _, ok := first[r.evs[i].ID]; !ok {
@@ -473,6 +492,7 @@ func (d *DB) insertEventRows(ctx context.Context, tx *sql.Tx, query string, args
 		}
 		if i, ok := first[id]; ok {
 			r.evs[i].Seq = seq
+			r.inserted++
 		}
 	}
 	return rows.Err()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -38,6 +39,10 @@ type DB struct {
 
 	mu     sync.Mutex
 	notify chan struct{} // closed (and replaced) after every log append of this process
+
+	// routedAppended counts the events with routing this handle stored
+	// (new rows, not ids stored already); see RoutedAppended.
+	routedAppended atomic.Int64
 }
 
 // Option configures Open.
