@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -500,11 +502,21 @@ func TestReplayLocalEndToEnd(t *testing.T) {
 // synchronous=NORMAL handle (as the command opens it), to a no-op bus
 // (PutEvents-sized batches) and to the local bus as `evcli replay` uses it
 // (its batch size, rules matched by package filter) delivering to a no-op
-// function (drained):
+// function (drained). It reports the peak Go heap in use, sampled every
+// 20 ms, setup included. EVCLI_REPLAY_BENCH_EVENTS sets how many events
+// (default 50,000):
 //
 //	go test ./cmd -run '^$' -bench BenchmarkReplayLocal -benchtime 1x -count 3
+//	EVCLI_REPLAY_BENCH_EVENTS=1000000 go test ./cmd -run '^$' -bench BenchmarkReplayLocal/to-local-bus -benchtime 1x
 func BenchmarkReplayLocal(b *testing.B) {
-	const n = 50_000
+	n := 50_000
+	if v := os.Getenv("EVCLI_REPLAY_BENCH_EVENTS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("EVCLI_REPLAY_BENCH_EVENTS=%q: want a positive number of events", v)
+		}
+	}
+	peakHeap := sampleHeapInUse(b)
 	ctx := context.Background()
 	dir := filepath.Join(b.TempDir(), ".evcli")
 	db, err := store.Open(dir)
@@ -563,17 +575,43 @@ func BenchmarkReplayLocal(b *testing.B) {
 				}
 				total += time.Since(start)
 				cpu += processCPU() - cpu0
-				if err != nil || sum.Published != n {
+				if err != nil || sum.Published != int64(n) {
 					b.Fatalf("%+v %v", sum, err)
 				}
 				i++
 			}
 			b.ReportMetric(float64(n)*float64(i)/total.Seconds(), "events/s")
+			b.ReportMetric(float64(peakHeap()>>20), "peak-heap-MB")
 			// CPU (user+sys, all threads) per event: comparable across runs
 			// on a loaded machine, where events/s depends on the neighbours.
 			b.ReportMetric(float64(cpu.Microseconds())/float64(n*i), "cpu-µs/event")
 		})
 	}
+}
+
+// sampleHeapInUse samples the Go heap in use every 20 ms until b ends and
+// returns a function that reads the highest value seen.
+func sampleHeapInUse(b *testing.B) func() uint64 {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	b.Cleanup(func() { close(stop); <-done })
+	return peak.Load
 }
 
 // replayFilterMatcher routes with package filter, as the local engine does.
@@ -718,7 +756,7 @@ func TestReplayKill9(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil || sum.Type != "summary" {
 		t.Fatalf("summary %q: %v", lines[len(lines)-1], err)
 	}
-	if sum.Selected != n || sum.Failed != 0 || sum.Skipped != killed.Totals.Published || sum.Skipped+sum.Published != n {
+	if sum.Selected != n || sum.Failed != 0 || sum.Skipped != killed.Totals.Published || sum.Skipped+sum.Published != int64(n) {
 		t.Errorf("resume summary %+v; %d were recorded before the kill", sum, killed.Totals.Published)
 	}
 	t.Logf("killed after %d recorded; resume published %d, skipped %d", killed.Totals.Published, sum.Published, sum.Skipped)
