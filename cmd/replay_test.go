@@ -151,7 +151,8 @@ func TestReplayText(t *testing.T) {
 		t.Fatalf("bus got %d events", len(e.bus.got))
 	}
 	// Per aggregate, in version order.
-	if e.bus.got[0].ID != replay.ReplayID("r1", "order-0-1") || e.bus.got[3].ID != replay.ReplayID("r1", "order-0-4") {
+	if e.bus.got[0].ID != replay.ReplayID("r1", &providers.StoredEvent{Event: providers.Event{ID: "order-0-1"}, AggregateID: "order-0", AggregateVersion: 1}, replay.OrderAggregate) ||
+		e.bus.got[3].ID != replay.ReplayID("r1", &providers.StoredEvent{Event: providers.Event{ID: "order-0-4"}, AggregateID: "order-0", AggregateVersion: 4}, replay.OrderAggregate) {
 		t.Errorf("order: first %s, fourth %s", e.bus.got[0].ID, e.bus.got[3].ID)
 	}
 	if code := e.run(t, "replay", "list"); code != 0 {
@@ -453,7 +454,8 @@ func TestReplayLocalEndToEnd(t *testing.T) {
 				if seen[d.OriginalID] == 1 {
 					last[d.Aggregate] = d.Version
 				}
-				if d.EventID != replay.ReplayID(name, d.OriginalID) {
+				orig := providers.StoredEvent{Event: providers.Event{ID: d.OriginalID}, AggregateID: d.Aggregate, AggregateVersion: d.Version}
+				if d.EventID != replay.ReplayID(name, &orig, replay.OrderAggregate) {
 					t.Fatalf("%s/%s: event id %s", name, fn, d.EventID)
 				}
 			}
@@ -777,7 +779,8 @@ func TestReplayKill9(t *testing.T) {
 			R replay.Marker `json:"_replay"`
 		}
 		_ = json.Unmarshal(ev.Detail, &d)
-		if d.R.Name != "k9" || ev.ID != replay.ReplayID("k9", d.R.OriginalID) {
+		orig := providers.StoredEvent{Event: providers.Event{ID: d.R.OriginalID}, AggregateID: d.R.AggregateID, AggregateVersion: d.R.Version}
+		if d.R.Name != "k9" || ev.ID != replay.ReplayID("k9", &orig, replay.OrderAggregate) {
 			t.Fatalf("replayed event %s: %+v", ev.ID, d.R)
 		}
 		originals[d.R.OriginalID]++

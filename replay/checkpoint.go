@@ -68,8 +68,9 @@ type Record struct {
 	Started   time.Time `json:"started"`
 	Updated   time.Time `json:"updated"`
 	Runs      int       `json:"runs"`
-	// IDScheme is how the replayed events' ids are made: 1, ReplayID; 0
-	// (replays recorded before it existed), ReplayID without the prefix.
+	// IDScheme is how the replayed events' ids are made: 2, ReplayID; 1,
+	// the name's hash then a hash of the name and original id; 0 (replays
+	// recorded before it existed), that hash alone.
 	IDScheme  int        `json:"idScheme,omitempty"`
 	Watermark *Key       `json:"watermark,omitempty"`
 	Acked     []KeyRange `json:"acked,omitempty"`

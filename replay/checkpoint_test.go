@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -274,23 +275,66 @@ func TestLargeBatchesForABusThatTakesThem(t *testing.T) {
 	}
 }
 
-// TestReplayIDsShareAPrefix: one replay's ids share their first 32 bits
-// (a store's id index takes its inserts in one range), and differ between
-// replays; a replay recorded before the prefix existed resumes with the
-// ids it started with.
-func TestReplayIDsShareAPrefix(t *testing.T) {
-	a, b, c := ReplayID("fix", "e-1"), ReplayID("fix", "e-2"), ReplayID("other", "e-1")
-	if a[:8] != b[:8] || a[9:] == b[9:] || a[:8] == c[:8] || a == ReplayID("fix", "e-2") {
-		t.Errorf("ids %s %s %s", a, b, c)
+// TestReplayIDLayout: ReplayID is a version 8 UUID, the same for the same
+// replay and event; one replay's ids share their first 32 bits and differ
+// between replays; in aggregate order an aggregate's ids sort by version
+// (one run of neighbouring ids per aggregate), in time order by time; and
+// events with the same aggregate and version, or the same time, still get
+// different ids.
+func TestReplayIDLayout(t *testing.T) {
+	e1, e2 := sev("order-1", 1, time.Second, "T"), sev("order-1", 2, 2*time.Second, "T")
+	other := sev("order-2", 1, time.Second, "T")
+	a, b := ReplayID("fix", &e1, OrderAggregate), ReplayID("fix", &e2, OrderAggregate)
+	if a != ReplayID("fix", &e1, OrderAggregate) || a[:8] != b[:8] || a == b || a[:8] == ReplayID("other", &e1, OrderAggregate)[:8] {
+		t.Errorf("ids %s %s", a, b)
 	}
-	for _, id := range []string{a, legacyReplayID("fix", "e-1")} {
+	for _, id := range []string{a, prefixedReplayID("fix", "e-1"), legacyReplayID("fix", "e-1"), ReplayID("fix", &e1, OrderTime)} {
 		if len(id) != 36 || id[14] != '8' || !strings.ContainsRune("89ab", rune(id[19])) {
 			t.Errorf("%s is not a version 8 UUID", id)
 		}
 	}
+	// Aggregate order: versions 1..300 of one aggregate sort as the
+	// versions; other aggregates fall outside that run.
+	var ids []string
+	for v := int64(1); v <= 300; v++ {
+		ev := sev("order-7", v, time.Duration(v)*time.Second, "T")
+		ids = append(ids, ReplayID("fix", &ev, OrderAggregate))
+	}
+	if !slices.IsSorted(ids) {
+		t.Errorf("an aggregate's ids do not sort by version: %s ... %s", ids[0], ids[len(ids)-1])
+	}
+	if o := ReplayID("fix", &other, OrderAggregate); o > ids[0] && o < ids[len(ids)-1] {
+		t.Errorf("another aggregate's id %s falls inside order-7's run", o)
+	}
+	// Time order: ids sort by time, whatever the aggregate.
+	ids = ids[:0]
+	for i := range 300 {
+		ev := sev(fmt.Sprint("order-", i%7), int64(i), time.Duration(i)*time.Millisecond, "T")
+		ids = append(ids, ReplayID("fix", &ev, OrderTime))
+	}
+	if !slices.IsSorted(ids) {
+		t.Errorf("time-ordered ids do not sort by time")
+	}
+	// Same key, different events: different ids.
+	seen := map[string]bool{}
+	for i := range 10000 {
+		ev := sev("order-1", 5, time.Second, "T")
+		ev.ID = fmt.Sprint("dup-", i)
+		for _, o := range []Order{OrderAggregate, OrderTime} {
+			id := ReplayID("fix", &ev, o)
+			if seen[id] {
+				t.Fatalf("id %s repeated", id)
+			}
+			seen[id] = true
+		}
+	}
+}
 
+// TestResumeKeepsIDScheme: a replay recorded with an older id scheme
+// resumes with the ids it started with.
+func TestResumeKeepsIDScheme(t *testing.T) {
 	evs := interleaved(5, 6) // 30 events, 3 batches
-	for _, scheme := range []int{0, idSchemePrefixed} {
+	for _, scheme := range []int{0, idSchemePrefixed, idSchemeOrdered} {
 		mem := NewMemCheckpoints()
 		clk := &fakeClock{t: t0.Add(time.Hour)}
 		ctx, kill := context.WithCancel(context.Background())
@@ -301,7 +345,7 @@ func TestReplayIDsShareAPrefix(t *testing.T) {
 		}
 		kill()
 		rec, _, _ := mem.Get(context.Background(), "ids")
-		if rec.IDScheme != idSchemePrefixed {
+		if rec.IDScheme != idSchemeOrdered {
 			t.Fatalf("new record has id scheme %d", rec.IDScheme)
 		}
 		rec.IDScheme = scheme // 0: as written before the scheme existed
@@ -312,13 +356,22 @@ func TestReplayIDsShareAPrefix(t *testing.T) {
 		cfg := baseConfig("ids", clk)
 		cfg.Resume = true
 		runReplay(t, cfg, &memStore{events: evs}, bus, mem)
-		want := ReplayID
-		if scheme == 0 {
-			want = legacyReplayID
+		byID := map[string]*providers.StoredEvent{}
+		for i := range evs {
+			byID[evs[i].ID] = &evs[i]
+		}
+		want := func(orig string) string {
+			switch scheme {
+			case 0:
+				return legacyReplayID("ids", orig)
+			case idSchemePrefixed:
+				return prefixedReplayID("ids", orig)
+			}
+			return ReplayID("ids", byID[orig], OrderAggregate)
 		}
 		for _, d := range bus.deliveries()[before:] {
-			if d.ID != want("ids", d.OriginalID) {
-				t.Fatalf("scheme %d: %s resumed with id %s, want %s", scheme, d.OriginalID, d.ID, want("ids", d.OriginalID))
+			if d.ID != want(d.OriginalID) {
+				t.Fatalf("scheme %d: %s resumed with id %s, want %s", scheme, d.OriginalID, d.ID, want(d.OriginalID))
 			}
 		}
 	}

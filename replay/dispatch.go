@@ -32,8 +32,11 @@ func Run(ctx context.Context, cfg Config, store providers.EventStore, bus provid
 	return sum, runErr
 }
 
-// idSchemePrefixed is Record.IDScheme for ids made by ReplayID.
-const idSchemePrefixed = 1
+// Record.IDScheme values: how a replay's ids are made (see ReplayID).
+const (
+	idSchemePrefixed = 1 // prefixedReplayID
+	idSchemeOrdered  = 2 // ReplayID
+)
 
 // begin loads or creates the replay's record and marks it running.
 func (r *runner) begin(ctx context.Context, cps Checkpoints) (*Record, error) {
@@ -64,11 +67,10 @@ func (r *runner) begin(ctx context.Context, cps Checkpoints) (*Record, error) {
 			// Fix the window so that a resumed run selects the same events.
 			cfg.Selection.Until = r.start
 		}
-		rec = Record{Name: cfg.Name, Provider: cfg.Provider, Bus: cfg.Bus, Selection: cfg.Selection, Started: r.start, IDScheme: idSchemePrefixed}
+		rec = Record{Name: cfg.Name, Provider: cfg.Provider, Bus: cfg.Bus, Selection: cfg.Selection, Started: r.start, IDScheme: idSchemeOrdered}
 	}
-	if rec.IDScheme < idSchemePrefixed {
-		r.replayID = legacyReplayID // a replay goes on with the ids it started with
-	}
+	// A replay goes on with the ids it started with.
+	r.replayID = replayIDFunc(rec.IDScheme, cfg.Selection.Order)
 	rec.State = StateRunning
 	rec.Runs++
 	rec.Updated = r.start

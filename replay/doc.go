@@ -45,10 +45,12 @@
 // # The replayed event
 //
 // A replayed event is the stored envelope (source, detail-type, time,
-// resources, detail) with a new id, ReplayID(name, originalId), which is the
-// same in every run of the replay (a version 8 UUID whose first 32 bits hash
-// the name, so that one replay's ids are close together in a store's id
-// index), and a marker added to its detail (see Marker):
+// resources, detail) with a new id, ReplayID(name, event, order), which is
+// the same in every run of the replay (a version 8 UUID: 32 bits hashing the
+// name, 42 bits following the replay's order — aggregate and version, or
+// time — and 48 bits hashing the name and original id, so that a batch's
+// ids are neighbours in a store's id index), and a marker added to its
+// detail (see Marker):
 //
 //	"detail": {"_replay": {"replay-name": "fix-orders", "replayed": true,
 //	           "originalId": "…", "originalTime": "2026-11-26T10:00:00Z",

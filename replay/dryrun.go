@@ -78,9 +78,7 @@ func DryRun(ctx context.Context, cfg Config, store providers.EventStore, cps Che
 			return Plan{}, &InputError{Field: "--resume", Msg: "no replay named \"" + cfg.Name + "\"; see evcli replay list"}
 		}
 		r.cfg.Selection = rec.Selection
-		if rec.IDScheme < idSchemePrefixed {
-			r.replayID = legacyReplayID
-		}
+		r.replayID = replayIDFunc(rec.IDScheme, rec.Selection.Order)
 		skip = &rec
 	}
 	plan := Plan{Name: cfg.Name, Bus: cfg.Bus}

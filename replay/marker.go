@@ -41,28 +41,74 @@ type Marker struct {
 	Version      int64  `json:"version,omitempty"`
 }
 
-// ReplayID is the envelope id a replay gives the replay of event originalID:
-// a UUID-shaped hash of the two, the same in every run, so that a batch
-// published again after a crash carries the same ids and idempotent
+// ReplayID is the envelope id that replay name, in the given order, gives
+// the replay of se: a UUID-shaped function of the name and the event, the
+// same in every run of the replay (a Record keeps its order), so that a
+// batch published again after a crash carries the same ids and idempotent
 // consumers drop it. (EventBridge assigns its own envelope ids; there the
 // idempotency key is detail._replay's replay-name and originalId.)
 //
-// Its first 32 bits hash the name alone: the ids of one replay share a
-// prefix, so that in a store's id index (the local store's events and
-// deliveries) a replay's inserts stay within one range, which grows with
-// the replay, rather than touching a page per event all over an index that
-// grows with the store. The other 90 bits hash the name and originalID.
-func ReplayID(name, originalID string) string {
+// The ids are laid out for a store's id index (the local store's events):
+//
+//   - the first 32 bits hash the name, so one replay's ids share a range;
+//   - the next 42 bits follow the replay's order: with OrderAggregate and
+//     an aggregate id, 18 bits hashing the aggregate id, then its version
+//     (24 bits, saturating); otherwise the event time in milliseconds. A
+//     batch's inserts then land in a few runs of neighbouring ids, where
+//     random ids took a page each all over an index as large as the replay
+//     (at 1,000,000 events, 18,000 → 32,000 events/s into the local store);
+//   - the last 48 bits hash the name and the original id, which keeps ids
+//     of events with the same aggregate and version (or time) apart.
+func ReplayID(name string, se *providers.StoredEvent, order Order) string {
+	p := sha256.Sum256([]byte(name))
+	h := sha256.Sum256([]byte(name + "\x00" + se.ID))
+	var key uint64
+	if order != OrderTime && se.AggregateID != "" {
+		a := sha256.Sum256([]byte(se.AggregateID))
+		v := uint64(max(se.AggregateVersion, 0))
+		key = (uint64(a[0])<<10|uint64(a[1])<<2|uint64(a[2])>>6)<<24 | min(v, 1<<24-1)
+	} else {
+		key = uint64(max(se.Time.UnixMilli(), 0)) & (1<<42 - 1)
+	}
+	var u [32]byte
+	copy(u[:4], p[:4])
+	// The 42 bits go around the UUID's version (high nibble of byte 6)
+	// and variant (top 2 bits of byte 8), so ids sort as their keys do.
+	u[4] = byte(key >> 34)
+	u[5] = byte(key >> 26)
+	u[6] = byte(key>>22) & 0x0f
+	u[7] = byte(key >> 14)
+	u[8] = byte(key>>8) & 0x3f
+	u[9] = byte(key)
+	copy(u[10:16], h[:6])
+	return uuidOf(u)
+}
+
+// prefixedReplayID is the id of replays recorded with Record.IDScheme 1:
+// the name's hash, then 90 bits hashing the name and original id (random
+// within the replay's range). Their resumed runs keep it.
+func prefixedReplayID(name, originalID string) string {
 	p := sha256.Sum256([]byte(name))
 	h := sha256.Sum256([]byte(name + "\x00" + originalID))
 	copy(h[:4], p[:4])
 	return uuidOf(h)
 }
 
-// legacyReplayID is ReplayID of replays recorded before ids had a prefix
+// legacyReplayID is the id of replays recorded before ids had a prefix
 // (Record.IDScheme 0): their resumed runs keep it.
 func legacyReplayID(name, originalID string) string {
 	return uuidOf(sha256.Sum256([]byte(name + "\x00" + originalID)))
+}
+
+// replayIDFunc returns how a replay recorded with id scheme makes ids.
+func replayIDFunc(scheme int, order Order) func(name string, se *providers.StoredEvent) string {
+	switch scheme {
+	case 0:
+		return func(name string, se *providers.StoredEvent) string { return legacyReplayID(name, se.ID) }
+	case idSchemePrefixed:
+		return func(name string, se *providers.StoredEvent) string { return prefixedReplayID(name, se.ID) }
+	}
+	return func(name string, se *providers.StoredEvent) string { return ReplayID(name, se, order) }
 }
 
 // uuidOf formats the first 16 bytes of h as a version 8 (custom) UUID.
@@ -83,15 +129,16 @@ func uuidOf(h [32]byte) string {
 }
 
 // Mark returns the event to publish for se: the original envelope with a
-// replay id, the bus, and detail._replay added (replacing one a replayed
-// event already carried). The rest of the detail is kept byte for byte.
+// replay id (ReplayID in aggregate order), the bus, and detail._replay
+// added (replacing one a replayed event already carried). The rest of the
+// detail is kept byte for byte.
 func Mark(name, bus string, se *providers.StoredEvent) (providers.Event, error) {
-	return mark(name, bus, se, ReplayID)
+	return mark(name, bus, se, replayIDFunc(idSchemeOrdered, OrderAggregate))
 }
 
-func mark(name, bus string, se *providers.StoredEvent, replayID func(name, originalID string) string) (providers.Event, error) {
+func mark(name, bus string, se *providers.StoredEvent, replayID func(name string, se *providers.StoredEvent) string) (providers.Event, error) {
 	ev := se.Event
-	ev.ID = replayID(name, se.ID)
+	ev.ID = replayID(name, se)
 	ev.EventBusName = bus
 	m := Marker{Name: name, Replayed: true, OriginalID: se.ID, AggregateID: se.AggregateID, Version: se.AggregateVersion}
 	if !se.Time.IsZero() {

@@ -54,9 +54,9 @@ var ErrExists = errors.New("replay exists")
 type runner struct {
 	cfg   Config
 	start time.Time
-	// replayID makes the replayed events' ids: ReplayID, or for a replay
-	// recorded before ids had a prefix, legacyReplayID.
-	replayID func(name, originalID string) string
+	// replayID makes the replayed events' ids: ReplayID in the replay's
+	// order, or the scheme an older replay was recorded with.
+	replayID func(name string, se *providers.StoredEvent) string
 
 	mu   sync.Mutex
 	prog Progress
@@ -66,7 +66,7 @@ type runner struct {
 
 func newRunner(cfg Config) *runner {
 	cfg.defaults()
-	r := &runner{cfg: cfg, replayID: ReplayID}
+	r := &runner{cfg: cfg, replayID: replayIDFunc(idSchemeOrdered, cfg.Selection.Order)}
 	r.start = cfg.Now()
 	r.prog = Progress{Phase: PhaseReading, Total: -1}
 	return r
