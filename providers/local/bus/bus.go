@@ -48,10 +48,11 @@ const MaxEntrySize = 256 * 1024
 // number of entries (the PutEvents endpoint keeps EventBridge's 10) and
 // stores each call in one transaction: a large call shares the commit, the
 // fsync and the index pages it writes among its entries, so it costs less
-// per event. A replay's events land all over the id index (and, in
-// aggregate order, all over the store's time order), so a commit writes back
-// many pages whatever its size: 4,000 entries per call cost about 10% less
-// CPU per event than 1,000 (BenchmarkReplayLocal in cmd), and hold a few MB.
+// per event. A replay's batch touches index pages in many places (its
+// aggregates, its ids), and a commit writes each of them back once however
+// many of the batch's rows it holds: 4,000 entries per call cost about 10%
+// less CPU per event than 1,000 (BenchmarkReplayLocal in cmd, with the
+// random replay ids of the time), and hold a few MB.
 const (
 	PublishBatchEntries = 4000
 	PublishBatchBytes   = 4 << 20
