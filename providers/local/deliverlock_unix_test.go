@@ -51,14 +51,7 @@ func TestEngineRedeliversOnlyWhenAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	start := func() *Engine {
-		t.Helper()
-		e, err := Start(ctx, Options{Dir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	start := func() *Engine { return startEngine(t, dir) }
 	a := start()
 	if a.redeliverDone == nil {
 		t.Fatal("the only engine did not redeliver")
@@ -92,14 +85,7 @@ func TestEngineRedeliversOnlyWhenAlone(t *testing.T) {
 func TestCloseMarksWhatALoneEngineStored(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	start := func() *Engine {
-		t.Helper()
-		e, err := Start(ctx, Options{Dir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	start := func() *Engine { return startEngine(t, dir) }
 	publish := func(e *Engine, ids ...string) {
 		t.Helper()
 		var evs []providers.Event
@@ -161,4 +147,14 @@ func TestCloseMarksWhatALoneEngineStored(t *testing.T) {
 	if got, last := mark(); got != last {
 		t.Fatalf("after the next lone engine: mark %q, want the last seq %s", got, last)
 	}
+}
+
+// startEngine starts an engine on dir, failing the test if it cannot.
+func startEngine(t *testing.T, dir string) *Engine {
+	t.Helper()
+	e, err := Start(context.Background(), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
