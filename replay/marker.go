@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/evcli/evcli/internal/jsonstr"
 	"github.com/evcli/evcli/providers"
 )
 
@@ -189,59 +190,24 @@ func withMarker(detail, marker []byte) (json.RawMessage, error) {
 // replayed event.
 func (m *Marker) appendJSON(b []byte) []byte {
 	b = append(b, `{"replay-name":`...)
-	b = appendJSONString(b, m.Name)
+	b = jsonstr.Append(b, m.Name)
 	b = append(b, `,"replayed":`...)
 	b = strconv.AppendBool(b, m.Replayed)
 	b = append(b, `,"originalId":`...)
-	b = appendJSONString(b, m.OriginalID)
+	b = jsonstr.Append(b, m.OriginalID)
 	if m.OriginalTime != "" {
 		b = append(b, `,"originalTime":`...)
-		b = appendJSONString(b, m.OriginalTime)
+		b = jsonstr.Append(b, m.OriginalTime)
 	}
 	if m.AggregateID != "" {
 		b = append(b, `,"aggregateId":`...)
-		b = appendJSONString(b, m.AggregateID)
+		b = jsonstr.Append(b, m.AggregateID)
 	}
 	if m.Version != 0 {
 		b = append(b, `,"version":`...)
 		b = strconv.AppendInt(b, m.Version, 10)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	// Most strings are plain ASCII: copy runs of it at once.
-	i := 0
-	for i < len(s) && s[i] >= 0x20 && s[i] < utf8.RuneSelf && s[i] != '"' && s[i] != '\\' {
-		i++
-	}
-	b = append(b, s[:i]...)
-	for _, r := range s[i:] {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r < 0x20:
-			switch r {
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
-			}
-		case r == 0x2028 || r == 0x2029:
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return append(b, '"')
 }
 
 // EntrySize is the size EventBridge counts for a PutEvents entry: 14 bytes

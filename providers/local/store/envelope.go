@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/evcli/evcli/internal/jsonstr"
 	"github.com/evcli/evcli/internal/jsonvalid"
 	"github.com/evcli/evcli/providers"
 )
@@ -21,25 +22,25 @@ const hexDigits = "0123456789abcdef"
 // detail must be valid JSON or empty.
 func appendEnvelope(dst []byte, ev *providers.Event) []byte {
 	dst = append(dst, `{"version":`...)
-	dst = appendJSONString(dst, ev.Version)
+	dst = jsonstr.Append(dst, ev.Version)
 	dst = append(dst, `,"id":`...)
-	dst = appendJSONString(dst, ev.ID)
+	dst = jsonstr.Append(dst, ev.ID)
 	dst = append(dst, `,"detail-type":`...)
-	dst = appendJSONString(dst, ev.DetailType)
+	dst = jsonstr.Append(dst, ev.DetailType)
 	dst = append(dst, `,"source":`...)
-	dst = appendJSONString(dst, ev.Source)
+	dst = jsonstr.Append(dst, ev.Source)
 	dst = append(dst, `,"account":`...)
-	dst = appendJSONString(dst, ev.Account)
+	dst = jsonstr.Append(dst, ev.Account)
 	dst = append(dst, `,"time":"`...)
 	dst = ev.Time.UTC().AppendFormat(dst, time.RFC3339Nano) // digits and -:.TZ only
 	dst = append(dst, `","region":`...)
-	dst = appendJSONString(dst, ev.Region)
+	dst = jsonstr.Append(dst, ev.Region)
 	dst = append(dst, `,"resources":[`...)
 	for i, r := range ev.Resources {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, r)
+		dst = jsonstr.Append(dst, r)
 	}
 	dst = append(dst, `],"detail":`...)
 	if d := trimSpace(ev.Detail); len(d) == 0 {
@@ -48,58 +49,6 @@ func appendEnvelope(dst []byte, ev *providers.Event) []byte {
 		dst = appendCompactJSON(dst, d)
 	}
 	return append(dst, '}')
-}
-
-// appendJSONString appends s quoted as encoding/json does (HTML-safe:
-// <, > and & escaped; invalid UTF-8 becomes U+FFFD).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // appendCompactJSON appends the valid JSON value src as json.Marshal renders
