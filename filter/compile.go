@@ -345,8 +345,9 @@ func appendUnique(s []int32, c int32) []int32 {
 	return append(s, c)
 }
 
-// segment returns the conditions whose ranges contain v.
-func (n *numIndex) segment(v float64) []int32 {
+// lowerBound returns the index of the first bound >= v (len(bounds) when
+// none is; 0 for NaN, which no comparison holds for).
+func (n *numIndex) lowerBound(v float64) int {
 	b := n.bounds
 	lo, hi := 0, len(b)
 	for lo < hi {
@@ -357,6 +358,12 @@ func (n *numIndex) segment(v float64) []int32 {
 			hi = mid
 		}
 	}
+	return lo
+}
+
+// segment returns the conditions whose ranges contain v.
+func (n *numIndex) segment(v float64) []int32 {
+	b, lo := n.bounds, n.lowerBound(v)
 	if lo < len(b) && b[lo] == v {
 		return n.segs[2*lo+1]
 	}
@@ -367,16 +374,7 @@ func (n *numIndex) segment(v float64) []int32 {
 // ok is false when a bound is that close, so that the exact value could be
 // on its other side.
 func (n *numIndex) segmentApprox(v float64) (segs []int32, ok bool) {
-	b := n.bounds
-	lo, hi := 0, len(b)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if b[mid] < v {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
+	b, lo := n.bounds, n.lowerBound(v)
 	tol := math.Abs(v) * approxTol
 	if lo < len(b) && b[lo]-v <= tol || lo > 0 && v-b[lo-1] <= tol {
 		return nil, false
