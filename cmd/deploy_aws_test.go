@@ -18,12 +18,12 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
 // Command tests of deploy, rollback, send and invoke on the aws provider:
 // the command logic against an in-test driver (fakeAWS), and end to end
-// (TestAWSFake...) with the real AWS driver and SDK against awsfake, the
+// (TestAWSFake...) with the real AWS driver and SDK against awstest, the
 // wire-protocol fake on 127.0.0.1.
 
 const awsProjectYAML = `project: shop
@@ -782,11 +782,11 @@ func TestInvokeAWS(t *testing.T) {
 	}
 }
 
-// awsFakeEnv starts awsfake and points the SDK's environment at it (the
-// tests using it are not parallel). The project's store is local: awsfake
+// awsFakeEnv starts awstest and points the SDK's environment at it (the
+// tests using it are not parallel). The project's store is local: awstest
 // has no DynamoDB (the table is tested against dynalite in providers/aws).
-func awsFakeEnv(t testing.TB, opts ...awsfake.Option) (*awsfake.Server, string) {
-	srv := awsfake.New(opts...)
+func awsFakeEnv(t testing.TB, opts ...awstest.Option) (*awstest.Server, string) {
+	srv := awstest.New(opts...)
 	t.Cleanup(srv.Close)
 	for _, kv := range srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -809,14 +809,14 @@ func awsFakeEnv(t testing.TB, opts ...awsfake.Option) (*awsfake.Server, string) 
 	return srv, yaml
 }
 
-func newAWSFakeCmdEnv(t *testing.T, opts ...awsfake.Option) (*awsCmdEnv, *awsfake.Server) {
+func newAWSFakeCmdEnv(t *testing.T, opts ...awstest.Option) (*awsCmdEnv, *awstest.Server) {
 	srv, yaml := awsFakeEnv(t, opts...)
 	e := newAWSCmdEnv(t)
 	writeAWSProject(t, e.dir, yaml)
 	return e, srv
 }
 
-func mutatingResources(srv *awsfake.Server) []string {
+func mutatingResources(srv *awstest.Server) []string {
 	var out []string
 	for _, c := range srv.MutatingCalls() {
 		out = append(out, c.Service+":"+c.Action+" "+c.Resource)
@@ -905,7 +905,7 @@ func TestAWSFakeDeployConvergesAndSecondRunOnlyReads(t *testing.T) {
 
 func TestAWSFakeInjectedFailureLeavesOthersDeployed(t *testing.T) {
 	e, srv := newAWSFakeCmdEnv(t)
-	srv.Inject(awsfake.Fault{Service: "lambda", Match: "payment", Code: "ServiceException", Times: -1})
+	srv.Inject(awstest.Fault{Service: "lambda", Match: "payment", Code: "ServiceException", Times: -1})
 	if code := e.run("deploy"); code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, e.errOut)
 	}
@@ -935,7 +935,7 @@ func TestAWSFakeInjectedFailureLeavesOthersDeployed(t *testing.T) {
 }
 
 func TestAWSFakeRollbackAndInvoke(t *testing.T) {
-	e, srv := newAWSFakeCmdEnv(t, awsfake.WithInvoke(func(fn string, payload []byte) ([]byte, error) {
+	e, srv := newAWSFakeCmdEnv(t, awstest.WithInvoke(func(fn string, payload []byte) ([]byte, error) {
 		return []byte(`{"function":"` + fn + `","got":` + string(payload) + `}`), nil
 	}))
 	if code := e.run("deploy", "--function", "inventory"); code != 0 {
@@ -981,7 +981,7 @@ func TestAWSFakeSendRetriesFailedEntries(t *testing.T) {
 	srv.SeedBus("shop-bus", nil)
 	var mu sync.Mutex
 	seen := map[string]int{}
-	srv.SetPutEventsFailure(func(ev awsfake.Event) (string, string) {
+	srv.SetPutEventsFailure(func(ev awstest.Event) (string, string) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen[ev.Detail]++
@@ -1036,13 +1036,13 @@ func TestAWSFakeSendRetriesFailedEntries(t *testing.T) {
 
 // BenchmarkDeployNoChange50 runs `evcli deploy` for a project whose 50
 // Node.js functions (one rule each) are all deployed already, against
-// awsfake: load the project, package, read what is deployed, plan, "nothing
+// awstest: load the project, package, read what is deployed, plan, "nothing
 // to do". in-process runs the command in this process; binary runs the
 // built evcli as a user would (process start included).
 //
 //	go test ./cmd -run '^$' -bench DeployNoChange50 -benchtime 10x -count 5
 func BenchmarkDeployNoChange50(b *testing.B) {
-	srv, _ := awsFakeEnv(b, awsfake.WithSettleReads(0))
+	srv, _ := awsFakeEnv(b, awstest.WithSettleReads(0))
 	e := newAWSCmdEnv(b)
 	e.f.Now = time.Now
 	var y strings.Builder
@@ -1144,7 +1144,7 @@ func TestAWSFakeDeployNeverPrintsSecrets(t *testing.T) {
 	if !strings.Contains(all.String(), `"environment ~API_KEY"`) {
 		t.Fatalf("the plan does not name the changed key:\n%s", all.String())
 	}
-	for _, leak := range []string{"s3cr3t-value", "awsfake-secret", "AKIDAWSFAKE"} {
+	for _, leak := range []string{"s3cr3t-value", "awstest-secret", "AKIDAWSFAKE"} {
 		if strings.Contains(all.String(), leak) {
 			t.Fatalf("output contains %q:\n%s", leak, all.String())
 		}

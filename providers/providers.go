@@ -60,8 +60,11 @@ type EventStore interface {
 // PublishResult is the outcome of one entry of a Publish call.
 type PublishResult struct {
 	EventID   string
-	ErrorCode string // empty on success
+	ErrorCode string // the cloud's own code; empty on success
 	ErrorMsg  string
+	// Code is the portable class of ErrorCode, set by the driver's
+	// classifier: Throttled and Unavailable are worth another try.
+	Code Code
 }
 
 // EventBus puts events on a bus. Per-entry failures are reported in the
@@ -147,6 +150,11 @@ const (
 	InvalidArgument
 	Unauthenticated
 	Conflict
+	// Unsupported: the provider lacks the ability (exit 2, said at open).
+	Unsupported
+	// Unconfigured: credentials work but a setting the cloud needs (region,
+	// project, subscription) is missing (exit 4, like missing credentials).
+	Unconfigured
 )
 
 func (c Code) String() string {
@@ -165,6 +173,10 @@ func (c Code) String() string {
 		return "Unauthenticated"
 	case Conflict:
 		return "Conflict"
+	case Unsupported:
+		return "Unsupported"
+	case Unconfigured:
+		return "Unconfigured"
 	}
 	return "Unknown"
 }

@@ -39,7 +39,7 @@ func LoadConfig(ctx context.Context, o Options) (awssdk.Config, error) {
 		return awssdk.Config{}, &providers.Error{Code: providers.Unauthenticated, Resource: "aws", Err: err, Hint: hint}
 	}
 	if cfg.Region == "" {
-		return awssdk.Config{}, &providers.Error{Code: providers.InvalidArgument, Resource: "aws", Err: errors.New("no region"),
+		return awssdk.Config{}, &providers.Error{Code: providers.Unconfigured, Resource: "aws", Err: errors.New("no region"),
 			Hint: "set region: in evcli.yaml, pass --region, or set AWS_REGION"}
 	}
 	return cfg, nil

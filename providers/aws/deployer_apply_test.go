@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
 func (e *deployEnv) applyShared() {
@@ -70,7 +70,7 @@ func TestApplyFunctionSteps(t *testing.T) {
 func TestDeployWaitsForRolePropagation(t *testing.T) {
 	e := newDeployEnv(t, nil)
 	e.applyShared()
-	e.srv.Inject(awsfake.Fault{Service: "lambda", Action: "CreateFunction", Code: "InvalidParameterValueException",
+	e.srv.Inject(awstest.Fault{Service: "lambda", Action: "CreateFunction", Code: "InvalidParameterValueException",
 		Message: "The role defined for the function cannot be assumed by Lambda.", Times: 3})
 	if _, err := e.apply(e.fn("orders", "v1"), true); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestDeployWaitsForRolePropagation(t *testing.T) {
 	// A given role is not new: the same error is not retried.
 	e2 := newDeployEnv(t, nil)
 	e2.applyShared()
-	e2.srv.Inject(awsfake.Fault{Service: "lambda", Action: "CreateFunction", Code: "InvalidParameterValueException",
+	e2.srv.Inject(awstest.Fault{Service: "lambda", Action: "CreateFunction", Code: "InvalidParameterValueException",
 		Message: "The role defined for the function cannot be assumed by Lambda.", Times: -1})
 	fd := e2.fn("orders", "v1")
 	fd.Role = "arn:aws:iam::123456789012:role/given"
@@ -159,7 +159,7 @@ func TestDeployConvergesAfterFailedPublish(t *testing.T) {
 	desired := e.three()
 	e.mustDeploy(desired, false)
 	desired[0].ArtifactPath, desired[0].CodeSha256 = e.artifact("orders", "v2")
-	e.srv.Inject(awsfake.Fault{Service: "lambda", Action: "PublishVersion", Match: "orders", Code: "ServiceException", Times: -1})
+	e.srv.Inject(awstest.Fault{Service: "lambda", Action: "PublishVersion", Match: "orders", Code: "ServiceException", Times: -1})
 	_, results := e.deploy(desired, false)
 	if results[0].Err == nil || providers.CodeOf(results[0].Err) != providers.Unavailable {
 		t.Fatalf("orders: err = %v, want Unavailable", results[0].Err)
@@ -234,7 +234,7 @@ func TestDeployedPagesAndFiltersByProjectTag(t *testing.T) {
 		if i%2 == 0 {
 			tags = nil
 		}
-		e.srv.SeedFunction(awsfake.FunctionSpec{Name: fmt.Sprintf("aaa-%02d", i), Tags: tags, Publish: true, Alias: "live"})
+		e.srv.SeedFunction(awstest.FunctionSpec{Name: fmt.Sprintf("aaa-%02d", i), Tags: tags, Publish: true, Alias: "live"})
 	}
 	e.srv.ResetCalls()
 	deployed, err := e.d.Deployed(e.ctx)

@@ -7,13 +7,13 @@ import (
 
 	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
 // fiftyDeployed deploys 50 functions with one rule each and returns the
 // desired state.
 func fiftyDeployed(tb testing.TB) (*deployEnv, []providers.FunctionDeployment) {
-	srv := awsfake.New(awsfake.WithSettleReads(0))
+	srv := awstest.New(awstest.WithSettleReads(0))
 	tb.Cleanup(srv.Close)
 	sl := &sleepRecorder{}
 	ctx := context.Background()

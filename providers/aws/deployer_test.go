@@ -27,7 +27,7 @@ import (
 
 	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
 // sleepRecorder is DeployerOptions.Sleep for tests: it never waits and
@@ -52,16 +52,16 @@ func (s *sleepRecorder) Waits() []time.Duration {
 
 type deployEnv struct {
 	t     testing.TB
-	srv   *awsfake.Server
+	srv   *awstest.Server
 	d     *Deployer
 	sleep *sleepRecorder
 	dir   string
 	ctx   context.Context
 }
 
-func newDeployEnv(t *testing.T, mod func(*DeployerOptions), fakeOpts ...awsfake.Option) *deployEnv {
+func newDeployEnv(t *testing.T, mod func(*DeployerOptions), fakeOpts ...awstest.Option) *deployEnv {
 	t.Helper()
-	srv := awsfake.New(fakeOpts...)
+	srv := awstest.New(fakeOpts...)
 	t.Cleanup(srv.Close)
 	sl := &sleepRecorder{}
 	o := DeployerOptions{Project: "shop", Bus: "shop-bus", Sleep: sl.Sleep}
@@ -408,7 +408,7 @@ func TestDeployUpdatesOnlyWhatChanged(t *testing.T) {
 // fake answers 409 to a configuration change while an update is in
 // progress, and reports it settled only after reads.
 func TestDeployConfigurationWaitsForCodeUpdate(t *testing.T) {
-	e := newDeployEnv(t, nil, awsfake.WithSettleReads(3))
+	e := newDeployEnv(t, nil, awstest.WithSettleReads(3))
 	desired := e.three()
 	e.mustDeploy(desired, false)
 	e.srv.ResetCalls()
@@ -459,13 +459,13 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 func TestDeployRetriesThrottlingAndConflicts(t *testing.T) {
 	tests := []struct {
 		name  string
-		fault awsfake.Fault
+		fault awstest.Fault
 	}{
-		{"lambda throttled", awsfake.Fault{Service: "lambda", Action: "UpdateFunctionCode", Code: "TooManyRequestsException", Times: 3}},
-		{"lambda conflict", awsfake.Fault{Service: "lambda", Action: "UpdateFunctionCode", Code: "ResourceConflictException", Times: 2}},
-		{"read throttled", awsfake.Fault{Service: "lambda", Action: "GetFunction", Match: "orders", Code: "TooManyRequestsException", Times: 2}},
-		{"iam throttled", awsfake.Fault{Service: "iam", Action: "GetRole", Code: "Throttling", Times: 2}},
-		{"events throttled", awsfake.Fault{Service: "events", Action: "ListRules", Code: "ThrottlingException", Times: 2}},
+		{"lambda throttled", awstest.Fault{Service: "lambda", Action: "UpdateFunctionCode", Code: "TooManyRequestsException", Times: 3}},
+		{"lambda conflict", awstest.Fault{Service: "lambda", Action: "UpdateFunctionCode", Code: "ResourceConflictException", Times: 2}},
+		{"read throttled", awstest.Fault{Service: "lambda", Action: "GetFunction", Match: "orders", Code: "TooManyRequestsException", Times: 2}},
+		{"iam throttled", awstest.Fault{Service: "iam", Action: "GetRole", Code: "Throttling", Times: 2}},
+		{"events throttled", awstest.Fault{Service: "events", Action: "ListRules", Code: "ThrottlingException", Times: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -498,7 +498,7 @@ func TestDeployRetriesThrottlingAndConflicts(t *testing.T) {
 
 func TestDeployGivesUpAfterMaxAttempts(t *testing.T) {
 	e := newDeployEnv(t, func(o *DeployerOptions) { o.MaxAttempts = 3 })
-	e.srv.Inject(awsfake.Fault{Service: "lambda", Action: "ListFunctions", Code: "TooManyRequestsException", Times: -1})
+	e.srv.Inject(awstest.Fault{Service: "lambda", Action: "ListFunctions", Code: "TooManyRequestsException", Times: -1})
 	_, err := e.d.Deployed(e.ctx)
 	if providers.CodeOf(err) != providers.Throttled || !strings.Contains(err.Error(), "after 3 attempts") {
 		t.Fatalf("err = %v (code %v), want Throttled after 3 attempts", err, providers.CodeOf(err))
@@ -521,7 +521,7 @@ func TestDeployGivesUpAfterMaxAttempts(t *testing.T) {
 func TestDeployFailureOfOneFunctionLeavesOthersDeployed(t *testing.T) {
 	e := newDeployEnv(t, nil)
 	desired := e.three()
-	e.srv.Inject(awsfake.Fault{Service: "lambda", Action: "CreateFunction", Match: "billing", Code: "InvalidParameterValueException",
+	e.srv.Inject(awstest.Fault{Service: "lambda", Action: "CreateFunction", Match: "billing", Code: "InvalidParameterValueException",
 		Message: "Value API_TOKEN=s3cr3t-billing is not valid", Times: -1})
 	_, results := e.deploy(desired, false)
 	for _, r := range results {
@@ -568,7 +568,7 @@ func TestDeployPruneDeletesOnlyThisProjectsFunctions(t *testing.T) {
 	o := other.fn("legacy", "v1")
 	o.Rules = nil
 	other.mustDeploy([]providers.FunctionDeployment{o}, false)
-	e.srv.SeedFunction(awsfake.FunctionSpec{Name: "manual", Publish: true, Alias: "live"})
+	e.srv.SeedFunction(awstest.FunctionSpec{Name: "manual", Publish: true, Alias: "live"})
 	lc := lambda.NewFromConfig(e.srv.Config(e.ctx))
 	e.srv.ResetCalls()
 	plan := e.mustDeploy(desired[1:], true)
@@ -604,7 +604,7 @@ func TestDeployPruneDeletesOnlyThisProjectsFunctions(t *testing.T) {
 	}
 }
 
-func newDeployEnvOn(t *testing.T, srv *awsfake.Server, project string) *deployEnv {
+func newDeployEnvOn(t *testing.T, srv *awstest.Server, project string) *deployEnv {
 	sl := &sleepRecorder{}
 	ctx := context.Background()
 	return &deployEnv{t: t, srv: srv, sleep: sl, dir: t.TempDir(), ctx: ctx,
@@ -659,9 +659,9 @@ func TestRollbackMovesLiveAlias(t *testing.T) {
 }
 
 func TestInvokeLiveDecodesLogTail(t *testing.T) {
-	e := newDeployEnv(t, nil, awsfake.WithInvoke(func(fn string, payload []byte) ([]byte, error) {
+	e := newDeployEnv(t, nil, awstest.WithInvoke(func(fn string, payload []byte) ([]byte, error) {
 		if strings.Contains(string(payload), "boom") {
-			return nil, &awsfake.FunctionError{Type: "TypeError", Message: "boom"}
+			return nil, &awstest.FunctionError{Type: "TypeError", Message: "boom"}
 		}
 		return []byte(`{"ok":true}`), nil
 	}))

@@ -100,6 +100,7 @@ func (b *EventBus) Publish(ctx context.Context, bus string, evs []providers.Even
 			}
 			if pr.ErrorCode != "" {
 				failed++
+				pr.Code = classifyEntry(pr.ErrorCode)
 			}
 			out = append(out, pr)
 		}
@@ -127,7 +128,7 @@ func wrapEventBridgeErr(bus string, err error) error {
 	if errors.As(err, &ae) {
 		switch c := ae.ErrorCode(); {
 		case c == "ResourceNotFoundException":
-			code, hint = providers.NotFound, "create the bus (evcli deploy) or name an existing one with --to"
+			code, hint = providers.NotFound, "create the bus (evcli deploy) or name an existing one with --bus"
 		case strings.Contains(c, "AccessDenied"), c == "UnrecognizedClientException":
 			code, hint = providers.PermissionDenied, "the credentials need events:PutEvents on the bus"
 		case strings.Contains(c, "ExpiredToken"), strings.Contains(c, "InvalidSignature"):
@@ -143,6 +144,24 @@ func wrapEventBridgeErr(bus string, err error) error {
 		}
 	}
 	return &providers.Error{Code: code, Resource: busResource(bus), Err: err, Hint: hint}
+}
+
+// classifyEntry maps a PutEvents entry's error code to a portable code:
+// EventBridge documents InternalFailure and ThrottlingException as worth
+// another try, the rest (AccessDeniedException, InvalidArgument,
+// MalformedDetail, NotAuthorizedForSourceException...) as not.
+func classifyEntry(code string) providers.Code {
+	switch {
+	case code == "InternalFailure", code == "InternalException", code == "ServiceUnavailable":
+		return providers.Unavailable
+	case strings.Contains(code, "Throttl"):
+		return providers.Throttled
+	case strings.Contains(code, "AccessDenied"), strings.HasPrefix(code, "NotAuthorized"):
+		return providers.PermissionDenied
+	case code == "ResourceNotFoundException":
+		return providers.NotFound
+	}
+	return providers.InvalidArgument
 }
 
 var _ providers.EventBus = (*EventBus)(nil)

@@ -226,7 +226,7 @@ func TestOpenHonoursEndpointEnv(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
-	if _, err := OpenEventBus(context.Background(), Options{}); providers.CodeOf(err) != providers.InvalidArgument {
+	if _, err := OpenEventBus(context.Background(), Options{}); providers.CodeOf(err) != providers.Unconfigured {
 		t.Errorf("no region: %v", err)
 	}
 	bus, err := OpenEventBus(context.Background(), Options{Region: "eu-west-1"})

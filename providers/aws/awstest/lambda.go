@@ -1,4 +1,4 @@
-package awsfake
+package awstest
 
 import (
 	"crypto/sha256"
@@ -449,7 +449,7 @@ func (l lambdaService) code(in map[string]json.RawMessage, operation string) ([]
 		return obj.data, nil
 	}
 	if _, ok := str(in, "ImageUri"); ok {
-		return nil, badRequest("awsfake: container images are not supported; use ZipFile or S3Bucket/S3Key")
+		return nil, badRequest("awstest: container images are not supported; use ZipFile or S3Bucket/S3Key")
 	}
 	return nil, badRequest("Please provide a source for function code.")
 }
@@ -512,7 +512,7 @@ func (l lambdaService) createFunction(in map[string]json.RawMessage) (reply, *ap
 		}
 	}
 	if pt, ok := str(in, "PackageType"); ok && pt != "Zip" {
-		return reply{}, badRequest("awsfake: PackageType %s is not supported", pt)
+		return reply{}, badRequest("awstest: PackageType %s is not supported", pt)
 	}
 	c.CodeSha256, c.CodeSize = codeSha(code), int64(len(code))
 	c.RevisionId = s.newRevision()
@@ -612,7 +612,7 @@ func (l lambdaService) getFunction(name, qual string, full bool) (reply, *apiErr
 	}
 	out := map[string]any{
 		"Configuration": c,
-		"Code":          map[string]string{"RepositoryType": "S3", "Location": l.s.URL() + "/__awsfake/code/" + name + "/" + c.Version},
+		"Code":          map[string]string{"RepositoryType": "S3", "Location": l.s.URL() + "/__awstest/code/" + name + "/" + c.Version},
 		"Tags":          f.tags,
 	}
 	if f.reserved != nil {
@@ -1229,7 +1229,7 @@ func (l lambdaService) invoke(r *http.Request, fn, qual string, payload []byte) 
 // serveCode answers the pre-signed-like Code.Location of GetFunction with the
 // function version's zip.
 func (s *Server) serveCode(w http.ResponseWriter, r *http.Request) {
-	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/__awsfake/code/"), "/")
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/__awstest/code/"), "/")
 	s.mu.Lock()
 	var code []byte
 	if f := s.functions[parts[0]]; f != nil && len(parts) == 2 {

@@ -1,4 +1,4 @@
-package awsfake
+package awstest
 
 import (
 	"encoding/base64"
@@ -24,15 +24,15 @@ func paginate(n int, key func(int) string, token string, limit, def, max int) (l
 	}
 	if token != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || !strings.HasPrefix(string(raw), "awsfake:") {
+		if err != nil || !strings.HasPrefix(string(raw), "awstest:") {
 			return 0, 0, "", false
 		}
-		from := strings.TrimPrefix(string(raw), "awsfake:")
+		from := strings.TrimPrefix(string(raw), "awstest:")
 		lo = sort.Search(n, func(i int) bool { return key(i) >= from })
 	}
 	hi = min(lo+limit, n)
 	if hi < n {
-		next = base64.RawURLEncoding.EncodeToString([]byte("awsfake:" + key(hi)))
+		next = base64.RawURLEncoding.EncodeToString([]byte("awstest:" + key(hi)))
 	}
 	return lo, hi, next, true
 }
@@ -44,7 +44,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func jsonBody(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic("awsfake: " + err.Error())
+		panic("awstest: " + err.Error())
 	}
 	return b
 }

@@ -1,4 +1,4 @@
-package awsfake_test
+package awstest_test
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
-func newEvents(t *testing.T) (*awsfake.Server, *eventbridge.Client) {
+func newEvents(t *testing.T) (*awstest.Server, *eventbridge.Client) {
 	t.Helper()
-	f := awsfake.New()
+	f := awstest.New()
 	t.Cleanup(f.Close)
 	return f, eventbridge.NewFromConfig(f.Config(context.Background()))
 }
@@ -61,7 +61,7 @@ func TestEventBridgeRulesAndTargets(t *testing.T) {
 	}
 
 	lambdaArn := "arn:aws:lambda:us-east-1:123456789012:function:orders:live"
-	f.SetPutTargetsFailure(func(bus, rule string, tg awsfake.Target) (string, string) {
+	f.SetPutTargetsFailure(func(bus, rule string, tg awstest.Target) (string, string) {
 		if tg.ID == "bad" {
 			return "ConcurrentModificationException", "try again"
 		}
@@ -151,9 +151,9 @@ func TestEventBridgeListRulesPages(t *testing.T) {
 	ctx := context.Background()
 	f, c := newEvents(t)
 	for i := range 12 {
-		f.SeedRule(awsfake.RuleSpec{Bus: "shop", Name: fmt.Sprintf("shop-fn%02d", i)})
+		f.SeedRule(awstest.RuleSpec{Bus: "shop", Name: fmt.Sprintf("shop-fn%02d", i)})
 	}
-	f.SeedRule(awsfake.RuleSpec{Bus: "shop", Name: "other"})
+	f.SeedRule(awstest.RuleSpec{Bus: "shop", Name: "other"})
 	var names []string
 	pages := 0
 	in := &eventbridge.ListRulesInput{EventBusName: aws.String("shop"), NamePrefix: aws.String("shop-"), Limit: aws.Int32(5)}
@@ -180,7 +180,7 @@ func TestPutEventsPartialFailure(t *testing.T) {
 	ctx := context.Background()
 	f, c := newEvents(t)
 	f.SeedBus("shop", nil)
-	f.SetPutEventsFailure(func(e awsfake.Event) (string, string) {
+	f.SetPutEventsFailure(func(e awstest.Event) (string, string) {
 		if strings.Contains(e.Detail, `"fail":true`) {
 			return "ThrottlingException", "Rate exceeded"
 		}
@@ -219,7 +219,7 @@ func TestPutEventsPartialFailure(t *testing.T) {
 func TestEventBridgeThrottleRetried(t *testing.T) {
 	ctx := context.Background()
 	f, c := newEvents(t)
-	f.Inject(awsfake.Fault{Service: "events", Action: "PutRule", Code: "ThrottlingException", Times: 2})
+	f.Inject(awstest.Fault{Service: "events", Action: "PutRule", Code: "ThrottlingException", Times: 2})
 	if _, err := c.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("r"), EventPattern: aws.String(`{"source":["x"]}`)}); err != nil {
 		t.Fatal(err)
 	}

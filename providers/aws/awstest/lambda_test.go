@@ -1,4 +1,4 @@
-package awsfake_test
+package awstest_test
 
 import (
 	"context"
@@ -16,12 +16,12 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
-func newLambda(t *testing.T, opts ...awsfake.Option) (*awsfake.Server, *lambda.Client) {
+func newLambda(t *testing.T, opts ...awstest.Option) (*awstest.Server, *lambda.Client) {
 	t.Helper()
-	f := awsfake.New(opts...)
+	f := awstest.New(opts...)
 	t.Cleanup(f.Close)
 	return f, lambda.NewFromConfig(f.Config(context.Background()))
 }
@@ -178,7 +178,7 @@ func TestLambdaLifecycle(t *testing.T) {
 
 func TestLambdaPublishTracksChanges(t *testing.T) {
 	ctx := context.Background()
-	f, c := newLambda(t, awsfake.WithSettleReads(0))
+	f, c := newLambda(t, awstest.WithSettleReads(0))
 	if _, err := c.CreateFunction(ctx, createInput("fn", []byte("v1"))); err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestLambdaPublishTracksChanges(t *testing.T) {
 
 func TestLambdaErrors(t *testing.T) {
 	ctx := context.Background()
-	_, c := newLambda(t, awsfake.WithDirectUploadLimit(10))
+	_, c := newLambda(t, awstest.WithDirectUploadLimit(10))
 	cases := []struct {
 		name string
 		call func() error
@@ -294,7 +294,7 @@ func TestLambdaPagination(t *testing.T) {
 	ctx := context.Background()
 	f, c := newLambda(t)
 	for i := range 23 {
-		f.SeedFunction(awsfake.FunctionSpec{Name: fmt.Sprintf("fn-%02d", i), Tags: map[string]string{"evcli:project": "shop"}})
+		f.SeedFunction(awstest.FunctionSpec{Name: fmt.Sprintf("fn-%02d", i), Tags: map[string]string{"evcli:project": "shop"}})
 	}
 	var names []string
 	p := lambda.NewListFunctionsPaginator(c, &lambda.ListFunctionsInput{MaxItems: aws.Int32(10)})
@@ -361,7 +361,7 @@ func TestLambdaPagination(t *testing.T) {
 func TestLambdaPermissionsTagsConcurrency(t *testing.T) {
 	ctx := context.Background()
 	f, c := newLambda(t)
-	f.SeedFunction(awsfake.FunctionSpec{Name: "orders", Publish: true, Alias: "live", Tags: map[string]string{"evcli:project": "shop"}})
+	f.SeedFunction(awstest.FunctionSpec{Name: "orders", Publish: true, Alias: "live", Tags: map[string]string{"evcli:project": "shop"}})
 	arn := "arn:aws:lambda:us-east-1:123456789012:function:orders"
 
 	add, err := c.AddPermission(ctx, &lambda.AddPermissionInput{
@@ -434,10 +434,10 @@ func TestLambdaPermissionsTagsConcurrency(t *testing.T) {
 func TestLambdaInvoke(t *testing.T) {
 	ctx := context.Background()
 	f, c := newLambda(t)
-	f.SeedFunction(awsfake.FunctionSpec{Name: "orders", Publish: true, Alias: "live", MemorySize: 512})
+	f.SeedFunction(awstest.FunctionSpec{Name: "orders", Publish: true, Alias: "live", MemorySize: 512})
 	f.SetInvoke(func(fn string, payload []byte) ([]byte, error) {
 		if strings.Contains(string(payload), "boom") {
-			return nil, &awsfake.FunctionError{Type: "TypeError", Message: "boom"}
+			return nil, &awstest.FunctionError{Type: "TypeError", Message: "boom"}
 		}
 		return []byte(`{"ok":true,"fn":"` + fn + `"}`), nil
 	})

@@ -1,4 +1,4 @@
-package awsfake_test
+package awstest_test
 
 import (
 	"bytes"
@@ -15,12 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
 func TestLogGroups(t *testing.T) {
 	ctx := context.Background()
-	f := awsfake.New()
+	f := awstest.New()
 	defer f.Close()
 	c := cloudwatchlogs.NewFromConfig(f.Config(ctx))
 
@@ -89,7 +89,7 @@ func TestLogGroups(t *testing.T) {
 
 func TestS3Artifacts(t *testing.T) {
 	ctx := context.Background()
-	f := awsfake.New()
+	f := awstest.New()
 	defer f.Close()
 	c := s3.NewFromConfig(f.Config(ctx), func(o *s3.Options) { o.UsePathStyle = true })
 
@@ -140,11 +140,11 @@ func TestS3Artifacts(t *testing.T) {
 
 func TestLogEvents(t *testing.T) {
 	ctx := context.Background()
-	f := awsfake.New()
+	f := awstest.New()
 	defer f.Close()
 	cfg := f.Config(ctx)
 	c := cloudwatchlogs.NewFromConfig(cfg)
-	f.SeedFunction(awsfake.FunctionSpec{Name: "orders"})
+	f.SeedFunction(awstest.FunctionSpec{Name: "orders"})
 	f.SeedLogGroup("/aws/lambda/orders", 14, nil)
 
 	// Invoke logs into the function's group.

@@ -1,4 +1,4 @@
-package awsfake_test
+package awstest_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
 // TestEnvRoutesEveryService loads the SDK's default configuration from
@@ -23,7 +23,7 @@ import (
 // the one AWS_ENDPOINT_URL.
 func TestEnvRoutesEveryService(t *testing.T) {
 	ctx := context.Background()
-	f := awsfake.New()
+	f := awstest.New()
 	defer f.Close()
 	for _, kv := range f.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -34,7 +34,7 @@ func TestEnvRoutesEveryService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.SeedFunction(awsfake.FunctionSpec{Name: "orders", Publish: true, Alias: "live"})
+	f.SeedFunction(awstest.FunctionSpec{Name: "orders", Publish: true, Alias: "live"})
 	calls := []func() error{
 		func() error {
 			_, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})

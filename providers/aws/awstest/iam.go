@@ -1,4 +1,4 @@
-package awsfake
+package awstest
 
 import (
 	"encoding/json"
@@ -467,6 +467,6 @@ func (t stsService) parse(r *http.Request, body []byte) (op, *apiError) {
 	return op{action, "", func() (reply, *apiError) {
 		s := t.s
 		return queryReply("https://sts.amazonaws.com/doc/2011-06-15/", action, s.curReqID, []xe{
-			tx("Arn", "arn:aws:iam::"+s.account+":user/awsfake"), tx("UserId", "AIDAAWSFAKEUSER00001"), tx("Account", s.account)})
+			tx("Arn", "arn:aws:iam::"+s.account+":user/awstest"), tx("UserId", "AIDAAWSFAKEUSER00001"), tx("Account", s.account)})
 	}}, nil
 }

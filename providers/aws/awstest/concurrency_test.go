@@ -1,4 +1,4 @@
-package awsfake_test
+package awstest_test
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
 // TestParallelDeploys drives many functions at once, as the deployer does,
 // and checks every call was recorded with its outcome.
 func TestParallelDeploys(t *testing.T) {
 	ctx := context.Background()
-	f, c := newLambda(t, awsfake.WithSettleReads(1))
+	f, c := newLambda(t, awstest.WithSettleReads(1))
 	const n = 20
 	var g errgroup.Group
 	for i := range n {
@@ -57,7 +57,7 @@ func TestParallelDeploys(t *testing.T) {
 func TestCodeLocation(t *testing.T) {
 	ctx := context.Background()
 	f, c := newLambda(t)
-	f.SeedFunction(awsfake.FunctionSpec{Name: "orders", Code: []byte("PK zip bytes")})
+	f.SeedFunction(awstest.FunctionSpec{Name: "orders", Code: []byte("PK zip bytes")})
 	g, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("orders")})
 	if err != nil {
 		t.Fatal(err)
@@ -76,9 +76,9 @@ func TestCodeLocation(t *testing.T) {
 // BenchmarkGetFunction measures one SDK round trip through the fake.
 func BenchmarkGetFunction(b *testing.B) {
 	ctx := context.Background()
-	f := awsfake.New()
+	f := awstest.New()
 	defer f.Close()
-	f.SeedFunction(awsfake.FunctionSpec{Name: "orders", Tags: map[string]string{"evcli:project": "shop"}})
+	f.SeedFunction(awstest.FunctionSpec{Name: "orders", Tags: map[string]string{"evcli:project": "shop"}})
 	c := lambda.NewFromConfig(f.Config(ctx))
 	for b.Loop() {
 		if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("orders")}); err != nil {

@@ -1,4 +1,4 @@
-package awsfake
+package awstest
 
 import (
 	"cmp"
@@ -92,7 +92,7 @@ func (x logsService) parse(r *http.Request, body []byte) (op, *apiError) {
 		"FilterLogEvents":       func() (reply, *apiError) { return x.filterEvents(name, in) },
 	}[action]
 	if run == nil {
-		return op{action: action, resource: name}, errf(400, "UnknownOperationException", "awsfake: unsupported CloudWatch Logs operation %q", action)
+		return op{action: action, resource: name}, errf(400, "UnknownOperationException", "awstest: unsupported CloudWatch Logs operation %q", action)
 	}
 	return op{action, name, run}, nil
 }
@@ -407,7 +407,7 @@ func (x logsService) filterEvents(group string, in map[string]json.RawMessage) (
 	}
 	pattern, _ := str(in, "filterPattern")
 	if p := strings.TrimSpace(pattern); strings.HasPrefix(p, "{") || strings.HasPrefix(p, "[") {
-		return reply{}, errf(400, "InvalidParameterException", "awsfake: only text filter patterns are supported, not %q", pattern)
+		return reply{}, errf(400, "InvalidParameterException", "awstest: only text filter patterns are supported, not %q", pattern)
 	}
 	var names []string
 	_ = json.Unmarshal(in["logStreamNames"], &names)
@@ -495,7 +495,7 @@ func (s *Server) lambdaLog(function, version string, at time.Time, lines []strin
 	if g == nil {
 		return
 	}
-	name := at.UTC().Format("2006/01/02") + "/[" + version + "]awsfake"
+	name := at.UTC().Format("2006/01/02") + "/[" + version + "]awstest"
 	st := g.streams[name]
 	if st == nil {
 		st = &logStream{name: name, created: at}

@@ -1,4 +1,4 @@
-package awsfake
+package awstest
 
 import (
 	"crypto/md5"
@@ -73,7 +73,7 @@ func (x s3Service) parse(r *http.Request, body []byte) (op, *apiError) {
 		return op{"ListObjectsV2", res, func() (reply, *apiError) { return x.listObjects(b, q) }}, nil
 	case key != "" && r.Method == http.MethodPut:
 		if r.Header.Get("X-Amz-Copy-Source") != "" {
-			return op{action: "CopyObject", resource: res}, errf(501, "NotImplemented", "awsfake: CopyObject is not supported")
+			return op{action: "CopyObject", resource: res}, errf(501, "NotImplemented", "awstest: CopyObject is not supported")
 		}
 		return op{"PutObject", res, func() (reply, *apiError) { return x.putObject(b, key, r, body) }}, nil
 	case key != "" && r.Method == http.MethodHead:
@@ -83,7 +83,7 @@ func (x s3Service) parse(r *http.Request, body []byte) (op, *apiError) {
 	case key != "" && r.Method == http.MethodDelete:
 		return op{"DeleteObject", res, func() (reply, *apiError) { return x.deleteObject(b, key) }}, nil
 	}
-	return op{action: "Unknown", resource: res}, errf(501, "NotImplemented", "awsfake: %s %s is not supported", r.Method, r.URL.Path)
+	return op{action: "Unknown", resource: res}, errf(501, "NotImplemented", "awstest: %s %s is not supported", r.Method, r.URL.Path)
 }
 
 func (x s3Service) bucket(name string) (*bucket, *apiError) {
@@ -146,7 +146,7 @@ func (x s3Service) listBuckets() (reply, *apiError) {
 	}
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
-	el("ListAllMyBucketsResult", list, el("Owner", tx("ID", "awsfake"))).write(&b)
+	el("ListAllMyBucketsResult", list, el("Owner", tx("ID", "awstest"))).write(&b)
 	return reply{status: 200, contentType: "application/xml", body: []byte(b.String())}, nil
 }
 

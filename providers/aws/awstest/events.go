@@ -1,4 +1,4 @@
-package awsfake
+package awstest
 
 import (
 	"encoding/json"
@@ -156,7 +156,7 @@ func (x eventsService) parse(r *http.Request, body []byte) (op, *apiError) {
 		"PutEvents":           {x.eventsBus(in), func() (reply, *apiError) { return x.putEvents(in) }},
 	}[action]
 	if run.f == nil {
-		return op{action: action}, errf(400, "UnknownOperationException", "awsfake: unsupported EventBridge operation %q", action)
+		return op{action: action}, errf(400, "UnknownOperationException", "awstest: unsupported EventBridge operation %q", action)
 	}
 	return op{action, run.res, run.f}, nil
 }
@@ -703,7 +703,7 @@ func (s *Server) Events(bus string) []Event {
 type RuleSpec struct {
 	Bus          string // "" is default; created when missing
 	Name         string
-	EventPattern string // default {"source":["awsfake"]}
+	EventPattern string // default {"source":["awstest"]}
 	State        string // default ENABLED
 	Tags         map[string]string
 	Targets      []Target // ID and Arn (and Input) are used
@@ -721,7 +721,7 @@ func (s *Server) SeedRule(spec RuleSpec) {
 	}
 	r := &ebRule{name: spec.Name, bus: bn, arn: s.ruleArn(bn, spec.Name), pattern: spec.EventPattern, state: spec.State}
 	if r.pattern == "" {
-		r.pattern = `{"source":["awsfake"]}`
+		r.pattern = `{"source":["awstest"]}`
 	}
 	if r.state == "" {
 		r.state = "ENABLED"

@@ -1,4 +1,4 @@
-package awsfake
+package awstest
 
 import (
 	"fmt"
@@ -108,7 +108,7 @@ type FunctionSpec struct {
 	Timeout       int32  // default 3
 	Architectures []string
 	Environment   map[string]string
-	Code          []byte // default "PK-awsfake-" + Name
+	Code          []byte // default "PK-awstest-" + Name
 	Tags          map[string]string
 	// Publish publishes version 1; Alias, when set, points an alias at it
 	// (at $LATEST without Publish).
@@ -129,7 +129,7 @@ func (s *Server) SeedFunction(spec FunctionSpec) {
 	}
 	code := spec.Code
 	if code == nil {
-		code = []byte("PK-awsfake-" + spec.Name)
+		code = []byte("PK-awstest-" + spec.Name)
 	}
 	c := fnConfig{
 		FunctionName: spec.Name, FunctionArn: s.functionArn(spec.Name), Version: "$LATEST",

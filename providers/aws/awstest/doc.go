@@ -1,4 +1,4 @@
-// Package awsfake is an in-memory AWS endpoint for tests and benchmarks: a
+// Package awstest is an in-memory AWS endpoint for tests and benchmarks: a
 // stateful HTTP server on 127.0.0.1 that speaks the real wire protocols of
 // Lambda (REST-JSON), IAM and STS (query/XML), EventBridge and CloudWatch
 // Logs (AWS JSON 1.1) and S3 (REST-XML, path-style), so the unmodified
@@ -6,7 +6,7 @@
 //
 // # Starting it
 //
-//	f := awsfake.New()                  // options: WithRegion, WithAccount, WithSettleReads,
+//	f := awstest.New()                  // options: WithRegion, WithAccount, WithSettleReads,
 //	defer f.Close()                     //   WithRoleCheck, WithDirectUploadLimit, WithInvoke, WithClock
 //	cfg := f.Config(ctx)                // aws.Config: dummy credentials, region, BaseEndpoint = f.URL()
 //	lambda.NewFromConfig(cfg)           // iam, sts, eventbridge, cloudwatchlogs, s3 (UsePathStyle) alike
@@ -36,9 +36,9 @@
 // ResourceConflictException 409, ServiceException 500, IAM Throttling and
 // EventBridge ThrottlingException 400). Examples:
 //
-//	f.Inject(awsfake.Fault{Service: "lambda", Action: "UpdateFunctionCode", Code: "TooManyRequestsException", Times: 2})
-//	f.Inject(awsfake.Fault{Service: "lambda", Match: "payments", Code: "ServiceException", Times: -1})
-//	f.Inject(awsfake.Fault{Service: "lambda", Action: "CreateFunction", Code: "InvalidParameterValueException",
+//	f.Inject(awstest.Fault{Service: "lambda", Action: "UpdateFunctionCode", Code: "TooManyRequestsException", Times: 2})
+//	f.Inject(awstest.Fault{Service: "lambda", Match: "payments", Code: "ServiceException", Times: -1})
+//	f.Inject(awstest.Fault{Service: "lambda", Action: "CreateFunction", Code: "InvalidParameterValueException",
 //		Message: "The role defined for the function cannot be assumed by Lambda."}) // IAM propagation delay
 //
 // # Lambda semantics kept
@@ -84,4 +84,4 @@
 // evaluation and event delivery to targets, StartLiveTail, JSON filter
 // patterns, S3 multipart uploads and virtual-hosted addressing. Unknown operations answer the service's
 // "unknown operation" error, so a test notices at once.
-package awsfake
+package awstest

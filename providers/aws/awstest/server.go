@@ -1,4 +1,4 @@
-package awsfake
+package awstest
 
 import (
 	"bytes"
@@ -131,7 +131,7 @@ func (s *Server) SetSettleReads(n int) { s.mu.Lock(); defer s.mu.Unlock(); s.set
 func (s *Server) Config(ctx context.Context) aws.Config {
 	return aws.Config{
 		Region:       s.Region(),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDAWSFAKE", "awsfake-secret", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDAWSFAKE", "awstest-secret", ""),
 		BaseEndpoint: aws.String(s.URL()),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -149,7 +149,7 @@ func (s *Server) Env() []string {
 	return []string{
 		"AWS_ENDPOINT_URL=" + s.URL(),
 		"AWS_ACCESS_KEY_ID=AKIDAWSFAKE",
-		"AWS_SECRET_ACCESS_KEY=awsfake-secret",
+		"AWS_SECRET_ACCESS_KEY=awstest-secret",
 		"AWS_REGION=" + s.Region(),
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/dev/null",
@@ -406,7 +406,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, "/__awsfake/code/") {
+	if strings.HasPrefix(r.URL.Path, "/__awstest/code/") {
 		s.serveCode(w, r)
 		return
 	}
@@ -461,7 +461,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-Requestid", reqID)
 	if name == "s3" {
 		w.Header().Set("X-Amz-Request-Id", reqID)
-		w.Header().Set("X-Amz-Id-2", "awsfake")
+		w.Header().Set("X-Amz-Id-2", "awstest")
 	}
 	if apiErr != nil {
 		svc.writeError(w, action, apiErr, reqID)

@@ -1,4 +1,4 @@
-package awsfake_test
+package awstest_test
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/evcli/evcli/providers/aws/awsfake"
+	"github.com/evcli/evcli/providers/aws/awstest"
 )
 
 const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
 func TestIAMRoles(t *testing.T) {
 	ctx := context.Background()
-	f := awsfake.New()
+	f := awstest.New()
 	defer f.Close()
 	c := iam.NewFromConfig(f.Config(ctx))
 
@@ -104,10 +104,10 @@ func TestIAMRoles(t *testing.T) {
 
 func TestIAMListRolesPages(t *testing.T) {
 	ctx := context.Background()
-	f := awsfake.New()
+	f := awstest.New()
 	defer f.Close()
 	for i := range 7 {
-		f.SeedRole(awsfake.RoleSpec{Name: fmt.Sprintf("role-%d", i), Tags: map[string]string{"evcli:project": "shop"}})
+		f.SeedRole(awstest.RoleSpec{Name: fmt.Sprintf("role-%d", i), Tags: map[string]string{"evcli:project": "shop"}})
 	}
 	c := iam.NewFromConfig(f.Config(ctx))
 	p := iam.NewListRolesPaginator(c, &iam.ListRolesInput{MaxItems: aws.Int32(3)})
@@ -128,7 +128,7 @@ func TestIAMListRolesPages(t *testing.T) {
 
 func TestSTSCallerIdentity(t *testing.T) {
 	ctx := context.Background()
-	f := awsfake.New(awsfake.WithAccount("210987654321"))
+	f := awstest.New(awstest.WithAccount("210987654321"))
 	defer f.Close()
 	out, err := sts.NewFromConfig(f.Config(ctx)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
@@ -146,13 +146,13 @@ func TestSTSCallerIdentity(t *testing.T) {
 
 func TestRoleCheck(t *testing.T) {
 	ctx := context.Background()
-	f, c := newLambda(t, awsfake.WithRoleCheck())
+	f, c := newLambda(t, awstest.WithRoleCheck())
 	_, err := c.CreateFunction(ctx, createInput("orders", []byte("x")))
 	var bad *lambdatypes.InvalidParameterValueException
 	if !errors.As(err, &bad) || bad.ErrorMessage() != "The role defined for the function cannot be assumed by Lambda." {
 		t.Fatalf("create with a missing role: %v", err)
 	}
-	f.SeedRole(awsfake.RoleSpec{Name: "orders-role"})
+	f.SeedRole(awstest.RoleSpec{Name: "orders-role"})
 	if _, err := c.CreateFunction(ctx, createInput("orders", []byte("x"))); err != nil {
 		t.Fatal(err)
 	}
@@ -161,23 +161,23 @@ func TestRoleCheck(t *testing.T) {
 
 func TestFaultsAndRecording(t *testing.T) {
 	ctx := context.Background()
-	f := awsfake.New(awsfake.WithSettleReads(0))
+	f := awstest.New(awstest.WithSettleReads(0))
 	defer f.Close()
 	cfg := f.Config(ctx)
 	lc, ic := lambda.NewFromConfig(cfg), iam.NewFromConfig(cfg)
-	f.SeedFunction(awsfake.FunctionSpec{Name: "orders"})
-	f.SeedFunction(awsfake.FunctionSpec{Name: "payments"})
+	f.SeedFunction(awstest.FunctionSpec{Name: "orders"})
+	f.SeedFunction(awstest.FunctionSpec{Name: "payments"})
 
 	cases := []struct {
 		name      string
-		fault     awsfake.Fault
+		fault     awstest.Fault
 		call      func() error
 		wantErr   string // "" when the SDK's retries get through
 		wantCalls []string
 	}{
 		{
 			name:  "throttled twice then ok",
-			fault: awsfake.Fault{Service: "lambda", Action: "UpdateFunctionCode", Code: "TooManyRequestsException", Times: 2},
+			fault: awstest.Fault{Service: "lambda", Action: "UpdateFunctionCode", Code: "TooManyRequestsException", Times: 2},
 			call: func() error {
 				_, err := lc.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("orders"), ZipFile: []byte("new")})
 				return err
@@ -190,7 +190,7 @@ func TestFaultsAndRecording(t *testing.T) {
 		},
 		{
 			name:  "IAM throttling",
-			fault: awsfake.Fault{Service: "iam", Action: "CreateRole", Code: "Throttling", Times: 1},
+			fault: awstest.Fault{Service: "iam", Action: "CreateRole", Code: "Throttling", Times: 1},
 			call: func() error {
 				_, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(trust)})
 				return err
@@ -199,7 +199,7 @@ func TestFaultsAndRecording(t *testing.T) {
 		},
 		{
 			name:  "conflict is not retried by the SDK",
-			fault: awsfake.Fault{Service: "lambda", Action: "UpdateFunctionConfiguration", Code: "ResourceConflictException"},
+			fault: awstest.Fault{Service: "lambda", Action: "UpdateFunctionConfiguration", Code: "ResourceConflictException"},
 			call: func() error {
 				_, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"), MemorySize: aws.Int32(256)})
 				return err
@@ -209,7 +209,7 @@ func TestFaultsAndRecording(t *testing.T) {
 		},
 		{
 			name:  "one function fails for good",
-			fault: awsfake.Fault{Service: "lambda", Match: "payments", Code: "ServiceException", Times: -1},
+			fault: awstest.Fault{Service: "lambda", Match: "payments", Code: "ServiceException", Times: -1},
 			call: func() error {
 				if _, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("orders")}); err != nil {
 					return err

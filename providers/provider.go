@@ -1,0 +1,291 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Provider is one opened provider: the abilities that cloud has, each a
+// small interface. An ability the provider lacks is nil, and Missing says
+// why in one sentence, so a command learns it before any work starts
+// (Require). Commands never ask which provider they hold.
+//
+// A driver fills a Provider in its Open. Abilities may connect lazily (an
+// in-process local engine starts on the first publish); Close releases
+// whatever was opened, letting in-flight work finish first.
+type Provider struct {
+	// Name is the provider's registry name ("local", "aws"): for messages
+	// and records (replay list), never for branching.
+	Name string
+
+	Deployer Deployer
+	// Shared plans and applies project-level resources (bus, table) before
+	// the functions; nil when the provider has none.
+	Shared SharedDeployer
+	// Bus publishes events; the portable PublishAll and PublishWithRetry
+	// batch within BusLimits and retry what the driver classifies as
+	// transient.
+	Bus       EventBus
+	BusLimits BatchLimits
+	Store     EventStore
+	Logs      LogSource
+	Metrics   MetricsSource
+	// Totals counts invocations, errors and throttles cheaply (optional).
+	Totals     TotalsSource
+	Invoker    Invoker
+	Rollbacker Rollbacker
+	Prober     Prober
+	Memory     MemorySetter
+	// Waiter waits for the deliveries of what this Provider published
+	// (send --wait).
+	Waiter Waiter
+	// Router says which functions would receive an event (replay --dry-run).
+	Router Router
+	// Server runs the provider in the foreground (local serve).
+	Server Server
+	// State is project-local durable key-value state (replay checkpoints).
+	State KV
+
+	// Missing says, by ability, why it is absent (the sentence after
+	// "X is not available on P: ").
+	Missing map[Ability]string
+
+	mu      sync.Mutex
+	closers []func(context.Context) error
+	closed  bool
+}
+
+// Ability names one ability of a Provider, as users know it.
+type Ability string
+
+const (
+	AbilityDeploy   Ability = "deploy"
+	AbilityPublish  Ability = "publishing events"
+	AbilityStore    Ability = "the event store"
+	AbilityLogs     Ability = "tail"
+	AbilityMetrics  Ability = "tune memory"
+	AbilityInvoke   Ability = "invoke"
+	AbilityRollback Ability = "rollback"
+	AbilityProbe    Ability = "tune memory --probe"
+	AbilityMemory   Ability = "tune memory --apply"
+	AbilityWait     Ability = "--wait"
+	AbilityRoute    Ability = "routing"
+	AbilityServe    Ability = "local serve"
+	AbilityState    Ability = "project state"
+)
+
+// Abilities lists every ability, in the order Has reports them.
+var Abilities = []Ability{AbilityDeploy, AbilityPublish, AbilityStore, AbilityLogs, AbilityMetrics,
+	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState}
+
+// Has reports whether p has ability a.
+func (p *Provider) Has(a Ability) bool {
+	switch a {
+	case AbilityDeploy:
+		return p.Deployer != nil
+	case AbilityPublish:
+		return p.Bus != nil
+	case AbilityStore:
+		return p.Store != nil
+	case AbilityLogs:
+		return p.Logs != nil
+	case AbilityMetrics:
+		return p.Metrics != nil
+	case AbilityInvoke:
+		return p.Invoker != nil
+	case AbilityRollback:
+		return p.Rollbacker != nil
+	case AbilityProbe:
+		return p.Prober != nil
+	case AbilityMemory:
+		return p.Memory != nil
+	case AbilityWait:
+		return p.Waiter != nil
+	case AbilityRoute:
+		return p.Router != nil
+	case AbilityServe:
+		return p.Server != nil
+	case AbilityState:
+		return p.State != nil
+	}
+	return false
+}
+
+// Require returns an Unsupported error naming the first of abilities that p
+// lacks, with the driver's reason as the hint; nil when it has them all.
+func (p *Provider) Require(abilities ...Ability) error {
+	for _, a := range abilities {
+		if p.Has(a) {
+			continue
+		}
+		err := &Error{Code: Unsupported, Resource: p.Name, Err: fmt.Errorf("%s is not available on %s", a, p.Name)}
+		if why := p.Missing[a]; why != "" {
+			err.Err = fmt.Errorf("%s is not available on %s: %s", a, p.Name, why)
+		}
+		return err
+	}
+	return nil
+}
+
+// OnClose registers fn to run at Close, last registered first.
+func (p *Provider) OnClose(fn func(context.Context) error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closers = append(p.closers, fn)
+}
+
+// Close releases what the provider opened (last opened first), letting
+// in-flight work finish unless ctx ends first. It is safe to call twice.
+func (p *Provider) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	fns := slices.Clone(p.closers)
+	p.mu.Unlock()
+	var errs []error
+	for i := len(fns) - 1; i >= 0; i-- {
+		if err := fns[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// OpenOptions are the plain values every driver's Open takes.
+type OpenOptions struct {
+	// Project is the project's name: physical names and tags carry it.
+	Project string
+	// Dir is the project's directory; local state lives in Dir/.evcli.
+	Dir string
+	// Region (or location) and Profile (credentials profile) where the
+	// cloud has them.
+	Region, Profile string
+	// Endpoint overrides every service endpoint (emulators, LocalStack);
+	// drivers also honour their cloud's standard variables.
+	Endpoint string
+	// Bus is the project's event bus name ("" = the provider's default).
+	Bus string
+	// Store describes the project's event store.
+	Store StoreSpec
+	// Deploy settings some clouds use; a driver that cannot honour a set
+	// value refuses it at Open.
+	ArtifactBucket   string
+	LogRetentionDays int
+
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Getenv func(string) string
+	// Debug receives debug lines (never credentials or secret values); nil
+	// discards them. Warn receives warnings for the user.
+	Debug, Warn io.Writer
+}
+
+// StoreSpec is the project's event-store configuration.
+type StoreSpec struct {
+	// Type is "local", "dynamodb", ... ("" = the provider's default store).
+	Type  string
+	Table string
+	Keys  StoreKeys
+}
+
+// StoreKeys name the attributes of an event-store item.
+type StoreKeys struct {
+	Aggregate, Sort, ID, Type, Data, Version, TTL string
+}
+
+// Debugf writes one debug line when o.Debug is set.
+func (o OpenOptions) Debugf(format string, args ...any) {
+	if o.Debug != nil {
+		fmt.Fprintf(o.Debug, "debug: "+format+"\n", args...)
+	}
+}
+
+// Warnf writes one warning when o.Warn is set.
+func (o OpenOptions) Warnf(format string, args ...any) {
+	if o.Warn != nil {
+		fmt.Fprintf(o.Warn, "warning: "+format+"\n", args...)
+	}
+}
+
+// Opener opens one provider; each driver's Open is one.
+type Opener func(ctx context.Context, o OpenOptions) (*Provider, error)
+
+// Delivery is the outcome of delivering one event to one function.
+type Delivery struct {
+	EventID       string    `json:"eventId"`
+	DetailType    string    `json:"detailType,omitempty"`
+	Function      string    `json:"function"`
+	Rule          string    `json:"rule,omitempty"`
+	Status        string    `json:"status"` // "ok", "failed", ...
+	Attempts      int       `json:"attempts"`
+	Error         string    `json:"error,omitempty"`
+	DurationMs    float64   `json:"durationMs"`
+	CorrelationID string    `json:"correlationId,omitempty"`
+	Time          time.Time `json:"time"`
+}
+
+// Waiter waits for the deliveries of the events published through the
+// Provider's Bus, including those of events the functions published in turn.
+type Waiter interface {
+	Wait(ctx context.Context) ([]Delivery, error)
+}
+
+// Router says which functions' rules on bus match an event.
+type Router interface {
+	Route(ctx context.Context, bus string) (func(Event) []string, error)
+}
+
+// Server runs the provider's endpoints in the foreground until ctx ends.
+type Server interface {
+	Serve(ctx context.Context, o ServeOptions) error
+}
+
+// ServeOptions configure Server.Serve.
+type ServeOptions struct {
+	// Addr is where the endpoints listen.
+	Addr string
+	// AllowRemote permits an address other than loopback.
+	AllowRemote bool
+	// Logf reports what happens while serving (nil: the driver's default).
+	Logf func(format string, args ...any)
+	// Ready is called once the endpoints listen.
+	Ready func(ServeInfo)
+}
+
+// ServeInfo describes running endpoints.
+type ServeInfo struct {
+	Addr      string   // base URL
+	Functions int      // functions deployed
+	Notes     []string // how to point tools at the endpoints
+}
+
+// Prober invokes a function at a memory size and returns what it measured.
+type Prober interface {
+	Probe(ctx context.Context, function string, memoryMB int, payload []byte, runs int) ([]InvocationRecord, error)
+}
+
+// MemorySetter sets a deployed function's memory and returns once the
+// change is in effect (on clouds with versions: published and live).
+type MemorySetter interface {
+	SetMemory(ctx context.Context, function string, memoryMB int) error
+}
+
+// TotalsSource counts a function's invocations, errors and throttles.
+type TotalsSource interface {
+	InvocationTotals(ctx context.Context, function string, since, until time.Time) (invocations, errors, throttles int64, err error)
+}
+
+// KV is a durable key-value store by namespace.
+type KV interface {
+	PutKV(ctx context.Context, ns, key string, value []byte) error
+	GetKV(ctx context.Context, ns, key string) ([]byte, bool, error)
+	ListKV(ctx context.Context, ns string) (map[string][]byte, error)
+}
