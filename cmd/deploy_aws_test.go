@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
-	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/aws/awstest"
 )
@@ -126,6 +125,8 @@ func newAWSCmdEnv(t testing.TB) *awsCmdEnv {
 		Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 		Getenv:  func(string) string { return "" },
 		Environ: func() []string { return nil },
+
+		OpenProvider: openTestProvider,
 	}
 	return &awsCmdEnv{f: f, out: out, errOut: errOut, dir: dir, clock: clock}
 }
@@ -139,19 +140,57 @@ func (e *awsCmdEnv) run(args ...string) int {
 	return Run(context.Background(), e.f, args)
 }
 
-// useAWSDriver makes the aws provider open d (tests using it are not
-// parallel).
-func useAWSDriver(t *testing.T, d awsDriver) *[]awsDeployFlags {
-	t.Helper()
-	old, oldTick := openAWSDriver, progressTick
-	var opened []awsDeployFlags
-	openAWSDriver = func(ctx context.Context, f *cmdutil.Factory, p *project.Project, fl awsDeployFlags) (awsDriver, error) {
-		opened = append(opened, fl)
-		return d, nil
+// awsDriver is what the AWS driver's deployer offers: the abilities the
+// in-test fakeAWS stands in for.
+type awsDriver interface {
+	providers.Deployer
+	providers.SharedDeployer
+	providers.Rollbacker
+	providers.Invoker
+}
+
+// testAWS, when set, is what the aws provider opens as in the tests of this
+// package (not parallel): a driver, a bus, and the options each open got.
+var testAWS struct {
+	driver awsDriver
+	bus    providers.EventBus
+	opened []providers.OpenOptions
+}
+
+// openTestProvider opens the aws provider from testAWS when a test set it,
+// otherwise the registry's driver.
+func openTestProvider(ctx context.Context, name string, o providers.OpenOptions) (*providers.Provider, error) {
+	if name != "aws" || (testAWS.driver == nil && testAWS.bus == nil) {
+		return openRegistered(ctx, name, o)
 	}
+	testAWS.opened = append(testAWS.opened, o)
+	p := &providers.Provider{Name: "aws", BusLimits: providers.PutEventsLimits, Missing: map[providers.Ability]string{
+		providers.AbilityWait: "EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail"}}
+	if d := testAWS.driver; d != nil {
+		p.Deployer, p.Shared, p.Rollbacker, p.Invoker = d, d, d, d
+	}
+	if testAWS.bus != nil {
+		p.Bus = testAWS.bus
+	}
+	return p, nil
+}
+
+// useAWSDriver makes the aws provider open d (tests using it are not
+// parallel) and returns the options it was opened with.
+func useAWSDriver(t *testing.T, d awsDriver) *[]providers.OpenOptions {
+	t.Helper()
+	oldTick := progressTick
+	testAWS.driver, testAWS.opened = d, nil
 	progressTick = 0
-	t.Cleanup(func() { openAWSDriver, progressTick = old, oldTick })
-	return &opened
+	t.Cleanup(func() { testAWS.driver, testAWS.opened, progressTick = nil, nil, oldTick })
+	return &testAWS.opened
+}
+
+// useAWSBus makes the aws provider publish through b.
+func useAWSBus(t *testing.T, b providers.EventBus) {
+	t.Helper()
+	testAWS.bus = b
+	t.Cleanup(func() { testAWS.bus = nil })
 }
 
 // fakeAWS is a stateful in-memory AWS driver.
@@ -322,7 +361,7 @@ func TestDeployAWSFirstThenNothingToDo(t *testing.T) {
 	if got := a.mutated(); !slices.Equal(got, []string{"apply inventory", "apply payment", "apply shipping", "shared bus", "shared table"}) {
 		t.Fatalf("mutations %v", got)
 	}
-	if (*opened)[0] != (awsDeployFlags{ArtifactBucket: "art", LogRetentionDays: 30}) {
+	if o := (*opened)[0]; o.ArtifactBucket != "art" || o.LogRetentionDays != 30 || o.Project != "shop" || o.Region != "eu-west-1" || o.Bus != "shop-bus" {
 		t.Fatalf("driver opened with %+v", (*opened)[0])
 	}
 	fd := a.fns["inventory"]
@@ -518,7 +557,7 @@ func TestDeployProviderChecks(t *testing.T) {
 		if code := e.run("deploy", "--provider", "gcp"); code != 1 {
 			t.Fatalf("exit %d", code)
 		}
-		if got := e.errOut.String(); !strings.Contains(got, `deploy on provider "gcp" is not implemented yet`) {
+		if got := e.errOut.String(); !strings.Contains(got, `provider "gcp" is not in this build yet`) {
 			t.Fatalf("stderr %q", got)
 		}
 	})
@@ -527,7 +566,7 @@ func TestDeployProviderChecks(t *testing.T) {
 		if code := e.run("deploy", "--provider", "local", "--artifact-bucket", "b"); code != 2 {
 			t.Fatalf("exit %d", code)
 		}
-		if got := e.errOut.String(); !strings.Contains(got, "--artifact-bucket: only for the aws provider") {
+		if got := e.errOut.String(); !strings.Contains(got, "--artifact-bucket: not for the local provider (an artifact bucket is for clouds that upload code") {
 			t.Fatalf("stderr %q", got)
 		}
 	})
@@ -622,7 +661,7 @@ func TestSendAWSRetriesAndReportsEntries(t *testing.T) {
 		permanent: map[int]string{7: "InvalidArgument"},
 		never:     map[int]bool{11: true},
 	}
-	e.f.Open.EventBus = func(ctx context.Context) (providers.EventBus, error) { return bus, nil }
+	useAWSBus(t, bus)
 	var slept []time.Duration
 	e.f.Sleep = func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }
 	if code := e.run("send", file); code != 1 {
@@ -671,14 +710,11 @@ func TestSendAWSWaitIsUsageError(t *testing.T) {
 	e := newAWSCmdEnv(t)
 	file := filepath.Join(e.dir, "ev.json")
 	os.WriteFile(file, []byte(`{"source":"a","detail-type":"b","detail":{}}`), 0o644)
-	e.f.Open.EventBus = func(ctx context.Context) (providers.EventBus, error) {
-		t.Fatal("opened the bus")
-		return nil, nil
-	}
+	useAWSBus(t, failBus{t})
 	if code := e.run("send", file, "--wait"); code != 2 {
 		t.Fatalf("exit %d, want 2", code)
 	}
-	if !strings.Contains(e.errOut.String(), "--wait works on the local provider only") {
+	if !strings.Contains(e.errOut.String(), "--wait is not available on aws: EventBridge and Lambda deliver asynchronously") {
 		t.Fatalf("stderr %q", e.errOut)
 	}
 }
@@ -687,14 +723,11 @@ func TestSendAWSTooLargeSendsNothing(t *testing.T) {
 	e := newAWSCmdEnv(t)
 	file := filepath.Join(e.dir, "ev.json")
 	os.WriteFile(file, []byte(`[{"source":"a","detail-type":"b","detail":{}},{"source":"a","detail-type":"b","detail":{"x":"`+strings.Repeat("y", 300_000)+`"}}]`), 0o644)
-	e.f.Open.EventBus = func(ctx context.Context) (providers.EventBus, error) {
-		t.Fatal("opened the bus")
-		return nil, nil
-	}
+	useAWSBus(t, failBus{t})
 	if code := e.run("send", file); code != 2 {
 		t.Fatalf("exit %d, want 2", code)
 	}
-	if !strings.Contains(e.errOut.String(), "event 1 (a b) is 300010 bytes: PutEvents takes at most 262144 bytes per entry; nothing was sent") {
+	if !strings.Contains(e.errOut.String(), "event 1 (a b) is 300010 bytes: an entry carries at most 262144 bytes (256 KB); nothing was sent") {
 		t.Fatalf("stderr %q", e.errOut)
 	}
 }
@@ -740,7 +773,7 @@ func (b *flakyBus) Publish(ctx context.Context, bus string, evs []providers.Even
 			if n == 10 {
 				code = "InternalFailure"
 			}
-			out[i] = providers.PublishResult{ErrorCode: code, ErrorMsg: fmt.Sprintf("entry %d throttled", n)}
+			out[i] = providers.PublishResult{ErrorCode: code, ErrorMsg: fmt.Sprintf("entry %d throttled", n), Code: providers.Throttled}
 		default:
 			b.accepted[n]++
 			out[i] = providers.PublishResult{EventID: fmt.Sprintf("id-%d", n)}
@@ -1149,4 +1182,12 @@ func TestAWSFakeDeployNeverPrintsSecrets(t *testing.T) {
 			t.Fatalf("output contains %q:\n%s", leak, all.String())
 		}
 	}
+}
+
+// failBus fails the test if anything is published.
+type failBus struct{ t *testing.T }
+
+func (b failBus) Publish(context.Context, string, []providers.Event) ([]providers.PublishResult, error) {
+	b.t.Fatal("published")
+	return nil, nil
 }

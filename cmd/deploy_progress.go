@@ -18,29 +18,11 @@ import (
 // deployProgress shows deploy's apply phase: a live table on a terminal,
 // one line per step otherwise, JSON records with -o json.
 type deployProgress interface {
-	// Shared reports a step of a project-level resource (bus, table);
-	// step is "start", a driver step, "done" or "failed".
-	Shared(ev progressEvent)
-	// Function reports a step of one function (deploy.Apply's progress).
-	Function(pr deploy.Progress)
+	// Step reports a step of a function or a project-level resource
+	// (bus, table): "start", a driver step, "done" or "failed".
+	Step(pr deploy.Progress)
 	// Stop ends live output; failures are then listed with their errors.
 	Stop()
-}
-
-// progressEvent is one step of one row (a function or a shared resource).
-type progressEvent struct {
-	Kind    string // "function", "bus", "table"
-	Name    string
-	Step    string // "start", a driver step, "done", "failed"
-	Err     error
-	Elapsed time.Duration
-}
-
-func (e progressEvent) label() string {
-	if e.Kind == "" || e.Kind == "function" {
-		return e.Name
-	}
-	return e.Kind + " " + e.Name
 }
 
 // progressTick is how often the live table redraws its spinners and
@@ -69,16 +51,11 @@ func newDeployProgress(f *cmdutil.Factory, jl *cmdutil.JSONLines, rows []progres
 // jsonProgress writes {"type":"progress",...} records.
 type jsonProgress struct{ jl *cmdutil.JSONLines }
 
-func (p *jsonProgress) Shared(ev progressEvent) {
-	rec := map[string]any{"type": "progress", "kind": ev.Kind, "resource": ev.Name, "step": ev.Step, "elapsedMs": ms(ev.Elapsed)}
-	if ev.Err != nil {
-		rec["error"] = ev.Err.Error()
+func (p *jsonProgress) Step(pr deploy.Progress) {
+	rec := map[string]any{"type": "progress", "function": pr.Name, "step": pr.Step, "elapsedMs": ms(pr.Elapsed)}
+	if pr.Kind != "" && pr.Kind != "function" {
+		rec = map[string]any{"type": "progress", "kind": pr.Kind, "resource": pr.Name, "step": pr.Step, "elapsedMs": ms(pr.Elapsed)}
 	}
-	_ = p.jl.Write(rec)
-}
-
-func (p *jsonProgress) Function(pr deploy.Progress) {
-	rec := map[string]any{"type": "progress", "function": pr.Function, "step": pr.Step, "elapsedMs": ms(pr.Elapsed)}
 	if pr.Err != nil {
 		rec["error"] = pr.Err.Error()
 	}
@@ -95,23 +72,17 @@ type lineProgress struct {
 	ok, fail string
 }
 
-func (p *lineProgress) Shared(ev progressEvent) { p.line(ev) }
-
-func (p *lineProgress) Function(pr deploy.Progress) {
-	p.line(progressEvent{Kind: "function", Name: pr.Function, Step: pr.Step, Err: pr.Err, Elapsed: pr.Elapsed})
-}
-
-func (p *lineProgress) line(ev progressEvent) {
+func (p *lineProgress) Step(ev deploy.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Step {
 	case "start":
 	case "done":
-		fmt.Fprintf(p.w, "%s %s (%s)\n", p.ok, ev.label(), ev.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(p.w, "%s %s (%s)\n", p.ok, ev.Label(), ev.Elapsed.Round(time.Millisecond))
 	case "failed":
-		fmt.Fprintf(p.w, "%s %s: %v\n", p.fail, ev.label(), ev.Err)
+		fmt.Fprintf(p.w, "%s %s: %v\n", p.fail, ev.Label(), ev.Err)
 	default:
-		fmt.Fprintf(p.w, "%s: %s\n", ev.label(), ev.Step)
+		fmt.Fprintf(p.w, "%s: %s\n", ev.Label(), ev.Step)
 	}
 }
 
@@ -202,7 +173,7 @@ func newProgressTable(w io.Writer, o progressTableOptions) *progressTable {
 }
 
 func (t *progressTable) add(s progressRowSpec) *progressRow {
-	r := &progressRow{progressRowSpec: s, label: progressEvent{Kind: s.Kind, Name: s.Name}.label(), step: "waiting"}
+	r := &progressRow{progressRowSpec: s, label: deploy.Progress{Kind: s.Kind, Name: s.Name}.Label(), step: "waiting"}
 	t.rows = append(t.rows, r)
 	t.byName[r.label] = r
 	return r
@@ -236,19 +207,13 @@ func (t *progressTable) start() {
 	}()
 }
 
-func (t *progressTable) Shared(ev progressEvent) { t.update(ev) }
-
-func (t *progressTable) Function(pr deploy.Progress) {
-	t.update(progressEvent{Kind: "function", Name: pr.Function, Step: pr.Step, Err: pr.Err, Elapsed: pr.Elapsed})
-}
-
-func (t *progressTable) update(ev progressEvent) {
+func (t *progressTable) Step(ev deploy.Progress) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.stopped {
 		return
 	}
-	r := t.byName[ev.label()]
+	r := t.byName[ev.Label()]
 	if r == nil {
 		r = t.add(progressRowSpec{Kind: ev.Kind, Name: ev.Name})
 	}

@@ -21,7 +21,7 @@ func (c *manualClock) add(d time.Duration) { c.t = c.t.Add(d) }
 func newManualClock() *manualClock {
 	return &manualClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 }
-func fnEvent(fn, step string) deploy.Progress { return deploy.Progress{Function: fn, Step: step} }
+func fnEvent(fn, step string) deploy.Progress { return deploy.Progress{Name: fn, Step: step} }
 
 // frames splits the table's output at each redraw (cursor up).
 func frames(out string) []string {
@@ -40,26 +40,26 @@ func TestProgressTableFrames(t *testing.T) {
 			}
 			tb.add(progressRowSpec{Kind: "function", Name: "old-report", Action: "delete"})
 			tb.start()
-			tb.Shared(progressEvent{Kind: "bus", Name: "shop-bus", Step: "start"})
+			tb.Step(deploy.Progress{Kind: "bus", Name: "shop-bus", Step: "start"})
 			clock.add(150 * time.Millisecond)
-			tb.Shared(progressEvent{Kind: "bus", Name: "shop-bus", Step: "create bus"})
+			tb.Step(deploy.Progress{Kind: "bus", Name: "shop-bus", Step: "create bus"})
 			clock.add(250 * time.Millisecond)
-			tb.Shared(progressEvent{Kind: "bus", Name: "shop-bus", Step: "done", Elapsed: 400 * time.Millisecond})
-			tb.Function(fnEvent("inventory", "start"))
-			tb.Function(fnEvent("payment", "start"))
+			tb.Step(deploy.Progress{Kind: "bus", Name: "shop-bus", Step: "done", Elapsed: 400 * time.Millisecond})
+			tb.Step(fnEvent("inventory", "start"))
+			tb.Step(fnEvent("payment", "start"))
 			clock.add(300 * time.Millisecond)
-			tb.Function(fnEvent("inventory", "upload code"))
-			tb.Function(fnEvent("payment", "update configuration"))
+			tb.Step(fnEvent("inventory", "upload code"))
+			tb.Step(fnEvent("payment", "update configuration"))
 			clock.add(1200 * time.Millisecond)
 			tb.redraw() // a tick: elapsed and spinners move
-			tb.Function(deploy.Progress{Function: "payment", Step: "failed", Elapsed: 1500 * time.Millisecond,
+			tb.Step(deploy.Progress{Name: "payment", Step: "failed", Elapsed: 1500 * time.Millisecond,
 				Err: errors.New("function payment: ResourceConflictException: The operation cannot be performed at this time")})
-			tb.Function(fnEvent("shipping", "start"))
+			tb.Step(fnEvent("shipping", "start"))
 			clock.add(61 * time.Second)
-			tb.Function(deploy.Progress{Function: "inventory", Step: "done", Elapsed: 62*time.Second + 500*time.Millisecond})
-			tb.Function(fnEvent("shipping", "publish version"))
+			tb.Step(deploy.Progress{Name: "inventory", Step: "done", Elapsed: 62*time.Second + 500*time.Millisecond})
+			tb.Step(fnEvent("shipping", "publish version"))
 			tb.Stop()
-			tb.Function(fnEvent("shipping", "ignored after Stop"))
+			tb.Step(fnEvent("shipping", "ignored after Stop"))
 			got := buf.String()
 			deployGolden(t, fmt.Sprintf("table-frames-color-%v", color), visible(got))
 			if !color && strings.Contains(regexp.MustCompile(`\x1b\[(\d+A|2K|J)`).ReplaceAllString(got, ""), "\x1b") {
@@ -92,12 +92,12 @@ func TestProgressTableOverflowAndWidth(t *testing.T) {
 	for i := 0; i < len(names); i += 2 {
 		batch := names[i:min(i+2, len(names))]
 		for _, n := range batch {
-			tb.Function(fnEvent(n, "start"))
-			tb.Function(fnEvent(n, "upload code and wait for the update to finish"))
+			tb.Step(fnEvent(n, "start"))
+			tb.Step(fnEvent(n, "upload code and wait for the update to finish"))
 		}
 		clock.add(time.Second)
 		for _, n := range batch {
-			tb.Function(deploy.Progress{Function: n, Step: "done", Elapsed: time.Second})
+			tb.Step(deploy.Progress{Name: n, Step: "done", Elapsed: time.Second})
 		}
 	}
 	tb.Stop()
@@ -145,8 +145,8 @@ func TestProgressTableFitsHeight(t *testing.T) {
 		tb.add(progressRowSpec{Kind: "function", Name: fmt.Sprintf("fn%d", i), Action: "update"})
 	}
 	tb.start()
-	tb.Function(fnEvent("fn0", "start"))
-	tb.Function(fnEvent("fn1", "start"))
+	tb.Step(fnEvent("fn0", "start"))
+	tb.Step(fnEvent("fn1", "start"))
 	tb.Stop()
 	for i, fr := range frames(buf.String()) {
 		if n := strings.Count(fr, "\n"); n > 4 {
@@ -161,13 +161,13 @@ func TestProgressTableFitsHeight(t *testing.T) {
 func TestProgressLines(t *testing.T) {
 	var buf bytes.Buffer
 	p := &lineProgress{w: &buf, ok: "ok", fail: "FAILED"}
-	p.Shared(progressEvent{Kind: "table", Name: "shop-events", Step: "start"})
-	p.Shared(progressEvent{Kind: "table", Name: "shop-events", Step: "create table"})
-	p.Shared(progressEvent{Kind: "table", Name: "shop-events", Step: "done", Elapsed: 1500 * time.Millisecond})
-	p.Function(fnEvent("inventory", "start"))
-	p.Function(fnEvent("inventory", "upload code"))
-	p.Function(deploy.Progress{Function: "inventory", Step: "done", Elapsed: 2 * time.Second})
-	p.Function(deploy.Progress{Function: "payment", Step: "failed", Err: errors.New("AccessDeniedException"), Elapsed: time.Second})
+	p.Step(deploy.Progress{Kind: "table", Name: "shop-events", Step: "start"})
+	p.Step(deploy.Progress{Kind: "table", Name: "shop-events", Step: "create table"})
+	p.Step(deploy.Progress{Kind: "table", Name: "shop-events", Step: "done", Elapsed: 1500 * time.Millisecond})
+	p.Step(fnEvent("inventory", "start"))
+	p.Step(fnEvent("inventory", "upload code"))
+	p.Step(deploy.Progress{Name: "inventory", Step: "done", Elapsed: 2 * time.Second})
+	p.Step(deploy.Progress{Name: "payment", Step: "failed", Err: errors.New("AccessDeniedException"), Elapsed: time.Second})
 	p.Stop()
 	deployGolden(t, "lines", buf.String())
 }
@@ -177,7 +177,7 @@ func TestProgressTableTicksUntilStopped(t *testing.T) {
 	tb := newProgressTable(&buf, progressTableOptions{Tick: time.Millisecond, Width: 80, Height: 24})
 	tb.add(progressRowSpec{Kind: "function", Name: "inventory", Action: "update"})
 	tb.start()
-	tb.Function(fnEvent("inventory", "start"))
+	tb.Step(fnEvent("inventory", "start"))
 	tb.Stop() // returns only once the ticker goroutine has ended
 	n := len(buf.String())
 	time.Sleep(5 * time.Millisecond)

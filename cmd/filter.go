@@ -437,18 +437,21 @@ type sinceStats struct {
 	Samples    []sinceSample `json:"samples"`
 }
 
-func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions, pats []namedPattern) error {
+func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions, pats []namedPattern) (err error) {
 	since, err := parseSince(o.Since, f.Now())
 	if err != nil {
 		return cmdutil.UsageError("%v", err)
 	}
-	if f.Open.EventStore == nil {
-		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: "filter test --since: this provider has no event store to read"}
-	}
-	store, err := f.Open.EventStore(ctx)
+	p, err := f.Project()
 	if err != nil {
 		return err
 	}
+	prov, err := openProvider(ctx, f, p, []providers.Ability{providers.AbilityStore})
+	if err != nil {
+		return err
+	}
+	defer closeProvider(ctx, prov, &err)
+	store := prov.Store
 	rs := filter.NewRuleSet()
 	for i, np := range pats {
 		rs.Add(strconv.Itoa(i), np.p)

@@ -273,25 +273,25 @@ func itoa3(n int) string {
 func TestFilterSince(t *testing.T) {
 	e := newFilterEnv(t)
 	store := filterStoreEvents()
-	e.f.Open.EventStore = func(ctx context.Context) (providers.EventStore, error) { return store, nil }
+	e.f.OpenProvider = openAs(func() *providers.Provider { return &providers.Provider{Store: store} })
 	code := e.run(t, "", "filter", "test", "--since", "24h", "-p", `{"detail":{"total":[{"numeric":[">",100]}]}}`, "--samples", "2")
 	if code != 0 {
 		t.Fatalf("exit %d; stderr %s", code, e.errOut)
 	}
 	got := e.out.String()
 	e = newFilterEnv(t)
-	e.f.Open.EventStore = func(ctx context.Context) (providers.EventStore, error) { return store, nil }
+	e.f.OpenProvider = openAs(func() *providers.Provider { return &providers.Provider{Store: store} })
 	e.f.Globals.Output = "json"
 	e.run(t, "", "filter", "test", "--since", "24h", "-p", `{"detail":{"total":[{"numeric":[">",100]}]}}`, "--samples", "2", "-o", "json")
 	filterGolden(t, "since", got+"--- json ---\n"+e.out.String())
 
 	e = newFilterEnv(t)
-	e.f.Open.EventStore = func(ctx context.Context) (providers.EventStore, error) { return store, nil }
+	e.f.OpenProvider = openAs(func() *providers.Provider { return &providers.Provider{Store: store} })
 	if code := e.run(t, "", "filter", "test", "--since", "24h", "-p", `{"source":["none"]}`); code != 1 {
 		t.Fatalf("nothing matched: exit %d, want 1", code)
 	}
 	e = newFilterEnv(t)
-	e.f.Open.EventStore = func(ctx context.Context) (providers.EventStore, error) { return &filterStore{}, nil }
+	e.f.OpenProvider = openAs(func() *providers.Provider { return &providers.Provider{Store: &filterStore{}} })
 	if code := e.run(t, "", "filter", "test", "--since", "24h", "-p", `{"source":["none"]}`); code != 1 || !strings.Contains(e.errOut.String(), "no events stored since 2026-11-25T12:00:00Z") {
 		t.Fatalf("empty store: exit %d, stderr %q", code, e.errOut)
 	}

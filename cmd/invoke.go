@@ -13,7 +13,6 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/local"
 )
 
 type invokeOptions struct {
@@ -46,12 +45,9 @@ evcli rollback chose); --logs prints the log tail Lambda returns (its last 4 KB)
 	return c
 }
 
-func runInvoke(ctx context.Context, f *cmdutil.Factory, o invokeOptions) error {
+func runInvoke(ctx context.Context, f *cmdutil.Factory, o invokeOptions) (err error) {
 	p, err := f.Project()
 	if err != nil {
-		return err
-	}
-	if err := providerOf(p, "invoke"); err != nil {
 		return err
 	}
 	if err := checkFunctionName(p.Path, o.Function, p.Functions); err != nil {
@@ -67,24 +63,12 @@ func runInvoke(ctx context.Context, f *cmdutil.Factory, o invokeOptions) error {
 	if !json.Valid(payload) {
 		return cmdutil.UsageError("--payload is not valid JSON: pass a JSON document or @file")
 	}
-	var res providers.InvokeResult
-	var closeErr error
-	if p.Provider == "aws" {
-		// Lambda's Invoke on the alias live, with the log tail (LogType
-		// Tail) decoded.
-		inv, openErr := f.Open.Invoker(ctx)
-		if openErr != nil {
-			return openErr
-		}
-		res, err = inv.Invoke(ctx, o.Function, payload)
-	} else {
-		s, connErr := local.Connect(ctx, localOptions(f, p))
-		if connErr != nil {
-			return connErr
-		}
-		res, err = s.Invoke(ctx, o.Function, payload)
-		closeErr = s.Close(ctx)
+	prov, err := openProvider(ctx, f, p, []providers.Ability{providers.AbilityInvoke})
+	if err != nil {
+		return err
 	}
+	defer closeProvider(ctx, prov, &err)
+	res, err := prov.Invoker.Invoke(ctx, o.Function, payload)
 	if err != nil {
 		if providers.CodeOf(err) == providers.NotFound {
 			return cmdutil.UsageError("function %q is not deployed: run evcli deploy", o.Function)
@@ -119,9 +103,6 @@ func runInvoke(ctx context.Context, f *cmdutil.Factory, o invokeOptions) error {
 		if len(out) == 0 || out[len(out)-1] != '\n' {
 			fmt.Fprintln(f.IO.Out)
 		}
-	}
-	if closeErr != nil {
-		return closeErr
 	}
 	if res.FunctionError != "" {
 		return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: fmt.Sprintf("function %s failed (%s)", o.Function, res.FunctionError)}

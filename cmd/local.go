@@ -13,7 +13,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/project"
-	"github.com/evcli/evcli/providers/local"
+	"github.com/evcli/evcli/providers"
 )
 
 type serveOptions struct {
@@ -44,27 +44,31 @@ With --watch, a change to a function's sources repackages and redeploys that fun
 	return c
 }
 
-func runServe(ctx context.Context, f *cmdutil.Factory, o serveOptions) error {
+func runServe(ctx context.Context, f *cmdutil.Factory, o serveOptions) (err error) {
 	p, err := f.Project()
 	if err != nil {
 		return err
 	}
-	if err := providerOf(p, "local serve"); err != nil {
+	prov, err := openProvider(ctx, f, p, []providers.Ability{providers.AbilityServe, providers.AbilityDeploy})
+	if err != nil {
 		return err
 	}
-	lo := localOptions(f, p)
-	lo.Addr = o.Addr
-	lo.Logf = func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, format+"\n", args...) }
-	err = local.Serve(ctx, lo, func(e *local.Engine) {
-		fns, _ := e.DB().Functions(ctx)
-		fmt.Fprintf(f.IO.ErrOut, "local provider listening on http://%s (%d functions deployed)\n", e.Addr(), len(fns))
-		fmt.Fprintf(f.IO.ErrOut, "  PutEvents:  AWS_ENDPOINT_URL_EVENTBRIDGE=http://%s\n  Invoke:     aws lambda invoke --endpoint-url http://%s --function-name NAME out.json\n", e.Addr(), e.Addr())
-		if o.Watch {
-			go watchAndRedeploy(ctx, f, p, e)
-		}
+	defer closeProvider(ctx, prov, &err)
+	err = prov.Server.Serve(ctx, providers.ServeOptions{
+		Addr: o.Addr,
+		Logf: func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, format+"\n", args...) },
+		Ready: func(info providers.ServeInfo) {
+			fmt.Fprintf(f.IO.ErrOut, "%s provider listening on %s (%d functions deployed)\n", prov.Name, info.Addr, info.Functions)
+			for _, n := range info.Notes {
+				fmt.Fprintf(f.IO.ErrOut, "  %s\n", n)
+			}
+			if o.Watch {
+				go watchAndRedeploy(ctx, f, p, prov.Deployer)
+			}
+		},
 	})
 	if ctx.Err() != nil {
-		fmt.Fprintln(f.IO.ErrOut, "local provider stopped")
+		fmt.Fprintf(f.IO.ErrOut, "%s provider stopped\n", prov.Name)
 		return nil
 	}
 	return err
@@ -72,7 +76,7 @@ func runServe(ctx context.Context, f *cmdutil.Factory, o serveOptions) error {
 
 // watchAndRedeploy repackages and redeploys a function shortly after its
 // sources change (changes within 300 ms are taken together).
-func watchAndRedeploy(ctx context.Context, f *cmdutil.Factory, p *project.Project, e *local.Engine) {
+func watchAndRedeploy(ctx context.Context, f *cmdutil.Factory, p *project.Project, d providers.Deployer) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		fmt.Fprintf(f.IO.ErrOut, "watch: %v\n", err)
@@ -89,7 +93,6 @@ func watchAndRedeploy(ctx context.Context, f *cmdutil.Factory, p *project.Projec
 		}
 	}
 	fmt.Fprintf(f.IO.ErrOut, "watching %d directories for changes\n", len(dirs))
-	d := local.NewDeployer(e.DB(), stateDir(p), e.Reload)
 	var mu sync.Mutex
 	timers := map[string]*time.Timer{}
 	for {
@@ -113,25 +116,17 @@ func watchAndRedeploy(ctx context.Context, f *cmdutil.Factory, p *project.Projec
 	}
 }
 
-func redeploy(ctx context.Context, f *cmdutil.Factory, p *project.Project, d *local.Deployer, fn string) {
-	env, err := resolveEnvironments(f, p, []string{fn})
-	if err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", fn, err)
-		return
-	}
-	arts, err := deploy.Package(ctx, p, deploy.PackageOptions{Functions: []string{fn}})
-	if err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", fn, err)
-		return
-	}
-	if !arts[0].Changed {
-		return
-	}
-	desired := desiredDeployments(p, arts, env)
+// redeploy runs the deploy pipeline for one function; an unchanged one is
+// left alone silently.
+func redeploy(ctx context.Context, f *cmdutil.Factory, p *project.Project, d providers.Deployer, fn string) {
 	start := time.Now()
-	if err := d.ApplyFunction(ctx, desired[0], true, nil); err != nil {
+	sum, err := deploy.Run(ctx, d, nil, deploy.RunOptions{Project: p, Functions: []string{fn}, Getenv: f.Getenv})
+	switch {
+	case err != nil:
 		fmt.Fprintf(f.IO.ErrOut, "%s %s: %v\n", failMark(f), fn, err)
-		return
+	case len(sum.Failures) > 0:
+		fmt.Fprintf(f.IO.ErrOut, "%s %s: %v\n", failMark(f), fn, sum.Failures[0].Err)
+	case sum.Applied > 0:
+		fmt.Fprintf(f.IO.ErrOut, "%s redeployed %s (%s)\n", okMark(f), fn, time.Since(start).Round(time.Millisecond))
 	}
-	fmt.Fprintf(f.IO.ErrOut, "%s redeployed %s (%s)\n", okMark(f), fn, time.Since(start).Round(time.Millisecond))
 }

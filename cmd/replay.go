@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,22 +15,9 @@ import (
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/filter"
-	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
-	localbus "github.com/evcli/evcli/providers/local/bus"
-	"github.com/evcli/evcli/providers/local/store"
 	"github.com/evcli/evcli/replay"
 )
-
-// replayWaiter waits for the deliveries a replay caused (--wait, local
-// provider): Published is called after each acknowledged batch, Wait once
-// the replay has ended, and prints the deliveries as `send --wait` does.
-type replayWaiter interface {
-	Published(ctx context.Context, evs []providers.Event)
-	Wait(ctx context.Context) error
-}
-
-// The local provider's EventBus (cmd/wiring.go) is a replayWaiter.
 
 type replayOptions struct {
 	Since, Until string
@@ -119,59 +105,6 @@ func newCmdReplayList(f *cmdutil.Factory) *cobra.Command {
 	}
 }
 
-// replayCheckpoints opens where replay records live: the project's local
-// store (also for cloud providers: the records are the user's, not the
-// cloud's). The handle commits with synchronous=NORMAL: a checkpoint
-// survives kill -9 of evcli (the WAL is in the OS page cache) without an
-// fsync per batch; after a power loss the last few checkpoints may be lost,
-// which republishes those batches with the same ids.
-func replayCheckpoints(p *project.Project) (replay.Checkpoints, *store.DB, error) {
-	db, err := store.Open(stateDir(p), store.WithSynchronous("NORMAL"))
-	if err != nil {
-		return nil, nil, err
-	}
-	return replay.KVCheckpoints{KV: db}, db, nil
-}
-
-// replayTargets maps an event to the functions whose rules on bus match it,
-// from the local provider's deployed rules.
-func replayTargets(ctx context.Context, db *store.DB, bus string) (func(providers.Event) []string, error) {
-	rules, err := db.Rules(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rs := filter.NewRuleSet()
-	fn := map[string]string{}
-	for _, r := range rules {
-		if r.Bus != bus && !(r.Bus == "" && bus == store.DefaultBus) {
-			continue
-		}
-		pat, err := filter.Parse(r.Pattern)
-		if err != nil {
-			continue // deploy validated it; a rule that no longer parses matches nothing
-		}
-		rs.Add(r.ID, pat)
-		fn[r.ID] = r.Function
-	}
-	return func(ev providers.Event) []string {
-		b, err := replay.EnvelopeJSON(&ev)
-		if err != nil {
-			return nil
-		}
-		ids, err := rs.Match(b)
-		if err != nil {
-			return nil
-		}
-		var out []string
-		for _, id := range ids {
-			if name := fn[id]; !slices.Contains(out, name) {
-				out = append(out, name)
-			}
-		}
-		return out
-	}, nil
-}
-
 func replayUsage(err error) error {
 	var ie *replay.InputError
 	var pe *filter.PatternError
@@ -201,18 +134,14 @@ func replayPattern(src string) (string, func([]byte) (bool, error), error) {
 	return text, pat.Match, nil
 }
 
-func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o replayOptions) error {
+func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o replayOptions) (err error) {
 	p, err := f.Project()
 	if err != nil {
 		return err
 	}
-	provider := p.Provider
-	if provider == "" {
-		provider = "local"
-	}
 	now := f.Now()
 	cfg := replay.Config{
-		Name: o.Name, Provider: provider, Bus: o.To,
+		Name: o.Name, Provider: providerName(p), Bus: o.To,
 		Concurrency: o.Concurrency, MaxAttempts: o.MaxAttempts,
 		Now: f.Now, Sleep: f.Sleep,
 	}
@@ -220,7 +149,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		cfg.Bus = p.Bus
 	}
 	if cfg.Bus == "" {
-		cfg.Bus = store.DefaultBus
+		cfg.Bus = "default"
 	}
 	if o.Concurrency < 1 || o.Concurrency > 64 {
 		return cmdutil.UsageError("--concurrency %d: use 1 to 64", o.Concurrency)
@@ -231,15 +160,21 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 	if cfg.Rate, err = replay.ParseRate(o.Rate); err != nil {
 		return replayUsage(err)
 	}
-	if o.Wait && provider != "local" {
-		return cmdutil.UsageError("--wait works with the local provider only (the provider is %s)", provider)
+	need := []providers.Ability{providers.AbilityStore, providers.AbilityState}
+	if !o.DryRun {
+		need = append(need, providers.AbilityPublish)
 	}
-
-	cps, db, err := replayCheckpoints(p)
+	if o.Wait {
+		need = append(need, providers.AbilityWait)
+	}
+	prov, err := openProvider(ctx, f, p, need)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	// Close lets an in-process provider finish the deliveries the replay
+	// caused before evcli exits.
+	defer closeProvider(ctx, prov, &err)
+	cps := replay.KVCheckpoints{KV: prov.State}
 
 	if o.Resume != "" {
 		for _, name := range []string{"since", "until", "aggregate", "type", "pattern", "limit", "order", "name", "include-replays", "to"} {
@@ -308,14 +243,10 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		}
 	}
 
-	es, err := f.Open.EventStore(ctx)
-	if err != nil {
-		return err
-	}
-
+	es := prov.Store
 	if o.DryRun {
-		if provider == "local" {
-			if cfg.Targets, err = replayTargets(ctx, db, cfg.Bus); err != nil {
+		if prov.Router != nil {
+			if cfg.Targets, err = prov.Router.Route(ctx, cfg.Bus); err != nil {
 				return err
 			}
 		}
@@ -328,11 +259,11 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		return nil
 	}
 
-	if provider != "local" && !f.Globals.Yes {
+	if !prov.Private && !f.Globals.Yes {
 		if !f.IO.CanPrompt() {
-			return cmdutil.UsageError("replaying to bus %s on %s publishes to real consumers: use --yes to confirm when not running interactively", cfg.Bus, provider)
+			return cmdutil.UsageError("replaying to bus %s on %s publishes to real consumers: use --yes to confirm when not running interactively", cfg.Bus, prov.Name)
 		}
-		ok, err := replayConfirm(f, fmt.Sprintf("Replay events %s to bus %s on %s? [y/N] ", replayDescribe(cfg.Selection), cfg.Bus, provider))
+		ok, err := replayConfirm(f, fmt.Sprintf("Replay events %s to bus %s on %s? [y/N] ", replayDescribe(cfg.Selection), cfg.Bus, prov.Name))
 		if err != nil {
 			return err
 		}
@@ -341,31 +272,9 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		}
 	}
 
-	bus, err := f.Open.EventBus(ctx)
-	if err != nil {
-		return err
-	}
-	if _, ok := bus.(*sessionBus); ok {
-		// The local bus stores a call in one transaction: larger batches cost less per event.
-		cfg.MaxBatchEntries, cfg.MaxBatchBytes = localbus.PublishBatchEntries, localbus.PublishBatchBytes
-	}
-	if c, ok := bus.(interface{ Close(context.Context) error }); ok {
-		// An in-process local bus lets its deliveries finish before exit.
-		defer func() {
-			if err := c.Close(context.WithoutCancel(ctx)); err != nil && ctx.Err() == nil {
-				fmt.Fprintf(f.IO.ErrOut, "warning: %v\n", err)
-			}
-		}()
-	}
-	var waiter replayWaiter
-	if o.Wait {
-		w, ok := bus.(replayWaiter)
-		if !ok {
-			return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: "--wait: this provider's bus cannot wait for deliveries"}
-		}
-		waiter = w
-		cfg.OnPublished = waiter.Published
-	}
+	// Batches as large as the provider's bus takes in one call (the local
+	// bus stores a call in one transaction: larger batches cost less).
+	cfg.MaxBatchEntries, cfg.MaxBatchBytes = prov.BusLimits.Entries, prov.BusLimits.Bytes
 
 	var bar *replay.Bar
 	switch {
@@ -385,7 +294,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		cfg.OnProgress = bar.Update
 	}
 
-	sum, runErr := replay.Run(ctx, cfg, es, bus, cps)
+	sum, runErr := replay.Run(ctx, cfg, es, prov.Bus, cps)
 	if bar != nil {
 		bar.Finish()
 	}
@@ -403,18 +312,22 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		}
 		return runErr
 	}
-	if waiter != nil {
+	if o.Wait {
 		wctx := ctx
 		if o.Timeout > 0 {
 			var cancel context.CancelFunc
 			wctx, cancel = context.WithTimeout(ctx, o.Timeout)
 			defer cancel()
 		}
-		if err := waiter.Wait(wctx); err != nil {
+		dels, err := prov.Waiter.Wait(wctx)
+		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 				return fmt.Errorf("gave up waiting after %s (--timeout): deliveries are still running", o.Timeout)
 			}
 			return err
+		}
+		if failed := printDeliveries(f, f.Globals.JSON(), nil, dels); failed > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "%d of %d deliveries failed\n", failed, len(dels))
 		}
 	}
 	if sum.Failed > 0 {
@@ -564,17 +477,17 @@ func replaySample(evs []providers.Event) []string {
 	return out
 }
 
-func runReplayList(ctx context.Context, f *cmdutil.Factory) error {
+func runReplayList(ctx context.Context, f *cmdutil.Factory) (err error) {
 	p, err := f.Project()
 	if err != nil {
 		return err
 	}
-	cps, db, err := replayCheckpoints(p)
+	prov, err := openProvider(ctx, f, p, []providers.Ability{providers.AbilityState})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	recs, err := replay.List(ctx, cps)
+	defer closeProvider(ctx, prov, &err)
+	recs, err := replay.List(ctx, replay.KVCheckpoints{KV: prov.State})
 	if err != nil {
 		return err
 	}

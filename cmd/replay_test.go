@@ -21,6 +21,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local"
 	"github.com/evcli/evcli/providers/local/bus"
 	"github.com/evcli/evcli/providers/local/store"
 	"github.com/evcli/evcli/replay"
@@ -125,8 +126,21 @@ func newReplayEnv(t *testing.T, evs []providers.StoredEvent, project string) *re
 		Environ: func() []string { return nil },
 	}
 	st := &replayStore{evs: evs}
-	e.f.Open.EventStore = func(ctx context.Context) (providers.EventStore, error) { return st, nil }
-	e.f.Open.EventBus = func(ctx context.Context) (providers.EventBus, error) { return e.bus, nil }
+	e.f.OpenProvider = openAs(func() *providers.Provider {
+		kv, closeKV, err := local.OpenState(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Routing is the local driver's own (rules the tests deploy).
+		lp, err := local.Open(context.Background(), providers.OpenOptions{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &providers.Provider{Store: st, Bus: e.bus, BusLimits: providers.PutEventsLimits, State: kv, Router: lp.Router}
+		p.OnClose(func(context.Context) error { return closeKV() })
+		p.OnClose(lp.Close)
+		return p
+	})
 	return e
 }
 

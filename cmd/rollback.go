@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/providers"
 )
 
 type rollbackOptions struct {
@@ -54,26 +55,20 @@ func isVersionNumber(s string) bool {
 	return s != "0" && !strings.HasPrefix(s, "0")
 }
 
-func runRollback(ctx context.Context, f *cmdutil.Factory, o rollbackOptions) error {
+func runRollback(ctx context.Context, f *cmdutil.Factory, o rollbackOptions) (err error) {
 	p, err := f.Project()
 	if err != nil {
-		return err
-	}
-	if err := providerOf(p, "rollback"); err != nil {
 		return err
 	}
 	if err := checkFunctionName(p.Path, o.Function, p.Functions); err != nil {
 		return err
 	}
-	if p.Provider != "aws" {
-		return &cmdutil.ExitError{Code: cmdutil.ExitFailure,
-			Msg: "rollback is not supported on the local provider: it keeps no earlier versions; deploy the earlier code again, or use --provider aws"}
-	}
-	d, err := openAWSDriver(ctx, f, p, awsDeployFlags{LogRetentionDays: defaultLogRetentionDays})
+	prov, err := openProvider(ctx, f, p, []providers.Ability{providers.AbilityRollback})
 	if err != nil {
 		return err
 	}
-	from, to, err := d.Rollback(ctx, o.Function, o.To)
+	defer closeProvider(ctx, prov, &err)
+	from, to, err := prov.Rollbacker.Rollback(ctx, o.Function, o.To)
 	if err != nil {
 		return err
 	}

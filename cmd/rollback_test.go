@@ -44,9 +44,9 @@ func TestRollbackErrors(t *testing.T) {
 		{"unknown function", []string{"rollback", "inventroy"}, 2, `did you mean "inventory"?`},
 		{"bad version", []string{"rollback", "inventory", "--to", "v2"}, 2, `--to "v2": name a published version number, e.g. --to 6`},
 		{"no function", []string{"rollback"}, 2, "accepts 1 arg(s), received 0"},
-		{"local", []string{"rollback", "inventory", "--provider", "local"}, 1,
-			"rollback is not supported on the local provider: it keeps no earlier versions; deploy the earlier code again, or use --provider aws\n"},
-		{"gcp", []string{"rollback", "inventory", "--provider", "gcp"}, 1, `rollback on provider "gcp" is not implemented yet`},
+		{"local", []string{"rollback", "inventory", "--provider", "local"}, 2,
+			"evcli: rollback is not available on local: it keeps no earlier versions; deploy the earlier code again\n"},
+		{"gcp", []string{"rollback", "inventory", "--provider", "gcp"}, 1, `provider "gcp" is not in this build yet`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newAWSCmdEnv(t)

@@ -63,8 +63,13 @@ func exitCode(err error) int {
 		return cmdutil.ExitUsage
 	}
 	var pe *providers.Error
-	if errors.As(err, &pe) && pe.Resource == "aws" && (pe.Code == providers.Unauthenticated || pe.Code == providers.InvalidArgument) {
-		return cmdutil.ExitCredentials // no credentials or no region
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case providers.Unauthenticated, providers.Unconfigured:
+			return cmdutil.ExitCredentials // no credentials, region or project
+		case providers.Unsupported:
+			return cmdutil.ExitUsage // the provider lacks the ability: said at open
+		}
 	}
 	return cmdutil.ExitCode(err)
 }
@@ -261,7 +266,8 @@ const exitCodesHelp = `Exit codes
 
   0    success
   1    failure: the command ran and something failed (filter test: an event did not match)
-  2    usage: bad flag, argument, project file, pattern or event; nothing was changed
-  4    no credentials or region for a cloud provider
+  2    usage: bad flag, argument, project file, pattern or event, or an ability the
+       provider lacks (rollback on local, send --wait on aws); nothing was changed
+  4    no credentials or region (or project) for a cloud provider
   130  interrupted (Ctrl-C)
 `

@@ -1,21 +1,17 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/local"
-	"github.com/evcli/evcli/providers/local/store"
 )
 
 type sendOptions struct {
@@ -35,15 +31,16 @@ func newCmdSend(f *cmdutil.Factory) *cobra.Command {
 array of them, NDJSON, or a PutEvents request ({"Entries":[...]}); "-" reads stdin.
 Every event is checked before any is sent: a malformed file sends nothing.
 
-On the local provider each event is stored durably first, then delivered to every
-function whose rule matches. With --wait, evcli waits until every delivery the events
-caused has finished, including deliveries of events the functions published in turn,
-and prints one line per delivery.
+The events go to the provider's bus in calls within its limits (EventBridge's PutEvents:
+10 entries and 256 KB a request). An entry over 256 KB sends nothing (exit 2). Entries
+that fail with a transient code (throttled, internal failure) are sent again with
+backoff, up to 4 attempts; entries that still fail are listed with their index in the
+file, error code and message, and send exits 1.
 
-On AWS the events go to EventBridge with PutEvents, at most 10 entries and 256 KB a
-request. Entries that fail with a retryable code (InternalFailure, ThrottlingException)
-are sent again with backoff, up to 4 attempts; entries that still fail are listed with
-their index in the file, error code and message, and send exits 1. --wait is local-only.`,
+On the local provider each event is stored durably first, then delivered to every
+function whose rule matches. With --wait (where the provider can tell), evcli waits
+until every delivery the events caused has finished, including deliveries of events
+the functions published in turn, and prints one line per delivery.`,
 		Example: `  evcli send events/order-created.json --wait
   cat events.ndjson | evcli send - -o json`,
 		Args: cobra.ExactArgs(1),
@@ -73,16 +70,10 @@ func readInput(f *cmdutil.Factory, name string) ([]byte, string, error) {
 	return b, name, nil
 }
 
-func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) error {
+func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) (err error) {
 	p, err := f.Project()
 	if err != nil {
 		return err
-	}
-	if err := providerOf(p, "send"); err != nil {
-		return err
-	}
-	if p.Provider == "aws" && o.Wait {
-		return cmdutil.UsageError("--wait works on the local provider only: on AWS, EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail")
 	}
 	data, name, err := readInput(f, o.File)
 	if err != nil {
@@ -92,6 +83,9 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) error {
 	if err != nil {
 		return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Msg: err.Error(), Err: err}
 	}
+	if err := providers.CheckEntrySizes(evs); err != nil {
+		return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Msg: err.Error(), Err: err}
+	}
 	for i := range evs {
 		if o.Bus != "" {
 			evs[i].EventBusName = o.Bus
@@ -99,80 +93,100 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) error {
 			evs[i].EventBusName = p.Bus
 		}
 	}
-	if p.Provider == "aws" {
-		return sendAWS(ctx, f, evs)
+	need := []providers.Ability{providers.AbilityPublish}
+	if o.Wait {
+		need = append(need, providers.AbilityWait)
 	}
-	s, err := local.Connect(ctx, localOptions(f, p))
+	prov, err := openProvider(ctx, f, p, need)
 	if err != nil {
 		return err
 	}
+	// Close lets an in-process provider finish the deliveries the events
+	// caused before evcli exits.
+	defer closeProvider(ctx, prov, &err)
 	wctx := ctx
 	if o.Wait && o.Timeout > 0 {
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	res, sendErr := s.Send(wctx, "", evs, o.Wait)
-	if sendErr != nil {
-		_ = s.Close(ctx)
+	rep, sendErr := providers.PublishAll(wctx, prov.Bus, "", evs, prov.BusLimits, providers.RetryPolicy{
+		MaxAttempts: sendAttempts, Sleep: f.Sleep,
+		OnRetry: func(n int, wait time.Duration) {
+			if f.Globals.Debug {
+				fmt.Fprintf(f.IO.ErrOut, "debug: %d entries failed with a retryable code; retrying in %s\n", n, wait)
+			}
+		},
+	})
+	if sendErr != nil && (ctx.Err() != nil || len(rep.Results) == 0) {
 		if errors.Is(sendErr, context.DeadlineExceeded) && ctx.Err() == nil {
-			return fmt.Errorf("gave up waiting after %s (--timeout): deliveries are still running", o.Timeout)
+			return fmt.Errorf("gave up after %s (--timeout)", o.Timeout)
 		}
 		return sendErr
 	}
-	// The events are stored: say so before waiting for the deliveries of a
-	// one-shot session, so an acknowledged event is one the store holds.
-	failed := printSendResult(f, evs, res, nil)
-	if err := s.Close(ctx); err != nil && ctx.Err() == nil {
-		return err
+	// The events are stored (or failed): say so before waiting for the
+	// deliveries, so an acknowledged event is one the bus holds.
+	var jl *cmdutil.JSONLines
+	if f.Globals.JSON() {
+		jl = cmdutil.NewJSONLines(f.IO.Out, "send")
+	}
+	failed := printSendResult(f, jl, evs, rep)
+	if sendErr != nil {
+		return sendErr
+	}
+	if o.Wait {
+		dels, err := prov.Waiter.Wait(wctx)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return fmt.Errorf("gave up waiting after %s (--timeout): deliveries are still running", o.Timeout)
+			}
+			return err
+		}
+		failed += printDeliveries(f, f.Globals.JSON(), jl, dels)
 	}
 	if failed > 0 {
+		if !f.Globals.JSON() && rep.Failed() > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "%d of %d events not sent\n", rep.Failed(), len(evs))
+		}
 		return cmdutil.Silent(cmdutil.ExitFailure)
 	}
 	return nil
 }
 
-// printSendResult prints the events and deliveries and returns how many
-// entries or deliveries failed.
-// attempts, when not nil, is how many PutEvents attempts each entry took.
-func printSendResult(f *cmdutil.Factory, evs []providers.Event, res local.SendResult, attempts []int) int {
+// printSendResult prints one line (or JSON record) per event and returns
+// how many were not sent.
+func printSendResult(f *cmdutil.Factory, jl *cmdutil.JSONLines, evs []providers.Event, rep providers.PublishReport) int {
 	failed := 0
-	var jl *cmdutil.JSONLines
-	if f.Globals.JSON() {
-		jl = cmdutil.NewJSONLines(f.IO.Out, "send")
-	}
-	for i, r := range res.Results {
+	for i, r := range rep.Results {
 		ev := evs[i]
 		if r.ErrorCode != "" {
 			failed++
 		}
 		if jl != nil {
-			rec := map[string]any{"type": "event", "id": r.EventID, "source": ev.Source, "detailType": ev.DetailType, "bus": ev.EventBusName}
+			rec := map[string]any{"type": "event", "id": r.EventID, "source": ev.Source, "detailType": ev.DetailType, "bus": ev.EventBusName,
+				"attempts": rep.Attempts[i]}
 			if r.ErrorCode != "" {
 				rec["index"], rec["errorCode"], rec["errorMessage"] = i, r.ErrorCode, r.ErrorMsg
-			}
-			if attempts != nil {
-				rec["attempts"] = attempts[i]
 			}
 			_ = jl.Write(rec)
 			continue
 		}
 		if r.ErrorCode != "" {
 			after := ""
-			if attempts != nil && attempts[i] > 1 {
-				after = fmt.Sprintf(" (after %d attempts)", attempts[i])
+			if rep.Attempts[i] > 1 {
+				after = fmt.Sprintf(" (after %d attempts)", rep.Attempts[i])
 			}
 			fmt.Fprintf(f.IO.ErrOut, "event %d (%s %s) not sent: %s: %s%s\n", i, ev.Source, ev.DetailType, r.ErrorCode, r.ErrorMsg, after)
 		} else {
 			fmt.Fprintf(f.IO.ErrOut, "sent %s %s %s\n", r.EventID, ev.Source, ev.DetailType)
 		}
 	}
-	return failed + printDeliveries(f, f.Globals.JSON(), jl, res.Deliveries)
+	return failed
 }
 
 // printDeliveries prints one line (or JSON record) per delivery and returns
 // how many failed. jl may be nil for a stream that has not started.
-func printDeliveries(f *cmdutil.Factory, asJSON bool, jl *cmdutil.JSONLines, dels []store.Delivery) int {
+func printDeliveries(f *cmdutil.Factory, asJSON bool, jl *cmdutil.JSONLines, dels []providers.Delivery) int {
 	if asJSON && jl == nil && len(dels) > 0 {
 		jl = cmdutil.NewJSONLines(f.IO.Out, "deliveries")
 	}
@@ -220,121 +234,3 @@ func orDash(s string) string {
 // sendAttempts is how often send tries an entry that failed with a
 // retryable code (InternalFailure, ThrottlingException).
 const sendAttempts = 4
-
-// maxPutEventsBytes is PutEvents' limit on a request's entries (and so on
-// one entry), counted as EventBridge counts them.
-const maxPutEventsBytes = 256 * 1024
-
-// putEntrySize is an entry's size as EventBridge computes it: 14 bytes for
-// the time, plus the UTF-8 bytes of source, detail-type, detail and each
-// resource.
-func putEntrySize(ev providers.Event) int {
-	n := len(ev.Source) + len(ev.DetailType) + len(ev.Detail)
-	if len(bytes.TrimSpace(ev.Detail)) == 0 {
-		n += 2 // sent as {}
-	}
-	if !ev.Time.IsZero() {
-		n += 14
-	}
-	for _, r := range ev.Resources {
-		n += len(r)
-	}
-	return n
-}
-
-// retryablePutCode reports whether a PutEvents entry error is transient.
-func retryablePutCode(code string) bool {
-	return code == "InternalFailure" || code == "InternalException" || code == "ServiceUnavailable" ||
-		strings.Contains(code, "Throttl")
-}
-
-// sendAWS puts evs on EventBridge: requests of at most 10 entries and 256 KB,
-// entries that failed with a retryable code sent again with backoff, and
-// every entry that still failed reported with its index, code and message.
-func sendAWS(ctx context.Context, f *cmdutil.Factory, evs []providers.Event) error {
-	for i, ev := range evs {
-		if n := putEntrySize(ev); n > maxPutEventsBytes {
-			return cmdutil.UsageError("event %d (%s %s) is %d bytes: PutEvents takes at most %d bytes per entry; nothing was sent", i, ev.Source, ev.DetailType, n, maxPutEventsBytes)
-		}
-	}
-	bus, err := f.Open.EventBus(ctx)
-	if err != nil {
-		return err
-	}
-	results := make([]providers.PublishResult, len(evs))
-	attempts := make([]int, len(evs))
-	pending := make([]int, len(evs))
-	for i := range pending {
-		pending[i] = i
-	}
-	var callErr error
-	backoff := 200 * time.Millisecond
-	for attempt := 1; len(pending) > 0; attempt++ {
-		var retry []int
-		for start := 0; start < len(pending) && callErr == nil; {
-			// One request: at most 10 entries and 256 KB.
-			end, size := start, 0
-			for end < len(pending) && end-start < 10 {
-				n := putEntrySize(evs[pending[end]])
-				if end > start && size+n > maxPutEventsBytes {
-					break
-				}
-				size += n
-				end++
-			}
-			idx := pending[start:end]
-			batch := make([]providers.Event, len(idx))
-			for j, i := range idx {
-				batch[j] = evs[i]
-			}
-			res, err := bus.Publish(ctx, "", batch)
-			for j, r := range res {
-				i := idx[j]
-				results[i], attempts[i] = r, attempt
-				if r.ErrorCode != "" && retryablePutCode(r.ErrorCode) {
-					retry = append(retry, i)
-				}
-			}
-			if err != nil {
-				callErr = err
-				// Entries without an answer keep their earlier failure, if any.
-				for _, i := range idx[len(res):] {
-					if attempts[i] == 0 {
-						results[i] = providers.PublishResult{ErrorCode: "NotSent", ErrorMsg: "the PutEvents call failed"}
-					}
-				}
-				for _, i := range pending[end:] {
-					if attempts[i] == 0 {
-						results[i] = providers.PublishResult{ErrorCode: "NotSent", ErrorMsg: "not attempted after an earlier PutEvents call failed"}
-					}
-				}
-			}
-			start = end
-		}
-		if callErr != nil || len(retry) == 0 || attempt == sendAttempts {
-			break
-		}
-		if f.Globals.Debug {
-			fmt.Fprintf(f.IO.ErrOut, "debug: %d entries failed with a retryable code; retrying in %s\n", len(retry), backoff)
-		}
-		if err := f.Sleep(ctx, backoff); err != nil {
-			return err
-		}
-		backoff *= 2
-		pending = retry
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	failed := printSendResult(f, evs, local.SendResult{Results: results}, attempts)
-	if callErr != nil {
-		return callErr
-	}
-	if failed > 0 {
-		if !f.Globals.JSON() {
-			fmt.Fprintf(f.IO.ErrOut, "%d of %d events not sent\n", failed, len(evs))
-		}
-		return cmdutil.Silent(cmdutil.ExitFailure)
-	}
-	return nil
-}

@@ -27,8 +27,9 @@ type tailOptions struct {
 	Globals *cmdutil.Globals
 	Now     func() time.Time
 	Sleep   func(ctx context.Context, d time.Duration) error
-	// OpenLogSource opens the provider's log source.
-	OpenLogSource func(ctx context.Context) (providers.LogSource, error)
+	// OpenProvider opens the provider of p, which is nil outside a project
+	// (then --provider, else local, in this directory).
+	OpenProvider func(ctx context.Context, p *project.Project) (*providers.Provider, error)
 	// Project loads evcli.yaml; (nil, nil) when there is none and -f was
 	// not given.
 	Project func() (*project.Project, error)
@@ -55,11 +56,11 @@ func newCmdTailWith(f *cmdutil.Factory, runF func(*tailOptions) error) *cobra.Co
 		Globals: f.Globals,
 		Now:     f.Now,
 		Sleep:   f.Sleep,
-		OpenLogSource: func(ctx context.Context) (providers.LogSource, error) {
-			if f.Open.LogSource == nil {
-				return nil, fmt.Errorf("tail: the %s provider has no log source yet", providerName(f, nil))
+		OpenProvider: func(ctx context.Context, p *project.Project) (*providers.Provider, error) {
+			if p == nil {
+				p = &project.Project{Dir: ".", Provider: f.Globals.Provider, Region: f.Globals.Region}
 			}
-			return f.Open.LogSource(ctx)
+			return openProvider(ctx, f, p, []providers.Ability{providers.AbilityLogs})
 		},
 		RunTUI: runTUIProgram,
 	}
@@ -114,16 +115,6 @@ and with -o json one JSON object per line (after the version line):
 	fl.BoolVar(&o.NoTUI, "no-tui", false, "print lines instead of starting the terminal UI")
 	fl.DurationVar(&o.ReorderWindow, "reorder-window", tail.DefaultReorderWindow, "how long lines are held to put them in time order and give them their correlation ID")
 	return c
-}
-
-func providerName(f *cmdutil.Factory, p *project.Project) string {
-	switch {
-	case f.Globals.Provider != "":
-		return f.Globals.Provider
-	case p != nil && p.Provider != "":
-		return p.Provider
-	}
-	return "local"
 }
 
 // parseSince reads --since: a duration before now (with d for days) or an
@@ -238,7 +229,7 @@ func (o *tailOptions) tailConfig(p *project.Project) (tail.Config, error) {
 	return cfg, nil
 }
 
-func runTail(ctx context.Context, o *tailOptions) error {
+func runTail(ctx context.Context, o *tailOptions) (err error) {
 	p, err := o.Project()
 	if err != nil {
 		return err
@@ -247,18 +238,12 @@ func runTail(ctx context.Context, o *tailOptions) error {
 	if err != nil {
 		return cmdutil.UsageError("%v", err)
 	}
-	src, err := o.OpenLogSource(ctx)
+	prov, err := o.OpenProvider(ctx, p)
 	if err != nil {
 		return err
 	}
-	name := o.Globals.Provider
-	if name == "" && p != nil {
-		name = p.Provider
-	}
-	if name == "" {
-		name = "local"
-	}
-	sources := []tail.Source{{Name: name, Src: src}}
+	defer closeProvider(ctx, prov, &err)
+	sources := []tail.Source{{Name: prov.Name, Src: prov.Logs}}
 
 	useTUI := !o.Globals.JSON() && !o.NoTUI && o.IO.IsStdinTTY() && o.IO.IsStdoutTTY()
 	if useTUI {

@@ -122,7 +122,7 @@ func tailFactory(t *testing.T, src providers.LogSource) (*cmdutil.Factory, *sync
 		Getenv:  func(string) string { return "" },
 		Environ: func() []string { return nil },
 	}
-	f.Open.LogSource = func(ctx context.Context) (providers.LogSource, error) { return src, nil }
+	f.OpenProvider = openAs(func() *providers.Provider { return &providers.Provider{Logs: src} })
 	return f, out, errOut
 }
 

@@ -15,17 +15,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
-	awsprov "github.com/evcli/evcli/providers/aws"
 	"github.com/evcli/evcli/tune"
-)
-
-// Local drivers for --probe and --apply. The local provider's wiring sets
-// them (probing runs an instance with the size's memory limit; applying
-// redeploys the function's local configuration); while unset, --probe and
-// --apply on the local provider say they are not available yet.
-var (
-	localTuneProber  func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Prober, error)
-	localTuneApplier func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Applier, error)
 )
 
 // tuneOptions are tune memory's dependencies and flag values.
@@ -34,10 +24,9 @@ type tuneOptions struct {
 	Globals *cmdutil.Globals
 	Now     func() time.Time
 	Project func() (*project.Project, error)
-	// OpenMetrics, OpenProber and OpenApplier open the provider's drivers.
-	OpenMetrics func(ctx context.Context, p *project.Project) (providers.MetricsSource, error)
-	OpenProber  func(ctx context.Context, p *project.Project) (tune.Prober, error)
-	OpenApplier func(ctx context.Context, p *project.Project) (tune.Applier, error)
+	// OpenProvider opens the project's provider with the abilities the
+	// flags need.
+	OpenProvider func(ctx context.Context, p *project.Project, need []providers.Ability) (*providers.Provider, error)
 	// SetMemory writes the new memory into evcli.yaml, keeping its layout.
 	SetMemory func(path, function string, mb int) error
 
@@ -68,36 +57,8 @@ func newCmdTuneMemory(f *cmdutil.Factory, runF func(*tuneOptions) error) *cobra.
 		IO: f.IO, Globals: f.Globals, Now: f.Now, Project: f.Project,
 		SetMemory: project.SetMemory,
 	}
-	o.OpenMetrics = func(ctx context.Context, p *project.Project) (providers.MetricsSource, error) {
-		if p.Provider == "aws" {
-			cfg, err := awsprov.LoadConfig(ctx, awsprov.Options{Region: p.Region, Profile: f.Globals.Profile})
-			if err != nil {
-				return nil, err
-			}
-			return awsprov.NewMetricsSource(cfg, &awsprov.MetricsOptions{Sleep: f.Sleep}), nil
-		}
-		if f.Open.Metrics == nil {
-			return nil, fmt.Errorf("tune memory: the %s provider has no metrics source yet", providerName(f, p))
-		}
-		return f.Open.Metrics(ctx)
-	}
-	o.OpenProber = func(ctx context.Context, p *project.Project) (tune.Prober, error) {
-		switch {
-		case p.Provider == "aws":
-			return openAWSTuner(ctx, f, p)
-		case (p.Provider == "" || p.Provider == "local") && localTuneProber != nil:
-			return localTuneProber(ctx, f, p)
-		}
-		return nil, &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: fmt.Sprintf("tune memory --probe is not available on the %s provider yet", providerName(f, p))}
-	}
-	o.OpenApplier = func(ctx context.Context, p *project.Project) (tune.Applier, error) {
-		switch {
-		case p.Provider == "aws":
-			return openAWSTuner(ctx, f, p)
-		case (p.Provider == "" || p.Provider == "local") && localTuneApplier != nil:
-			return localTuneApplier(ctx, f, p)
-		}
-		return nil, &cmdutil.ExitError{Code: cmdutil.ExitFailure, Msg: fmt.Sprintf("tune memory --apply is not available on the %s provider yet", providerName(f, p))}
+	o.OpenProvider = func(ctx context.Context, p *project.Project, need []providers.Ability) (*providers.Provider, error) {
+		return openProvider(ctx, f, p, need)
 	}
 	c := &cobra.Command{
 		Use:   "memory",
@@ -159,14 +120,6 @@ is done, and writes it into evcli.yaml (comments and layout kept), within
 	fl.StringVar(&o.MaxIncrease, "max-increase", "2x", "--apply: largest increase, as a factor (2x) or MB (512); none for no bound")
 	fl.StringVar(&o.MinSaving, "min-saving", "", "--apply: least monthly saving worth a change, in USD (1.50) or percent (10%); not for --strategy speed")
 	return c
-}
-
-func openAWSTuner(ctx context.Context, f *cmdutil.Factory, p *project.Project) (*awsprov.LambdaTuner, error) {
-	cfg, err := awsprov.LoadConfig(ctx, awsprov.Options{Region: p.Region, Profile: f.Globals.Profile})
-	if err != nil {
-		return nil, err
-	}
-	return awsprov.NewLambdaTuner(cfg, &awsprov.TunerOptions{Sleep: f.Sleep}), nil
 }
 
 // tunePlan is the validated form of the flags.
@@ -290,7 +243,7 @@ func (o *tuneOptions) tuneFunctions(p *project.Project) ([]project.Function, err
 	return out, nil
 }
 
-func runTuneMemory(ctx context.Context, o *tuneOptions) error {
+func runTuneMemory(ctx context.Context, o *tuneOptions) (err error) {
 	pl, err := o.validate()
 	if err != nil {
 		return err
@@ -315,31 +268,29 @@ func runTuneMemory(ctx context.Context, o *tuneOptions) error {
 		}
 		tfs = append(tfs, tune.Function{Name: fn.Name, MemoryMB: fn.MemoryMB, Price: price, PriceNote: note})
 	}
-	// Open every driver before any work starts, so that "cannot probe here"
-	// is said first.
-	metrics, err := o.OpenMetrics(ctx, p)
+	// Every ability is checked before any work starts, so that "cannot
+	// probe here" is said first.
+	need := []providers.Ability{providers.AbilityMetrics}
+	if o.Probe {
+		need = append(need, providers.AbilityProbe)
+	}
+	if o.Apply {
+		need = append(need, providers.AbilityMemory)
+	}
+	prov, err := o.OpenProvider(ctx, p, need)
 	if err != nil {
 		return err
 	}
-	if c, ok := metrics.(io.Closer); ok {
-		defer c.Close()
-	}
-	var prober tune.Prober
+	defer closeProvider(ctx, prov, &err)
+	metrics, applier := prov.Metrics, prov.Memory
+	var prober providers.Prober
 	if o.Probe {
-		if prober, err = o.OpenProber(ctx, p); err != nil {
-			return err
-		}
-	}
-	var applier tune.Applier
-	if o.Apply {
-		if applier, err = o.OpenApplier(ctx, p); err != nil {
-			return err
-		}
+		prober = prov.Prober
 	}
 	until := o.Now()
 	recs, err := tune.Run(ctx, tune.Options{
 		Functions: tfs, Since: until.Add(-pl.window), Until: until, Config: pl.cfg,
-		Metrics: metrics, Prober: prober, Payload: pl.payload, Runs: o.Runs,
+		Metrics: metrics, Totals: prov.Totals, Prober: prober, Payload: pl.payload, Runs: o.Runs,
 		Progress: func(e tune.ProbeEvent) {
 			if !e.Done {
 				fmt.Fprintf(o.IO.ErrOut, "probing %s at %d MB (%d/%d, %d runs)\n", e.Function, e.MemoryMB, e.Index+1, e.Total, o.Runs)
@@ -376,7 +327,7 @@ type tuneApplyRecord struct {
 	Reason       string `json:"reason,omitempty"`
 }
 
-func (o *tuneOptions) apply(ctx context.Context, p *project.Project, applier tune.Applier, recs []tune.Recommendation, b tune.Bounds, jl *cmdutil.JSONLines) error {
+func (o *tuneOptions) apply(ctx context.Context, p *project.Project, applier providers.MemorySetter, recs []tune.Recommendation, b tune.Bounds, jl *cmdutil.JSONLines) error {
 	type change struct {
 		r   tune.Recommendation
 		ok  bool

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
-	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/tune"
 )
@@ -75,6 +74,13 @@ func defaultTuneMetrics() tuneMetrics {
 	}
 }
 
+// tuneFakes are the prober and applier tuneFactory's provider has (tests
+// setting them are not parallel).
+var tuneFakes struct {
+	prober  providers.Prober
+	applier providers.MemorySetter
+}
+
 type tuneFactoryResult struct {
 	f           *cmdutil.Factory
 	out, errOut *syncBuf
@@ -103,7 +109,20 @@ func tuneFactory(t *testing.T, m providers.MetricsSource) tuneFactoryResult {
 		Getenv:  func(string) string { return "" },
 		Environ: func() []string { return nil },
 	}
-	f.Open.Metrics = func(ctx context.Context) (providers.MetricsSource, error) { return m, nil }
+	// The local provider as tests see it: these metrics, and the prober and
+	// applier a test sets in tuneFakes (absent when nil).
+	tuneFakes.prober, tuneFakes.applier = nil, nil
+	f.OpenProvider = func(ctx context.Context, name string, o providers.OpenOptions) (*providers.Provider, error) {
+		p := &providers.Provider{Name: name, Metrics: m, Missing: map[providers.Ability]string{
+			providers.AbilityProbe: "no prober in this test", providers.AbilityMemory: "no applier in this test"}}
+		if tuneFakes.prober != nil {
+			p.Prober = tuneFakes.prober
+		}
+		if tuneFakes.applier != nil {
+			p.Memory = tuneFakes.applier
+		}
+		return p, nil
+	}
 	return tuneFactoryResult{f: f, out: out, errOut: errOut, dir: dir}
 }
 
@@ -245,9 +264,7 @@ func (p *fakeTuneProber) Probe(ctx context.Context, fn string, mem int, payload 
 func TestTuneMemoryProbe(t *testing.T) {
 	r := tuneFactory(t, defaultTuneMetrics())
 	p := &fakeTuneProber{}
-	old := localTuneProber
-	localTuneProber = func(ctx context.Context, f *cmdutil.Factory, pr *project.Project) (tune.Prober, error) { return p, nil }
-	defer func() { localTuneProber = old }()
+	tuneFakes.prober = p
 	ev := filepath.Join(r.dir, "event.json")
 	os.WriteFile(ev, []byte(`{"id":1}`), 0o644)
 	code := Run(context.Background(), r.f, []string{"tune", "memory", "--function", "thumbnails", "--probe", "--payload", "@" + ev,
@@ -267,11 +284,8 @@ func TestTuneMemoryProbe(t *testing.T) {
 
 func TestTuneMemoryProbeUnavailable(t *testing.T) {
 	r := tuneFactory(t, defaultTuneMetrics())
-	old := localTuneProber
-	localTuneProber = nil
-	defer func() { localTuneProber = old }()
 	code := Run(context.Background(), r.f, []string{"tune", "memory", "--probe", "--payload", "{}"})
-	if code != 1 || !strings.Contains(r.errOut.String(), "--probe is not available on the local provider yet") {
+	if code != 2 || !strings.Contains(r.errOut.String(), "tune memory --probe is not available on local: no prober in this test") {
 		t.Fatalf("exit %d: %s", code, r.errOut)
 	}
 }
@@ -289,10 +303,9 @@ func (a *fakeApplier) SetMemory(ctx context.Context, fn string, mb int) error {
 	return nil
 }
 
-func withApplier(t *testing.T, a tune.Applier) {
-	old := localTuneApplier
-	localTuneApplier = func(ctx context.Context, f *cmdutil.Factory, p *project.Project) (tune.Applier, error) { return a, nil }
-	t.Cleanup(func() { localTuneApplier = old })
+func withApplier(t *testing.T, a providers.MemorySetter) {
+	tuneFakes.applier = a
+	t.Cleanup(func() { tuneFakes.applier = nil })
 }
 
 func TestTuneMemoryApply(t *testing.T) {
@@ -412,7 +425,7 @@ func TestTuneMemoryAWS(t *testing.T) {
 		proj := strings.Replace(tuneProject, "region: us-east-1\n", "provider: aws\nregion: eu-west-1\n", 1)
 		proj = strings.Replace(proj, "memory: 1024 # set by hand", fmt.Sprintf("memory: %d # set by hand", mem), 1)
 		os.WriteFile(filepath.Join(r.dir, "evcli.yaml"), []byte(proj), 0o644)
-		r.f.Open.Metrics = nil
+		r.f.OpenProvider = openRegistered
 	}
 
 	// 150 invocations at 1,024 MB, CPU share unknown: larger sizes are
@@ -457,11 +470,7 @@ func TestTuneMemoryProbeInterruptedExits130(t *testing.T) {
 	r := tuneFactory(t, defaultTuneMetrics())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	old := localTuneProber
-	localTuneProber = func(context.Context, *cmdutil.Factory, *project.Project) (tune.Prober, error) {
-		return cancellingProber{cancel}, nil
-	}
-	defer func() { localTuneProber = old }()
+	tuneFakes.prober = cancellingProber{cancel}
 	if code := Run(ctx, r.f, []string{"tune", "memory", "--probe", "--payload", "{}"}); code != cmdutil.ExitInterrupted {
 		t.Fatalf("exit %d: %s", code, r.errOut)
 	}

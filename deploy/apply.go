@@ -8,12 +8,22 @@ import (
 	"github.com/evcli/evcli/providers"
 )
 
-// Progress is one step of applying a plan, for live progress output.
+// Progress is one step of applying one change (a function or a shared
+// resource), for live progress output.
 type Progress struct {
-	Function string        `json:"function"`
-	Step     string        `json:"step"` // "start", a driver step, "done", "failed"
-	Err      error         `json:"-"`
-	Elapsed  time.Duration `json:"-"`
+	Kind    string        `json:"kind,omitempty"` // "" for a function, else "bus", "table", ...
+	Name    string        `json:"name"`
+	Step    string        `json:"step"` // "start", a driver step, "done", "failed"
+	Err     error         `json:"-"`
+	Elapsed time.Duration `json:"-"`
+}
+
+// Label names the row: a function by name, a resource by kind and name.
+func (p Progress) Label() string {
+	if p.Kind == "" || p.Kind == "function" {
+		return p.Name
+	}
+	return p.Kind + " " + p.Name
 }
 
 // Result is the outcome of applying one change.
@@ -73,22 +83,22 @@ func Apply(ctx context.Context, plan []Change, d providers.Deployer, o ApplyOpti
 			defer wg.Done()
 			defer func() { <-sem }()
 			start := o.Now()
-			progress(Progress{Function: c.Function, Step: "start"})
+			progress(Progress{Name: c.Name, Step: "start"})
 			var err error
 			switch c.Action {
 			case Delete:
-				err = d.DeleteFunction(ctx, c.Function)
+				err = d.DeleteFunction(ctx, c.Name)
 			default:
 				err = d.ApplyFunction(ctx, *c.Desired, c.CodeChanged, func(step string) {
-					progress(Progress{Function: c.Function, Step: step, Elapsed: o.Now().Sub(start)})
+					progress(Progress{Name: c.Name, Step: step, Elapsed: o.Now().Sub(start)})
 				})
 			}
 			elapsed := o.Now().Sub(start)
 			results[i].Err, results[i].Elapsed = err, elapsed
 			if err != nil {
-				progress(Progress{Function: c.Function, Step: "failed", Err: err, Elapsed: elapsed})
+				progress(Progress{Name: c.Name, Step: "failed", Err: err, Elapsed: elapsed})
 			} else {
-				progress(Progress{Function: c.Function, Step: "done", Elapsed: elapsed})
+				progress(Progress{Name: c.Name, Step: "done", Elapsed: elapsed})
 			}
 		}()
 	}

@@ -37,10 +37,12 @@ func (c FieldChange) String() string {
 	return fmt.Sprintf("%s %s -> %s", c.Field, c.From, c.To)
 }
 
-// Change is the plan for one function.
+// Change is the plan for one function or one project-level resource.
 type Change struct {
+	// Kind is "" for a function, else the resource's kind ("bus", "table").
+	Kind        string        `json:"kind,omitempty"`
 	Action      Action        `json:"action"`
-	Function    string        `json:"function"`
+	Name        string        `json:"name"`
 	CodeChanged bool          `json:"codeChanged"`
 	Fields      []FieldChange `json:"fields,omitempty"`
 	// Desired is the wanted state (nil for Delete).
@@ -67,11 +69,11 @@ func Plan(desired, deployed []providers.FunctionDeployment, o PlanOptions) []Cha
 		want[d.Name] = true
 		cur, ok := have[d.Name]
 		if !ok {
-			plan = append(plan, Change{Action: Create, Function: d.Name, CodeChanged: true, Desired: d})
+			plan = append(plan, Change{Action: Create, Name: d.Name, CodeChanged: true, Desired: d})
 			continue
 		}
 		fields := diff(cur, d)
-		c := Change{Action: Unchanged, Function: d.Name, Desired: d, Fields: fields}
+		c := Change{Action: Unchanged, Name: d.Name, Desired: d, Fields: fields}
 		if cur.CodeSha256 != d.CodeSha256 {
 			c.CodeChanged = true
 			c.Fields = append([]FieldChange{{Field: "code changed"}}, c.Fields...)
@@ -90,7 +92,7 @@ func Plan(desired, deployed []providers.FunctionDeployment, o PlanOptions) []Cha
 		}
 		sort.Strings(gone)
 		for _, name := range gone {
-			plan = append(plan, Change{Action: Delete, Function: name})
+			plan = append(plan, Change{Action: Delete, Name: name})
 		}
 	}
 	return plan
@@ -186,6 +188,18 @@ func sameRules(a, b []providers.RuleSpec) bool {
 	slices.Sort(kb)
 	return slices.Equal(ka, kb)
 }
+
+// Label is how the change is named to users: a function by its name, a
+// resource by kind and name ("bus shop-bus").
+func (c Change) Label() string {
+	if c.Kind == "" || c.Kind == "function" {
+		return c.Name
+	}
+	return c.Kind + " " + c.Name
+}
+
+// IsFunction reports whether the change is a function's.
+func (c Change) IsFunction() bool { return c.Kind == "" || c.Kind == "function" }
 
 // HasChanges reports whether applying plan would change anything.
 func HasChanges(plan []Change) bool {

@@ -27,7 +27,7 @@ func fd(name string, mut ...func(*providers.FunctionDeployment)) providers.Funct
 func summary(plan []Change) []string {
 	var out []string
 	for _, c := range plan {
-		out = append(out, fmt.Sprintf("%s %s code=%v %v", c.Action, c.Function, c.CodeChanged, c.Fields))
+		out = append(out, fmt.Sprintf("%s %s code=%v %v", c.Action, c.Name, c.CodeChanged, c.Fields))
 	}
 	return out
 }
@@ -118,15 +118,15 @@ func TestApplyFailureStopsNothingElse(t *testing.T) {
 	plan := Plan(desired, []providers.FunctionDeployment{fd("same"), fd("gone")}, PlanOptions{Prune: true})
 	var steps []string
 	res := Apply(context.Background(), plan, d, ApplyOptions{Concurrency: 2, Progress: func(p Progress) {
-		steps = append(steps, p.Function+":"+p.Step)
+		steps = append(steps, p.Name+":"+p.Step)
 	}})
 	if len(res) != 5 {
 		t.Fatalf("got %d results, want 5", len(res))
 	}
 	for _, r := range res {
-		wantErr := r.Change.Function == "b"
+		wantErr := r.Change.Name == "b"
 		if (r.Err != nil) != wantErr {
-			t.Errorf("%s: err = %v", r.Change.Function, r.Err)
+			t.Errorf("%s: err = %v", r.Change.Name, r.Err)
 		}
 	}
 	if !errors.Is(res[1].Err, boom) {
@@ -153,11 +153,11 @@ func TestApplyStartsInPlanOrder(t *testing.T) {
 	var starts []string
 	Apply(context.Background(), plan, d, ApplyOptions{Concurrency: 1, Progress: func(p Progress) {
 		if p.Step == "start" {
-			starts = append(starts, p.Function)
+			starts = append(starts, p.Name)
 		}
 	}})
 	for i, fn := range starts {
-		if want := plan[i].Function; fn != want {
+		if want := plan[i].Name; fn != want {
 			t.Fatalf("start %d was %s, want %s (order %v)", i, fn, want, starts)
 		}
 	}
@@ -175,7 +175,7 @@ func TestApplyCancelled(t *testing.T) {
 	res := Apply(ctx, plan, d, ApplyOptions{Concurrency: 1})
 	for _, r := range res {
 		if !errors.Is(r.Err, context.Canceled) {
-			t.Errorf("%s: err = %v, want context.Canceled", r.Change.Function, r.Err)
+			t.Errorf("%s: err = %v, want context.Canceled", r.Change.Name, r.Err)
 		}
 	}
 	if len(d.applied) != 0 {

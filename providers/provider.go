@@ -22,6 +22,9 @@ type Provider struct {
 	// Name is the provider's registry name ("local", "aws"): for messages
 	// and records (replay list), never for branching.
 	Name string
+	// Private: the provider runs on this machine only, so nothing it does
+	// reaches anyone else's consumers (no confirmation before a replay).
+	Private bool
 
 	Deployer Deployer
 	// Shared plans and applies project-level resources (bus, table) before
@@ -123,7 +126,7 @@ func (p *Provider) Require(abilities ...Ability) error {
 		if p.Has(a) {
 			continue
 		}
-		err := &Error{Code: Unsupported, Resource: p.Name, Err: fmt.Errorf("%s is not available on %s", a, p.Name)}
+		err := &Error{Code: Unsupported, Err: fmt.Errorf("%s is not available on %s", a, p.Name)}
 		if why := p.Missing[a]; why != "" {
 			err.Err = fmt.Errorf("%s is not available on %s: %s", a, p.Name, why)
 		}

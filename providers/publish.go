@@ -70,8 +70,8 @@ func utf8Len(s string) int {
 func CheckEntrySizes(evs []Event) error {
 	for i := range evs {
 		if n := EntrySize(&evs[i]); n > MaxEntryBytes {
-			return &Error{Code: InvalidArgument, Resource: fmt.Sprintf("event %d (%s %s)", i, evs[i].Source, evs[i].DetailType),
-				Err: fmt.Errorf("it is %d bytes: an entry carries at most %d bytes (256 KB); nothing was sent", n, MaxEntryBytes)}
+			return &Error{Code: InvalidArgument, Err: fmt.Errorf("event %d (%s %s) is %d bytes: an entry carries at most %d bytes (256 KB); nothing was sent",
+				i, evs[i].Source, evs[i].DetailType, n, MaxEntryBytes)}
 		}
 	}
 	return nil
@@ -160,110 +160,109 @@ func (r PublishReport) Failed() int {
 }
 
 // PublishWithRetry publishes evs, which fit one call, to bus, sending the
-// entries that fail with a retryable code again with backoff. The error is
-// for the call as a whole, once it persists or is not retryable; entries
-// not answered then keep their last result, or NotSent. It is the one retry
-// loop behind send and replay.
+// entries that fail with a transient code again with backoff. See
+// PublishAll, of which it is the one-call case (replay's batches).
 func PublishWithRetry(ctx context.Context, b EventBus, bus string, evs []Event, p RetryPolicy) (PublishReport, error) {
+	return publishRounds(ctx, b, bus, evs, BatchLimits{Entries: len(evs), Bytes: -1}, p)
+}
+
+// PublishAll publishes any number of events to bus in calls within limits.
+// Every entry is checked first: one over MaxEntryBytes sends nothing. It is
+// the one publish loop behind send and replay: each round sends the pending
+// entries in calls within limits; the entries that failed with a transient
+// code (Throttled, Unavailable) are the next round's, after a backoff, up
+// to MaxAttempts rounds. A call that fails as a whole is tried again the
+// same way when its error is transient; otherwise (or once attempts run
+// out) it stops everything: the entries it carried keep their last result
+// or become NotSent, as do those never attempted.
+func PublishAll(ctx context.Context, b EventBus, bus string, evs []Event, limits BatchLimits, p RetryPolicy) (PublishReport, error) {
+	if err := CheckEntrySizes(evs); err != nil {
+		return PublishReport{}, err
+	}
+	return publishRounds(ctx, b, bus, evs, limits.orDefault(), p)
+}
+
+func publishRounds(ctx context.Context, b EventBus, bus string, evs []Event, limits BatchLimits, p RetryPolicy) (PublishReport, error) {
 	p = p.withDefaults()
 	rep := PublishReport{Results: make([]PublishResult, len(evs)), Attempts: make([]int, len(evs))}
-	idx := make([]int, len(evs))
-	for i := range idx {
-		idx[i] = i
+	pending := make([]int, len(evs))
+	for i := range pending {
+		pending[i] = i
 	}
-	notSent := func(msg string) {
+	notSent := func(idx []int, msg string) {
 		for _, i := range idx {
 			if rep.Results[i].ErrorCode == "" { // never answered
 				rep.Results[i] = PublishResult{ErrorCode: "NotSent", ErrorMsg: msg, Code: Unavailable}
 			}
 		}
 	}
-	for attempt := 1; len(idx) > 0; attempt++ {
+	for attempt := 1; len(pending) > 0; attempt++ {
 		if attempt > 1 && p.BeforeRetry != nil {
-			if err := p.BeforeRetry(ctx, len(idx)); err != nil {
+			if err := p.BeforeRetry(ctx, len(pending)); err != nil {
 				return rep, err
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		sub := evs
-		if len(idx) != len(evs) {
-			sub = make([]Event, len(idx))
+		var retry []int
+		for start := 0; start < len(pending); {
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			end, size := start, 0
+			for end < len(pending) && end-start < limits.Entries {
+				n := 0
+				if limits.Bytes > 0 {
+					n = EntrySize(&evs[pending[end]])
+					if end > start && size+n > limits.Bytes {
+						break
+					}
+				}
+				size += n
+				end++
+			}
+			idx := pending[start:end]
+			sub := make([]Event, len(idx))
 			for j, i := range idx {
 				sub[j] = evs[i]
 			}
-		}
-		out, err := b.Publish(ctx, bus, sub)
-		if err == nil && len(out) != len(sub) {
-			err = fmt.Errorf("bus %s returned %d results for %d events", bus, len(out), len(sub))
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return rep, ctx.Err()
+			out, err := b.Publish(ctx, bus, sub)
+			if err == nil && len(out) != len(sub) {
+				err = fmt.Errorf("bus %s returned %d results for %d events", bus, len(out), len(sub))
 			}
-			for _, i := range idx {
-				rep.Attempts[i] = attempt
-			}
-			if attempt >= p.MaxAttempts || !RetryableCall(err) {
-				notSent("the publish call failed")
-				return rep, fmt.Errorf("publish to bus %s (attempt %d of %d): %w", bus, attempt, p.MaxAttempts, err)
-			}
-		} else {
-			var retry []int
-			for j, r := range out {
-				i := idx[j]
-				rep.Results[i], rep.Attempts[i] = r, attempt
-				if r.ErrorCode != "" && Retryable(r.Code) && attempt < p.MaxAttempts {
-					retry = append(retry, i)
+			if err != nil {
+				if ctx.Err() != nil {
+					return rep, ctx.Err()
+				}
+				for _, i := range idx {
+					rep.Attempts[i] = attempt
+				}
+				if attempt >= p.MaxAttempts || !RetryableCall(err) {
+					notSent(idx, "the publish call failed")
+					notSent(pending[end:], "not attempted after an earlier publish call failed")
+					return rep, fmt.Errorf("publish to bus %s (attempt %d of %d): %w", bus, attempt, p.MaxAttempts, err)
+				}
+				retry = append(retry, idx...)
+			} else {
+				for j, r := range out {
+					i := idx[j]
+					rep.Results[i], rep.Attempts[i] = r, attempt
+					if r.ErrorCode != "" && Retryable(r.Code) && attempt < p.MaxAttempts {
+						retry = append(retry, i)
+					}
 				}
 			}
-			idx = retry
-			if len(idx) == 0 {
-				break
-			}
+			start = end
 		}
+		if len(retry) == 0 {
+			break
+		}
+		pending = retry
 		wait := p.Backoff(attempt)
 		if p.OnRetry != nil {
-			p.OnRetry(len(idx), wait)
+			p.OnRetry(len(pending), wait)
 		}
 		if err := p.Sleep(ctx, wait); err != nil {
 			return rep, err
 		}
-	}
-	return rep, nil
-}
-
-// PublishAll publishes any number of events to bus in calls within limits,
-// each with PublishWithRetry. Every entry is checked first: one over
-// MaxEntryBytes sends nothing. A call that fails as a whole stops the rest,
-// which are reported NotSent.
-func PublishAll(ctx context.Context, b EventBus, bus string, evs []Event, limits BatchLimits, p RetryPolicy) (PublishReport, error) {
-	if err := CheckEntrySizes(evs); err != nil {
-		return PublishReport{}, err
-	}
-	limits = limits.orDefault()
-	rep := PublishReport{Results: make([]PublishResult, len(evs)), Attempts: make([]int, len(evs))}
-	for start := 0; start < len(evs); {
-		end, size := start, 0
-		for end < len(evs) && end-start < limits.Entries {
-			n := EntrySize(&evs[end])
-			if end > start && size+n > limits.Bytes {
-				break
-			}
-			size += n
-			end++
-		}
-		part, err := PublishWithRetry(ctx, b, bus, evs[start:end], p)
-		copy(rep.Results[start:], part.Results)
-		copy(rep.Attempts[start:], part.Attempts)
-		if err != nil {
-			for i := end; i < len(evs); i++ {
-				rep.Results[i] = PublishResult{ErrorCode: "NotSent", ErrorMsg: "not attempted after an earlier publish call failed", Code: Unavailable}
-			}
-			return rep, err
-		}
-		start = end
 	}
 	return rep, nil
 }

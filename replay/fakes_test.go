@@ -149,13 +149,13 @@ func (b *fakeBus) Publish(ctx context.Context, bus string, evs []providers.Event
 			R Marker `json:"_replay"`
 		}
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			out[i] = providers.PublishResult{ErrorCode: "MalformedDetail", ErrorMsg: err.Error()}
+			out[i] = providers.PublishResult{ErrorCode: "MalformedDetail", ErrorMsg: err.Error(), Code: providers.InvalidArgument}
 			continue
 		}
 		b.attempts[d.R.OriginalID]++
 		if b.fail != nil {
 			if code := b.fail(d.R.OriginalID, b.attempts[d.R.OriginalID]); code != "" {
-				out[i] = providers.PublishResult{ErrorCode: code, ErrorMsg: "fake " + code}
+				out[i] = providers.PublishResult{ErrorCode: code, ErrorMsg: "fake " + code, Code: fakeClassify(code)}
 				continue
 			}
 		}
@@ -223,4 +223,16 @@ func interleaved(nAgg, nVer int) []providers.StoredEvent {
 		}
 	}
 	return evs
+}
+
+// fakeClassify is the classifier a driver would apply to EventBridge's
+// entry codes.
+func fakeClassify(code string) providers.Code {
+	switch code {
+	case "ThrottlingException":
+		return providers.Throttled
+	case "InternalFailure", "InternalException", "ServiceUnavailable":
+		return providers.Unavailable
+	}
+	return providers.InvalidArgument
 }

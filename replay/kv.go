@@ -4,21 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-)
 
-// KV is a durable key-value store by namespace, such as the local
-// provider's SQLite store.
-type KV interface {
-	PutKV(ctx context.Context, ns, key string, value []byte) error
-	GetKV(ctx context.Context, ns, key string) ([]byte, bool, error)
-	ListKV(ctx context.Context, ns string) (map[string][]byte, error)
-}
+	"github.com/evcli/evcli/providers"
+)
 
 // KVNamespace is the namespace replay records are stored under.
 const KVNamespace = "replay"
 
 // KVCheckpoints stores replay records as JSON in a KV store.
-type KVCheckpoints struct{ KV KV }
+type KVCheckpoints struct{ KV providers.KV }
 
 func (c KVCheckpoints) Get(ctx context.Context, name string) (Record, bool, error) {
 	b, ok, err := c.KV.GetKV(ctx, KVNamespace, name)

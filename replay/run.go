@@ -228,26 +228,6 @@ func (p *pacer) wait(ctx context.Context, n int) error {
 	return nil
 }
 
-// retryableCode reports whether a PutEvents entry error is worth another
-// try: EventBridge documents InternalFailure and ThrottlingException as
-// retryable, the rest (AccessDeniedException, InvalidArgument,
-// MalformedDetail, NotAuthorizedFor...) as not.
-func retryableCode(code string) bool {
-	switch code {
-	case "InternalFailure", "InternalException", "ThrottlingException", "ServiceUnavailable", "Throttled", "Unavailable":
-		return true
-	}
-	return false
-}
-
-func retryableErr(err error) bool {
-	switch providers.CodeOf(err) {
-	case providers.PermissionDenied, providers.NotFound, providers.InvalidArgument, providers.Unauthenticated:
-		return false
-	}
-	return true
-}
-
 func (r *runner) backoff(attempt int) time.Duration {
 	d := r.cfg.BackoffBase
 	for i := 1; i < attempt && d < r.cfg.BackoffMax; i++ {
@@ -263,75 +243,37 @@ type batchResult struct {
 	err       error
 }
 
-// publish sends b, retrying failed entries with backoff. Only an error of
-// the call as a whole that persists (or is not retryable) is returned as
-// err; entries that fail for good are in failed.
+// publish sends b with the retry loop every publisher shares
+// (providers.PublishWithRetry): entries that fail with a transient code are
+// sent again with backoff, paced like the rest. Only an error of the call as
+// a whole that persists (or is not retryable) is returned as err; entries
+// that fail for good are in failed.
 func (r *runner) publish(ctx context.Context, bus providers.EventBus, p *pacer, b *batch) batchResult {
 	res := batchResult{b: b, failed: b.failed}
-	idx := make([]int, len(b.events))
-	for i := range idx {
-		idx[i] = i
+	rep, err := providers.PublishWithRetry(ctx, bus, r.cfg.Bus, b.events, providers.RetryPolicy{
+		MaxAttempts: r.cfg.MaxAttempts, Backoff: r.backoff, Sleep: r.cfg.Sleep,
+		BeforeRetry: p.wait,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		res.err = err
+		return res
 	}
-	for attempt := 1; len(idx) > 0; attempt++ {
-		evs := b.events
-		if len(idx) != len(b.events) {
-			evs = make([]providers.Event, len(idx))
-			for i, j := range idx {
-				evs[i] = b.events[j]
+	for j, o := range rep.Results {
+		if o.ErrorCode == "" {
+			if res.published == nil {
+				res.published = make([]providers.Event, 0, len(b.events))
 			}
+			res.published = append(res.published, b.events[j])
+			continue
 		}
-		if attempt > 1 {
-			if err := p.wait(ctx, len(evs)); err != nil {
-				res.err = err
-				return res
-			}
+		msg := o.ErrorMsg
+		if providers.Retryable(o.Code) {
+			msg = fmt.Sprintf("%s (gave up after %d attempts; raise the limit with --max-attempts)", msg, rep.Attempts[j])
 		}
-		if err := ctx.Err(); err != nil {
-			res.err = err
-			return res
-		}
-		out, err := bus.Publish(ctx, r.cfg.Bus, evs)
-		if err == nil && len(out) != len(evs) {
-			err = fmt.Errorf("bus %s returned %d results for %d events", r.cfg.Bus, len(out), len(evs))
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				res.err = ctx.Err()
-				return res
-			}
-			if attempt >= r.cfg.MaxAttempts || !retryableErr(err) {
-				res.err = fmt.Errorf("publish to bus %s (attempt %d of %d): %w", r.cfg.Bus, attempt, r.cfg.MaxAttempts, err)
-				return res
-			}
-		} else {
-			var retry []int
-			for i, o := range out {
-				j := idx[i]
-				switch {
-				case o.ErrorCode == "":
-					if res.published == nil {
-						res.published = make([]providers.Event, 0, len(idx))
-					}
-					res.published = append(res.published, b.events[j])
-				case retryableCode(o.ErrorCode) && attempt < r.cfg.MaxAttempts:
-					retry = append(retry, j)
-				default:
-					msg := o.ErrorMsg
-					if retryableCode(o.ErrorCode) {
-						msg = fmt.Sprintf("%s (gave up after %d attempts; raise the limit with --max-attempts)", msg, attempt)
-					}
-					res.failed = append(res.failed, Failure{OriginalID: b.origIDs[j], Code: o.ErrorCode, Message: msg})
-				}
-			}
-			idx = retry
-			if len(idx) == 0 {
-				break
-			}
-		}
-		if err := r.cfg.Sleep(ctx, r.backoff(attempt)); err != nil {
-			res.err = err
-			return res
-		}
+		res.failed = append(res.failed, Failure{OriginalID: b.origIDs[j], Code: o.ErrorCode, Message: msg})
 	}
 	return res
 }

@@ -23,7 +23,7 @@
 //     (Max Memory Used p99 plus headroom, never below the largest value seen).
 //   - Recommend/RecommendProbed build a Recommendation with a confidence and
 //     the reason for it; WriteText and JSONObject render it.
-//   - Prober and Applier are the small driver interfaces for --probe and
+//   - providers.Prober and providers.MemorySetter are the driver abilities for --probe and
 //     --apply; providers implement them (local and aws).
 //
 // The package never imports cobra, viper or cloud SDKs; errors name the flag

@@ -9,22 +9,6 @@ import (
 	"github.com/evcli/evcli/providers"
 )
 
-// Prober runs a function at a given memory size: runs synchronous
-// invocations with payload, returning one record per invocation (with the
-// REPORT data: duration, billed duration, Max Memory Used, init duration on
-// a cold start, outcome). A provider implements it without touching the
-// live function's configuration (AWS: a temporary copy per size, deleted
-// afterwards; local: an instance with that memory limit).
-type Prober interface {
-	Probe(ctx context.Context, function string, memoryMB int, payload []byte, runs int) ([]providers.InvocationRecord, error)
-}
-
-// Applier sets a deployed function's memory and returns once the change is
-// in effect.
-type Applier interface {
-	SetMemory(ctx context.Context, function string, memoryMB int) error
-}
-
 // ProbeResult is what the probe measured at one size.
 type ProbeResult struct {
 	MemoryMB     int
@@ -121,7 +105,7 @@ type ProbeEvent struct {
 
 // Probe runs p at each size in turn and measures each. It stops at the first
 // error (ctx cancellation included) and returns what it measured so far.
-func Probe(ctx context.Context, p Prober, function string, sizes []int, payload []byte, runs int, progress func(ProbeEvent)) ([]ProbeResult, error) {
+func Probe(ctx context.Context, p providers.Prober, function string, sizes []int, payload []byte, runs int, progress func(ProbeEvent)) ([]ProbeResult, error) {
 	if runs < 1 {
 		return nil, fmt.Errorf("--runs %d: use at least 1 (20 is a good start)", runs)
 	}

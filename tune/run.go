@@ -8,14 +8,6 @@ import (
 	"github.com/evcli/evcli/providers"
 )
 
-// TotalsSource is an optional ability of a metrics source whose records are
-// a sample (AWS: Logs Insights returns at most 10,000 rows): it gives the
-// true counts of the window (AWS: CloudWatch's Invocations, Errors and
-// Throttles).
-type TotalsSource interface {
-	InvocationTotals(ctx context.Context, function string, since, until time.Time) (invocations, errors, throttles int64, err error)
-}
-
 // Function is one function to tune.
 type Function struct {
 	Name string
@@ -34,9 +26,13 @@ type Options struct {
 	// PriceNote are taken from each Function.
 	Config  Config
 	Metrics providers.MetricsSource // nil: no observations (probe only)
+	// Totals, when set, gives the window's true counts where Metrics'
+	// records are a sample (AWS: Logs Insights returns at most 10,000 rows;
+	// CloudWatch's Invocations, Errors and Throttles are exact).
+	Totals providers.TotalsSource
 
 	// Probe measures instead of estimating when Prober is set.
-	Prober   Prober
+	Prober   providers.Prober
 	Payload  []byte
 	Runs     int
 	Progress func(ProbeEvent)
@@ -53,8 +49,8 @@ func Run(ctx context.Context, o Options) ([]Recommendation, error) {
 			if err != nil {
 				return out, fmt.Errorf("read the metrics of %s: %w", fn.Name, err)
 			}
-			if ts, ok := o.Metrics.(TotalsSource); ok {
-				inv, errs, thr, err := ts.InvocationTotals(ctx, fn.Name, o.Since, o.Until)
+			if o.Totals != nil {
+				inv, errs, thr, err := o.Totals.InvocationTotals(ctx, fn.Name, o.Since, o.Until)
 				if err != nil {
 					return out, fmt.Errorf("read the invocation totals of %s: %w", fn.Name, err)
 				}

@@ -53,7 +53,7 @@ func TestRunUsesTotalsAndSkipsSizesUnderTheFloor(t *testing.T) {
 	c := cfg(Cost)
 	c.Sizes = []int{128, 256, 512, 2048}
 	recs, err := Run(context.Background(), Options{Functions: []Function{{Name: "f", Price: c.Price}}, Since: t0, Until: t0.Add(7 * 24 * time.Hour),
-		Config: c, Metrics: m, Prober: p, Payload: []byte(`{}`), Runs: 3})
+		Config: c, Metrics: m, Totals: m, Prober: p, Payload: []byte(`{}`), Runs: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/project"
+	"github.com/evcli/evcli/providers"
 )
 
 // Globals are the values of the global flags.
@@ -35,26 +36,17 @@ type Factory struct {
 	// Executable is the path of the running evcli binary (to start helpers
 	// such as a background local server).
 	Executable func() (string, error)
-	// Open opens provider resources; see Opener.
-	Open Opener
+	// OpenProvider opens a provider by name (see OpenFunc).
+	OpenProvider OpenFunc
 }
 
 // New returns the Factory for the real process.
 func New() *Factory {
 	return &Factory{
-		IO:      System(),
-		Globals: &Globals{File: project.DefaultFile, Output: "text", Color: "auto"},
-		Now:     time.Now,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		},
+		IO:         System(),
+		Globals:    &Globals{File: project.DefaultFile, Output: "text", Color: "auto"},
+		Now:        time.Now,
+		Sleep:      providers.Sleep,
 		Getenv:     os.Getenv,
 		Environ:    os.Environ,
 		Executable: os.Executable,

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -25,8 +24,6 @@ import (
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/evcli/evcli/providers"
@@ -256,38 +253,20 @@ func (d *Deployer) tableARN(ctx context.Context, table string) (string, error) {
 // ---- retries and errors ----
 
 // apiCode is the error code of an SDK error, "" for other errors.
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func httpStatus(err error) int {
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
 
 // transient reports whether a call failing with err may succeed when
 // repeated: throttling, a conflicting update in progress, a 5xx.
 func transient(err error) bool {
-	c := apiCode(err)
-	if c == "ResourceConflictException" && strings.Contains(err.Error(), "already exist") {
-		return false // a create racing another: retrying cannot help
-	}
-	switch c {
-	case "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException",
-		"RequestLimitExceeded", "ProvisionedThroughputExceededException", "ConcurrentModificationException",
-		"ResourceConflictException", "ServiceException", "ServiceUnavailableException", "InternalFailure",
-		"InternalServerError", "InternalException", "ServiceFailure", "SlowDown":
+	switch codeOf(err) {
+	case providers.Throttled, providers.Unavailable:
 		return true
+	case providers.Conflict:
+		// An update in progress passes; a create racing another does not.
+		c := apiCode(err)
+		return c == "ConcurrentModificationException" ||
+			(c == "ResourceConflictException" && !strings.Contains(err.Error(), "already exist"))
 	}
-	s := httpStatus(err)
-	return s == http.StatusTooManyRequests || s >= 500
+	return false
 }
 
 // backoff is the wait before attempt n+1 (n from 1): exponential from base,
@@ -348,40 +327,15 @@ const deployPermissionsHint = "the credentials need lambda:*, iam:GetRole/Create
 // wrapDeployErr gives an SDK error its portable code, the resource and a
 // next step.
 func wrapDeployErr(resource string, err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var pe *providers.Error
-	if errors.As(err, &pe) {
-		return err
-	}
-	e := &providers.Error{Resource: resource, Err: err}
-	c := apiCode(err)
-	switch {
-	case c == "ResourceNotFoundException", c == "NoSuchEntity", c == "NoSuchBucket", c == "NotFound", c == "NoSuchKey":
-		e.Code = providers.NotFound
-	case strings.Contains(c, "AccessDenied"), c == "UnauthorizedOperation", c == "AuthorizationError":
-		e.Code, e.Hint = providers.PermissionDenied, deployPermissionsHint
-	case c == "UnrecognizedClientException", c == "InvalidClientTokenId", c == "ExpiredToken", c == "ExpiredTokenException",
-		c == "InvalidSignatureException", c == "SignatureDoesNotMatch", c == "IncompleteSignature":
-		e.Code, e.Hint = providers.Unauthenticated, `check the credentials: run "aws sts get-caller-identity", or "aws sso login" for SSO profiles`
-	case strings.Contains(c, "Throttl"), c == "TooManyRequestsException", c == "RequestLimitExceeded", httpStatus(err) == http.StatusTooManyRequests:
-		e.Code, e.Hint = providers.Throttled, "retry later or lower --concurrency"
-	case c == "ResourceConflictException", c == "ResourceInUseException", c == "EntityAlreadyExists",
-		c == "ResourceAlreadyExistsException", c == "ConcurrentModificationException":
-		e.Code = providers.Conflict
-	case strings.HasPrefix(c, "InvalidParameter"), c == "ValidationException", c == "MalformedPolicyDocument",
-		c == "InvalidEventPatternException", c == "CodeStorageExceededException", c == "RequestTooLargeException":
-		e.Code = providers.InvalidArgument
-	case c == "ServiceException", c == "ServiceUnavailableException", c == "InternalFailure", httpStatus(err) >= 500:
-		e.Code = providers.Unavailable
-	case c == "":
-		var oe *smithy.OperationError
-		if errors.As(err, &oe) {
-			e.Code = providers.Unavailable // the endpoint could not be reached
+	return classify(resource, err, func(c providers.Code) string {
+		switch c {
+		case providers.PermissionDenied:
+			return deployPermissionsHint
+		case providers.Throttled:
+			return "retry later or lower --concurrency"
 		}
-	}
-	return e
+		return ""
+	})
 }
 
 // redacted hides the values of env in err's message (a validation error may

@@ -70,7 +70,7 @@ func TestDeployNoChange50FunctionsReadsOnly(t *testing.T) {
 	plan := noChangeRead(t, e, desired)
 	for _, c := range plan {
 		if c.Action != deploy.Unchanged {
-			t.Errorf("%s: %s %v", c.Function, c.Action, c.Fields)
+			t.Errorf("%s: %s %v", c.Name, c.Action, c.Fields)
 		}
 	}
 	if m := e.srv.MutatingCalls(); len(m) > 0 {

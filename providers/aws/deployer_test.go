@@ -133,7 +133,7 @@ func (e *deployEnv) mustDeploy(desired []providers.FunctionDeployment, prune boo
 	plan, results := e.deploy(desired, prune)
 	for _, r := range results {
 		if r.Err != nil {
-			e.t.Fatalf("%s %s: %v", r.Change.Action, r.Change.Function, r.Err)
+			e.t.Fatalf("%s %s: %v", r.Change.Action, r.Change.Name, r.Err)
 		}
 	}
 	return plan
@@ -142,7 +142,7 @@ func (e *deployEnv) mustDeploy(desired []providers.FunctionDeployment, prune boo
 func actions(plan []deploy.Change) map[string]deploy.Action {
 	out := map[string]deploy.Action{}
 	for _, c := range plan {
-		out[c.Function] = c.Action
+		out[c.Name] = c.Action
 	}
 	return out
 }
@@ -166,7 +166,7 @@ func TestDeployFirstCreatesEverything(t *testing.T) {
 	plan := e.mustDeploy(desired, false)
 	for _, c := range plan {
 		if c.Action != deploy.Create {
-			t.Errorf("%s: %s, want create", c.Function, c.Action)
+			t.Errorf("%s: %s, want create", c.Name, c.Action)
 		}
 	}
 	ctx := e.ctx
@@ -232,7 +232,7 @@ func TestDeployFirstCreatesEverything(t *testing.T) {
 	}
 	for _, c := range deploy.Plan(desired, deployed, deploy.PlanOptions{Prune: true}) {
 		if c.Action != deploy.Unchanged {
-			t.Errorf("after deploy: %s %s %v", c.Action, c.Function, c.Fields)
+			t.Errorf("after deploy: %s %s %v", c.Action, c.Name, c.Fields)
 		}
 	}
 }
@@ -245,7 +245,7 @@ func TestDeploySecondRunMakesNoMutatingCall(t *testing.T) {
 	plan := e.mustDeploy(desired, true)
 	for _, c := range plan {
 		if c.Action != deploy.Unchanged {
-			t.Errorf("%s: %s %v, want unchanged", c.Function, c.Action, c.Fields)
+			t.Errorf("%s: %s %v, want unchanged", c.Name, c.Action, c.Fields)
 		}
 	}
 	if m := e.mutating(); len(m) > 0 {
@@ -397,7 +397,7 @@ func TestDeployUpdatesOnlyWhatChanged(t *testing.T) {
 			e.srv.ResetCalls()
 			for _, c := range e.mustDeploy(desired, false) {
 				if c.Action != deploy.Unchanged {
-					t.Errorf("not converged: %s %s %v", c.Action, c.Function, c.Fields)
+					t.Errorf("not converged: %s %s %v", c.Action, c.Name, c.Fields)
 				}
 			}
 		})
@@ -525,7 +525,7 @@ func TestDeployFailureOfOneFunctionLeavesOthersDeployed(t *testing.T) {
 		Message: "Value API_TOKEN=s3cr3t-billing is not valid", Times: -1})
 	_, results := e.deploy(desired, false)
 	for _, r := range results {
-		switch r.Change.Function {
+		switch r.Change.Name {
 		case "billing":
 			var pe *providers.Error
 			if !errors.As(r.Err, &pe) || pe.Code != providers.InvalidArgument || pe.Resource != "function billing" {
@@ -536,7 +536,7 @@ func TestDeployFailureOfOneFunctionLeavesOthersDeployed(t *testing.T) {
 			}
 		default:
 			if r.Err != nil {
-				t.Errorf("%s: %v", r.Change.Function, r.Err)
+				t.Errorf("%s: %v", r.Change.Name, r.Err)
 			}
 		}
 	}

@@ -18,7 +18,6 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/evcli/evcli/providers"
 )
@@ -630,28 +629,17 @@ func avJSON(w *bytes.Buffer, v ddbtypes.AttributeValue) error {
 // wrapDynamoErr gives a DynamoDB error a portable code, the resource and a
 // next step.
 func wrapDynamoErr(resource string, err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	code, hint := providers.Unavailable, ""
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch c := ae.ErrorCode(); {
-		case c == "ResourceNotFoundException":
-			code, hint = providers.NotFound, "check store.table and region in evcli.yaml (or --region)"
-		case strings.Contains(c, "AccessDenied"), c == "UnrecognizedClientException":
-			code, hint = providers.PermissionDenied, "the credentials need dynamodb:DescribeTable, dynamodb:Scan and dynamodb:Query on the table"
-		case strings.Contains(c, "ExpiredToken"), strings.Contains(c, "InvalidSignature"), c == "MissingAuthenticationToken":
-			code, hint = providers.Unauthenticated, "refresh the credentials (aws sso login) or check AWS_PROFILE"
-		case strings.Contains(c, "Throughput"), strings.Contains(c, "Throttl"), c == "RequestLimitExceeded":
-			code, hint = providers.Throttled, "the table's read capacity is exhausted: use fewer scan segments or retry later"
-		case c == "ValidationException":
-			code = providers.InvalidArgument
-		default:
-			code = providers.Unknown
+	return classify(resource, err, func(c providers.Code) string {
+		switch c {
+		case providers.NotFound:
+			return "check store.table and region in evcli.yaml (or --region)"
+		case providers.PermissionDenied:
+			return "the credentials need dynamodb:DescribeTable, dynamodb:Scan and dynamodb:Query on the table"
+		case providers.Throttled:
+			return "the table's read capacity is exhausted: use fewer scan segments or retry later"
 		}
-	}
-	return &providers.Error{Code: code, Resource: resource, Err: err, Hint: hint}
+		return ""
+	})
 }
 
 var _ providers.EventStore = (*DynamoDBStore)(nil)

@@ -2,14 +2,12 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/evcli/evcli/providers"
 )
@@ -120,30 +118,17 @@ func busResource(bus string) string {
 }
 
 func wrapEventBridgeErr(bus string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	code, hint := providers.Unavailable, ""
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch c := ae.ErrorCode(); {
-		case c == "ResourceNotFoundException":
-			code, hint = providers.NotFound, "create the bus (evcli deploy) or name an existing one with --bus"
-		case strings.Contains(c, "AccessDenied"), c == "UnrecognizedClientException":
-			code, hint = providers.PermissionDenied, "the credentials need events:PutEvents on the bus"
-		case strings.Contains(c, "ExpiredToken"), strings.Contains(c, "InvalidSignature"):
-			code, hint = providers.Unauthenticated, "refresh the credentials (aws sso login) or check AWS_PROFILE"
-		case strings.Contains(c, "Throttl"), c == "LimitExceededException":
-			code, hint = providers.Throttled, "lower --rate or --concurrency"
-		case c == "ValidationException", c == "InvalidArgument":
-			code = providers.InvalidArgument
-		case c == "InternalException", c == "InternalFailure", c == "ServiceUnavailable":
-			code = providers.Unavailable
-		default:
-			code = providers.Unknown
+	return classify(busResource(bus), err, func(c providers.Code) string {
+		switch c {
+		case providers.NotFound:
+			return "create the bus (evcli deploy) or name an existing one with --bus"
+		case providers.PermissionDenied:
+			return "the credentials need events:PutEvents on the bus"
+		case providers.Throttled:
+			return "lower --rate or --concurrency"
 		}
-	}
-	return &providers.Error{Code: code, Resource: busResource(bus), Err: err, Hint: hint}
+		return ""
+	})
 }
 
 // classifyEntry maps a PutEvents entry's error code to a portable code:

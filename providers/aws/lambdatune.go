@@ -17,40 +17,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/evcli/evcli/providers"
 )
 
 // wrapTuneErr gives an SDK error a portable code and the resource.
 func wrapTuneErr(resource string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	code := providers.Unknown
-	hint := ""
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch c := ae.ErrorCode(); {
-		case strings.Contains(c, "NotFound"):
-			code = providers.NotFound
-			hint = "check the function name and region (evcli deploy creates it)"
-		case strings.Contains(c, "AccessDenied"), strings.Contains(c, "Unauthorized"), c == "AccessDeniedException":
-			code, hint = providers.PermissionDenied, "the credentials need lambda:*Function*, logs:StartQuery/GetQueryResults and cloudwatch:GetMetricData"
-		case strings.Contains(c, "Throttl"), strings.Contains(c, "TooManyRequests"), c == "LimitExceededException":
-			code = providers.Throttled
-		case strings.Contains(c, "Conflict"):
-			code = providers.Conflict
-		case strings.Contains(c, "InvalidParameter"), strings.Contains(c, "Validation"):
-			code = providers.InvalidArgument
-		case strings.Contains(c, "ServiceException"), strings.Contains(c, "Unavailable"):
-			code = providers.Unavailable
+	return classify(resource, err, func(c providers.Code) string {
+		switch c {
+		case providers.NotFound:
+			return "check the function name and region (evcli deploy creates it)"
+		case providers.PermissionDenied:
+			return "the credentials need lambda:*Function*, logs:StartQuery/GetQueryResults and cloudwatch:GetMetricData"
 		}
-	}
-	return &providers.Error{Code: code, Resource: resource, Err: err, Hint: hint}
+		return ""
+	})
 }
 
 // TunerOptions configure a LambdaTuner.

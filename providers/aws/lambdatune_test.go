@@ -14,9 +14,9 @@ import (
 )
 
 var (
-	_ tune.Prober       = (*LambdaTuner)(nil)
-	_ tune.Applier      = (*LambdaTuner)(nil)
-	_ tune.TotalsSource = (*MetricsSource)(nil)
+	_ providers.Prober       = (*LambdaTuner)(nil)
+	_ providers.MemorySetter = (*LambdaTuner)(nil)
+	_ providers.TotalsSource = (*MetricsSource)(nil)
 )
 
 func newTuner(f *tuneFake) *LambdaTuner {

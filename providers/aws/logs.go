@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -397,12 +395,12 @@ func (st *tailState) filter(ctx context.Context, in *cloudwatchlogs.FilterLogEve
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		code := errorCode(err)
+		code := apiCode(err)
 		switch {
 		case code == "ResourceNotFoundException":
 			g.missing = true // not invoked yet: no log group
 			return nil, nil
-		case retryable(code, err) && attempt < 8:
+		case retryableCode(codeOf(err)) && attempt < 8:
 			if err := s.opt.Sleep(ctx, backoff); err != nil {
 				return nil, err
 			}
@@ -495,11 +493,11 @@ func (st *tailState) liveTail(ctx context.Context, groups []*group) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err == nil || errorCode(err) == "SessionTimeoutException" {
+		if err == nil || apiCode(err) == "SessionTimeoutException" {
 			continue // a session ended normally: start again
 		}
 		failures++
-		code := errorCode(err)
+		code := apiCode(err)
 		if failures >= 3 || !caughtUp || code == "AccessDeniedException" || code == "UnknownOperationException" || code == "InvalidAction" {
 			return err
 		}
@@ -632,56 +630,14 @@ func (s *seenSet) Len() int {
 	return len(s.ids) + len(s.fromPoll) + len(s.fromLive)
 }
 
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func retryable(code string, err error) bool {
-	switch code {
-	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-		"LimitExceededException", "ServiceUnavailableException", "InternalFailure", "InternalServerError":
-		return true
-	}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && (re.HTTPStatusCode() >= 500 || re.HTTPStatusCode() == http.StatusTooManyRequests) {
-		return true
-	}
-	return false
-}
-
 // wrapErr gives an SDK error its portable code and the resource.
 func wrapErr(err error, resource string) error {
-	pe := &providers.Error{Resource: resource, Err: err}
-	switch errorCode(err) {
-	case "ResourceNotFoundException":
-		pe.Code = providers.NotFound
-	case "AccessDeniedException", "UnauthorizedOperation", "AccessDenied":
-		pe.Code = providers.PermissionDenied
-		pe.Hint = "the credentials need logs:FilterLogEvents, logs:DescribeLogGroups and logs:StartLiveTail"
-	case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "IncompleteSignature":
-		pe.Code = providers.Unauthenticated
-		pe.Hint = `check the credentials: run "aws sts get-caller-identity", or "aws sso login" for SSO profiles`
-	case "ThrottlingException", "LimitExceededException":
-		pe.Code = providers.Throttled
-	case "InvalidParameterException", "ValidationException":
-		pe.Code = providers.InvalidArgument
-	case "ServiceUnavailableException":
-		pe.Code = providers.Unavailable
-	default:
-		var re *smithyhttp.ResponseError
-		if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
-			pe.Code = providers.Unavailable
+	return classify(resource, err, func(c providers.Code) string {
+		if c == providers.PermissionDenied {
+			return "the credentials need logs:FilterLogEvents, logs:DescribeLogGroups and logs:StartLiveTail"
 		}
-		var oe *smithy.OperationError
-		if pe.Code == providers.Unknown && errors.As(err, &oe) && !errors.As(err, new(smithy.APIError)) {
-			pe.Code = providers.Unavailable // could not reach the endpoint
-		}
-	}
-	return pe
+		return ""
+	})
 }
 
 var _ providers.LogSource = (*logSource)(nil)

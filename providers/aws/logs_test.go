@@ -548,7 +548,7 @@ func TestLiveTailDeniedFallsBackToPolling(t *testing.T) {
 	if m := messages(got); m != "00:00:00.000 orders one\n00:00:05.000 orders polled\n" {
 		t.Fatalf("got:\n%s", m)
 	}
-	if errorCode(fellBack) != "AccessDeniedException" {
+	if apiCode(fellBack) != "AccessDeniedException" {
 		t.Fatalf("fallback reason = %v", fellBack)
 	}
 }

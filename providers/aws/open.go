@@ -26,7 +26,7 @@ import (
 // checkpoints are project-local state, which this driver does not keep:
 // the registry supplies them.
 func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, error) {
-	if o.Store.Type != "" && o.Store.Type != "dynamodb" {
+	if o.Store.Type != "" && o.Store.Type != "dynamodb" && o.Store.Type != "local" {
 		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "aws",
 			Err:  fmt.Errorf("the aws provider reads a dynamodb event store; evcli.yaml's store.type is %q", o.Store.Type),
 			Hint: "set store.type to dynamodb (with store.table), or remove the store section"}

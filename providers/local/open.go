@@ -16,7 +16,8 @@ import (
 )
 
 // Open opens the local provider of the project in o.Dir: its state lives in
-// o.Dir/.evcli. It needs no account. The store opens lazily, on the first
+// o.Dir/.evcli. It needs no account. Whatever cloud store evcli.yaml names,
+// events on this machine are kept in the local store. The store opens lazily, on the first
 // ability that reads it; the engine (runtime, bus) starts on the first
 // publish or invoke, in this process unless `evcli local serve` runs for
 // the project, and Close lets its deliveries finish.
@@ -28,11 +29,6 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if o.LogRetentionDays != 0 {
 		return nil, &providers.Error{Code: providers.Unsupported, Resource: "local",
 			Err: fmt.Errorf("log retention is set per cloud log service: the local provider keeps its logs in .evcli/state.db")}
-	}
-	if o.Store.Type != "" && o.Store.Type != "local" {
-		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "local",
-			Err:  fmt.Errorf("the local provider keeps events in its own store; evcli.yaml's store.type is %q", o.Store.Type),
-			Hint: `set store.type to local (or remove it), or deploy with the provider that has that store`}
 	}
 	dir := filepath.Join(o.Dir, ".evcli")
 	if abs, err := filepath.Abs(dir); err == nil {
@@ -47,6 +43,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	t.Notef = o.Warnf
 	p := &providers.Provider{
 		Name:      "local",
+		Private:   true,
 		Deployer:  (*deployAbility)(d),
 		Bus:       (*busAbility)(d),
 		BusLimits: providers.BatchLimits{Entries: bus.PublishBatchEntries, Bytes: bus.PublishBatchBytes},

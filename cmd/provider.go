@@ -1,0 +1,62 @@
+package cmd
+
+import (
+	"context"
+
+	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/project"
+	"github.com/evcli/evcli/providers"
+)
+
+// providerName is the project's provider after --provider, evcli.yaml and
+// the default (local).
+func providerName(p *project.Project) string {
+	if p == nil || p.Provider == "" {
+		return "local"
+	}
+	return p.Provider
+}
+
+// openOptions are the plain values a driver's Open takes, from the project
+// and the global flags.
+func openOptions(f *cmdutil.Factory, p *project.Project) providers.OpenOptions {
+	k := p.Store.Keys
+	o := providers.OpenOptions{
+		Project: p.Name, Dir: p.Dir, Region: p.Region, Profile: f.Globals.Profile, Bus: p.Bus,
+		Store: providers.StoreSpec{Type: p.Store.Type, Table: p.Store.Table, Keys: providers.StoreKeys{
+			Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type, Data: k.Data, Version: k.Version, TTL: k.TTL}},
+		Now: f.Now, Sleep: f.Sleep, Getenv: f.Getenv, Warn: f.IO.ErrOut,
+	}
+	if f.Globals.Debug {
+		o.Debug = f.IO.ErrOut
+	}
+	return o
+}
+
+// openProvider opens the project's provider and checks, before any work
+// starts, that it has the abilities the command needs (exit 2 with the
+// driver's reason otherwise). The caller closes it. mod, when given,
+// adjusts the options (deploy's settings).
+func openProvider(ctx context.Context, f *cmdutil.Factory, p *project.Project, need []providers.Ability, mod ...func(*providers.OpenOptions)) (*providers.Provider, error) {
+	o := openOptions(f, p)
+	for _, m := range mod {
+		m(&o)
+	}
+	prov, err := f.OpenProvider(ctx, providerName(p), o)
+	if err != nil {
+		return nil, err
+	}
+	if err := prov.Require(need...); err != nil {
+		_ = prov.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return prov, nil
+}
+
+// closeProvider closes prov when the command ends, reporting a failure
+// only when nothing else failed first.
+func closeProvider(ctx context.Context, prov *providers.Provider, errp *error) {
+	if err := prov.Close(context.WithoutCancel(ctx)); err != nil && *errp == nil && ctx.Err() == nil {
+		*errp = err
+	}
+}
