@@ -201,7 +201,7 @@ func (s *logSource) run(ctx context.Context, q providers.LogQuery, out chan<- pr
 	for _, g := range groups {
 		g.next = since.UnixMilli()
 	}
-	st := &tailState{src: s, out: out, seen: map[string]*seenSet{}}
+	st := &tailState{src: s, out: out, seen: map[string]*seenSet{}, since: since.UnixMilli()}
 	if err := st.pollRound(ctx, groups); err != nil {
 		return err
 	}
@@ -283,6 +283,9 @@ func (s *logSource) groups(ctx context.Context, fns []string) ([]*group, error) 
 type tailState struct {
 	src *logSource
 	out chan<- providers.LogLine
+	// since (epoch ms) is the query's lower bound: what the look-back of a
+	// round finds before it is not passed on.
+	since int64
 
 	mu   sync.Mutex
 	seen map[string]*seenSet // by log group, each pruned by its own newest event
@@ -344,6 +347,9 @@ func (st *tailState) pollRound(ctx context.Context, groups []*group) error {
 			}
 			for _, e := range resp.Events {
 				ts := awssdk.ToInt64(e.Timestamp)
+				if ts < st.since {
+					continue
+				}
 				id := awssdk.ToString(e.EventId)
 				l := providers.LogLine{
 					Time: time.UnixMilli(ts).UTC(), Provider: "aws", Function: g.function,
