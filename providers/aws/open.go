@@ -49,10 +49,15 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityWait:  "EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail",
 		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
 		providers.AbilityRoute: "EventBridge does not say which rules would match; use evcli filter test --rule",
+		providers.AbilityState: "the aws driver keeps no state on this machine (replay checkpoints are project-local state)",
 	}
 	if o.Store.Type == "dynamodb" {
 		k := o.Store.Keys
-		dopts.Table = &TableSpec{Name: o.Store.Table, PartitionKey: k.Aggregate, SortKey: k.Sort, TTLAttribute: k.TTL}
+		// The table is created with the keys the store reads: the defaults
+		// where the options name none.
+		keys := StoreKeys{Aggregate: k.Aggregate, Sort: k.Sort}
+		keys.defaults()
+		dopts.Table = &TableSpec{Name: o.Store.Table, PartitionKey: keys.Aggregate, SortKey: keys.Sort, TTLAttribute: k.TTL}
 		store = NewDynamoDBStore(dynamodb.NewFromConfig(cfg), DynamoDBStoreOptions{
 			Table:  o.Store.Table,
 			Region: cfg.Region,
