@@ -27,20 +27,34 @@ import (
 )
 
 // dynaliteEndpoint returns EVCLI_DYNALITE_ENDPOINT, or starts dynalite
-// from .ci/node_modules on a free 127.0.0.1 port for the test. It skips
-// only when node or dynalite is not installed.
+// (EVCLI_DYNALITE_BIN, else .ci/node_modules) on a free 127.0.0.1 port for
+// the test. It skips only when node or dynalite is not installed.
 func dynaliteEndpoint(t *testing.T) string {
 	t.Helper()
-	if ep := os.Getenv("EVCLI_DYNALITE_ENDPOINT"); ep != "" {
-		return ep
+	ep, why := startDynalite(t)
+	if why != "" {
+		t.Skip(why)
 	}
-	_, file, _, _ := runtime.Caller(0)
-	bin := filepath.Join(filepath.Dir(file), "..", "..", ".ci", "node_modules", ".bin", "dynalite")
+	return ep
+}
+
+// startDynalite is dynaliteEndpoint that says why dynalite is absent
+// instead of skipping.
+func startDynalite(t *testing.T) (endpoint, absent string) {
+	t.Helper()
+	if ep := os.Getenv("EVCLI_DYNALITE_ENDPOINT"); ep != "" {
+		return ep, ""
+	}
+	bin := os.Getenv("EVCLI_DYNALITE_BIN")
+	if bin == "" {
+		_, file, _, _ := runtime.Caller(0)
+		bin = filepath.Join(filepath.Dir(file), "..", "..", ".ci", "node_modules", ".bin", "dynalite")
+	}
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed: DynamoDB tests need dynalite (install Node.js, then cd .ci && npm install)")
+		return "", "node is not installed: DynamoDB tests need dynalite (install Node.js, then cd .ci && npm ci)"
 	}
 	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("dynalite is not installed at %s: run cd .ci && npm install (or set EVCLI_DYNALITE_ENDPOINT)", bin)
+		return "", fmt.Sprintf("dynalite is not installed at %s: run cd .ci && npm ci (or set EVCLI_DYNALITE_BIN or EVCLI_DYNALITE_ENDPOINT)", bin)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,7 +84,7 @@ func dynaliteEndpoint(t *testing.T) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return "http://" + addr
+	return "http://" + addr, ""
 }
 
 func dynamoClient(endpoint string) *dynamodb.Client {
