@@ -11,8 +11,13 @@ import (
 	"github.com/evcli/evcli/providers"
 )
 
+// storeGap is the time between two of storeEvents: not a divisor of a
+// minute, so that windows cut through minutes and a store that narrows by
+// minute must still filter by time.
+const storeGap = 23 * time.Second
+
 // storeEvents are the store check's events: 3 aggregates × 4 versions,
-// interleaved, one minute apart, an hour ago; the types cycle through three.
+// interleaved, storeGap apart, an hour ago; the types cycle through three.
 // The detail's "n" is the event's index, which identifies it whatever id the
 // store gives it.
 func storeEvents(base time.Time) []providers.StoredEvent {
@@ -24,7 +29,7 @@ func storeEvents(base time.Time) []providers.StoredEvent {
 			ev := providers.StoredEvent{
 				Event: providers.Event{
 					ID: fmt.Sprintf("ct-ev-%02d", n), Source: "ct.store", DetailType: types[n%len(types)],
-					Time:   base.Add(time.Duration(n) * time.Minute),
+					Time:   base.Add(time.Duration(n) * storeGap),
 					Detail: json.RawMessage(fmt.Sprintf(`{"aggregateId":%q,"version":%d,"n":%d}`, agg, v, n)),
 				},
 				AggregateID: agg, AggregateVersion: int64(v),
@@ -90,6 +95,7 @@ func testStore(t *testing.T, e *env) {
 	}
 	seqs := first[0].Seq != 0
 
+	at := func(n int) time.Time { return base.Add(time.Duration(n) * storeGap) }
 	wantOf := func(keep func(providers.StoredEvent) bool) []int {
 		var out []int
 		for i, ev := range all {
@@ -105,11 +111,11 @@ func testStore(t *testing.T, e *env) {
 		want []int
 	}{
 		{"Since", providers.EventQuery{Since: base}, wantOf(func(providers.StoredEvent) bool { return true })},
-		{"SinceIsInclusive", providers.EventQuery{Since: base.Add(5 * time.Minute)},
-			wantOf(func(ev providers.StoredEvent) bool { return !ev.Time.Before(base.Add(5 * time.Minute)) })},
-		{"UntilIsExclusive", providers.EventQuery{Since: base.Add(2 * time.Minute), Until: base.Add(7 * time.Minute)},
+		{"SinceIsInclusive", providers.EventQuery{Since: at(5)},
+			wantOf(func(ev providers.StoredEvent) bool { return !ev.Time.Before(at(5)) })},
+		{"UntilIsExclusive", providers.EventQuery{Since: at(2), Until: at(7)},
 			wantOf(func(ev providers.StoredEvent) bool {
-				return !ev.Time.Before(base.Add(2*time.Minute)) && ev.Time.Before(base.Add(7*time.Minute))
+				return !ev.Time.Before(at(2)) && ev.Time.Before(at(7))
 			})},
 		{"Aggregate", providers.EventQuery{Since: base, AggregateIDs: []string{"ct-agg-b"}},
 			wantOf(func(ev providers.StoredEvent) bool { return ev.AggregateID == "ct-agg-b" })},
@@ -117,11 +123,11 @@ func testStore(t *testing.T, e *env) {
 			wantOf(func(ev providers.StoredEvent) bool { return ev.AggregateID != "ct-agg-b" })},
 		{"Type", providers.EventQuery{Since: base, Types: []string{"CtPaid"}},
 			wantOf(func(ev providers.StoredEvent) bool { return ev.DetailType == "CtPaid" })},
-		{"AggregateTypeWindow", providers.EventQuery{Since: base.Add(3 * time.Minute), Until: base.Add(11 * time.Minute),
+		{"AggregateTypeWindow", providers.EventQuery{Since: at(3), Until: at(11),
 			AggregateIDs: []string{"ct-agg-a"}, Types: []string{"CtPlaced", "CtShipped"}},
 			wantOf(func(ev providers.StoredEvent) bool {
 				return ev.AggregateID == "ct-agg-a" && (ev.DetailType == "CtPlaced" || ev.DetailType == "CtShipped") &&
-					!ev.Time.Before(base.Add(3*time.Minute)) && ev.Time.Before(base.Add(11*time.Minute))
+					!ev.Time.Before(at(3)) && ev.Time.Before(at(11))
 			})},
 	}
 	for _, c := range cases {
