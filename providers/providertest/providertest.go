@@ -184,7 +184,7 @@ func (e *env) apply(p *providers.Provider, plan []deploy.Change) {
 	e.t.Helper()
 	for _, r := range deploy.Apply(e.ctx, plan, p.Deployer, deploy.ApplyOptions{Concurrency: 2}) {
 		if r.Err != nil {
-			e.t.Fatalf("%s %s: %v", r.Change.Action, r.Change.Function, r.Err)
+			e.t.Fatalf("%s %s: %v", r.Change.Action, r.Change.Name, r.Err)
 		}
 	}
 }
@@ -258,7 +258,7 @@ func (e *env) poll(what string, f func() (bool, string, error)) {
 func actions(plan []deploy.Change) []string {
 	out := make([]string, len(plan))
 	for i, c := range plan {
-		out[i] = c.Function + ":" + string(c.Action)
+		out[i] = c.Name + ":" + string(c.Action)
 	}
 	return out
 }
