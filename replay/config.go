@@ -15,8 +15,6 @@ import (
 const (
 	MaxBatchEntries = 10
 	MaxBatchBytes   = 256 * 1024
-	// MaxEntryBytes is the size limit of one entry, on every bus.
-	MaxEntryBytes = 256 * 1024
 )
 
 // Caps on Config.MaxBatchEntries and Config.MaxBatchBytes for a bus that

@@ -20,7 +20,7 @@
 //	          aggregate are reported (Config.OnGap); in time order this
 //	          tracks at most 200,000 aggregates.
 //	batch     at most 10 entries and 256 KiB per PutEvents request, the
-//	          entry size counted as EventBridge documents it (EntrySize);
+//	          entry size counted as EventBridge documents it (providers.EntrySize);
 //	          an entry larger than 256 KiB fails alone (EntryTooLarge). A
 //	          bus that takes more per call may be given larger batches
 //	          (Config.MaxBatchEntries/MaxBatchBytes; the local bus: 4,000

@@ -107,7 +107,7 @@ func (b *fakeBus) Publish(ctx context.Context, bus string, evs []providers.Event
 	var aggs []string
 	size := 0
 	for _, ev := range evs {
-		size += EntrySize(&ev)
+		size += providers.EntrySize(&ev)
 		var d struct {
 			R Marker `json:"_replay"`
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/evcli/evcli/internal/jsonstr"
 	"github.com/evcli/evcli/providers"
@@ -208,33 +207,4 @@ func (m *Marker) appendJSON(b []byte) []byte {
 		b = strconv.AppendInt(b, m.Version, 10)
 	}
 	return append(b, '}')
-}
-
-// EntrySize is the size EventBridge counts for a PutEvents entry: 14 bytes
-// for Time when present, plus the UTF-8 bytes of Source, DetailType, Detail
-// and each of Resources. A PutEvents request carries at most MaxBatchBytes
-// of entries.
-func EntrySize(ev *providers.Event) int {
-	n := 0
-	if !ev.Time.IsZero() {
-		n += 14
-	}
-	n += utf8Len(ev.Source) + utf8Len(ev.DetailType) + len(ev.Detail)
-	for _, r := range ev.Resources {
-		n += utf8Len(r)
-	}
-	return n
-}
-
-// utf8Len is len(s) with invalid bytes counted as the 3-byte replacement
-// character they become when encoded.
-func utf8Len(s string) int {
-	if utf8.ValidString(s) {
-		return len(s)
-	}
-	n := 0
-	for _, r := range s {
-		n += utf8.RuneLen(r)
-	}
-	return n
 }

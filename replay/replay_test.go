@@ -158,18 +158,6 @@ func TestMark(t *testing.T) {
 	}
 }
 
-func TestEntrySize(t *testing.T) {
-	ev := providers.Event{Source: "shop", DetailType: "Café", Detail: json.RawMessage(`{"a":"é"}`), Resources: []string{"arn:x", "r"}}
-	// Source 4 + DetailType 5 (é is 2 bytes) + Detail 10 + resources 5+1.
-	if got := EntrySize(&ev); got != 25 {
-		t.Errorf("EntrySize without time = %d, want 25", got)
-	}
-	ev.Time = t0
-	if got := EntrySize(&ev); got != 39 {
-		t.Errorf("EntrySize with time = %d, want 39", got)
-	}
-}
-
 func runReplay(t *testing.T, cfg Config, store providers.EventStore, bus providers.EventBus, cps Checkpoints) Summary {
 	t.Helper()
 	sum, err := Run(context.Background(), cfg, store, bus, cps)

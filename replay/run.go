@@ -123,9 +123,9 @@ func (b *batcher) add(se *providers.StoredEvent) error {
 	size := 0
 	if err != nil {
 		fail = &Failure{OriginalID: se.ID, Code: "MalformedDetail", Message: err.Error()}
-	} else if size = EntrySize(&ev); size > min(MaxEntryBytes, b.r.cfg.MaxBatchBytes) {
+	} else if size = providers.EntrySize(&ev); size > min(providers.MaxEntryBytes, b.r.cfg.MaxBatchBytes) {
 		fail = &Failure{OriginalID: se.ID, Code: "EntryTooLarge",
-			Message: fmt.Sprintf("entry is %d bytes; a PutEvents entry carries at most %d", size, min(MaxEntryBytes, b.r.cfg.MaxBatchBytes))}
+			Message: fmt.Sprintf("entry is %d bytes; a PutEvents entry carries at most %d", size, min(providers.MaxEntryBytes, b.r.cfg.MaxBatchBytes))}
 		size = 0
 	}
 	if c := b.cur; c != nil && (len(c.events) >= b.r.cfg.MaxBatchEntries || c.bytes+size > b.r.cfg.MaxBatchBytes) {

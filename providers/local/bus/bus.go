@@ -40,9 +40,6 @@ type Matcher interface {
 	Match(event []byte) ([]string, error)
 }
 
-// MaxEntrySize is EventBridge's limit on one PutEvents entry (256 KB).
-const MaxEntrySize = 256 * 1024
-
 // PublishBatchEntries and PublishBatchBytes size the batches a publisher
 // that chooses them (replay) should give Publish. Publish itself takes any
 // number of entries (the PutEvents endpoint keeps EventBridge's 10) and
@@ -331,8 +328,8 @@ func (b *Bus) validate(ev *providers.Event, busName string, now time.Time) (code
 	if d[0] != '{' || !jsonvalid.Valid(d) {
 		return "MalformedDetail", "Detail is malformed: it must be a JSON object."
 	}
-	if n := EntrySize(*ev); n > MaxEntrySize {
-		return "InvalidArgument", fmt.Sprintf("Event size %d bytes exceeds the limit of %d bytes (256 KB).", n, MaxEntrySize)
+	if n := providers.EntrySize(ev); n > providers.MaxEntryBytes {
+		return "InvalidArgument", fmt.Sprintf("Event size %d bytes exceeds the limit of %d bytes (256 KB).", n, providers.MaxEntryBytes)
 	}
 	if y := ev.Time.Year(); !ev.Time.IsZero() && (y < 1 || y > 9999) {
 		return "InvalidArgument", fmt.Sprintf("Parameter Time is not valid. Reason: year %d is outside 1 .. 9999.", y)
@@ -356,21 +353,6 @@ func (b *Bus) validate(ev *providers.Event, busName string, now time.Time) (code
 		ev.Resources = []string{}
 	}
 	return "", ""
-}
-
-// EntrySize is an entry's size as EventBridge counts it against the 256 KB
-// limit: 14 bytes for a time, the UTF-8 lengths of source, detail-type and
-// detail, and of each resource.
-func EntrySize(ev providers.Event) int {
-	n := 0
-	if !ev.Time.IsZero() {
-		n += 14
-	}
-	n += len(ev.Source) + len(ev.DetailType) + len(ev.Detail)
-	for _, r := range ev.Resources {
-		n += len(r)
-	}
-	return n
 }
 
 // BusNameOf returns the name of a bus given by name or ARN

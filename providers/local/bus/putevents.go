@@ -116,13 +116,13 @@ func (b *Bus) PutEventsHandler(caller func(r *http.Request) (fn, requestID strin
 				results[i] = PutEventsResultEntry{ErrorCode: "InvalidArgument", ErrorMessage: err.Error()}
 				continue
 			}
-			total += EntrySize(ev)
+			total += providers.EntrySize(&ev)
 			evs = append(evs, ev)
 			index = append(index, i)
 		}
-		if total > MaxEntrySize {
+		if total > providers.MaxEntryBytes {
 			writeAWSError(w, http.StatusBadRequest, "ValidationException",
-				fmt.Sprintf("Total size of the entries in the request is over the limit (%d bytes; the limit is %d).", total, MaxEntrySize))
+				fmt.Sprintf("Total size of the entries in the request is over the limit (%d bytes; the limit is %d).", total, providers.MaxEntryBytes))
 			return
 		}
 		ctx := r.Context()
