@@ -57,7 +57,7 @@ func newCmdTailWith(f *cmdutil.Factory, runF func(*tailOptions) error) *cobra.Co
 		Now:     f.Now,
 		Sleep:   f.Sleep,
 		OpenProvider: func(ctx context.Context, p *project.Project) (*providers.Provider, error) {
-			if p == nil {
+			if p == nil { // no evcli.yaml: --provider (else local) in this directory
 				p = &project.Project{Dir: ".", Provider: f.Globals.Provider, Region: f.Globals.Region}
 			}
 			return openProvider(ctx, f, p, []providers.Ability{providers.AbilityLogs})

@@ -91,7 +91,7 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 		}
 	}
 	var deployed []providers.FunctionDeployment
-	if only, ok := d.(namedReader); ok && len(o.Functions) > 0 {
+	if only, ok := d.(providers.NamedReader); ok && len(o.Functions) > 0 {
 		deployed, err = only.DeployedFunctions(ctx, o.Functions)
 	} else {
 		deployed, err = d.Deployed(ctx)
@@ -156,12 +156,6 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 		}
 	}
 	return sum, ctx.Err()
-}
-
-// namedReader is a deployer that can read some functions without listing
-// all of them (deploy --function).
-type namedReader interface {
-	DeployedFunctions(ctx context.Context, names []string) ([]providers.FunctionDeployment, error)
 }
 
 // SharedChanges turns a provider's shared-resource plan into changes.

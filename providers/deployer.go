@@ -48,6 +48,12 @@ type Deployer interface {
 	DeleteFunction(ctx context.Context, name string) error
 }
 
+// NamedReader is implemented by deployers that can read some functions
+// without listing all of them (deploy --function on a cloud with many).
+type NamedReader interface {
+	DeployedFunctions(ctx context.Context, names []string) ([]FunctionDeployment, error)
+}
+
 // ResourceChange is the plan for one project-level resource a driver deploys
 // besides functions: the event bus, the event-store table.
 type ResourceChange struct {

@@ -782,3 +782,4 @@ var (
 	_ providers.Rollbacker     = (*Deployer)(nil)
 	_ providers.Invoker        = (*Deployer)(nil)
 )
+var _ providers.NamedReader = (*Deployer)(nil)
