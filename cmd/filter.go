@@ -17,6 +17,7 @@ import (
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/filter"
+	"github.com/evcli/evcli/internal/timespec"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/replay"
 )
@@ -90,7 +91,7 @@ Exit status: 0 when every event matched (a pattern), 1 when any did not (--count
 	fl.StringArrayVar(&o.Rules, "rule", nil, "use the event patterns of this function in evcli.yaml (repeatable)")
 	fl.StringVarP(&o.Event, "event", "e", "", `events file: a JSON object, an array or NDJSON ("-" or none: stdin)`)
 	fl.BoolVar(&o.Count, "count", false, "print only how many events each pattern matched (streaming)")
-	fl.StringVar(&o.Since, "since", "", "test the events stored since this long ago (30m, 24h, 7d) or this time (RFC 3339)")
+	fl.StringVar(&o.Since, "since", "", "test the events stored since this time: "+timespec.PointForms)
 	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "explain every field, matched or not, below each event")
 	fl.IntVar(&o.Samples, "samples", 3, "with --since: sample events shown per detail-type")
 	return c
@@ -438,7 +439,7 @@ type sinceStats struct {
 }
 
 func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions, pats []namedPattern) (err error) {
-	since, err := parseSince(o.Since, f.Now())
+	since, err := timespec.ParsePoint("--since", o.Since, f.Now())
 	if err != nil {
 		return cmdutil.UsageError("%v", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/filter"
+	"github.com/evcli/evcli/internal/timespec"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/replay"
 )
@@ -72,8 +73,8 @@ asks for confirmation, or needs --yes when not running interactively.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.Since, "since", "", "replay events from this time: a duration back (30m, 2h, 7d) or RFC 3339 (2026-11-01T10:00Z)")
-	fl.StringVar(&o.Until, "until", "", "replay events before this time (default: now)")
+	fl.StringVar(&o.Since, "since", "", "replay events from this time: "+timespec.PointForms)
+	fl.StringVar(&o.Until, "until", "", "replay events before this time (default: now), in the forms --since takes")
 	fl.StringArrayVar(&o.Aggregates, "aggregate", nil, "only this aggregate id (repeat for more)")
 	fl.StringArrayVar(&o.Types, "type", nil, "only this detail-type (repeat for more)")
 	fl.StringVar(&o.Pattern, "pattern", "", "only events matching this EventBridge pattern (JSON, or @FILE)")
@@ -201,11 +202,11 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 			return cmdutil.UsageError("--since is required: say how far back to replay, e.g. --since 2h or --since 2026-11-01T10:00Z")
 		}
 		sel := replay.Selection{Aggregates: o.Aggregates, Types: o.Types, Limit: o.Limit, IncludeReplays: o.WithReplays}
-		if sel.Since, err = replay.ParseTime("--since", o.Since, now); err != nil {
-			return replayUsage(err)
+		if sel.Since, err = timespec.ParsePoint("--since", o.Since, now); err != nil {
+			return cmdutil.UsageError("%v", err)
 		}
-		if sel.Until, err = replay.ParseTime("--until", o.Until, now); err != nil {
-			return replayUsage(err)
+		if sel.Until, err = timespec.ParsePoint("--until", o.Until, now); err != nil {
+			return cmdutil.UsageError("%v", err)
 		}
 		if sel.Until.IsZero() {
 			sel.Until = now // fixed, so that --resume selects the same events

@@ -226,7 +226,7 @@ func TestReplayUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay"}, "--since is required"},
-		{[]string{"replay", "--since", "yesterday"}, `--since: invalid time "yesterday"`},
+		{[]string{"replay", "--since", "yesterday"}, `invalid --since "yesterday"`},
 		{[]string{"replay", "--since", "2h", "--until", "3h"}, "is not after --since"},
 		{[]string{"replay", "--since", "2h", "--order", "random"}, `--order: invalid value "random"`},
 		{[]string{"replay", "--since", "2h", "--rate", "5/h"}, `--rate: invalid unit "h"`},

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/internal/timespec"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/tail"
@@ -108,39 +108,13 @@ and with -o json one JSON object per line (after the version line):
 	fl := c.Flags()
 	fl.StringArrayVar(&o.Functions, "function", nil, "function name or glob (order-*); repeat for more (default: all)")
 	fl.StringVar(&o.Correlation, "correlation", "", "show only this correlation ID (the terminal UI opens that flow)")
-	fl.StringVar(&o.Since, "since", "10m", "start this long ago (30s, 10m, 2h, 7d) or at an RFC 3339 time")
+	fl.StringVar(&o.Since, "since", "10m", "start at this time: "+timespec.PointForms)
 	fl.StringVar(&o.Grep, "grep", "", "show only lines whose message matches this regular expression")
 	fl.StringVar(&o.Level, "level", "", "show only lines of at least this level: debug, info, warn, error")
 	fl.BoolVar(&o.Follow, "follow", true, "keep following; --follow=false prints what exists and exits")
 	fl.BoolVar(&o.NoTUI, "no-tui", false, "print lines instead of starting the terminal UI")
 	fl.DurationVar(&o.ReorderWindow, "reorder-window", tail.DefaultReorderWindow, "how long lines are held to put them in time order and give them their correlation ID")
 	return c
-}
-
-// parseSince reads --since: a duration before now (with d for days) or an
-// RFC 3339 time (a date alone is midnight UTC).
-func parseSince(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || s == "0" {
-		return time.Time{}, nil
-	}
-	if strings.HasSuffix(s, "d") {
-		if n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64); err == nil && n >= 0 {
-			return now.Add(-time.Duration(n * 24 * float64(time.Hour))), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("invalid --since %q: a duration counts back from now, so write it without '-' (10m)", s)
-		}
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("invalid --since %q: use a duration such as 30s, 10m, 2h or 7d, or an RFC 3339 time such as 2024-05-01T10:00:00Z", s)
 }
 
 // tailConfig turns the flags into a tail.Config. Errors are usage errors.
@@ -154,7 +128,7 @@ func (o *tailOptions) tailConfig(p *project.Project) (tail.Config, error) {
 		Sleep: o.Sleep,
 		Merge: tail.MergerOptions{Window: o.ReorderWindow},
 	}
-	since, err := parseSince(o.Since, o.Now())
+	since, err := timespec.ParsePoint("--since", o.Since, o.Now())
 	if err != nil {
 		return cfg, err
 	}

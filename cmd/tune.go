@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/internal/timespec"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/tune"
@@ -108,7 +109,7 @@ is done, and writes it into evcli.yaml (comments and layout kept), within
 	}
 	fl := c.Flags()
 	fl.StringArrayVar(&o.Functions, "function", nil, "function to tune; repeat for more (default: all in evcli.yaml)")
-	fl.StringVar(&o.Since, "since", "7d", "observe this long back (7d, 36h, 90m)")
+	fl.StringVar(&o.Since, "since", "7d", "observe this long back, at most 3660d: "+timespec.DurationForms)
 	fl.StringVar(&o.Strategy, "strategy", "cost", "cost, speed or balanced")
 	fl.Float64Var(&o.Weight, "weight", tune.DefaultWeight, "balanced strategy: 0 favours speed, 1 favours cost")
 	fl.Float64Var(&o.Headroom, "headroom", tune.DefaultHeadroom, "memory kept above Max Memory Used p99 (0.2 = 20%)")
@@ -133,7 +134,7 @@ type tunePlan struct {
 func (o *tuneOptions) validate() (tunePlan, error) {
 	var pl tunePlan
 	var err error
-	if pl.window, err = tune.ParseWindow(o.Since); err != nil {
+	if pl.window, err = timespec.ParseDuration("--since", o.Since, tune.MaxWindow); err != nil {
 		return pl, cmdutil.UsageError("%v", err)
 	}
 	if pl.cfg.Strategy, err = tune.ParseStrategy(o.Strategy); err != nil {

@@ -156,63 +156,6 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
 
-// ParseTime parses a --since or --until value: a duration back from now
-// ("90s", "15m", "2h", "7d", "1d12h") or an absolute time in RFC 3339, with
-// or without seconds ("2026-11-01T10:00:00Z", "2026-11-01T10:00Z"), or a date
-// ("2026-11-01", midnight UTC).
-func ParseTime(flag, s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, ok, err := parseDays(s); ok {
-		if err != nil {
-			return time.Time{}, &InputError{Field: flag, Msg: err.Error()}
-		}
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, &InputError{Field: flag, Msg: fmt.Sprintf("invalid time %q: use a duration back from now (30m, 2h, 7d) or an RFC 3339 time (2026-11-01T10:00Z)", s)}
-}
-
-// parseDays parses Go durations plus a leading "Nd" day count. ok reports
-// whether s looks like a duration at all.
-func parseDays(s string) (time.Duration, bool, error) {
-	if s == "" || (s[0] < '0' || s[0] > '9') {
-		return 0, false, nil
-	}
-	if strings.ContainsAny(s, "-:T") {
-		return 0, false, nil
-	}
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.Atoi(s[:i])
-		if err != nil {
-			return 0, true, fmt.Errorf("invalid duration %q: use 30m, 2h, 7d or 1d12h", s)
-		}
-		if n > 100_000 {
-			return 0, true, fmt.Errorf("invalid duration %q: at most 100000d back; use an RFC 3339 time for older events", s)
-		}
-		days = time.Duration(n) * 24 * time.Hour
-		s = s[i+1:]
-		if s == "" {
-			return days, true, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, true, fmt.Errorf("invalid duration %q: use 30m, 2h, 7d or 1d12h", s)
-	}
-	if d < 0 {
-		return 0, true, fmt.Errorf("invalid duration %q: a duration back from now is positive", s)
-	}
-	return days + d, true, nil
-}
-
 // ParseRate parses --rate: "N", "N/s", "N/m" or "N/min" (events per second
 // or minute). It returns events per second; "" and "0" mean unlimited.
 func ParseRate(s string) (float64, error) {

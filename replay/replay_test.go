@@ -17,40 +17,6 @@ import (
 	"github.com/evcli/evcli/providers"
 )
 
-func TestParseTime(t *testing.T) {
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in      string
-		want    time.Time
-		wantErr string
-	}{
-		{"", time.Time{}, ""},
-		{"2h", now.Add(-2 * time.Hour), ""},
-		{"90s", now.Add(-90 * time.Second), ""},
-		{"7d", now.Add(-7 * 24 * time.Hour), ""},
-		{"1d12h", now.Add(-36 * time.Hour), ""},
-		{"2026-11-01T10:00Z", time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), ""},
-		{"2026-11-01T10:00:30+01:00", time.Date(2026, 11, 1, 9, 0, 30, 0, time.UTC), ""},
-		{"2026-11-01", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), ""},
-		{"2x", time.Time{}, `--since: invalid duration "2x"`},
-		{"9999999999d", time.Time{}, `at most 100000d back`},
-		{"yesterday", time.Time{}, `--since: invalid time "yesterday": use a duration back from now`},
-		{"2026-13-01", time.Time{}, `invalid time "2026-13-01"`},
-	}
-	for _, tt := range tests {
-		got, err := ParseTime("--since", tt.in, now)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ParseTime(%q) error = %v, want it to contain %q", tt.in, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || !got.Equal(tt.want) {
-			t.Errorf("ParseTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
-}
-
 func TestParseRate(t *testing.T) {
 	tests := []struct {
 		in      string
@@ -67,23 +33,6 @@ func TestParseRate(t *testing.T) {
 			t.Errorf("ParseRate(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
-}
-
-func FuzzParseTime(f *testing.F) {
-	for _, s := range []string{"2h", "7d", "1d12h", "2026-11-01T10:00Z", "2026-11-01", "", "d", "9999999999999d"} {
-		f.Add(s)
-	}
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, s string) {
-		got, err := ParseTime("--since", s, now)
-		if err == nil && s != "" {
-			// An accepted absolute time formats and parses back to itself.
-			again, err := ParseTime("--since", got.Format(time.RFC3339Nano), now)
-			if err != nil || !again.Equal(got) {
-				t.Fatalf("ParseTime(%q) = %v; reparse = %v, %v", s, got, again, err)
-			}
-		}
-	})
 }
 
 func FuzzParseRate(f *testing.F) {

@@ -8,34 +8,9 @@ import (
 	"time"
 )
 
-// ParseWindow parses a --since value: a Go duration (90m, 36h, 1h30m) or a
-// whole number of days (7d) or weeks (2w).
-func ParseWindow(s string) (time.Duration, error) {
-	t := strings.TrimSpace(s)
-	bad := fmt.Errorf("invalid --since %q: use a duration such as 7d, 36h or 90m", s)
-	if t == "" {
-		return 0, bad
-	}
-	unit := time.Duration(0)
-	switch {
-	case strings.HasSuffix(t, "d"):
-		unit = 24 * time.Hour
-	case strings.HasSuffix(t, "w"):
-		unit = 7 * 24 * time.Hour
-	}
-	if unit != 0 {
-		n, err := strconv.Atoi(t[:len(t)-1])
-		if err != nil || n <= 0 || n > 3660 {
-			return 0, bad
-		}
-		return time.Duration(n) * unit, nil
-	}
-	d, err := time.ParseDuration(t)
-	if err != nil || d <= 0 {
-		return 0, bad
-	}
-	return d, nil
-}
+// MaxWindow is the longest --since tune memory looks back: 3660d (about
+// ten years), whatever unit it is written in.
+const MaxWindow = 3660 * 24 * time.Hour
 
 // ParseMemory parses one memory size: 512, 512MB, 512M, or 1GB (1,024 MB),
 // within Lambda's 128..10,240 MB.
