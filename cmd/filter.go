@@ -236,7 +236,7 @@ func runFilterTest(ctx context.Context, f *cmdutil.Factory, o filterTestOptions)
 
 // inputUsage makes ReadEvents' input errors usage errors (exit 2).
 func inputUsage(err error) error {
-	var ie *filter.InputError
+	var ie *providers.EventInputError
 	if errors.As(err, &ie) {
 		return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Msg: err.Error(), Err: err}
 	}
@@ -277,7 +277,7 @@ func runFilterEvents(ctx context.Context, f *cmdutil.Factory, o filterTestOption
 		green, red, reset = "\x1b[32m", "\x1b[31m", "\x1b[0m"
 	}
 	events, unmatched := 0, 0
-	err := filter.ReadEvents(in, name, true, func(ev filter.InputEvent) error {
+	err := providers.ReadEvents(in, name, true, func(ev providers.RawEvent) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -287,7 +287,7 @@ func runFilterEvents(ctx context.Context, f *cmdutil.Factory, o filterTestOption
 		for _, np := range pats {
 			ex, err := np.p.Explain(ev.Data)
 			if err != nil {
-				return &filter.InputError{Name: name, Line: ev.Line, Path: ev.Path, Msg: err.Error()}
+				return ev.Error(name, err.Error())
 			}
 			exps = append(exps, ex)
 			if ex.Match {
@@ -370,7 +370,7 @@ func runFilterCount(ctx context.Context, f *cmdutil.Factory, pats []namedPattern
 	var events, matched int64
 	start := f.Now()
 	dst := make([]string, 0, len(pats))
-	err := filter.ReadEvents(in, name, false, func(ev filter.InputEvent) error {
+	err := providers.ReadEvents(in, name, false, func(ev providers.RawEvent) error {
 		if events&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -380,7 +380,7 @@ func runFilterCount(ctx context.Context, f *cmdutil.Factory, pats []namedPattern
 		var err error
 		dst, err = rs.AppendMatches(dst[:0], ev.Data)
 		if err != nil {
-			return &filter.InputError{Name: name, Line: ev.Line, Path: ev.Path, Msg: err.Error()}
+			return ev.Error(name, err.Error())
 		}
 		if len(dst) > 0 {
 			matched++

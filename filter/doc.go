@@ -62,9 +62,9 @@
 //
 // Errors: Parse returns *PatternError; matching an event that is not a JSON
 // object returns an error wrapping ErrNotObject (and a *SyntaxError with
-// line and column when it is not JSON). ReadEvents reads events from a file
-// or stream (one object, an array of objects, or NDJSON) and reports bad
-// input as *InputError with name:line:col.
+// line and column when it is not JSON). Event files are read by
+// providers.ReadEvents, the one reader of event files, with its
+// *providers.EventInputError at file:line:col.
 //
 // The package has no provider dependencies; the local bus and the
 // `evcli filter` and `evcli replay --pattern` commands use it.

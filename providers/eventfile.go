@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,10 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evcli/evcli/internal/jsonvalid"
 	"github.com/evcli/evcli/internal/suggest"
 )
 
-// EventInputError is a malformed event in an event file, with its place.
+// EventInputError is a malformed event in an event file, with its place:
+// "file:line:col: path: what is wrong". It is the one error type of
+// ReadEvents and ParseEvents; commands map it to a usage error (exit 2).
 type EventInputError struct {
 	File      string
 	Line, Col int
@@ -24,7 +28,10 @@ func (e *EventInputError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Col)
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Col > 0 {
+			fmt.Fprintf(&b, ":%d", e.Col)
+		}
 	}
 	b.WriteString(": ")
 	if e.Path != "" {
@@ -41,57 +48,43 @@ var entryKeys = []string{"Source", "DetailType", "Detail", "EventBusName", "Reso
 // EventBridge envelope ({"source","detail-type","detail",...}), a JSON array
 // of envelopes, NDJSON (one envelope per line), PutEvents' request
 // ({"Entries":[{"Source","DetailType","Detail":"<json>",...}]}) or a JSON array
-// of such entries. Every event is checked before any is returned, so a bad
-// file publishes nothing. EventBusName of entries is kept in EventBusName.
+// of such entries; the file is framed by ReadEvents. Every event is checked
+// before any is returned, so a bad file publishes nothing. EventBusName of
+// entries is kept in EventBusName.
 func ParseEvents(file string, data []byte) ([]Event, error) {
 	var out []Event
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	n := 0
-	for {
-		start := skipSpace(data, int(dec.InputOffset()))
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return nil, syntaxError(file, data, start, err)
+	var raws []RawEvent
+	err := ReadEvents(bytes.NewReader(data), file, true, func(ev RawEvent) error {
+		ev.Data = append([]byte(nil), ev.Data...) // valid only during the call
+		raws = append(raws, ev)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range raws {
+		path := ev.Path
+		if path == "" && len(raws) > 1 {
+			path = fmt.Sprintf("[%d]", ev.Index)
 		}
-		n++
-		top := fmt.Sprintf("[%d]", n-1)
-		switch raw[0] {
-		case '{':
-			var probe map[string]json.RawMessage
-			_ = json.Unmarshal(raw, &probe)
-			if entries, ok := probe["Entries"]; ok {
-				if len(entries) == 0 || entries[0] != '[' {
-					return nil, posError(file, data, start, "Entries", "must be an array of PutEvents entries")
-				}
-				evs, err := parseArray(file, data, start+bytes.IndexByte(raw, '['), entries, "Entries")
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, evs...)
-				continue
+		start := skipSpace(ev.Data, 0)
+		fields, offs := objectFields(ev.Data)
+		if entries, ok := fields["Entries"]; ok {
+			if len(entries) == 0 || entries[0] != '[' {
+				return nil, ev.errorAt(file, start, "Entries", "must be an array of PutEvents entries")
 			}
-			path := ""
-			if n > 1 || dec.More() {
-				path = top
-			}
-			ev, err := parseOne(file, data, start, raw, path)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ev)
-		case '[':
-			evs, err := parseArray(file, data, start, raw, "")
+			evs, err := parseArray(file, ev, offs["Entries"]+bytes.IndexByte(ev.Data[offs["Entries"]:], '['), entries, path+"Entries")
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, evs...)
-		default:
-			return nil, posError(file, data, start, "", "an event must be a JSON object (an EventBridge envelope or a PutEvents entry)")
+			continue
 		}
+		one, err := parseOne(file, ev, start, ev.Data[start:], path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, one)
 	}
 	if len(out) == 0 {
 		return nil, &EventInputError{File: file, Msg: "no events: expected a JSON object, an array or NDJSON"}
@@ -99,30 +92,33 @@ func ParseEvents(file string, data []byte) ([]Event, error) {
 	return out, nil
 }
 
-func parseArray(file string, data []byte, base int, raw json.RawMessage, prefix string) ([]Event, error) {
+// parseArray parses the array raw of PutEvents entries, which starts at
+// ev.Data[base].
+func parseArray(file string, ev RawEvent, base int, raw json.RawMessage, prefix string) ([]Event, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, posError(file, data, base, prefix, "must be an array of events")
+		return nil, ev.errorAt(file, base, prefix, "must be an array of events")
 	}
 	var out []Event
 	off := base + 1
 	for i, item := range items {
 		// find this item's offset: the next non-space, non-comma byte
-		off = skipSpaceComma(data, off)
-		ev, err := parseOne(file, data, off, item, fmt.Sprintf("%s[%d]", prefix, i))
+		off = skipSpaceComma(ev.Data, off)
+		one, err := parseOne(file, ev, off, item, fmt.Sprintf("%s[%d]", prefix, i))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ev)
-		off += valueLen(data[off:])
+		out = append(out, one)
+		off = jsonvalid.End(ev.Data, off)
 	}
 	return out, nil
 }
 
-// parseOne parses an envelope or a PutEvents entry that starts at data[start].
-func parseOne(file string, data []byte, start int, raw json.RawMessage, path string) (Event, error) {
+// parseOne parses an envelope or a PutEvents entry that starts at
+// ev.Data[start].
+func parseOne(file string, in RawEvent, start int, raw json.RawMessage, path string) (Event, error) {
 	if len(raw) == 0 || raw[0] != '{' {
-		return Event{}, posError(file, data, start, path, "an event must be a JSON object")
+		return Event{}, in.errorAt(file, start, path, "an event must be a JSON object")
 	}
 	fields, offs := objectFields(raw)
 	at := func(key string) int {
@@ -153,23 +149,23 @@ func parseOne(file string, data []byte, start int, raw json.RawMessage, path str
 			} else {
 				msg += "; an event has " + strings.Join(keys, ", ")
 			}
-			return Event{}, posError(file, data, at(k), join(k), msg)
+			return Event{}, in.errorAt(file, at(k), join(k), msg)
 		}
 	}
 	str := func(key string, required bool) (string, error) {
 		v, ok := fields[key]
 		if !ok {
 			if required {
-				return "", posError(file, data, start, join(key), "is required: a non-empty string")
+				return "", in.errorAt(file, start, join(key), "is required: a non-empty string")
 			}
 			return "", nil
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
-			return "", posError(file, data, at(key), join(key), "must be a string, got "+kind(v))
+			return "", in.errorAt(file, at(key), join(key), "must be a string, got "+kind(v))
 		}
 		if required && s == "" {
-			return "", posError(file, data, at(key), join(key), "must not be empty")
+			return "", in.errorAt(file, at(key), join(key), "must not be empty")
 		}
 		return s, nil
 	}
@@ -210,30 +206,30 @@ func parseOne(file string, data []byte, start int, raw json.RawMessage, path str
 	} else if ts != "" {
 		t, perr := time.Parse(time.RFC3339Nano, ts)
 		if perr != nil {
-			return Event{}, posError(file, data, at(timeKey), join(timeKey), fmt.Sprintf("%q is not an RFC 3339 time such as 2026-11-26T10:00:00Z", ts))
+			return Event{}, in.errorAt(file, at(timeKey), join(timeKey), fmt.Sprintf("%q is not an RFC 3339 time such as 2026-11-26T10:00:00Z", ts))
 		}
 		ev.Time = t.UTC()
 	}
 	if v, ok := fields[resKey]; ok {
 		if err := json.Unmarshal(v, &ev.Resources); err != nil {
-			return Event{}, posError(file, data, at(resKey), join(resKey), "must be an array of strings (ARNs)")
+			return Event{}, in.errorAt(file, at(resKey), join(resKey), "must be an array of strings (ARNs)")
 		}
 	}
 	d, ok := fields[detailKey]
 	if !ok {
-		return Event{}, posError(file, data, start, join(detailKey), "is required: a JSON object")
+		return Event{}, in.errorAt(file, start, join(detailKey), "is required: a JSON object")
 	}
 	if isEntry {
 		var s string
 		if err := json.Unmarshal(d, &s); err != nil {
-			return Event{}, posError(file, data, at(detailKey), join(detailKey), "must be a string holding a JSON object (PutEvents' Detail), got "+kind(d))
+			return Event{}, in.errorAt(file, at(detailKey), join(detailKey), "must be a string holding a JSON object (PutEvents' Detail), got "+kind(d))
 		}
 		d = json.RawMessage(s)
 		if !json.Valid(d) || firstByte(d) != '{' {
-			return Event{}, posError(file, data, at(detailKey), join(detailKey), "must hold a JSON object")
+			return Event{}, in.errorAt(file, at(detailKey), join(detailKey), "must hold a JSON object")
 		}
 	} else if firstByte(d) != '{' {
-		return Event{}, posError(file, data, at(detailKey), join(detailKey), "must be a JSON object, got "+kind(d))
+		return Event{}, in.errorAt(file, at(detailKey), join(detailKey), "must be a JSON object, got "+kind(d))
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, d); err == nil {
@@ -319,16 +315,6 @@ func skipSpaceComma(data []byte, i int) int {
 	return i
 }
 
-// valueLen is the length of the JSON value at the start of data.
-func valueLen(data []byte) int {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var v json.RawMessage
-	if err := dec.Decode(&v); err != nil {
-		return len(data)
-	}
-	return int(dec.InputOffset())
-}
-
 // LineCol converts a byte offset in data to a 1-based line and column.
 func LineCol(data []byte, off int) (int, int) {
 	if off > len(data) {
@@ -339,25 +325,235 @@ func LineCol(data []byte, off int) (int, int) {
 	return line, col
 }
 
-func posError(file string, data []byte, off int, path, msg string) error {
-	l, c := LineCol(data, off)
-	return &EventInputError{File: file, Line: l, Col: c, Path: path, Msg: msg}
+// RawEvent is one event framed by ReadEvents: a JSON object, not yet
+// interpreted.
+type RawEvent struct {
+	Index     int    // 0-based position in the input
+	Line, Col int    // 1-based line and column where the event starts
+	Path      string // JSON path within the input ("[3]" in an array), "" otherwise
+	Data      []byte // the event's JSON; valid until the callback returns
 }
 
-func syntaxError(file string, data []byte, start int, err error) error {
-	off := start
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		off = int(se.Offset) - 1
-		if off < 0 {
-			off = 0
+// Where names the event's place in the input named file: "file:12" or
+// "file:12: [3]".
+func (e RawEvent) Where(file string) string {
+	if e.Path != "" {
+		return fmt.Sprintf("%s:%d: %s", file, e.Line, e.Path)
+	}
+	return fmt.Sprintf("%s:%d", file, e.Line)
+}
+
+// Error is an *EventInputError about this event, at its start.
+func (e RawEvent) Error(file, msg string) error {
+	return &EventInputError{File: file, Line: e.Line, Col: e.Col, Path: e.Path, Msg: msg}
+}
+
+// errorAt is an *EventInputError at e.Data[off], path appended to the
+// event's own path.
+func (e RawEvent) errorAt(file string, off int, path, msg string) error {
+	line, col := LineCol(e.Data, off)
+	if line == 1 {
+		col += e.Col - 1
+	}
+	return &EventInputError{File: file, Line: e.Line + line - 1, Col: col, Path: path, Msg: msg}
+}
+
+// ReadEvents reads events from r: one JSON object, a JSON array of objects,
+// or newline-delimited JSON objects (one per line; objects spanning several
+// lines are accepted too), and calls fn for each in order. When validate is
+// true each event is checked to be a complete, valid JSON object; otherwise
+// only NDJSON framing is checked (the fast path for counting: a large NDJSON
+// file streams through a 1 MiB buffer). file names the input in errors,
+// which are *EventInputError with file:line:col, or fn's own errors.
+func ReadEvents(r io.Reader, file string, validate bool, fn func(RawEvent) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	// Skip to the first non-blank byte, counting lines.
+	base := 0
+	for {
+		b, err := br.Peek(1)
+		if err == io.EOF {
+			return nil
 		}
-	} else if errors.Is(err, io.ErrUnexpectedEOF) {
-		off = len(data)
+		if err != nil {
+			return err
+		}
+		if b[0] != ' ' && b[0] != '\t' && b[0] != '\r' && b[0] != '\n' {
+			if b[0] == '[' {
+				data, err := io.ReadAll(br)
+				if err != nil {
+					return err
+				}
+				return readArray(data, file, base, fn)
+			}
+			return readStream(br, file, base, validate, fn)
+		}
+		if _, err := br.ReadByte(); err != nil {
+			return err
+		}
+		if b[0] == '\n' {
+			base++
+		}
 	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		msg = "unexpected end of file: a JSON value is not closed"
+}
+
+// checkEvent reports what is wrong with an event's JSON: the offset within
+// data and a message, or ok.
+func checkEvent(data []byte) (off int, msg string, ok bool) {
+	i := skipSpace(data, 0)
+	if jsonvalid.Valid(data) {
+		if data[i] != '{' {
+			return i, "not an event: an event must be a JSON object", false
+		}
+		return 0, "", true
 	}
-	return posError(file, data, off, "", "invalid JSON: "+msg)
+	off, msg = jsonError(data)
+	return off, "invalid JSON: " + msg, false
+}
+
+// jsonError explains why data is not one valid JSON value: the offset of
+// the offending byte (len(data) when it ends too soon) and encoding/json's
+// words for it. Only ever on the error path.
+func jsonError(data []byte) (int, string) {
+	var v json.RawMessage
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return 0, "not a single JSON value"
+	}
+	if se.Error() == "unexpected end of JSON input" {
+		return len(data), "unexpected end of file: a JSON value is not closed"
+	}
+	return max(int(se.Offset)-1, 0), strings.TrimPrefix(se.Error(), "json: ")
+}
+
+// complete reports whether buf holds exactly one complete JSON value
+// (surrounding white space allowed); incomplete is true when more input
+// could complete it.
+func complete(buf []byte) (ok, incomplete bool) {
+	if jsonvalid.Valid(buf) {
+		return true, false
+	}
+	off, _ := jsonError(buf)
+	return false, off >= len(buf)
+}
+
+func readArray(data []byte, file string, base int, fn func(RawEvent) error) error {
+	at := func(off int, path, msg string) error {
+		line, col := LineCol(data, off)
+		return &EventInputError{File: file, Line: base + line, Col: col, Path: path, Msg: msg}
+	}
+	i := skipSpace(data, 1)
+	if i < len(data) && data[i] == ']' {
+		return trailing(data, i+1, at)
+	}
+	for idx := 0; ; idx++ {
+		start := skipSpace(data, i)
+		path := fmt.Sprintf("[%d]", idx)
+		end := jsonvalid.End(data, start)
+		if end < 0 {
+			// The first bad byte is within the item: encoding/json,
+			// reading from the item on, stops there.
+			off, msg := jsonError(data[start:])
+			return at(start+off, path, "invalid JSON: "+msg)
+		}
+		line, col := LineCol(data, start)
+		ev := RawEvent{Index: idx, Line: base + line, Col: col, Path: path, Data: data[start:end]}
+		if off, msg, ok := checkEvent(ev.Data); !ok {
+			return ev.errorAt(file, off, path, msg)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+		i = skipSpace(data, end)
+		if i >= len(data) {
+			return at(i, "", "unexpected end of input, expected ',' or ']'")
+		}
+		switch data[i] {
+		case ',':
+			i++
+		case ']':
+			return trailing(data, i+1, at)
+		default:
+			return at(i, "", "expected ',' or ']' between events")
+		}
+	}
+}
+
+func trailing(data []byte, i int, at func(int, string, string) error) error {
+	if j := skipSpace(data, i); j < len(data) {
+		return at(j, "", "unexpected data after the array of events")
+	}
+	return nil
+}
+
+func readStream(br *bufio.Reader, file string, base int, validate bool, fn func(RawEvent) error) error {
+	line := base
+	idx := 0
+	ndjson := false // set once the first event fitted on one line
+	var acc []byte
+	accLine := 0
+	for {
+		raw, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long := append([]byte(nil), raw...)
+			for err == bufio.ErrBufferFull {
+				raw, err = br.ReadSlice('\n')
+				long = append(long, raw...)
+			}
+			raw = long
+		}
+		if len(raw) > 0 {
+			line++
+			text := bytes.TrimRight(raw, "\r\n")
+			if acc == nil && len(bytes.TrimSpace(text)) == 0 {
+				// blank line between events
+			} else if acc == nil && (ndjson || func() bool { ok, _ := complete(text); return ok }()) {
+				ndjson = true
+				ev := RawEvent{Index: idx, Line: line, Col: 1, Data: text}
+				if validate {
+					if off, msg, ok := checkEvent(text); !ok {
+						return ev.errorAt(file, off, "", msg)
+					}
+				}
+				if ferr := fn(ev); ferr != nil {
+					return ferr
+				}
+				idx++
+			} else {
+				if acc == nil {
+					accLine = line
+				}
+				acc = append(acc, raw...)
+				ok, incomplete := complete(acc)
+				ev := RawEvent{Index: idx, Line: accLine, Col: 1, Data: acc}
+				if ok {
+					if off, msg, ok := checkEvent(acc); !ok {
+						return ev.errorAt(file, off, "", msg)
+					}
+					if ferr := fn(ev); ferr != nil {
+						return ferr
+					}
+					idx++
+					acc = nil
+				} else if !incomplete {
+					off, msg, _ := checkEvent(acc)
+					if end := jsonvalid.End(acc, 0); end >= 0 {
+						off, msg = skipSpace(acc, end), "more than one JSON value; put one event per line (NDJSON) or use an array"
+					}
+					return ev.errorAt(file, off, "", msg)
+				}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if acc != nil {
+		off, msg, _ := checkEvent(acc)
+		return RawEvent{Line: accLine, Col: 1, Data: acc}.errorAt(file, off, "", msg)
+	}
+	return nil
 }

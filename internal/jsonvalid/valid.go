@@ -217,3 +217,10 @@ func digits(b []byte, i int) int {
 	}
 	return i
 }
+
+// End returns the index just after the JSON value that starts at b[i]
+// (after optional whitespace), or -1 when no valid value starts there.
+// Bytes after the value are not looked at.
+func End(b []byte, i int) int {
+	return value(b, skipSpace(b, i), 0)
+}

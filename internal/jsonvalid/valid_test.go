@@ -78,7 +78,27 @@ func FuzzValid(f *testing.F) {
 		if got, want := Valid(b), json.Valid(b); got != want {
 			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
 		}
+		checkEnd(t, b)
 	})
+}
+
+// TestEnd: End finds the end of the first value exactly where a valid
+// document's trailing space starts, and agrees with Valid on the value.
+func TestEnd(t *testing.T) {
+	for _, c := range cases {
+		checkEnd(t, []byte(c))
+	}
+}
+
+func checkEnd(t *testing.T, b []byte) {
+	t.Helper()
+	end := End(b, 0)
+	if Valid(b) && (end < 0 || skipSpace(b, end) != len(b)) {
+		t.Fatalf("End(%q) = %d for a valid document", b, end)
+	}
+	if end >= 0 && !json.Valid(b[:end]) {
+		t.Fatalf("End(%q) = %d, but %q is not valid JSON", b, end, b[:end])
+	}
 }
 
 // BenchmarkValid compares with encoding/json.Valid on an event detail as
