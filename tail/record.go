@@ -303,31 +303,22 @@ func looksLikeRequestID(s string) bool {
 	return true
 }
 
+// parseTextReport reads a text REPORT line with the one parser,
+// providers.ParseReportLine.
 func parseTextReport(msg string) *Report {
-	rep := &Report{}
-	for _, f := range strings.Split(msg, "\t") {
-		k, v, ok := strings.Cut(strings.TrimSpace(f), ": ")
-		if !ok {
-			continue
-		}
-		num := func() float64 {
-			n, _ := strconv.ParseFloat(firstWord(strings.TrimSpace(v)), 64)
-			return n
-		}
-		switch k {
-		case "Duration":
-			rep.DurationMs = num()
-		case "Billed Duration":
-			rep.BilledDurationMs = num()
-		case "Memory Size":
-			rep.MemorySizeMB = num()
-		case "Max Memory Used":
-			rep.MaxMemoryUsedMB = num()
-		case "Init Duration":
-			rep.InitDurationMs = num()
-		case "Status":
-			rep.Status = strings.ToLower(strings.TrimSpace(v))
-		}
+	rec, _ := providers.ParseReportLine(msg)
+	rep := &Report{
+		DurationMs:       rec.DurationMs,
+		BilledDurationMs: float64(rec.BilledDurationMs),
+		MemorySizeMB:     float64(rec.MemorySizeMB),
+		MaxMemoryUsedMB:  float64(rec.MaxMemoryUsedMB),
+		InitDurationMs:   rec.InitDurationMs,
+	}
+	switch rec.Outcome {
+	case "error", "oom":
+		rep.Status = "error"
+	case "timeout":
+		rep.Status = "timeout"
 	}
 	return rep
 }

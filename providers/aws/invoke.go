@@ -32,7 +32,7 @@ func (d *Deployer) Invoke(ctx context.Context, function string, payload []byte) 
 	r.RequestID, _ = awsmw.GetRequestIDMetadata(out.ResultMetadata)
 	r.LogTail = decodeLogTail(aws.ToString(out.LogResult))
 	for _, l := range r.LogTail {
-		if rec, ok := ParseReportLine(l); ok {
+		if rec, ok := providers.ParseReportLine(l); ok {
 			r.DurationMs = rec.DurationMs
 			if r.RequestID == "" {
 				r.RequestID = rec.RequestID

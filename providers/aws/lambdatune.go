@@ -268,7 +268,7 @@ func (t *LambdaTuner) invoke(ctx context.Context, name string, payload []byte) (
 	var rec providers.InvocationRecord
 	found := false
 	for _, line := range strings.Split(string(logs), "\n") {
-		if r, ok := ParseReportLine(line); ok {
+		if r, ok := providers.ParseReportLine(line); ok {
 			rec, found = r, true
 		}
 	}

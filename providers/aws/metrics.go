@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -173,56 +171,6 @@ func (m *MetricsSource) query(ctx context.Context, function string, since, until
 	}
 }
 
-var (
-	reDuration = regexp.MustCompile(`\bDuration: ([0-9.]+) ms`)
-	reBilled   = regexp.MustCompile(`Billed Duration: ([0-9]+) ms`)
-	reMemSize  = regexp.MustCompile(`Memory Size: ([0-9]+) MB`)
-	reMaxUsed  = regexp.MustCompile(`Max Memory Used: ([0-9]+) MB`)
-	reInit     = regexp.MustCompile(`Init Duration: ([0-9.]+) ms`)
-	reReqID    = regexp.MustCompile(`RequestId: ([0-9a-zA-Z-]+)`)
-	reStatus   = regexp.MustCompile(`Status: ([a-z]+)`)
-)
-
-// ParseReportLine reads a Lambda REPORT line (text format):
-//
-//	REPORT RequestId: id	Duration: 12.34 ms	Billed Duration: 13 ms	Memory Size: 128 MB	Max Memory Used: 64 MB	Init Duration: 150.21 ms	[Status: timeout]
-//
-// ok is false when line is not a REPORT line.
-func ParseReportLine(line string) (r providers.InvocationRecord, ok bool) {
-	i := strings.Index(line, "REPORT RequestId:")
-	if i < 0 {
-		return r, false
-	}
-	line = line[i:]
-	num := func(re *regexp.Regexp) float64 {
-		if m := re.FindStringSubmatch(line); m != nil {
-			v, _ := strconv.ParseFloat(m[1], 64)
-			return v
-		}
-		return 0
-	}
-	d := reDuration.FindStringSubmatch(line)
-	if d == nil {
-		return r, false
-	}
-	r.DurationMs, _ = strconv.ParseFloat(d[1], 64)
-	r.BilledDurationMs = int64(num(reBilled))
-	r.MemorySizeMB = int(num(reMemSize))
-	r.MaxMemoryUsedMB = int(num(reMaxUsed))
-	r.InitDurationMs = num(reInit)
-	if m := reReqID.FindStringSubmatch(line); m != nil {
-		r.RequestID = m[1]
-	}
-	r.Outcome = "ok"
-	if m := reStatus.FindStringSubmatch(line); m != nil && m[1] != "success" {
-		r.Outcome = m[1] // timeout, error
-		if strings.Contains(line, "Runtime.OutOfMemory") {
-			r.Outcome = "oom"
-		}
-	}
-	return r, true
-}
-
 // recordFromRow turns one Logs Insights row into a record. The discovered
 // fields are used where present (@memorySize and @maxMemoryUsed are in
 // bytes, 1 MB = 1,000,000 bytes there); the REPORT text fills the rest.
@@ -231,7 +179,7 @@ func recordFromRow(function string, row []logstypes.ResultField) (providers.Invo
 	for _, c := range row {
 		f[aws.ToString(c.Field)] = aws.ToString(c.Value)
 	}
-	r, ok := ParseReportLine(f["@message"])
+	r, ok := providers.ParseReportLine(f["@message"])
 	if !ok {
 		r = providers.InvocationRecord{Outcome: "ok"}
 	}

@@ -11,43 +11,6 @@ import (
 	"github.com/evcli/evcli/providers"
 )
 
-func TestParseReportLine(t *testing.T) {
-	tests := []struct {
-		line string
-		want providers.InvocationRecord
-		ok   bool
-	}{
-		{"REPORT RequestId: 3f2a-11\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 64 MB\t",
-			providers.InvocationRecord{RequestID: "3f2a-11", DurationMs: 12.34, BilledDurationMs: 13, MemorySizeMB: 128, MaxMemoryUsedMB: 64, Outcome: "ok"}, true},
-		{"REPORT RequestId: a\tDuration: 1.5 ms\tBilled Duration: 152 ms\tMemory Size: 1024 MB\tMax Memory Used: 80 MB\tInit Duration: 150.21 ms",
-			providers.InvocationRecord{RequestID: "a", DurationMs: 1.5, BilledDurationMs: 152, MemorySizeMB: 1024, MaxMemoryUsedMB: 80, InitDurationMs: 150.21, Outcome: "ok"}, true},
-		{"REPORT RequestId: b\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\tStatus: timeout",
-			providers.InvocationRecord{RequestID: "b", DurationMs: 3000, BilledDurationMs: 3000, MemorySizeMB: 128, MaxMemoryUsedMB: 60, Outcome: "timeout"}, true},
-		{"REPORT RequestId: c\tDuration: 9.00 ms\tBilled Duration: 9 ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory",
-			providers.InvocationRecord{RequestID: "c", DurationMs: 9, BilledDurationMs: 9, MemorySizeMB: 128, MaxMemoryUsedMB: 128, Outcome: "oom"}, true},
-		{"START RequestId: c Version: $LATEST", providers.InvocationRecord{}, false},
-		{"REPORT RequestId: d", providers.InvocationRecord{}, false},
-	}
-	for _, tt := range tests {
-		got, ok := ParseReportLine(tt.line)
-		if ok != tt.ok || got != tt.want {
-			t.Errorf("ParseReportLine(%q) = %+v, %v; want %+v, %v", tt.line, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
-func FuzzParseReportLine(f *testing.F) {
-	f.Add("REPORT RequestId: a\tDuration: 1.5 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 80 MB\tInit Duration: 150.21 ms")
-	f.Add("REPORT RequestId: b\tDuration: 3000.00 ms\tStatus: timeout")
-	f.Add("")
-	f.Fuzz(func(t *testing.T, line string) {
-		r, ok := ParseReportLine(line)
-		if !ok && r.Outcome != "" {
-			t.Fatalf("not a REPORT line but outcome %q", r.Outcome)
-		}
-	})
-}
-
 func reportRow(i int, mem int, d float64, init float64) []map[string]string {
 	row := []map[string]string{
 		{"field": "@timestamp", "value": fmt.Sprintf("2026-11-20 10:00:%02d.000", i%60)},
