@@ -127,16 +127,7 @@ func (cfg *Config) defaults() {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		cfg.Sleep = providers.Sleep
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = time.Second

@@ -106,7 +106,7 @@ func NewDeployer(cfg aws.Config, o DeployerOptions) *Deployer {
 		o.LogRetentionDays = 14
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = providers.Sleep
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 8

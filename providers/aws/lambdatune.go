@@ -83,7 +83,7 @@ func NewLambdaTuner(cfg aws.Config, opts *TunerOptions) *LambdaTuner {
 		t.opts = *opts
 	}
 	if t.opts.Sleep == nil {
-		t.opts.Sleep = tuneSleep
+		t.opts.Sleep = providers.Sleep
 	}
 	if t.opts.PollInterval <= 0 {
 		t.opts.PollInterval = time.Second

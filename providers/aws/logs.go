@@ -96,7 +96,7 @@ func NewLogSource(cfg awssdk.Config, opts LogSourceOptions) providers.LogSource 
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = providers.Sleep
 	}
 	optFns := append([]func(*cloudwatchlogs.Options){func(o *cloudwatchlogs.Options) {
 		o.Retryer = awssdk.NopRetryer{}
@@ -129,17 +129,6 @@ func (s *logSource) As(i any) bool {
 		*p = s.client
 	}
 	return ok && s.client != nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // limiter spaces requests 1/rate apart, shared by every caller.

@@ -62,7 +62,7 @@ func NewMetricsSource(cfg aws.Config, opts *MetricsOptions) *MetricsSource {
 		m.opts = *opts
 	}
 	if m.opts.Sleep == nil {
-		m.opts.Sleep = tuneSleep
+		m.opts.Sleep = providers.Sleep
 	}
 	if m.opts.PollInterval <= 0 {
 		m.opts.PollInterval = time.Second
@@ -87,17 +87,6 @@ func (m *MetricsSource) As(target any) bool {
 		return false
 	}
 	return true
-}
-
-func tuneSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Invocations runs a Logs Insights query over the function's log group and

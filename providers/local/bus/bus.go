@@ -139,7 +139,7 @@ func New(o Options) (*Bus, error) {
 		o.Backoff = func(attempt int) time.Duration { return time.Duration(attempt) * 100 * time.Millisecond }
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = providers.Sleep
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -418,20 +418,6 @@ func NewUUID() string {
 	u[6] = u[6]&0x0f | 0x70
 	u[8] = u[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 var _ providers.EventBus = (*Bus)(nil)
