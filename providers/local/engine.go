@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local/bus"
 	"github.com/evcli/evcli/providers/local/runtime"
@@ -136,7 +135,7 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	e.bus, err = bus.New(bus.Options{
 		Store:      db,
 		Invoker:    busInvoker{e},
-		NewMatcher: newFilterMatcher,
+		NewMatcher: bus.FilterMatcher,
 		Region:     o.Region,
 		Retries:    o.Retries,
 		Backoff:    o.Backoff,
@@ -381,23 +380,6 @@ func (i busInvoker) Invoke(ctx context.Context, fn string, payload []byte) (bus.
 	}
 	return out, nil
 }
-
-// filterMatcher routes with the EventBridge pattern engine.
-type filterMatcher struct{ rs *filter.RuleSet }
-
-func newFilterMatcher(rules []store.Rule) (bus.Matcher, error) {
-	rs := filter.NewRuleSet()
-	for _, r := range rules {
-		p, err := filter.Parse(r.Pattern)
-		if err != nil {
-			return nil, fmt.Errorf("rule %s of function %s: %w", r.ID, r.Function, err)
-		}
-		rs.Add(r.ID, p)
-	}
-	return filterMatcher{rs}, nil
-}
-
-func (m filterMatcher) Match(event []byte) ([]string, error) { return m.rs.Match(event) }
 
 // accessKeyOf returns the access key id of a SigV4-signed request.
 func accessKeyOf(r *http.Request) string {

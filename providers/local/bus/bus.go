@@ -59,7 +59,7 @@ const (
 type Options struct {
 	Store   *store.DB
 	Invoker Invoker
-	// NewMatcher compiles the rules of one bus; nil means NewSimpleMatcher.
+	// NewMatcher compiles the rules of one bus; nil means FilterMatcher.
 	NewMatcher func(rules []store.Rule) (Matcher, error)
 	// Retries after a failed attempt: 0 means Lambda's 2; negative means none.
 	Retries int
@@ -127,7 +127,7 @@ func New(o Options) (*Bus, error) {
 		return nil, errors.New("bus: Options.Store and Options.Invoker are required")
 	}
 	if o.NewMatcher == nil {
-		o.NewMatcher = func(rules []store.Rule) (Matcher, error) { return NewSimpleMatcher(rules) }
+		o.NewMatcher = FilterMatcher
 	}
 	switch {
 	case o.Retries == 0:

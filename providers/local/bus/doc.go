@@ -16,8 +16,8 @@
 // # Delivery
 //
 // Each stored event is matched against the rules of its bus (a Matcher per
-// bus, compiled by Options.NewMatcher from the store's rules; SimpleMatcher
-// by default, package filter's RuleSet once plugged in) and delivered to the
+// bus, compiled by Options.NewMatcher from the store's rules; by default
+// FilterMatcher, package filter's RuleSet) and delivered to the
 // target function of every matching rule, asynchronously and in parallel: a
 // FIFO queue per function, drained by up to the function's concurrency of
 // workers. The payload is the envelope JSON, as a Lambda target of an

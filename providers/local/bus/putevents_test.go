@@ -185,7 +185,7 @@ func TestPutEventsRequestErrorsWithAWSSDK(t *testing.T) {
 }
 
 func TestPutEventsRawHTTP(t *testing.T) {
-	h := newHarness(t, map[string]string{"f": `{}`})
+	h := newHarness(t, map[string]string{"f": matchAll})
 	srv := httptest.NewServer(h.bus.PutEventsHandler(nil))
 	defer srv.Close()
 	post := func(method, target, body string, hdr map[string]string) (int, http.Header, map[string]any) {
@@ -326,7 +326,7 @@ func FuzzPutEventsBody(f *testing.F) {
 	f.Add(`{"Entries":[{"Source":"s","DetailType":"t","Detail":"{}"}]}`)
 	f.Add(`{"Entries":[{"Time":"2026-01-01T00:00:00Z"}]}`)
 	f.Add(`{}`)
-	h := newHarness(f, map[string]string{"f": `{}`})
+	h := newHarness(f, map[string]string{"f": matchAll})
 	handler := h.bus.PutEventsHandler(nil)
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
@@ -392,7 +392,7 @@ func TestRecursiveChainIsStopped(t *testing.T) {
 		return InvokeOutcome{}, nil
 	})
 	flow := h.bus.NewFlow()
-	h.bus.PublishInFlow(context.Background(), flow, "", []providers.Event{{Source: "t", DetailType: "Tick", Detail: json.RawMessage(`{}`)}})
+	h.bus.PublishInFlow(context.Background(), flow, "", []providers.Event{{Source: "t", DetailType: "Tick", Detail: json.RawMessage(matchAll)}})
 	ds := waitFlow(t, h.bus, flow)
 	var ok, failed int
 	for _, d := range ds {

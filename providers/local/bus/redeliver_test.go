@@ -77,7 +77,7 @@ func lastSeq(t *testing.T, db *store.DB) int64 {
 // redelivers to x only, and a second Redeliver finds nothing left.
 func TestRedeliverFinishesWhatAStoppedProcessLeft(t *testing.T) {
 	ctx := context.Background()
-	a, ids := killedProcess(t, map[string]string{"x": `{}`, "y": `{}`}, []string{"x"}, order(`{"n":1}`))
+	a, ids := killedProcess(t, map[string]string{"x": matchAll, "y": matchAll}, []string{"x"}, order(`{"n":1}`))
 	b, inv := newBusOn(t, a.db)
 	flow := b.NewFlow()
 	through := lastSeq(t, a.db)
@@ -107,7 +107,7 @@ func TestRedeliverFinishesWhatAStoppedProcessLeft(t *testing.T) {
 // changed is delivered to its target as deployed now.
 func TestRedeliverOnlyRoutedRules(t *testing.T) {
 	ctx := context.Background()
-	a, ids := killedProcess(t, map[string]string{"x": `{}`, "y": `{}`, "done": `{}`}, []string{"x", "y"}, order(`{"n":1}`))
+	a, ids := killedProcess(t, map[string]string{"x": matchAll, "y": matchAll, "done": matchAll}, []string{"x", "y"}, order(`{"n":1}`))
 	// After the kill: y's rule is deleted, z's rule is added.
 	if err := a.db.SetRules(ctx, "y", nil); err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func TestRedeliverOnlyRoutedRules(t *testing.T) {
 	if err := a.db.PutFunction(ctx, store.FunctionRecord{Name: "z", Runtime: "provided.al2023"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.db.SetRules(ctx, "z", []store.Rule{{ID: "z-rule", Bus: store.DefaultBus, Pattern: json.RawMessage(`{}`)}}); err != nil {
+	if err := a.db.SetRules(ctx, "z", []store.Rule{{ID: "z-rule", Bus: store.DefaultBus, Pattern: json.RawMessage(matchAll)}}); err != nil {
 		t.Fatal(err)
 	}
 	var logged []string
@@ -149,10 +149,10 @@ func TestRedeliverOnlyRoutedRules(t *testing.T) {
 // their routing are not redelivered.
 func TestRedeliverBounds(t *testing.T) {
 	ctx := context.Background()
-	a, _ := killedProcess(t, map[string]string{"x": `{}`}, []string{"x"}, order(`{"n":1}`), order(`{"n":2}`))
+	a, _ := killedProcess(t, map[string]string{"x": matchAll}, []string{"x"}, order(`{"n":1}`), order(`{"n":2}`))
 	// An event appended without routing (as before schema version 3).
 	if _, err := a.db.AppendEvents(ctx, []providers.StoredEvent{{Event: providers.Event{
-		ID: "unrouted", Source: "shop.orders", DetailType: "OrderCreated", Detail: json.RawMessage(`{}`)}}}); err != nil {
+		ID: "unrouted", Source: "shop.orders", DetailType: "OrderCreated", Detail: json.RawMessage(matchAll)}}}); err != nil {
 		t.Fatal(err)
 	}
 	b, inv := newBusOn(t, a.db)
@@ -175,7 +175,7 @@ func TestRedeliverBounds(t *testing.T) {
 // with it, and Unfinished yields those without a final outcome.
 func TestPublishRecordsRouting(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t, map[string]string{"x": `{"detail":{"n":[1]}}`, "y": `{}`})
+	h := newHarness(t, map[string]string{"x": `{"detail":{"n":[1]}}`, "y": matchAll})
 	release := make(chan struct{})
 	h.inv.on("y", func(ctx context.Context, _ []byte, _ int) (InvokeOutcome, error) {
 		<-release
