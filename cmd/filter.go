@@ -19,7 +19,6 @@ import (
 	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/internal/timespec"
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/replay"
 )
 
 func newCmdFilter(f *cmdutil.Factory) *cobra.Command {
@@ -465,7 +464,7 @@ func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions
 		if err != nil {
 			return err
 		}
-		b, err := replay.EnvelopeJSON(&ev.Event)
+		b, err := providers.MarshalEnvelope(&ev.Event)
 		if err != nil {
 			return err
 		}

@@ -470,7 +470,7 @@ func replayPlural(n int64, word string) string {
 func replaySample(evs []providers.Event) []string {
 	out := make([]string, 0, len(evs))
 	for i := range evs {
-		b, err := replay.EnvelopeJSON(&evs[i])
+		b, err := providers.MarshalEnvelope(&evs[i])
 		if err == nil {
 			out = append(out, string(b))
 		}

@@ -2,10 +2,8 @@ package replay
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/evcli/evcli/providers"
 )
@@ -126,7 +124,7 @@ func (s *selector) selects(ev *providers.StoredEvent) (bool, error) {
 		return false, nil
 	}
 	if s.match != nil {
-		b, err := EnvelopeJSON(&ev.Event)
+		b, err := providers.MarshalEnvelope(&ev.Event)
 		if err != nil {
 			return false, fmt.Errorf("event %s: %w", ev.ID, err)
 		}
@@ -142,36 +140,6 @@ func (s *selector) selects(ev *providers.StoredEvent) (bool, error) {
 // IsReplay reports whether detail carries a replay marker (a top-level
 // _replay member).
 func IsReplay(detail []byte) bool { return providers.IsReplayDetail(detail) }
-
-type envelope struct {
-	Version    string          `json:"version"`
-	ID         string          `json:"id"`
-	DetailType string          `json:"detail-type"`
-	Source     string          `json:"source"`
-	Account    string          `json:"account"`
-	Time       string          `json:"time"`
-	Region     string          `json:"region"`
-	Resources  []string        `json:"resources"`
-	Detail     json.RawMessage `json:"detail"`
-}
-
-// EnvelopeJSON renders ev as the EventBridge envelope a target (and an
-// event pattern) sees: resources never null, time in UTC RFC 3339.
-func EnvelopeJSON(ev *providers.Event) ([]byte, error) {
-	res := ev.Resources
-	if res == nil {
-		res = []string{}
-	}
-	d := ev.Detail
-	if len(d) == 0 {
-		d = json.RawMessage("{}")
-	}
-	return json.Marshal(envelope{
-		Version: ev.Version, ID: ev.ID, DetailType: ev.DetailType, Source: ev.Source,
-		Account: ev.Account, Time: ev.Time.UTC().Format(time.RFC3339Nano), Region: ev.Region,
-		Resources: res, Detail: d,
-	})
-}
 
 // ordered reads the selection from store and yields it in replay order,
 // reporting progress while reading and gaps while yielding. total is set

@@ -305,7 +305,7 @@ func (a *storeAbility) Route(ctx context.Context, busName string) (func(provider
 		fn[r.ID] = r.Function
 	}
 	return func(ev providers.Event) []string {
-		b, err := store.MarshalEnvelope(ev)
+		b, err := providers.MarshalEnvelope(&ev)
 		if err != nil {
 			return nil
 		}

@@ -142,7 +142,7 @@ func TestPublishFillsEnvelopeAndStoresBeforeDelivery(t *testing.T) {
 	h := newHarness(t, map[string]string{"audit": `{"source":["shop.orders"]}`})
 	var notStored atomic.Int32
 	h.inv.on("audit", func(ctx context.Context, payload []byte, _ int) (InvokeOutcome, error) {
-		var env store.Envelope
+		var env providers.Event
 		json.Unmarshal(payload, &env)
 		if _, ok, err := h.db.Event(context.Background(), env.ID); !ok || err != nil {
 			notStored.Add(1)

@@ -27,7 +27,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/local/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -285,7 +284,7 @@ func TestWaitFollowsTransitivePublishes(t *testing.T) {
 			key := "AKID" + strings.ReplaceAll(reqID, "-", "")
 			keys.Store(key, [2]string{fn, reqID})
 			BindRequest(ctx, reqID) // what the runtime adapter does when it assigns the request id
-			var env store.Envelope
+			var env providers.Event
 			json.Unmarshal(payload, &env)
 			_, err := sdkClient(srv.URL, key).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
 				Source: aws.String(fn), DetailType: aws.String(next), Detail: aws.String(string(env.Detail)),

@@ -89,7 +89,7 @@ func TestRedeliverFinishesWhatAStoppedProcessLeft(t *testing.T) {
 	if len(ds) != 1 || ds[0].Function != "x" || ds[0].EventID != ids[0] || ds[0].Status != "ok" || len(inv.callsOf("y")) != 0 {
 		t.Fatalf("redelivered %+v", ds)
 	}
-	var env store.Envelope
+	var env providers.Event
 	if err := json.Unmarshal(inv.callsOf("x")[0].payload, &env); err != nil || env.ID != ids[0] {
 		t.Fatalf("x got %s (%v); want the stored envelope of %s", inv.callsOf("x")[0].payload, err, ids[0])
 	}

@@ -6,96 +6,15 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/evcli/evcli/internal/jsonstr"
 	"github.com/evcli/evcli/internal/jsonvalid"
 	"github.com/evcli/evcli/providers"
 )
 
-// The envelope is encoded, parsed and searched for keys on every publish,
-// delivery and replay: this file does it by hand, byte for byte what
-// encoding/json produces and accepts (envelope_test.go and FuzzEnvelope
-// compare the two), and falls back to encoding/json for anything unusual.
-
-const hexDigits = "0123456789abcdef"
-
-// appendEnvelope appends MarshalEnvelope's rendering of ev to dst. ev's
-// detail must be valid JSON or empty.
-func appendEnvelope(dst []byte, ev *providers.Event) []byte {
-	dst = append(dst, `{"version":`...)
-	dst = jsonstr.Append(dst, ev.Version)
-	dst = append(dst, `,"id":`...)
-	dst = jsonstr.Append(dst, ev.ID)
-	dst = append(dst, `,"detail-type":`...)
-	dst = jsonstr.Append(dst, ev.DetailType)
-	dst = append(dst, `,"source":`...)
-	dst = jsonstr.Append(dst, ev.Source)
-	dst = append(dst, `,"account":`...)
-	dst = jsonstr.Append(dst, ev.Account)
-	dst = append(dst, `,"time":"`...)
-	dst = ev.Time.UTC().AppendFormat(dst, time.RFC3339Nano) // digits and -:.TZ only
-	dst = append(dst, `","region":`...)
-	dst = jsonstr.Append(dst, ev.Region)
-	dst = append(dst, `,"resources":[`...)
-	for i, r := range ev.Resources {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonstr.Append(dst, r)
-	}
-	dst = append(dst, `],"detail":`...)
-	if d := trimSpace(ev.Detail); len(d) == 0 {
-		dst = append(dst, '{', '}')
-	} else {
-		dst = appendCompactJSON(dst, d)
-	}
-	return append(dst, '}')
-}
-
-// appendCompactJSON appends the valid JSON value src as json.Marshal renders
-// a json.RawMessage: without insignificant white space, with <, >, &, U+2028
-// and U+2029 escaped. Other bytes are copied as they are.
-func appendCompactJSON(dst, src []byte) []byte {
-	start := 0
-	inString, escaped := false, false
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-				continue
-			case c == '\\':
-				escaped = true
-				continue
-			case c == '"':
-				inString = false
-				continue
-			}
-		} else {
-			switch c {
-			case ' ', '\t', '\n', '\r':
-				dst = append(dst, src[start:i]...)
-				start = i + 1
-				continue
-			case '"':
-				inString = true
-				continue
-			}
-		}
-		switch {
-		case c == '<' || c == '>' || c == '&':
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			start = i + 1
-		case c == 0xE2 && i+2 < len(src) && src[i+1] == 0x80 && src[i+2]&^1 == 0xA8:
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[src[i+2]&0xf])
-			i += 2
-			start = i + 1
-		}
-	}
-	return append(dst, src[start:]...)
-}
+// The envelope is parsed and searched for keys on every publish, delivery
+// and replay: this file does it by hand, byte for byte what encoding/json
+// accepts (envelope_test.go and FuzzEnvelope compare the two), and falls
+// back to encoding/json for anything unusual. It is written by
+// providers.AppendEnvelope, the one renderer.
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 

@@ -22,30 +22,6 @@ const DefaultBus = "default"
 // eventPageSize is how many rows one query of Events reads.
 const eventPageSize = 256
 
-// Envelope is the EventBridge envelope as the store keeps it and as targets
-// receive it: the fields in EventBridge's order, resources never null.
-type Envelope struct {
-	Version    string          `json:"version"`
-	ID         string          `json:"id"`
-	DetailType string          `json:"detail-type"`
-	Source     string          `json:"source"`
-	Account    string          `json:"account"`
-	Time       string          `json:"time"`
-	Region     string          `json:"region"`
-	Resources  []string        `json:"resources"`
-	Detail     json.RawMessage `json:"detail"`
-}
-
-// MarshalEnvelope renders ev as the JSON a target receives. Times are UTC,
-// RFC 3339 (with fractional seconds only when the time has them). The bytes
-// are those json.Marshal renders for an Envelope.
-func MarshalEnvelope(ev providers.Event) ([]byte, error) {
-	if d := trimSpace(ev.Detail); len(d) > 0 && !jsonvalid.Valid(d) {
-		return marshalEnvelopeJSON(ev) // for encoding/json's error
-	}
-	return appendEnvelope(make([]byte, 0, envelopeSize(&ev)), &ev), nil
-}
-
 // envelopeSize is about how long ev's envelope is, to size its buffer.
 func envelopeSize(ev *providers.Event) int {
 	n := 160 + len(ev.Version) + len(ev.ID) + len(ev.DetailType) + len(ev.Source) + len(ev.Account) + len(ev.Region) + len(ev.Detail)
@@ -55,30 +31,7 @@ func envelopeSize(ev *providers.Event) int {
 	return n
 }
 
-// marshalEnvelopeJSON is MarshalEnvelope through encoding/json.
-func marshalEnvelopeJSON(ev providers.Event) ([]byte, error) {
-	res := ev.Resources
-	if res == nil {
-		res = []string{}
-	}
-	detail := ev.Detail
-	if len(bytes.TrimSpace(detail)) == 0 {
-		detail = json.RawMessage("{}")
-	}
-	return json.Marshal(Envelope{
-		Version:    ev.Version,
-		ID:         ev.ID,
-		DetailType: ev.DetailType,
-		Source:     ev.Source,
-		Account:    ev.Account,
-		Time:       ev.Time.UTC().Format(time.RFC3339Nano),
-		Region:     ev.Region,
-		Resources:  res,
-		Detail:     detail,
-	})
-}
-
-// UnmarshalEnvelope parses an envelope written by MarshalEnvelope (or any
+// UnmarshalEnvelope parses an envelope written by providers.MarshalEnvelope (or any
 // JSON object with its members). The event's detail may share b's memory.
 func UnmarshalEnvelope(b []byte) (providers.Event, error) {
 	if ev, ok := parseEnvelope(b); ok {
@@ -89,14 +42,14 @@ func UnmarshalEnvelope(b []byte) (providers.Event, error) {
 
 // unmarshalEnvelopeJSON is UnmarshalEnvelope through encoding/json.
 func unmarshalEnvelopeJSON(b []byte) (providers.Event, error) {
-	var e Envelope
+	var e struct {
+		providers.Event
+		Time string `json:"time"` // "" is no time, which time.Time refuses
+	}
 	if err := json.Unmarshal(b, &e); err != nil {
 		return providers.Event{}, err
 	}
-	ev := providers.Event{
-		Version: e.Version, ID: e.ID, DetailType: e.DetailType, Source: e.Source,
-		Account: e.Account, Region: e.Region, Resources: e.Resources, Detail: e.Detail,
-	}
+	ev := e.Event
 	if e.Time != "" {
 		t, err := time.Parse(time.RFC3339Nano, e.Time)
 		if err != nil {
@@ -240,7 +193,7 @@ func (d *DB) AppendRouted(ctx context.Context, evs []providers.StoredEvent, rout
 			return nil, nil, nil, fmt.Errorf("store: events[%d] (id %s): time %s is outside the years 1 .. 9999", i, ev.ID, ev.Time)
 		}
 		deriveKeys(&ev)
-		payloads[i] = appendEnvelope(make([]byte, 0, envelopeSize(&ev.Event)), &ev.Event)
+		payloads[i] = providers.AppendEnvelope(make([]byte, 0, envelopeSize(&ev.Event)), &ev.Event)
 		out[i] = ev
 	}
 	r := &eventAppend{evs: out, payloads: payloads, route: route}

@@ -27,7 +27,7 @@ func FuzzEnvelope(f *testing.F) {
 		if len(ev.Detail) > 0 && !json.Valid(ev.Detail) {
 			return
 		}
-		once, err := MarshalEnvelope(ev)
+		once, err := providers.MarshalEnvelope(&ev)
 		if err != nil {
 			return // a detail that is not valid JSON on its own
 		}
@@ -35,7 +35,7 @@ func FuzzEnvelope(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-marshalled envelope does not parse: %v\n%s", err, once)
 		}
-		twice, err := MarshalEnvelope(ev2)
+		twice, err := providers.MarshalEnvelope(&ev2)
 		if err != nil || !bytes.Equal(once, twice) {
 			t.Fatalf("not stable:\n%s\n%s", once, twice)
 		}

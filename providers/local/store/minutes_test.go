@@ -88,7 +88,7 @@ func TestMigrateV5ToMinutes(t *testing.T) {
 	var setup []string
 	for i, at := range []time.Time{t0, t0.Add(90 * time.Second), t0.Add(-time.Hour), t0.Add(2 * time.Minute)} {
 		id := fmt.Sprint("old-", i)
-		env, _ := MarshalEnvelope(providers.Event{ID: id, Source: "s", DetailType: "T", Time: at, Detail: []byte(`{}`)})
+		env, _ := providers.MarshalEnvelope(&providers.Event{ID: id, Source: "s", DetailType: "T", Time: at, Detail: []byte(`{}`)})
 		setup = append(setup, fmt.Sprintf(`INSERT INTO events (id, bus, source, detail_type, time, payload) VALUES ('%s', 'default', 's', 'T', %d, '%s')`,
 			id, at.UnixMicro(), env))
 	}

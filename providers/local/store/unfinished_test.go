@@ -44,7 +44,7 @@ func TestAppendRoutedRecordsRoutingAndUnfinishedFollowsOutcomes(t *testing.T) {
 	defer db.Close()
 	routes := map[string][]string{"a": {"r1", "r2"}, "b": nil, "c": {"r2"}}
 	route := func(i int, env []byte) []string {
-		var e Envelope
+		var e providers.Event
 		if err := json.Unmarshal(env, &e); err != nil {
 			t.Fatalf("route got %s: %v", env, err)
 		}
