@@ -102,8 +102,16 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) (err error)
 		return err
 	}
 	// Close lets an in-process provider finish the deliveries the events
-	// caused before evcli exits.
-	defer closeProvider(ctx, prov, &err)
+	// caused before evcli exits. Ctrl-C stops that too: the local provider
+	// leaves what is pending to the next evcli process and says so; exit 130.
+	defer func() {
+		if cerr := prov.Close(ctx); cerr != nil && ctx.Err() != nil {
+			fmt.Fprintln(f.IO.ErrOut, cerr)
+			err = ctx.Err()
+		} else if cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	wctx := ctx
 	if o.Wait && o.Timeout > 0 {
 		var cancel context.CancelFunc

@@ -197,7 +197,38 @@ func (s inProcess) Invoke(ctx context.Context, fn string, payload []byte) (provi
 
 func (s inProcess) Close(ctx context.Context) error {
 	err := s.e.Drain(ctx)
-	return errors.Join(err, s.e.Close())
+	cerr := s.e.Close()
+	if err != nil && ctx.Err() != nil {
+		return errors.Join(&StoppedError{Pending: s.e.bus.Abandoned(), Err: ctx.Err()}, cerr)
+	}
+	return errors.Join(err, cerr)
+}
+
+// StoppedError is what closing an in-process session returns when its
+// context ended (Ctrl-C, SIGTERM) before every delivery had finished. The
+// deliveries cut short are not failed: nothing is recorded for them, and
+// the next evcli process that delivers (send, invoke, replay, local serve)
+// finishes them. It unwraps to the context's error.
+type StoppedError struct {
+	Pending int
+	Err     error
+}
+
+func (e *StoppedError) Error() string {
+	if e.Pending == 0 {
+		return "stopped: every delivery had finished"
+	}
+	return fmt.Sprintf("stopped with %d %s pending: the events are stored, and the next evcli command that delivers (send, invoke, replay) or `evcli local serve` will finish them",
+		e.Pending, plural(e.Pending, "delivery", "deliveries"))
+}
+
+func (e *StoppedError) Unwrap() error { return e.Err }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // Serve runs an engine as the project's server until ctx is done: it
@@ -220,11 +251,26 @@ func Serve(ctx context.Context, o Options, ready func(*Engine)) error {
 	<-ctx.Done()
 	bg := context.Background()
 	_ = e.db.ClearServer(bg, pid())
-	dctx, cancel := context.WithTimeout(bg, 5*time.Second)
+	// Drain for a bounded time, then leave the rest to the next start:
+	// what Close cuts short is not failed but redelivered (bus.Bus.Close).
+	drain := o.DrainTimeout
+	if drain <= 0 {
+		drain = DefaultDrainTimeout
+	}
+	dctx, cancel := context.WithTimeout(bg, drain)
 	defer cancel()
 	_ = e.Drain(dctx)
-	return e.Close()
+	err = e.Close()
+	if n := e.bus.Abandoned(); n > 0 {
+		e.o.Logf("stopped with %d %s pending: the events are stored, and the next `evcli local serve` or evcli command that delivers will finish them",
+			n, plural(n, "delivery", "deliveries"))
+	}
+	return err
 }
+
+// DefaultDrainTimeout is how long Serve lets deliveries finish after it is
+// told to stop (Options.DrainTimeout).
+const DefaultDrainTimeout = 5 * time.Second
 
 // ReloadServer tells the project's running server, if any, to reload fn.
 // It is the reload hook of a Deployer used outside the server.

@@ -31,6 +31,10 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Getenv resolves secret environment variables (default os.Getenv).
 	Getenv func(string) string
+	// DrainTimeout bounds how long Serve waits for deliveries after its
+	// context ends (default DefaultDrainTimeout); the rest are left, with
+	// no outcome, to the next process.
+	DrainTimeout time.Duration
 	// Retries and Backoff override the bus's async retry policy (tests).
 	Retries int
 	Backoff func(attempt int) time.Duration

@@ -110,6 +110,8 @@ type Bus struct {
 	rec     recorder
 	workers sync.WaitGroup // delivery workers and retry timers
 
+	abandoned atomic.Int64 // deliveries Close cut short (not recorded)
+
 	closeMu sync.RWMutex
 	closed  bool
 }

@@ -408,28 +408,91 @@ func TestPluggedMatcher(t *testing.T) {
 	}
 }
 
-func TestCloseRecordsUnfinishedDeliveries(t *testing.T) {
-	h := newHarness(t, map[string]string{"slow": matchAll})
-	started := make(chan struct{})
+// TestCloseIsNotFailure: Close (Ctrl-C, SIGTERM) records no outcome for a
+// delivery in progress, one queued, or one waiting to retry: each stays
+// unfinished in the store, as after kill -9, and the next process's
+// Redeliver finishes every one of them.
+func TestCloseIsNotFailure(t *testing.T) {
+	ctx := context.Background()
+	waiting := make(chan struct{}, 16)
+	h := newHarness(t, map[string]string{"slow": matchAll, "flaky": matchAll}, func(o *Options) {
+		o.Sleep = func(ctx context.Context, _ time.Duration) error {
+			waiting <- struct{}{}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	})
+	started := make(chan struct{}, 16)
 	h.inv.on("slow", func(ctx context.Context, _ []byte, _ int) (InvokeOutcome, error) {
-		close(started)
+		started <- struct{}{}
 		<-ctx.Done()
 		return InvokeOutcome{}, ctx.Err()
 	})
-	res, _ := h.bus.Publish(context.Background(), "", []providers.Event{order(`{}`)})
-	<-started
+	h.inv.on("flaky", func(context.Context, []byte, int) (InvokeOutcome, error) {
+		return InvokeOutcome{FunctionError: "Unhandled", ErrorMessage: "boom"}, nil
+	})
+	const n = 6 // slow runs 4 at once (the harness's concurrency): 2 stay queued
+	evs := make([]providers.Event, n)
+	for i := range evs {
+		evs[i] = order(fmt.Sprintf(`{"n":%d}`, i))
+	}
+	flow := h.bus.NewFlow()
+	res, err := h.bus.PublishInFlow(ctx, flow, "", evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		<-started
+	}
+	for range n {
+		<-waiting
+	}
 	if err := h.bus.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rows, _ := h.db.Deliveries(context.Background(), []string{res[0].EventID})
-	if len(rows) != 1 || rows[0].Status != "failed" || !strings.Contains(rows[0].Error, "evcli stopped") {
-		t.Fatalf("rows %+v", rows)
+	if got := h.bus.Abandoned(); got != 2*n {
+		t.Fatalf("Abandoned = %d, want %d", got, 2*n)
 	}
-	if _, err := h.bus.Publish(context.Background(), "", []providers.Event{order(`{}`)}); !errors.Is(err, ErrClosed) {
+	ds, err := h.bus.Wait(ctx, flow)
+	if err != nil || len(ds) != 2*n {
+		t.Fatalf("Wait = %d deliveries, %v; want %d", len(ds), err, 2*n)
+	}
+	for _, d := range ds {
+		if d.Status != StatusPending {
+			t.Fatalf("Wait reported %+v, want status %s", d, StatusPending)
+		}
+	}
+	var ids []string
+	for _, r := range res {
+		ids = append(ids, r.EventID)
+	}
+	rows, _ := h.db.Deliveries(ctx, ids)
+	for _, r := range rows {
+		if r.Status != store.DeliveryRetrying {
+			t.Fatalf("Close recorded %+v; want only the retrying attempts before it", r)
+		}
+	}
+	if _, err := h.bus.Publish(ctx, "", []providers.Event{order(`{}`)}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Publish after Close: %v", err)
 	}
-	if err := h.bus.Drain(context.Background()); err != nil {
+	if err := h.bus.Drain(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if ok, err := h.bus.MarkFinished(ctx, 0); ok || err != nil {
+		t.Fatalf("MarkFinished after abandoning = %v, %v; want false: the next process must redeliver", ok, err)
+	}
+
+	// The next process finishes all of them.
+	b, _ := newBusOn(t, h.db)
+	flow = b.NewFlow()
+	got, err := b.Redeliver(ctx, flow, longAgo, lastSeq(t, h.db))
+	if err != nil || got != 2*n {
+		t.Fatalf("Redeliver = %d, %v; want %d", got, err, 2*n)
+	}
+	for _, d := range waitFlow(t, b, flow) {
+		if d.Status != store.DeliveryOK {
+			t.Fatalf("redelivered %+v", d)
+		}
 	}
 }
 

@@ -97,9 +97,10 @@ func (b *Bus) attempt(d *delivery) {
 	}
 	rec.Error = failureText(out, err)
 	if b.ctx.Err() != nil {
-		rec.Status = store.DeliveryFailed
-		rec.Error = "evcli stopped before the delivery finished: " + rec.Error
-		b.rec.send(d.flow, rec, true)
+		// Stopping is not failing: the attempt was cut short by Close, not
+		// by the function. Record nothing, so the next process redelivers
+		// it as it would after kill -9.
+		b.abandon(d)
 		return
 	}
 	if d.attempts <= b.o.Retries {
@@ -109,10 +110,7 @@ func (b *Bus) attempt(d *delivery) {
 		go func() {
 			defer b.workers.Done()
 			if err := b.o.Sleep(b.ctx, b.o.Backoff(d.attempts)); err != nil {
-				rec.Status = store.DeliveryFailed
-				rec.Time = b.o.Now()
-				rec.Error = "evcli stopped before retrying: " + rec.Error
-				b.rec.send(d.flow, rec, true)
+				b.abandon(d) // stopped while waiting to retry
 				return
 			}
 			b.enqueue(d)
@@ -229,9 +227,10 @@ func (b *Bus) Drain(ctx context.Context) error {
 	return b.disp.pending.wait(ctx)
 }
 
-// Close stops the bus: deliveries in progress see their context cancelled
-// and are recorded as failed, pending retries are abandoned (and recorded),
-// and Publish fails from now on. Events already stored stay stored. Use
+// Close stops the bus: deliveries in progress see their context cancelled,
+// and they, queued deliveries and pending retries are abandoned with no
+// outcome recorded, so that the next process redelivers them (see
+// Abandoned); Publish fails from now on. Events already stored stay stored. Use
 // Drain first to let deliveries finish.
 func (b *Bus) Close() error {
 	b.closeMu.Lock()
@@ -252,15 +251,36 @@ func (b *Bus) Close() error {
 	}
 	b.disp.mu.Unlock()
 	for _, d := range left {
-		b.rec.send(d.flow, store.Delivery{
-			EventID: d.eventID, EventSeq: d.eventSeq, Function: d.fn, RuleID: d.ruleID, Status: store.DeliveryFailed,
-			Attempts: d.attempts, CorrelationID: d.correlationID, Time: b.o.Now(),
-			Error: "evcli stopped before the delivery started",
-		}, true)
+		b.abandon(d)
 	}
 	b.rec.stop()
 	return nil
 }
+
+// StatusPending is the status Wait reports for a delivery that Close cut
+// short: nothing is recorded in the store for it, so the next evcli process
+// that delivers (Redeliver) finishes it.
+const StatusPending = "pending"
+
+// abandon gives up d because the bus is closing. It records no outcome:
+// the event and the rules it was routed to are in the store, so the
+// delivery is unfinished there, exactly as if the process had been killed,
+// and the next process that starts alone redelivers it. It is counted
+// (Abandoned) and finishes d's flow with a StatusPending entry so that
+// Wait and Drain return.
+func (b *Bus) abandon(d *delivery) {
+	b.abandoned.Add(1)
+	b.flows.finish(d.flow, store.Delivery{
+		EventID: d.eventID, EventSeq: d.eventSeq, Function: d.fn, RuleID: d.ruleID, Status: StatusPending,
+		Attempts: d.attempts, CorrelationID: d.correlationID, Time: b.o.Now(),
+		Error: "evcli stopped before the delivery finished; the next evcli process redelivers it",
+	})
+	b.disp.pending.add(-1)
+}
+
+// Abandoned is how many deliveries Close left unfinished (and unrecorded)
+// for the next process to redeliver.
+func (b *Bus) Abandoned() int { return int(b.abandoned.Load()) }
 
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("bus: closed")

@@ -92,5 +92,8 @@
 //
 // Drain waits for every delivery (and what it causes) to be final and
 // recorded; a one-shot `evcli send` calls it before exiting. Close cancels
-// what is still running and records it as failed.
+// what is still running and records nothing for it: stopping is not
+// failing, so a delivery cut short by Ctrl-C or SIGTERM stays unfinished in
+// the store, exactly as after kill -9, and the next process redelivers it
+// (Abandoned counts them; MarkFinished then leaves the mark alone).
 package bus

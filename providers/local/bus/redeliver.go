@@ -112,7 +112,7 @@ func (b *Bus) Redeliver(ctx context.Context, flowID string, since time.Time, thr
 // A lone process that published many events (a replay) would otherwise
 // leave the next one a scan of all of them before it does anything.
 func (b *Bus) MarkFinished(ctx context.Context, through int64) (bool, error) {
-	if b.rec.lost.Load() > 0 {
+	if b.rec.lost.Load() > 0 || b.abandoned.Load() > 0 {
 		return false, nil
 	}
 	var mark int64
