@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/evcli/evcli/filter"
 )
 
 // decoder walks the yaml.v3 node tree of a project file against the schema,
@@ -852,6 +854,13 @@ func (d *decoder) pattern(e entry, path string) (json.RawMessage, bool) {
 		return nil, false
 	case string(out) == "{}":
 		d.add(e.val, path, "the pattern is empty", "EventBridge refuses an empty pattern; match at least one field, e.g. {source: [shop.orders]}")
+		return nil, false
+	}
+	// The pattern engine's own check, at the place and in the words of
+	// `evcli filter test --rule`: a rule the bus cannot compile must never
+	// reach a deploy.
+	if _, err := filter.Parse(out); err != nil {
+		d.add(e.val, path, err.Error(), "")
 		return nil, false
 	}
 	return json.RawMessage(out), true

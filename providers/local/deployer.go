@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local/store"
 )
@@ -81,6 +82,13 @@ func (d *Deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 func (d *Deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeployment, _ bool, step func(string)) error {
 	if step == nil {
 		step = func(string) {}
+	}
+	// A rule the bus cannot compile is refused before anything is saved
+	// (project.Load refuses it first; this guards other callers).
+	for _, r := range fd.Rules {
+		if _, err := filter.Parse(r.Pattern); err != nil {
+			return &providers.Error{Code: providers.InvalidArgument, Resource: "function " + fd.Name + " rule " + r.ID, Err: err}
+		}
 	}
 	codeDir := d.codeDir(fd.Name, fd.CodeSha256)
 	// The directory is named by the code's hash and renamed into place

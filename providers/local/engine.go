@@ -29,6 +29,9 @@ type Options struct {
 	Addr string
 	// Logf reports problems with no caller to return to (default: discard).
 	Logf func(format string, args ...any)
+	// Warnf tells the user of a problem they should fix, such as a stored
+	// rule that no longer compiles (default: standard error).
+	Warnf func(format string, args ...any)
 	// Getenv resolves secret environment variables (default os.Getenv).
 	Getenv func(string) string
 	// DrainTimeout bounds how long Serve waits for deliveries after its
@@ -81,6 +84,9 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
+	}
+	if o.Warnf == nil {
+		o.Warnf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	}
 	db, err := store.Open(o.Dir)
 	if err != nil {
@@ -139,7 +145,7 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	e.bus, err = bus.New(bus.Options{
 		Store:      db,
 		Invoker:    busInvoker{e},
-		NewMatcher: bus.FilterMatcher,
+		NewMatcher: bus.NewFilterMatcher(o.Warnf),
 		Region:     o.Region,
 		Retries:    o.Retries,
 		Backoff:    o.Backoff,
