@@ -225,7 +225,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		}
 		cfg.Selection = sel
 		if cfg.Name == "" {
-			cfg.Name = "replay-" + now.UTC().Format("20060102-150405")
+			cfg.Name = replay.DefaultName(now)
 		}
 	}
 

@@ -107,6 +107,8 @@ type MemCheckpoints struct {
 	// FailPut, when set, is called before each Put and its error returned:
 	// tests simulate a crash after k checkpoints with it.
 	FailPut func(rec Record) error
+
+	leased map[string]bool // names whose lease is held (Lease)
 }
 
 // NewMemCheckpoints returns an empty store.

@@ -24,6 +24,17 @@ func Run(ctx context.Context, cfg Config, store providers.EventStore, bus provid
 	if cfg.Bus == "" {
 		return Summary{}, &InputError{Field: "--to", Msg: "no bus to publish to: name one with --to BUS or set bus in evcli.yaml"}
 	}
+	if l, ok := cps.(Leaser); ok {
+		release, err := l.Lease(ctx, cfg.Name)
+		var held interface{ Held() bool }
+		switch {
+		case errors.As(err, &held) && held.Held():
+			return Summary{Name: cfg.Name}, &RunningError{Name: cfg.Name, Holder: err}
+		case err != nil:
+			return Summary{Name: cfg.Name}, fmt.Errorf("replay %s: %w", cfg.Name, err)
+		}
+		defer release()
+	}
 	rec, err := r.begin(ctx, cps)
 	if err != nil {
 		return Summary{Name: cfg.Name}, err

@@ -11,8 +11,17 @@ import (
 // KVNamespace is the namespace replay records are stored under.
 const KVNamespace = "replay"
 
-// KVCheckpoints stores replay records as JSON in a KV store.
+// KVCheckpoints stores replay records as JSON in a KV store. When the KV
+// store can lease a key (KVLeaser, as the local provider's can), a replay
+// name is a lease (Leaser).
 type KVCheckpoints struct{ KV providers.KV }
+
+// KVLeaser is an optional ability of a KV store: an exclusive hold on a
+// key by one process at a time, or an error naming the holder (with a
+// method Held() bool that returns true when another process holds it).
+type KVLeaser interface {
+	LeaseKV(ctx context.Context, ns, key string) (release func(), err error)
+}
 
 func (c KVCheckpoints) Get(ctx context.Context, name string) (Record, bool, error) {
 	b, ok, err := c.KV.GetKV(ctx, KVNamespace, name)
