@@ -17,8 +17,9 @@ import (
 )
 
 type serveOptions struct {
-	Addr  string
-	Watch bool
+	Addr        string
+	Watch       bool
+	AllowRemote bool
 }
 
 func newCmdLocal(f *cmdutil.Factory) *cobra.Command {
@@ -40,6 +41,7 @@ With --watch, a change to a function's sources repackages and redeploys that fun
 	}
 	serve.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:0", "address of the endpoints")
 	serve.Flags().BoolVar(&o.Watch, "watch", false, "redeploy a function when its sources change")
+	serve.Flags().BoolVar(&o.AllowRemote, "allow-remote", false, "allow an --addr that other machines can reach")
 	c.AddCommand(serve)
 	return c
 }
@@ -55,7 +57,7 @@ func runServe(ctx context.Context, f *cmdutil.Factory, o serveOptions) (err erro
 	}
 	defer closeProvider(ctx, prov, &err)
 	err = prov.Server.Serve(ctx, providers.ServeOptions{
-		Addr: o.Addr,
+		Addr: o.Addr, AllowRemote: o.AllowRemote,
 		Logf: func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, format+"\n", args...) },
 		Ready: func(info providers.ServeInfo) {
 			fmt.Fprintf(f.IO.ErrOut, "%s provider listening on %s (%d functions deployed)\n", prov.Name, info.Addr, info.Functions)

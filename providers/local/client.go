@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/evcli/evcli/providers"
@@ -62,7 +63,10 @@ func Running(ctx context.Context, dir string) (*Client, bool) {
 	if err != nil || !ok {
 		return nil, false
 	}
-	c := &Client{addr: addr, http: &http.Client{}}
+	c := &Client{addr: addr, token: readToken(dir), http: &http.Client{}}
+	if c.token == "" {
+		return nil, false
+	}
 	hctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	var h health
@@ -74,8 +78,9 @@ func Running(ctx context.Context, dir string) (*Client, bool) {
 
 // Client talks to a running `evcli local serve`.
 type Client struct {
-	addr string
-	http *http.Client
+	addr  string
+	token string // from .evcli/serve.token
+	http  *http.Client
 }
 
 // Addr is the server's host:port.
@@ -144,6 +149,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &providers.Error{Code: providers.Unavailable, Resource: "local server " + c.addr, Err: err,
@@ -234,13 +240,40 @@ func plural(n int, one, many string) string {
 // Serve runs an engine as the project's server until ctx is done: it
 // registers its address in the store so other evcli processes use it.
 func Serve(ctx context.Context, o Options, ready func(*Engine)) error {
-	if c, ok := Running(ctx, o.Dir); ok {
-		return fmt.Errorf("a local server for this project is already running at %s", c.Addr())
+	if err := checkAddr(o); err != nil {
+		return err
 	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return err
+	}
+	// One server per project: the lease ends with this process, however
+	// it ends.
+	lease, err := AcquireLease(o.Dir, "local serve")
+	if err != nil {
+		var held *HeldError
+		if errors.As(err, &held) {
+			where := ""
+			if c, ok := Running(ctx, o.Dir); ok {
+				where = " at http://" + c.Addr()
+			}
+			return fmt.Errorf("a local server for this project is already running%s (evcli process %d, started %s); use it, or stop it first",
+				where, held.PID, held.Started.Local().Format(time.RFC3339))
+		}
+		return err
+	}
+	defer lease.Release()
 	e, err := Start(ctx, o)
 	if err != nil {
 		return err
 	}
+	if !IsLoopback(e.Addr()) {
+		e.o.Warnf("warning: listening on %s, reachable from other machines (--allow-remote): evcli's own endpoints need the token in .evcli/%s, the AWS endpoints a request signed with it as access key id", e.Addr(), tokenFile)
+	}
+	if err := writeToken(o.Dir, e.token); err != nil {
+		e.Close()
+		return fmt.Errorf("local provider: write %s: %w", tokenFile, err)
+	}
+	defer os.Remove(filepath.Join(o.Dir, tokenFile))
 	if err := e.db.SetServer(ctx, e.Addr(), pid()); err != nil {
 		e.Close()
 		return err

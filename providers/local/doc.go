@@ -30,6 +30,33 @@
 // records functions and rules in the store and asks the running engine to
 // reload them.
 //
+// # Who may call the server
+//
+// `evcli local serve` trusts only its owner. It creates a random token at
+// start, keeps it in .evcli/serve.token (0600; removed at exit), and every
+// /evcli/v1/* call must carry it ("Authorization: Bearer TOKEN"); evcli's
+// own commands read the file (Running). Only one server runs per project:
+// it holds a lease (an OS file lock, AcquireLease) and a second refuses,
+// naming the first. An --addr other machines can reach needs AllowRemote
+// (--allow-remote) and is warned about.
+//
+// The AWS endpoints (PutEvents, Invoke) cannot ask for a bearer token:
+// unmodified AWS SDKs in handlers, and the AWS CLI a user points at the
+// server with --endpoint-url, sign with SigV4 using whatever credentials
+// they have, and no configuration makes them send another header. Making
+// the token the only accepted access key id would have broken the user's
+// `aws lambda invoke --endpoint-url` and any handler whose process gets
+// credentials another way. So a request is accepted when it is SigV4-signed
+// (an "AWS4-HMAC-SHA256" Authorization header) and either its access key
+// id is the token or a handler instance's own key (the runtime sets
+// AWS_ACCESS_KEY_ID per instance), from any Host; or it comes with a
+// loopback Host and no Origin header. That is what every SDK and the CLI
+// on this machine send, and what a web page cannot: a browser adds Origin
+// to a cross-site POST, cannot set Authorization without a CORS preflight
+// (which the server never answers), and a DNS-rebinding page shows its own
+// name in Host. The signature itself is not verified: on loopback it would
+// prove nothing the checks above do not.
+//
 // Secret environment values never reach the store: only their names do, and
 // the process that starts an instance reads the values from its environment.
 package local

@@ -25,8 +25,11 @@ type Options struct {
 	Dir string
 	// Region is handed to handlers as AWS_REGION (default us-east-1).
 	Region string
-	// Addr is where the endpoints listen (default 127.0.0.1:0).
+	// Addr is where the endpoints listen (default 127.0.0.1:0). An address
+	// other machines can reach needs AllowRemote.
 	Addr string
+	// AllowRemote lets Addr be a non-loopback address (--allow-remote).
+	AllowRemote bool
 	// Logf reports problems with no caller to return to (default: discard).
 	Logf func(format string, args ...any)
 	// Warnf tells the user of a problem they should fix, such as a stored
@@ -54,6 +57,10 @@ type Engine struct {
 	logs *logBatcher
 	ln   net.Listener
 	srv  *http.Server
+
+	// token authenticates the owner (see guard); Serve writes it to
+	// .evcli/serve.token for evcli's own commands.
+	token string
 
 	lock *deliveryLock
 	// redeliver runs Redeliver in the background when this engine started
@@ -85,6 +92,9 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
+	if err := checkAddr(o); err != nil {
+		return nil, err
+	}
 	if o.Warnf == nil {
 		o.Warnf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	}
@@ -92,7 +102,7 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{o: o, db: db}
+	e := &Engine{o: o, db: db, token: newToken()}
 	// Take the delivery lock before anything can be published: when no
 	// other process is delivering, every event stored so far whose delivery
 	// has no final outcome was left by a killed process.
@@ -165,7 +175,7 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	if sole && through > 0 {
 		e.startRedeliver(through)
 	}
-	e.srv = &http.Server{Handler: e.handler(), ReadHeaderTimeout: 10 * time.Second}
+	e.srv = &http.Server{Handler: e.guard(e.handler()), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := e.srv.Serve(e.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			o.Logf("local provider: serve: %v", err)
