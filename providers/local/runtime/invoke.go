@@ -33,6 +33,9 @@ type invocation struct {
 	started bool // START was written
 	collect bool
 	logs    []string
+	// Handler output kept (logBytes, at most MaxLogBytes) and dropped.
+	logBytes               int
+	droppedBytes, droppedN int64
 }
 
 func newInvocation(m *Manager, fn string, payload []byte, opt InvokeOptions) *invocation {

@@ -12,6 +12,13 @@ import (
 // maxLineBytes splits longer lines, as CloudWatch Logs does at 256 KB.
 const maxLineBytes = 256 * 1024
 
+// MaxLogBytes caps the handler output one invocation keeps (its log lines
+// in the store and its log tail): 256 KB, CloudWatch Logs' limit on one
+// event. The rest is read and dropped, so that evcli's memory and the
+// store stay flat however much a handler prints, and one line says how
+// much was dropped.
+const MaxLogBytes = 256 * 1024
+
 // report is the data of a REPORT line.
 type report struct {
 	RequestID    string
@@ -132,17 +139,17 @@ func (p *logPipe) consumeLocked(b []byte) {
 		if i < 0 {
 			p.partial = append(p.partial, b...)
 			for len(p.partial) >= maxLineBytes {
-				p.emitLocked(string(p.partial[:maxLineBytes]))
+				p.outputLocked(p.partial[:maxLineBytes])
 				p.partial = append(p.partial[:0], p.partial[maxLineBytes:]...)
 			}
 			return
 		}
 		if len(p.partial) > 0 {
 			p.partial = append(p.partial, b[:i]...)
-			p.emitLocked(string(p.partial))
+			p.outputLocked(p.partial)
 			p.partial = p.partial[:0]
 		} else {
-			p.emitLocked(string(b[:i]))
+			p.outputLocked(b[:i])
 		}
 		b = b[i+1:]
 	}
@@ -150,9 +157,33 @@ func (p *logPipe) consumeLocked(b []byte) {
 
 func (p *logPipe) flushPartialLocked() {
 	if len(p.partial) > 0 {
-		p.emitLocked(string(p.partial))
+		p.outputLocked(p.partial)
 		p.partial = p.partial[:0]
 	}
+}
+
+// outputLocked emits one line of handler output, unless the current
+// invocation has already kept MaxLogBytes: then it only counts it.
+func (p *logPipe) outputLocked(line []byte) {
+	if inv := p.cur; inv != nil {
+		if inv.logBytes+len(line) > MaxLogBytes {
+			inv.droppedBytes += int64(len(line)) + 1
+			inv.droppedN++
+			return
+		}
+		inv.logBytes += len(line) + 1
+	}
+	p.emitLocked(string(line))
+}
+
+// droppedLocked says, at the end of inv, how much of its output was dropped.
+func (p *logPipe) droppedLocked(inv *invocation) {
+	if inv.droppedN == 0 {
+		return
+	}
+	p.emitLocked(fmt.Sprintf("evcli: %d bytes of output in %d lines dropped: an invocation keeps at most %d KB of log output, the size of one CloudWatch Logs event",
+		inv.droppedBytes, inv.droppedN, MaxLogBytes/1024))
+	inv.droppedBytes, inv.droppedN = 0, 0
 }
 
 // emitLocked writes one line. A trailing \r is dropped and inner ones become
@@ -214,6 +245,7 @@ func (p *logPipe) end(inv *invocation, initReport string, errLines []string, rep
 	p.startLocked(inv)
 	p.flushLocked()
 	p.flushPartialLocked()
+	p.droppedLocked(inv)
 	for _, l := range errLines {
 		p.emitLocked(l)
 	}
