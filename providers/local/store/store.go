@@ -95,15 +95,21 @@ var writerPragmas = []string{"mmap_size(134217728)", "wal_autocheckpoint(4000)"}
 const busyTimeoutMs = 15000
 
 // Open opens (creating if needed) dir/state.db, migrating its schema to the
-// current version. dir is created with mode 0o755 if it does not exist.
+// current version. The state is the user's alone (events, logs, secrets):
+// dir is created with mode 0o700 and state.db with 0o600 (SQLite gives its
+// -wal and -shm files the database's mode); an older evcli's 0o755 / 0o644
+// are tightened when this process owns them.
 func Open(dir string, opts ...Option) (*DB, error) {
 	if dir == "" {
 		return nil, errors.New("store: empty directory; pass the project's .evcli directory")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
+	if err := private(dir, path); err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", path, err)
+	}
 	d := &DB{path: path, poll: 100 * time.Millisecond, now: time.Now, sync: "FULL", notify: make(chan struct{})}
 	for _, o := range opts {
 		o(d)
@@ -462,4 +468,28 @@ func (d *DB) changed() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.notify
+}
+
+// private makes dir 0o700 and the database file 0o600, creating the file
+// empty (SQLite takes an empty file as a new database) so that it is never
+// readable by others, not even between its creation and a chmod. Tightening
+// what exists is best effort: a project another user owns stays readable
+// to this one as it was.
+func private(dir, path string) error {
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		_ = os.Chmod(dir, 0o700)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !errors.Is(err, os.ErrExist):
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			_ = os.Chmod(p, 0o600)
+		}
+	}
+	return nil
 }

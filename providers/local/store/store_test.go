@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -668,4 +670,37 @@ func TestGroupCommit(t *testing.T) {
 	if n != 16*40*2+1 {
 		t.Fatalf("%d rows; want %d", n, 16*40*2+1)
 	}
+}
+
+// TestStateIsPrivate: .evcli is 0700 and state.db (and its WAL) 0600, also
+// when an older evcli left them 0755 / 0644.
+func TestStateIsPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no unix modes")
+	}
+	check := func(dir string) {
+		t.Helper()
+		db, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutKV(context.Background(), "t", "k", []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, FileName): 0o600, filepath.Join(dir, FileName+"-wal"): 0o600} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != want {
+				t.Errorf("%s: mode %v, want %v", filepath.Base(p), fi.Mode().Perm(), want)
+			}
+		}
+		db.Close()
+	}
+	dir := filepath.Join(t.TempDir(), ".evcli")
+	check(dir)
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Join(dir, FileName), 0o644)
+	check(dir)
 }
