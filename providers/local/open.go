@@ -34,7 +34,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	lo := Options{Dir: dir, Region: o.Region, Getenv: o.Getenv}
+	lo := Options{Dir: dir, Region: o.Region, Getenv: o.Getenv, Warnf: o.Warnf}
 	if o.Debug != nil {
 		lo.Logf = o.Debugf
 	}
@@ -375,7 +375,7 @@ type serverAbility driver
 
 func (a *serverAbility) Serve(ctx context.Context, so providers.ServeOptions) error {
 	o := a.o
-	o.Addr = so.Addr
+	o.Addr, o.AllowRemote = so.Addr, so.AllowRemote
 	if so.Logf != nil {
 		o.Logf = so.Logf
 	}
