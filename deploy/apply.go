@@ -50,14 +50,7 @@ func Apply(ctx context.Context, plan []Change, d providers.Deployer, o ApplyOpti
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	var mu sync.Mutex
-	progress := func(p Progress) {
-		if o.Progress != nil {
-			mu.Lock()
-			defer mu.Unlock()
-			o.Progress(p)
-		}
-	}
+	progress := serialized(o.Progress)
 	results := make([]Result, len(plan))
 	sem := make(chan struct{}, o.Concurrency)
 	var wg sync.WaitGroup
@@ -104,4 +97,16 @@ func Apply(ctx context.Context, plan []Change, d providers.Deployer, o ApplyOpti
 	}
 	wg.Wait()
 	return results
+}
+
+// serialized calls fn from one goroutine at a time (nil: a no-op).
+func serialized(fn func(Progress)) func(Progress) {
+	var mu sync.Mutex
+	return func(p Progress) {
+		if fn != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			fn(p)
+		}
+	}
 }

@@ -112,14 +112,7 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 		return sum, nil
 	}
 
-	var mu sync.Mutex
-	progress := func(p Progress) {
-		if o.Progress != nil {
-			mu.Lock()
-			defer mu.Unlock()
-			o.Progress(p)
-		}
-	}
+	progress := serialized(o.Progress)
 	var sharedChanges []providers.ResourceChange
 	for _, c := range sharedPlan {
 		if c.Action != string(Unchanged) {
@@ -142,7 +135,8 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 			return sum, nil
 		}
 	}
-	results := Apply(ctx, sum.Plan[len(sharedPlan):], d, ApplyOptions{Concurrency: o.Concurrency, Now: o.Now, Progress: progress})
+	// Shared resources are done: Apply serializes the functions' progress.
+	results := Apply(ctx, sum.Plan[len(sharedPlan):], d, ApplyOptions{Concurrency: o.Concurrency, Now: o.Now, Progress: o.Progress})
 	sum.Applied = len(sharedChanges)
 	sum.Unchanged = len(sharedPlan) - len(sharedChanges)
 	for _, r := range results {

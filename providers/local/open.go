@@ -246,10 +246,7 @@ func (a *storeAbility) Events(ctx context.Context, q providers.EventQuery) iter.
 func (a *storeAbility) Logs(ctx context.Context, q providers.LogQuery) (<-chan providers.LogLine, <-chan error) {
 	db, err := (*driver)(a).store()
 	if err != nil {
-		lines, errc := make(chan providers.LogLine), make(chan error, 1)
-		close(lines)
-		errc <- err
-		return lines, errc
+		return failedStream(err)
 	}
 	return db.Logs(ctx, q)
 }
@@ -258,12 +255,17 @@ func (a *storeAbility) Logs(ctx context.Context, q providers.LogQuery) (<-chan p
 func (a *storeAbility) LogsAfter(ctx context.Context, q providers.LogQuery, token string) (<-chan providers.LogLine, <-chan error) {
 	db, err := (*driver)(a).store()
 	if err != nil {
-		lines, errc := make(chan providers.LogLine), make(chan error, 1)
-		close(lines)
-		errc <- err
-		return lines, errc
+		return failedStream(err)
 	}
 	return db.LogsAfter(ctx, q, token)
+}
+
+// failedStream is a log stream that ends at once with err.
+func failedStream(err error) (<-chan providers.LogLine, <-chan error) {
+	lines, errc := make(chan providers.LogLine), make(chan error, 1)
+	close(lines)
+	errc <- err
+	return lines, errc
 }
 
 func (a *storeAbility) Invocations(ctx context.Context, function string, since, until time.Time) iter.Seq2[providers.InvocationRecord, error] {
