@@ -365,11 +365,30 @@ func (a *stateAbility) ListKV(ctx context.Context, ns string) (map[string][]byte
 // machine. The caller closes it.
 func OpenState(dir string) (providers.KV, func() error, error) {
 	sd := filepath.Join(dir, ".evcli")
+	if abs, err := filepath.Abs(sd); err == nil {
+		sd = abs
+	}
 	db, err := store.Open(sd, store.WithSynchronous("NORMAL"))
 	if err != nil {
 		return nil, nil, err
 	}
-	return db, db.Close, nil
+	return projectState{DB: db, dir: sd}, db.Close, nil
+}
+
+// projectState is the project-local KV a cloud driver gets: the store's,
+// with the same leases as the local provider's (a replay name is a lease
+// whatever bus it publishes to).
+type projectState struct {
+	*store.DB
+	dir string
+}
+
+func (s projectState) LeaseKV(ctx context.Context, ns, key string) (func(), error) {
+	l, err := AcquireLease(s.dir, ns+" "+key)
+	if err != nil {
+		return nil, err
+	}
+	return l.Release, nil
 }
 
 // serverAbility runs `local serve`.
