@@ -255,6 +255,7 @@ type fieldIdx struct {
 	exists    []int32
 	ranges    []*matcher // numeric and exact-number candidates, with rangeConds
 	rangeCond []int32
+	numText   map[string][]int32 // exact numbers that are not comparable (numComparable): by their text
 	num       numIndex
 	cidrs     []other // cidr candidates (m.prefix)
 	others    []other // anything-but
@@ -298,6 +299,9 @@ func (f *fieldIdx) build() {
 		}
 	}
 	f.moreStr = f.hasAffix || f.needFold || len(f.exists) > 0 || len(f.others) > 0 || len(f.wilds) > 0 || len(f.cidrs) > 0
+	if len(f.numText) > 0 {
+		f.needNum = true
+	}
 	if len(f.ranges) > 0 {
 		f.needNum = true
 		set := map[float64]bool{}
@@ -567,6 +571,13 @@ func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
 		case opExactStr:
 			f.exactList = append(f.exactList, newAffix(m.s, c))
 		case opExactNum, opNumeric:
+			if m.op == opExactNum && !m.numOK {
+				if f.numText == nil {
+					f.numText = map[string][]int32{}
+				}
+				f.numText[m.raw] = appendUnique(f.numText[m.raw], c)
+				continue
+			}
 			r := m
 			if m.op == opExactNum {
 				r = &matcher{op: opNumeric, lo: m.f, hi: m.f, hasLo: true, hasHi: true, loIncl: true, hiIncl: true}

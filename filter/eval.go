@@ -46,15 +46,18 @@ func flatten(dst []*jval, v *jval) []*jval {
 	return dst
 }
 
-func evalNode(n *pnode, obj *jval) bool {
+// evalNode evaluates a pattern (or a part of one) on a decoded event.
+func evalNode(n *pnode, root *jval) bool { return evalIn(n, root, root) }
+
+func evalIn(n *pnode, obj, root *jval) bool {
 	for _, f := range n.fields {
-		if !evalField(f, obj.get(f.name)) {
+		if !evalField(f, obj.get(f.name), root) {
 			return false
 		}
 	}
 	if n.or != nil {
 		for _, b := range n.or {
-			if evalNode(b, obj) {
+			if evalIn(b, obj, root) {
 				return true
 			}
 		}
@@ -63,26 +66,53 @@ func evalNode(n *pnode, obj *jval) bool {
 	return true
 }
 
-func evalField(f *pfield, v *jval) bool {
+func evalField(f *pfield, v *jval, root *jval) bool {
 	vals := flatten(nil, v)
 	if f.nested != nil {
 		found := false
+		all := negOnly(f.nested)
 		for _, e := range vals {
 			if e.k == kObj {
 				found = true
-				if evalNode(f.nested, e) {
+				ok := evalIn(f.nested, e, root)
+				if ok && !all {
 					return true
+				}
+				if !ok && all {
+					return false
 				}
 			}
 		}
-		return !found && evalNode(f.nested, nil)
+		if found {
+			return all
+		}
+		return evalIn(f.nested, nil, root)
 	}
-	return leafMatch(f.leaf, vals) >= 0
+	return leafMatch(f, vals) >= 0
 }
 
-// leafMatch returns the index of the first candidate that matches one of the
-// values, or -1. Objects among vals are not leaf values.
-func leafMatch(ms []*matcher, vals []*jval) int {
+// negOnly reports whether a nested pattern object holds only exists:false
+// fields. Under an array of objects such an object must hold for every
+// element: nothing selects one element, so "b does not exist" means in none
+// of them, as event-ruler decides (COMPATIBILITY.md, "exists:false under
+// arrays of objects"). With other fields beside it, exists:false is checked
+// in the element those fields select.
+func negOnly(n *pnode) bool {
+	if n.or != nil {
+		return false
+	}
+	for _, f := range n.fields {
+		if f.nested != nil || !onlyExistsFalse(f.leaf) {
+			return false
+		}
+	}
+	return true
+}
+
+// leafMatch returns the index of the first candidate of f that matches one of
+// the values, or -1. Objects among vals are not leaf values.
+func leafMatch(f *pfield, vals []*jval) int {
+	ms := f.leaf
 	scalars := 0
 	for _, e := range vals {
 		if e.k != kObj {
@@ -134,7 +164,7 @@ func (p *Pattern) Explain(event []byte) (*Explanation, error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, rs := explainNode(p.root, v, "")
+	ok, rs := explainNode(p.root, v, v, "")
 	return &Explanation{Match: ok, Reasons: rs}, nil
 }
 
@@ -218,13 +248,13 @@ func evJSON(v *jval) string {
 	return v.k.String()
 }
 
-func explainNode(n *pnode, obj *jval, path string) (bool, []Reason) {
+func explainNode(n *pnode, obj, root *jval, path string) (bool, []Reason) {
 	ok := true
 	var rs []Reason
 	if n.or != nil {
 		r := Reason{Path: joinPath(path, "$or")}
 		for _, b := range n.or {
-			bok, brs := explainNode(b, obj, path)
+			bok, brs := explainNode(b, obj, root, path)
 			r.Branches = append(r.Branches, &Explanation{Match: bok, Reasons: brs})
 			if bok && !r.Match {
 				r.Match = true
@@ -244,7 +274,7 @@ func explainNode(n *pnode, obj *jval, path string) (bool, []Reason) {
 		rs = append(rs, r)
 	}
 	for _, f := range n.fields {
-		fok, frs := explainField(f, obj.get(f.name), joinPath(path, f.name))
+		fok, frs := explainField(f, obj.get(f.name), root, joinPath(path, f.name))
 		if !fok {
 			ok = false
 		}
@@ -253,7 +283,7 @@ func explainNode(n *pnode, obj *jval, path string) (bool, []Reason) {
 	return ok, rs
 }
 
-func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
+func explainField(f *pfield, v, root *jval, path string) (bool, []Reason) {
 	if f.nested != nil {
 		var objs []*jval
 		var idx []string
@@ -272,7 +302,7 @@ func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
 		}
 		walk(v, path)
 		if len(objs) == 0 {
-			ok, rs := explainNode(f.nested, nil, path)
+			ok, rs := explainNode(f.nested, nil, root, path)
 			if ok || v == nil {
 				return ok, rs
 			}
@@ -283,10 +313,19 @@ func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
 			head := Reason{Path: path, Message: fmt.Sprintf("is %s, not an object; the pattern has nested fields here", what)}
 			return false, append([]Reason{head}, rs...)
 		}
+		if negOnly(f.nested) {
+			for i, o := range objs {
+				if ok, rs := explainNode(f.nested, o, root, idx[i]); !ok {
+					head := Reason{Path: path, Message: fmt.Sprintf("element %s has a value where the pattern has only exists:false; under an array of objects that must hold in every element (as EventBridge decides)", idx[i])}
+					return false, append([]Reason{head}, rs...)
+				}
+			}
+			return explainNode(f.nested, objs[0], root, idx[0])
+		}
 		var best []Reason
 		bestFails, bestIdx := -1, 0
 		for i, o := range objs {
-			ok, rs := explainNode(f.nested, o, idx[i])
+			ok, rs := explainNode(f.nested, o, root, idx[i])
 			if ok {
 				return true, rs
 			}
@@ -317,7 +356,7 @@ func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
 			r.Values = append(r.Values, json.RawMessage(evJSON(e)))
 		}
 	}
-	i := leafMatch(f.leaf, vals)
+	i := leafMatch(f, vals)
 	r.Match = i >= 0
 	r.Missing = v == nil
 	switch {
@@ -342,6 +381,8 @@ func explainField(f *pfield, v *jval, path string) (bool, []Reason) {
 		}
 	case v == nil:
 		r.Message = "is missing; expected " + candidates(f.leaf)
+	case scalars == 0 && onlyExistsFalse(f.leaf):
+		r.Message = "has no value in this element, but the event has one at this path elsewhere (an exists:false looks at the whole event, as EventBridge does)"
 	case scalars == 0:
 		r.Message = "has no scalar value (" + describe(v) + "); expected " + candidates(f.leaf)
 	default:

@@ -1,7 +1,7 @@
 package filter
 
 import (
-	"net/netip"
+	"github.com/evcli/evcli/filter/internal/rulerc"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -185,7 +185,10 @@ func (m *matcher) matchScalarF(k kind, s, fs string, f float64) bool {
 	case opExactStr:
 		return k == kStr && s == m.s
 	case opExactNum:
-		return k == kNum && f == m.f
+		if !m.numOK {
+			return k == kNum && s == m.raw
+		}
+		return k == kNum && f == m.f && rulerc.NumComparable(s)
 	case opNull:
 		return k == kNull
 	case opTrue:
@@ -207,7 +210,7 @@ func (m *matcher) matchScalarF(k kind, s, fs string, f float64) bool {
 	case opAnythingBut:
 		return !m.abMatches(k, s, fs, f)
 	case opNumeric:
-		return k == kNum && m.inRange(f)
+		return k == kNum && m.inRange(f) && rulerc.NumComparable(s)
 	case opExists:
 		return m.exists
 	case opCIDR:
@@ -229,7 +232,7 @@ func (m *matcher) abMatches(k kind, s, fs string, f float64) bool {
 			}
 		}
 	case opExactNum:
-		if k != kNum {
+		if k != kNum || !rulerc.NumComparable(s) {
 			return false
 		}
 		for _, x := range m.nums {
@@ -238,9 +241,23 @@ func (m *matcher) abMatches(k kind, s, fs string, f float64) bool {
 			}
 		}
 	case opPrefix:
-		return k == kStr && strings.HasPrefix(s, m.strs[0])
+		if k != kStr {
+			return false
+		}
+		for _, x := range m.strs {
+			if strings.HasPrefix(s, x) {
+				return true
+			}
+		}
 	case opSuffix:
-		return k == kStr && strings.HasSuffix(s, m.strs[0])
+		if k != kStr {
+			return false
+		}
+		for _, x := range m.strs {
+			if strings.HasSuffix(s, x) {
+				return true
+			}
+		}
 	case opEqualsIC:
 		if k != kStr {
 			return false
@@ -274,12 +291,6 @@ func (m *matcher) inRange(f float64) bool {
 }
 
 func (m *matcher) cidrContains(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return false
-	}
-	return m.prefix.Contains(a.Unmap())
+	a, ok := rulerc.JavaIP(s)
+	return ok && m.prefix.Contains(a)
 }

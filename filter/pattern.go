@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"github.com/evcli/evcli/filter/internal/rulerc"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -93,6 +94,8 @@ type matcher struct {
 
 	prefix netip.Prefix
 
+	numOK bool // an exact number is comparable (numComparable); else it matches by its text
+
 	json string // canonical JSON of this candidate
 }
 
@@ -121,9 +124,18 @@ func Parse(src []byte) (*Pattern, error) {
 	if v.k != kObj {
 		return nil, &PatternError{Msg: fmt.Sprintf("a pattern must be a JSON object like {\"source\": [\"my.app\"]}, not %s %s", article(v.k), v.k)}
 	}
-	root, err := parseObject(v, "")
+	root, err := parseObject(v, "", false)
 	if err != nil {
 		return nil, err
+	}
+	if rebuilt, changed, err := overrideRules(v); err != nil {
+		return nil, err
+	} else if changed {
+		// A field given twice (or again inside an $or branch): the pattern
+		// means what event-ruler's path-by-path override makes of it.
+		if root, err = parseObject(rebuilt, "", false, true); err != nil {
+			return nil, err
+		}
 	}
 	p := &Pattern{root: root, srcLen: len(src)}
 	var b strings.Builder
@@ -169,7 +181,11 @@ func perr(path, format string, args ...any) error {
 	return &PatternError{Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
-func parseObject(v *jval, path string) (*pnode, error) {
+// parseObject parses one object level. Member names may repeat (see
+// overrideRules); inOr is set inside an $or branch, where event-ruler
+// reserves operator names (reservedInOr). rebuilt is set for the form
+// overrideRules made, whose names were checked in the original.
+func parseObject(v *jval, path string, inOr bool, rebuilt ...bool) (*pnode, error) {
 	if len(v.keys) == 0 {
 		where := "a pattern"
 		if path != "" {
@@ -177,14 +193,10 @@ func parseObject(v *jval, path string) (*pnode, error) {
 		}
 		return nil, perr(path, "%s must not be an empty object; name at least one field, e.g. {\"state\": [\"running\"]}", where)
 	}
+	isRebuilt := len(rebuilt) > 0 && rebuilt[0]
 	n := &pnode{path: path}
-	seen := map[string]bool{}
 	for i, name := range v.keys {
 		fp := joinPath(path, name)
-		if seen[name] {
-			return nil, perr(fp, "field %q appears twice in the same object; merge the two into one", name)
-		}
-		seen[name] = true
 		val := v.vals[i]
 		if name == "$or" {
 			if val.k != kArr {
@@ -193,12 +205,13 @@ func parseObject(v *jval, path string) (*pnode, error) {
 			if len(val.vals) < 2 {
 				return nil, perr(fp, "$or must list at least two pattern objects (it has %d); with one, write its fields directly", len(val.vals))
 			}
+			n.or = nil
 			for j, b := range val.vals {
 				bp := fmt.Sprintf("%s[%d]", fp, j)
 				if b.k != kObj {
 					return nil, perr(bp, "each $or branch must be a pattern object like {\"state\": [\"running\"]}, not %s %s", article(b.k), b.k)
 				}
-				bn, err := parseObject(b, bp)
+				bn, err := parseObject(b, bp, !isRebuilt, isRebuilt)
 				if err != nil {
 					return nil, err
 				}
@@ -206,10 +219,13 @@ func parseObject(v *jval, path string) (*pnode, error) {
 			}
 			continue
 		}
+		if inOr && reservedInOr[name] {
+			return nil, perr(fp, "%q cannot name a field inside $or: EventBridge reserves it as an operator name there (an operator goes inside a field's list, e.g. {\"f\": [{%q: ...}]})", name, name)
+		}
 		f := &pfield{name: name, path: fp}
 		switch val.k {
 		case kObj:
-			nn, err := parseObject(val, fp)
+			nn, err := parseObject(val, fp, inOr, isRebuilt)
 			if err != nil {
 				return nil, err
 			}
@@ -230,8 +246,19 @@ func parseObject(v *jval, path string) (*pnode, error) {
 		}
 		n.fields = append(n.fields, f)
 	}
-	sort.Slice(n.fields, func(i, j int) bool { return n.fields[i].name < n.fields[j].name })
+	sort.SliceStable(n.fields, func(i, j int) bool { return n.fields[i].name < n.fields[j].name })
 	return n, nil
+}
+
+// reservedInOr are the names event-ruler refuses as field names inside an
+// $or branch (Constants.RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP).
+var reservedInOr = map[string]bool{
+	"exactly": true, "equals-ignore-case": true, "prefix": true, "suffix": true, "anything-but": true,
+	"exists": true, "wildcard": true, "numeric": true, "cidr": true,
+	"=": true, "<": true, "<=": true, ">": true, ">=": true,
+	"regex": true, "not-wildcard": true, "not-equals-ignore-case": true,
+	"date-after": true, "date-on-or-after": true, "date-before": true, "date-on-or-before": true, "in-date-range": true,
+	"ip-address-in-range": true, "ip-address-not-in-range": true,
 }
 
 func jsonOf(v *jval) string {
@@ -290,7 +317,7 @@ func parseMatcher(e *jval, path string) (*matcher, error) {
 	case kStr:
 		return &matcher{op: opExactStr, s: e.s, json: quote(e.s)}, nil
 	case kNum:
-		return &matcher{op: opExactNum, f: e.f, raw: e.s, json: e.s}, nil
+		return &matcher{op: opExactNum, f: e.f, raw: e.s, json: e.s, numOK: rulerc.NumComparable(e.s)}, nil
 	case kNull:
 		return &matcher{op: opNull, json: "null"}, nil
 	case kTrue:
@@ -313,6 +340,13 @@ func parseMatcher(e *jval, path string) (*matcher, error) {
 	switch op {
 	case "prefix", "suffix":
 		m, err = parsePrefixSuffix(op, arg, opPath, false)
+	case "exactly":
+		// Undocumented, but event-ruler's (Constants.EXACT_MATCH): the
+		// exact string match a plain string candidate is.
+		if arg.k != kStr {
+			return nil, perr(opPath, "exactly takes a string, e.g. {\"exactly\": \"running\"}, not %s %s", article(arg.k), arg.k)
+		}
+		m = &matcher{op: opExactStr, s: arg.s, raw: quote(arg.s)}
 	case "equals-ignore-case":
 		if arg.k != kStr {
 			return nil, perr(opPath, "equals-ignore-case takes a string, e.g. {\"equals-ignore-case\": \"running\"}, not %s %s", article(arg.k), arg.k)
@@ -385,6 +419,9 @@ func parseAnythingBut(arg *jval, path string) (*matcher, error) {
 		m.abOp, m.strs, m.raw = opExactStr, []string{arg.s}, quote(arg.s)
 		return m, nil
 	case kNum:
+		if !rulerc.NumComparable(arg.s) {
+			return nil, perr(path, "%s", rulerc.Incomparable(arg.s))
+		}
 		m.abOp, m.nums, m.raw = opExactNum, []float64{arg.f}, arg.s
 		return m, nil
 	case kArr:
@@ -404,6 +441,9 @@ func parseAnythingBut(arg *jval, path string) (*matcher, error) {
 				m.strs = append(m.strs, e.s)
 				parts[i] = quote(e.s)
 			} else {
+				if !rulerc.NumComparable(e.s) {
+					return nil, perr(fmt.Sprintf("%s[%d]", path, i), "%s", rulerc.Incomparable(e.s))
+				}
 				m.nums = append(m.nums, e.f)
 				parts[i] = e.s
 			}
@@ -423,12 +463,38 @@ func parseAnythingBut(arg *jval, path string) (*matcher, error) {
 		sub := path + "." + op
 		switch op {
 		case "prefix", "suffix":
-			pm, err := parsePrefixSuffix(op, v, sub, true)
-			if err != nil {
-				return nil, err
+			var list []*jval
+			switch v.k {
+			case kStr:
+				list = []*jval{v}
+			case kArr:
+				if len(v.vals) == 0 {
+					return nil, perr(sub, "the list must not be empty")
+				}
+				list = v.vals
+				m.abList = true
+			default:
+				return nil, perr(sub, "anything-but %s takes a string or a list of strings, e.g. {\"anything-but\": {%q: [\"us-\", \"ap-\"]}}", op, op)
 			}
-			m.abOp, m.strs = pm.op, []string{pm.s}
-			m.raw = "{" + quote(op) + ":" + pm.raw + "}"
+			parts := make([]string, len(list))
+			for i, e := range list {
+				ep := sub
+				if m.abList {
+					ep = fmt.Sprintf("%s[%d]", sub, i)
+				}
+				pm, err := parsePrefixSuffix(op, e, ep, true)
+				if err != nil {
+					return nil, err
+				}
+				m.abOp = pm.op
+				m.strs = append(m.strs, pm.s)
+				parts[i] = pm.raw
+			}
+			inner := parts[0]
+			if m.abList {
+				inner = "[" + strings.Join(parts, ",") + "]"
+			}
+			m.raw = "{" + quote(op) + ":" + inner + "}"
 			return m, nil
 		case "equals-ignore-case", "wildcard":
 			var list []*jval
@@ -505,6 +571,9 @@ func parseNumeric(arg *jval, path string) (*matcher, error) {
 		if num.k != kNum {
 			return nil, perr(fmt.Sprintf("%s[%d]", path, i+1), "expected a number after %q, not %s (numbers are not quoted)", o.s, jsonOf(num))
 		}
+		if !rulerc.NumComparable(num.s) {
+			return nil, perr(fmt.Sprintf("%s[%d]", path, i+1), "%s", rulerc.Incomparable(num.s))
+		}
 		parts[i], parts[i+1] = quote(o.s), num.s
 		switch o.s {
 		case "=":
@@ -542,29 +611,35 @@ func parseNumeric(arg *jval, path string) (*matcher, error) {
 }
 
 func parseCIDR(arg *jval, path string) (*matcher, error) {
+	const example = "write an IPv4 or IPv6 block like \"10.0.0.0/24\" or \"2001:db8::/32\""
 	if arg.k != kStr {
 		return nil, perr(path, "cidr takes a string like \"10.0.0.0/24\" or \"2001:db8::/32\", not %s %s", article(arg.k), arg.k)
 	}
-	s := arg.s
-	var p netip.Prefix
-	var err error
-	if strings.Contains(s, "/") {
-		p, err = netip.ParsePrefix(s)
-	} else {
-		var a netip.Addr
-		a, err = netip.ParseAddr(s)
-		if err == nil {
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
+	// As event-ruler's CIDR.cidr: Java's split("/") (trailing empty parts
+	// dropped), Integer.parseInt for the mask, its IP literal rules.
+	parts := strings.Split(arg.s, "/")
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
 	}
-	if err != nil || p.Addr().Zone() != "" {
-		return nil, perr(path, "%q is not a valid CIDR block; write an IPv4 or IPv6 block like \"10.0.0.0/24\" or \"2001:db8::/32\"", s)
+	if len(parts) != 2 {
+		return nil, perr(path, "%s is not a CIDR block: it needs one \"/\" and a mask length (for one address use an exact string); %s", quote(arg.s), example)
 	}
-	a := p.Addr()
-	if a.Is4In6() && p.Bits() >= 96 {
-		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	bits, ok := rulerc.JavaParseInt(parts[1])
+	if !ok || bits < 0 {
+		return nil, perr(path, "%s: the mask length %q is not a non-negative integer; %s", quote(arg.s), parts[1], example)
 	}
-	return &matcher{op: opCIDR, prefix: p.Masked(), raw: quote(s)}, nil
+	a, ok := rulerc.JavaIP(parts[0])
+	if !ok {
+		return nil, perr(path, "%q is not an IP address; %s", parts[0], example)
+	}
+	if a.Is4() && bits > 31 || !a.Is4() && bits > 127 {
+		return nil, perr(path, "%s: EventBridge takes mask lengths up to %d for IPv%s; to match one address use an exact string", quote(arg.s), map[bool]int{true: 31, false: 127}[a.Is4()], map[bool]string{true: "4", false: "6"}[a.Is4()])
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return nil, perr(path, "%q is not a valid CIDR block; %s", arg.s, example)
+	}
+	return &matcher{op: opCIDR, prefix: p, raw: quote(arg.s)}, nil
 }
 
 // didYouMean returns the candidate closest to s by edit distance, if close.

@@ -2,8 +2,8 @@ package filter
 
 import (
 	"fmt"
+	"github.com/evcli/evcli/filter/internal/rulerc"
 	"math/bits"
-	"net/netip"
 	"strconv"
 	"unicode/utf8"
 )
@@ -944,14 +944,10 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 	}
 	if len(f.cidrs) > 0 {
 		// Parse the address once for all the field's ranges (as cidrContains).
-		if len(v) == 0 || len(v) > 64 {
+		a, ok := rulerc.JavaIP(v)
+		if !ok {
 			return
 		}
-		a, err := netip.ParseAddr(v)
-		if err != nil || a.Zone() != "" {
-			return
-		}
-		a = a.Unmap()
 		for _, o := range f.cidrs {
 			if o.m.prefix.Contains(a) {
 				s.hit(o.cond)
@@ -964,6 +960,19 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 // (parseNumber).
 func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 	s.markField(f)
+	if f.needNum && !numFast(raw, prec) && !rulerc.NumComparable(bstr(raw)) {
+		// Not exactly a double: no numeric comparison; exact numbers by text.
+		if cs, ok := f.numText[string(raw)]; ok {
+			s.hits1(cs)
+		}
+		s.hits1(f.exists)
+		for _, o := range f.others {
+			if o.m.matchScalarF(kNum, bstr(raw), "", x) {
+				s.hit(o.cond)
+			}
+		}
+		return
+	}
 	if f.needNum {
 		if prec == numApprox && len(f.others) == 0 && f.num.segs != nil {
 			// x places the value between the same bounds as the exact
@@ -998,6 +1007,24 @@ func (s *state) leafLit(f *fieldIdx, k kind) {
 			s.hit(o.cond)
 		}
 	}
+}
+
+// numFast reports, cheaply, that a number is comparable (numComparable):
+// parsed exactly, with at most 15 digits.
+func numFast(raw []byte, prec int) bool {
+	if prec != numExact {
+		return false
+	}
+	if len(raw) <= 15 {
+		return true
+	}
+	n := 0
+	for _, c := range raw {
+		if c-'0' <= 9 {
+			n++
+		}
+	}
+	return n <= 15
 }
 
 // finish decides the candidate conjunctions and appends the matching ids.

@@ -1,0 +1,176 @@
+package oracle
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/evcli/evcli/filter/internal/rulerc"
+)
+
+// The classes of disagreement filter/COMPATIBILITY.md decides as
+// deliberate: evcli differs from event-ruler on purpose. A disagreement in no
+// class is a bug to fix.
+var deliberate = map[string]string{
+	"jdk-double-tostring":   "event-ruler refuses a number JDK 17's Double.toString does not print shortest (5e-324): a JDK bug",
+	"ruler-crash":           "event-ruler throws (ArrayIndexOutOfBoundsException) on a numeric bound of the largest double",
+	"legacy-fallback":       "event-ruler reads a pattern its JSON compiler refuses with the legacy compiler ($or as a field name)",
+	"event-duplicate-keys":  "an event repeats a member name: evcli reads the first, event-ruler all",
+	"dotted-field-names":    "a field name with a dot is not a nested path in evcli (docs: same nesting structure)",
+	"cidr-range-bug":        "event-ruler's cidr compares hex strings: a range matches numbers and addresses of the other family",
+	"ip-canonical-exact":    "event-ruler matches an exact IP string against other spellings of the address (docs: exact, character by character)",
+	"ignore-case-astral":    "event-ruler's equals-ignore-case fails on characters outside the BMP (even identical ones)",
+	"ignore-case-titlecase": "event-ruler's equals-ignore-case does not match a title-case letter (ǅ) to itself",
+	"nondeterministic":      "event-ruler's verdict differs between two runs of the same pair",
+}
+
+// Deliberate reports whether a class is one of the deliberate classes.
+func Deliberate(class string) bool { _, ok := deliberate[class]; return ok }
+
+// Classify names the class of a disagreement, re-asking the oracle about
+// variants of the pair where that decides it. Unnamed classes are the
+// outcome pair and the shape of the pattern.
+func Classify(o *Oracle, d Disagreement, v Verdict) string {
+	pat, err1 := ParseJ(d.Pattern)
+	ev, err2 := ParseJ(d.Event)
+	if err1 != nil || err2 != nil {
+		return d.Key() + " (not JSON)"
+	}
+	if d.Oracle == PatternErr && strings.Contains(v.Err, "Cannot compare number : ") {
+		n := v.Err[strings.Index(v.Err, "Cannot compare number : ")+len("Cannot compare number : "):]
+		if i := strings.IndexAny(n, "\n "); i >= 0 {
+			n = n[:i]
+		}
+		if rulerc.NumComparable(n) {
+			return "jdk-double-tostring"
+		}
+	}
+	if d.Oracle == PatternErr && strings.Contains(v.Err, "ArrayIndexOutOfBounds") {
+		return "ruler-crash"
+	}
+	if v.Legacy && d.Evcli == PatternErr {
+		return "legacy-fallback"
+	}
+	ask := func(p, e *J) Outcome { return o.EvalAll([]Pair{{p.String(), e.String()}})[0].Outcome }
+	if hasDupKeys(ev) {
+		e2 := dedupe(ev.clone())
+		if ask(pat, e2) == d.Evcli {
+			return "event-duplicate-keys"
+		}
+	}
+	if hasDot(pat) || hasDot(ev) {
+		p2, e2 := undot(pat.clone()), undot(ev.clone())
+		if x, _ := Evcli(p2.String(), e2.String()); x == d.Evcli && ask(p2, e2) == d.Evcli {
+			return "dotted-field-names"
+		}
+	}
+	ps := pat.String()
+	if d.Evcli == NoMatch && d.Oracle == Match && strings.Contains(ps, `"cidr"`) {
+		return "cidr-range-bug"
+	}
+	if d.Evcli == NoMatch && d.Oracle == Match && ipSpellings(pat, ev) {
+		return "ip-canonical-exact"
+	}
+	if strings.Contains(ps, `"equals-ignore-case"`) {
+		if hasRune(pat, ev, func(r rune) bool { return r > 0xffff }) {
+			return "ignore-case-astral"
+		}
+		if hasRune(pat, ev, unicode.IsTitle) {
+			return "ignore-case-titlecase"
+		}
+	}
+	if again := o.EvalAll([]Pair{{d.Pattern, d.Event}})[0].Outcome; again != d.Oracle {
+		return "nondeterministic"
+	}
+	return d.Key() + " " + Shape(pat)
+}
+
+func walk(j *J, fn func(*J)) {
+	fn(j)
+	for _, v := range j.Vals {
+		walk(v, fn)
+	}
+}
+
+func hasDupKeys(j *J) bool {
+	dup := false
+	walk(j, func(n *J) {
+		seen := map[string]bool{}
+		for _, k := range n.Keys {
+			if seen[k] {
+				dup = true
+			}
+			seen[k] = true
+		}
+	})
+	return dup
+}
+
+func dedupe(j *J) *J {
+	walk(j, func(n *J) {
+		if n.K != 'o' {
+			return
+		}
+		seen := map[string]bool{}
+		var ks []string
+		var vs []*J
+		for i, k := range n.Keys {
+			if !seen[k] {
+				ks, vs = append(ks, k), append(vs, n.Vals[i])
+			}
+			seen[k] = true
+		}
+		n.Keys, n.Vals = ks, vs
+	})
+	return j
+}
+
+func hasDot(j *J) bool {
+	dot := false
+	walk(j, func(n *J) {
+		for _, k := range n.Keys {
+			if strings.Contains(k, ".") {
+				dot = true
+			}
+		}
+	})
+	return dot
+}
+
+func undot(j *J) *J {
+	walk(j, func(n *J) {
+		for i, k := range n.Keys {
+			n.Keys[i] = strings.ReplaceAll(k, ".", "_")
+		}
+	})
+	return j
+}
+
+func strs(j *J) []string {
+	var out []string
+	walk(j, func(n *J) {
+		if n.K == 's' {
+			out = append(out, n.S)
+		}
+	})
+	return out
+}
+
+func ipSpellings(pat, ev *J) bool {
+	for _, a := range strs(pat) {
+		for _, b := range strs(ev) {
+			if a != b && rulerc.SameIP(a, b) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasRune(pat, ev *J, fn func(rune) bool) bool {
+	for _, s := range append(strs(pat), strs(ev)...) {
+		if strings.IndexFunc(s, fn) >= 0 {
+			return true
+		}
+	}
+	return false
+}
