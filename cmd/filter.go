@@ -216,6 +216,11 @@ func runFilterTest(ctx context.Context, f *cmdutil.Factory, o filterTestOptions)
 	if o.Since != "" {
 		return runFilterSince(ctx, f, o, pats)
 	}
+	for i := 0; o.Verbose && i < len(pats); i++ { // how EventBridge reads rarer constructs (filter/COMPATIBILITY.md)
+		for _, n := range pats[i].p.CompatNotes() {
+			fmt.Fprintf(f.IO.ErrOut, "%s: note: %s\n", pats[i].name, n)
+		}
+	}
 	in, name := f.IO.In, "stdin"
 	if o.Event != "" && o.Event != "-" {
 		file, err := os.Open(o.Event)

@@ -569,6 +569,10 @@ func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
 	for _, m := range ms {
 		switch m.op {
 		case opExactStr:
+			if m.isIP {
+				f.others = append(f.others, other{m, c})
+				continue
+			}
 			f.exactList = append(f.exactList, newAffix(m.s, c))
 		case opExactNum, opNumeric:
 			if m.op == opExactNum && !m.numOK {
@@ -594,15 +598,12 @@ func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
 			f.prefix.add(m.s, c)
 		case opSuffix:
 			f.suffix.add(m.s, c)
-		case opPrefixIC:
-			f.prefixIC.add(m.s, c)
-		case opSuffixIC:
-			f.suffixIC.add(m.s, c)
-		case opEqualsIC:
-			if f.eqIC == nil {
-				f.eqIC = map[string][]int32{}
+		case opPrefixIC, opSuffixIC, opEqualsIC:
+			if m.ica != nil {
+				f.others = append(f.others, other{m, c})
+				continue
 			}
-			f.eqIC[m.s] = appendUnique(f.eqIC[m.s], c)
+			addIC(f, m, c)
 		case opExists:
 			if m.exists {
 				f.exists = appendUnique(f.exists, c)
@@ -614,5 +615,19 @@ func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
 		default: // anything-but
 			f.others = append(f.others, other{m, c})
 		}
+	}
+}
+
+func addIC(f *fieldIdx, m *matcher, c int32) {
+	switch m.op {
+	case opPrefixIC:
+		f.prefixIC.add(m.s, c)
+	case opSuffixIC:
+		f.suffixIC.add(m.s, c)
+	default:
+		if f.eqIC == nil {
+			f.eqIC = map[string][]int32{}
+		}
+		f.eqIC[m.s] = appendUnique(f.eqIC[m.s], c)
 	}
 }

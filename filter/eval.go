@@ -47,17 +47,109 @@ func flatten(dst []*jval, v *jval) []*jval {
 }
 
 // evalNode evaluates a pattern (or a part of one) on a decoded event.
-func evalNode(n *pnode, root *jval) bool { return evalIn(n, root, root) }
+func evalNode(n *pnode, root *jval) bool { return evalIn(n, root, nil) }
 
-func evalIn(n *pnode, obj, root *jval) bool {
+// arrCtx is where an exists:false is checked when nothing pins an array
+// element: in every element of the outermost array of objects above it that
+// no positive condition has pinned (elems), at the path rel below them. As
+// event-ruler does: "b does not exist" under an array of objects, with no
+// other field selecting an element, means in none of the elements; beside a
+// field that selects one, in that element (COMPATIBILITY.md, "exists:false
+// under arrays of objects").
+type arrCtx struct {
+	elems []*jval
+	rel   []string
+}
+
+func (c *arrCtx) down(name string) *arrCtx {
+	if c == nil {
+		return nil
+	}
+	return &arrCtx{elems: c.elems, rel: append(c.rel[:len(c.rel):len(c.rel)], name)}
+}
+
+// absent reports whether no element of c has a scalar value at c.rel+name.
+func (c *arrCtx) absent(name string) bool {
+	cur := c.elems
+	for _, seg := range append(c.rel[:len(c.rel):len(c.rel)], name) {
+		var next []*jval
+		for _, v := range cur {
+			for _, e := range flatten(nil, v) {
+				if x := e.get(seg); x != nil {
+					next = append(next, x)
+				}
+			}
+		}
+		cur = next
+	}
+	for _, v := range cur {
+		for _, e := range flatten(nil, v) {
+			if e.k != kObj {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hasPos reports whether a field (or any field below it) has a candidate
+// other than exists:false, or an $or: a condition that selects elements.
+func hasPos(f *pfield) bool {
+	if f.nested == nil {
+		return !onlyExistsFalse(f.leaf)
+	}
+	return nodeHasPos(f.nested)
+}
+
+func nodeHasPos(n *pnode) bool {
+	if n.or != nil {
+		return true
+	}
+	for _, g := range n.fields {
+		if hasPos(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldCtx is the context for field f of n: none once another field of n
+// selects an element.
+func fieldCtx(n *pnode, f *pfield, ctx *arrCtx) *arrCtx {
+	if ctx == nil {
+		return nil
+	}
+	if n.or != nil {
+		return nil
+	}
+	for _, g := range n.fields {
+		if g != f && hasPos(g) {
+			return nil
+		}
+	}
+	return ctx
+}
+
+// nestedCtx is the context inside nested field f whose value is v.
+func nestedCtx(fctx *arrCtx, f *pfield, v *jval, objs []*jval) *arrCtx {
+	if fctx != nil {
+		return fctx.down(f.name)
+	}
+	if v != nil && v.k == kArr && len(objs) > 0 {
+		return &arrCtx{elems: objs}
+	}
+	return nil
+}
+
+func evalIn(n *pnode, obj *jval, ctx *arrCtx) bool {
 	for _, f := range n.fields {
-		if !evalField(f, obj.get(f.name), root) {
+		if !evalField(f, obj.get(f.name), fieldCtx(n, f, ctx)) {
 			return false
 		}
 	}
 	if n.or != nil {
 		for _, b := range n.or {
-			if evalIn(b, obj, root) {
+			if evalIn(b, obj, nil) {
 				return true
 			}
 		}
@@ -66,52 +158,29 @@ func evalIn(n *pnode, obj, root *jval) bool {
 	return true
 }
 
-func evalField(f *pfield, v *jval, root *jval) bool {
+func evalField(f *pfield, v *jval, ctx *arrCtx) bool {
 	vals := flatten(nil, v)
 	if f.nested != nil {
-		found := false
-		all := negOnly(f.nested)
+		var objs []*jval
 		for _, e := range vals {
 			if e.k == kObj {
-				found = true
-				ok := evalIn(f.nested, e, root)
-				if ok && !all {
-					return true
-				}
-				if !ok && all {
-					return false
-				}
+				objs = append(objs, e)
 			}
 		}
-		if found {
-			return all
+		nctx := nestedCtx(ctx, f, v, objs)
+		for _, e := range objs {
+			if evalIn(f.nested, e, nctx) {
+				return true
+			}
 		}
-		return evalIn(f.nested, nil, root)
+		return len(objs) == 0 && evalIn(f.nested, nil, nctx)
 	}
-	return leafMatch(f, vals) >= 0
-}
-
-// negOnly reports whether a nested pattern object holds only exists:false
-// fields. Under an array of objects such an object must hold for every
-// element: nothing selects one element, so "b does not exist" means in none
-// of them, as event-ruler decides (COMPATIBILITY.md, "exists:false under
-// arrays of objects"). With other fields beside it, exists:false is checked
-// in the element those fields select.
-func negOnly(n *pnode) bool {
-	if n.or != nil {
-		return false
-	}
-	for _, f := range n.fields {
-		if f.nested != nil || !onlyExistsFalse(f.leaf) {
-			return false
-		}
-	}
-	return true
+	return leafMatch(f, vals, ctx) >= 0
 }
 
 // leafMatch returns the index of the first candidate of f that matches one of
 // the values, or -1. Objects among vals are not leaf values.
-func leafMatch(f *pfield, vals []*jval) int {
+func leafMatch(f *pfield, vals []*jval, ctx *arrCtx) int {
 	ms := f.leaf
 	scalars := 0
 	for _, e := range vals {
@@ -121,7 +190,7 @@ func leafMatch(f *pfield, vals []*jval) int {
 	}
 	for i, m := range ms {
 		if m.op == opExists {
-			if m.exists == (scalars > 0) {
+			if m.exists && scalars > 0 || !m.exists && scalars == 0 && (ctx == nil || ctx.absent(f.name)) {
 				return i
 			}
 			continue
@@ -164,7 +233,7 @@ func (p *Pattern) Explain(event []byte) (*Explanation, error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, rs := explainNode(p.root, v, v, "")
+	ok, rs := explainNode(p.root, v, nil, "")
 	return &Explanation{Match: ok, Reasons: rs}, nil
 }
 
@@ -248,13 +317,13 @@ func evJSON(v *jval) string {
 	return v.k.String()
 }
 
-func explainNode(n *pnode, obj, root *jval, path string) (bool, []Reason) {
+func explainNode(n *pnode, obj *jval, ctx *arrCtx, path string) (bool, []Reason) {
 	ok := true
 	var rs []Reason
 	if n.or != nil {
 		r := Reason{Path: joinPath(path, "$or")}
 		for _, b := range n.or {
-			bok, brs := explainNode(b, obj, root, path)
+			bok, brs := explainNode(b, obj, nil, path)
 			r.Branches = append(r.Branches, &Explanation{Match: bok, Reasons: brs})
 			if bok && !r.Match {
 				r.Match = true
@@ -274,7 +343,7 @@ func explainNode(n *pnode, obj, root *jval, path string) (bool, []Reason) {
 		rs = append(rs, r)
 	}
 	for _, f := range n.fields {
-		fok, frs := explainField(f, obj.get(f.name), root, joinPath(path, f.name))
+		fok, frs := explainField(f, obj.get(f.name), fieldCtx(n, f, ctx), joinPath(path, f.name))
 		if !fok {
 			ok = false
 		}
@@ -283,7 +352,7 @@ func explainNode(n *pnode, obj, root *jval, path string) (bool, []Reason) {
 	return ok, rs
 }
 
-func explainField(f *pfield, v, root *jval, path string) (bool, []Reason) {
+func explainField(f *pfield, v *jval, ctx *arrCtx, path string) (bool, []Reason) {
 	if f.nested != nil {
 		var objs []*jval
 		var idx []string
@@ -301,8 +370,9 @@ func explainField(f *pfield, v, root *jval, path string) (bool, []Reason) {
 			}
 		}
 		walk(v, path)
+		nctx := nestedCtx(ctx, f, v, objs)
 		if len(objs) == 0 {
-			ok, rs := explainNode(f.nested, nil, root, path)
+			ok, rs := explainNode(f.nested, nil, nctx, path)
 			if ok || v == nil {
 				return ok, rs
 			}
@@ -313,19 +383,10 @@ func explainField(f *pfield, v, root *jval, path string) (bool, []Reason) {
 			head := Reason{Path: path, Message: fmt.Sprintf("is %s, not an object; the pattern has nested fields here", what)}
 			return false, append([]Reason{head}, rs...)
 		}
-		if negOnly(f.nested) {
-			for i, o := range objs {
-				if ok, rs := explainNode(f.nested, o, root, idx[i]); !ok {
-					head := Reason{Path: path, Message: fmt.Sprintf("element %s has a value where the pattern has only exists:false; under an array of objects that must hold in every element (as EventBridge decides)", idx[i])}
-					return false, append([]Reason{head}, rs...)
-				}
-			}
-			return explainNode(f.nested, objs[0], root, idx[0])
-		}
 		var best []Reason
 		bestFails, bestIdx := -1, 0
 		for i, o := range objs {
-			ok, rs := explainNode(f.nested, o, root, idx[i])
+			ok, rs := explainNode(f.nested, o, nctx, idx[i])
 			if ok {
 				return true, rs
 			}
@@ -356,7 +417,7 @@ func explainField(f *pfield, v, root *jval, path string) (bool, []Reason) {
 			r.Values = append(r.Values, json.RawMessage(evJSON(e)))
 		}
 	}
-	i := leafMatch(f, vals)
+	i := leafMatch(f, vals, ctx)
 	r.Match = i >= 0
 	r.Missing = v == nil
 	switch {
@@ -382,7 +443,7 @@ func explainField(f *pfield, v, root *jval, path string) (bool, []Reason) {
 	case v == nil:
 		r.Message = "is missing; expected " + candidates(f.leaf)
 	case scalars == 0 && onlyExistsFalse(f.leaf):
-		r.Message = "has no value in this element, but the event has one at this path elsewhere (an exists:false looks at the whole event, as EventBridge does)"
+		r.Message = "has no value in this element, but another element of the array has one (with no other field selecting an element, exists:false holds only when no element has the field, as EventBridge decides)"
 	case scalars == 0:
 		r.Message = "has no scalar value (" + describe(v) + "); expected " + candidates(f.leaf)
 	default:

@@ -3,7 +3,6 @@ package filter
 import (
 	"github.com/evcli/evcli/filter/internal/rulerc"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -12,9 +11,10 @@ import (
 // change to b.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// fold returns s with every rune replaced by the smallest rune of its Unicode
-// simple case-folding orbit, so that fold(a) == fold(b) exactly when a and b
-// are equal ignoring case. Invalid UTF-8 bytes are kept as they are.
+// fold returns s with every rune replaced by foldRune, so that for a pattern
+// string p without irregular characters (rulerc.ICSeq(p) == nil), an event
+// string s equals p ignoring case, as EventBridge decides, exactly when
+// fold(s) == fold(p). Invalid UTF-8 bytes are kept as they are.
 func fold(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -48,15 +48,10 @@ func appendFold(dst []byte, s string) []byte {
 	return dst
 }
 
-func foldRune(r rune) rune {
-	m := r
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if f < m {
-			m = f
-		}
-	}
-	return m
-}
+// foldRune is equals-ignore-case's fold (rulerc.FoldRune): a character
+// whose case class is a simple pair folds to its upper case, any other to
+// itself; patterns with such other characters match through ICSeq instead.
+func foldRune(r rune) rune { return rulerc.FoldRune(r) }
 
 // wildcard is a compiled wildcard: literal pieces between unescaped '*'.
 type wildcard struct {
@@ -183,6 +178,10 @@ func (m *matcher) matchScalar(k kind, s string, f float64) bool {
 func (m *matcher) matchScalarF(k kind, s, fs string, f float64) bool {
 	switch m.op {
 	case opExactStr:
+		if m.isIP && k == kStr && s != m.s {
+			a, ok := rulerc.JavaIP(s)
+			return ok && a == m.ip
+		}
 		return k == kStr && s == m.s
 	case opExactNum:
 		if !m.numOK {
@@ -200,10 +199,19 @@ func (m *matcher) matchScalarF(k kind, s, fs string, f float64) bool {
 	case opSuffix:
 		return k == kStr && strings.HasSuffix(s, m.s)
 	case opPrefixIC:
+		if m.ica != nil {
+			return k == kStr && rulerc.MatchIC(m.ica, s, rulerc.Prefix)
+		}
 		return k == kStr && strings.HasPrefix(fs, m.s)
 	case opSuffixIC:
+		if m.ica != nil {
+			return k == kStr && rulerc.MatchIC(m.ica, s, rulerc.Suffix)
+		}
 		return k == kStr && strings.HasSuffix(fs, m.s)
 	case opEqualsIC:
+		if m.ica != nil {
+			return k == kStr && rulerc.MatchIC(m.ica, s, rulerc.Equal)
+		}
 		return k == kStr && fs == m.s
 	case opWildcard:
 		return k == kStr && m.wc.match(s)
@@ -262,8 +270,12 @@ func (m *matcher) abMatches(k kind, s, fs string, f float64) bool {
 		if k != kStr {
 			return false
 		}
-		for _, x := range m.strs {
-			if x == fs {
+		for i, x := range m.strs {
+			if m.icas != nil && m.icas[i] != nil {
+				if rulerc.MatchIC(m.icas[i], s, rulerc.Equal) {
+					return true
+				}
+			} else if x == fs {
 				return true
 			}
 		}

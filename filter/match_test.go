@@ -87,9 +87,23 @@ var matchCases = []matchCase{
 
 	// equals-ignore-case (Unicode)
 	{"eic ascii", `{"s":[{"equals-ignore-case":"alice"}]}`, `{"s":"ALICE"}`, true},
-	{"eic greek", `{"s":[{"equals-ignore-case":"ΣΊΣΥΦΟΣ"}]}`, `{"s":"σίσυφος"}`, true},
+	// equals-ignore-case per character, Java's lower or upper case (as
+	// event-ruler): final sigma is neither of Σ's (COMPATIBILITY.md).
+	{"eic greek final sigma", `{"s":[{"equals-ignore-case":"ΣΊΣΥΦΟΣ"}]}`, `{"s":"σίσυφος"}`, false},
+	{"eic greek", `{"s":[{"equals-ignore-case":"ΣΊΣΥΦΟΣ"}]}`, `{"s":"σίσυφοσ"}`, true},
+	{"eic sharp s upper", `{"s":[{"equals-ignore-case":"straße"}]}`, `{"s":"STRASSE"}`, true},
+	{"eic sharp s lower", `{"s":[{"equals-ignore-case":"straße"}]}`, `{"s":"strasse"}`, false},
+	{"eic capital sharp s", `{"s":[{"equals-ignore-case":"ß"}]}`, `{"s":"ẞ"}`, false},
+	{"eic title case self", `{"s":[{"equals-ignore-case":"ǅ"}]}`, `{"s":"ǅ"}`, true},
+	{"eic title case lower", `{"s":[{"equals-ignore-case":"ǅ"}]}`, `{"s":"ǆ"}`, true},
+	{"eic long s", `{"s":[{"equals-ignore-case":"s"}]}`, `{"s":"ſ"}`, false},
+	{"eic astral identical", `{"s":[{"equals-ignore-case":"😀"}]}`, `{"s":"😀"}`, true},
+	{"eic astral case pair", `{"s":[{"equals-ignore-case":"𐐀"}]}`, `{"s":"𐐨"}`, true},
+	{"eic prefix sharp s", `{"s":[{"prefix":{"equals-ignore-case":"ß"}}]}`, `{"s":"SSx"}`, true},
+	{"eic suffix final sigma", `{"s":[{"suffix":{"equals-ignore-case":"ς"}}]}`, `{"s":"xΣ"}`, true},
+	{"ab eic sharp s", `{"s":[{"anything-but":{"equals-ignore-case":["ß"]}}]}`, `{"s":"ss"}`, true},
 	{"eic final sigma", `{"s":[{"equals-ignore-case":"ς"}]}`, `{"s":"Σ"}`, true},
-	{"eic kelvin", `{"s":[{"equals-ignore-case":"k"}]}`, `{"s":"\u212a"}`, true},
+	{"eic kelvin", `{"s":[{"equals-ignore-case":"k"}]}`, `{"s":"\u212a"}`, false},
 	{"eic different", `{"s":[{"equals-ignore-case":"alice"}]}`, `{"s":"alic"}`, false},
 	{"eic not numbers", `{"s":[{"equals-ignore-case":"5"}]}`, `{"s":5}`, false},
 

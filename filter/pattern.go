@@ -30,9 +30,11 @@ func (e *PatternError) Error() string {
 
 // Pattern is a parsed, validated EventBridge event pattern.
 type Pattern struct {
-	root   *pnode
-	srcLen int
-	canon  string
+	// overridden: a field was given more than once (overrideRules)
+	overridden bool
+	root       *pnode
+	srcLen     int
+	canon      string
 }
 
 // pnode is an object level of a pattern.
@@ -94,6 +96,15 @@ type matcher struct {
 
 	prefix netip.Prefix
 
+	// equals-ignore-case operands with characters whose case class is not
+	// a simple pair (ß, ς, ǅ, ...): the texts each character matches
+	// (rulerc.ICSeq); such a candidate is not indexed.
+	ica  [][]string   // prefix/suffix/equals-ignore-case
+	icas [][][]string // anything-but equals-ignore-case, parallel to strs (nil entries: fold)
+
+	ip   netip.Addr // an exact string that is an IP address literal (isIP)
+	isIP bool
+
 	numOK bool // an exact number is comparable (numComparable); else it matches by its text
 
 	json string // canonical JSON of this candidate
@@ -128,16 +139,18 @@ func Parse(src []byte) (*Pattern, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rebuilt, changed, err := overrideRules(v); err != nil {
+	rebuilt, changed, err := overrideRules(v)
+	if err != nil {
 		return nil, err
-	} else if changed {
+	}
+	if changed {
 		// A field given twice (or again inside an $or branch): the pattern
 		// means what event-ruler's path-by-path override makes of it.
 		if root, err = parseObject(rebuilt, "", false, true); err != nil {
 			return nil, err
 		}
 	}
-	p := &Pattern{root: root, srcLen: len(src)}
+	p := &Pattern{root: root, srcLen: len(src), overridden: changed}
 	var b strings.Builder
 	writeNode(&b, root)
 	p.canon = b.String()
@@ -315,7 +328,14 @@ var operators = []string{"anything-but", "cidr", "equals-ignore-case", "exists",
 func parseMatcher(e *jval, path string) (*matcher, error) {
 	switch e.k {
 	case kStr:
-		return &matcher{op: opExactStr, s: e.s, json: quote(e.s)}, nil
+		m := &matcher{op: opExactStr, s: e.s, json: quote(e.s)}
+		// An IP address literal matches any spelling of the address, as
+		// event-ruler's JsonRuleCompiler makes it a range
+		// (CIDR.ipToRangeIfPossible); {"exactly": ...} does not.
+		if a, ok := rulerc.JavaIP(e.s); ok {
+			m.ip, m.isIP = a, true
+		}
+		return m, nil
 	case kNum:
 		return &matcher{op: opExactNum, f: e.f, raw: e.s, json: e.s, numOK: rulerc.NumComparable(e.s)}, nil
 	case kNull:
@@ -351,7 +371,7 @@ func parseMatcher(e *jval, path string) (*matcher, error) {
 		if arg.k != kStr {
 			return nil, perr(opPath, "equals-ignore-case takes a string, e.g. {\"equals-ignore-case\": \"running\"}, not %s %s", article(arg.k), arg.k)
 		}
-		m = &matcher{op: opEqualsIC, s: fold(arg.s), raw: quote(arg.s)}
+		m = &matcher{op: opEqualsIC, s: fold(arg.s), raw: quote(arg.s), ica: rulerc.ICSeq(arg.s)}
 	case "wildcard":
 		if arg.k != kStr {
 			return nil, perr(opPath, "wildcard takes a string, e.g. {\"wildcard\": \"*.png\"}, not %s %s", article(arg.k), arg.k)
@@ -403,7 +423,7 @@ func parsePrefixSuffix(op string, arg *jval, path string, inAnythingBut bool) (*
 			if v.k != kStr {
 				return nil, perr(path+".equals-ignore-case", "takes a string, e.g. {%q: {\"equals-ignore-case\": \"abc\"}}, not %s %s", op, article(v.k), v.k)
 			}
-			return &matcher{op: icOp, s: fold(v.s), raw: "{\"equals-ignore-case\":" + quote(v.s) + "}"}, nil
+			return &matcher{op: icOp, s: fold(v.s), raw: "{\"equals-ignore-case\":" + quote(v.s) + "}", ica: rulerc.ICSeq(v.s)}, nil
 		}
 	}
 	if inAnythingBut {
@@ -528,6 +548,12 @@ func parseAnythingBut(arg *jval, path string) (*matcher, error) {
 					m.wcs = append(m.wcs, w)
 				} else {
 					m.strs = append(m.strs, fold(e.s))
+					if seq := rulerc.ICSeq(e.s); seq != nil {
+						if m.icas == nil {
+							m.icas = make([][][]string, len(list))
+						}
+						m.icas[i] = seq
+					}
 				}
 			}
 			m.abOp = opEqualsIC

@@ -195,7 +195,9 @@ func (g *Gen) nearStr(s string) *J {
 func (g *Gen) respell(n string) string {
 	switch g.n(6) {
 	case 0:
-		return n + "0"
+		if strings.ContainsAny(n, ".eE") || strings.TrimLeft(n, "-") != "0" {
+			return n + "0"
+		}
 	case 1:
 		if !strings.ContainsAny(n, ".eE") {
 			return n + ".0"

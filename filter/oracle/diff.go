@@ -43,18 +43,9 @@ type Disagreement struct {
 // Key is the pair of outcomes, e.g. "evcli=match oracle=nomatch".
 func (d Disagreement) Key() string { return fmt.Sprintf("evcli=%s oracle=%s", d.Evcli, d.Oracle) }
 
-// Minimise shrinks a disagreeing pair while both engines keep giving the same
-// two outcomes: members and elements are dropped, values hoisted, strings
-// shortened.
-func Minimise(o *Oracle, pat, ev *J, evc, orc Outcome) (*J, *J) {
-	same := func(p, e *J) bool {
-		ps, es := p.String(), e.String()
-		if x, _ := Evcli(ps, es); x != evc {
-			return false
-		}
-		v := o.EvalAll([]Pair{{ps, es}})
-		return v[0].Outcome == orc
-	}
+// Minimise shrinks a disagreeing pair while keep holds: members and
+// elements are dropped, values hoisted, strings shortened.
+func Minimise(pat, ev *J, keep func(p, e *J) bool) (*J, *J) {
 	for changed := true; changed; {
 		changed = false
 		for _, side := range []int{0, 1} {
@@ -69,7 +60,7 @@ func Minimise(o *Oracle, pat, ev *J, evc, orc Outcome) (*J, *J) {
 				} else {
 					e = cand
 				}
-				if same(p, e) {
+				if keep(p, e) {
 					pat, ev, changed = p, e, true
 					break
 				}

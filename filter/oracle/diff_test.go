@@ -76,7 +76,19 @@ func TestDiff(t *testing.T) {
 			gr.n++
 			if len(gr.examples) < *diffMin {
 				if v.Outcome != Hang {
-					mp, me := Minimise(o, trees[i][0], trees[i][1], ev, v.Outcome)
+					keep := func(p, e *J) bool {
+						ps, es := p.String(), e.String()
+						if x, _ := Evcli(ps, es); x != ev {
+							return false
+						}
+						w := o.EvalAll([]Pair{{ps, es}})[0]
+						if w.Outcome != v.Outcome {
+							return false
+						}
+						c := Classify(o, Disagreement{Pattern: ps, Event: es, Evcli: ev, Oracle: w.Outcome, OracleErr: w.Err}, w)
+						return c == cls || !Deliberate(cls) && !Deliberate(c)
+					}
+					mp, me := Minimise(trees[i][0], trees[i][1], keep)
 					d.Pattern, d.Event = mp.String(), me.String()
 				}
 				gr.examples = append(gr.examples, d)

@@ -93,6 +93,7 @@ type answer struct {
 	Error  string `json:"error"`
 	Phase  string `json:"phase"`
 	Legacy bool   `json:"legacy"`
+	JSON   string `json:"jsonError"`
 }
 
 // Verdict is the oracle's outcome with its error text, if any.
@@ -102,6 +103,8 @@ type Verdict struct {
 	// Legacy: event-ruler's JSON rule compiler rejected the pattern and
 	// GenericMachine.addRule retried it with the legacy RuleCompiler.
 	Legacy bool
+	// JSONErr is the JSON rule compiler's message when Legacy.
+	JSONErr string
 }
 
 // EvalAll evaluates pairs in order, streaming them to the process; a pair the
@@ -170,7 +173,7 @@ func parseAnswer(l []byte) Verdict {
 	if err := json.Unmarshal(l, &a); err != nil {
 		return Verdict{Outcome: Hang, Err: "bad answer: " + string(l)}
 	}
-	v := Verdict{Outcome: EventErr, Err: a.Error, Legacy: a.Legacy}
+	v := Verdict{Outcome: EventErr, Err: a.Error, Legacy: a.Legacy, JSONErr: a.JSON}
 	switch {
 	case a.Match != nil && *a.Match:
 		v.Outcome = Match

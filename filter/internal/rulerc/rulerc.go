@@ -168,11 +168,3 @@ func JavaIP(s string) (netip.Addr, bool) {
 	}
 	return a.Unmap(), true
 }
-
-// SameIP reports whether a and b are different spellings of one IP address
-// as event-ruler reads addresses.
-func SameIP(a, b string) bool {
-	x, ok1 := JavaIP(a)
-	y, ok2 := JavaIP(b)
-	return ok1 && ok2 && x == y && a != b
-}

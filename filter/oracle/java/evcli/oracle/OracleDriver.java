@@ -45,6 +45,7 @@ public final class OracleDriver {
                 } catch (JsonParseException e) {
                     // GenericMachine.addRule retries such a pattern with the legacy RuleCompiler
                     res.put("legacy", true);
+                    res.put("jsonError", e.getOriginalMessage());
                 } catch (Throwable e) {
                     // reported by addRule below
                 }
