@@ -469,9 +469,11 @@ func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions
 		if err != nil {
 			return err
 		}
-		b, err := providers.MarshalEnvelope(&ev.Event)
-		if err != nil {
-			return err
+		b := []byte(ev.Envelope) // the stored bytes, when the store keeps them
+		if b == nil {
+			if b, err = providers.MarshalEnvelope(&ev.Event); err != nil {
+				return err
+			}
 		}
 		st := stats[ev.DetailType]
 		if st == nil {

@@ -35,6 +35,10 @@ type StoredEvent struct {
 	AggregateID      string `json:"aggregateId,omitempty"`
 	AggregateVersion int64  `json:"aggregateVersion,omitempty"`
 	CorrelationID    string `json:"correlationId,omitempty"`
+	// Envelope is the event's envelope JSON as a target receives it, when the
+	// store keeps it that way (the local store); nil otherwise. Readers that
+	// match or forward the envelope use it instead of encoding Event again.
+	Envelope json.RawMessage `json:"-"`
 }
 
 // EventQuery selects stored events. Zero values mean "no bound".

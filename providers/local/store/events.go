@@ -488,6 +488,7 @@ func scanEventPayload(r rowScanner) (providers.StoredEvent, []byte, error) {
 	bus := se.EventBusName
 	se.Event = ev
 	se.EventBusName = bus
+	se.Envelope = payload
 	return se, payload, nil
 }
 
@@ -506,12 +507,12 @@ func (d *DB) Event(ctx context.Context, id string) (providers.StoredEvent, bool,
 // Events yields the events q selects in seq order. Since is inclusive, Until
 // exclusive; AggregateIDs and Types select any of their values;
 // ExcludeReplays leaves replays out (in SQLite: they are not read). It reads a
-// page at a time and holds no read transaction while the caller works on a
-// page, so it never blocks writers or WAL checkpoints for long.
+// page at a time, the next one while the caller works on the current one; no
+// read transaction outlasts one page's query, so it never blocks writers or
+// WAL checkpoints for long. Each event's Envelope is the stored envelope JSON.
 func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[providers.StoredEvent, error] {
 	return func(yield func(providers.StoredEvent, error) bool) {
 		after := q.AfterSeq
-		left := q.Limit
 		// A time window is turned into a seq range first (from the minutes
 		// it spans, see seqRange), and pages then walk the table in seq order inside it
 		// with time as a filter: no page sorts the whole window.
@@ -527,68 +528,100 @@ func (d *DB) Events(ctx context.Context, q providers.EventQuery) iter.Seq2[provi
 			}
 			after, hi = max(after, lo-1), h
 		}
-		for {
-			page := eventPageSize
-			if q.Limit > 0 && left < page {
-				page = left
-			}
-			if page == 0 {
+		// One goroutine reads the next page while the caller works on this
+		// one (the read and the caller's work overlap on two cores).
+		pages := make(chan eventPageResult, 1)
+		stop := make(chan struct{})
+		defer close(stop)
+		go d.readPages(ctx, q, after, hi, pages, stop)
+		for p := range pages {
+			if p.err != nil {
+				yield(providers.StoredEvent{}, p.err)
 				return
 			}
-			query := `SELECT ` + eventCols + ` FROM events WHERE seq > ?`
-			args := []any{after}
-			if hi >= 0 {
-				query += ` AND seq <= ?`
-				args = append(args, hi)
-			}
-			// The unary + keeps the planner off the time index here.
-			if !q.Since.IsZero() {
-				query += ` AND +time >= ?`
-				args = append(args, q.Since.UnixMicro())
-			}
-			if !q.Until.IsZero() {
-				query += ` AND +time < ?`
-				args = append(args, q.Until.UnixMicro())
-			}
-			if q.ExcludeReplays {
-				query += ` AND replayed = 0`
-			}
-			if len(q.AggregateIDs) > 0 {
-				query += ` AND aggregate_id IN (` + placeholders(len(q.AggregateIDs)) + `)`
-				for _, a := range q.AggregateIDs {
-					args = append(args, a)
-				}
-			}
-			if len(q.Types) == 1 {
-				query += ` AND detail_type = ?`
-				args = append(args, q.Types[0])
-			} else if len(q.Types) > 1 {
-				// Several types: walk by seq and filter, rather than merge
-				// (sort) the types' index ranges on every page.
-				query += ` AND +detail_type IN (` + placeholders(len(q.Types)) + `)`
-				for _, t := range q.Types {
-					args = append(args, t)
-				}
-			}
-			query += ` ORDER BY seq LIMIT ?`
-			args = append(args, page)
-			evs, err := d.eventPage(ctx, query, args)
-			if err != nil {
-				yield(providers.StoredEvent{}, err)
-				return
-			}
-			for _, ev := range evs {
+			for _, ev := range p.evs {
 				if !yield(ev, nil) {
 					return
 				}
-				after = ev.Seq
-			}
-			left -= len(evs)
-			if len(evs) < page {
-				return
 			}
 		}
 	}
+}
+
+type eventPageResult struct {
+	evs []providers.StoredEvent
+	err error
+}
+
+// readPages sends the pages of q after seq after (up to hi when hi >= 0) to
+// pages, then closes it; it stops early when stop is closed.
+func (d *DB) readPages(ctx context.Context, q providers.EventQuery, after, hi int64, pages chan<- eventPageResult, stop <-chan struct{}) {
+	defer close(pages)
+	left := q.Limit
+	for {
+		page := eventPageSize
+		if q.Limit > 0 && left < page {
+			page = left
+		}
+		if page == 0 {
+			return
+		}
+		query, args := eventPageQuery(q, after, hi, page)
+		evs, err := d.eventPage(ctx, query, args)
+		select {
+		case pages <- eventPageResult{evs, err}:
+		case <-stop:
+			return
+		}
+		if err != nil || len(evs) < page {
+			return
+		}
+		after = evs[len(evs)-1].Seq
+		left -= len(evs)
+	}
+}
+
+// eventPageQuery is the query of one page of Events: page rows of q with
+// after < seq (<= hi when hi >= 0), in seq order.
+func eventPageQuery(q providers.EventQuery, after, hi int64, page int) (string, []any) {
+	query := `SELECT ` + eventCols + ` FROM events WHERE seq > ?`
+	args := []any{after}
+	if hi >= 0 {
+		query += ` AND seq <= ?`
+		args = append(args, hi)
+	}
+	// The unary + keeps the planner off the time index here.
+	if !q.Since.IsZero() {
+		query += ` AND +time >= ?`
+		args = append(args, q.Since.UnixMicro())
+	}
+	if !q.Until.IsZero() {
+		query += ` AND +time < ?`
+		args = append(args, q.Until.UnixMicro())
+	}
+	if q.ExcludeReplays {
+		query += ` AND replayed = 0`
+	}
+	if len(q.AggregateIDs) > 0 {
+		query += ` AND aggregate_id IN (` + placeholders(len(q.AggregateIDs)) + `)`
+		for _, a := range q.AggregateIDs {
+			args = append(args, a)
+		}
+	}
+	if len(q.Types) == 1 {
+		query += ` AND detail_type = ?`
+		args = append(args, q.Types[0])
+	} else if len(q.Types) > 1 {
+		// Several types: walk by seq and filter, rather than merge
+		// (sort) the types' index ranges on every page.
+		query += ` AND +detail_type IN (` + placeholders(len(q.Types)) + `)`
+		for _, t := range q.Types {
+			args = append(args, t)
+		}
+	}
+	query += ` ORDER BY seq LIMIT ?`
+	args = append(args, page)
+	return query, args
 }
 
 // seqRange returns a seq range that holds every event with since <= time <
