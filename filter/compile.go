@@ -255,7 +255,8 @@ type fieldIdx struct {
 	exists    []int32
 	ranges    []*matcher // numeric and exact-number candidates, with rangeConds
 	rangeCond []int32
-	numText   map[string][]int32 // exact numbers that are not comparable (numComparable): by their text
+	numText   map[string][]int32  // exact numbers that are not comparable (rulerc.NumComparable): by their text
+	points    map[float64][]int32 // exact-number candidates by value: they need the event's number comparable
 	num       numIndex
 	cidrs     []other // cidr candidates (m.prefix)
 	others    []other // anything-but
@@ -585,6 +586,10 @@ func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
 			r := m
 			if m.op == opExactNum {
 				r = &matcher{op: opNumeric, lo: m.f, hi: m.f, hasLo: true, hasHi: true, loIncl: true, hiIncl: true}
+				if f.points == nil {
+					f.points = map[float64][]int32{}
+				}
+				f.points[m.f] = appendUnique(f.points[m.f], c)
 			}
 			f.ranges = append(f.ranges, r)
 			f.rangeCond = append(f.rangeCond, c)

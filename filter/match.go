@@ -218,7 +218,7 @@ func (m *matcher) matchScalarF(k kind, s, fs string, f float64) bool {
 	case opAnythingBut:
 		return !m.abMatches(k, s, fs, f)
 	case opNumeric:
-		return k == kNum && m.inRange(f) && rulerc.NumComparable(s)
+		return k == kNum && m.inRange(f)
 	case opExists:
 		return m.exists
 	case opCIDR:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/evcli/evcli/filter/internal/rulerc"
 	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -960,20 +961,10 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 // (parseNumber).
 func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 	s.markField(f)
-	if f.needNum && !numFast(raw, prec) && !rulerc.NumComparable(bstr(raw)) {
-		// Not exactly a double: no numeric comparison; exact numbers by text.
-		if cs, ok := f.numText[string(raw)]; ok {
-			s.hits1(cs)
-		}
-		s.hits1(f.exists)
-		for _, o := range f.others {
-			if o.m.matchScalarF(kNum, bstr(raw), "", x) {
-				s.hit(o.cond)
-			}
-		}
-		return
-	}
 	if f.needNum {
+		if len(f.numText) > 0 {
+			s.numText(f, raw, prec)
+		}
 		if prec == numApprox && len(f.others) == 0 && f.num.segs != nil {
 			// x places the value between the same bounds as the exact
 			// value unless a bound is within the rounding error.
@@ -987,7 +978,11 @@ func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 			x, _ = strconv.ParseFloat(bstr(raw), 64)
 		}
 		if f.num.segs != nil {
-			s.hits1(f.num.segment(x))
+			if len(f.points) > 0 && !numFast(raw, prec) {
+				s.pointSegment(f, raw, x)
+			} else {
+				s.hits1(f.num.segment(x))
+			}
 		}
 	}
 	s.hits1(f.exists)
@@ -995,6 +990,34 @@ func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 		if o.m.matchScalarF(kNum, bstr(raw), "", x) {
 			s.hit(o.cond)
 		}
+	}
+}
+
+// pointSegment hits x's segment when the field has exact-number candidates:
+// they match by value only a number that is exactly a double
+// (rulerc.NumComparable; ranges compare the nearest double, COMPATIBILITY.md).
+func (s *state) pointSegment(f *fieldIdx, raw []byte, x float64) {
+	segs := f.num.segment(x)
+	pc := f.points[x]
+	if len(pc) == 0 || rulerc.NumComparable(bstr(raw)) {
+		s.hits1(segs)
+		return
+	}
+	for _, c := range segs {
+		if !slices.Contains(pc, c) {
+			s.hit(c)
+		}
+	}
+}
+
+// numText hits the exact-number candidates that are not exactly a double,
+// which match only their own text, when the event's number is not one either.
+func (s *state) numText(f *fieldIdx, raw []byte, prec int) {
+	if numFast(raw, prec) || rulerc.NumComparable(bstr(raw)) {
+		return
+	}
+	if cs, ok := f.numText[string(raw)]; ok {
+		s.hits1(cs)
 	}
 }
 

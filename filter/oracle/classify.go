@@ -24,6 +24,7 @@ var deliberate = map[string]string{
 	"ignore-case-titlecase":      "event-ruler's equals-ignore-case does not match a title-case letter (ǅ) to itself",
 	"nondeterministic":           "event-ruler's verdict differs between two runs of the same pair",
 	"ruler-candidates-interfere": "event-ruler contradicts itself: a field's list of candidates matches where no candidate alone does (a leading-* wildcard beside equals-ignore-case or suffix)",
+	"event-number-precision":     "an event number that is not exactly a double (more than 15 digits) never matches a numeric range in event-ruler; evcli compares its nearest double",
 	"exists-false-order":         "event-ruler checks an exists:false beside other fields under an array of objects in every element or in the selected one, by the fields' alphabetical order",
 }
 
@@ -57,6 +58,9 @@ func Classify(o *Oracle, d Disagreement, v Verdict) string {
 	}
 	if hasSubnormal(pat) || hasSubnormal(ev) {
 		return "jdk-double-tostring"
+	}
+	if d.Evcli == Match && d.Oracle == NoMatch && strings.Contains(d.Pattern, `"numeric"`) && hasIncomparable(ev) {
+		return "event-number-precision"
 	}
 	if v.Legacy && d.Evcli == PatternErr {
 		return "legacy-fallback"
@@ -353,4 +357,14 @@ func cidrOddValue(pat, ev *J) bool {
 		}
 	})
 	return odd
+}
+
+func hasIncomparable(j *J) bool {
+	found := false
+	walk(j, func(n *J) {
+		if n.K == 'n' && !rulerc.NumComparable(n.S) {
+			found = true
+		}
+	})
+	return found
 }

@@ -19,11 +19,11 @@ import (
 // 9007199254740992). Any number with at most 15 significant digits in the
 // normal range qualifies.
 func NumComparable(s string) bool {
-	digits, dexp, ok := sigDigits(s, nil)
+	m, e, n, ok := decimal(s)
 	if !ok {
 		return false
 	}
-	if len(digits) <= 15 && dexp > -290 && dexp < 290 {
+	if n <= 15 && e > -290 && e < 290 {
 		return true
 	}
 	f, err := strconv.ParseFloat(s, 64)
@@ -32,55 +32,57 @@ func NumComparable(s string) bool {
 	}
 	var buf [32]byte
 	short := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
-	var buf2 [32]byte
-	d2, e2, _ := sigDigits(string(short), buf2[:0])
-	return string(digits) == string(d2) && dexp == e2
+	m2, e2, _, _ := decimal(string(short))
+	return m == m2 && e == e2
 }
 
-// sigDigits returns the significant digits of a number's text (no leading or
-// trailing zeros; empty for zero) and the decimal exponent of the last one.
-func sigDigits(s string, dst []byte) ([]byte, int, bool) {
+// decimal reads a JSON number's text as m×10^e with m's trailing zeros
+// removed (m = 0 for zero); n is m's digit count. ok is false when the text
+// is not a number or m has more than 19 digits (no double's shortest form
+// has more than 17).
+func decimal(s string) (m uint64, e, n int, ok bool) {
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
-	exp := 0
 	frac := false
+	zeros := 0 // zeros after the last non-zero digit, not yet in m
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
-			if c == '0' && len(dst) == 0 {
-				if frac {
-					exp--
+			if frac {
+				e--
+			}
+			if c == '0' {
+				if n > 0 {
+					zeros++
 				}
 				continue
 			}
-			dst = append(dst, c)
-			if frac {
-				exp--
+			if n+zeros >= 19 {
+				return 0, 0, 0, false
 			}
+			for ; zeros > 0; zeros-- {
+				m *= 10
+				n++
+			}
+			m = m*10 + uint64(c-'0')
+			n++
 		case c == '.':
 			frac = true
 		case c == 'e' || c == 'E':
-			e, err := strconv.Atoi(trimPlus(s[i+1:]))
-			if err != nil {
-				return nil, 0, false
+			x, err := strconv.Atoi(trimPlus(s[i+1:]))
+			if err != nil || x > 100000 || x < -100000 {
+				return 0, 0, 0, false
 			}
-			if e > 100000 || e < -100000 {
-				return nil, 0, false
-			}
-			exp += e
+			e += x
 			i = len(s)
 		default:
-			return nil, 0, false
+			return 0, 0, 0, false
 		}
 	}
-	for len(dst) > 0 && dst[len(dst)-1] == '0' {
-		dst = dst[:len(dst)-1]
-		exp++
-	}
-	return dst, exp, true
+	return m, e + zeros, n, true
 }
 
 func trimPlus(s string) string {
