@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,5 +90,63 @@ func TestEventsStopEarly(t *testing.T) {
 	}
 	if g := runtime.NumGoroutine(); g > before {
 		t.Fatalf("%d goroutines after stopping early, %d before", g, before)
+	}
+}
+
+// TestEachEnvelopes: every selected event once, with its detail-type and
+// the envelope Events gives, over several readers and pages.
+func TestEachEnvelopes(t *testing.T) {
+	db := openTest(t, "")
+	ctx := context.Background()
+	const n = 2*envelopePageSize + 33
+	var evs []providers.StoredEvent
+	types := []string{"A", `B"q`, "C\u00e9"}
+	for i := 0; i < n; i++ {
+		evs = append(evs, ev(fmt.Sprint("each-", i), types[i%3], t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf(`{"n":%d,"s":"line\nbreak"}`, i)))
+	}
+	if _, err := db.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for e, err := range db.Events(ctx, providers.EventQuery{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[string(e.Envelope)] = e.DetailType
+	}
+	for _, readers := range []int{1, 3} {
+		for _, q := range []providers.EventQuery{{}, {Since: t0.Add(100 * time.Millisecond), Until: t0.Add(4100 * time.Millisecond)}, {Types: []string{`B"q`}}} {
+			var mu sync.Mutex
+			got := map[string]string{}
+			err := db.EachEnvelopes(ctx, q, readers, func(p EnvelopePage) error {
+				mu.Lock()
+				defer mu.Unlock()
+				for i, env := range p.Envelopes {
+					if _, dup := got[string(env)]; dup {
+						t.Errorf("envelope twice: %s", env)
+					}
+					got[string(env)] = p.DetailTypes[i]
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantN := n
+			switch {
+			case len(q.Types) > 0:
+				wantN = n / 3
+			case !q.Since.IsZero():
+				wantN = 4000
+			}
+			if len(got) != wantN {
+				t.Errorf("readers %d, %+v: %d envelopes, want %d", readers, q, len(got), wantN)
+			}
+			for env, typ := range got {
+				if want[env] != typ {
+					t.Fatalf("envelope %s: detail-type %q, want %q", env, typ, want[env])
+				}
+			}
+		}
 	}
 }

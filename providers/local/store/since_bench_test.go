@@ -145,6 +145,37 @@ func BenchmarkFilterSince(b *testing.B) {
 			return events, matched
 		})
 	})
+	for _, readers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("each-envelopes-%d", readers), func(b *testing.B) {
+			// EachEnvelopes: seq, detail-type and envelope only, nothing
+			// decoded, readers connections each matching its own pages.
+			run(b, func(rs *filter.RuleSet) (int, int) {
+				var mu sync.Mutex
+				events, matched := 0, 0
+				err := db.EachEnvelopes(ctx, q, readers, func(p EnvelopePage) error {
+					var dst []string
+					m := 0
+					for _, env := range p.Envelopes {
+						var err error
+						if dst, err = rs.AppendMatches(dst[:0], env); err != nil {
+							return err
+						}
+						if len(dst) > 0 {
+							m++
+						}
+					}
+					mu.Lock()
+					events, matched = events+len(p.Envelopes), matched+m
+					mu.Unlock()
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return events, matched
+			})
+		})
+	}
 	b.Run("decode-reencode", func(b *testing.B) {
 		run(b, func(rs *filter.RuleSet) (int, int) {
 			events, matched := 0, 0
