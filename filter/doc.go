@@ -43,17 +43,29 @@
 //   - fields matched inside objects that are elements of one event array must
 //     all come from the same element;
 //   - "$or": [ {...}, {...} ] (two or more objects) may appear at any depth;
-//   - operators: exact values (strings, numbers compared by value, true, false,
-//     null), prefix, suffix (each also {"equals-ignore-case": ...}),
-//     equals-ignore-case (Unicode simple case folding), wildcard, anything-but
-//     (value, list, prefix, suffix, equals-ignore-case, wildcard), numeric,
-//     exists, cidr (IPv4 and IPv6);
+//   - operators: exact values (strings — an IP address matches any spelling of
+//     it —, numbers compared by value when exactly a double and by text
+//     otherwise, true, false, null), exactly, prefix, suffix (each also
+//     {"equals-ignore-case": ...}), equals-ignore-case (each character
+//     matches its Java lower or upper case, as event-ruler), wildcard,
+//     anything-but (value, list, prefix or suffix or a list of them,
+//     equals-ignore-case, wildcard), numeric, exists, cidr (IPv4 and IPv6,
+//     mask required, at most /31 and /127);
+//   - a field given twice (also again inside an $or branch) is read as
+//     event-ruler reads it: the last one wins, path by path;
+//   - under an array of objects, an exists:false with no other field
+//     selecting an element holds only when no element has the field;
 //   - anything-but matches a present scalar value that the wrapped matcher does
 //     not match (so a missing field never matches anything-but);
 //   - exists:true needs a scalar value (null counts) at the path; a missing
 //     field, an object or an empty array does not exist.
 //
-// When an event repeats a member name, the first occurrence is used. Only the
+// Where evcli and event-ruler (EventBridge's engine) differ, and why, is
+// COMPATIBILITY.md; the differential fuzzer that found the differences is
+// filter/oracle, and testdata/oracle/corpus.jsonl holds event-ruler's
+// verdicts that the tests check. Pattern.CompatNotes names the constructs
+// of a pattern that list covers. When an event repeats a member name, the
+// first occurrence is used (event-ruler uses all: a deliberate difference). Only the
 // parts of an event a RuleSet reads are checked for JSON syntax; Pattern.Match
 // checks the whole event. RuleSet.AppendMatches does not allocate when the
 // destination has room; a rule whose $or expands to more than 4096
