@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/replay"
 )
 
 // TestEventsEnvelope: Events gives each event the stored envelope, the same
-// JSON value replay.EnvelopeJSON encodes from the decoded event, over several
+// JSON value providers.MarshalEnvelope renders from the decoded event, over several
 // pages read ahead.
 func TestEventsEnvelope(t *testing.T) {
 	db := openTest(t, "")
@@ -38,13 +37,13 @@ func TestEventsEnvelope(t *testing.T) {
 				t.Fatal(err)
 			}
 			got++
-			want, err := replay.EnvelopeJSON(&e.Event)
+			want, err := providers.MarshalEnvelope(&e.Event)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var a, b any
 			if json.Unmarshal(e.Envelope, &a) != nil || json.Unmarshal(want, &b) != nil || fmt.Sprint(a) != fmt.Sprint(b) {
-				t.Fatalf("event %s: Envelope %s, EnvelopeJSON %s", e.ID, e.Envelope, want)
+				t.Fatalf("event %s: Envelope %s, MarshalEnvelope %s", e.ID, e.Envelope, want)
 			}
 		}
 		wantN := n

@@ -13,7 +13,6 @@ import (
 
 	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/replay"
 )
 
 // The store that `evcli filter test --since 24h` reads in
@@ -101,7 +100,7 @@ func sinceRules(b *testing.B) *filter.RuleSet {
 // read the window and match every event against three patterns. One op is
 // one event. stored-envelope is cmd/filter.go's runFilterSince now;
 // decode-reencode is how it was (each envelope decoded by Events, encoded
-// again by replay.EnvelopeJSON, then matched).
+// again by providers.MarshalEnvelope, then matched).
 func BenchmarkFilterSince(b *testing.B) {
 	db, n := sinceStore(b)
 	ctx := context.Background()
@@ -184,7 +183,7 @@ func BenchmarkFilterSince(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				raw, err := replay.EnvelopeJSON(&ev.Event)
+				raw, err := providers.MarshalEnvelope(&ev.Event)
 				if err != nil {
 					b.Fatal(err)
 				}
