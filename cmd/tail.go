@@ -160,11 +160,12 @@ func (o *tailOptions) tailConfig(p *project.Project) (tail.Config, error) {
 			return cfg, errors.New("invalid --function \"\": name a function or a glob such as order-*")
 		}
 	}
-	paths := map[string]string{}
+	paths, sources := map[string]string{}, map[string]string{}
 	if p != nil {
 		var names []string
 		for _, fn := range p.Functions {
 			names = append(names, fn.Name)
+			sources[fn.Name] = fn.Source
 			if fn.Correlation != "" {
 				paths[fn.Name] = fn.Correlation
 			}
@@ -199,6 +200,7 @@ func (o *tailOptions) tailConfig(p *project.Project) (tail.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("%s: %v", p.Path, err)
 	}
+	parser.MapSources(sources)
 	cfg.Parser = parser
 	return cfg, nil
 }

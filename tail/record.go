@@ -3,6 +3,8 @@ package tail
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -131,7 +133,35 @@ func (r *Record) IsError() bool {
 // Parser turns raw lines into Records and extracts correlation IDs. It is
 // safe for concurrent use once built.
 type Parser struct {
-	paths map[string]jsonPath // function -> compiled correlation path
+	paths   map[string]jsonPath // function -> compiled correlation path
+	sources map[string]string   // function -> source dir (MapSources)
+}
+
+// MapSources makes the parser rewrite the paths of deployed code in
+// messages (a local deploy runs each function from
+// .evcli/functions/<fn>/<code hash>/, so tracebacks and stacks point there)
+// back to the function's source directory: src[fn], or functions/<fn> when
+// the project does not name it. Call it before the parser is shared.
+func (p *Parser) MapSources(src map[string]string) {
+	p.sources = map[string]string{}
+	for fn, dir := range src {
+		p.sources[fn] = strings.TrimRight(filepath.ToSlash(dir), "/")
+	}
+}
+
+// stagedPath matches a path into a local deploy's code directory: anything
+// before .evcli/functions/<fn>/, then an optional 16-hex code hash.
+var stagedPath = regexp.MustCompile(`[^\s"'(]*?\.evcli[/\\]functions[/\\]([^/\\\s"']+)[/\\](?:[0-9a-f]{16}[/\\])?`)
+
+func (p *Parser) mapSources(msg string) string {
+	return stagedPath.ReplaceAllStringFunc(msg, func(m string) string {
+		fn := stagedPath.FindStringSubmatch(m)[1]
+		dir := p.sources[fn]
+		if dir == "" || dir == "." {
+			dir = "functions/" + fn
+		}
+		return dir + "/"
+	})
 }
 
 // NewParser returns a parser that looks up each function's correlation ID at
@@ -193,8 +223,11 @@ func (p *Parser) Parse(l providers.LogLine) Record {
 			r.fromJSON(m, body != msg)
 		}
 	}
-	if r.Level == LevelNone && strings.Contains(r.Message, "Task timed out after") {
-		r.Level = LevelError
+	if r.Level == LevelNone {
+		r.Level = runtimeLevel(r.Message, r.Fields)
+	}
+	if p.sources != nil && strings.Contains(r.Message, ".evcli") {
+		r.Message = p.mapSources(r.Message)
 	}
 	if r.CorrelationID == "" && r.Fields != nil {
 		r.CorrelationID = p.correlation(r.Function, r.Fields)
@@ -258,7 +291,9 @@ func (r *Record) parseTextPrefix(msg string) string {
 		if len(parts) == 3 {
 			if lv, ok := ParseLevel(parts[1]); ok {
 				r.setTime(t)
-				r.setRequestID(parts[0])
+				if parts[0] != "undefined" { // Node, outside an invocation
+					r.setRequestID(parts[0])
+				}
 				r.Level = lv
 				r.Message = parts[2]
 				return parts[2]
@@ -508,4 +543,64 @@ func scalarString(v any) string {
 		return strconv.FormatBool(s)
 	}
 	return ""
+}
+
+// runtimeLevel reads the level of a line that did not say it in a known
+// prefix or field, from what the runtimes print on their own:
+//
+//	[ERROR] ValueError: bad sku\nTraceback (most recent call last): ...   (Python's uncaught exception)
+//	Traceback (most recent call last): ...                                 (Python, printed by hand)
+//	{"errorMessage":"...","errorType":"..."}                               (any runtime's error body)
+//	panic: ... / fatal error: ...                                          (Go)
+//	2024/01/01 00:00:00 ERROR msg, time=... level=ERROR msg=...            (Go's log/slog)
+//	RequestId: <id> Error: Runtime exited with error: exit status 2        (the platform)
+//	Task timed out after 3.00 seconds                                      (the platform)
+func runtimeLevel(msg string, fields map[string]any) Level {
+	if fields != nil {
+		if _, ok := fields["errorType"].(string); ok {
+			if _, ok := fields["errorMessage"]; ok {
+				return LevelError
+			}
+		}
+		return LevelNone
+	}
+	if strings.HasPrefix(msg, "[") {
+		if end := strings.IndexByte(msg, ']'); end > 1 && end < 12 && end+1 < len(msg) && msg[end+1] == ' ' {
+			if lv, ok := ParseLevel(msg[1:end]); ok {
+				return lv
+			}
+		}
+	}
+	switch {
+	case strings.HasPrefix(msg, "Traceback (most recent call last):"):
+		return LevelError
+	case strings.HasPrefix(msg, "panic: "), strings.HasPrefix(msg, "fatal error: "):
+		return LevelFatal
+	case strings.HasPrefix(msg, "RequestId: ") && strings.Contains(msg, " Error: "):
+		return LevelError
+	case strings.HasPrefix(msg, "Runtime.") && !strings.ContainsAny(msg, " \t"):
+		return LevelError // the error type the platform prints under a crash
+	case strings.Contains(msg, "Task timed out after"):
+		return LevelError
+	}
+	// Go's log package prefix, then slog's default handler level.
+	if len(msg) > 20 && msg[4] == '/' && msg[7] == '/' && msg[10] == ' ' && msg[13] == ':' && msg[16] == ':' {
+		rest := msg[20:]
+		if i := strings.IndexByte(rest, ' '); i > 0 {
+			if lv, ok := ParseLevel(rest[:i]); ok && rest[:i] == strings.ToUpper(rest[:i]) {
+				return lv
+			}
+		}
+	}
+	// slog's TextHandler and other logfmt loggers.
+	if i := strings.Index(msg, "level="); i == 0 || i > 0 && msg[i-1] == ' ' {
+		v := msg[i+len("level="):]
+		if j := strings.IndexByte(v, ' '); j >= 0 {
+			v = v[:j]
+		}
+		if lv, ok := ParseLevel(strings.Trim(v, `"`)); ok {
+			return lv
+		}
+	}
+	return LevelNone
 }

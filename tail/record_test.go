@@ -54,6 +54,19 @@ func TestParse(t *testing.T) {
 		{name: "plain text kept", msg: "just text", message: "just text"},
 		{name: "source request id wins", reqID: "from-source", msg: "START RequestId: " + rid, kind: KindStart, wantReq: "from-source"},
 		{name: "broken json is text", msg: `{"a":`, message: `{"a":`},
+		{name: "python uncaught exception", msg: "[ERROR] ValueError: bad sku\nTraceback (most recent call last):\n  File \"/var/task/app.py\", line 3, in handler", level: LevelError, isErr: true},
+		{name: "python traceback alone", msg: "Traceback (most recent call last):\n  File \"app.py\"", level: LevelError, isErr: true},
+		{name: "python bracket not a level", msg: "[cart] 3 items", message: "[cart] 3 items"},
+		{name: "node console.error", msg: "2024-01-01T00:00:00.000Z\t" + rid + "\tERROR\tError: no carrier\n    at handler (/x/index.js:3:9)", wantReq: rid, level: LevelError, isErr: true},
+		{name: "node outside an invocation", msg: "2024-01-01T00:00:00.000Z\tundefined\tWARN\tcold", level: LevelWarn, message: "cold"},
+		{name: "node invoke error", msg: "2024-01-01T00:00:00.000Z\t" + rid + "\tERROR\tInvoke Error \t{\"errorType\":\"Error\",\"errorMessage\":\"boom\"}", wantReq: rid, level: LevelError, isErr: true},
+		{name: "runtime error body", msg: `{"errorMessage":"no carrier","errorType":"errorString"}`, level: LevelError, isErr: true},
+		{name: "go panic", msg: "panic: runtime error: index out of range\n\ngoroutine 1 [running]:", level: LevelFatal, isErr: true},
+		{name: "go slog default", msg: "2024/01/01 00:00:00 ERROR charge failed sku=42", level: LevelError, isErr: true},
+		{name: "go log lowercase word is no level", msg: "2024/01/01 00:00:00 error count is 0", message: "2024/01/01 00:00:00 error count is 0"},
+		{name: "go slog text", msg: `time=2024-01-01T00:00:00Z level=WARN msg="low stock"`, level: LevelWarn},
+		{name: "runtime exited", msg: "RequestId: " + rid + " Error: Runtime exited with error: exit status 2", level: LevelError, isErr: true},
+		{name: "runtime error type", msg: "Runtime.ExitError", level: LevelError, isErr: true},
 		{name: "go log with source request id", reqID: rid, msg: "2024/01/01 00:00:00 hello", wantReq: rid, message: "2024/01/01 00:00:00 hello"},
 	}
 	for _, tt := range tests {
@@ -85,6 +98,28 @@ func TestParse(t *testing.T) {
 				t.Errorf("IsError = %v, want %v", r.IsError(), tt.isErr)
 			}
 		})
+	}
+}
+
+func TestParseMapsStagedSourcePaths(t *testing.T) {
+	p, _ := NewParser(nil)
+	p.MapSources(map[string]string{"payment": "services/pay/"})
+	for _, tt := range []struct{ fn, msg, want string }{
+		{"shipment", "[ERROR] ValueError: x\n  File \"/tmp/demo/.evcli/functions/shipment/0123456789abcdef/app.py\", line 17, in handler",
+			"[ERROR] ValueError: x\n  File \"functions/shipment/app.py\", line 17, in handler"},
+		{"payment", "2024-01-01T00:00:00.000Z\t" + rid + "\tERROR\tError: no\n    at handler (/home/u/demo/.evcli/functions/payment/fedcba9876543210/index.js:3:9)",
+			"Error: no\n    at handler (services/pay/index.js:3:9)"},
+		{"x", `C:\demo\.evcli\functions\x\0123456789abcdef\app.py`, "functions/x/app.py"},
+		{"x", "no path here", "no path here"},
+	} {
+		if got := p.Parse(providers.LogLine{Function: tt.fn, Message: tt.msg}).Message; got != tt.want {
+			t.Errorf("%q\n got %q\nwant %q", tt.msg, got, tt.want)
+		}
+	}
+	// Without MapSources the message is left alone.
+	q, _ := NewParser(nil)
+	if got := q.Parse(providers.LogLine{Message: "/d/.evcli/functions/a/0123456789abcdef/x.py"}).Message; got != "/d/.evcli/functions/a/0123456789abcdef/x.py" {
+		t.Errorf("mapped without MapSources: %q", got)
 	}
 }
 
