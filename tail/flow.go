@@ -32,6 +32,10 @@ type Flow struct {
 	Errors    int
 	// DurationMs sums the Duration of the flow's REPORT lines.
 	DurationMs float64
+	// BilledMs sums their Billed Duration (their Duration when a report
+	// has no billed figure): the compute the flow was charged for, which
+	// WallMs, its end-to-end time, usually far exceeds.
+	BilledMs float64
 	// Records are the flow's latest lines, at most the model's cap.
 	Records []Record
 	// Dropped counts the lines evicted from Records.
@@ -129,6 +133,7 @@ func (fs *Flows) Add(r Record) *Flow {
 	}
 	if r.Report != nil {
 		f.DurationMs += r.Report.DurationMs
+		f.BilledMs += billed(r.Report)
 	}
 	if len(f.Records) >= fs.MaxLines {
 		copy(f.Records, f.Records[1:])
@@ -201,6 +206,7 @@ func (fs *Flows) absorb(f, rf *Flow) {
 	f.Lines += rf.Lines
 	f.Errors += rf.Errors
 	f.DurationMs += rf.DurationMs
+	f.BilledMs += rf.BilledMs
 	f.Dropped += rf.Dropped
 	recs := make([]Record, 0, len(f.Records)+len(rf.Records))
 	for _, r := range rf.Records {
@@ -216,3 +222,14 @@ func (fs *Flows) absorb(f, rf *Flow) {
 	fs.kept += len(recs) - len(f.Records)
 	f.Records = recs
 }
+
+func billed(r *Report) float64 {
+	if r.BilledDurationMs > 0 {
+		return r.BilledDurationMs
+	}
+	return r.DurationMs
+}
+
+// WallMs is the flow's wall-clock time in milliseconds: from its first
+// line to its last, what a user waits for end to end.
+func (f *Flow) WallMs() float64 { return wallMs(f.FirstSeen, f.LastSeen) }

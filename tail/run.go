@@ -31,8 +31,12 @@ type Config struct {
 	// (cmd expands globs against the project's functions); otherwise the
 	// non-glob Functions are, or all when there is a glob.
 	SourceFunctions []string
-	// Correlation keeps only the records of this correlation ID.
+	// Correlation keeps only the records of this correlation ID
+	// (ResolveCorrelation turns a prefix into the ID).
 	Correlation string
+	// CorrelationPrefix keeps the records whose correlation ID starts with
+	// Correlation (no ID did yet when it was resolved).
+	CorrelationPrefix bool
 	// Since is the oldest line to show; zero: from the source's default.
 	Since time.Time
 	// Grep keeps the records whose message (or raw JSON) matches.
@@ -107,7 +111,7 @@ func (cfg *Config) Keep(r *Record) bool {
 	if !MatchFunction(cfg.Functions, r.Function) {
 		return false
 	}
-	if cfg.Correlation != "" && r.CorrelationID != cfg.Correlation {
+	if cfg.Correlation != "" && !cfg.MatchCorrelation(r.CorrelationID) {
 		return false
 	}
 	if cfg.Level != LevelNone && r.Level.Rank() < cfg.Level.Rank() {
@@ -153,14 +157,7 @@ func Run(ctx context.Context, cfg Config, sources []Source, sink Sink) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	names, hasGlob := Exact(cfg.Functions)
-	q := providers.LogQuery{Since: cfg.Since, Follow: cfg.Follow}
-	switch {
-	case len(cfg.SourceFunctions) > 0:
-		q.Functions = cfg.SourceFunctions
-	case !hasGlob:
-		q.Functions = names
-	}
+	q := cfg.query()
 
 	in := make(chan providers.LogLine, 1024)
 	var failed []error
@@ -196,6 +193,19 @@ func Run(ctx context.Context, cfg Config, sources []Source, sink Sink) error {
 		return parent.Err()
 	}
 	return errors.Join(failed...)
+}
+
+// query is what the sources are asked for.
+func (cfg *Config) query() providers.LogQuery {
+	names, hasGlob := Exact(cfg.Functions)
+	q := providers.LogQuery{Since: cfg.Since, Follow: cfg.Follow}
+	switch {
+	case len(cfg.SourceFunctions) > 0:
+		q.Functions = cfg.SourceFunctions
+	case !hasGlob:
+		q.Functions = names
+	}
+	return q
 }
 
 // process is the single consumer: parse, merge, propagate, filter, print.

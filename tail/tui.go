@@ -1,7 +1,6 @@
 package tail
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -19,7 +18,8 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Open, Back                              key.Binding
 	Follow, Pause, Search, Function, Level  key.Binding
-	NextError, Help, Quit                   key.Binding
+	NextError, Copy, Wrap, Left, Right      key.Binding
+	Help, Quit                              key.Binding
 }
 
 // DefaultKeyMap returns the key bindings documented in the README.
@@ -34,7 +34,7 @@ func DefaultKeyMap() KeyMap {
 		PageDown:  b("pgdn", "page down", "pgdown", "ctrl+d"),
 		Top:       b("g", "top", "g", "home"),
 		Bottom:    b("G", "bottom+follow", "G", "end"),
-		Open:      b("enter", "open flow", "enter"),
+		Open:      b("enter", "open", "enter"),
 		Back:      b("esc", "back", "esc"),
 		Follow:    b("F", "follow", "F"),
 		Pause:     b("space", "pause", "space", "p"),
@@ -42,23 +42,64 @@ func DefaultKeyMap() KeyMap {
 		Function:  b("f", "function", "f"),
 		Level:     b("l", "level", "l"),
 		NextError: b("e", "next error", "e"),
-		Help:      b("?", "more keys", "?"),
+		Copy:      b("y", "copy id", "y"),
+		Wrap:      b("w", "wrap", "w"),
+		Left:      b("←/h", "scroll left", "left", "h"),
+		Right:     b("→", "scroll right", "right"),
+		Help:      b("?", "all keys", "?"),
 		Quit:      b("q", "quit", "q", "ctrl+c"),
 	}
 }
 
-// ShortHelp is the one-line help bar.
+// ShortHelp is the one-line help bar: ? first and q last, so that a narrow
+// terminal, which cuts the bar, still shows them.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Search, k.Function, k.Level, k.NextError, k.Pause, k.Follow, k.Help, k.Quit}
+	return []key.Binding{k.Help, k.Quit, k.Open, k.Back, k.Search, k.Function, k.Level, k.NextError, k.Copy, k.Pause, k.Follow}
 }
 
-// FullHelp is the help shown by ?.
+// FullHelp lists every binding (the key table ? shows is KeyTable).
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Open, k.Back, k.Search, k.NextError},
+		{k.Open, k.Back, k.Search, k.NextError, k.Copy},
 		{k.Function, k.Level, k.Pause, k.Follow},
-		{k.Help, k.Quit},
+		{k.Wrap, k.Left, k.Right, k.Help, k.Quit},
+	}
+}
+
+// KeyRow is one row of the key table: the keys, what they do, and where.
+type KeyRow struct{ Keys, Action string }
+
+// KeyTable is the full-screen table ? shows: every key, in groups.
+func KeyTable() []KeyRow {
+	return []KeyRow{
+		{"", "Flow list"},
+		{"↑/k ↓/j", "select a flow"},
+		{"enter", "open its lines"},
+		{"g / G", "first / last flow, follow"},
+		{"pgup pgdn", "scroll the lines below"},
+		{"", "Flow lines"},
+		{"↑/k ↓/j", "previous / next line"},
+		{"pgup pgdn", "a page up / down"},
+		{"g / G", "first / last line, follow"},
+		{"enter", "line detail: all fields"},
+		{"esc", "back to the flow list"},
+		{"", "Line detail"},
+		{"↑ ↓ pgup pgdn", "scroll"},
+		{"w", "wrap long lines on / off"},
+		{"← → (h)", "scroll sideways (no wrap)"},
+		{"esc / enter", "back to the lines"},
+		{"", "Everywhere"},
+		{"/", "search (enter applies)"},
+		{"f", "next function filter"},
+		{"l", "level: all, WARN+, ERROR+"},
+		{"e", "next error"},
+		{"y", "copy the full id (OSC 52)"},
+		{"space / p", "pause / resume"},
+		{"F", "follow on / off"},
+		{"esc", "clear the filters"},
+		{"?", "this table (esc closes)"},
+		{"q / ctrl+c", "quit"},
 	}
 }
 
@@ -78,6 +119,12 @@ type ModelOptions struct {
 	Records <-chan Record
 	// Correlation opens this flow alone and follows it.
 	Correlation string
+	// CorrelationPrefix: Correlation is a prefix no ID had yet; the first
+	// flow whose ID starts with it is the one shown.
+	CorrelationPrefix bool
+	// EmptyHint says what to try while there is no line (from
+	// EmptyHint: "no lines … in the last 10m: try --since 24h").
+	EmptyHint string
 	// MaxFlows and MaxLinesPerFlow bound memory (0: defaults).
 	MaxFlows, MaxLinesPerFlow int
 	// Location for times (default time.Local).
@@ -97,6 +144,8 @@ type Model struct {
 	loc      *time.Location
 	title    string
 	fixed    string
+	prefix   bool // fixed is a prefix (ModelOptions.CorrelationPrefix)
+	hint     string
 	width    int
 	height   int
 	selKey   string // key of the selected flow ("\x00"+id for request flows)
@@ -112,6 +161,13 @@ type Model struct {
 	fnSeen   []string
 	level    Level
 	scroll   int // first timeline line shown (when not following)
+	cursor   int // the selected line of an open flow (when not following)
+	detail   bool
+	dscroll  int // first detail line shown
+	hscroll  int // first detail column shown, when not wrapping
+	wrap     bool
+	keyTable bool
+	kscroll  int // first row of the key table shown, when it is taller than the screen
 	notice   string
 	ended    bool
 	endErr   error
@@ -149,6 +205,9 @@ func NewModel(o ModelOptions) Model {
 		loc:    loc,
 		title:  title,
 		fixed:  o.Correlation,
+		prefix: o.CorrelationPrefix,
+		hint:   o.EmptyHint,
+		wrap:   true,
 		follow: true,
 		width:  80,
 		height: 24,
@@ -262,7 +321,10 @@ func (m Model) read() tea.Cmd {
 func (m *Model) add(rs []Record) {
 	for _, r := range rs {
 		if m.fixed != "" && r.CorrelationID != m.fixed {
-			continue
+			if !m.prefix || !strings.HasPrefix(r.CorrelationID, m.fixed) {
+				continue
+			}
+			m.fixed, m.prefix, m.selKey = r.CorrelationID, false, r.CorrelationID
 		}
 		f := m.flows.Add(r)
 		if r.Function != "" && !slices.Contains(m.fnSeen, r.Function) {
@@ -312,18 +374,45 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	k := m.keys
+	if m.keyTable {
+		switch {
+		case key.Matches(msg, k.Quit):
+			return m, tea.Quit
+		case key.Matches(msg, k.Help), key.Matches(msg, k.Back):
+			m.keyTable = false
+		case key.Matches(msg, k.Up):
+			m.kscroll = max(0, m.kscroll-1)
+		case key.Matches(msg, k.Down):
+			m.kscroll++
+		}
+		return m, nil
+	}
+	if m.detail {
+		if cmd, ok := m.detailKey(msg); ok {
+			return m, cmd
+		}
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, k.Help):
-		m.help.ShowAll = !m.help.ShowAll
+		m.keyTable, m.kscroll = true, 0
+	case key.Matches(msg, k.Copy):
+		return m, m.copyID()
 	case key.Matches(msg, k.Search):
 		m.search = true
 		m.input.SetValue(m.query)
 		m.input.CursorEnd()
 		return m, m.input.Focus()
 	case key.Matches(msg, k.Open):
-		if m.flows.Get(m.selKey) != nil {
+		switch {
+		case m.open:
+			if lines := m.timeline(); len(lines) > 0 {
+				m.cursor = m.cursorIndex(lines)
+				m.follow = false
+				m.detail, m.dscroll, m.hscroll = true, 0, 0
+			}
+		case m.flows.Get(m.selKey) != nil:
 			m.open = true
 			m.scroll = 0
 		}
@@ -337,24 +426,32 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 	case key.Matches(msg, k.Up):
 		if m.open {
-			m.scrollBy(-1)
+			m.moveCursor(-1)
 		} else {
 			m.move(-1)
 		}
 	case key.Matches(msg, k.Down):
 		if m.open {
-			m.scrollBy(1)
+			m.moveCursor(1)
 		} else {
 			m.move(1)
 		}
 	case key.Matches(msg, k.PageUp):
-		m.scrollBy(-m.timelineHeight())
+		if m.open {
+			m.moveCursor(-m.timelineHeight())
+		} else {
+			m.scrollBy(-m.timelineHeight())
+		}
 	case key.Matches(msg, k.PageDown):
-		m.scrollBy(m.timelineHeight())
+		if m.open {
+			m.moveCursor(m.timelineHeight())
+		} else {
+			m.scrollBy(m.timelineHeight())
+		}
 	case key.Matches(msg, k.Top):
 		m.follow = false
 		if m.open {
-			m.scroll = 0
+			m.scroll, m.cursor = 0, 0
 		} else if l := m.visible(); len(l) > 0 {
 			m.selKey = flowKey(l[0])
 		}
@@ -369,6 +466,10 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			if l := m.visible(); len(l) > 0 {
 				m.selKey = flowKey(l[len(l)-1])
 			}
+		}
+		if !m.follow && m.open {
+			m.cursor = max(0, len(m.timeline())-1)
+			m.scroll = max(0, m.cursor-m.timelineHeight()+1)
 		}
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
@@ -397,6 +498,105 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.nextError()
 	}
 	return m, nil
+}
+
+// detailKey handles the keys of the line detail; ok false passes the key on
+// (quit, help, copy, search…).
+func (m *Model) detailKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	k := m.keys
+	h := m.detailHeight()
+	switch {
+	case key.Matches(msg, k.Back), key.Matches(msg, k.Open):
+		m.detail = false
+	case key.Matches(msg, k.Up):
+		m.dscroll--
+	case key.Matches(msg, k.Down):
+		m.dscroll++
+	case key.Matches(msg, k.PageUp):
+		m.dscroll -= h
+	case key.Matches(msg, k.PageDown):
+		m.dscroll += h
+	case key.Matches(msg, k.Top):
+		m.dscroll = 0
+	case key.Matches(msg, k.Bottom):
+		m.dscroll = len(m.detailLines())
+	case key.Matches(msg, k.Wrap):
+		m.wrap = !m.wrap
+		m.hscroll = 0
+	case key.Matches(msg, k.Left):
+		m.hscroll = max(0, m.hscroll-8)
+	case key.Matches(msg, k.Right):
+		if !m.wrap {
+			m.hscroll += 8
+		}
+	default:
+		return nil, false
+	}
+	m.dscroll = max(0, min(m.dscroll, len(m.detailLines())-h))
+	return nil, true
+}
+
+// copyID puts the full correlation id of the selected flow (or, in a
+// line's detail, of the line; else its request id) on the clipboard with
+// an OSC 52 sequence, and shows it in the status line for terminals that
+// ignore OSC 52.
+func (m *Model) copyID() tea.Cmd {
+	id := ""
+	if m.detail {
+		if r := m.current(); r != nil {
+			id = r.CorrelationID
+			if id == "" {
+				id = r.RequestID
+			}
+		}
+	} else if f := m.flows.Get(m.selKey); f != nil {
+		id = f.ID
+	}
+	if id == "" {
+		return nil
+	}
+	m.notice = "copied " + id
+	return tea.SetClipboard(id)
+}
+
+// cursorIndex is the selected line of lines in an open flow: the last one
+// while following.
+func (m Model) cursorIndex(lines []Record) int {
+	if m.follow || len(lines) == 0 {
+		return len(lines) - 1
+	}
+	return max(0, min(m.cursor, len(lines)-1))
+}
+
+// current is the line the cursor is on, or nil.
+func (m Model) current() *Record {
+	lines := m.timeline()
+	if i := m.cursorIndex(lines); i >= 0 {
+		return &lines[i]
+	}
+	return nil
+}
+
+// moveCursor moves the line cursor of an open flow by d, scrolling to keep
+// it shown; reaching the last line going down follows again.
+func (m *Model) moveCursor(d int) {
+	lines := m.timeline()
+	if len(lines) == 0 {
+		return
+	}
+	h := m.timelineHeight()
+	c := m.cursorIndex(lines)
+	if m.follow {
+		m.scroll = max(0, len(lines)-h)
+	}
+	c = max(0, min(len(lines)-1, c+d))
+	m.cursor = c
+	m.follow = d > 0 && c == len(lines)-1
+	if c < m.scroll {
+		m.scroll = c
+	} else if c >= m.scroll+h {
+		m.scroll = c - h + 1
+	}
 }
 
 // afterFilter keeps a visible selection after a filter changed.
@@ -440,21 +640,18 @@ func (m *Model) scrollBy(d int) {
 func (m *Model) nextError() {
 	if m.open {
 		lines := m.timeline()
-		start := m.scroll
-		if m.follow {
-			start = max(0, len(lines)-m.timelineHeight())
-		}
+		start := m.cursorIndex(lines)
 		for i := start + 1; i < len(lines); i++ {
 			if lines[i].IsError() {
 				m.follow = false
-				m.scroll = i
+				m.scroll, m.cursor = i, i
 				return
 			}
 		}
 		for i := 0; i <= start && i < len(lines); i++ {
 			if lines[i].IsError() {
 				m.follow = false
-				m.scroll = i
+				m.scroll, m.cursor = i, i
 				return
 			}
 		}
@@ -568,261 +765,3 @@ func (m Model) Pending() int { return len(m.pending) }
 
 // Scroll returns the first timeline line shown.
 func (m Model) Scroll() int { return m.scroll }
-
-// --- view ---
-
-// layout returns the rows of the flow list (0 when a flow is open) and of
-// the timeline, so that the screen is exactly m.height lines.
-func (m Model) layout() (listRows, timelineRows int) {
-	avail := m.height - 2 - 1 // header, filter line; flow title
-	avail -= lipgloss.Height(m.help.View(m.keys))
-	if m.search || m.notice != "" {
-		avail--
-	}
-	if !m.open {
-		avail-- // list header
-		listRows = min(max(len(m.visible()), 1), max(1, avail*2/5))
-		avail -= listRows
-	}
-	return listRows, max(1, avail)
-}
-
-func (m Model) timelineHeight() int {
-	_, h := m.layout()
-	return h
-}
-
-func (m Model) fnStyle(fn string) lipgloss.Style {
-	if s, ok := m.fnStyles[fn]; ok {
-		return s
-	}
-	s := lipgloss.NewStyle().Foreground(ansi.BasicColor(ANSIColor(fn)))
-	m.fnStyles[fn] = s
-	return s
-}
-
-func (m Model) fit(s string) string {
-	if ansi.StringWidth(s) > m.width {
-		return ansi.Truncate(s, m.width, "…")
-	}
-	return s
-}
-
-func pad(s string, w int) string {
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "…")
-	}
-	return s + strings.Repeat(" ", w-sw)
-}
-
-// View returns the screen in the alternate screen buffer. Its content
-// carries full ANSI styling; bubbletea downsamples it to the terminal's
-// colour profile (none under NO_COLOR).
-func (m Model) View() tea.View {
-	v := tea.NewView(m.Screen())
-	v.AltScreen = true
-	return v
-}
-
-// Screen renders the screen as a string with ANSI styling.
-func (m Model) Screen() string {
-	var b strings.Builder
-	line := func(s string) {
-		b.WriteString(m.fit(s))
-		b.WriteByte('\n')
-	}
-	// Header.
-	state := "● following"
-	switch {
-	case m.paused:
-		state = fmt.Sprintf("‖ paused (%d new)", len(m.pending))
-	case !m.follow:
-		state = "○ not following"
-	}
-	if m.ended {
-		state = "■ ended"
-	}
-	errs := 0
-	for _, f := range m.flows.List() {
-		errs += f.Errors
-	}
-	hdr := fmt.Sprintf("%s  %s · %s · %s", m.styles.title.Render(m.title), plural(m.flows.Len(), "flow"), plural(m.flows.Total, "line"), plural(errs, "error"))
-	gap := m.width - ansi.StringWidth(hdr) - ansi.StringWidth(state)
-	if gap < 1 {
-		gap = 1
-	}
-	line(hdr + strings.Repeat(" ", gap) + state)
-	// Filters.
-	fn := m.fnFilter()
-	if fn == "" {
-		fn = "all"
-	}
-	lv := "all"
-	if m.level != LevelNone {
-		lv = string(m.level) + "+"
-	}
-	q := m.query
-	if q == "" {
-		q = "-"
-	}
-	filt := fmt.Sprintf("function: %s  level: %s  search: %s", fn, lv, q)
-	if m.fixed != "" {
-		filt = "correlation: " + m.fixed + "  " + filt
-	}
-	line(m.styles.dim.Render(filt))
-
-	l := m.visible()
-	if !m.open {
-		m.renderList(&b, l)
-	}
-	m.renderTimeline(&b)
-
-	if m.search {
-		line(m.input.View())
-	} else if m.notice != "" {
-		line(m.styles.warn.Render("! " + m.notice))
-	}
-	b.WriteString(m.fit(m.help.View(m.keys)))
-	return b.String()
-}
-
-func (m Model) renderList(b *strings.Builder, l []*Flow) {
-	h, _ := m.layout()
-	const timeW, linesW, errW, durW = 12, 6, 4, 10
-	idW := 12 // the heading
-	for _, f := range l {
-		idW = max(idW, ansi.StringWidth(f.ID)+1)
-	}
-	idW = min(idW, 38, max(12, m.width/4))
-	fnW := max(10, m.width-idW-timeW-linesW-errW-durW-7)
-	head := "  " + pad("CORRELATION", idW) + " " + pad("FIRST SEEN", timeW) + " " + pad("FUNCTIONS", fnW) + " " +
-		fmt.Sprintf("%*s %*s %*s", linesW, "LINES", errW, "ERR", durW, "DURATION")
-	b.WriteString(m.fit(m.styles.header.Render(head)))
-	b.WriteByte('\n')
-	sel := m.selIndex(l)
-	start := 0
-	if len(l) > h {
-		start = max(0, min(sel-h/2, len(l)-h))
-	}
-	for i := start; i < start+h; i++ {
-		if i >= len(l) {
-			b.WriteByte('\n')
-			continue
-		}
-		f := l[i]
-		id := f.ID
-		if f.ByRequest {
-			id = "~" + id
-		}
-		var fns []string
-		for _, fn := range f.Functions {
-			fns = append(fns, fn)
-		}
-		fnText := pad(strings.Join(fns, " → "), fnW)
-		if i != sel {
-			// Colour each function name within the padded cell.
-			var parts []string
-			for _, fn := range f.Functions {
-				parts = append(parts, m.fnStyle(fn).Render(fn))
-			}
-			if ansi.StringWidth(strings.Join(fns, " → ")) <= fnW {
-				fnText = strings.Join(parts, " → ") + strings.Repeat(" ", fnW-ansi.StringWidth(strings.Join(fns, " → ")))
-			}
-		}
-		errs := fmt.Sprintf("%*d", errW, f.Errors)
-		row := pad(id, idW) + " " + pad(f.FirstSeen.In(m.loc).Format("15:04:05.000"), timeW) + " " + fnText + " " +
-			fmt.Sprintf("%*d ", linesW, f.Lines)
-		dur := fmt.Sprintf(" %*s", durW, formatMs(f.DurationMs))
-		if i == sel {
-			b.WriteString(m.fit(m.styles.sel.Render(pad("▸ "+ansi.Strip(row+errs+dur), m.width))))
-		} else {
-			if f.Errors > 0 {
-				errs = m.styles.err.Render(errs)
-			}
-			b.WriteString(m.fit("  " + row + errs + dur))
-		}
-		b.WriteByte('\n')
-	}
-}
-
-var oneLine = strings.NewReplacer("\r\n", "⏎", "\n", "⏎", "\r", "⏎", "\t", "  ")
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
-func formatMs(ms float64) string {
-	switch {
-	case ms == 0:
-		return "-"
-	case ms < 1000:
-		return fmt.Sprintf("%.1fms", ms)
-	default:
-		return fmt.Sprintf("%.2fs", ms/1000)
-	}
-}
-
-func (m Model) renderTimeline(b *strings.Builder) {
-	f := m.flows.Get(m.selKey)
-	lines := m.timeline()
-	h := m.timelineHeight()
-	title := "no flow selected"
-	if f != nil {
-		id := f.ID
-		if f.ByRequest {
-			id = "request " + id
-		}
-		title = fmt.Sprintf("%s · %s · %s · %s · %s", id, plural(len(f.Functions), "function"), plural(f.Lines, "line"), plural(f.Errors, "error"), formatMs(f.DurationMs))
-		if f.Dropped > 0 {
-			title += fmt.Sprintf(" · %d older lines not kept", f.Dropped)
-		}
-		if len(lines) != len(f.Records) {
-			title += fmt.Sprintf(" · %d shown", len(lines))
-		}
-	}
-	title = "── " + title + " "
-	if w := ansi.StringWidth(title); w < m.width {
-		title += strings.Repeat("─", m.width-w)
-	}
-	b.WriteString(m.fit(m.styles.dim.Render(title)))
-	b.WriteByte('\n')
-	start := m.scroll
-	if m.follow || start > len(lines)-h {
-		start = max(0, len(lines)-h)
-	}
-	fnW := 0
-	if f != nil {
-		for _, fn := range f.Functions {
-			fnW = max(fnW, ansi.StringWidth(fn))
-		}
-	}
-	fnW = min(fnW, 24)
-	for i := start; i < start+h; i++ {
-		if i >= len(lines) {
-			b.WriteByte('\n')
-			continue
-		}
-		r := &lines[i]
-		lv := string(r.Level)
-		if r.Kind != KindLog {
-			lv = strings.ToUpper(r.Kind.String())
-		}
-		lvText := pad(lv, 6)
-		switch {
-		case r.IsError():
-			lvText = m.styles.err.Render(lvText)
-		case r.Level == LevelWarn:
-			lvText = m.styles.warn.Render(lvText)
-		case r.Kind != KindLog:
-			lvText = m.styles.dim.Render(lvText)
-		}
-		msg := oneLine.Replace(r.Message)
-		row := r.Time.In(m.loc).Format("15:04:05.000") + " " + m.fnStyle(r.Function).Render(pad(r.Function, fnW)) + " " + lvText + " " + msg
-		b.WriteString(m.fit(row))
-		b.WriteByte('\n')
-	}
-}
