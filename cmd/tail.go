@@ -39,6 +39,7 @@ type tailOptions struct {
 	Functions     []string
 	Correlation   string
 	Since         string
+	SinceSet      bool // --since was given (else an id searches the whole store)
 	Grep          string
 	Level         string
 	Follow        bool
@@ -82,10 +83,16 @@ detail.correlationId, or the JSON path in the function's "correlation" setting i
 evcli.yaml) and given to every line of the same request, START, END and REPORT
 included.
 
+--correlation takes an ID or a prefix of one that no other ID shares (as git
+takes a short SHA; an ambiguous prefix lists the IDs it could mean and exits 2)
+and, unless --since is given, looks through everything the store keeps.
+
 On a terminal, a live view lists the flows (correlation ID, first seen, functions
-touched, lines, errors, total duration) above the selected flow's timeline.
-Keys: ↑/↓ select, enter open, esc back, / search, f function filter, l level
-filter, e next error, space pause, F follow, ? help, q quit.
+touched, lines, errors, wall-clock time from first to last line, billed time)
+above the selected flow's timeline. Keys: ↑/↓ select, enter open (a flow, then a
+line's detail with every field), esc back, / search, f function filter, l level
+filter, e next error, y copy the full ID, w wrap, space pause, F follow, ? every
+key, q quit.
 
 Piped, or with --no-tui, one line per record:
   2024-01-01T00:00:00.000Z function [correlation] message
@@ -99,6 +106,7 @@ and with -o json one JSON object per line (after the version line):
   evcli tail -o json | jq 'select(.level == "ERROR")'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			o.SinceSet = c.Flags().Changed("since")
 			if runF != nil {
 				return runF(o)
 			}
@@ -107,7 +115,7 @@ and with -o json one JSON object per line (after the version line):
 	}
 	fl := c.Flags()
 	fl.StringArrayVar(&o.Functions, "function", nil, "function name or glob (order-*); repeat for more (default: all)")
-	fl.StringVar(&o.Correlation, "correlation", "", "show only this correlation ID (the terminal UI opens that flow)")
+	fl.StringVar(&o.Correlation, "correlation", "", "show only this correlation ID or a unique prefix of one, from the whole store unless --since is given (the terminal UI opens that flow)")
 	fl.StringVar(&o.Since, "since", "10m", "start at this time: "+timespec.PointForms)
 	fl.StringVar(&o.Grep, "grep", "", "show only lines whose message matches this regular expression")
 	fl.StringVar(&o.Level, "level", "", "show only lines of at least this level: debug, info, warn, error")
@@ -133,6 +141,9 @@ func (o *tailOptions) tailConfig(p *project.Project) (tail.Config, error) {
 		return cfg, err
 	}
 	cfg.Since = since
+	if o.Correlation != "" && !o.SinceSet {
+		cfg.Since = time.Time{} // an id names a flow wherever it is in the store
+	}
 	if o.Grep != "" {
 		re, err := regexp.Compile(o.Grep)
 		if err != nil {
@@ -220,10 +231,18 @@ func runTail(ctx context.Context, o *tailOptions) (err error) {
 	}
 	defer closeProvider(ctx, prov, &err)
 	sources := []tail.Source{{Name: prov.Name, Src: prov.Logs}}
+	cfg, err = tail.ResolveCorrelation(ctx, cfg, sources)
+	var amb *tail.AmbiguousError
+	if errors.As(err, &amb) {
+		return cmdutil.UsageError("--%v", err)
+	} else if err != nil {
+		return err
+	}
+	hint := tail.EmptyHint(cfg.Correlation, o.sinceText(cfg))
 
 	useTUI := !o.Globals.JSON() && !o.NoTUI && o.IO.IsStdinTTY() && o.IO.IsStdoutTTY()
 	if useTUI {
-		return o.runTUI(ctx, cfg, sources)
+		return o.runTUI(ctx, cfg, sources, hint)
 	}
 	errColor := o.IO.ErrColorEnabled()
 	cfg.OnSourceError = func(source string, err error, retry time.Duration) {
@@ -243,7 +262,11 @@ func runTail(ctx context.Context, o *tailOptions) (err error) {
 	} else {
 		sink = tail.NewPlainPrinter(o.IO.Out, o.IO.ColorEnabled())
 	}
-	err = tail.Run(ctx, cfg, sources, sink)
+	counted := &countSink{Sink: sink}
+	err = tail.Run(ctx, cfg, sources, counted)
+	if err == nil && counted.n == 0 {
+		fmt.Fprintln(o.IO.ErrOut, "evcli: "+hint)
+	}
 	var se *tail.SourceError
 	if errors.As(err, &se) {
 		// Already reported line by line on stderr.
@@ -252,7 +275,26 @@ func runTail(ctx context.Context, o *tailOptions) (err error) {
 	return err
 }
 
-func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tail.Source) error {
+// sinceText is --since as the user gave it, "" when the whole store is read.
+func (o *tailOptions) sinceText(cfg tail.Config) string {
+	if cfg.Since.IsZero() {
+		return ""
+	}
+	return o.Since
+}
+
+// countSink counts the records written, for the empty-state hint.
+type countSink struct {
+	tail.Sink
+	n int
+}
+
+func (s *countSink) Write(r tail.Record) error {
+	s.n++
+	return s.Sink.Write(r)
+}
+
+func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tail.Source, hint string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	recs := make(chan tail.Record, 1024)
@@ -267,7 +309,7 @@ func (o *tailOptions) runTUI(ctx context.Context, cfg tail.Config, sources []tai
 		default: // the screen shows the latest notice; one dropped is no loss
 		}
 	}
-	m := tail.NewModel(tail.ModelOptions{Records: recs, Correlation: cfg.Correlation})
+	m := tail.NewModel(tail.ModelOptions{Records: recs, Correlation: cfg.Correlation, CorrelationPrefix: cfg.CorrelationPrefix, EmptyHint: hint})
 	runErr := make(chan error, 1)
 	go func() {
 		err := tail.Run(ctx, cfg, sources, tail.ChanSink{C: recs, Done: ctx.Done()})

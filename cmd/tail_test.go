@@ -538,3 +538,69 @@ func TestTailTUIColorProfile(t *testing.T) {
 		t.Fatalf("NO_COLOR: the TUI ran with profile %v", got)
 	}
 }
+
+func corrPrefixLines() []providers.LogLine {
+	at := func(d time.Duration) time.Time { return tailT0.Add(-d) }
+	return []providers.LogLine{
+		{Time: at(3 * time.Hour), Function: "order", RequestID: "r-1", Message: `{"msg":"old flow","correlationId":"7d0c9a2e-0001"}`, Token: "1"},
+		{Time: at(3 * time.Hour).Add(time.Millisecond), Function: "order", RequestID: "r-1", Message: "REPORT RequestId: r-1\tDuration: 5.00 ms\tBilled Duration: 5 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB", Token: "2"},
+		{Time: at(2 * time.Hour), Function: "order", RequestID: "r-2", Message: `{"msg":"other","correlationId":"7d0c9f00-0002"}`, Token: "3"},
+		{Time: at(time.Second), Function: "order", RequestID: "r-3", Message: `{"msg":"recent","correlationId":"b00-1"}`, Token: "4"},
+	}
+}
+
+func TestTailCorrelationPrefixSearchesTheWholeStore(t *testing.T) {
+	src := &listSource{lines: corrPrefixLines()}
+	f, out, errOut := tailFactory(t, src)
+	if code := runTailCmd(t, f, "tail", "--follow=false", "--correlation", "7d0c9a"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// Three hours back, past the default --since 10m; the REPORT line of
+	// the same request comes with it.
+	want := "2024-05-01T07:00:00.000Z order [7d0c9a2e-0001] old flow\n" +
+		"2024-05-01T07:00:00.001Z order [7d0c9a2e-0001] REPORT RequestId: r-1\tDuration: 5.00 ms\tBilled Duration: 5 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\n"
+	if out.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
+	}
+	for _, q := range src.qs {
+		if !q.Since.IsZero() {
+			t.Fatalf("a query with --correlation and no --since did not read the whole store: %+v", q)
+		}
+	}
+}
+
+func TestTailCorrelationAmbiguousPrefix(t *testing.T) {
+	f, out, errOut := tailFactory(t, &listSource{lines: corrPrefixLines()})
+	if code := runTailCmd(t, f, "tail", "--correlation", "7d0c"); code != cmdutil.ExitUsage {
+		t.Fatalf("exit %d, want 2: %s", code, errOut)
+	}
+	for _, want := range []string{`--correlation "7d0c" is ambiguous: 2 correlation IDs start with it`, "  7d0c9a2e-0001\n  7d0c9f00-0002", "give more characters"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if out.String() != "" {
+		t.Errorf("stdout = %q", out)
+	}
+}
+
+func TestTailEmptyHint(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--correlation", "7d0c9a2e-0001", "--since", "10m"}, "evcli: no lines for correlation 7d0c9a2e-0001 in the last 10m: try --since 24h\n"},
+		{[]string{"--correlation", "nope"}, "evcli: no lines for correlation nope in the store: check the id"},
+		{[]string{"--function", "billing"}, "evcli: no lines in the last 10m: try --since 24h\n"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f, out, errOut := tailFactory(t, &listSource{lines: corrPrefixLines()})
+			if code := runTailCmd(t, f, append([]string{"tail", "--follow=false"}, tt.args...)...); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if out.String() != "" || !strings.HasPrefix(errOut.String(), tt.want) {
+				t.Fatalf("stdout %q, stderr %q; want the hint %q", out, errOut, tt.want)
+			}
+		})
+	}
+}
