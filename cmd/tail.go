@@ -238,7 +238,7 @@ func runTail(ctx context.Context, o *tailOptions) (err error) {
 	} else if err != nil {
 		return err
 	}
-	hint := tail.EmptyHint(cfg.Correlation, o.sinceText(cfg))
+	hint := tail.EmptyHint(cfg.Correlation, o.sinceText(cfg), o.filterText())
 
 	useTUI := !o.Globals.JSON() && !o.NoTUI && o.IO.IsStdinTTY() && o.IO.IsStdoutTTY()
 	if useTUI {
@@ -281,6 +281,22 @@ func (o *tailOptions) sinceText(cfg tail.Config) string {
 		return ""
 	}
 	return o.Since
+}
+
+// filterText names the filters besides --correlation and --since, for the
+// empty-state hint.
+func (o *tailOptions) filterText() string {
+	var fs []string
+	for _, fn := range o.Functions {
+		fs = append(fs, "--function "+fn)
+	}
+	if o.Level != "" {
+		fs = append(fs, "--level "+o.Level)
+	}
+	if o.Grep != "" {
+		fs = append(fs, fmt.Sprintf("--grep %q", o.Grep))
+	}
+	return strings.Join(fs, " ")
 }
 
 // countSink counts the records written, for the empty-state hint.

@@ -591,7 +591,8 @@ func TestTailEmptyHint(t *testing.T) {
 	}{
 		{[]string{"--correlation", "7d0c9a2e-0001", "--since", "10m"}, "evcli: no lines for correlation 7d0c9a2e-0001 in the last 10m: try --since 24h\n"},
 		{[]string{"--correlation", "nope"}, "evcli: no lines for correlation nope in the store: check the id"},
-		{[]string{"--function", "billing"}, "evcli: no lines in the last 10m: try --since 24h\n"},
+		{[]string{"--function", "billing"}, "evcli: no lines matching --function billing in the last 10m: try --since 24h\n"},
+		{[]string{"--correlation", "b00", "--level", "error"}, "evcli: no lines matching --level error for correlation b00-1 in the store: try without --level error\n"},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			f, out, errOut := tailFactory(t, &listSource{lines: corrPrefixLines()})

@@ -105,17 +105,24 @@ func (cfg *Config) MatchCorrelation(id string) bool {
 }
 
 // EmptyHint says what to try when a tail shows no line: sinceFlag is what
-// --since was given as ("" when the whole store was read).
-func EmptyHint(correlation, sinceFlag string) string {
+// --since was given as ("" when the whole store was read); filters names
+// the other filters given ("--level error --function payment"), which may be
+// what hid the lines.
+func EmptyHint(correlation, sinceFlag, filters string) string {
 	what := "no lines"
+	if filters != "" {
+		what += " matching " + filters
+	}
 	if correlation != "" {
-		what = fmt.Sprintf("no lines for correlation %s", correlation)
+		what += " for correlation " + correlation
 	}
 	switch {
 	case sinceFlag != "" && isDuration(sinceFlag):
 		return fmt.Sprintf("%s in the last %s: try --since 24h", what, sinceFlag)
 	case sinceFlag != "":
 		return fmt.Sprintf("%s since %s: try an earlier --since", what, sinceFlag)
+	case filters != "":
+		return what + " in the store: try without " + filters
 	case correlation != "":
 		return what + " in the store: check the id (evcli tail --no-tui --follow=false --since 24h lists them)"
 	}

@@ -271,7 +271,7 @@ func TestCopyID(t *testing.T) {
 }
 
 func TestEmptyStates(t *testing.T) {
-	hint := EmptyHint(sagaFailed, "10m")
+	hint := EmptyHint(sagaFailed, "10m", "")
 	if hint != "no lines for correlation "+sagaFailed+" in the last 10m: try --since 24h" {
 		t.Fatalf("hint %q", hint)
 	}
@@ -283,7 +283,7 @@ func TestEmptyStates(t *testing.T) {
 	if s := plain(m); !strings.Contains(s, hint) || strings.Contains(s, "waiting") {
 		t.Errorf("ended:\n%s", s)
 	}
-	m = update(t, NewModel(ModelOptions{EmptyHint: EmptyHint("", "10m")}), tea.WindowSizeMsg{Width: 100, Height: 20})
+	m = update(t, NewModel(ModelOptions{EmptyHint: EmptyHint("", "10m", "")}), tea.WindowSizeMsg{Width: 100, Height: 20})
 	if s := plain(m); !strings.Contains(s, "no lines in the last 10m: try --since 24h") {
 		t.Errorf("empty list:\n%s", s)
 	}
@@ -291,13 +291,14 @@ func TestEmptyStates(t *testing.T) {
 	if s := plain(m); !strings.Contains(s, "no line matches these filters: esc clears them") {
 		t.Errorf("filtered to nothing:\n%s", s)
 	}
-	for _, tt := range []struct{ corr, since, want string }{
-		{"", "2024-05-01T10:00:00Z", "no lines since 2024-05-01T10:00:00Z: try an earlier --since"},
-		{"abc", "", "no lines for correlation abc in the store: check the id"},
-		{"", "", "no lines in the store: send an event"},
+	for _, tt := range []struct{ corr, since, filters, want string }{
+		{"", "2024-05-01T10:00:00Z", "", "no lines since 2024-05-01T10:00:00Z: try an earlier --since"},
+		{"abc", "", "", "no lines for correlation abc in the store: check the id"},
+		{"abc", "", "--level error", "no lines matching --level error for correlation abc in the store: try without --level error"},
+		{"", "", "", "no lines in the store: send an event"},
 	} {
-		if got := EmptyHint(tt.corr, tt.since); !strings.HasPrefix(got, tt.want) {
-			t.Errorf("EmptyHint(%q, %q) = %q", tt.corr, tt.since, got)
+		if got := EmptyHint(tt.corr, tt.since, tt.filters); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("EmptyHint(%q, %q, %q) = %q", tt.corr, tt.since, tt.filters, got)
 		}
 	}
 }
