@@ -346,3 +346,17 @@ func TestTUIWidths(t *testing.T) {
 func squash(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ")
 }
+
+// TestTUIEmptyCorrelation is the screen of an id with no line in the
+// --since window, at 60 columns: the hint wraps rather than being cut.
+func TestTUIEmptyCorrelation(t *testing.T) {
+	o := ModelOptions{Correlation: sagaFailed, EmptyHint: EmptyHint(sagaFailed, "10m", ""), Location: time.UTC}
+	tm := teatest.NewTestModel(t, NewModel(o), teatest.WithInitialTermSize(60, 12), teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
+	tm.Send(tea.QuitMsg{})
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
+	s := plain(m)
+	if !strings.Contains(squash(strings.ReplaceAll(s, "\n", " ")), "in the last 10m: try --since 24h") {
+		t.Errorf("hint cut:\n%s", s)
+	}
+	checkGolden(t, "TestTUIEmptyCorrelation", s)
+}

@@ -244,9 +244,6 @@ func (m Model) renderList(b *strings.Builder, l []*Flow) {
 	}
 	for i := start; i < start+h; i++ {
 		if i >= len(l) {
-			if i == 0 {
-				b.WriteString(m.fit("  " + m.styles.dim.Render(m.emptyText())))
-			}
 			b.WriteByte('\n')
 			continue
 		}
@@ -376,10 +373,14 @@ func (m Model) renderTimeline(b *strings.Builder) {
 		}
 	}
 	fnW = min(fnW, 24)
+	var empty []string
+	if len(lines) == 0 {
+		empty = strings.Split(ansi.Wrap(m.emptyText(), m.width, " "), "\n")
+	}
 	for i := start; i < start+h; i++ {
 		if i >= len(lines) {
-			if i == 0 && (m.open || m.flows.Len() > 0) {
-				b.WriteString(m.fit(m.styles.dim.Render(m.emptyText())))
+			if i < len(empty) {
+				b.WriteString(m.fit(m.styles.dim.Render(empty[i])))
 			}
 			b.WriteByte('\n')
 			continue
