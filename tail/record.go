@@ -555,6 +555,7 @@ func scalarString(v any) string {
 //	2024/01/01 00:00:00 ERROR msg, time=... level=ERROR msg=...            (Go's log/slog)
 //	RequestId: <id> Error: Runtime exited with error: exit status 2        (the platform)
 //	Task timed out after 3.00 seconds                                      (the platform)
+//	INIT_REPORT Init Duration: 219.33 ms	Phase: init	Status: error …     (the platform)
 func runtimeLevel(msg string, fields map[string]any) Level {
 	if fields != nil {
 		if _, ok := fields["errorType"].(string); ok {
@@ -582,6 +583,8 @@ func runtimeLevel(msg string, fields map[string]any) Level {
 		return LevelError // the error type the platform prints under a crash
 	case strings.Contains(msg, "Task timed out after"):
 		return LevelError
+	case strings.HasPrefix(msg, "INIT_REPORT ") && (strings.Contains(msg, "Status: error") || strings.Contains(msg, "Status: timeout")):
+		return LevelError // an init that failed (Runtime.ImportModuleError…)
 	}
 	// Go's log package prefix, then slog's default handler level.
 	if len(msg) > 20 && msg[4] == '/' && msg[7] == '/' && msg[10] == ' ' && msg[13] == ':' && msg[16] == ':' {

@@ -66,6 +66,9 @@ func TestParse(t *testing.T) {
 		{name: "go log lowercase word is no level", msg: "2024/01/01 00:00:00 error count is 0", message: "2024/01/01 00:00:00 error count is 0"},
 		{name: "go slog text", msg: `time=2024-01-01T00:00:00Z level=WARN msg="low stock"`, level: LevelWarn},
 		{name: "runtime exited", msg: "RequestId: " + rid + " Error: Runtime exited with error: exit status 2", level: LevelError, isErr: true},
+		{name: "init report error", msg: "INIT_REPORT Init Duration: 219.33 ms\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError", level: LevelError, isErr: true},
+		{name: "init report ok", msg: "INIT_REPORT Init Duration: 219.33 ms\tPhase: init\tStatus: success"},
+		{name: "node uncaught exception", msg: "2024-01-01T00:00:00.000Z\t" + rid + "\tERROR\tUncaught Exception \t{\"errorType\":\"Runtime.ImportModuleError\",\"errorMessage\":\"x\"}", wantReq: rid, level: LevelError, isErr: true},
 		{name: "runtime error type", msg: "Runtime.ExitError", level: LevelError, isErr: true},
 		{name: "go log with source request id", reqID: rid, msg: "2024/01/01 00:00:00 hello", wantReq: rid, message: "2024/01/01 00:00:00 hello"},
 	}
