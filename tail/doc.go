@@ -11,6 +11,15 @@
 // filters (function globs, correlation, level, regexp) -> a Sink: the plain
 // printer, the NDJSON printer or the terminal UI (Model).
 //
+// Parse reads levels from the log formats and from what the runtimes print
+// on their own (Python's uncaught "[ERROR] …" and Traceback, Node's tab
+// format, Go panics and log/slog, the platform's crash and INIT_REPORT
+// lines), and Parser.MapSources shows paths into a local deploy's code
+// directory as the function's source path. ResolveCorrelation turns a
+// --correlation prefix into the one ID it names (git's short SHAs), or an
+// *AmbiguousError listing the candidates; EmptyHint says what to try when
+// nothing is shown.
+//
 // Memory stays bounded however long a tail runs: the merge buffer, the
 // request -> correlation table and the TUI's flows all have fixed caps and
 // evict their oldest entries.

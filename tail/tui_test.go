@@ -393,7 +393,7 @@ func TestTUISearch(t *testing.T) {
 
 // TestREADMEScreenshot is the screen the README shows.
 func TestREADMEScreenshot(t *testing.T) {
-	m := runTUI(t, ModelOptions{}, 100, 24, fanOut(), keyMsg("e"))
+	m := runTUI(t, ModelOptions{}, 100, 24, saga(), keyMsg("e"))
 	checkGolden(t, "README-screenshot", plain(m))
 }
 
