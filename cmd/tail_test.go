@@ -379,6 +379,7 @@ func TestTailStartsTUIOnlyOnATerminal(t *testing.T) {
 	}{
 		{"both terminals", true, true, nil, true, ""},
 		{"correlation", true, true, []string{"--correlation", "c-1"}, true, "c-1"},
+		{"correlation prefix", true, true, []string{"--correlation", "c-"}, true, "c-1"},
 		{"no-tui", true, true, []string{"--no-tui"}, false, ""},
 		{"stdin piped", false, true, nil, false, ""},
 		{"stdout piped", true, false, nil, false, ""},
@@ -418,6 +419,9 @@ func TestTailStartsTUIOnlyOnATerminal(t *testing.T) {
 				wantFlows := 2 // c-1 (both requests), and the stock line without ids
 				if tt.wantCorrelation != "" {
 					wantFlows = 1
+					if sel := got.Selected(); sel == nil || sel.ID != tt.wantCorrelation || !got.Open() {
+						t.Fatalf("selected %v open %v, want the flow %s open", sel, got.Open(), tt.wantCorrelation)
+					}
 				}
 				if n := got.Flows().Len(); n != wantFlows {
 					var ids []string

@@ -47,28 +47,45 @@ func ResolveCorrelation(ctx context.Context, cfg Config, sources []Source) (Conf
 	found := map[string]bool{}
 	exact := false
 	for _, s := range sources {
-		lines, errc := s.Src.Logs(ctx, q)
-		for l := range lines {
-			if !strings.Contains(l.Message, prefix) {
-				continue // cheap: a line naming the id holds the prefix
+		// A failed read is read again whole (the ids found are a set), with
+		// the backoff and the retries of a source that is not followed.
+		backoff := cfg.Backoff
+		for try := 0; ; try++ {
+			lines, errc := s.Src.Logs(ctx, q)
+			for l := range lines {
+				if !strings.Contains(l.Message, prefix) {
+					continue // cheap: a line naming the id holds the prefix
+				}
+				r := cfg.Parser.Parse(l)
+				if !MatchFunction(cfg.Functions, r.Function) {
+					continue
+				}
+				if r.CorrelationID == prefix {
+					exact = true
+				} else if strings.HasPrefix(r.CorrelationID, prefix) {
+					found[r.CorrelationID] = true
+				}
 			}
-			r := cfg.Parser.Parse(l)
-			if !MatchFunction(cfg.Functions, r.Function) {
-				continue
+			var err error
+			if errc != nil {
+				err = <-errc
 			}
-			if r.CorrelationID == prefix {
-				exact = true
-			} else if strings.HasPrefix(r.CorrelationID, prefix) {
-				found[r.CorrelationID] = true
+			if ctx.Err() != nil {
+				return cfg, ctx.Err()
 			}
-		}
-		if errc != nil {
-			if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+			if err == nil || errors.Is(err, context.Canceled) {
+				break
+			}
+			if permanent(err) || try >= cfg.MaxRetries {
 				return cfg, &SourceError{Source: s.Name, Err: err}
 			}
-		}
-		if ctx.Err() != nil {
-			return cfg, ctx.Err()
+			if cfg.OnSourceError != nil {
+				cfg.OnSourceError(s.Name, err, backoff)
+			}
+			if err := cfg.Sleep(ctx, backoff); err != nil {
+				return cfg, err
+			}
+			backoff = min(2*backoff, cfg.MaxBackoff)
 		}
 	}
 	switch {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evcli/evcli/providers"
 )
@@ -82,5 +83,21 @@ func TestRunCorrelationPrefixKeepsMatchingFlows(t *testing.T) {
 	}
 	if len(sink.recs) != 2 {
 		t.Fatalf("%d records, want the 2 whose id starts with 7d0c", len(sink.recs))
+	}
+}
+
+func TestResolveCorrelationRetriesAFailedRead(t *testing.T) {
+	locked := &providers.Error{Code: providers.Unavailable, Resource: "store", Err: errors.New("database is locked")}
+	src := &fakeSource{attempts: []attempt{{lines: corrLines()[:1], err: locked}, {lines: corrLines()}}}
+	var sleeps []time.Duration
+	cfg, err := ResolveCorrelation(context.Background(), Config{Correlation: "7d0c9a2e-2", Sleep: noSleep(&sleeps)}, []Source{{Name: "local", Src: src}})
+	if err != nil || cfg.Correlation != "7d0c9a2e-2222" || len(sleeps) != 1 {
+		t.Fatalf("cfg %q err %v sleeps %v", cfg.Correlation, err, sleeps)
+	}
+	denied := &providers.Error{Code: providers.PermissionDenied, Resource: "logs", Err: errors.New("no")}
+	_, err = ResolveCorrelation(context.Background(), Config{Correlation: "x", Sleep: noSleep(&sleeps)}, []Source{{Name: "aws", Src: &fakeSource{attempts: []attempt{{err: denied}}}}})
+	var se *SourceError
+	if !errors.As(err, &se) || se.Source != "aws" {
+		t.Fatalf("a permanent error: %v", err)
 	}
 }
