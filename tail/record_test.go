@@ -222,12 +222,21 @@ func FuzzParse(f *testing.F) {
 		"[ERROR]\t2024-01-01T00:00:00.000Z\t" + rid + "\toops",
 		`{"level":"INFO","message":"x","detail":{"correlationId":"c"}}`,
 		`{"type":"platform.report","record":{"requestId":"r","metrics":{"durationMs":1}}}`,
+		"[ERROR] ValueError: x\nTraceback (most recent call last):\n  File \"/d/.evcli/functions/f/0123456789abcdef/app.py\", line 1",
+		"panic: boom\n\ngoroutine 1 [running]:",
+		"2024/01/01 00:00:00 ERROR x",
+		`time=2024-01-01T00:00:00Z level=WARN msg="x"`,
+		"INIT_REPORT Init Duration: 1 ms\tPhase: init\tStatus: error",
 	} {
 		f.Add(s)
 	}
 	p, _ := NewParser(map[string]string{"f": "a.b[0]"})
+	p.MapSources(map[string]string{"f": "src/f"})
 	f.Fuzz(func(t *testing.T, s string) {
 		r := p.Parse(providers.LogLine{Function: "f", Message: s})
+		if strings.Contains(r.Message, "/.evcli/functions/f/0123456789abcdef/") {
+			t.Fatalf("staged path left in %q", r.Message)
+		}
 		if r.Kind == KindReport && r.Report == nil {
 			t.Fatal("REPORT without report figures")
 		}

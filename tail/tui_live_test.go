@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -359,4 +360,31 @@ func TestTUIEmptyCorrelation(t *testing.T) {
 		t.Errorf("hint cut:\n%s", s)
 	}
 	checkGolden(t, "TestTUIEmptyCorrelation", s)
+}
+
+// FuzzShortID: ids shortened to any width above the distinguishing minimum
+// stay apart, and fit the width.
+func FuzzShortID(f *testing.F) {
+	f.Add(sagaOK, sagaFailed, 12)
+	f.Add("a1-same-tail", "b2-same-tail", 4)
+	f.Add("ab", "abc", 3)
+	f.Add("ééé-1", "ééé-2", 5)
+	f.Fuzz(func(t *testing.T, a, b string, w int) {
+		if a == b || w < 3 || w > 200 || !utf8.ValidString(a) || !utf8.ValidString(b) || strings.Contains(a+b, "…") {
+			return
+		}
+		p, s := distinguish([]string{a, b})
+		if w <= min(p, s) {
+			return
+		}
+		sa, sb := shortID(a, w, p, s), shortID(b, w, p, s)
+		if sa == sb {
+			t.Fatalf("%q and %q both shown as %q at width %d", a, b, sa, w)
+		}
+		for _, x := range []string{sa, sb} {
+			if n := utf8.RuneCountInString(x); n > w {
+				t.Fatalf("%q is %d runes, width %d", x, n, w)
+			}
+		}
+	})
 }

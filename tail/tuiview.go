@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -145,30 +146,31 @@ func (m Model) Screen() string {
 
 // --- flow list ---
 
-// distinguish returns how many leading (p) and trailing (s) characters
-// tell every id of ids apart from the others (git's short SHAs, from both
-// ends: saga ids often share a long prefix).
+// distinguish returns how many leading (p) and trailing (s) runes tell
+// every id of ids apart from the others (git's short SHAs, from both ends:
+// saga ids often share a long prefix).
 func distinguish(ids []string) (p, s int) {
-	lcp := func(a, b string) int {
+	lcp := func(a, b []rune) int {
 		n := 0
 		for n < len(a) && n < len(b) && a[n] == b[n] {
 			n++
 		}
 		return n
 	}
-	sorted := slices.Clone(ids)
-	slices.Sort(sorted)
-	for i := 1; i < len(sorted); i++ {
-		p = max(p, lcp(sorted[i-1], sorted[i])+1)
+	fwd := make([][]rune, 0, len(ids))
+	rev := make([][]rune, 0, len(ids))
+	for _, id := range ids {
+		r := []rune(id)
+		fwd = append(fwd, r)
+		r = slices.Clone(r)
+		slices.Reverse(r)
+		rev = append(rev, r)
 	}
-	rev := make([]string, len(ids))
-	for i, id := range ids {
-		b := []byte(id)
-		slices.Reverse(b)
-		rev[i] = string(b)
-	}
-	slices.Sort(rev)
-	for i := 1; i < len(rev); i++ {
+	cmpRunes := func(a, b []rune) int { return slices.Compare(a, b) }
+	slices.SortFunc(fwd, cmpRunes)
+	slices.SortFunc(rev, cmpRunes)
+	for i := 1; i < len(fwd); i++ {
+		p = max(p, lcp(fwd[i-1], fwd[i])+1)
 		s = max(s, lcp(rev[i-1], rev[i])+1)
 	}
 	return max(p, 1), max(s, 1)
@@ -176,23 +178,24 @@ func distinguish(ids []string) (p, s int) {
 
 // shortID fits id in w columns, keeping its distinguishing part: the whole
 // id when it fits, else head…tail where the head holds the first p or the
-// tail the last s characters (see distinguish).
+// tail the last s runes (see distinguish); w > min(p, s) keeps ids apart.
 func shortID(id string, w, p, s int) string {
-	if len(id) <= w || w < 3 {
+	r := []rune(id)
+	if len(r) <= w || w < 3 {
 		return id
 	}
 	avail := w - 1
 	t := avail / 2
 	h := avail - t
 	if h < p && t < s {
-		if s <= avail-1 {
+		if s <= avail {
 			t = s
 		} else {
 			t = max(0, avail-p)
 		}
 		h = avail - t
 	}
-	return id[:h] + "…" + id[len(id)-t:]
+	return string(r[:h]) + "…" + string(r[len(r)-t:])
 }
 
 // Column widths of the flow list.
@@ -215,7 +218,7 @@ func (m Model) renderList(b *strings.Builder, l []*Flow) {
 	need, fnNeed := len("CORRELATION"), 0
 	for i, f := range l {
 		ids[i] = f.ID
-		w := len(f.ID)
+		w := utf8.RuneCountInString(f.ID)
 		if f.ByRequest {
 			w++
 		}
