@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -19,7 +21,7 @@ import (
 // lines.
 func (m Model) layout() (listRows, timelineRows int) {
 	avail := m.height - 2 - 1 // header, filter line; flow title
-	avail -= lipgloss.Height(m.help.View(m.keys))
+	avail -= lipgloss.Height(m.help.View(m.helpKeys()))
 	if m.search || m.notice != "" {
 		avail--
 	}
@@ -60,6 +62,29 @@ func pad(s string, w int) string {
 		return ansi.Truncate(s, w, "…")
 	}
 	return s + strings.Repeat(" ", w-sw)
+}
+
+// contextKeys is the help bar of a view: the keys that act there first.
+type contextKeys []key.Binding
+
+func (c contextKeys) ShortHelp() []key.Binding  { return c }
+func (c contextKeys) FullHelp() [][]key.Binding { return [][]key.Binding{c} }
+
+// helpKeys is the help bar's key map for what is shown.
+func (m Model) helpKeys() help.KeyMap {
+	k := m.keys
+	switch {
+	case m.detail:
+		return contextKeys{k.Help, k.Quit, k.Back, k.Wrap, k.Left, k.Right, k.Up, k.Down, k.Copy}
+	case m.open:
+		return contextKeys{k.Help, k.Quit, withHelp(k.Open, "line detail"), k.Back, k.NextError, k.Copy, k.Search, k.Function, k.Level, k.Pause, k.Follow}
+	}
+	return m.keys
+}
+
+func withHelp(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
 }
 
 // View returns the screen in the alternate screen buffer. Its content
@@ -140,7 +165,7 @@ func (m Model) Screen() string {
 	} else if m.notice != "" {
 		line(m.styles.warn.Render("! " + m.notice))
 	}
-	b.WriteString(m.fit(m.help.View(m.keys)))
+	b.WriteString(m.fit(m.help.View(m.helpKeys())))
 	return b.String()
 }
 
