@@ -388,3 +388,35 @@ func FuzzShortID(f *testing.F) {
 		}
 	})
 }
+
+// TestScreenFitsInEveryView: whatever the view and the size, the screen is
+// at most the terminal's height and no line is wider than it.
+func TestScreenFitsInEveryView(t *testing.T) {
+	views := map[string][]string{
+		"list":   nil,
+		"flow":   {"enter"},
+		"detail": {"enter", "g", "e", "down", "enter"},
+		"nowrap": {"enter", "g", "e", "down", "enter", "w", "right", "right"},
+		"keys":   {"?"},
+		"keys-scrolled": {"?", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down",
+			"down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down", "down"},
+	}
+	for _, size := range [][2]int{{60, 24}, {80, 24}, {120, 24}, {200, 24}, {40, 10}, {30, 8}} {
+		for name, keys := range views {
+			var msgs []tea.Msg
+			for _, k := range keys {
+				msgs = append(msgs, keyMsg(k))
+			}
+			m := sagaModel(t, size[0], size[1], msgs...)
+			lines := strings.Split(plain(m), "\n")
+			if len(lines) > size[1] {
+				t.Errorf("%dx%d %s: %d lines", size[0], size[1], name, len(lines))
+			}
+			for _, l := range lines {
+				if w := utf8.RuneCountInString(l); w > size[0] {
+					t.Errorf("%dx%d %s: line of width %d: %q", size[0], size[1], name, w, l)
+				}
+			}
+		}
+	}
+}
