@@ -153,6 +153,29 @@ func (p *Parser) MapSources(src map[string]string) {
 // before .evcli/functions/<fn>/, then an optional 16-hex code hash.
 var stagedPath = regexp.MustCompile(`[^\s"'(]*?\.evcli[/\\]functions[/\\]([^/\\\s"']+)[/\\](?:[0-9a-f]{16}[/\\])?`)
 
+// mapFields maps the staged paths in a JSON line's string values (a stack
+// trace in an error body), in place.
+func (p *Parser) mapFields(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok {
+				x[k] = p.mapSources(s)
+			} else {
+				p.mapFields(e)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if s, ok := e.(string); ok {
+				x[i] = p.mapSources(s)
+			} else {
+				p.mapFields(e)
+			}
+		}
+	}
+}
+
 func (p *Parser) mapSources(msg string) string {
 	return stagedPath.ReplaceAllStringFunc(msg, func(m string) string {
 		fn := stagedPath.FindStringSubmatch(m)[1]
@@ -222,12 +245,22 @@ func (p *Parser) Parse(l providers.LogLine) Record {
 			r.Fields = m
 			r.fromJSON(m, body != msg)
 		}
+	} else if i := strings.Index(body, "\t{"); i > 0 && body[len(body)-1] == '}' {
+		// Node's "Invoke Error \t{...}" and "Uncaught Exception \t{...}":
+		// the error body's fields (errorType, errorMessage, stack), with the
+		// line's message and level left as they are.
+		if m := decodeObject(body[i+1:]); m != nil {
+			r.Fields = m
+		}
 	}
 	if r.Level == LevelNone {
 		r.Level = runtimeLevel(r.Message, r.Fields)
 	}
-	if p.sources != nil && strings.Contains(r.Message, ".evcli") {
+	if p.sources != nil && strings.Contains(msg, ".evcli") {
 		r.Message = p.mapSources(r.Message)
+		if r.Fields != nil {
+			p.mapFields(r.Fields)
+		}
 	}
 	if r.CorrelationID == "" && r.Fields != nil {
 		r.CorrelationID = p.correlation(r.Function, r.Fields)

@@ -119,6 +119,13 @@ func TestParseMapsStagedSourcePaths(t *testing.T) {
 			t.Errorf("%q\n got %q\nwant %q", tt.msg, got, tt.want)
 		}
 	}
+	// Node's error body after the tab is parsed into fields.
+	r := p.Parse(providers.LogLine{Function: "payment", Message: "2024-01-01T00:00:00.000Z\t" + rid + "\tERROR\tUncaught Exception \t" +
+		`{"errorType":"Runtime.ImportModuleError","errorMessage":"Cannot find module 'x'","stack":["Error: no","    at /h/.evcli/functions/payment/fedcba9876543210/index.js:1:1"]}`})
+	if r.Fields["errorType"] != "Runtime.ImportModuleError" || r.Level != LevelError || !strings.HasPrefix(r.Message, "Uncaught Exception") ||
+		!strings.Contains(r.Message, " at services/pay/index.js:1:1") || r.Fields["stack"].([]any)[1] != "    at services/pay/index.js:1:1" {
+		t.Errorf("node error body: %+v", r)
+	}
 	// Without MapSources the message is left alone.
 	q, _ := NewParser(nil)
 	if got := q.Parse(providers.LogLine{Message: "/d/.evcli/functions/a/0123456789abcdef/x.py"}).Message; got != "/d/.evcli/functions/a/0123456789abcdef/x.py" {

@@ -420,3 +420,19 @@ func TestScreenFitsInEveryView(t *testing.T) {
 		}
 	}
 }
+
+// TestDetailNodeErrorBody: Node's "Uncaught Exception \t{...}" shows its
+// errorType, errorMessage and stack, a frame a row, with the source path.
+func TestDetailNodeErrorBody(t *testing.T) {
+	p, _ := NewParser(nil)
+	p.MapSources(nil)
+	r := p.Parse(line("payment", 0, "r-1", "2024-01-01T00:00:00.000Z\tr-1\tERROR\tUncaught Exception \t"+
+		`{"errorType":"Runtime.ImportModuleError","errorMessage":"Cannot find module 'x'","stack":["Error: Cannot find module 'x'","    at Object.<anonymous> (/p/.evcli/functions/payment/0123456789abcdef/index.js:8:49)"]}`))
+	m := update(t, NewModel(ModelOptions{Location: time.UTC}), tea.WindowSizeMsg{Width: 100, Height: 24}, RecordsMsg{r}, keyMsg("enter"), keyMsg("enter"))
+	s := squash(plain(m))
+	for _, want := range []string{"errorType Runtime.ImportModuleError", "stack Error: Cannot find module 'x'\n at Object.<anonymous> (functions/payment/index.js:8:49)", "level ERROR"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("detail lacks %q:\n%s", want, s)
+		}
+	}
+}

@@ -502,7 +502,27 @@ func shownKey(k string) bool {
 	return false
 }
 
-type kv struct{ k, v string }
+type kv struct {
+	k, v string
+	raw  any
+}
+
+// stringList returns the strings of a JSON array of strings.
+func stringList(v any) ([]string, bool) {
+	a, ok := v.([]any)
+	if !ok || len(a) == 0 {
+		return nil, false
+	}
+	out := make([]string, len(a))
+	for i, x := range a {
+		s, ok := x.(string)
+		if !ok {
+			return nil, false
+		}
+		out[i] = s
+	}
+	return out, true
+}
 
 // flatten lists a JSON object's scalar values by dotted path (detail.sku),
 // sorted; arrays are written as JSON.
@@ -516,7 +536,7 @@ func flatten(m map[string]any) []kv {
 				walk(key+".", sub, depth+1)
 				continue
 			}
-			out = append(out, kv{key, valueText(v)})
+			out = append(out, kv{key, valueText(v), v})
 		}
 	}
 	walk("", m, 0)
@@ -584,7 +604,11 @@ func (m Model) detailRows(r *Record) [][2]string {
 	}
 	if r.Fields != nil {
 		for _, f := range flatten(r.Fields) {
-			add(f.k, f.v)
+			v := f.v
+			if lines, ok := stringList(f.raw); ok {
+				v = strings.Join(lines, "\n") // a stack trace, one frame a row
+			}
+			add(f.k, v)
 		}
 	}
 	return rows
