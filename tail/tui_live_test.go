@@ -430,6 +430,9 @@ func TestDetailNodeErrorBody(t *testing.T) {
 		`{"errorType":"Runtime.ImportModuleError","errorMessage":"Cannot find module 'x'","stack":["Error: Cannot find module 'x'","    at Object.<anonymous> (/p/.evcli/functions/payment/0123456789abcdef/index.js:8:49)"]}`))
 	m := update(t, NewModel(ModelOptions{Location: time.UTC}), tea.WindowSizeMsg{Width: 100, Height: 24}, RecordsMsg{r}, keyMsg("enter"), keyMsg("enter"))
 	s := squash(plain(m))
+	if got := lineText(&r); strings.Contains(got, "errorType=") {
+		t.Errorf("the timeline repeats the JSON of the message: %q", got)
+	}
 	for _, want := range []string{"errorType Runtime.ImportModuleError", "stack Error: Cannot find module 'x'\n at Object.<anonymous> (functions/payment/index.js:8:49)", "level ERROR"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("detail lacks %q:\n%s", want, s)

@@ -453,8 +453,8 @@ func lineText(r *Record) string {
 		return reportText(r.Report)
 	}
 	msg := oneLine.Replace(r.Message)
-	if r.Fields == nil {
-		return msg
+	if r.Fields == nil || strings.HasPrefix(r.Message, "{") || strings.Contains(r.Message, "\t{") {
+		return msg // the message is the JSON itself
 	}
 	var extra []string
 	for _, kv := range flatten(r.Fields) {
