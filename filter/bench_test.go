@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -25,9 +24,10 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// The benchmark data set: 213,068 GeoJSON features, one per line
-// (../shared/data/citylots2-synthetic.json.gz from the repository root, or
-// $EVCLI_CITYLOTS). Benchmarks and the cross-check skip when it is absent.
+// The benchmark data set: 213,068 GeoJSON features, one per line, made by
+// the generator in citylots_test.go (30,000 of them without -bench), or read
+// from $EVCLI_CITYLOTS (a .json.gz file, such as the shared
+// citylots2-synthetic.json.gz) when set.
 
 var (
 	cityOnce  sync.Once
@@ -37,17 +37,19 @@ var (
 	ipLines   [][]byte
 )
 
-func cityLotsPath() string {
-	if p := os.Getenv("EVCLI_CITYLOTS"); p != "" {
-		return p
-	}
-	return filepath.Join("..", "..", "shared", "data", "citylots2-synthetic.json.gz")
-}
-
 func loadCityLots(tb testing.TB) [][]byte {
 	tb.Helper()
 	cityOnce.Do(func() {
-		f, err := os.Open(cityLotsPath())
+		path := os.Getenv("EVCLI_CITYLOTS")
+		if path == "" {
+			n := cityLotsTestN
+			if benchmarking() {
+				n = cityLotsN
+			}
+			cityLines = generateCityLots(n)
+			return
+		}
+		f, err := os.Open(path)
 		if err != nil {
 			cityErr = err
 			return
@@ -77,29 +79,34 @@ func loadCityLots(tb testing.TB) [][]byte {
 		}
 	})
 	if cityErr != nil {
-		tb.Skipf("citylots data set not available (%v); set EVCLI_CITYLOTS", cityErr)
+		tb.Fatalf("EVCLI_CITYLOTS: %v (unset it to use the generated data set)", cityErr)
 	}
 	return cityLines
 }
 
 // firstLine returns the data set's first line (with the ip field if ip)
-// without reading the rest.
+// without reading or generating the rest.
 func firstLine(tb testing.TB, ip bool) []byte {
 	tb.Helper()
-	f, err := os.Open(cityLotsPath())
-	if err != nil {
-		tb.Skipf("citylots data set not available (%v); set EVCLI_CITYLOTS", err)
+	var l []byte
+	if path := os.Getenv("EVCLI_CITYLOTS"); path == "" {
+		l = generateCityLots(1)[0]
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			tb.Fatalf("EVCLI_CITYLOTS: %v", err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		l, err = bufio.NewReader(zr).ReadBytes('\n')
+		if err != nil {
+			tb.Fatal(err)
+		}
+		l = bytes.TrimSpace(l)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l, err := bufio.NewReader(zr).ReadBytes('\n')
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l = bytes.TrimSpace(l)
 	if ip {
 		l = append([]byte(`{"ip":"10.19.116.173",`), l[1:]...)
 	}
