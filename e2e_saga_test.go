@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local/store"
 )
@@ -79,7 +80,7 @@ func TestSagaCompensatesThroughSDKPublishes(t *testing.T) {
 func npmInstall(t *testing.T, dir string) {
 	t.Helper()
 	if _, err := exec.LookPath("npm"); err != nil {
-		t.Skip("npm is not installed")
+		testenv.Skip(t, "npm", "install Node.js with npm (the saga installs the AWS SDK for JavaScript)")
 	}
 	matches, _ := filepath.Glob(filepath.Join(dir, "functions", "*", "package.json"))
 	if top := filepath.Join(dir, "package.json"); fileExists(top) {

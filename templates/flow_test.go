@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/project"
 )
 
@@ -279,10 +280,10 @@ func splitLines(b []byte) []string {
 func pythonInvoker(t *testing.T, projectDir string) invoker {
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not on PATH")
+		testenv.Skip(t, "python3", "install Python 3")
 	}
 	if exec.Command(py, "-c", "import boto3").Run() != nil {
-		t.Skip("boto3 not installed")
+		testenv.Skip(t, "boto3 (the AWS SDK for Python)", "pip install boto3")
 	}
 	const driver = `import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
@@ -307,7 +308,7 @@ m.handler(json.loads(sys.argv[2]), None)
 func nodeInvoker(t *testing.T, projectDir string) invoker {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not on PATH")
+		testenv.Skip(t, "node", "install Node.js 20 or later")
 	}
 	// A stand-in for @aws-sdk/client-eventbridge (which Lambda provides and
 	// npm install fetches): it sends the same PutEvents request to

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/replay"
 )
@@ -33,7 +34,7 @@ func dynaliteEndpoint(t *testing.T) string {
 	t.Helper()
 	ep, why := startDynalite(t)
 	if why != "" {
-		t.Skip(why)
+		testenv.Skip(t, "dynalite (a DynamoDB emulator)", why)
 	}
 	return ep
 }
