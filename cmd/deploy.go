@@ -133,14 +133,7 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) (err er
 	sum, runErr := deploy.Run(ctx, prov.Deployer, prov.Shared, deploy.RunOptions{
 		Project: p, Functions: o.Functions, Prune: o.Prune, DryRun: o.DryRun, Concurrency: o.Concurrency,
 		Getenv: f.Getenv, Now: f.Now,
-		OnPackage: func(ev deploy.ArtifactEvent) {
-			switch {
-			case jl != nil:
-				_ = jl.Write(map[string]any{"type": "package", "function": ev.Function, "phase": ev.Phase})
-			case ev.Phase == deploy.PhaseBuilding:
-				fmt.Fprintf(f.IO.ErrOut, "packaging %s\n", ev.Function)
-			}
-		},
+		OnPackage: func(ev deploy.ArtifactEvent) { renderPackageEvent(f, jl, ev) },
 		OnPlan: func(plan []deploy.Change) {
 			printPlan(f, jl, plan)
 			if o.DryRun || !deploy.HasChanges(plan) {
@@ -172,7 +165,7 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) (err er
 		}
 		return nil
 	}
-	if !sum.Changed() {
+	if !sum.Changed() && len(sum.Failures) == 0 {
 		if jl == nil {
 			if len(sum.Plan) > 0 && !sum.Plan[0].IsFunction() {
 				fmt.Fprintln(f.IO.ErrOut, "Nothing to do: every function and resource is up to date.")
@@ -306,3 +299,41 @@ func failMark(f *cmdutil.Factory) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// renderPackageEvent prints one packaging step: "packaging payment:
+// compiling (go build) 12s" lines on stderr, or a "package" JSON record.
+func renderPackageEvent(f *cmdutil.Factory, jl *cmdutil.JSONLines, ev deploy.ArtifactEvent) {
+	if jl != nil {
+		rec := map[string]any{"type": "package", "function": ev.Function, "phase": ev.Phase}
+		if ev.Step != "" {
+			rec["step"] = ev.Step
+		}
+		if ev.Elapsed > 0 {
+			rec["elapsedMs"] = ms(ev.Elapsed)
+		}
+		if ev.Err != nil {
+			rec["error"] = ev.Err.Error()
+		}
+		_ = jl.Write(rec)
+		return
+	}
+	elapsed := ""
+	if ev.Elapsed >= time.Second {
+		elapsed = " " + ev.Elapsed.Round(time.Second).String()
+	}
+	switch ev.Phase {
+	case deploy.PhaseBuilding:
+		if ev.Step == "" {
+			fmt.Fprintf(f.IO.ErrOut, "packaging %s\n", ev.Function)
+		} else if ev.Elapsed >= time.Second || ev.Step == deploy.StepCompiling || ev.Step == deploy.StepDownloading || ev.Step == deploy.StepCached {
+			// quick steps (collecting and zipping a script) stay silent
+			fmt.Fprintf(f.IO.ErrOut, "packaging %s: %s%s\n", ev.Function, ev.Step, elapsed)
+		}
+	case deploy.PhaseDone:
+		if ev.Elapsed >= time.Second {
+			fmt.Fprintf(f.IO.ErrOut, "packaged %s in %s\n", ev.Function, ev.Elapsed.Round(100*time.Millisecond))
+		}
+	case deploy.PhaseFailed:
+		fmt.Fprintf(f.IO.ErrOut, "packaging %s failed:\n  %v\n", ev.Function, ev.Err)
+	}
+}

@@ -51,14 +51,14 @@ func bootstrapCacheDir() string {
 
 // goBuildKey returns the cache key of building the package in src with env,
 // or an error when go list cannot say.
-func goBuildKey(ctx context.Context, goBin, src string, env []string) (string, error) {
+func goBuildKey(ctx context.Context, goBin, src string, env []string, stderrTee io.Writer) (string, error) {
 	args := []string{"list", "-deps", "-export", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc",
 		"-f", "{{.ImportPath}}={{.Export}}{{if .Error}} error{{end}}", "."}
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = src
 	cmd.Env = env
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stderr = io.MultiWriter(&stderr, stderrTee)
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("go list: %v: %s", err, stderr.Bytes())

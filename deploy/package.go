@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -49,14 +51,32 @@ const (
 	PhaseFailed   ArtifactPhase = "failed"   // Err is set
 )
 
+// Steps of PhaseBuilding, in ArtifactEvent.Step.
+const (
+	StepCompiling   = "compiling (go build)"
+	StepDownloading = "downloading modules"
+	StepCached      = "cached"
+	StepCollecting  = "collecting files"
+	StepZipping     = "zipping"
+)
+
 // ArtifactEvent reports progress of Package. Events for one function arrive
-// in order; events are never delivered concurrently.
+// in order; events are never delivered concurrently. A function's first
+// event is PhaseBuilding with an empty Step; then PhaseBuilding events name
+// each step (StepCompiling, StepDownloading, ...), repeated every
+// ProgressEvery while a step lasts, so a display can show elapsed time; the
+// last is PhaseDone or PhaseFailed.
 type ArtifactEvent struct {
 	Function string
 	Phase    ArtifactPhase
-	Artifact Artifact // PhaseDone
-	Err      error    // PhaseFailed
+	Step     string        // PhaseBuilding: what is being done
+	Elapsed  time.Duration // since the function's packaging started
+	Artifact Artifact      // PhaseDone
+	Err      error         // PhaseFailed
 }
+
+// ProgressEvery is how often a long packaging step is reported again.
+var ProgressEvery = 5 * time.Second
 
 // PackageOptions tune Package.
 type PackageOptions struct {
@@ -67,8 +87,11 @@ type PackageOptions struct {
 	// Env is added to the environment of go build (after evcli's own
 	// GOOS/GOARCH/CGO_ENABLED, so it can override them).
 	Env []string
-	// Progress, when set, receives an event as each function starts and ends.
+	// Progress, when set, receives an event as each function starts, as
+	// each of its steps starts, and as it ends.
 	Progress func(ArtifactEvent)
+	// Now is the clock of ArtifactEvent.Elapsed (default time.Now).
+	Now func() time.Time
 }
 
 // UnknownFunctionError is a --function name the project does not define.
@@ -137,6 +160,10 @@ func Package(ctx context.Context, p *project.Project, o PackageOptions) ([]Artif
 	if limit <= 0 {
 		limit = runtime.GOMAXPROCS(0)
 	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
 	var progressMu sync.Mutex
 	progress := func(ev ArtifactEvent) {
 		if o.Progress != nil {
@@ -161,16 +188,21 @@ func Package(ctx context.Context, p *project.Project, o PackageOptions) ([]Artif
 				errs[i] = gctx.Err()
 				return nil
 			}
+			start := now()
 			progress(ArtifactEvent{Function: fn.Name, Phase: PhaseBuilding})
-			a, err := packageOne(gctx, p, fn, outDir, o.Env)
+			st := newStepper(func(step string) {
+				progress(ArtifactEvent{Function: fn.Name, Phase: PhaseBuilding, Step: step, Elapsed: now().Sub(start)})
+			})
+			a, err := packageOne(gctx, p, fn, outDir, o.Env, st.set)
+			st.stop()
 			if err != nil {
 				errs[i] = err
-				progress(ArtifactEvent{Function: fn.Name, Phase: PhaseFailed, Err: err})
+				progress(ArtifactEvent{Function: fn.Name, Phase: PhaseFailed, Err: err, Elapsed: now().Sub(start)})
 				return nil // build the others: report every failure at once
 			}
 			a.Changed = prev.changed(a)
 			results[i] = a
-			progress(ArtifactEvent{Function: fn.Name, Phase: PhaseDone, Artifact: a})
+			progress(ArtifactEvent{Function: fn.Name, Phase: PhaseDone, Artifact: a, Elapsed: now().Sub(start)})
 			return nil
 		})
 	}
@@ -208,7 +240,7 @@ func PackageFunction(ctx context.Context, p *project.Project, fn *project.Functi
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return Artifact{}, fmt.Errorf("create build directory: %w", err)
 	}
-	a, err := packageOne(ctx, p, fn, outDir, nil)
+	a, err := packageOne(ctx, p, fn, outDir, nil, func(string) {})
 	if err != nil {
 		return Artifact{}, err
 	}
@@ -257,7 +289,8 @@ func selectFunctions(p *project.Project, names []string) ([]*project.Function, e
 }
 
 // packageOne builds fn and writes outDir/<name>.zip; Changed is left false.
-func packageOne(ctx context.Context, p *project.Project, fn *project.Function, outDir string, env []string) (Artifact, error) {
+// step is told each step as it starts.
+func packageOne(ctx context.Context, p *project.Project, fn *project.Function, outDir string, env []string, step func(string)) (Artifact, error) {
 	if fn.Name == "" || strings.ContainsAny(fn.Name, `/\`) || fn.Name == "." || fn.Name == ".." {
 		return Artifact{}, fmt.Errorf("function name %q cannot name a zip file: use letters, digits, '-' and '_'", fn.Name)
 	}
@@ -284,7 +317,7 @@ func packageOne(ctx context.Context, p *project.Project, fn *project.Function, o
 				return Artifact{}, err
 			}
 			defer os.RemoveAll(tmp)
-			bin, err := goBuild(ctx, fn, src, filepath.Join(tmp, "bootstrap"), env)
+			bin, err := goBuild(ctx, fn, src, filepath.Join(tmp, "bootstrap"), env, step)
 			if err != nil {
 				return Artifact{}, err
 			}
@@ -305,6 +338,7 @@ func packageOne(ctx context.Context, p *project.Project, fn *project.Function, o
 		}
 	case kindNode, kindPython:
 		var err error
+		step(StepCollecting)
 		entries, err = collectSource(fn, src)
 		if err != nil {
 			return Artifact{}, err
@@ -317,6 +351,7 @@ func packageOne(ctx context.Context, p *project.Project, fn *project.Function, o
 	}
 
 	dst := filepath.Join(outDir, fn.Name+".zip")
+	step(StepZipping)
 	size, sum, err := writeZipFile(dst, entries)
 	if err != nil {
 		return Artifact{}, fmt.Errorf("function %q: %w", fn.Name, err)
@@ -370,7 +405,7 @@ func GoBuildArgs(out string) []string {
 
 // goBuild builds the handler in src and returns the executable: out, or
 // the linked bootstrap cached from an earlier build of the same inputs.
-func goBuild(ctx context.Context, fn *project.Function, src, out string, extra []string) (string, error) {
+func goBuild(ctx context.Context, fn *project.Function, src, out string, extra []string, step func(string)) (string, error) {
 	goarch, err := GoArch(fn.Architecture)
 	if err != nil {
 		return "", fmt.Errorf("function %q: %w", fn.Name, err)
@@ -381,11 +416,17 @@ func goBuild(ctx context.Context, fn *project.Function, src, out string, extra [
 	}
 	env := append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
 	env = append(env, extra...)
+	// go list -export compiles what changed (the long part of a first
+	// build), so compiling is announced before it; a module download shows
+	// as "go: downloading" on either command's stderr.
+	step(StepCompiling)
+	dl := &downloadWatcher{step: step}
 	cacheDir, key := bootstrapCacheDir(), ""
 	if cacheDir != "" {
-		if k, err := goBuildKey(ctx, goBin, src, env); err == nil {
+		if k, err := goBuildKey(ctx, goBin, src, env, dl); err == nil {
 			key = k
 			if p := cachedBootstrap(cacheDir, key); p != "" {
+				step(StepCached)
 				return p, nil
 			}
 		}
@@ -393,7 +434,11 @@ func goBuild(ctx context.Context, fn *project.Function, src, out string, extra [
 	cmd := exec.CommandContext(ctx, goBin, GoBuildArgs(out)...)
 	cmd.Dir = src
 	cmd.Env = env
-	output, err := cmd.CombinedOutput()
+	var buf bytes.Buffer
+	w := &lockedWriter{w: io.MultiWriter(&buf, dl)}
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Run()
+	output := buf.Bytes()
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()

@@ -87,10 +87,11 @@ type fakeDeployer struct {
 	applied []string
 	deleted []string
 	fail    map[string]error
+	current []providers.FunctionDeployment // what Deployed returns
 }
 
 func (f *fakeDeployer) Deployed(context.Context) ([]providers.FunctionDeployment, error) {
-	return nil, nil
+	return f.current, nil
 }
 
 func (f *fakeDeployer) ApplyFunction(_ context.Context, d providers.FunctionDeployment, code bool, step func(string)) error {

@@ -78,10 +78,26 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 	if err != nil {
 		return sum, err
 	}
-	arts, err := Package(ctx, o.Project, PackageOptions{Functions: o.Functions, Progress: o.OnPackage})
-	if err != nil {
+	// A function that fails to build is reported, and the others are
+	// deployed: its deployed version stays as it is (it is left out of the
+	// plan, so not even --prune deletes it).
+	var buildFailed []Result
+	arts, err := Package(ctx, o.Project, PackageOptions{Functions: o.Functions, Now: o.Now, Progress: func(ev ArtifactEvent) {
+		if ev.Phase == PhaseFailed {
+			buildFailed = append(buildFailed, Result{Change: Change{Name: ev.Function, Action: Update}, Err: ev.Err, Elapsed: ev.Elapsed})
+		}
+		if o.OnPackage != nil {
+			o.OnPackage(ev)
+		}
+	}})
+	if err != nil && (len(arts) == 0 || len(buildFailed) == 0 || ctx.Err() != nil) {
 		return sum, err
 	}
+	defer func() {
+		if len(buildFailed) > 0 && err == nil {
+			sum.Failures = append(buildFailed, sum.Failures...)
+		}
+	}()
 	desired := Desired(o.Project, arts, env)
 
 	var sharedPlan []providers.ResourceChange
@@ -102,6 +118,9 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 	if len(o.Functions) > 0 { // compare only the named functions
 		deployed = slices.DeleteFunc(deployed, func(fd providers.FunctionDeployment) bool { return !slices.Contains(o.Functions, fd.Name) })
 	}
+	deployed = slices.DeleteFunc(deployed, func(fd providers.FunctionDeployment) bool {
+		return slices.ContainsFunc(buildFailed, func(r Result) bool { return r.Change.Name == fd.Name })
+	})
 	sum.Plan = append(SharedChanges(sharedPlan), Plan(desired, deployed, PlanOptions{Prune: o.Prune})...)
 	if o.OnPlan != nil {
 		o.OnPlan(sum.Plan)

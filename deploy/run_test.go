@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -146,5 +148,38 @@ func TestRunFailureStopsNothingElse(t *testing.T) {
 	sum, err := Run(context.Background(), d, d, RunOptions{Project: twoFunctions(t), Getenv: func(string) string { return "x" }})
 	if err != nil || sum.Applied != 1 || len(sum.Failures) != 1 || sum.Failures[0].Change.Name != "orders" || d.fns["billing"].Name != "billing" {
 		t.Fatalf("err %v, %+v", err, sum)
+	}
+}
+
+// TestRunBuildFailureStopsNothingElse: a function whose package fails is
+// reported in the summary and left as deployed (not deleted, even with
+// --prune); the other functions are deployed; packaging reports its steps.
+func TestRunBuildFailureStopsNothingElse(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "ok"), 0o755)
+	os.WriteFile(filepath.Join(dir, "ok", "index.js"), []byte("exports.handler = async () => 1;\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "broken"), 0o755) // no index.js: the handler is missing
+	p := &project.Project{Dir: dir, Name: "shop", Functions: []project.Function{
+		{Name: "broken", Source: "broken", Runtime: "nodejs20.x", Handler: "index.handler", MemoryMB: 128, TimeoutS: 3},
+		{Name: "ok", Source: "ok", Runtime: "nodejs20.x", Handler: "index.handler", MemoryMB: 128, TimeoutS: 3},
+	}}
+	d := &fakeDeployer{current: []providers.FunctionDeployment{{Name: "broken", Runtime: "nodejs20.x"}}}
+	var steps []string
+	sum, err := Run(context.Background(), d, nil, RunOptions{Project: p, Prune: true, OnPackage: func(ev ArtifactEvent) {
+		steps = append(steps, ev.Function+":"+string(ev.Phase)+":"+ev.Step)
+	}})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if sum.Applied != 1 || len(sum.Failures) != 1 || sum.Failures[0].Change.Name != "broken" || sum.Failures[0].Err == nil {
+		t.Fatalf("summary %+v, want ok applied and broken failed", sum)
+	}
+	if len(d.deleted) > 0 {
+		t.Errorf("deleted %v: a function that failed to build stays deployed", d.deleted)
+	}
+	for _, want := range []string{"ok:building:" + StepCollecting, "ok:done:", "broken:failed:"} {
+		if !strings.Contains(strings.Join(steps, " "), want) {
+			t.Errorf("package events %v lack %s", steps, want)
+		}
 	}
 }
