@@ -67,8 +67,14 @@ func TestTuneMemoryLocal(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		fmt.Fprintf(&in, `{"source":"load","detail-type":"Tick","detail":{"i":%d}}`+"\n", i)
 	}
-	if r := run(t, dir, in.String(), "send", "-"); r.code != 0 {
+	r := run(t, dir, in.String(), "send", "-")
+	if r.code != 0 {
 		t.Fatalf("send: exit %d\n%s", r.code, r.stderr)
+	}
+	// 400 deliveries, 200 of them ~40 ms of CPU each: send drains them for
+	// seconds on any machine, and says so instead of sitting silent.
+	if !regexp.MustCompile(`waiting for \d+ deliver(y|ies) to finish`).MatchString(r.stderr) {
+		t.Errorf("send without --wait drained silently:\n%s", r.stderr)
 	}
 
 	// This test drives the pipeline (metrics recorded, recommendation,
@@ -133,7 +139,7 @@ func TestTuneMemoryLocal(t *testing.T) {
 		t.Errorf("deployed waiter has %d MB (err %v), want %d", rec.MemoryMB, err, want)
 	}
 	// and a deploy now has nothing to do
-	r := must(t, dir, "deploy", "--dry-run", "-o", "json")
+	r = must(t, dir, "deploy", "--dry-run", "-o", "json")
 	for _, p := range records(t, r.stdout, "plan") {
 		if p["action"] != "unchanged" {
 			t.Errorf("after --apply, deploy plans %v for %v", p["action"], p["function"])

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/evcli/evcli/providers"
@@ -202,7 +203,9 @@ func (s inProcess) Invoke(ctx context.Context, fn string, payload []byte) (provi
 }
 
 func (s inProcess) Close(ctx context.Context) error {
+	stop := s.e.reportDraining(DrainNoticeAfter, DrainNoticeEvery)
 	err := s.e.Drain(ctx)
+	stop()
 	cerr := s.e.Close()
 	if err != nil && ctx.Err() != nil {
 		return errors.Join(&StoppedError{Pending: s.e.bus.Abandoned(), Err: ctx.Err()}, cerr)
@@ -314,4 +317,36 @@ func ReloadServer(dir string) func(ctx context.Context, fn string) error {
 		}
 		return nil
 	}
+}
+
+// A one-shot command that waits for its deliveries at Close says so after
+// DrainNoticeAfter, and again every DrainNoticeEvery, with the count left.
+var (
+	DrainNoticeAfter = time.Second
+	DrainNoticeEvery = 5 * time.Second
+)
+
+// reportDraining reports, through Notef, how many deliveries are still
+// pending while the caller drains; stop ends the reports.
+func (e *Engine) reportDraining(after, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTimer(after)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if n := e.bus.Pending(); n > 0 {
+				e.o.Notef("waiting for %d %s to finish… (Ctrl-C leaves them to the next evcli command that delivers)", n, plural(n, "delivery", "deliveries"))
+			}
+			t.Reset(every)
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// Warnf tells the user of a problem they should fix, such as a stored
 	// rule that no longer compiles (default: standard error).
 	Warnf func(format string, args ...any)
+	// Notef tells the user what a wait is waiting for, such as the
+	// deliveries a one-shot send lets finish (default: Warnf).
+	Notef func(format string, args ...any)
 	// Getenv resolves secret environment variables (default os.Getenv).
 	Getenv func(string) string
 	// DrainTimeout bounds how long Serve waits for deliveries after its
@@ -97,6 +100,9 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if o.Warnf == nil {
 		o.Warnf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	}
+	if o.Notef == nil {
+		o.Notef = o.Warnf
 	}
 	db, err := store.Open(o.Dir)
 	if err != nil {

@@ -278,6 +278,14 @@ func (b *Bus) abandon(d *delivery) {
 	b.disp.pending.add(-1)
 }
 
+// Pending is how many deliveries are scheduled, running or waiting for a
+// retry (what Drain waits for).
+func (b *Bus) Pending() int {
+	b.disp.pending.mu.Lock()
+	defer b.disp.pending.mu.Unlock()
+	return b.disp.pending.n
+}
+
 // Abandoned is how many deliveries Close left unfinished (and unrecorded)
 // for the next process to redeliver.
 func (b *Bus) Abandoned() int { return int(b.abandoned.Load()) }
