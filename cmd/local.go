@@ -20,6 +20,7 @@ type serveOptions struct {
 	Addr        string
 	Watch       bool
 	AllowRemote bool
+	Quiet       bool
 }
 
 func newCmdLocal(f *cmdutil.Factory) *cobra.Command {
@@ -31,7 +32,9 @@ func newCmdLocal(f *cmdutil.Factory) *cobra.Command {
 		Long: `Run the project's deployed functions, its event bus and the endpoints (EventBridge
 PutEvents, Lambda Invoke, evcli's own) on 127.0.0.1 until interrupted. While it runs,
 evcli send, invoke and deploy in other terminals use it, so instances stay warm.
-With --watch, a change to a function's sources repackages and redeploys that function.`,
+With --watch, a change to a function's sources repackages and redeploys that function.
+It prints one line per request (time, operation, HTTP status, duration) on stderr;
+--quiet leaves them out.`,
 		Example: `  evcli local serve --watch
   aws lambda invoke --endpoint-url http://127.0.0.1:4010 --function-name inventory out.json  # with --addr 127.0.0.1:4010`,
 		Args: cobra.NoArgs,
@@ -42,6 +45,7 @@ With --watch, a change to a function's sources repackages and redeploys that fun
 	serve.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:0", "address of the endpoints")
 	serve.Flags().BoolVar(&o.Watch, "watch", false, "redeploy a function when its sources change")
 	serve.Flags().BoolVar(&o.AllowRemote, "allow-remote", false, "allow an --addr that other machines can reach")
+	serve.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print no line per request")
 	c.AddCommand(serve)
 	return c
 }
@@ -56,8 +60,17 @@ func runServe(ctx context.Context, f *cmdutil.Factory, o serveOptions) (err erro
 		return err
 	}
 	defer closeProvider(ctx, prov, &err)
+	var onRequest func(providers.ServedRequest)
+	if !o.Quiet {
+		var mu sync.Mutex
+		onRequest = func(r providers.ServedRequest) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(f.IO.ErrOut, "%s %-24s %d %s\n", r.Time.Format("15:04:05"), r.Op, r.Status, r.Elapsed.Round(time.Millisecond))
+		}
+	}
 	err = prov.Server.Serve(ctx, providers.ServeOptions{
-		Addr: o.Addr, AllowRemote: o.AllowRemote,
+		Addr: o.Addr, AllowRemote: o.AllowRemote, OnRequest: onRequest,
 		Logf: func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, format+"\n", args...) },
 		Ready: func(info providers.ServeInfo) {
 			fmt.Fprintf(f.IO.ErrOut, "%s provider listening on %s (%d functions deployed)\n", prov.Name, info.Addr, info.Functions)

@@ -261,6 +261,17 @@ type ServeOptions struct {
 	Logf func(format string, args ...any)
 	// Ready is called once the endpoints listen.
 	Ready func(ServeInfo)
+	// OnRequest, when set, is told of each request the endpoints answered
+	// (health checks aside), from any goroutine.
+	OnRequest func(ServedRequest)
+}
+
+// ServedRequest is one request a running Server answered.
+type ServedRequest struct {
+	Time    time.Time
+	Op      string // "PutEvents", "Invoke payment", "send", "reload"...
+	Status  int    // HTTP status
+	Elapsed time.Duration
 }
 
 // ServeInfo describes running endpoints.

@@ -38,6 +38,9 @@ type Options struct {
 	// Notef tells the user what a wait is waiting for, such as the
 	// deliveries a one-shot send lets finish (default: Warnf).
 	Notef func(format string, args ...any)
+	// OnRequest is told of each request the endpoints answer, health
+	// checks aside (local serve prints one line each).
+	OnRequest func(providers.ServedRequest)
 	// Getenv resolves secret environment variables (default os.Getenv).
 	Getenv func(string) string
 	// DrainTimeout bounds how long Serve waits for deliveries after its
@@ -181,7 +184,7 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	if sole && through > 0 {
 		e.startRedeliver(through)
 	}
-	e.srv = &http.Server{Handler: e.guard(e.handler()), ReadHeaderTimeout: 10 * time.Second}
+	e.srv = &http.Server{Handler: e.logRequests(e.guard(e.handler())), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := e.srv.Serve(e.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			o.Logf("local provider: serve: %v", err)

@@ -400,6 +400,7 @@ func (a *serverAbility) Serve(ctx context.Context, so providers.ServeOptions) er
 	if so.Logf != nil {
 		o.Logf = so.Logf
 	}
+	o.OnRequest = so.OnRequest
 	return Serve(ctx, o, func(e *Engine) {
 		if so.Ready == nil {
 			return

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/evcli/evcli/providers"
 )
@@ -233,4 +234,58 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// logRequests tells Options.OnRequest of each request next answers.
+func (e *Engine) logRequests(next http.Handler) http.Handler {
+	if e.o.OnRequest == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := requestOp(r)
+		if op == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		e.o.OnRequest(providers.ServedRequest{Time: start, Op: op, Status: sw.status, Elapsed: time.Since(start)})
+	})
+}
+
+// requestOp names a request for the log ("" for health checks).
+func requestOp(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == apiPrefix+"health":
+		return ""
+	case r.Method == http.MethodPost && p == "/":
+		return "PutEvents"
+	case strings.HasPrefix(p, "/2015-03-31/functions/") && strings.HasSuffix(p, "/invocations"):
+		return "Invoke " + strings.TrimSuffix(strings.TrimPrefix(p, "/2015-03-31/functions/"), "/invocations")
+	case strings.HasPrefix(p, apiPrefix):
+		op := strings.TrimPrefix(p, apiPrefix)
+		if fn := r.URL.Query().Get("function"); fn != "" {
+			op += " " + fn
+		}
+		return op
+	}
+	return r.Method + " " + p
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
