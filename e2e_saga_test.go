@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/evcli/evcli/internal/testenv"
@@ -49,8 +51,14 @@ func TestSagaCompensatesThroughSDKPublishes(t *testing.T) {
 
 			r := must(t, dir, "send", "events/order-created-shipment-fails.json", "--wait", "-o", "json")
 			ran := map[string]int{}
+			handled := map[string]bool{} // "function ← detail-type → published"
 			for _, d := range records(t, r.stdout, "delivery") {
 				ran[d["function"].(string)]++
+				pub := ""
+				if list, ok := d["published"].([]any); ok {
+					pub = fmt.Sprint(list...)
+				}
+				handled[fmt.Sprintf("%v ← %v → %s", d["function"], d["detailType"], pub)] = true
 				if d["status"] != "ok" {
 					t.Errorf("delivery to %v: %v %v", d["function"], d["status"], d["error"])
 				}
@@ -62,6 +70,13 @@ func TestSagaCompensatesThroughSDKPublishes(t *testing.T) {
 					t.Errorf("%s ran %d times, want %d (all: %v)", fn, ran[fn], n, ran)
 				}
 			}
+			// Each delivery says what it handled and what its handler
+			// published: the shipment failure and the compensations show.
+			for _, want := range []string{"shipment ← InventoryReserved → ShipmentFailed", "inventory ← ShipmentFailed → InventoryReleased"} {
+				if !handled[want] {
+					t.Errorf("no delivery %q in %v", want, handled)
+				}
+			}
 			types, corr := storedTypes(t, dir)
 			for _, typ := range []string{"OrderCreated", "PaymentCompleted", "InventoryReserved", "ShipmentFailed", "InventoryReleased"} {
 				if types[typ] != 1 {
@@ -70,6 +85,10 @@ func TestSagaCompensatesThroughSDKPublishes(t *testing.T) {
 			}
 			if len(corr) != 1 || corr[""] {
 				t.Errorf("stored events carry correlation ids %v, want one", corr)
+			}
+			text := must(t, dir, "send", "events/order-created-shipment-fails.json", "--wait")
+			if !regexp.MustCompile(`shipment\s+← InventoryReserved\s+ok .*→ ShipmentFailed`).MatchString(text.stdout) {
+				t.Errorf("send --wait lines do not say what shipment handled:\n%s", text.stdout)
 			}
 		})
 	}

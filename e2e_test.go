@@ -188,6 +188,11 @@ func TestFanOutEndToEnd(t *testing.T) {
 					t.Logf("%s has %d REPORT lines: an attempt was retried (slow init on a loaded machine?)", fn, reports[fn])
 				}
 			}
+			// an event no rule matches says so and how to find out why
+			os.WriteFile(filepath.Join(dir, "stray.json"), []byte(`{"source":"nobody","detail-type":"Stray","detail":{}}`), 0o644)
+			if r := must(t, dir, "send", "stray.json", "--wait"); !strings.Contains(r.stderr, "no rule matched: nothing ran. See why with: evcli filter test --rule ") {
+				t.Errorf("send of an unmatched event:\n%s", r.stderr)
+			}
 			// a second deploy with nothing changed touches nothing
 			r = must(t, dir, "deploy", "-o", "json")
 			for _, p := range records(t, r.stdout, "plan") {

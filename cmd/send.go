@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
+	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
 )
 
@@ -59,6 +61,9 @@ func readInput(f *cmdutil.Factory, name string) ([]byte, string, error) {
 	if name == "-" {
 		b, err := io.ReadAll(f.IO.In)
 		return b, "<stdin>", err
+	}
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return nil, name, cmdutil.UsageError("%s is a directory: send takes one file of events (JSON, an array, NDJSON) or - for stdin", name)
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
@@ -151,6 +156,28 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) (err error)
 			return err
 		}
 		failed += printDeliveries(f, f.Globals.JSON(), jl, dels)
+		if len(dels) == 0 && rep.Failed() < len(evs) {
+			hintNoRule(f, p, o.File)
+		}
+	} else if prov.Router != nil {
+		unmatched := 0
+		routes := map[string]func(providers.Event) []string{}
+		for i, ev := range evs {
+			if i >= len(rep.Results) || rep.Results[i].ErrorCode != "" {
+				continue
+			}
+			route, ok := routes[ev.EventBusName]
+			if !ok {
+				route, _ = prov.Router.Route(ctx, ev.EventBusName)
+				routes[ev.EventBusName] = route
+			}
+			if route != nil && len(route(ev)) == 0 {
+				unmatched++
+			}
+		}
+		if unmatched == len(evs) {
+			hintNoRule(f, p, o.File)
+		}
 	}
 	if failed > 0 {
 		if !f.Globals.JSON() && rep.Failed() > 0 {
@@ -159,6 +186,18 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) (err error)
 		return cmdutil.Silent(cmdutil.ExitFailure)
 	}
 	return nil
+}
+
+// hintNoRule says that the events reached no function and how to see why.
+func hintNoRule(f *cmdutil.Factory, p *project.Project, file string) {
+	fn := "FUNCTION"
+	if len(p.Functions) > 0 {
+		fn = p.Functions[0].Name
+	}
+	if file == "-" {
+		file = "EVENTS.json"
+	}
+	fmt.Fprintf(f.IO.ErrOut, "no rule matched: nothing ran. See why with: evcli filter test --rule %s --event %s -v\n", fn, file)
 }
 
 // printSendResult prints one line (or JSON record) per event and returns
@@ -199,9 +238,10 @@ func printDeliveries(f *cmdutil.Factory, asJSON bool, jl *cmdutil.JSONLines, del
 		jl = cmdutil.NewJSONLines(f.IO.Out, "deliveries")
 	}
 	failed := 0
-	width := 0
+	width, dtWidth := 0, 0
 	for _, d := range dels {
 		width = max(width, len(d.Function))
+		dtWidth = max(dtWidth, len(d.DetailType))
 	}
 	for _, d := range dels {
 		if d.Status != "ok" {
@@ -210,6 +250,12 @@ func printDeliveries(f *cmdutil.Factory, asJSON bool, jl *cmdutil.JSONLines, del
 		if jl != nil {
 			rec := map[string]any{"type": "delivery", "function": d.Function, "status": d.Status, "correlationId": d.CorrelationID,
 				"durationMs": d.DurationMs, "eventId": d.EventID, "attempts": d.Attempts}
+			if d.DetailType != "" {
+				rec["detailType"] = d.DetailType
+			}
+			if len(d.Published) > 0 {
+				rec["published"] = d.Published
+			}
 			if d.Error != "" {
 				rec["error"] = d.Error
 			}
@@ -217,6 +263,13 @@ func printDeliveries(f *cmdutil.Factory, asJSON bool, jl *cmdutil.JSONLines, del
 			continue
 		}
 		line := fmt.Sprintf("%-*s  %-6s  %8.1f ms  %s", width, d.Function, d.Status, d.DurationMs, orDash(d.CorrelationID))
+		if dtWidth > 0 {
+			// shipment ← InventoryReserved  failed ... → ShipmentFailed
+			line = fmt.Sprintf("%-*s ← %-*s  %-6s  %8.1f ms  %s", width, d.Function, dtWidth, orDash(d.DetailType), d.Status, d.DurationMs, orDash(d.CorrelationID))
+		}
+		if len(d.Published) > 0 {
+			line += "  → " + strings.Join(d.Published, ", ")
+		}
 		if d.Attempts > 1 {
 			line += fmt.Sprintf("  (%d attempts)", d.Attempts)
 		}

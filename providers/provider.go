@@ -233,6 +233,9 @@ type Delivery struct {
 	DurationMs    float64   `json:"durationMs"`
 	CorrelationID string    `json:"correlationId,omitempty"`
 	Time          time.Time `json:"time"`
+	// Published are the detail-types of the events the handler published
+	// while it handled this one (what it caused), where the provider knows.
+	Published []string `json:"published,omitempty"`
 }
 
 // Waiter waits for the deliveries of the events published through the

@@ -216,7 +216,8 @@ func portableDeliveries(dels []store.Delivery) []providers.Delivery {
 	out := make([]providers.Delivery, len(dels))
 	for i, d := range dels {
 		out[i] = providers.Delivery{EventID: d.EventID, Function: d.Function, Rule: d.RuleID, Status: d.Status,
-			Attempts: d.Attempts, Error: d.Error, DurationMs: d.DurationMs, CorrelationID: d.CorrelationID, Time: d.Time}
+			Attempts: d.Attempts, Error: d.Error, DurationMs: d.DurationMs, CorrelationID: d.CorrelationID, Time: d.Time,
+			DetailType: d.DetailType, Published: d.Published}
 	}
 	return out
 }

@@ -393,14 +393,14 @@ func (b *Bus) schedule(rt *routing, flowID string, depth int, se providers.Store
 	b.disp.pending.add(1)
 	if depth >= b.o.MaxDepth {
 		b.rec.send(flowID, store.Delivery{
-			EventID: se.ID, EventSeq: se.Seq, Function: rule.Function, RuleID: rule.ID, Status: store.DeliveryFailed,
+			EventID: se.ID, EventSeq: se.Seq, Function: rule.Function, RuleID: rule.ID, Status: store.DeliveryFailed, DetailType: se.DetailType,
 			CorrelationID: se.CorrelationID, Time: b.o.Now(),
 			Error: fmt.Sprintf("recursive chain stopped: the event was published %d functions deep (Options.MaxDepth); check for a rule that matches what its own function publishes", depth),
 		}, true)
 		return
 	}
 	b.enqueue(&delivery{
-		flow: flowID, eventID: se.ID, eventSeq: se.Seq, correlationID: se.CorrelationID,
+		flow: flowID, eventID: se.ID, eventSeq: se.Seq, correlationID: se.CorrelationID, detailType: se.DetailType,
 		fn: rule.Function, ruleID: rule.ID, payload: payload, limit: limit, depth: depth,
 	})
 }

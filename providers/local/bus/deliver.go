@@ -13,6 +13,7 @@ import (
 // delivery is one event on its way to one rule's target.
 type delivery struct {
 	flow, eventID, correlationID string
+	detailType                   string
 	eventSeq                     int64
 	fn, ruleID                   string
 	payload                      []byte
@@ -86,6 +87,7 @@ func (b *Bus) attempt(d *delivery) {
 	rec := store.Delivery{
 		EventID: d.eventID, EventSeq: d.eventSeq, Function: d.fn, RuleID: d.ruleID, Attempts: d.attempts,
 		DurationMs: out.DurationMs, CorrelationID: d.correlationID, Time: b.o.Now(),
+		DetailType: d.detailType, Published: sc.Published(),
 	}
 	if rec.DurationMs == 0 {
 		rec.DurationMs = float64(rec.Time.Sub(start).Microseconds()) / 1000
@@ -271,7 +273,7 @@ const StatusPending = "pending"
 func (b *Bus) abandon(d *delivery) {
 	b.abandoned.Add(1)
 	b.flows.finish(d.flow, store.Delivery{
-		EventID: d.eventID, EventSeq: d.eventSeq, Function: d.fn, RuleID: d.ruleID, Status: StatusPending,
+		EventID: d.eventID, EventSeq: d.eventSeq, Function: d.fn, RuleID: d.ruleID, Status: StatusPending, DetailType: d.detailType,
 		Attempts: d.attempts, CorrelationID: d.correlationID, Time: b.o.Now(),
 		Error: "evcli stopped before the delivery finished; the next evcli process redelivers it",
 	})

@@ -31,6 +31,7 @@ type invBinding struct {
 	flow  string
 	depth int // of the event the invocation handles
 	refs  int
+	scope *deliveryScope // the delivery the invocation serves (nil for evcli invoke)
 }
 
 func (t *flowTable) init(now func() time.Time, ttl time.Duration) {
@@ -153,16 +154,17 @@ func (b *Bus) invocation(fn, requestID string) (invBinding, bool) {
 // invocations through BindRequest; this is for invocations that the bus does
 // not start (say, `evcli invoke` joining a flow).
 func (b *Bus) BindInvocation(fn, requestID, flowID string) (release func()) {
-	return b.bindInvocation(fn, requestID, flowID, 0)
+	return b.bindInvocation(fn, requestID, flowID, 0, nil)
 }
 
-func (b *Bus) bindInvocation(fn, requestID, flowID string, depth int) (release func()) {
+func (b *Bus) bindInvocation(fn, requestID, flowID string, depth int, sc *deliveryScope) (release func()) {
 	k := invKey{fn, requestID}
 	t := &b.flows
 	t.mu.Lock()
 	bd := t.inv[k]
 	bd.flow = flowID
 	bd.depth = depth
+	bd.scope = sc
 	bd.refs++
 	t.inv[k] = bd
 	t.mu.Unlock()
@@ -228,6 +230,23 @@ type deliveryScope struct {
 	mu       sync.Mutex
 	releases []func()
 	done     bool
+	// published are the detail-types of the events the invocation
+	// published through the PutEvents endpoint, in order.
+	published []string
+}
+
+// addPublished records events the delivery's invocation published.
+func (sc *deliveryScope) addPublished(detailTypes []string) {
+	sc.mu.Lock()
+	sc.published = append(sc.published, detailTypes...)
+	sc.mu.Unlock()
+}
+
+// Published returns the detail-types the invocation published.
+func (sc *deliveryScope) Published() []string {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return append([]string(nil), sc.published...)
 }
 
 func (b *Bus) scope(ctx context.Context, flowID, fn string, depth int) (context.Context, *deliveryScope) {
@@ -264,7 +283,7 @@ func BindRequest(ctx context.Context, requestID string) bool {
 	if sc.done {
 		return false
 	}
-	sc.releases = append(sc.releases, sc.b.bindInvocation(sc.fn, requestID, sc.flow, sc.depth))
+	sc.releases = append(sc.releases, sc.b.bindInvocation(sc.fn, requestID, sc.flow, sc.depth, sc))
 	return true
 }
 

@@ -127,6 +127,7 @@ func (b *Bus) PutEventsHandler(caller func(r *http.Request) (fn, requestID strin
 		}
 		ctx := r.Context()
 		flow := r.Header.Get(FlowHeader)
+		var publisher *deliveryScope
 		if caller != nil {
 			if fn, reqID, ok := caller(r); ok {
 				ctx = context.WithValue(ctx, fromFunctionKey{}, true)
@@ -135,6 +136,7 @@ func (b *Bus) PutEventsHandler(caller func(r *http.Request) (fn, requestID strin
 					if flow == "" {
 						flow = bd.flow
 					}
+					publisher = bd.scope
 				}
 			}
 		}
@@ -144,8 +146,15 @@ func (b *Bus) PutEventsHandler(caller func(r *http.Request) (fn, requestID strin
 				writeAWSError(w, http.StatusInternalServerError, "InternalException", err.Error())
 				return
 			}
+			var published []string
 			for k, p := range pub {
 				results[index[k]] = PutEventsResultEntry{EventID: p.EventID, ErrorCode: p.ErrorCode, ErrorMessage: p.ErrorMsg}
+				if p.ErrorCode == "" {
+					published = append(published, evs[k].DetailType)
+				}
+			}
+			if publisher != nil {
+				publisher.addPublished(published)
 			}
 		}
 		resp := PutEventsResponse{Entries: results}

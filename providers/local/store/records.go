@@ -127,6 +127,11 @@ type Delivery struct {
 	DurationMs    float64
 	CorrelationID string
 	Time          time.Time
+	// DetailType is the delivered event's; Published the detail-types of
+	// the events the invocation published. Both are reported by Wait and
+	// not stored (the events table holds them).
+	DetailType string   `json:",omitempty"`
+	Published  []string `json:",omitempty"`
 }
 
 // Final reports whether the delivery is a final outcome (ok or failed).
