@@ -109,8 +109,12 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) (err er
 	// opened or built.
 	if _, err := deploy.Environments(p, o.Functions, f.Getenv); err != nil {
 		var ms *deploy.MissingSecretsError
-		if errors.As(err, &ms) {
+		var ue *deploy.UnknownFunctionError
+		switch {
+		case errors.As(err, &ms):
 			return cmdutil.UsageError("%s", ms.Error())
+		case errors.As(err, &ue):
+			return cmdutil.UsageError("--function: %v", ue)
 		}
 		return err
 	}
@@ -155,6 +159,10 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) (err er
 	})
 	if progress != nil {
 		progress.Stop()
+	}
+	var ue *deploy.UnknownFunctionError
+	if errors.As(runErr, &ue) {
+		return cmdutil.UsageError("--function: %v", ue)
 	}
 	if runErr != nil && !(ctx.Err() != nil && progress != nil) {
 		return runErr

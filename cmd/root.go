@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -172,12 +173,37 @@ Lambda memory from observed metrics.`,
 	} {
 		root.AddCommand(c)
 	}
+	// Words users of other tools type: cobra's "unknown command" error
+	// suggests the evcli command (evcli logs -> tail, evcli build -> package).
+	suggestFor := map[string][]string{
+		"tail":    {"logs", "log", "follow"},
+		"package": {"build", "bundle", "zip"},
+		"deploy":  {"up", "apply", "push"},
+		"send":    {"put", "publish", "emit"},
+		"invoke":  {"call", "run"},
+	}
+	for _, c := range root.Commands() {
+		c.SuggestFor = append(c.SuggestFor, suggestFor[c.Name()]...)
+	}
+	root.SetHelpCommand(newCmdHelp())
 	wrapArgs(root)
 	return root
 }
 
-// wrapArgs makes argument-count errors usage errors (exit 2) everywhere.
+// wrapArgs makes argument-count errors usage errors (exit 2) everywhere,
+// and an unknown subcommand of a command group (evcli filter tset) a usage
+// error with a did-you-mean, where cobra would print the group's help and
+// exit 0.
 func wrapArgs(c *cobra.Command) {
+	if c.HasSubCommands() && !c.Runnable() && c.HasParent() {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownSubcommand(cmd, args[0])
+		}
+	}
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
@@ -189,6 +215,68 @@ func wrapArgs(c *cobra.Command) {
 	}
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
+	}
+}
+
+// unknownSubcommand is the usage error for "evcli GROUP NAME" when GROUP
+// has no subcommand NAME.
+func unknownSubcommand(c *cobra.Command, name string) error {
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+			names = append(names, sub.Aliases...)
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", name, c.CommandPath())
+	if s := suggest(name, names); s != "" {
+		msg += fmt.Sprintf(": did you mean %q?", s)
+	} else if top, _, err := c.Root().Find([]string{name}); err == nil && top != c.Root() && c != c.Root() {
+		msg += fmt.Sprintf(": did you mean \"evcli %s\"?", top.Name())
+	} else {
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() && slices.Contains(sub.SuggestFor, name) {
+				msg += fmt.Sprintf(": did you mean %q?", sub.Name())
+				break
+			}
+		}
+	}
+	return &flagError{err: fmt.Errorf("%s (commands: %s)", msg, strings.Join(availableNames(c), ", ")), usage: c.CommandPath()}
+}
+
+func availableNames(c *cobra.Command) []string {
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	return names
+}
+
+// newCmdHelp replaces cobra's help command, which prints "Unknown help
+// topic" and exits 0: an unknown topic is a usage error with a did-you-mean.
+func newCmdHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command or topic",
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			target, rest, err := root.Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				name := strings.Join(args, " ")
+				parent := root
+				if target != nil && len(rest) > 0 {
+					parent, name = target, rest[0]
+				}
+				return unknownSubcommand(parent, name)
+			}
+			target.InitDefaultHelpFlag()
+			return target.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return availableNames(c.Root()), cobra.ShellCompDirectiveNoFileComp
+		},
 	}
 }
 

@@ -66,7 +66,7 @@ func newCmdTailWith(f *cmdutil.Factory, runF func(*tailOptions) error) *cobra.Co
 		RunTUI: runTUIProgram,
 	}
 	o.Project = func() (*project.Project, error) {
-		if _, err := os.Stat(f.Globals.File); errors.Is(err, fs.ErrNotExist) && f.Globals.File == project.DefaultFile {
+		if _, err := os.Stat(f.ProjectFile()); errors.Is(err, fs.ErrNotExist) && f.Globals.File == project.DefaultFile {
 			return nil, nil // no project: tail works without per-function settings
 		}
 		return f.Project()

@@ -61,7 +61,7 @@ func runValidate(f *cmdutil.Factory) error {
 	if err != nil && !errors.As(err, &ds) {
 		return err
 	}
-	file := f.Globals.File
+	file := f.ProjectFile()
 	if f.Globals.JSON() {
 		w := cmdutil.NewJSONLines(f.IO.Out, "validate")
 		if ds != nil {

@@ -97,7 +97,7 @@ FILE:10:13: functions.orders.memory: 20000 is out of range
 3 problems in FILE
 `},
 		{name: "flag is checked", path: good, args: []string{"--provider", "awz"}, wantCode: 2,
-			wantErr: "--provider: unknown provider \"awz\"\n    did you mean \"aws\"? providers are \"local\", \"aws\", \"gcp\" or \"azure\"\n1 problem in FILE\n"},
+			wantErr: "--provider: unknown provider \"awz\"\n    did you mean \"aws\"? providers are \"local\", \"aws\", \"gcp\" or \"azure\"\n1 problem in --provider\n"},
 		{name: "env is checked", path: good, env: []string{"EVCLI_REGION=EU West"}, wantCode: 2,
 			errContain: "EVCLI_REGION: \"EU West\" is not a valid region"},
 		{name: "env and file problems together", path: bad, env: []string{"EVCLI_PROVIDER=gpc"}, wantCode: 2,

@@ -79,18 +79,39 @@ func (d *Diagnostics) Error() string {
 }
 
 // Summary counts the problems: "1 problem in evcli.yaml", "3 problems in
-// evcli.yaml".
+// evcli.yaml"; problems in flags or EVCLI_* variables are counted as theirs
+// ("1 problem in --provider", "2 problems: 1 in evcli.yaml, 1 in --region").
 func (d *Diagnostics) Summary() string {
 	file := d.File
 	if file == "" {
 		file = DefaultFile
 	}
-	n := len(d.List) + d.More
-	s := "s"
-	if n == 1 {
-		s = ""
+	inFile := d.More
+	var others []string // the override sources, in order, once each
+	nOther := 0
+	for _, x := range d.List {
+		if x.File == "" || x.File == d.File {
+			inFile++
+			continue
+		}
+		nOther++
+		if !slices.Contains(others, x.File) {
+			others = append(others, x.File)
+		}
 	}
-	return fmt.Sprintf("%d problem%s in %s", n, s, file)
+	plural := func(n int) string {
+		if n == 1 {
+			return "1 problem"
+		}
+		return fmt.Sprintf("%d problems", n)
+	}
+	switch {
+	case nOther == 0:
+		return plural(inFile) + " in " + file
+	case inFile == 0:
+		return plural(nOther) + " in " + strings.Join(others, " and ")
+	}
+	return fmt.Sprintf("%s: %d in %s, %d in %s", plural(inFile+nOther), inFile, file, nOther, strings.Join(others, " and "))
 }
 
 // sort orders the diagnostics: overrides (no position) first, then by

@@ -304,3 +304,29 @@ func lineText(data []byte, line int) string {
 	}
 	return lines[line-1]
 }
+
+// Find returns the project file for a command run in dir: dir/name, or
+// else the nearest parent directory's name (as git finds .git), or
+// dir/name when no directory up to the root holds one (Load then says
+// "no such file"). name must be a bare file name.
+func Find(dir, name string) string {
+	first := filepath.Join(dir, name)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return first
+	}
+	for d := abs; ; {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			if d == abs {
+				return first
+			}
+			return p
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return first
+		}
+		d = parent
+	}
+}

@@ -64,5 +64,15 @@ func (f *Factory) Project() (*project.Project, error) {
 	if f.Globals.Region != "" {
 		flags["region"] = f.Globals.Region
 	}
-	return project.Load(f.Globals.File, project.LoadOptions{Flags: flags, Environ: f.Environ()})
+	return project.Load(f.ProjectFile(), project.LoadOptions{Flags: flags, Environ: f.Environ()})
+}
+
+// ProjectFile is the project file: -f as given, or, by default, evcli.yaml
+// in this directory or the nearest parent that has one (as git finds
+// .git), so evcli works from a function's directory.
+func (f *Factory) ProjectFile() string {
+	if f.Globals.File != project.DefaultFile {
+		return f.Globals.File
+	}
+	return project.Find(".", project.DefaultFile)
 }
