@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -286,10 +288,19 @@ func newCmdVersion(f *cmdutil.Factory) *cobra.Command {
 		Short: "Print evcli's version",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			bi, _ := debug.ReadBuildInfo()
+			v := versionOf(bi)
 			if f.Globals.JSON() {
-				return cmdutil.NewJSONLines(f.IO.Out, "version").Write(map[string]string{"type": "evcli", "version": Version})
+				rec := map[string]string{"type": "evcli", "version": v.Version, "goVersion": v.Go}
+				if v.Commit != "" {
+					rec["commit"], rec["commitTime"] = v.Commit, v.Time
+					if v.Modified {
+						rec["modified"] = "true"
+					}
+				}
+				return cmdutil.NewJSONLines(f.IO.Out, "version").Write(rec)
 			}
-			fmt.Fprintf(f.IO.Out, "evcli %s\n", Version)
+			fmt.Fprintf(f.IO.Out, "evcli %s\n", v)
 			return nil
 		},
 	}
@@ -359,3 +370,53 @@ const exitCodesHelp = `Exit codes
   4    no credentials or region (or project) for a cloud provider
   130  interrupted (Ctrl-C)
 `
+
+// buildVersion is what evcli version prints, from the binary's build info.
+type buildVersion struct {
+	Version, Commit, Time, Go string
+	Modified                  bool
+}
+
+// versionOf reads the module version (go install ...@v1.2.3), the VCS
+// commit (go build in a clone) and the Go version from bi; -ldflags
+// -X cmd.Version wins over the module version.
+func versionOf(bi *debug.BuildInfo) buildVersion {
+	v := buildVersion{Version: Version, Go: runtime.Version()}
+	if bi == nil {
+		return v
+	}
+	if bi.GoVersion != "" {
+		v.Go = bi.GoVersion
+	}
+	if v.Version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v.Version = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v.Commit = s.Value
+		case "vcs.time":
+			v.Time = s.Value
+		case "vcs.modified":
+			v.Modified = s.Value == "true"
+		}
+	}
+	return v
+}
+
+// String is "v1.2.3 (commit 0123abcd 2026-12-07T10:00:00Z, modified; go1.26.7)".
+func (v buildVersion) String() string {
+	var parts []string
+	if v.Commit != "" {
+		c := "commit " + v.Commit[:min(12, len(v.Commit))]
+		if v.Time != "" {
+			c += " " + v.Time
+		}
+		if v.Modified {
+			c += ", modified"
+		}
+		parts = append(parts, c)
+	}
+	parts = append(parts, v.Go)
+	return v.Version + " (" + strings.Join(parts, "; ") + ")"
+}

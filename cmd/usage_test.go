@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -91,5 +92,17 @@ functions:
 		if code := Run(context.Background(), f, append(p, "--no-such-flag")); code != cmdutil.ExitUsage {
 			t.Errorf("evcli %s --no-such-flag: exit %d, want 2\n%s", strings.Join(p, " "), code, errOut)
 		}
+	}
+}
+
+func TestVersionFromBuildInfo(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.7", Main: debug.Module{Path: "github.com/evcli/evcli", Version: "v0.4.0"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-12-07T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := versionOf(bi).String(), "v0.4.0 (commit 0123456789ab 2026-12-07T10:00:00Z, modified; go1.26.7)"; got != want {
+		t.Errorf("version = %q, want %q", got, want)
+	}
+	bi.Main.Version, bi.Settings = "(devel)", nil
+	if got := versionOf(bi).String(); got != "dev (go1.26.7)" {
+		t.Errorf("a build outside a clone = %q", got)
 	}
 }
