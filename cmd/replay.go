@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -452,7 +453,7 @@ func printReplayPlan(f *cmdutil.Factory, jl *cmdutil.JSONLines, plan replay.Plan
 	if len(plan.Sample) > 0 {
 		fmt.Fprintln(w, "sample:")
 		for _, s := range replaySample(plan.Sample) {
-			fmt.Fprintf(w, "  %s\n", s)
+			fmt.Fprintf(w, "  %s\n", truncateSample(s, sampleWidth))
 		}
 	}
 }
@@ -465,6 +466,32 @@ func replayPlural(n int64, word string) string {
 		return fmt.Sprintf("%d %ses", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// sampleWidth is how much of a sample event a dry run prints as text.
+const sampleWidth = 400
+
+// truncateSample cuts s to at most n bytes (at a rune boundary) and says
+// how much it left out.
+func truncateSample(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%s more; -o json prints the whole event)", s[:cut], humanBytes(len(s)-cut))
+}
+
+func humanBytes(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func replaySample(evs []providers.Event) []string {

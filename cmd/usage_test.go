@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -104,5 +105,16 @@ func TestVersionFromBuildInfo(t *testing.T) {
 	bi.Main.Version, bi.Settings = "(devel)", nil
 	if got := versionOf(bi).String(); got != "dev (go1.26.7)" {
 		t.Errorf("a build outside a clone = %q", got)
+	}
+}
+
+func TestReplaySampleTruncated(t *testing.T) {
+	long := `{"detail":"` + strings.Repeat("é", 100000) + `"}`
+	got := truncateSample(long, sampleWidth)
+	if len(got) > sampleWidth+100 || !strings.Contains(got, "KB more; -o json prints the whole event") || !utf8.ValidString(got) {
+		t.Errorf("truncated sample: %d bytes, %q…", len(got), got[len(got)-80:])
+	}
+	if short := `{"a":1}`; truncateSample(short, sampleWidth) != short {
+		t.Error("a short sample was changed")
 	}
 }
