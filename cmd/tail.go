@@ -72,7 +72,7 @@ func newCmdTailWith(f *cmdutil.Factory, runF func(*tailOptions) error) *cobra.Co
 		return f.Project()
 	}
 	c := &cobra.Command{
-		Use:   "tail",
+		Use:   "tail [FUNCTION...]",
 		Short: "Follow the logs of many functions, grouped by correlation ID",
 		Long: `Follow the logs of many functions at once, merged in time order and grouped by
 correlation ID.
@@ -94,19 +94,28 @@ line's detail with every field), esc back, / search, f function filter, l level
 filter, e next error, y copy the full ID, w wrap, space pause, F follow, ? every
 key, q quit.
 
+Function names may be given as arguments or with --function (names or globs).
+tail follows by default (--follow=false prints what exists and exits); -f is
+--file, the project file, in tail as in every evcli command.
+
 Piped, or with --no-tui, one line per record:
   2024-01-01T00:00:00.000Z function [correlation] message
 and with -o json one JSON object per line (after the version line):
   {"type":"log","time":...,"provider":...,"function":...,"requestId":...,
    "level":...,"correlationId":...,"message":...,"fields":{...}}`,
 		Example: `  evcli tail
+  evcli tail payment 'order-*'          # the same as --function payment --function 'order-*'
   evcli tail --function 'order-*' --function billing --level warn
   evcli tail --correlation 7d0c9a2e --since 1h
   evcli tail --since 2024-05-01T10:00:00Z --follow=false --grep 'timeout|declined'
   evcli tail -o json | jq 'select(.level == "ERROR")'`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			o.SinceSet = c.Flags().Changed("since")
+			// Positional names are functions, as in stern and sam logs.
+			// Following is the default (--follow=false stops); -f stays
+			// --file, the project file, as in every evcli command.
+			o.Functions = append(o.Functions, args...)
 			if runF != nil {
 				return runF(o)
 			}
