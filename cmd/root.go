@@ -188,6 +188,7 @@ Lambda memory from observed metrics.`,
 		c.SuggestFor = append(c.SuggestFor, suggestFor[c.Name()]...)
 	}
 	root.SetHelpCommand(newCmdHelp())
+	registerCompletions(f, root)
 	wrapArgs(root)
 	return root
 }

@@ -118,3 +118,34 @@ func TestReplaySampleTruncated(t *testing.T) {
 		t.Error("a short sample was changed")
 	}
 }
+
+func TestCompletionKnowsFunctionsAndEnums(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "evcli.yaml")
+	os.WriteFile(file, []byte("project: shop\nfunctions:\n  payment:\n    source: p\n    runtime: nodejs20.x\n    handler: index.handler\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "p"), 0o755)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"deploy", "--function", ""}, []string{"payment"}},
+		{[]string{"invoke", ""}, []string{"payment"}},
+		{[]string{"tail", ""}, []string{"payment"}},
+		{[]string{"filter", "test", "--rule", ""}, []string{"payment"}},
+		{[]string{"tune", "memory", "--strategy", ""}, []string{"cost", "speed", "balanced"}},
+		{[]string{"deploy", "-o", ""}, []string{"text", "json"}},
+		{[]string{"send", "--provider", ""}, []string{"local", "aws", "gcp", "azure"}},
+		{[]string{"tail", "--color", ""}, []string{"auto", "always", "never"}},
+	} {
+		f, out, errOut := scaffoldFactory(file)
+		if code := Run(context.Background(), f, append([]string{"__complete"}, tc.args...)); code != 0 {
+			t.Errorf("complete %v: exit %d: %s", tc.args, code, errOut)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w+"\n") {
+				t.Errorf("complete %v = %q, want %s", tc.args, out, w)
+			}
+		}
+	}
+}
