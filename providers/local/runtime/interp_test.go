@@ -70,6 +70,8 @@ exports.cberr = (event, context, callback) => { setTimeout(() => console.log("ti
 	"src/orders/create.cjs": `module.exports.handler = async () => "created";`,
 	"syntax.js":             `exports.handler = async () => { return ; ;; }}`,
 	"initfail.js":           `throw new Error("config missing");`,
+	"needsdep.js":           `const eb = require("@aws-sdk/client-eventbridge"); exports.handler = async () => 1;`,
+	"needsesm.mjs":          `import { x } from "left-pad-not-installed"; export const handler = async () => x;`,
 }
 
 func TestNodeHandlers(t *testing.T) {
@@ -94,6 +96,9 @@ func TestNodeHandlers(t *testing.T) {
 		{handler: "index.uncaught", errorType: "Error", errorContains: `"errorMessage":"later"`},
 		{handler: "index.rejects", errorType: "Runtime.UnhandledPromiseRejection", errorContains: `"errorMessage":"Error: nobody catches me"`},
 		{handler: "missing.handler", errorType: "Runtime.ImportModuleError", errorContains: `Cannot find module 'missing'`},
+		// A missing package names the package and the fix, not the handler file.
+		{handler: "needsdep.handler", errorType: "Runtime.ImportModuleError", errorContains: `Cannot find module '@aws-sdk/client-eventbridge' imported by needsdep: the handler imports '@aws-sdk/client-eventbridge', which is not installed: run npm install`},
+		{handler: "needsesm.handler", errorType: "Runtime.ImportModuleError", errorContains: `the handler imports 'left-pad-not-installed', which is not installed`},
 		{handler: "index.nothere", errorType: "Runtime.HandlerNotFound", errorContains: `"errorMessage":"index.nothere is undefined or not exported"`},
 		{handler: "index.notfn", errorType: "Runtime.HandlerNotFound", errorContains: `index.notfn is not a function`},
 		{handler: "syntax.handler", errorType: "Runtime.UserCodeSyntaxError", errorContains: `SyntaxError: Unexpected token`},

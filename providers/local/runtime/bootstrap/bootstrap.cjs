@@ -118,11 +118,23 @@ async function loadModule(base, shortName) {
     return require(base); // a directory with index.js, or a package
   } catch (err) {
     if (err instanceof SyntaxError) throw new RuntimeError('Runtime.UserCodeSyntaxError', `${err.name}: ${err.message}`, err);
-    if (err && (err.code === 'MODULE_NOT_FOUND' || err.code === 'ERR_MODULE_NOT_FOUND') && String(err.message).includes(base)) {
-      throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${shortName}'\nRequire stack:\n- ${__filename}`, err);
-    }
     if (err && (err.code === 'MODULE_NOT_FOUND' || err.code === 'ERR_MODULE_NOT_FOUND')) {
-      throw new RuntimeError('Runtime.ImportModuleError', `Error: ${err.message}`, err);
+      // The first line names what is missing: "Cannot find module 'X'"
+      // (require) or "Cannot find package 'X' imported from F" (import).
+      // The handler file itself also appears in the require stack, so
+      // only the name tells the handler apart from one of its imports.
+      const first = String(err.message).split('\n')[0];
+      const m = /Cannot find (?:module|package) '([^']+)'/.exec(first);
+      const missing = m ? m[1] : '';
+      const isHandler = !missing || missing === base || ['.js', '.mjs', '.cjs'].some((ext) => missing === base + ext || missing === pathToFileURL(base + ext).href);
+      if (isHandler) {
+        throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${shortName}'\nRequire stack:\n- ${__filename}`, err);
+      }
+      const pkg = missing.startsWith('@') ? missing.split('/').slice(0, 2).join('/') : missing.split('/')[0];
+      const hint = missing.startsWith('.') || missing.startsWith('/')
+        ? `a file the handler imports is missing: check the path '${missing}'`
+        : `the handler imports '${pkg}', which is not installed: run npm install in the function's directory (evcli zips its node_modules)`;
+      throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${missing}' imported by ${shortName}: ${hint}`, err);
     }
     throw err;
   }
