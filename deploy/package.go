@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -129,6 +130,11 @@ func (e *BuildError) Error() string {
 	out := strings.TrimRight(e.Output, "\n")
 	if out != "" {
 		for _, l := range strings.Split(out, "\n") {
+			// go build names files relative to the function's directory
+			// ("./main.go:4:2"); name them from the project's instead.
+			if rest, ok := strings.CutPrefix(l, "./"); ok && e.Dir != "" {
+				l = path.Join(filepath.ToSlash(e.Dir), rest)
+			}
 			b.WriteString("\n    " + l)
 		}
 	}

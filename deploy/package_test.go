@@ -481,7 +481,7 @@ func TestPackageGoBuildError(t *testing.T) {
 		t.Fatalf("err = %v, want *BuildError", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{`function "hello": go build in functions/hello failed`, "undefined: undefinedThing", "main.go:3"} {
+	for _, want := range []string{`function "hello": go build in functions/hello failed`, "undefined: undefinedThing", "functions/hello/main.go:3"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
