@@ -55,5 +55,10 @@ cat > "$out/oracle" <<SH
 #!/bin/sh
 exec java -Xss16m -cp "$out/classes:$jars" evcli.oracle.OracleDriver "\$@"
 SH
-chmod +x "$out/oracle"
+cat > "$out/ruler-bench" <<SH
+#!/bin/sh
+# the event-ruler side of filter/oracle/bench.sh; heap and collector as event-ruler's own CityLots2JmhBenchmarks
+exec java -Xms3g -Xmx3g -XX:+UseSerialGC -cp "$out/classes:$jars" evcli.oracle.RulerBench "\$@"
+SH
+chmod +x "$out/oracle" "$out/ruler-bench"
 echo "event-ruler $version oracle built: $out/oracle" >&2
