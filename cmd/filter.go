@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/filter"
+	"github.com/evcli/evcli/filter/stored"
 	"github.com/evcli/evcli/internal/timespec"
 	"github.com/evcli/evcli/providers"
 )
@@ -429,19 +429,6 @@ func runFilterCount(ctx context.Context, f *cmdutil.Factory, pats []namedPattern
 	return nil
 }
 
-type sinceSample struct {
-	ID     string    `json:"id"`
-	Time   time.Time `json:"time"`
-	Source string    `json:"source"`
-}
-
-type sinceStats struct {
-	DetailType string        `json:"detailType"`
-	Events     int64         `json:"events"`
-	Matched    int64         `json:"matched"`
-	Samples    []sinceSample `json:"samples"`
-}
-
 func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions, pats []namedPattern) (err error) {
 	since, err := timespec.ParsePoint("--since", o.Since, f.Now())
 	if err != nil {
@@ -456,62 +443,26 @@ func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions
 		return err
 	}
 	defer closeProvider(ctx, prov, &err)
-	store := prov.Store
 	rs := filter.NewRuleSet()
 	for i, np := range pats {
 		rs.Add(strconv.Itoa(i), np.p)
 	}
-	stats := map[string]*sinceStats{}
+	res, err := stored.Match(ctx, prov.Store, providers.EventQuery{Since: since}, rs, stored.Options{Samples: o.Samples})
+	if err != nil {
+		return err
+	}
+	total, matched := res.Events, res.Matched
 	perPattern := make([]int64, len(pats))
-	var total, matched int64
-	dst := make([]string, 0, len(pats))
-	for ev, err := range store.Events(ctx, providers.EventQuery{Since: since}) {
-		if err != nil {
-			return err
-		}
-		b := []byte(ev.Envelope) // the stored bytes, when the store keeps them
-		if b == nil {
-			if b, err = providers.MarshalEnvelope(&ev.Event); err != nil {
-				return err
-			}
-		}
-		st := stats[ev.DetailType]
-		if st == nil {
-			st = &sinceStats{DetailType: ev.DetailType, Samples: []sinceSample{}}
-			stats[ev.DetailType] = st
-		}
-		st.Events++
-		total++
-		dst, err = rs.AppendMatches(dst[:0], b)
-		if err != nil {
-			return fmt.Errorf("stored event %s: %w", ev.ID, err)
-		}
-		if len(dst) == 0 {
-			continue
-		}
-		st.Matched++
-		matched++
-		for _, id := range dst {
-			i, _ := strconv.Atoi(id)
-			perPattern[i]++
-		}
-		if len(st.Samples) < o.Samples {
-			st.Samples = append(st.Samples, sinceSample{ID: ev.ID, Time: ev.Time.UTC(), Source: ev.Source})
-		}
+	for i := range pats {
+		perPattern[i] = res.Rules[strconv.Itoa(i)]
 	}
-	var types []string
-	for t := range stats {
-		types = append(types, t)
-	}
-	sort.Strings(types)
 	if f.Globals.JSON() {
 		jl := cmdutil.NewJSONLines(f.IO.Out, "filter test")
-		for _, t := range types {
-			st := stats[t]
+		for i := range res.Types {
 			if err := jl.Write(struct {
 				Type string `json:"type"`
-				*sinceStats
-			}{"detail-type", st}); err != nil {
+				*stored.TypeStats
+			}{"detail-type", &res.Types[i]}); err != nil {
 				return err
 			}
 		}
@@ -525,13 +476,12 @@ func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions
 	} else {
 		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DETAIL-TYPE\tMATCHED\tEVENTS\tSAMPLES")
-		for _, t := range types {
-			st := stats[t]
+		for _, st := range res.Types {
 			var ids []string
 			for _, s := range st.Samples {
 				ids = append(ids, s.ID)
 			}
-			dt := t
+			dt := st.DetailType
 			if dt == "" {
 				dt = "(none)"
 			}

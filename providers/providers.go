@@ -61,6 +61,27 @@ type EventStore interface {
 	Events(ctx context.Context, q EventQuery) iter.Seq2[StoredEvent, error]
 }
 
+// EnvelopePage is a page of stored envelopes, in store order: what
+// EnvelopeReader hands its callback. Its slices are the callback's to keep.
+type EnvelopePage struct {
+	// FirstSeq is the store position of Envelopes[0]; the others follow it
+	// in order (not necessarily contiguously). Pages sort by it.
+	FirstSeq    int64
+	DetailTypes []string // one per envelope, interned within the page's reader
+	Envelopes   [][]byte // the envelope JSON as a target receives it
+}
+
+// EnvelopeReader is an optional ability of an EventStore (checked with a
+// type assertion): it hands over the stored envelopes of the events q
+// selects (Since, Until and Types only) without decoding them, a page at a
+// time, read by up to readers connections at once, so fn is called from
+// several goroutines and pages arrive in no particular order. It is the read
+// path of a scan that matches the stored bytes (`evcli filter test --since`);
+// a store without it is read through Events.
+type EnvelopeReader interface {
+	EachEnvelopes(ctx context.Context, q EventQuery, readers int, fn func(EnvelopePage) error) error
+}
+
 // PublishResult is the outcome of one entry of a Publish call.
 type PublishResult struct {
 	EventID   string

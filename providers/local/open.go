@@ -251,6 +251,15 @@ func (a *storeAbility) Events(ctx context.Context, q providers.EventQuery) iter.
 	}
 }
 
+// EachEnvelopes is the store's envelope scan (providers.EnvelopeReader).
+func (a *storeAbility) EachEnvelopes(ctx context.Context, q providers.EventQuery, readers int, fn func(providers.EnvelopePage) error) error {
+	db, err := (*driver)(a).store()
+	if err != nil {
+		return err
+	}
+	return db.EachEnvelopes(ctx, q, readers, fn)
+}
+
 func (a *storeAbility) Logs(ctx context.Context, q providers.LogQuery) (<-chan providers.LogLine, <-chan error) {
 	db, err := (*driver)(a).store()
 	if err != nil {
@@ -426,16 +435,17 @@ func (a *serverAbility) Serve(ctx context.Context, so providers.ServeOptions) er
 }
 
 var (
-	_ providers.Deployer      = (*deployAbility)(nil)
-	_ providers.EventBus      = (*busAbility)(nil)
-	_ providers.Invoker       = (*busAbility)(nil)
-	_ providers.Waiter        = (*busAbility)(nil)
-	_ providers.EventStore    = (*storeAbility)(nil)
-	_ providers.LogSource     = (*storeAbility)(nil)
-	_ providers.MetricsSource = (*storeAbility)(nil)
-	_ providers.Router        = (*storeAbility)(nil)
-	_ providers.KV            = (*stateAbility)(nil)
-	_ providers.Server        = (*serverAbility)(nil)
-	_ providers.Prober        = (*Tuner)(nil)
-	_ providers.MemorySetter  = (*Tuner)(nil)
+	_ providers.Deployer       = (*deployAbility)(nil)
+	_ providers.EventBus       = (*busAbility)(nil)
+	_ providers.Invoker        = (*busAbility)(nil)
+	_ providers.Waiter         = (*busAbility)(nil)
+	_ providers.EventStore     = (*storeAbility)(nil)
+	_ providers.EnvelopeReader = (*storeAbility)(nil)
+	_ providers.LogSource      = (*storeAbility)(nil)
+	_ providers.MetricsSource  = (*storeAbility)(nil)
+	_ providers.Router         = (*storeAbility)(nil)
+	_ providers.KV             = (*stateAbility)(nil)
+	_ providers.Server         = (*serverAbility)(nil)
+	_ providers.Prober         = (*Tuner)(nil)
+	_ providers.MemorySetter   = (*Tuner)(nil)
 )

@@ -13,12 +13,8 @@ import (
 )
 
 // EnvelopePage is a page of stored envelopes, in seq order: what EachEnvelopes
-// hands a reader. Its slices are the caller's to keep (the envelopes share
-// one buffer).
-type EnvelopePage struct {
-	DetailTypes []string // interned: one string per detail-type of the page
-	Envelopes   [][]byte // the envelope JSON as a target receives it
-}
+// hands a reader (providers.EnvelopePage).
+type EnvelopePage = providers.EnvelopePage
 
 // EachEnvelopes calls fn with the envelopes of the events q selects (Since,
 // Until and Types; the other fields must be zero), a page at a time, read by
@@ -89,18 +85,18 @@ func (d *DB) envelopeRange(ctx context.Context, q providers.EventQuery, from, to
 		inner += ` ORDER BY seq LIMIT ?`
 		args = append(args, envelopePageSize)
 		var (
-			n    int
-			last sql.NullInt64
-			all  []byte
+			n           int
+			first, last sql.NullInt64
+			all         []byte
 		)
-		err := d.r.QueryRowContext(ctx, `SELECT count(*), max(seq), group_concat(payload, char(10)) FROM (`+inner+`)`, args...).Scan(&n, &last, &all)
+		err := d.r.QueryRowContext(ctx, `SELECT count(*), min(seq), max(seq), group_concat(payload, char(10)) FROM (`+inner+`)`, args...).Scan(&n, &first, &last, &all)
 		if err != nil {
 			return d.wrap("query envelopes", err)
 		}
 		if n == 0 {
 			return nil
 		}
-		p := EnvelopePage{DetailTypes: make([]string, 0, n), Envelopes: make([][]byte, 0, n)}
+		p := EnvelopePage{FirstSeq: first.Int64, DetailTypes: make([]string, 0, n), Envelopes: make([][]byte, 0, n)}
 		for len(all) > 0 {
 			i := bytes.IndexByte(all, '\n')
 			if i < 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/filter"
+	"github.com/evcli/evcli/filter/stored"
 	"github.com/evcli/evcli/providers"
 )
 
@@ -98,8 +99,10 @@ func sinceRules(b *testing.B) *filter.RuleSet {
 
 // BenchmarkFilterSince is `evcli filter test --since 24h` over the store:
 // read the window and match every event against three patterns. One op is
-// one event. stored-envelope is cmd/filter.go's runFilterSince now;
-// decode-reencode is how it was (each envelope decoded by Events, encoded
+// one event. filter-since-N is cmd/filter.go's runFilterSince now
+// (stored.Match, N readers); stored-envelope is how it was before that
+// (Events, the stored envelope matched as it is); decode-reencode is how it
+// was before that (each envelope decoded by Events, encoded
 // again by providers.MarshalEnvelope, then matched).
 func BenchmarkFilterSince(b *testing.B) {
 	db, n := sinceStore(b)
@@ -124,7 +127,7 @@ func BenchmarkFilterSince(b *testing.B) {
 		_ = matched
 	}
 	b.Run("stored-envelope", func(b *testing.B) {
-		// cmd/filter.go's runFilterSince: Events (a page read ahead while
+		// runFilterSince before stored.Match: Events (a page read ahead while
 		// this one is matched), the stored envelope bytes matched as they are.
 		run(b, func(rs *filter.RuleSet) (int, int) {
 			events, matched := 0, 0
@@ -145,33 +148,16 @@ func BenchmarkFilterSince(b *testing.B) {
 		})
 	})
 	for _, readers := range []int{1, 2} {
-		b.Run(fmt.Sprintf("each-envelopes-%d", readers), func(b *testing.B) {
-			// EachEnvelopes: seq, detail-type and envelope only, nothing
-			// decoded, readers connections each matching its own pages.
+		b.Run(fmt.Sprintf("filter-since-%d", readers), func(b *testing.B) {
+			// runFilterSince now: stored.Match over the store's
+			// EachEnvelopes (seq, detail-type and envelope only, nothing
+			// decoded), readers connections each matching its own pages.
 			run(b, func(rs *filter.RuleSet) (int, int) {
-				var mu sync.Mutex
-				events, matched := 0, 0
-				err := db.EachEnvelopes(ctx, q, readers, func(p EnvelopePage) error {
-					var dst []string
-					m := 0
-					for _, env := range p.Envelopes {
-						var err error
-						if dst, err = rs.AppendMatches(dst[:0], env); err != nil {
-							return err
-						}
-						if len(dst) > 0 {
-							m++
-						}
-					}
-					mu.Lock()
-					events, matched = events+len(p.Envelopes), matched+m
-					mu.Unlock()
-					return nil
-				})
+				res, err := stored.Match(ctx, db, q, rs, stored.Options{Samples: 3, Readers: readers})
 				if err != nil {
 					b.Fatal(err)
 				}
-				return events, matched
+				return int(res.Events), int(res.Matched)
 			})
 		})
 	}
