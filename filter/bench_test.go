@@ -372,7 +372,7 @@ func TestBenchSetsAgree(t *testing.T) {
 		t.Skip("reads the citylots data set")
 	}
 	step := 97
-	for _, set := range allBenchSets() {
+	for _, set := range append(allBenchSets(), mixedSet(100), mixedSet(1000)) {
 		t.Run(set.name, func(t *testing.T) {
 			lines := set.data(t)
 			rs, ps := set.ruleSet(t)

@@ -230,6 +230,10 @@ type numIndex struct {
 }
 
 // wildCand is a wildcard candidate of condition cond.
+// wildIndexMin is how many wildcards a field needs before they are indexed
+// by first byte (fieldIdx.wildBy): below it, a loop over all is as fast.
+const wildIndexMin = 8
+
 type wildCand struct {
 	w    *wildcard
 	cond int32
@@ -261,11 +265,17 @@ type fieldIdx struct {
 	cidrs     []other // cidr candidates (m.prefix)
 	others    []other // anything-but
 	wilds     []wildCand
-	needFold  bool
-	needNum   bool
-	hasAffix  bool // prefix or suffix candidates
-	moreStr   bool // candidates for strings other than exact values
-	negUsed   bool // a conjunction needs to know whether the field has a value
+	// wildBy indexes wilds by the first byte of their first piece when a
+	// field has many (wildIndexMin): a value is tried only against those
+	// starting with its first byte and those starting with a star
+	// (wildAny). nil: try every one.
+	wildBy   *[256][]wildCand
+	wildAny  []wildCand
+	needFold bool
+	needNum  bool
+	hasAffix bool // prefix or suffix candidates
+	moreStr  bool // candidates for strings other than exact values
+	negUsed  bool // a conjunction needs to know whether the field has a value
 }
 
 func (f *fieldIdx) build() {
@@ -297,6 +307,16 @@ func (f *fieldIdx) build() {
 		}
 		if o.m.op == opAnythingBut && o.m.abOp == opExactNum {
 			f.needNum = true
+		}
+	}
+	if len(f.wilds) >= wildIndexMin {
+		f.wildBy = new([256][]wildCand)
+		for _, wc := range f.wilds {
+			if first := wc.w.lits[0]; first != "" {
+				f.wildBy[first[0]] = append(f.wildBy[first[0]], wc)
+			} else {
+				f.wildAny = append(f.wildAny, wc)
+			}
 		}
 	}
 	f.moreStr = f.hasAffix || f.needFold || len(f.exists) > 0 || len(f.others) > 0 || len(f.wilds) > 0 || len(f.cidrs) > 0

@@ -933,9 +933,25 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 		}
 	}
 	s.hits1(f.exists)
-	for i := range f.wilds {
-		if wc := &f.wilds[i]; wc.w.matchWords(v, head, tail) {
-			s.hit(wc.cond)
+	if f.wildBy == nil {
+		for i := range f.wilds {
+			if wc := &f.wilds[i]; wc.w.matchWords(v, head, tail) {
+				s.hit(wc.cond)
+			}
+		}
+	} else {
+		if len(v) > 0 {
+			// Only wildcards whose first piece starts as v does can match.
+			for _, wc := range f.wildBy[v[0]] {
+				if wc.w.matchWords(v, head, tail) {
+					s.hit(wc.cond)
+				}
+			}
+		}
+		for _, wc := range f.wildAny {
+			if wc.w.matchWords(v, head, tail) {
+				s.hit(wc.cond)
+			}
 		}
 	}
 	for _, o := range f.others {

@@ -282,3 +282,69 @@ func TestVsRuler(t *testing.T) {
 	}
 	t.Log(b.String())
 }
+
+// BenchmarkCityLotsMixed is BenchmarkCityLots on the mixed sets, for
+// profiling them without java:
+//
+//	go test ./filter -run '^$' -bench CityLotsMixed -cpu 1 -benchtime 213068x -cpuprofile cpu.prof
+func BenchmarkCityLotsMixed(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		set := mixedSet(n)
+		b.Run(set.name, func(b *testing.B) {
+			lines := set.data(b)
+			rs, _ := set.ruleSet(b)
+			dst := make([]string, 0, 64)
+			want := evcliPass(rs, lines, dst).matches
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				dst, _ = rs.AppendMatches(dst[:0], lines[i%len(lines)])
+			}
+			cpu := cpuTime() - cpu0
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
+			}
+			b.ReportMetric(float64(want), "matches")
+		})
+	}
+}
+
+// TestWildcardIndex: a field with enough wildcards to be indexed by first
+// byte (wildIndexMin) matches as the reference evaluator does, with leading
+// stars, empty values and values sharing a first byte.
+func TestWildcardIndex(t *testing.T) {
+	ws := []string{"a*", "ab*c", "*c", "*", "a*b*c", "b*", "bc", "\\**", "x*y", "xy*", "*y*", "abc", "c*a", "1*2", "12*"}
+	if len(ws) < wildIndexMin {
+		t.Fatal("too few wildcards to be indexed")
+	}
+	rs := NewRuleSet()
+	var ps []*Pattern
+	for i, w := range ws {
+		p, err := Parse([]byte(fmt.Sprintf(`{"v":[{"wildcard":%q}]}`, w)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+		rs.Add(strconv.Itoa(i), p)
+	}
+	for _, v := range []string{"", "a", "abc", "abbc", "bc", "b", "c", "ca", "*x", "xy", "xay", "y", "12", "1x2", "abcabc", "zzz", "a b c"} {
+		ev := []byte(fmt.Sprintf(`{"v":%q}`, v))
+		got, err := rs.Match(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i, p := range ps {
+			if ok, _ := p.Match(ev); ok {
+				want = append(want, strconv.Itoa(i))
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%q: RuleSet %v, reference %v", v, got, want)
+		}
+	}
+}
