@@ -24,7 +24,8 @@
 // from quote, backslash and bracket bit masks (SSE2 on amd64); numbers are
 // parsed 8 digits at a time, and a 17-19 digit number is placed among the
 // numeric bounds from its two-rounding approximation unless a bound lies
-// within that error (then strconv decides). Each object node remembers, per
+// within that error (then strconv decides). A field with eight or more
+// wildcards keeps them bucketed by the first byte of their first piece. Each object node remembers, per
 // match state, the names of the first 16 members of the last event by
 // position (predSlot): when the next event has the same name at a position,
 // one masked word compare and a 16-bit quote-and-colon check replace the
