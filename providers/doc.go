@@ -2,7 +2,10 @@
 // that evcli's domain packages (deploy, tail, replay, filter, tune) use, and
 // that each driver (providers/local, providers/aws, ...) implements:
 //
-//   - EventStore: reads stored events by window, aggregate and type.
+//   - EventStore: reads stored events by window, aggregate and type; a
+//     store that can also hand over its stored envelopes undecoded, on
+//     several readers, has the optional EnvelopeReader ability (checked
+//     with a type assertion; the local store has it).
 //   - EventBus: publishes events, reporting per-entry failures.
 //   - LogSource: streams raw log lines of many functions.
 //   - MetricsSource: yields REPORT-style invocation records.
