@@ -2,7 +2,10 @@
 // the engine Amazon EventBridge runs, built from source by build.sh into
 // build/ (never committed). It holds the oracle process client, a generator
 // of (pattern, event) pairs, a minimiser and a classifier; the differential
-// fuzzer is TestDiff. Nothing here is linked into the evcli binary.
+// fuzzer is TestDiff. build.sh also builds ruler-bench, the event-ruler side
+// of the speed comparison that bench.sh runs (TestVsRuler in package filter,
+// java/evcli/oracle/RulerBench.java). Nothing here is linked into the evcli
+// binary.
 package oracle
 
 import (
