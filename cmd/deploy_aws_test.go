@@ -871,10 +871,10 @@ func TestAWSFakeDeployConvergesAndSecondRunOnlyReads(t *testing.T) {
 	if !strings.HasPrefix(e.out.String(), "Plan: 4 to create, 0 to update, 0 unchanged\n  + bus shop-bus") {
 		t.Fatalf("plan:\n%s", e.out)
 	}
-	if got := srv.FunctionNames(); !slices.Equal(got, []string{"inventory", "payment", "shipping"}) {
+	if got := srv.FunctionNames(); !slices.Equal(got, []string{"shop-inventory", "shop-payment", "shop-shipping"}) {
 		t.Fatalf("functions %v", got)
 	}
-	inv, _ := srv.Function("inventory")
+	inv, _ := srv.Function("shop-inventory")
 	if inv.MemorySize != 256 || inv.Runtime != "nodejs22.x" || inv.Aliases["live"].Version != "1" || inv.Environment["EVENT_BUS_NAME"] != "shop-bus" {
 		t.Fatalf("inventory: memory %d runtime %s aliases %v env %v", inv.MemorySize, inv.Runtime, inv.Aliases, inv.Environment)
 	}
@@ -882,7 +882,7 @@ func TestAWSFakeDeployConvergesAndSecondRunOnlyReads(t *testing.T) {
 	if !ok || len(bus.Rules) != 2 {
 		t.Fatalf("bus %+v", bus)
 	}
-	if g, _ := srv.LogGroup("/aws/lambda/inventory"); g.RetentionDays != 30 {
+	if g, _ := srv.LogGroup("/aws/lambda/shop-inventory"); g.RetentionDays != 30 {
 		t.Fatalf("log group %+v", g)
 	}
 
@@ -915,7 +915,7 @@ func TestAWSFakeDeployConvergesAndSecondRunOnlyReads(t *testing.T) {
 	if !strings.Contains(e.out.String(), `{"action":"update","codeChanged":true,"fields":["code changed"],"function":"shipping","type":"plan"}`) {
 		t.Fatalf("json:\n%s", e.out)
 	}
-	if sh, _ := srv.Function("shipping"); sh.Aliases["live"].Version != "2" {
+	if sh, _ := srv.Function("shop-shipping"); sh.Aliases["live"].Version != "2" {
 		t.Fatalf("shipping live = %v", sh.Aliases)
 	}
 
@@ -931,7 +931,7 @@ func TestAWSFakeDeployConvergesAndSecondRunOnlyReads(t *testing.T) {
 			t.Errorf("deploy --function shipping made %s", c)
 		}
 	}
-	if sh, _ := srv.Function("shipping"); sh.Aliases["live"].Version != "3" {
+	if sh, _ := srv.Function("shop-shipping"); sh.Aliases["live"].Version != "3" {
 		t.Fatalf("shipping live = %v", sh.Aliases)
 	}
 }
@@ -947,7 +947,7 @@ func TestAWSFakeInjectedFailureLeavesOthersDeployed(t *testing.T) {
 		t.Fatalf("stderr:\n%s", stderr)
 	}
 	for _, fn := range []string{"inventory", "shipping"} {
-		if st, ok := srv.Function(fn); !ok || st.Aliases["live"].Version != "1" {
+		if st, ok := srv.Function("shop-" + fn); !ok || st.Aliases["live"].Version != "1" {
 			t.Fatalf("%s not deployed: %+v", fn, st)
 		}
 	}
@@ -984,7 +984,7 @@ func TestAWSFakeRollbackAndInvoke(t *testing.T) {
 	if e.out.String() != "inventory: live 2 -> 1\n" {
 		t.Fatalf("stdout %q", e.out)
 	}
-	if st, _ := srv.Function("inventory"); st.Aliases["live"].Version != "1" {
+	if st, _ := srv.Function("shop-inventory"); st.Aliases["live"].Version != "1" {
 		t.Fatalf("live = %v", st.Aliases)
 	}
 	if code := e.run("rollback", "inventory", "--to", "2", "-o", "json"); code != 0 {
@@ -997,13 +997,13 @@ func TestAWSFakeRollbackAndInvoke(t *testing.T) {
 	if code := e.run("invoke", "inventory", "--payload", `{"orderId":"o-1"}`, "--logs"); code != 0 {
 		t.Fatalf("invoke: exit %d\n%s", code, e.errOut)
 	}
-	if e.out.String() != `{"function":"inventory","got":{"orderId":"o-1"}}`+"\n" {
+	if e.out.String() != `{"function":"shop-inventory","got":{"orderId":"o-1"}}`+"\n" {
 		t.Fatalf("stdout %q", e.out)
 	}
 	if !strings.Contains(e.errOut.String(), "START RequestId: ") || !strings.Contains(e.errOut.String(), "REPORT RequestId: ") {
 		t.Fatalf("log tail on stderr:\n%s", e.errOut)
 	}
-	st, _ := srv.Function("inventory")
+	st, _ := srv.Function("shop-inventory")
 	if n := len(st.Invocations); n != 1 || st.Invocations[0].Qualifier != "live" {
 		t.Fatalf("invocations %+v", st.Invocations)
 	}
@@ -1171,7 +1171,7 @@ func TestAWSFakeDeployNeverPrintsSecrets(t *testing.T) {
 			secret = "s3cr3t-value-2" // rotated: an update naming the key only
 		}
 	}
-	if st, _ := srv.Function("inventory"); st.Environment["API_KEY"] != "s3cr3t-value-1" {
+	if st, _ := srv.Function("shop-inventory"); st.Environment["API_KEY"] != "s3cr3t-value-1" {
 		t.Fatalf("secret not deployed: %v", st.Environment)
 	}
 	if !strings.Contains(all.String(), `"environment ~API_KEY"`) {

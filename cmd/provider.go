@@ -27,6 +27,9 @@ func openOptions(f *cmdutil.Factory, p *project.Project) providers.OpenOptions {
 			Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type, Data: k.Data, Version: k.Version, TTL: k.TTL}},
 		Now: f.Now, Sleep: f.Sleep, Getenv: f.Getenv, Warn: f.IO.ErrOut,
 	}
+	for _, fn := range p.Functions {
+		o.Functions = append(o.Functions, fn.Name)
+	}
 	if f.Globals.Debug {
 		o.Debug = f.IO.ErrOut
 	}

@@ -403,12 +403,12 @@ func TestTuneMemoryAWS(t *testing.T) {
 			w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 			// {"MetricDataResults": []}
 			w.Write(append([]byte{0xa1, 0x71}, append([]byte("MetricDataResults"), 0x80)...))
-		case r.URL.Path == "/2015-03-31/functions/orders/configuration" && r.Method == http.MethodPut:
+		case r.URL.Path == "/2015-03-31/functions/shop-orders/configuration" && r.Method == http.MethodPut:
 			var in struct{ MemorySize int }
 			json.NewDecoder(r.Body).Decode(&in)
 			memory, updates = in.MemorySize, updates+1
 			fmt.Fprintf(w, `{"FunctionName":"orders","MemorySize":%d,"State":"Active","LastUpdateStatus":"InProgress"}`, memory)
-		case r.URL.Path == "/2015-03-31/functions/orders/configuration":
+		case r.URL.Path == "/2015-03-31/functions/shop-orders/configuration":
 			fmt.Fprintf(w, `{"FunctionName":"orders","MemorySize":%d,"State":"Active","LastUpdateStatus":"Successful"}`, memory)
 		default:
 			t.Errorf("unexpected %s %s %s", r.Method, r.URL.Path, target)

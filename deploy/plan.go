@@ -74,6 +74,13 @@ func Plan(desired, deployed []providers.FunctionDeployment, o PlanOptions) []Cha
 		}
 		fields := diff(cur, d)
 		c := Change{Action: Unchanged, Name: d.Name, Desired: d, Fields: fields}
+		if cur.PhysicalName != "" && d.PhysicalName != "" && cur.PhysicalName != d.PhysicalName {
+			// Deployed under an earlier naming: the apply migrates it.
+			w := *d
+			w.Replaces = cur.PhysicalName
+			c.Desired = &w
+			c.Fields = append([]FieldChange{{Field: "rename", From: cur.PhysicalName, To: d.PhysicalName}}, c.Fields...)
+		}
 		if cur.CodeSha256 != d.CodeSha256 {
 			c.CodeChanged = true
 			c.Fields = append([]FieldChange{{Field: "code changed"}}, c.Fields...)

@@ -99,6 +99,11 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 		}
 	}()
 	desired := Desired(o.Project, arts, env)
+	if n, ok := d.(providers.Namer); ok {
+		for i := range desired {
+			desired[i].PhysicalName = n.PhysicalName(desired[i].Name)
+		}
+	}
 
 	var sharedPlan []providers.ResourceChange
 	if shared != nil {

@@ -27,6 +27,22 @@ type FunctionDeployment struct {
 	// driver create one with the least privileges the function needs.
 	Role  string     `json:"role,omitempty"`
 	Rules []RuleSpec `json:"rules,omitempty"`
+	// PhysicalName is the provider's own name for the function when it
+	// differs from Name (AWS: <project>-<name>): on a deployed function the
+	// name it was found under, on a desired one the name it should have
+	// (filled from the driver's Namer). "" where the driver uses Name.
+	PhysicalName string `json:"physicalName,omitempty"`
+	// Replaces is, on a desired function, the physical name of a deployment
+	// of it under an earlier naming: ApplyFunction moves its rules to the
+	// new function and deletes it (desired state only).
+	Replaces string `json:"-"`
+}
+
+// Namer is implemented by deployers whose physical names differ from the
+// names in evcli.yaml: the plan compares them and says "rename" when a
+// function was deployed under an earlier naming.
+type Namer interface {
+	PhysicalName(function string) string
 }
 
 // RuleSpec is one event rule targeting a function.

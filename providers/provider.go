@@ -174,6 +174,10 @@ type OpenOptions struct {
 	// Endpoint overrides every service endpoint (emulators, LocalStack);
 	// drivers also honour their cloud's standard variables.
 	Endpoint string
+	// Functions are the names of the project's functions (as in
+	// evcli.yaml): a cloud driver reads only these (and what carries the
+	// project's prefix), and checks their physical names are free.
+	Functions []string
 	// Bus is the project's event bus name ("" = the provider's default).
 	Bus string
 	// Store describes the project's event store.

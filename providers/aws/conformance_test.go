@@ -129,7 +129,13 @@ func (h *fakeHarness) Received(ctx context.Context, bus string, ids []string) (m
 			}
 			for _, tg := range r.Targets {
 				if parts := strings.Split(tg.Arn, ":"); len(parts) >= 7 && parts[2] == "lambda" {
-					out[ev.ID] = append(out[ev.ID], parts[6])
+					// The function as the project names it (its tag), not
+					// its physical <project>-<fn>.
+					name := parts[6]
+					if f, ok := h.srv.Function(name); ok && f.Tags[TagFunction] != "" {
+						name = f.Tags[TagFunction]
+					}
+					out[ev.ID] = append(out[ev.ID], name)
 				}
 			}
 		}

@@ -49,6 +49,11 @@ type TableSpec struct{ Name, PartitionKey, SortKey, TTLAttribute string }
 type DeployerOptions struct {
 	// Project is the value of the evcli:project tag on everything created.
 	Project string
+	// Functions are the project's function names (evcli.yaml): their
+	// physical names are checked for collisions with other projects when
+	// the deployed state is read, and a deployment under the earlier
+	// naming (the bare name) is found and adopted.
+	Functions []string
 	// Bus is the project's bus; "" or "default" is the account's default
 	// bus, which is never created or deleted.
 	Bus string
@@ -90,6 +95,10 @@ type Deployer struct {
 	idMu    sync.Mutex
 	account string
 	part    string
+	// legacyNaming names functions and roles as evcli did before names
+	// carried the project (bare <fn>, evcli-<project>-<fn>): tests make
+	// deployments of that naming with it, to test their adoption.
+	legacyNaming bool
 }
 
 // NewDeployer returns a Deployer whose clients are built from cfg. The
@@ -528,17 +537,15 @@ func (d *Deployer) DeployedFunctions(ctx context.Context, names []string) ([]pro
 	return d.deployed(ctx, names)
 }
 
-// deployed reads the project's functions among names, or among every
-// function of the account and region when names is nil.
+// deployed reads the project's functions among names (short names, as in
+// evcli.yaml), or, when names is nil, those the account lists under the
+// project's prefix, the project's own names (o.Functions) and the names its
+// rules refer to: functions deployed under the earlier, bare naming are
+// found too (PhysicalName tells which). Other projects' functions are not
+// read unless they carry this project's prefix.
 func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.FunctionDeployment, error) {
-	if names == nil {
-		var err error
-		if names, err = d.listFunctionNames(ctx); err != nil {
-			return nil, err
-		}
-	}
 	var rules []deployedRule
-	fds := make([]*providers.FunctionDeployment, len(names))
+	var listed []string
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.o.ReadConcurrency)
 	g.Go(func() error {
@@ -546,9 +553,60 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 		rules, err = d.projectRules(gctx, "")
 		return err
 	})
-	for i, name := range names {
+	if names == nil {
 		g.Go(func() error {
-			fd, err := d.readFunction(gctx, name)
+			var err error
+			listed, err = d.listFunctionNames(gctx)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// The physical names to read: each candidate short name under both
+	// namings, and every listed name with the project's prefix.
+	wanted := map[string]bool{} // physical names this project will use
+	for _, fn := range d.o.Functions {
+		wanted[d.physical(fn)] = true
+	}
+	var phys []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			phys = append(phys, n)
+		}
+	}
+	if names != nil {
+		for _, n := range names {
+			wanted[d.physical(n)] = true
+			add(d.physical(n))
+			add(n)
+		}
+	} else {
+		exists := map[string]bool{}
+		for _, n := range listed {
+			exists[n] = true
+			if strings.HasPrefix(n, d.o.Project+"-") {
+				add(n)
+			}
+		}
+		legacy := slices.Clone(d.o.Functions)
+		for _, r := range rules {
+			legacy = append(legacy, r.Meta.Function)
+		}
+		for _, n := range legacy {
+			if exists[n] {
+				add(n)
+			}
+		}
+	}
+	fds := make([]*providers.FunctionDeployment, len(phys))
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(d.o.ReadConcurrency)
+	for i, name := range phys {
+		g.Go(func() error {
+			fd, err := d.readFunction(gctx, name, wanted[name])
 			fds[i] = fd
 			return err
 		})
@@ -556,11 +614,20 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	// One deployment per short name: the one under the current naming
+	// wins over one under the earlier naming.
 	byName := map[string]*providers.FunctionDeployment{}
 	for _, fd := range fds {
-		if fd != nil {
-			byName[fd.Name] = fd
+		if fd == nil {
+			continue
 		}
+		if names != nil && !slices.Contains(names, fd.Name) {
+			continue
+		}
+		if prev := byName[fd.Name]; prev != nil && prev.PhysicalName == d.physical(fd.Name) {
+			continue
+		}
+		byName[fd.Name] = fd
 	}
 	// Targets and permissions of the rules, in parallel.
 	type ruleOK struct {
@@ -577,12 +644,12 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 	var pmu sync.Mutex
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(d.o.ReadConcurrency)
-	for fn := range byName {
+	for fn, fd := range byName {
 		if !slices.ContainsFunc(checks, func(c ruleOK) bool { return c.r.Meta.Function == fn }) {
 			continue
 		}
 		g.Go(func() error {
-			sids, err := d.policyStatements(gctx, fn)
+			sids, err := d.policyStatements(gctx, fd.PhysicalName)
 			pmu.Lock()
 			policies[fn] = sids
 			pmu.Unlock()
@@ -596,7 +663,8 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 			if err != nil {
 				return err
 			}
-			c.ok = slices.ContainsFunc(arns, func(a string) bool { return strings.HasSuffix(a, ":function:"+c.r.Meta.Function+":"+AliasLive) })
+			phys := byName[c.r.Meta.Function].PhysicalName
+			c.ok = slices.ContainsFunc(arns, func(a string) bool { return strings.HasSuffix(a, ":function:"+phys+":"+AliasLive) })
 			return nil
 		})
 	}
@@ -611,15 +679,15 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 		fd.Rules = append(fd.Rules, providers.RuleSpec{ID: c.r.Meta.ID, Bus: c.r.Meta.Bus, Pattern: json.RawMessage(c.r.Pattern)})
 	}
 	out := make([]providers.FunctionDeployment, 0, len(byName))
-	for _, fd := range fds {
-		if fd != nil {
-			out = append(out, *fd)
-		}
+	for _, fd := range byName {
+		out = append(out, *fd)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// listFunctionNames names every function of the account and region.
+// listFunctionNames names every function of the account and region (one
+// ListFunctions page per 50 functions; no per-function call).
 func (d *Deployer) listFunctionNames(ctx context.Context) ([]string, error) {
 	names := []string{}
 	var marker *string
@@ -644,7 +712,11 @@ func (d *Deployer) listFunctionNames(ctx context.Context) ([]string, error) {
 // concurrency (function-level: a qualified GetFunction returns only what is
 // specific to the version); GetFunctionConfiguration on the live alias gives
 // what is live.
-func (d *Deployer) readFunction(ctx context.Context, name string) (*providers.FunctionDeployment, error) {
+//
+// name is a physical name. With wanted set (the project will use that
+// name), a function of that name that is not this project's is a Conflict:
+// the plan fails before anything is written.
+func (d *Deployer) readFunction(ctx context.Context, name string, wanted bool) (*providers.FunctionDeployment, error) {
 	res := "function " + name
 	out, err := retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionOutput, error) {
 		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
@@ -655,8 +727,15 @@ func (d *Deployer) readFunction(ctx context.Context, name string) (*providers.Fu
 	if err != nil {
 		return nil, err
 	}
+	if out.Tags[TagProject] != d.o.Project && wanted {
+		return nil, collision(res, out.Tags[TagProject])
+	}
 	if out.Tags[TagProject] != d.o.Project || out.Configuration == nil {
 		return nil, nil
+	}
+	short := out.Tags[TagFunction]
+	if short == "" {
+		short = strings.TrimPrefix(name, d.o.Project+"-")
 	}
 	conf, live := out.Configuration, true
 	lc, err := retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionConfigurationOutput, error) {
@@ -670,7 +749,8 @@ func (d *Deployer) readFunction(ctx context.Context, name string) (*providers.Fu
 	default:
 		return nil, err
 	}
-	fd := d.fromConfig(name, conf, out.Tags)
+	fd := d.fromConfig(short, conf, out.Tags)
+	fd.PhysicalName = name
 	if out.Concurrency != nil && out.Concurrency.ReservedConcurrentExecutions != nil {
 		fd.Concurrency = int(*out.Concurrency.ReservedConcurrentExecutions)
 	}
@@ -697,8 +777,8 @@ func (d *Deployer) fromConfig(name string, c *ltypes.FunctionConfiguration, tags
 	if s := tags[tagSecrets]; s != "" {
 		fd.SecretNames = strings.Fields(s)
 	}
-	if strings.HasSuffix(fd.Role, "/"+RoleName(d.o.Project, name)) {
-		fd.Role = "" // evcli's own role: what a function without role: in evcli.yaml wants
+	if strings.HasSuffix(fd.Role, "/"+d.roleName(name)) || strings.HasSuffix(fd.Role, "/"+RoleName(d.o.Project, name)) {
+		fd.Role = "" // evcli's own role (either naming): what a function without role: in evcli.yaml wants
 	}
 	return fd
 }

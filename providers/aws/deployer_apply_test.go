@@ -58,7 +58,7 @@ func TestApplyFunctionSteps(t *testing.T) {
 	if !slices.Equal(steps, want) {
 		t.Errorf("update steps = %q, want %q", steps, want)
 	}
-	st, _ := e.srv.Function("orders")
+	st, _ := e.srv.Function("shop-orders")
 	if st.CodeSha256 != fd.CodeSha256 || st.Timeout != 30 || st.ReservedConcurrency == nil || *st.ReservedConcurrency != 3 ||
 		st.Tags[tagCorrelation] != "detail.id" || st.Aliases["live"].Version != "2" || len(st.Versions) != 2 {
 		t.Errorf("function state = %+v", st)
@@ -96,7 +96,7 @@ func TestDeployWaitsForRolePropagation(t *testing.T) {
 	if providers.CodeOf(err) != providers.InvalidArgument {
 		t.Errorf("given role: err = %v", err)
 	}
-	if st, ok := e2.srv.Role(RoleName("shop", "orders")); ok {
+	if st, ok := e2.srv.Role(RoleNameIn("shop", "orders", "us-east-1")); ok {
 		t.Errorf("a role was created although one was given: %+v", st)
 	}
 }
@@ -109,9 +109,9 @@ func TestDeployFailedUpdateIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	fd.ArtifactPath, fd.CodeSha256 = e.artifact("orders", "v2")
-	e.srv.FailUpdate("orders", "bootstrap is not executable")
+	e.srv.FailUpdate("shop-orders", "bootstrap is not executable")
 	steps, err := e.apply(fd, true)
-	if err == nil || !strings.Contains(err.Error(), "bootstrap is not executable") || !strings.Contains(err.Error(), "function orders") {
+	if err == nil || !strings.Contains(err.Error(), "bootstrap is not executable") || !strings.Contains(err.Error(), "function shop-orders") {
 		t.Fatalf("err = %v", err)
 	}
 	if slices.Contains(steps, "update configuration") || slices.Contains(steps, "publish version") {
@@ -128,7 +128,7 @@ func TestDeployLargeArtifactGoesThroughS3(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != providers.InvalidArgument || !strings.Contains(pe.Hint, "--artifact-bucket") {
 		t.Fatalf("without a bucket: err = %#v", err)
 	}
-	if _, ok := e.srv.Function("orders"); ok {
+	if _, ok := e.srv.Function("shop-orders"); ok {
 		t.Error("function created although its code could not be uploaded")
 	}
 	e.d.o.ArtifactBucket = "shop-artifacts"
@@ -138,7 +138,7 @@ func TestDeployLargeArtifactGoesThroughS3(t *testing.T) {
 	if _, err := e.apply(fd, true); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := e.srv.Function("orders")
+	st, _ := e.srv.Function("shop-orders")
 	if st.CodeSha256 != fd.CodeSha256 {
 		t.Errorf("CodeSha256 = %s, want %s", st.CodeSha256, fd.CodeSha256)
 	}
@@ -170,10 +170,10 @@ func TestDeployConvergesAfterFailedPublish(t *testing.T) {
 	if got := actions(plan); got["orders"] != "update" || got["billing"] != "unchanged" {
 		t.Errorf("plan = %v, want orders updated", got)
 	}
-	if got, want := e.mutating(), []string{"PublishVersion orders", "UpdateAlias orders"}; !slices.Equal(got, want) {
+	if got, want := e.mutating(), []string{"PublishVersion shop-orders", "UpdateAlias shop-orders"}; !slices.Equal(got, want) {
 		t.Errorf("mutating = %q, want %q", got, want)
 	}
-	st, _ := e.srv.Function("orders")
+	st, _ := e.srv.Function("shop-orders")
 	if st.Aliases["live"].Version != "2" {
 		t.Errorf("live = %s, want 2", st.Aliases["live"].Version)
 	}
@@ -191,7 +191,7 @@ func TestDeployRoleLeastPrivilege(t *testing.T) {
 	if _, err := e.apply(fd, true); err != nil {
 		t.Fatal(err)
 	}
-	role, ok := e.srv.Role(RoleName("shop", "orders"))
+	role, ok := e.srv.Role(RoleNameIn("shop", "orders", "us-east-1"))
 	if !ok {
 		t.Fatal("no role")
 	}

@@ -49,18 +49,17 @@ func (d *Deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 }
 
 func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeployment, codeChanged bool, step func(string)) error {
-	res := "function " + fd.Name
+	phys := d.physical(fd.Name)
+	res := "function " + phys
 	cur, err := retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionOutput, error) {
-		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fd.Name)})
+		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(phys)})
 	})
 	exists := err == nil
 	if err != nil && providers.CodeOf(err) != providers.NotFound {
 		return err
 	}
 	if exists && cur.Tags[TagProject] != d.o.Project {
-		return &providers.Error{Code: providers.Conflict, Resource: res,
-			Err:  fmt.Errorf("a function of that name exists and is not tagged %s=%s", TagProject, d.o.Project),
-			Hint: "evcli does not take over functions it did not create: rename the function in evcli.yaml or delete the existing one"}
+		return collision(res, cur.Tags[TagProject])
 	}
 
 	step("role")
@@ -69,7 +68,7 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 		return err
 	}
 	step("log group")
-	if err := d.ensureLogGroup(ctx, fd.Name); err != nil {
+	if err := d.ensureLogGroup(ctx, fd.Name, phys); err != nil {
 		return err
 	}
 
@@ -84,7 +83,7 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 		roleRetry := func(err error) bool { return newRole && roleNotAssumable(err) }
 		created, err := retryIf(ctx, d, res, roleRetry, func(ctx context.Context) (*lambda.CreateFunctionOutput, error) {
 			return d.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
-				FunctionName: aws.String(fd.Name), Role: aws.String(roleARN), Code: code,
+				FunctionName: aws.String(phys), Role: aws.String(roleARN), Code: code,
 				Runtime: ltypes.Runtime(fd.Runtime), Handler: aws.String(fd.Handler),
 				MemorySize: int32p(fd.MemoryMB), Timeout: int32p(fd.TimeoutS),
 				Architectures: architectures(fd.Architecture),
@@ -98,7 +97,7 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 		changed = true
 		conf = &ltypes.FunctionConfiguration{CodeSha256: created.CodeSha256, State: created.State}
 		step("wait for active")
-		if conf, err = d.waitFunction(ctx, fd.Name); err != nil {
+		if conf, err = d.waitFunction(ctx, phys); err != nil {
 			return err
 		}
 	} else {
@@ -108,7 +107,7 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 		}
 		if conf.State == ltypes.StatePending || conf.LastUpdateStatus == ltypes.LastUpdateStatusInProgress {
 			step("wait for update")
-			if conf, err = d.waitFunction(ctx, fd.Name); err != nil {
+			if conf, err = d.waitFunction(ctx, phys); err != nil {
 				return err
 			}
 		}
@@ -126,7 +125,7 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 			}
 			if err := do(ctx, d, res, func(ctx context.Context) (*lambda.UpdateFunctionCodeOutput, error) {
 				return d.lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
-					FunctionName: aws.String(fd.Name), ZipFile: code.ZipFile, S3Bucket: code.S3Bucket, S3Key: code.S3Key,
+					FunctionName: aws.String(phys), ZipFile: code.ZipFile, S3Bucket: code.S3Bucket, S3Key: code.S3Key,
 					Architectures: architectures(wantArch),
 				})
 			}); err != nil {
@@ -134,7 +133,7 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 			}
 			changed = true
 			step("wait for update")
-			if conf, err = d.waitFunction(ctx, fd.Name); err != nil {
+			if conf, err = d.waitFunction(ctx, phys); err != nil {
 				return err
 			}
 		}
@@ -143,7 +142,7 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 			roleRetry := func(err error) bool { return newRole && roleNotAssumable(err) }
 			if _, err := retryIf(ctx, d, res, roleRetry, func(ctx context.Context) (*lambda.UpdateFunctionConfigurationOutput, error) {
 				return d.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-					FunctionName: aws.String(fd.Name), Role: aws.String(roleARN),
+					FunctionName: aws.String(phys), Role: aws.String(roleARN),
 					Runtime: ltypes.Runtime(fd.Runtime), Handler: aws.String(fd.Handler),
 					MemorySize: int32p(fd.MemoryMB), Timeout: int32p(fd.TimeoutS),
 					Environment: &ltypes.Environment{Variables: envOrEmpty(fd.Env)},
@@ -153,7 +152,7 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 			}
 			changed = true
 			step("wait for update")
-			if conf, err = d.waitFunction(ctx, fd.Name); err != nil {
+			if conf, err = d.waitFunction(ctx, phys); err != nil {
 				return err
 			}
 		}
@@ -168,16 +167,25 @@ func (d *Deployer) applyFunction(ctx context.Context, fd providers.FunctionDeplo
 	}
 	if have != fd.Concurrency {
 		step("concurrency")
-		if err := d.setConcurrency(ctx, fd.Name, fd.Concurrency); err != nil {
+		if err := d.setConcurrency(ctx, phys, fd.Concurrency); err != nil {
 			return err
 		}
 	}
 
-	if err := d.publish(ctx, fd.Name, conf, changed, step); err != nil {
+	if err := d.publish(ctx, phys, conf, changed, step); err != nil {
 		return err
 	}
 	step("rules")
-	return d.syncRules(ctx, fd, aws.ToString(conf.FunctionArn))
+	if err := d.syncRules(ctx, fd, aws.ToString(conf.FunctionArn)); err != nil {
+		return err
+	}
+	if fd.Replaces != "" && fd.Replaces != phys {
+		// The rules now target the new function: retire the one deployed
+		// under the earlier naming (and its role; its log group expires).
+		step("delete " + fd.Replaces)
+		return d.deletePhysical(ctx, fd.Name, fd.Replaces, false)
+	}
+	return nil
 }
 
 // roleNotAssumable is Lambda's answer while a new role has not reached it.
@@ -444,10 +452,10 @@ func sameVersion(a, b *ltypes.FunctionConfiguration) bool {
 		archOf(a) == archOf(b) && maps.Equal(envOf(a), envOf(b))
 }
 
-// ensureLogGroup creates /aws/lambda/<fn> when missing and sets its
+// ensureLogGroup creates /aws/lambda/<phys> when missing and sets its
 // retention when it differs.
-func (d *Deployer) ensureLogGroup(ctx context.Context, fn string) error {
-	group := "/aws/lambda/" + fn
+func (d *Deployer) ensureLogGroup(ctx context.Context, fn, phys string) error {
+	group := DefaultLogGroupPrefix + phys
 	res := "log group " + group
 	out, err := retry(ctx, d, res, func(ctx context.Context) (*cloudwatchlogs.DescribeLogGroupsOutput, error) {
 		return d.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)})
@@ -479,14 +487,27 @@ func (d *Deployer) ensureLogGroup(ctx context.Context, fn string) error {
 }
 
 // DeleteFunction implements providers.Deployer: it deletes a function this
-// project tagged (re-checked here), its rules and, when evcli created it,
-// its execution role. The log group /aws/lambda/<name> is kept: it holds the
-// function's history and expires with its retention. A function that no
-// longer exists is not an error.
+// project tagged (re-checked here), under either naming, its rules and,
+// when evcli created it, its execution role. The log group is kept: it
+// holds the function's history and expires with its retention. A function
+// that no longer exists is not an error.
 func (d *Deployer) DeleteFunction(ctx context.Context, name string) error {
-	res := "function " + name
+	if err := d.deletePhysical(ctx, name, d.physical(name), true); err != nil {
+		return err
+	}
+	if d.physical(name) != name {
+		return d.deletePhysical(ctx, name, name, true)
+	}
+	return nil
+}
+
+// deletePhysical deletes the Lambda function phys deployed for the
+// project's function name, with its rules when rules is set, and the role
+// evcli made for it.
+func (d *Deployer) deletePhysical(ctx context.Context, name, phys string, rules bool) error {
+	res := "function " + phys
 	cur, err := retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionOutput, error) {
-		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(phys)})
 	})
 	if providers.CodeOf(err) == providers.NotFound {
 		return nil
@@ -495,20 +516,25 @@ func (d *Deployer) DeleteFunction(ctx context.Context, name string) error {
 		return err
 	}
 	if cur.Tags[TagProject] != d.o.Project {
+		if phys != d.physical(name) {
+			return nil // the bare name is someone else's: not ours to delete
+		}
 		return &providers.Error{Code: providers.PermissionDenied, Resource: res,
 			Err: fmt.Errorf("not tagged %s=%s: evcli deletes only what this project created", TagProject, d.o.Project)}
 	}
-	rules, err := d.projectRules(ctx, name)
-	if err != nil {
-		return err
-	}
-	for _, r := range rules {
-		if err := d.deleteRule(ctx, r, false); err != nil {
+	if rules {
+		rs, err := d.projectRules(ctx, name)
+		if err != nil {
 			return err
+		}
+		for _, r := range rs {
+			if err := d.deleteRule(ctx, r, false); err != nil {
+				return err
+			}
 		}
 	}
 	if err := do(ctx, d, res, func(ctx context.Context) (*lambda.DeleteFunctionOutput, error) {
-		return d.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+		return d.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(phys)})
 	}); err != nil && providers.CodeOf(err) != providers.NotFound {
 		return err
 	}
@@ -516,8 +542,10 @@ func (d *Deployer) DeleteFunction(ctx context.Context, name string) error {
 	if cur.Configuration != nil {
 		role = aws.ToString(cur.Configuration.Role)
 	}
-	if strings.HasSuffix(role, "/"+RoleName(d.o.Project, name)) {
-		return d.deleteRole(ctx, RoleName(d.o.Project, name))
+	for _, rn := range []string{d.roleName(name), RoleName(d.o.Project, name)} {
+		if strings.HasSuffix(role, "/"+rn) {
+			return d.deleteRole(ctx, rn)
+		}
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func (d *Deployer) ensureRole(ctx context.Context, fd providers.FunctionDeployme
 	if fd.Role != "" {
 		return fd.Role, false, nil
 	}
-	name := RoleName(d.o.Project, fd.Name)
+	name := d.roleName(fd.Name)
 	res := "role " + name
 	_, part, err := d.identity(ctx)
 	if err != nil {

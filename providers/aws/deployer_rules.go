@@ -94,14 +94,14 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 			}
 		}
 		if sids == nil {
-			if sids, err = d.policyStatements(ctx, fd.Name); err != nil {
+			if sids, err = d.policyStatements(ctx, d.physical(fd.Name)); err != nil {
 				return err
 			}
 		}
 		sid := statementID(bus, name)
 		if !sids[sid] {
-			err := do(ctx, d, "function "+fd.Name, func(ctx context.Context) (*lambda.AddPermissionOutput, error) {
-				return d.lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String(fd.Name), Qualifier: aws.String(AliasLive),
+			err := do(ctx, d, "function "+d.physical(fd.Name), func(ctx context.Context) (*lambda.AddPermissionOutput, error) {
+				return d.lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String(d.physical(fd.Name)), Qualifier: aws.String(AliasLive),
 					StatementId: aws.String(sid), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("events.amazonaws.com"),
 					SourceArn: aws.String(ruleARN)})
 			})
@@ -175,8 +175,8 @@ func (d *Deployer) deleteRule(ctx context.Context, r deployedRule, permission bo
 	if !permission {
 		return nil
 	}
-	err := do(ctx, d, "function "+r.Meta.Function, func(ctx context.Context) (*lambda.RemovePermissionOutput, error) {
-		return d.lambda.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(r.Meta.Function),
+	err := do(ctx, d, "function "+d.physical(r.Meta.Function), func(ctx context.Context) (*lambda.RemovePermissionOutput, error) {
+		return d.lambda.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(d.physical(r.Meta.Function)),
 			Qualifier: aws.String(AliasLive), StatementId: aws.String(statementID(r.Bus, r.Name))})
 	})
 	if providers.CodeOf(err) == providers.NotFound {

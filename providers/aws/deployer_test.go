@@ -179,7 +179,7 @@ func TestDeployFirstCreatesEverything(t *testing.T) {
 		t.Fatalf("bus not created: %v", err)
 	}
 	for _, fd := range desired {
-		got, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: awssdk.String(fd.Name)})
+		got, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: awssdk.String(FunctionName("shop", fd.Name))})
 		if err != nil {
 			t.Fatalf("%s: %v", fd.Name, err)
 		}
@@ -190,11 +190,11 @@ func TestDeployFirstCreatesEverything(t *testing.T) {
 		if awssdk.ToString(c.CodeSha256) != fd.CodeSha256 || awssdk.ToInt32(c.MemorySize) != 128 || awssdk.ToString(c.Handler) != "bootstrap" {
 			t.Errorf("%s configuration = sha %s memory %d handler %s", fd.Name, awssdk.ToString(c.CodeSha256), awssdk.ToInt32(c.MemorySize), awssdk.ToString(c.Handler))
 		}
-		role := RoleName("shop", fd.Name)
+		role := RoleNameIn("shop", fd.Name, "us-east-1")
 		if !strings.HasSuffix(awssdk.ToString(c.Role), ":role/"+role) {
 			t.Errorf("%s role = %s, want %s", fd.Name, awssdk.ToString(c.Role), role)
 		}
-		alias, err := lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: awssdk.String(fd.Name), Name: awssdk.String("live")})
+		alias, err := lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: awssdk.String(FunctionName("shop", fd.Name)), Name: awssdk.String("live")})
 		if err != nil || awssdk.ToString(alias.FunctionVersion) != "1" {
 			t.Errorf("%s alias live: %v %v", fd.Name, alias, err)
 		}
@@ -213,14 +213,14 @@ func TestDeployFirstCreatesEverything(t *testing.T) {
 		// The rule targets the live alias, which EventBridge may invoke.
 		rule := RuleName("shop", fd.Name+"-0")
 		tg, err := ec.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: awssdk.String(rule), EventBusName: awssdk.String("shop-bus")})
-		if err != nil || len(tg.Targets) != 1 || !strings.HasSuffix(awssdk.ToString(tg.Targets[0].Arn), ":function:"+fd.Name+":live") {
+		if err != nil || len(tg.Targets) != 1 || !strings.HasSuffix(awssdk.ToString(tg.Targets[0].Arn), ":function:"+FunctionName("shop", fd.Name)+":live") {
 			t.Errorf("%s targets: %+v %v", rule, tg, err)
 		}
-		p, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: awssdk.String(fd.Name), Qualifier: awssdk.String("live")})
+		p, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: awssdk.String(FunctionName("shop", fd.Name)), Qualifier: awssdk.String("live")})
 		if err != nil || !strings.Contains(awssdk.ToString(p.Policy), "events.amazonaws.com") || !strings.Contains(awssdk.ToString(p.Policy), "rule/shop-bus/"+rule) {
 			t.Errorf("%s policy: %v %v", fd.Name, awssdk.ToString(p.Policy), err)
 		}
-		groups, err := lg.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: awssdk.String("/aws/lambda/" + fd.Name)})
+		groups, err := lg.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: awssdk.String(LogGroupName("shop", fd.Name))})
 		if err != nil || len(groups.LogGroups) != 1 || awssdk.ToInt32(groups.LogGroups[0].RetentionInDays) != 14 {
 			t.Errorf("%s log group: %+v %v", fd.Name, groups, err)
 		}
@@ -306,13 +306,13 @@ func TestDeployUpdatesOnlyWhatChanged(t *testing.T) {
 			change: func(e *deployEnv, fd *providers.FunctionDeployment) {
 				fd.ArtifactPath, fd.CodeSha256 = e.artifact(fd.Name, "v2")
 			},
-			want:   []string{"UpdateFunctionCode orders", "PublishVersion orders", "UpdateAlias orders"},
+			want:   []string{"UpdateFunctionCode shop-orders", "PublishVersion shop-orders", "UpdateAlias shop-orders"},
 			fields: []string{"code changed"},
 		},
 		{
 			name:   "memory",
 			change: func(e *deployEnv, fd *providers.FunctionDeployment) { fd.MemoryMB = 512 },
-			want:   []string{"UpdateFunctionConfiguration orders", "PublishVersion orders", "UpdateAlias orders"},
+			want:   []string{"UpdateFunctionConfiguration shop-orders", "PublishVersion shop-orders", "UpdateAlias shop-orders"},
 			fields: []string{"memory 128 -> 512"},
 		},
 		{
@@ -321,13 +321,13 @@ func TestDeployUpdatesOnlyWhatChanged(t *testing.T) {
 				fd.ArtifactPath, fd.CodeSha256 = e.artifact(fd.Name, "v3")
 				fd.MemoryMB = 1024
 			},
-			want:   []string{"UpdateFunctionCode orders", "UpdateFunctionConfiguration orders", "PublishVersion orders", "UpdateAlias orders"},
+			want:   []string{"UpdateFunctionCode shop-orders", "UpdateFunctionConfiguration shop-orders", "PublishVersion shop-orders", "UpdateAlias shop-orders"},
 			fields: []string{"code changed", "memory 128 -> 1024"},
 		},
 		{
 			name:   "secret value",
 			change: func(e *deployEnv, fd *providers.FunctionDeployment) { fd.Env["API_TOKEN"] = "rotated" },
-			want:   []string{"UpdateFunctionConfiguration orders", "PublishVersion orders", "UpdateAlias orders"},
+			want:   []string{"UpdateFunctionConfiguration shop-orders", "PublishVersion shop-orders", "UpdateAlias shop-orders"},
 			fields: []string{"environment ~API_TOKEN"},
 		},
 		{
@@ -343,26 +343,26 @@ func TestDeployUpdatesOnlyWhatChanged(t *testing.T) {
 			change: func(e *deployEnv, fd *providers.FunctionDeployment) {
 				fd.Rules[0].ID = "orders-1"
 			},
-			want: []string{"PutRule shop-bus/shop-orders-1", "PutTargets shop-bus/shop-orders-1", "AddPermission orders",
-				"RemoveTargets shop-bus/shop-orders-0", "DeleteRule shop-bus/shop-orders-0", "RemovePermission orders"},
+			want: []string{"PutRule shop-bus/shop-orders-1", "PutTargets shop-bus/shop-orders-1", "AddPermission shop-orders",
+				"RemoveTargets shop-bus/shop-orders-0", "DeleteRule shop-bus/shop-orders-0", "RemovePermission shop-orders"},
 			fields: []string{"rules 1 -> 1"},
 		},
 		{
 			name:   "architecture",
 			change: func(e *deployEnv, fd *providers.FunctionDeployment) { fd.Architecture = "arm64" },
-			want:   []string{"UpdateFunctionCode orders", "PublishVersion orders", "UpdateAlias orders"},
+			want:   []string{"UpdateFunctionCode shop-orders", "PublishVersion shop-orders", "UpdateAlias shop-orders"},
 			fields: []string{"architecture x86_64 -> arm64"},
 		},
 		{
 			name:   "correlation",
 			change: func(e *deployEnv, fd *providers.FunctionDeployment) { fd.Correlation = "$.detail.customer" },
-			want:   []string{"TagResource orders"},
+			want:   []string{"TagResource shop-orders"},
 			fields: []string{"correlation $.detail.orderId -> $.detail.customer"},
 		},
 		{
 			name:   "reserved concurrency",
 			change: func(e *deployEnv, fd *providers.FunctionDeployment) { fd.Concurrency = 5 },
-			want:   []string{"PutFunctionConcurrency orders"},
+			want:   []string{"PutFunctionConcurrency shop-orders"},
 			fields: []string{"concurrency 0 -> 5"},
 		},
 	}
@@ -418,7 +418,7 @@ func TestDeployConfigurationWaitsForCodeUpdate(t *testing.T) {
 	e.mustDeploy(desired, false)
 	var seq []string
 	for _, c := range e.srv.Calls() {
-		if c.Resource != "orders" || c.Service != "lambda" {
+		if c.Resource != "shop-orders" || c.Service != "lambda" {
 			continue
 		}
 		if c.Code != "" && c.Code != "ResourceNotFoundException" {
@@ -528,8 +528,8 @@ func TestDeployFailureOfOneFunctionLeavesOthersDeployed(t *testing.T) {
 		switch r.Change.Name {
 		case "billing":
 			var pe *providers.Error
-			if !errors.As(r.Err, &pe) || pe.Code != providers.InvalidArgument || pe.Resource != "function billing" {
-				t.Fatalf("billing: err = %#v, want InvalidArgument on function billing", r.Err)
+			if !errors.As(r.Err, &pe) || pe.Code != providers.InvalidArgument || pe.Resource != "function shop-billing" {
+				t.Fatalf("billing: err = %#v, want InvalidArgument on function shop-billing", r.Err)
 			}
 			if strings.Contains(r.Err.Error(), "s3cr3t") {
 				t.Errorf("error shows a secret value: %v", r.Err)
@@ -569,6 +569,7 @@ func TestDeployPruneDeletesOnlyThisProjectsFunctions(t *testing.T) {
 	o.Rules = nil
 	other.mustDeploy([]providers.FunctionDeployment{o}, false)
 	e.srv.SeedFunction(awstest.FunctionSpec{Name: "manual", Publish: true, Alias: "live"})
+	e.srv.SeedFunction(awstest.FunctionSpec{Name: "shop-manual", Publish: true, Alias: "live"})
 	lc := lambda.NewFromConfig(e.srv.Config(e.ctx))
 	e.srv.ResetCalls()
 	plan := e.mustDeploy(desired[1:], true)
@@ -580,27 +581,29 @@ func TestDeployPruneDeletesOnlyThisProjectsFunctions(t *testing.T) {
 			t.Errorf("prune touched something else: %s", m)
 		}
 	}
-	for _, name := range []string{"legacy", "manual", "billing"} {
+	for _, name := range []string{"other-legacy", "manual", "shop-manual", "shop-billing"} {
 		if _, err := lc.GetFunction(e.ctx, &lambda.GetFunctionInput{FunctionName: awssdk.String(name)}); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := lc.GetFunction(e.ctx, &lambda.GetFunctionInput{FunctionName: awssdk.String("orders")}); err == nil {
+	if _, err := lc.GetFunction(e.ctx, &lambda.GetFunctionInput{FunctionName: awssdk.String("shop-orders")}); err == nil {
 		t.Error("orders still exists")
 	}
 	ic := iam.NewFromConfig(e.srv.Config(e.ctx))
-	if _, err := ic.GetRole(e.ctx, &iam.GetRoleInput{RoleName: awssdk.String(RoleName("shop", "orders"))}); err == nil {
+	if _, err := ic.GetRole(e.ctx, &iam.GetRoleInput{RoleName: awssdk.String(RoleNameIn("shop", "orders", "us-east-1"))}); err == nil {
 		t.Error("orders' role still exists")
 	}
 	ec := eventbridge.NewFromConfig(e.srv.Config(e.ctx))
 	if _, err := ec.DescribeRule(e.ctx, &eventbridge.DescribeRuleInput{Name: awssdk.String("shop-orders-0"), EventBusName: awssdk.String("shop-bus")}); err == nil {
 		t.Error("orders' rule still exists")
 	}
-	// DeleteFunction re-checks the tag.
-	for _, name := range []string{"legacy", "manual"} {
-		if err := e.d.DeleteFunction(e.ctx, name); providers.CodeOf(err) != providers.PermissionDenied {
-			t.Errorf("DeleteFunction(%s) = %v, want PermissionDenied", name, err)
-		}
+	// DeleteFunction re-checks the tag: shop-manual is not shop's, and
+	// the bare name "manual" (the earlier naming) is left alone silently.
+	if err := e.d.DeleteFunction(e.ctx, "manual"); providers.CodeOf(err) != providers.PermissionDenied {
+		t.Errorf("DeleteFunction(manual) = %v, want PermissionDenied", err)
+	}
+	if _, err := lc.GetFunction(e.ctx, &lambda.GetFunctionInput{FunctionName: awssdk.String("manual")}); err != nil {
+		t.Errorf("manual: %v", err)
 	}
 }
 
@@ -621,7 +624,7 @@ func TestRollbackMovesLiveAlias(t *testing.T) {
 	}
 	lc := lambda.NewFromConfig(e.srv.Config(e.ctx))
 	live := func() string {
-		a, err := lc.GetAlias(e.ctx, &lambda.GetAliasInput{FunctionName: awssdk.String("orders"), Name: awssdk.String("live")})
+		a, err := lc.GetAlias(e.ctx, &lambda.GetAliasInput{FunctionName: awssdk.String("shop-orders"), Name: awssdk.String("live")})
 		if err != nil {
 			t.Fatal(err)
 		}

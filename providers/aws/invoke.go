@@ -21,6 +21,7 @@ func (d *Deployer) Invoke(ctx context.Context, function string, payload []byte) 
 	if len(payload) == 0 {
 		payload = []byte("{}")
 	}
+	function = d.physical(function)
 	out, err := retry(ctx, d, "function "+function, func(ctx context.Context) (*lambda.InvokeOutput, error) {
 		return d.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(function), Qualifier: aws.String(AliasLive),
 			InvocationType: ltypes.InvocationTypeRequestResponse, LogType: ltypes.LogTypeTail, Payload: payload})

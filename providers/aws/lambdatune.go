@@ -36,6 +36,9 @@ func wrapTuneErr(resource string, err error) error {
 
 // TunerOptions configure a LambdaTuner.
 type TunerOptions struct {
+	// Physical maps a project's function name to its Lambda function name
+	// (nil: the same).
+	Physical func(function string) string
 	// Sleep waits between status polls; nil sleeps for real.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// PollInterval is the wait between polls; 0 means 1 s.
@@ -116,6 +119,7 @@ func (t *LambdaTuner) As(target any) bool {
 // source reads (once per function) the live function's configuration and
 // code.
 func (t *LambdaTuner) source(ctx context.Context, function string) (*sourceFunction, error) {
+	function = t.physical(function)
 	t.mu.Lock()
 	s := t.cache[function]
 	t.mu.Unlock()
@@ -191,7 +195,7 @@ func (t *LambdaTuner) Probe(ctx context.Context, function string, memoryMB int, 
 	if err != nil {
 		return nil, err
 	}
-	name := TempName(function, memoryMB, t.opts.Suffix())
+	name := TempName(t.physical(function), memoryMB, t.opts.Suffix())
 	// Registered before CreateFunction: a create that succeeds on the
 	// server but fails on the client (timeout, Ctrl-C) is cleaned up too.
 	defer func() {
@@ -321,6 +325,7 @@ func (t *LambdaTuner) wait(ctx context.Context, name string, done func(*lambda.G
 // SetMemory updates the deployed function's memory and waits until
 // LastUpdateStatus is Successful.
 func (t *LambdaTuner) SetMemory(ctx context.Context, function string, memoryMB int) error {
+	function = t.physical(function)
 	updated := func(fc *lambda.GetFunctionConfigurationOutput) (bool, error) {
 		switch fc.LastUpdateStatus {
 		case ltypes.LastUpdateStatusInProgress:
@@ -343,4 +348,11 @@ func (t *LambdaTuner) SetMemory(ctx context.Context, function string, memoryMB i
 		return wrapTuneErr("function "+function, err)
 	}
 	return t.wait(ctx, function, updated)
+}
+
+func (t *LambdaTuner) physical(fn string) string {
+	if t.opts.Physical == nil {
+		return fn
+	}
+	return t.opts.Physical(fn)
 }

@@ -32,6 +32,12 @@ const (
 type LogSourceOptions struct {
 	// LogGroupPrefix is prepended to function names (default /aws/lambda/).
 	LogGroupPrefix string
+	// Physical maps a project's function name to its Lambda function name
+	// (nil: the same); lines carry the project's name.
+	Physical func(fn string) string
+	// Project, when set, limits "all functions" to the log groups of
+	// <Project>-<fn> functions.
+	Project string
 	// DisableLiveTail polls FilterLogEvents only, even when following.
 	DisableLiveTail bool
 	// PollInterval is the pause between polling rounds.
@@ -257,12 +263,28 @@ func (s *logSource) groups(ctx context.Context, fns []string) ([]*group, error) 
 				Err: errors.New("no Lambda log groups in this account and region"), Hint: "deploy a function first, or check --region"}
 		}
 		for _, name := range listed {
-			gs = append(gs, &group{name: name, arn: arns[name], function: strings.TrimPrefix(name, s.opt.LogGroupPrefix)})
+			fn := strings.TrimPrefix(name, s.opt.LogGroupPrefix)
+			if s.opt.Project != "" {
+				short, ok := strings.CutPrefix(fn, s.opt.Project+"-")
+				if !ok {
+					continue // another project's
+				}
+				fn = short
+			}
+			gs = append(gs, &group{name: name, arn: arns[name], function: fn})
+		}
+		if len(gs) == 0 {
+			return nil, &providers.Error{Code: providers.NotFound, Resource: s.opt.LogGroupPrefix + s.opt.Project + "-*",
+				Err: errors.New("no log groups of this project's functions in this account and region"), Hint: "deploy the project first, or check --region"}
 		}
 		return gs, nil
 	}
 	for _, fn := range fns {
-		name := s.opt.LogGroupPrefix + fn
+		phys := fn
+		if s.opt.Physical != nil {
+			phys = s.opt.Physical(fn)
+		}
+		name := s.opt.LogGroupPrefix + phys
 		gs = append(gs, &group{name: name, arn: arns[name], function: fn})
 	}
 	return gs, nil

@@ -32,7 +32,11 @@ const MaxReportRows = 10000
 
 // MetricsOptions configure a MetricsSource.
 type MetricsOptions struct {
-	// LogGroup names a function's log group; nil means /aws/lambda/NAME.
+	// Physical maps a project's function name to its Lambda function name
+	// (nil: the same).
+	Physical func(function string) string
+	// LogGroup names a function's log group; nil means
+	// /aws/lambda/Physical(NAME).
 	LogGroup func(function string) string
 	// Sleep waits between GetQueryResults polls (tests make it instant);
 	// nil sleeps for real, honouring ctx.
@@ -70,8 +74,11 @@ func NewMetricsSource(cfg aws.Config, opts *MetricsOptions) *MetricsSource {
 	if m.opts.Limit <= 0 {
 		m.opts.Limit = MaxReportRows
 	}
+	if m.opts.Physical == nil {
+		m.opts.Physical = func(fn string) string { return fn }
+	}
 	if m.opts.LogGroup == nil {
-		m.opts.LogGroup = func(fn string) string { return "/aws/lambda/" + fn }
+		m.opts.LogGroup = func(fn string) string { return DefaultLogGroupPrefix + m.opts.Physical(fn) }
 	}
 	return m
 }
@@ -223,7 +230,7 @@ func (m *MetricsSource) InvocationTotals(ctx context.Context, function string, s
 				Metric: &cwtypes.Metric{
 					Namespace:  aws.String("AWS/Lambda"),
 					MetricName: aws.String(metric),
-					Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String(function)}},
+					Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String(m.opts.Physical(function))}},
 				},
 				Period: aws.Int32(3600),
 				Stat:   aws.String("Sum"),

@@ -42,7 +42,8 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		return nil, err
 	}
 	sleep := o.Sleep
-	dopts := DeployerOptions{Project: o.Project, Bus: o.Bus, ArtifactBucket: o.ArtifactBucket,
+	physical := func(fn string) string { return FunctionName(o.Project, fn) }
+	dopts := DeployerOptions{Project: o.Project, Functions: o.Functions, Bus: o.Bus, ArtifactBucket: o.ArtifactBucket,
 		LogRetentionDays: o.LogRetentionDays, Sleep: sleep}
 	var store providers.EventStore
 	missing := map[providers.Ability]string{
@@ -68,15 +69,15 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		missing[providers.AbilityStore] = "the project has no event-store table: set store.type to dynamodb and store.table in evcli.yaml, then evcli deploy"
 	}
 	d := NewDeployer(cfg, dopts)
-	metrics := NewMetricsSource(cfg, &MetricsOptions{Sleep: sleep})
-	tuner := NewLambdaTuner(cfg, &TunerOptions{Sleep: sleep})
+	metrics := NewMetricsSource(cfg, &MetricsOptions{Sleep: sleep, Physical: physical})
+	tuner := NewLambdaTuner(cfg, &TunerOptions{Sleep: sleep, Physical: physical})
 	p := &providers.Provider{
 		Name:       "aws",
 		Deployer:   d,
 		Shared:     d,
 		Bus:        NewEventBus(eventbridge.NewFromConfig(cfg)),
 		BusLimits:  providers.PutEventsLimits,
-		Logs:       NewLogSource(cfg, LogSourceOptions{OnFallback: func(err error) { o.Warnf("live tail unavailable (%v); polling FilterLogEvents instead", err) }}),
+		Logs:       NewLogSource(cfg, LogSourceOptions{Physical: physical, Project: o.Project, OnFallback: func(err error) { o.Warnf("live tail unavailable (%v); polling FilterLogEvents instead", err) }}),
 		Metrics:    metrics,
 		Totals:     metrics,
 		Invoker:    d,

@@ -17,6 +17,7 @@ import (
 // function this project deployed at toVersion, or, when toVersion is "",
 // at the highest published version below the current one.
 func (d *Deployer) Rollback(ctx context.Context, function, toVersion string) (from, to string, err error) {
+	function = d.physical(function)
 	res := "function " + function
 	fn, err := retry(ctx, d, res, func(ctx context.Context) (*lambda.GetFunctionOutput, error) {
 		return d.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(function)})

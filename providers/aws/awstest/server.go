@@ -51,6 +51,10 @@ type Server struct {
 	putEventsFail func(Event) (code, message string)
 	putTargetFail func(bus, rule string, t Target) (code, message string)
 
+	// iamHome, when set, answers this server's IAM calls: IAM is global
+	// to the account, so fakes of two regions share one IAM.
+	iamHome *Server
+
 	functions map[string]*function
 	roles     map[string]*role
 	buses     map[string]*bus
@@ -63,6 +67,11 @@ type Option func(*Server)
 
 // WithRegion sets the region in ARNs and in Config (default us-east-1).
 func WithRegion(region string) Option { return func(s *Server) { s.region = region } }
+
+// WithIAMOf makes home answer this fake's IAM calls (and record them), as
+// IAM is one per account whatever the region: two fakes of one account in
+// two regions, the second created WithRegion(r2), WithIAMOf(first).
+func WithIAMOf(home *Server) Option { return func(s *Server) { s.iamHome = home } }
 
 // WithAccount sets the account ID in ARNs and GetCallerIdentity (default 123456789012).
 func WithAccount(account string) Option { return func(s *Server) { s.account = account } }
@@ -411,6 +420,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := serviceOf(r, body)
+	if name == "iam" && s.iamHome != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.iamHome.serveHTTP(w, r)
+		return
+	}
 	svc := s.services(name)
 	if name == "s3" {
 		body, err = decodeAWSChunked(r, body)
