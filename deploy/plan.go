@@ -131,6 +131,9 @@ func diff(cur, want *providers.FunctionDeployment) []FieldChange {
 	if !sameRules(cur.Rules, want.Rules) {
 		out = append(out, FieldChange{Field: "rules", From: fmt.Sprint(len(cur.Rules)), To: fmt.Sprint(len(want.Rules))})
 	}
+	for _, d := range cur.Drift {
+		out = append(out, FieldChange{Field: d})
+	}
 	return out
 }
 

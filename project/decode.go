@@ -601,7 +601,9 @@ func (d *decoder) function(fe entry, path string, f *Function) {
 		f.TimeoutS, _ = d.integer(e, path+".timeout", MinTimeoutS, MaxTimeoutS,
 			fmt.Sprintf("timeout is in seconds, from %d to %d", MinTimeoutS, MaxTimeoutS))
 	}
-	f.Concurrency = DefaultConcurrency
+	// Not set: 0, no reservation. A cloud reserves nothing (a reservation
+	// is taken from the account's quota and caps the function); the local
+	// runtime runs at most DefaultConcurrency instances.
 	if e, ok := m["concurrency"]; ok && !isNull(e.val) {
 		f.Concurrency, _ = d.integer(e, path+".concurrency", MinConcurrency, MaxConcurrency,
 			fmt.Sprintf("concurrency is the number of instances reserved for the function, from %d to %d", MinConcurrency, MaxConcurrency))

@@ -58,8 +58,10 @@ func Marshal(p *Project) ([]byte, error) {
 			"architecture", str(f.Architecture),
 			"memory", integer(f.MemoryMB),
 			"timeout", integer(f.TimeoutS),
-			"concurrency", integer(f.Concurrency),
 		)
+		if f.Concurrency > 0 {
+			fn.Content = append(fn.Content, str("concurrency"), integer(f.Concurrency))
+		}
 		if len(f.Environment) > 0 {
 			env := mapping()
 			keys := make([]string, 0, len(f.Environment))

@@ -89,7 +89,7 @@ func TestLoadMinimal(t *testing.T) {
 		Store:    EventStore{Type: "local", Table: "shop-events", Keys: DefaultStoreKeys},
 		Functions: []Function{{
 			Name: "inventory", Source: "functions/inventory", Runtime: "provided.al2023", Handler: "bootstrap",
-			Architecture: "x86_64", MemoryMB: 128, TimeoutS: 3, Concurrency: 10,
+			Architecture: "x86_64", MemoryMB: 128, TimeoutS: 3,
 		}},
 	}
 	if !reflect.DeepEqual(p, want) {
@@ -128,14 +128,14 @@ func TestLoadFull(t *testing.T) {
 			},
 			{
 				Name: "orders", Source: "functions/orders", Runtime: "nodejs22.x", Handler: "index.handler",
-				Architecture: "x86_64", MemoryMB: 128, TimeoutS: 3, Concurrency: 10,
+				Architecture: "x86_64", MemoryMB: 128, TimeoutS: 3,
 				Events: []EventSource{
 					{Bus: "shop-bus", Pattern: json.RawMessage(`{"source":["shop.web"],"detail":{"express":[true],"retries":[0,1.5],"note":[null]}}`), Pos: Pos{37, 11}},
 				},
 			},
 			{
 				Name: "notify", Source: "functions/notify", Runtime: "python3.13", Handler: "app.handler",
-				Architecture: "x86_64", MemoryMB: 128, TimeoutS: 3, Concurrency: 10,
+				Architecture: "x86_64", MemoryMB: 128, TimeoutS: 3,
 				Environment: map[string]string{"SENDER": "noreply@example.com"},
 				Events: []EventSource{
 					{Bus: "shop-bus", Pattern: json.RawMessage(`{"source":["shop.payments"],"detail-type":["PaymentFailed"]}`), Pos: Pos{49, 18}},

@@ -31,7 +31,7 @@ type Function struct {
 	Architecture string            `json:"architecture"` // x86_64|arm64; default x86_64
 	MemoryMB     int               `json:"memory"`       // 128..10240; default 128
 	TimeoutS     int               `json:"timeout"`      // 1..900; default 3
-	Concurrency  int               `json:"concurrency"`  // reserved concurrency; default 10
+	Concurrency  int               `json:"concurrency"`  // reserved concurrency; 0 = not set (no reservation on a cloud, 10 instances locally)
 	Environment  map[string]string `json:"environment,omitempty"`
 	Secrets      []string          `json:"secrets,omitempty"` // names of secret environment variables, values never printed
 	Events       []EventSource     `json:"events,omitempty"`

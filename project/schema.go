@@ -24,8 +24,10 @@ const (
 	MaxConcurrency = 1000
 	MaxTTLDays     = 36500
 
-	DefaultMemoryMB    = 128
-	DefaultTimeoutS    = 3
+	DefaultMemoryMB = 128
+	DefaultTimeoutS = 3
+	// DefaultConcurrency is what the local runtime allows a function
+	// whose evcli.yaml sets no concurrency; clouds reserve nothing then.
 	DefaultConcurrency = 10
 	DefaultBus         = "default"
 	DefaultLocalRegion = "us-east-1"

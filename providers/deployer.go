@@ -32,6 +32,12 @@ type FunctionDeployment struct {
 	// name it was found under, on a desired one the name it should have
 	// (filled from the driver's Namer). "" where the driver uses Name.
 	PhysicalName string `json:"physicalName,omitempty"`
+	// Drift names, on a deployed function, what the driver found differing
+	// from what it makes among the resources evcli owns for the function
+	// that the fields above do not carry: the execution role's trust or
+	// policies, its log group's retention, a rule disabled outside evcli.
+	// The plan shows each as a change; ApplyFunction converges them.
+	Drift []string `json:"drift,omitempty"`
 	// Replaces is, on a desired function, the physical name of a deployment
 	// of it under an earlier naming: ApplyFunction moves its rules to the
 	// new function and deletes it (desired state only).

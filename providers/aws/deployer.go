@@ -65,7 +65,9 @@ type DeployerOptions struct {
 	ArtifactBucket string
 	// DirectUploadLimit is the largest zip sent inline; 0 means 50 MiB.
 	DirectUploadLimit int64
-	// LogRetentionDays is the retention of /aws/lambda/<function>; 0 means 14.
+	// LogRetentionDays is the retention of the functions' log groups
+	// (--log-retention): set, it is planned and converged; 0 gives new log
+	// groups 14 days and leaves existing ones as they are.
 	LogRetentionDays int
 	// Sleep waits between retries and polls; nil waits on a real timer
 	// honouring ctx.
@@ -99,6 +101,8 @@ type Deployer struct {
 	// carried the project (bare <fn>, evcli-<project>-<fn>): tests make
 	// deployments of that naming with it, to test their adoption.
 	legacyNaming bool
+	// retentionSet: LogRetentionDays was given, not defaulted.
+	retentionSet bool
 }
 
 // NewDeployer returns a Deployer whose clients are built from cfg. The
@@ -111,7 +115,8 @@ func NewDeployer(cfg aws.Config, o DeployerOptions) *Deployer {
 	if o.DirectUploadLimit <= 0 {
 		o.DirectUploadLimit = DefaultDirectUploadLimit
 	}
-	if o.LogRetentionDays <= 0 {
+	retentionSet := o.LogRetentionDays > 0
+	if !retentionSet {
 		o.LogRetentionDays = 14
 	}
 	if o.Sleep == nil {
@@ -130,15 +135,16 @@ func NewDeployer(cfg aws.Config, o DeployerOptions) *Deployer {
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	cfg.RetryMaxAttempts, cfg.RetryMode = 0, ""
 	d := &Deployer{
-		o:      o,
-		region: cfg.Region,
-		lambda: lambda.NewFromConfig(cfg),
-		iam:    iam.NewFromConfig(cfg),
-		events: eventbridge.NewFromConfig(cfg),
-		logs:   cloudwatchlogs.NewFromConfig(cfg),
-		ddb:    dynamodb.NewFromConfig(cfg),
-		sts:    sts.NewFromConfig(cfg),
-		jitter: func(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) },
+		o:            o,
+		retentionSet: retentionSet,
+		region:       cfg.Region,
+		lambda:       lambda.NewFromConfig(cfg),
+		iam:          iam.NewFromConfig(cfg),
+		events:       eventbridge.NewFromConfig(cfg),
+		logs:         cloudwatchlogs.NewFromConfig(cfg),
+		ddb:          dynamodb.NewFromConfig(cfg),
+		sts:          sts.NewFromConfig(cfg),
+		jitter:       func(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) },
 	}
 	d.s3 = s3.NewFromConfig(cfg, func(so *s3.Options) {
 		// An endpoint override (an emulator) rarely resolves virtual-hosted
@@ -414,8 +420,8 @@ func parseRuleMeta(desc string) (ruleMeta, bool) {
 
 // deployedRule is one of the project's rules as EventBridge has it.
 type deployedRule struct {
-	Name, Bus, Arn, Pattern, Description string
-	Meta                                 ruleMeta
+	Name, Bus, Arn, Pattern, Description, State string
+	Meta                                        ruleMeta
 }
 
 // projectRules lists the rules named with the project's prefix on every
@@ -471,7 +477,7 @@ func (d *Deployer) busRules(ctx context.Context, bus, function string) ([]deploy
 				b = bus
 			}
 			out = append(out, deployedRule{Name: aws.ToString(r.Name), Bus: b, Arn: aws.ToString(r.Arn),
-				Pattern: aws.ToString(r.EventPattern), Description: aws.ToString(r.Description), Meta: m})
+				Pattern: aws.ToString(r.EventPattern), Description: aws.ToString(r.Description), State: string(r.State), Meta: m})
 		}
 		if token = page.NextToken; token == nil || *token == "" {
 			return out, nil
@@ -656,6 +662,16 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 			return err
 		})
 	}
+	for _, fd := range byName {
+		if fd.PhysicalName != d.physical(fd.Name) {
+			continue // the rename re-creates everything
+		}
+		g.Go(func() error {
+			drift, err := d.drift(gctx, fd)
+			fd.Drift = drift
+			return err
+		})
+	}
 	for i := range checks {
 		g.Go(func() error {
 			c := &checks[i]
@@ -677,6 +693,9 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 		}
 		fd := byName[c.r.Meta.Function]
 		fd.Rules = append(fd.Rules, providers.RuleSpec{ID: c.r.Meta.ID, Bus: c.r.Meta.Bus, Pattern: json.RawMessage(c.r.Pattern)})
+		if c.r.State != "" && c.r.State != string(ebtypes.RuleStateEnabled) {
+			fd.Drift = append(fd.Drift, "rule "+c.r.Name+" "+strings.ToLower(c.r.State)+" -> enabled")
+		}
 	}
 	out := make([]providers.FunctionDeployment, 0, len(byName))
 	for _, fd := range byName {

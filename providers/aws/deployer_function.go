@@ -478,7 +478,7 @@ func (d *Deployer) ensureLogGroup(ctx context.Context, fn, phys string) error {
 			return err
 		}
 	}
-	if int(retention) == d.o.LogRetentionDays {
+	if int(retention) == d.o.LogRetentionDays || (exists && !d.retentionSet) {
 		return nil
 	}
 	return do(ctx, d, res, func(ctx context.Context) (*cloudwatchlogs.PutRetentionPolicyOutput, error) {

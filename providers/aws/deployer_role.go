@@ -126,6 +126,13 @@ func (d *Deployer) ensureRole(ctx context.Context, fd providers.FunctionDeployme
 				Hint: "give the function an execution role with role: in evcli.yaml, or delete the existing role"}
 		}
 		arn = aws.ToString(got.Role.Arn)
+		if !samePolicy(aws.ToString(got.Role.AssumeRolePolicyDocument), lambdaTrustPolicy) {
+			if err := do(ctx, d, res, func(ctx context.Context) (*iam.UpdateAssumeRolePolicyOutput, error) {
+				return d.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(lambdaTrustPolicy)})
+			}); err != nil {
+				return "", false, err
+			}
+		}
 	}
 
 	basic := basicExecutionPolicyARN(part)

@@ -54,7 +54,8 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 		res := "rule " + name
 		cur, ok := existing[key(bus, name)]
 		ruleARN := cur.Arn
-		if !ok || compactJSON([]byte(cur.Pattern)) != pattern || cur.Description != meta.description() {
+		enabled := cur.State == "" || cur.State == string(ebtypes.RuleStateEnabled)
+		if !ok || compactJSON([]byte(cur.Pattern)) != pattern || cur.Description != meta.description() || !enabled {
 			out, err := retry(ctx, d, res, func(ctx context.Context) (*eventbridge.PutRuleOutput, error) {
 				return d.events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(bus),
 					EventPattern: aws.String(pattern), Description: aws.String(meta.description()), State: ebtypes.RuleStateEnabled,
