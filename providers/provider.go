@@ -201,6 +201,8 @@ type StoreSpec struct {
 	Type  string
 	Table string
 	Keys  StoreKeys
+	// TTLDays is how long stored events are kept (0: for ever).
+	TTLDays int
 }
 
 // StoreKeys name the attributes of an event-store item.

@@ -135,6 +135,9 @@ func (h *fakeHarness) Received(ctx context.Context, bus string, ids []string) (m
 					if f, ok := h.srv.Function(name); ok && f.Tags[TagFunction] != "" {
 						name = f.Tags[TagFunction]
 					}
+					if name == StoreWriterFunction {
+						continue // the event store's writer, not a consumer
+					}
 					out[ev.ID] = append(out[ev.ID], name)
 				}
 			}

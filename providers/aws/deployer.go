@@ -43,7 +43,13 @@ const (
 )
 
 // TableSpec is the DynamoDB event-store table a project deploys.
-type TableSpec struct{ Name, PartitionKey, SortKey, TTLAttribute string }
+type TableSpec struct {
+	Name, PartitionKey, SortKey, TTLAttribute string
+	// The other attributes of an item and how long events are kept (0:
+	// for ever), for the writer that fills the table.
+	ID, Type, Data, Version string
+	TTLDays                 int
+}
 
 // DeployerOptions configure a Deployer.
 type DeployerOptions struct {
@@ -629,6 +635,9 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 		}
 		if names != nil && !slices.Contains(names, fd.Name) {
 			continue
+		}
+		if names == nil && isWriter(fd.Name) {
+			continue // a project resource (the plan's "writer"), not a function of evcli.yaml
 		}
 		if prev := byName[fd.Name]; prev != nil && prev.PhysicalName == d.physical(fd.Name) {
 			continue

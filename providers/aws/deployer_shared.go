@@ -44,6 +44,11 @@ func (d *Deployer) PlanShared(ctx context.Context, prune bool) ([]providers.Reso
 		}
 		out = append(out, c)
 	}
+	if w, err := d.planStoreWriter(ctx); err != nil {
+		return nil, err
+	} else if w != nil {
+		out = append(out, *w)
+	}
 	if prune {
 		gone, err := d.prunableBuses(ctx)
 		if err != nil {
@@ -172,6 +177,8 @@ func (d *Deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 		case c.Kind == "table" && c.Action == "update":
 			step(res, "enable ttl")
 			err = d.enableTTL(ctx)
+		case c.Kind == "writer":
+			err = d.applyStoreWriter(ctx, func(s string) { step(res, s) })
 		case c.Kind == "table" && c.Action == "delete":
 			err = &providers.Error{Code: providers.InvalidArgument, Resource: tableResource(c.Name),
 				Err: errors.New("evcli never deletes an event-store table: it holds the event data"), Hint: "delete it with the AWS console or CLI if you mean to"}

@@ -477,6 +477,9 @@ func (s *DynamoDBStore) decode(item map[string]ddbtypes.AttributeValue) (provide
 	k := s.opts.Keys
 	ev := providers.StoredEvent{Event: providers.Event{Version: "0", Source: s.opts.Source, Region: s.opts.Region}}
 	ev.AggregateID = scalar(item[k.Aggregate])
+	if strings.HasPrefix(ev.AggregateID, noAggregatePrefix) {
+		ev.AggregateID = "" // an event without aggregate, as the writer stores it
+	}
 	skv := item[k.Sort]
 	where := func() string {
 		return fmt.Sprintf("%s: item %s=%q %s=%q", s.resource(), k.Aggregate, ev.AggregateID, k.Sort, scalar(skv))

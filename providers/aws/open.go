@@ -58,7 +58,10 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		// where the options name none.
 		keys := StoreKeys{Aggregate: k.Aggregate, Sort: k.Sort}
 		keys.defaults()
-		dopts.Table = &TableSpec{Name: o.Store.Table, PartitionKey: keys.Aggregate, SortKey: keys.Sort, TTLAttribute: k.TTL}
+		full := StoreKeys{Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type, Data: k.Data, Version: k.Version}
+		full.defaults()
+		dopts.Table = &TableSpec{Name: o.Store.Table, PartitionKey: keys.Aggregate, SortKey: keys.Sort, TTLAttribute: k.TTL,
+			ID: full.ID, Type: full.Type, Data: full.Data, Version: full.Version, TTLDays: o.Store.TTLDays}
 		store = NewDynamoDBStore(dynamodb.NewFromConfig(cfg), DynamoDBStoreOptions{
 			Table:  o.Store.Table,
 			Region: cfg.Region,
