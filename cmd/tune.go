@@ -377,7 +377,14 @@ func (o *tuneOptions) apply(ctx context.Context, p *project.Project, applier pro
 	var failed int
 	for _, c := range todo {
 		fn := c.r.Function
-		if err := applier.SetMemory(ctx, fn, c.r.RecommendedMemoryMB); err != nil {
+		live := ""
+		var err error
+		if ls, ok := applier.(providers.LiveMemorySetter); ok {
+			live, err = ls.SetMemoryLive(ctx, fn, c.r.RecommendedMemoryMB)
+		} else {
+			err = applier.SetMemory(ctx, fn, c.r.RecommendedMemoryMB)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -393,7 +400,11 @@ func (o *tuneOptions) apply(ctx context.Context, p *project.Project, applier pro
 			report(c, false, msg)
 			continue
 		}
-		fmt.Fprintf(o.IO.ErrOut, "~ %s: memory %d MB -> %d MB (deployed function and %s)\n", fn, c.r.CurrentMemoryMB, c.r.RecommendedMemoryMB, p.Path)
+		where := "deployed function"
+		if live != "" {
+			where += ": " + live + ";"
+		}
+		fmt.Fprintf(o.IO.ErrOut, "~ %s: memory %d MB -> %d MB (%s and %s)\n", fn, c.r.CurrentMemoryMB, c.r.RecommendedMemoryMB, where, p.Path)
 		report(c, true, "")
 	}
 	if failed > 0 {

@@ -381,6 +381,7 @@ func TestTuneMemoryTooLittleData(t *testing.T) {
 func TestTuneMemoryAWS(t *testing.T) {
 	var mu sync.Mutex
 	reportMem, memory, updates := 1024, 1024, 0
+	published, livever := 0, 1
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -408,6 +409,16 @@ func TestTuneMemoryAWS(t *testing.T) {
 			json.NewDecoder(r.Body).Decode(&in)
 			memory, updates = in.MemorySize, updates+1
 			fmt.Fprintf(w, `{"FunctionName":"orders","MemorySize":%d,"State":"Active","LastUpdateStatus":"InProgress"}`, memory)
+		case r.URL.Path == "/2015-03-31/functions/shop-orders/versions" && r.Method == http.MethodPost:
+			published++
+			fmt.Fprintf(w, `{"FunctionName":"shop-orders","Version":"%d","MemorySize":%d}`, published+1, memory)
+		case r.URL.Path == "/2015-03-31/functions/shop-orders/aliases/live" && r.Method == http.MethodGet:
+			fmt.Fprintf(w, `{"Name":"live","FunctionVersion":"%d"}`, livever)
+		case r.URL.Path == "/2015-03-31/functions/shop-orders/aliases/live" && r.Method == http.MethodPut:
+			var in struct{ FunctionVersion string }
+			json.NewDecoder(r.Body).Decode(&in)
+			fmt.Sscan(in.FunctionVersion, &livever)
+			fmt.Fprintf(w, `{"Name":"live","FunctionVersion":%q}`, in.FunctionVersion)
 		case r.URL.Path == "/2015-03-31/functions/shop-orders/configuration":
 			fmt.Fprintf(w, `{"FunctionName":"orders","MemorySize":%d,"State":"Active","LastUpdateStatus":"Successful"}`, memory)
 		default:
@@ -455,6 +466,10 @@ func TestTuneMemoryAWS(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(r.dir, "evcli.yaml"))
 	if updates != 1 || memory != 1769 || !strings.Contains(string(data), "memory: 1769 # set by hand") {
 		t.Fatalf("updates %d memory %d\n%s\n%s", updates, memory, r.errOut, data)
+	}
+	// The new memory is live: a version was published and live moved.
+	if published != 1 || livever != 2 || !strings.Contains(r.errOut.String(), "published version 2, live 1 -> 2") {
+		t.Fatalf("published %d live %d\n%s", published, livever, r.errOut)
 	}
 }
 

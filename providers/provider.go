@@ -301,6 +301,12 @@ type MemorySetter interface {
 	SetMemory(ctx context.Context, function string, memoryMB int) error
 }
 
+// LiveMemorySetter is a MemorySetter that also says where the new memory
+// went live (AWS: "published version 4, live 3 -> 4").
+type LiveMemorySetter interface {
+	SetMemoryLive(ctx context.Context, function string, memoryMB int) (string, error)
+}
+
 // TotalsSource counts a function's invocations, errors and throttles.
 type TotalsSource interface {
 	InvocationTotals(ctx context.Context, function string, since, until time.Time) (invocations, errors, throttles int64, err error)

@@ -322,10 +322,57 @@ func (t *LambdaTuner) wait(ctx context.Context, name string, done func(*lambda.G
 	}
 }
 
-// SetMemory updates the deployed function's memory and waits until
-// LastUpdateStatus is Successful.
+// SetMemory implements providers.MemorySetter: SetMemoryLive without the
+// description.
 func (t *LambdaTuner) SetMemory(ctx context.Context, function string, memoryMB int) error {
+	_, err := t.SetMemoryLive(ctx, function, memoryMB)
+	return err
+}
+
+// SetMemoryLive updates the function's memory, waits until
+// LastUpdateStatus is Successful, then publishes a version and points the
+// live alias at it — the path deploy takes, since rules and invoke call
+// live, not $LATEST — and says what it did ("published version 4, live
+// 3 -> 4").
+func (t *LambdaTuner) SetMemoryLive(ctx context.Context, function string, memoryMB int) (string, error) {
 	function = t.physical(function)
+	if err := t.setLatestMemory(ctx, function, memoryMB); err != nil {
+		return "", err
+	}
+	res := "function " + function
+	fc, err := t.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(function)})
+	if err != nil {
+		return "", wrapTuneErr(res, err)
+	}
+	v, err := t.client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(function), CodeSha256: fc.CodeSha256,
+		Description: aws.String(fmt.Sprintf("evcli tune memory: %d MB", memoryMB))})
+	if err != nil {
+		return "", wrapTuneErr(res, err)
+	}
+	ver := aws.ToString(v.Version)
+	alias, err := t.client.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(AliasLive)})
+	switch {
+	case err == nil:
+		from := aws.ToString(alias.FunctionVersion)
+		if from == ver {
+			return "version " + ver + " is live", nil
+		}
+		if _, err := t.client.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(function), Name: aws.String(AliasLive), FunctionVersion: aws.String(ver)}); err != nil {
+			return "", wrapTuneErr(res, err)
+		}
+		return fmt.Sprintf("published version %s, live %s -> %s", ver, from, ver), nil
+	case codeOf(err) == providers.NotFound:
+		if _, err := t.client.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String(function), Name: aws.String(AliasLive), FunctionVersion: aws.String(ver)}); err != nil {
+			return "", wrapTuneErr(res, err)
+		}
+		return fmt.Sprintf("published version %s, live -> %s", ver, ver), nil
+	default:
+		return "", wrapTuneErr(res, err)
+	}
+}
+
+// setLatestMemory updates $LATEST's memory and waits for the update.
+func (t *LambdaTuner) setLatestMemory(ctx context.Context, function string, memoryMB int) error {
 	updated := func(fc *lambda.GetFunctionConfigurationOutput) (bool, error) {
 		switch fc.LastUpdateStatus {
 		case ltypes.LastUpdateStatusInProgress:
@@ -356,3 +403,5 @@ func (t *LambdaTuner) physical(fn string) string {
 	}
 	return t.opts.Physical(fn)
 }
+
+var _ providers.LiveMemorySetter = (*LambdaTuner)(nil)

@@ -126,10 +126,11 @@ func TestProbeMissingFunction(t *testing.T) {
 	}
 }
 
+// The wait for $LATEST's update (publishing and moving live: TestSetMemoryLivePublishesAndMovesLive).
 func TestSetMemoryWaitsForUpdate(t *testing.T) {
 	f := newTuneFake(t)
 	f.addFunction("orders", 1024)
-	if err := newTuner(f).SetMemory(context.Background(), "orders", 512); err != nil {
+	if err := newTuner(f).setLatestMemory(context.Background(), "orders", 512); err != nil {
 		t.Fatal(err)
 	}
 	fn := f.funcs["orders"]
@@ -142,7 +143,7 @@ func TestSetMemoryReportsFailedUpdate(t *testing.T) {
 	f := newTuneFake(t)
 	f.addFunction("orders", 1024)
 	f.funcs["orders"].failUpdate = true
-	err := newTuner(f).SetMemory(context.Background(), "orders", 2048)
+	err := newTuner(f).setLatestMemory(context.Background(), "orders", 2048)
 	if err == nil || !strings.Contains(err.Error(), "not enough capacity") || !strings.Contains(err.Error(), "orders") {
 		t.Fatalf("want the failure reason, got %v", err)
 	}
