@@ -43,6 +43,8 @@ type tuneOptions struct {
 	Apply       bool
 	MaxIncrease string
 	MinSaving   string
+	// MinSavingForSlowdown: what a slower size must save (percent).
+	MinSavingForSlowdown string
 }
 
 func newCmdTune(f *cmdutil.Factory) *cobra.Command {
@@ -119,6 +121,7 @@ is done, and writes it into evcli.yaml (comments and layout kept), within
 	fl.IntVar(&o.Runs, "runs", 20, "--probe: invocations per size")
 	fl.BoolVar(&o.Apply, "apply", false, "set the recommended memory on the deployed function and in evcli.yaml")
 	fl.StringVar(&o.MaxIncrease, "max-increase", "2x", "--apply: largest increase, as a factor (2x) or MB (512); none for no bound")
+	fl.StringVar(&o.MinSavingForSlowdown, "min-saving-for-slowdown", "10%", "least saving, in percent of the monthly cost, for which a size more than 10% slower (p95) than today is recommended")
 	fl.StringVar(&o.MinSaving, "min-saving", "", "--apply: least monthly saving worth a change, in USD (1.50) or percent (10%); not for --strategy speed")
 	return c
 }
@@ -147,6 +150,9 @@ func (o *tuneOptions) validate() (tunePlan, error) {
 		return pl, cmdutil.UsageError("invalid --headroom %g: use a fraction such as 0.2 for 20%%", o.Headroom)
 	}
 	pl.cfg.Weight, pl.cfg.Headroom = o.Weight, o.Headroom
+	if err := tune.ParseMinSavingForSlowdown(o.MinSavingForSlowdown, &pl.cfg); err != nil {
+		return pl, cmdutil.UsageError("%v", err)
+	}
 	if o.Sizes != "" {
 		if pl.cfg.Sizes, err = tune.ParseSizes(o.Sizes); err != nil {
 			return pl, cmdutil.UsageError("%v", err)

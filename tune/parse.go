@@ -109,3 +109,20 @@ func ParseMinSaving(s string, b *Bounds) error {
 	b.MinSavingUSD, b.HasMinSaving = v, true
 	return nil
 }
+
+// ParseMinSavingForSlowdown parses --min-saving-for-slowdown: the
+// percentage of the monthly cost (10 or 10%) a size estimated more than
+// MaxSlowdown slower must save to be recommended; "" is the default.
+func ParseMinSavingForSlowdown(s string, c *Config) error {
+	t := strings.TrimSuffix(strings.TrimSpace(s), "%")
+	if t == "" {
+		c.MinSavingForSlowdown = 0
+		return nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || v <= 0 || v > 100 || math.IsNaN(v) {
+		return fmt.Errorf("invalid --min-saving-for-slowdown %q: use a percentage of the monthly cost above 0, such as 10%%", s)
+	}
+	c.MinSavingForSlowdown = v / 100
+	return nil
+}

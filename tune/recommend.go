@@ -41,7 +41,20 @@ type Config struct {
 	PriceNote  string // e.g. a region fallback; shown with the recommendation
 	Model      Model
 	MinSamples int // 0 means DefaultMinSamples
+	// MinSavingForSlowdown is the monthly saving, as a fraction of the
+	// function's current monthly cost, that a size estimated more than
+	// MaxSlowdown slower (p95) than today must save to be recommended
+	// (--min-saving-for-slowdown); 0 means DefaultMinSavingForSlowdown.
+	MinSavingForSlowdown float64
 }
+
+// MaxSlowdown is how much slower (p95 duration) than today a recommended
+// size may be without its saving passing MinSavingForSlowdown.
+const MaxSlowdown = 0.10
+
+// DefaultMinSavingForSlowdown: a slower size must save 10% of the monthly
+// cost.
+const DefaultMinSavingForSlowdown = 0.10
 
 // Estimate is the (estimated or measured) duration and cost at one size.
 type Estimate struct {
@@ -58,6 +71,12 @@ type Estimate struct {
 	// BelowFloor is true when the size is under the memory floor: shown,
 	// never recommended.
 	BelowFloor bool
+	// P95Ms is the (estimated or measured) p95 duration; 0 when unknown.
+	P95Ms float64
+	// TooSlow is true when the size is estimated slower than the user's
+	// time allows (see Config.MinSavingForSlowdown): shown, never
+	// recommended.
+	TooSlow bool
 }
 
 // Recommendation is the result for one function.
@@ -163,12 +182,17 @@ func Recommend(o Observations, c Config) Recommendation {
 	for _, m := range candidates(c.Sizes, o.MemoryMB) {
 		d := c.Model.Duration(base, o.MemoryMB, m, o.CPUShare, o.CPUShareKnown)
 		billed := BilledMs(d) + initMs
+		p95 := 0.0
+		if base > 0 {
+			p95 = o.Duration.P95 * d / base // the model scales the tail as the mean
+		}
 		r.Estimates = append(r.Estimates, Estimate{
-			MemoryMB: m, DurationMs: d, BilledMs: billed,
+			MemoryMB: m, DurationMs: d, BilledMs: billed, P95Ms: p95,
 			CostPerInvocationUSD: c.Price.Invocation(m, billed),
 			BelowFloor:           m < r.FloorMB,
 		})
 	}
+	r.slowdownGuard(c, o.CPUShareKnown)
 	r.choose(c)
 	n := o.Samples()
 	switch {
@@ -201,7 +225,7 @@ func Recommend(o Observations, c Config) Recommendation {
 func (r *Recommendation) choose(c Config) {
 	var eligible []Estimate
 	for _, e := range r.Estimates {
-		if !e.BelowFloor && e.Failed == 0 && (!e.Measured || e.Kept > 0) {
+		if !e.BelowFloor && !e.TooSlow && e.Failed == 0 && (!e.Measured || e.Kept > 0) {
 			eligible = append(eligible, e)
 		}
 	}
@@ -260,6 +284,7 @@ func RecommendProbed(o Observations, probes []ProbeResult, currentMB int, c Conf
 			BelowFloor: p.MemoryMB < r.FloorMB || (p.Kept > 0 && p.MemoryMB < ownFloor)}
 		if p.Kept > 0 {
 			e.DurationMs = p.Duration.Mean
+			e.P95Ms = p.Duration.P95
 			e.BilledMs = p.BilledMeanMs
 			e.CostPerInvocationUSD = c.Price.Invocation(p.MemoryMB, p.BilledMeanMs)
 			if p.Failed == 0 && !e.BelowFloor {
@@ -272,6 +297,7 @@ func RecommendProbed(o Observations, probes []ProbeResult, currentMB int, c Conf
 		r.Estimates = append(r.Estimates, e)
 	}
 	slices.SortFunc(r.Estimates, func(a, b Estimate) int { return a.MemoryMB - b.MemoryMB })
+	r.slowdownGuard(c, true)
 	r.choose(c)
 	if r.Insufficient {
 		return r
@@ -317,4 +343,77 @@ func formatWindow(d time.Duration) string {
 		return fmt.Sprintf("%dm", d/time.Minute)
 	}
 	return d.String()
+}
+
+// slowdownGuard marks the sizes the user's time rules out: estimated p95
+// more than MaxSlowdown above today's, unless the size saves at least
+// MinSavingForSlowdown of the monthly cost. When the CPU share is unknown
+// (no --probe), a smaller size's slowdown is a guess from a fully
+// CPU-bound model, so no size estimated slower than today is
+// recommended; a note says so. The trade-off of the cheapest size ruled
+// out is noted (latency × cost).
+func (r *Recommendation) slowdownGuard(c Config, cpuKnown bool) {
+	var cur *Estimate
+	for i := range r.Estimates {
+		if r.Estimates[i].MemoryMB == r.CurrentMemoryMB {
+			cur = &r.Estimates[i]
+		}
+	}
+	if cur == nil || cur.P95Ms <= 0 || c.Strategy == Speed {
+		return
+	}
+	minSave := c.MinSavingForSlowdown
+	if minSave <= 0 {
+		minSave = DefaultMinSavingForSlowdown
+	}
+	for i := range r.Estimates {
+		e := &r.Estimates[i]
+		if e.MemoryMB == r.CurrentMemoryMB || e.P95Ms <= 0 || e.BelowFloor {
+			continue
+		}
+		slower := e.P95Ms/cur.P95Ms - 1
+		saving := 0.0
+		if cur.CostPerInvocationUSD > 0 {
+			saving = 1 - e.CostPerInvocationUSD/cur.CostPerInvocationUSD
+		}
+		switch {
+		case !cpuKnown && slower > 0.005:
+			e.TooSlow = true
+		case slower > MaxSlowdown && saving < minSave:
+			e.TooSlow = true
+		}
+	}
+	// Say so when the strategy would have picked a size ruled out.
+	var all []Estimate
+	for _, e := range r.Estimates {
+		if !e.BelowFloor && e.Failed == 0 && (!e.Measured || e.Kept > 0) {
+			all = append(all, e)
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	var ruled *Estimate
+	if p := all[c.Strategy.Choose(all, c.Weight)]; p.TooSlow {
+		ruled = &p
+	}
+	if ruled == nil {
+		return
+	}
+	monthly := (cur.CostPerInvocationUSD - ruled.CostPerInvocationUSD) * r.MonthlyInvocations
+	tradeoff := fmt.Sprintf("%d MB would be p95 %s ms instead of %s ms (%+.0f%%) to save %.0f%% ($%.4f a month)",
+		ruled.MemoryMB, fmtMs(ruled.P95Ms), fmtMs(cur.P95Ms), (ruled.P95Ms/cur.P95Ms-1)*100,
+		(1-ruled.CostPerInvocationUSD/cur.CostPerInvocationUSD)*100, monthly)
+	if !cpuKnown {
+		r.Notes = append(r.Notes, "CPU share unknown (no --probe): sizes estimated slower than today are not recommended, keeping the current speed; "+tradeoff+"; --probe --payload @event.json measures it")
+		return
+	}
+	r.Notes = append(r.Notes, fmt.Sprintf("not recommended: %s, under the %.0f%% saving a slowdown over %.0f%% needs (--min-saving-for-slowdown)", tradeoff, minSave*100, MaxSlowdown*100))
+}
+
+func fmtMs(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
 }

@@ -304,3 +304,44 @@ func TestRecommendProbedFloorIsPerSize(t *testing.T) {
 		t.Fatal("256 MB not below the floor")
 	}
 }
+
+// The case: 3008 MB at 99.6 ms, CPU share unknown. A fully
+// CPU-bound guess makes 128 MB (1377 ms) about as cheap as 1769 MB (same
+// speed as today): the guard keeps today's speed and says what it declined.
+func TestRecommendRespectsTheUsersTime(t *testing.T) {
+	recs := records("legacy", 200, 3008, 99.6, 0, 60)
+	for i := range recs {
+		recs[i].CPUTimeMs = 0 // unknown share
+	}
+	o := week("legacy", recs)
+	o.CPUShareKnown = false
+	c := cfg(Cost)
+	c.Sizes = []int{128, 1769, 3008}
+	r := Recommend(o, c)
+	cur := estimateAt(r, 3008)
+	if got := estimateAt(r, r.RecommendedMemoryMB); got.P95Ms > cur.P95Ms*1.005 {
+		t.Fatalf("recommended %d MB at p95 %.0f ms, today %.0f ms", r.RecommendedMemoryMB, got.P95Ms, cur.P95Ms)
+	}
+	if !estimateAt(r, 128).TooSlow {
+		t.Errorf("128 MB not ruled out: %+v", estimateAt(r, 128))
+	}
+
+	// CPU share known (90%): 512 MB is ~3x slower for ~7% less; a small
+	// saving does not buy it, a threshold the user lowers does.
+	cpu := records("cpu", 200, 1769, 100, 90, 60)
+	o = week("cpu", cpu)
+	c = cfg(Cost)
+	c.Sizes = []int{512, 1769}
+	r = Recommend(o, c)
+	saving := 1 - estimateAt(r, 512).CostPerInvocationUSD/estimateAt(r, 1769).CostPerInvocationUSD
+	if saving >= DefaultMinSavingForSlowdown {
+		t.Fatalf("fixture: 512 MB saves %.1f%%", saving*100)
+	}
+	if r.RecommendedMemoryMB != 1769 || !strings.Contains(strings.Join(r.Notes, ";"), "--min-saving-for-slowdown") {
+		t.Errorf("recommended %d, notes %q", r.RecommendedMemoryMB, r.Notes)
+	}
+	c.MinSavingForSlowdown = saving / 2
+	if r = Recommend(o, c); r.RecommendedMemoryMB != 512 {
+		t.Errorf("with a %.2f%% threshold: recommended %d", saving*50, r.RecommendedMemoryMB)
+	}
+}

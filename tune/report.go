@@ -14,6 +14,10 @@ type JSONEstimate struct {
 	MemoryMB             int     `json:"memoryMB"`
 	DurationMs           float64 `json:"durationMs"`
 	CostPerInvocationUSD float64 `json:"costPerInvocationUSD"`
+	// P95Ms is the (estimated or measured) p95 duration; TooSlow says the
+	// size was ruled out as slower than the user's time allows.
+	P95Ms   float64 `json:"p95Ms,omitempty"`
+	TooSlow bool    `json:"tooSlow,omitempty"`
 }
 
 // JSONRecommendation is the -o json line for one function.
@@ -56,6 +60,7 @@ func (r Recommendation) JSON() JSONRecommendation {
 		j.Estimates = append(j.Estimates, JSONEstimate{
 			MemoryMB: e.MemoryMB, DurationMs: round(e.DurationMs, 3),
 			CostPerInvocationUSD: round(e.CostPerInvocationUSD, 12),
+			P95Ms:                round(e.P95Ms, 3), TooSlow: e.TooSlow,
 		})
 	}
 	return j
@@ -263,7 +268,7 @@ func writeChart(b *strings.Builder, r Recommendation, st styles, o TextOptions) 
 	if r.Probed {
 		kind = "measured"
 	}
-	fmt.Fprintf(b, "  %s by memory size (%s):\n", kind, "< current, * recommended, - below the floor or failed")
+	fmt.Fprintf(b, "  %s by memory size (%s):\n", kind, "< current, * recommended, - below the floor, failed or too slow")
 	header := fmt.Sprintf("  %-10s %-*s  %-*s", "MEMORY", width+11, "COST PER 1M INVOCATIONS", width+10, "DURATION (ms)")
 	b.WriteString(st.head.Render(strings.TrimRight(header, " ")) + "\n")
 	for _, e := range r.Estimates {
@@ -273,7 +278,7 @@ func writeChart(b *strings.Builder, r Recommendation, st styles, o TextOptions) 
 			mark = "*"
 		case e.MemoryMB == r.CurrentMemoryMB:
 			mark = "<"
-		case e.BelowFloor || e.Failed > 0 || (e.Measured && e.Kept == 0):
+		case e.BelowFloor || e.TooSlow || e.Failed > 0 || (e.Measured && e.Kept == 0):
 			mark = "-"
 		}
 		label := fmt.Sprintf("%s %5d MB", mark, e.MemoryMB)

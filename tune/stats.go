@@ -41,6 +41,7 @@ type Dist struct {
 	Mean float64
 	P50  float64
 	P90  float64
+	P95  float64
 	P99  float64
 	Max  float64
 }
@@ -60,6 +61,7 @@ func NewDist(values []float64) Dist {
 		Mean: sum / float64(len(values)),
 		P50:  Percentile(values, 50),
 		P90:  Percentile(values, 90),
+		P95:  Percentile(values, 95),
 		P99:  Percentile(values, 99),
 		Max:  values[len(values)-1],
 	}

@@ -44,7 +44,7 @@ func TestPercentileNearestRank(t *testing.T) {
 
 func TestNewDist(t *testing.T) {
 	d := NewDist([]float64{10, 2, 8, 4, 6}) // sorted 2 4 6 8 10
-	want := Dist{N: 5, Mean: 6, P50: 6, P90: 10, P99: 10, Max: 10}
+	want := Dist{N: 5, Mean: 6, P50: 6, P90: 10, P95: 10, P99: 10, Max: 10}
 	if d != want {
 		t.Fatalf("NewDist = %+v, want %+v", d, want)
 	}
@@ -84,7 +84,7 @@ func TestSummarizeRecords(t *testing.T) {
 	if o.Invocations != 6 || o.Errors != 1 || o.MemoryMB != 512 || !slices.Equal(o.OtherSizes, []int{256}) {
 		t.Fatalf("counts: %+v", o)
 	}
-	if o.Duration != (Dist{N: 4, Mean: 25, P50: 20, P90: 40, P99: 40, Max: 40}) {
+	if o.Duration != (Dist{N: 4, Mean: 25, P50: 20, P90: 40, P95: 40, P99: 40, Max: 40}) {
 		t.Fatalf("duration %+v", o.Duration)
 	}
 	if o.BilledMeanMs != 25.25 || o.ColdStarts != 1 || o.Init.Mean != 120 {
