@@ -603,8 +603,14 @@ func TestAWSCommandsWithoutCredentialsExit4(t *testing.T) {
 		{"rollback", "inventory"},
 		{"invoke", "inventory"},
 		{"send", "EVENT"},
+		{"tail"},
+		{"tail", "--follow"},
+		{"tune", "memory"},
+		{"tune", "memory", "--probe", "--payload", "{}"},
+		{"replay", "--dry-run", "--since", "1h"},
+		{"filter", "test", "--since", "1h", "--pattern", `{"source":["shop"]}`},
 	} {
-		t.Run(args[0], func(t *testing.T) {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			e := newAWSCmdEnv(t)
 			if args[0] == "send" {
 				args[1] = filepath.Join(e.dir, "ev.json")

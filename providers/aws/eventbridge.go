@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -82,7 +83,7 @@ func (b *EventBus) Publish(ctx context.Context, bus string, evs []providers.Even
 		}
 		res, err := b.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
 		if err != nil {
-			return out, wrapEventBridgeErr(bus, err)
+			return out, wrapEventBridgeErr(entriesBus(bus, entries), err)
 		}
 		if len(res.Entries) != len(chunk) {
 			return out, &providers.Error{Code: providers.Unavailable, Resource: busResource(bus),
@@ -108,6 +109,26 @@ func (b *EventBus) Publish(ctx context.Context, bus string, evs []providers.Even
 		}
 	}
 	return out, nil
+}
+
+// entriesBus names the bus (or buses) of a PutEvents call for errors: bus
+// when given, else the entries' own EventBusName ("default" only when
+// they name none).
+func entriesBus(bus string, entries []ebtypes.PutEventsRequestEntry) string {
+	if bus != "" {
+		return bus
+	}
+	var names []string
+	for _, e := range entries {
+		n := awssdk.ToString(e.EventBusName)
+		if n == "" {
+			n = "default"
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func busResource(bus string) string {

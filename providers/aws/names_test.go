@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/evcli/evcli/deploy"
@@ -194,4 +195,36 @@ func TestDeploymentOfTheEarlierNamingIsAdopted(t *testing.T) {
 		}
 	}
 	e.noChange(desired)
+}
+
+// send names the bus the events went to, not "default", when the entries
+// carry it (send passes the bus per entry).
+func TestPublishErrorNamesTheEntriesBus(t *testing.T) {
+	srv := awstest.New()
+	t.Cleanup(srv.Close)
+	srv.Inject(awstest.Fault{Service: "events", Action: "PutEvents", Code: "AccessDeniedException", Times: -1})
+	b := NewEventBus(eventbridge.NewFromConfig(srv.Config(context.Background())))
+	_, err := b.Publish(context.Background(), "", []providers.Event{{Source: "s", DetailType: "d", Detail: []byte(`{}`), EventBusName: "shop-bus"}})
+	if err == nil || !strings.Contains(err.Error(), "shop-bus") || strings.Contains(err.Error(), "bus default") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// replay --dry-run on AWS names the receivers from the rules the project
+// deployed (matched with package filter), by the names users type.
+func TestRouteFromTheProjectsRules(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	e.mustDeploy(e.named(e.three()), false)
+	route, err := e.d.Route(e.ctx, "shop-bus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := providers.Event{Source: "shop", DetailType: "orders.requested", Detail: []byte(`{}`)}
+	if got := route(ev); !slices.Equal(got, []string{"orders"}) {
+		t.Errorf("receivers = %v", got)
+	}
+	ev.DetailType = "nothing"
+	if got := route(ev); len(got) != 0 {
+		t.Errorf("receivers = %v", got)
+	}
 }

@@ -49,7 +49,6 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	missing := map[providers.Ability]string{
 		providers.AbilityWait:  "EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail",
 		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
-		providers.AbilityRoute: "EventBridge does not say which rules would match; use evcli filter test --rule",
 		providers.AbilityState: "the aws driver keeps no state on this machine (replay checkpoints are project-local state)",
 	}
 	if o.Store.Type == "dynamodb" {
@@ -84,6 +83,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		Metrics:    metrics,
 		Totals:     metrics,
 		Invoker:    d,
+		Router:     d,
 		Rollbacker: d,
 		Prober:     tuner,
 		Memory:     tuner,
