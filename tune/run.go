@@ -43,6 +43,7 @@ func Run(ctx context.Context, o Options) ([]Recommendation, error) {
 	var out []Recommendation
 	for _, fn := range o.Functions {
 		obs := Observations{Function: fn.Name, Since: o.Since, Until: o.Until}
+		var totalsNote string
 		if o.Metrics != nil {
 			var err error
 			obs, err = Summarize(fn.Name, o.Since, o.Until, o.Metrics.Invocations(ctx, fn.Name, o.Since, o.Until))
@@ -51,10 +52,16 @@ func Run(ctx context.Context, o Options) ([]Recommendation, error) {
 			}
 			if o.Totals != nil {
 				inv, errs, thr, err := o.Totals.InvocationTotals(ctx, fn.Name, o.Since, o.Until)
-				if err != nil {
-					return out, fmt.Errorf("read the invocation totals of %s: %w", fn.Name, err)
+				switch {
+				case ctx.Err() != nil:
+					return out, ctx.Err()
+				case err != nil:
+					// The records still hold what a recommendation needs:
+					// go on with their counts, and say so.
+					totalsNote = fmt.Sprintf("invocation totals unavailable (%v): counts are those of the %d invocation records read", err, obs.Invocations)
+				default:
+					obs.ApplyTotals(inv, errs, thr)
 				}
-				obs.ApplyTotals(inv, errs, thr)
 			}
 		}
 		if obs.MemoryMB == 0 {
@@ -63,7 +70,11 @@ func Run(ctx context.Context, o Options) ([]Recommendation, error) {
 		cfg := o.Config
 		cfg.Price, cfg.PriceNote = fn.Price, fn.PriceNote
 		if o.Prober == nil {
-			out = append(out, Recommend(obs, cfg))
+			r := Recommend(obs, cfg)
+			if totalsNote != "" {
+				r.Notes = append(r.Notes, totalsNote)
+			}
+			out = append(out, r)
 			continue
 		}
 		// Sizes under the floor that production already shows would only
@@ -85,6 +96,9 @@ func Run(ctx context.Context, o Options) ([]Recommendation, error) {
 			return out, err
 		}
 		r := RecommendProbed(obs, results, obs.MemoryMB, cfg)
+		if totalsNote != "" {
+			r.Notes = append(r.Notes, totalsNote)
+		}
 		if len(skipped) > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("not probed: %s, under the floor of %d MB from the observed Max Memory Used", joinMB(skipped), floor))
 		}

@@ -74,3 +74,27 @@ func TestRunUsesTotalsAndSkipsSizesUnderTheFloor(t *testing.T) {
 		t.Fatalf("want the probe error, got %v", err)
 	}
 }
+
+type failingTotals struct{}
+
+func (failingTotals) InvocationTotals(ctx context.Context, fn string, since, until time.Time) (int64, int64, int64, error) {
+	return 0, 0, 0, errors.New("GetMetricData (CloudWatch's rpc-v2-cbor protocol; an emulator may not speak it): UnknownOperationException")
+}
+
+// When the totals fail, the REPORT rows still give a recommendation, and
+// a note says the counts are the records' own and why.
+func TestRunFallsBackToRecordsWhenTotalsFail(t *testing.T) {
+	m := sliceMetrics(records("f", 50, 1024, 10, 1, 60))
+	recs, err := Run(context.Background(), Options{Functions: []Function{{Name: "f", Price: cfg(Cost).Price}}, Since: t0, Until: t0.Add(7 * 24 * time.Hour),
+		Config: cfg(Cost), Metrics: m, Totals: failingTotals{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Insufficient || recs[0].Observations.Invocations != 50 {
+		t.Fatalf("recs = %+v", recs)
+	}
+	note := strings.Join(recs[0].Notes, ";")
+	if !strings.Contains(note, "invocation totals unavailable") || !strings.Contains(note, "rpc-v2-cbor") || !strings.Contains(note, "50 invocation records") {
+		t.Errorf("notes = %q", recs[0].Notes)
+	}
+}

@@ -247,7 +247,10 @@ func (m *MetricsSource) InvocationTotals(ctx context.Context, function string, s
 	for page := 0; ; page++ {
 		out, err := m.cw.GetMetricData(ctx, in)
 		if err != nil {
-			return 0, 0, 0, wrapTuneErr("CloudWatch metrics of "+function, err)
+			// The SDK speaks Smithy RPC v2 CBOR to CloudWatch; LocalStack
+			// and other emulators may answer only the older query protocol.
+			return 0, 0, 0, wrapTuneErr("CloudWatch metrics of "+function,
+				fmt.Errorf("GetMetricData (CloudWatch's rpc-v2-cbor protocol; an emulator may not speak it): %w", err))
 		}
 		for _, r := range out.MetricDataResults {
 			for _, v := range r.Values {
