@@ -230,6 +230,7 @@ func (cfg *Config) process(ctx context.Context, in <-chan providers.LogLine, sin
 		return nil
 	}
 	timer := time.NewTimer(time.Hour)
+	inv := newInvocations()
 	defer timer.Stop()
 	for {
 		if d := m.Next(cfg.Now()); d >= 0 {
@@ -245,7 +246,7 @@ func (cfg *Config) process(ctx context.Context, in <-chan providers.LogLine, sin
 				out = m.Flush(out)
 				return emit()
 			}
-			out = m.Push(cfg.Parser.Parse(l), cfg.Now(), out)
+			out = m.Push(inv.attribute(cfg.Parser.Parse(l)), cfg.Now(), out)
 			// Drain what is already waiting before printing, so a burst
 			// costs one flush.
 		drain:
@@ -256,7 +257,7 @@ func (cfg *Config) process(ctx context.Context, in <-chan providers.LogLine, sin
 						out = m.Flush(out)
 						return emit()
 					}
-					out = m.Push(cfg.Parser.Parse(l), cfg.Now(), out)
+					out = m.Push(inv.attribute(cfg.Parser.Parse(l)), cfg.Now(), out)
 				default:
 					break drain
 				}
