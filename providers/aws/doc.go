@@ -2,7 +2,7 @@
 // CloudWatch through aws-sdk-go-v2.
 //
 // Log source (logs.go): NewLogSource follows the functions' CloudWatch Logs
-// groups (/aws/lambda/<function>). It reads what exists with FilterLogEvents
+// groups (/aws/lambda/<project>-<function>, see names.go). It reads what exists with FilterLogEvents
 // and, when following, uses StartLiveTail sessions (at most 10 groups each),
 // falling back to polling FilterLogEvents when live tail is not allowed or
 // keeps failing. Polling shares one request budget across every group (the
@@ -29,13 +29,16 @@
 // the alias's permissions) with read calls only. ApplyFunction changes only
 // what differs: the code when CodeSha256 differs, then waits for
 // LastUpdateStatus before the configuration; it publishes a version, moves
-// the live alias and converges the rules. Execution roles
-// evcli-<project>-<function> get AWSLambdaBasicExecutionRole and an inline
+// the live alias and converges the rules. Functions are named
+// <project>-<function> (names.go; a deployment under the bare name is
+// adopted by the next deploy). Execution roles
+// evcli-<project>-<function>-<region> get AWSLambdaBasicExecutionRole and an inline
 // policy with events:PutEvents on the project's bus and item read/write on
 // the event-store table. DeleteFunction deletes only functions tagged with
 // the project, their rules and evcli's role; the log group is kept (it
 // expires with its retention). PlanShared/ApplyShared create the bus and the
-// on-demand table with TTL; prune deletes a bus tagged with the project but
+// on-demand table with TTL, and the writer that fills the table
+// (storewriter.go); prune deletes a bus tagged with the project but
 // never a table, which holds the event data. Every call is retried on
 // throttling and conflicts with exponential backoff and jitter through
 // DeployerOptions.Sleep (the SDK's own retryer is off), up to MaxAttempts.
