@@ -1197,3 +1197,49 @@ func (b failBus) Publish(context.Context, string, []providers.Event) ([]provider
 	b.t.Fatal("published")
 	return nil, nil
 }
+
+// A function deployed under the earlier, bare naming is adopted: the plan
+// says so (and --detailed-exitcode exits 2) and the deploy migrates it;
+// a name held by another project fails the plan before any write.
+func TestAWSFakeEarlierNamingIsRenamedInThePlan(t *testing.T) {
+	e, srv := newAWSFakeCmdEnv(t)
+	// inventory as the earlier naming left it: the bare name, tagged.
+	srv.SeedFunction(awstest.FunctionSpec{Name: "inventory", Runtime: "nodejs22.x", Handler: "index.handler",
+		Tags: map[string]string{"evcli:project": "shop", "evcli:function": "inventory"}, Publish: true, Alias: "live"})
+	srv.ResetCalls()
+	if code := e.run("deploy", "--dry-run", "--detailed-exitcode"); code != 2 {
+		t.Fatalf("dry run: exit %d, want 2\n%s%s", code, e.out, e.errOut)
+	}
+	if !strings.Contains(e.out.String(), "~ inventory") || !strings.Contains(e.out.String(), "rename inventory -> shop-inventory") {
+		t.Fatalf("plan:\n%s", e.out)
+	}
+	if m := srv.MutatingCalls(); len(m) != 0 {
+		t.Fatalf("dry run wrote %v", m)
+	}
+	if code := e.run("deploy"); code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, e.errOut)
+	}
+	if _, ok := srv.Function("inventory"); ok {
+		t.Fatal("the bare inventory still exists")
+	}
+	if _, ok := srv.Function("shop-inventory"); !ok {
+		t.Fatal("shop-inventory was not created")
+	}
+	srv.ResetCalls()
+	if code := e.run("deploy", "--dry-run", "--detailed-exitcode"); code != 0 {
+		t.Fatalf("after the migration: exit %d\n%s", code, e.out)
+	}
+
+	// Another project's function under our physical name: exit 1 at plan.
+	srv.SeedFunction(awstest.FunctionSpec{Name: "shop-payment", Tags: map[string]string{"evcli:project": "shop-legacy"}, Publish: true, Alias: "live"})
+	srv.ResetCalls()
+	if code := e.run("deploy"); code != 1 {
+		t.Fatalf("collision: exit %d, want 1\n%s", code, e.errOut)
+	}
+	if !strings.Contains(e.errOut.String(), "shop-payment") || !strings.Contains(e.errOut.String(), "shop-legacy") {
+		t.Fatalf("stderr:\n%s", e.errOut)
+	}
+	if m := srv.MutatingCalls(); len(m) != 0 {
+		t.Fatalf("wrote before failing: %v", m)
+	}
+}
