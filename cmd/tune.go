@@ -383,13 +383,7 @@ func (o *tuneOptions) apply(ctx context.Context, p *project.Project, applier pro
 	var failed int
 	for _, c := range todo {
 		fn := c.r.Function
-		live := ""
-		var err error
-		if ls, ok := applier.(providers.LiveMemorySetter); ok {
-			live, err = ls.SetMemoryLive(ctx, fn, c.r.RecommendedMemoryMB)
-		} else {
-			err = applier.SetMemory(ctx, fn, c.r.RecommendedMemoryMB)
-		}
+		live, err := tune.ApplyMemory(ctx, applier, fn, c.r.RecommendedMemoryMB)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

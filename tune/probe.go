@@ -135,3 +135,13 @@ func ProbeSizes(sizes []int, current int) []int {
 	}
 	return candidates(sizes, current)
 }
+
+// ApplyMemory sets function's memory through s and returns, where the
+// provider publishes versions (providers.LiveMemorySetter), what it did
+// ("published version 2, live 1 -> 2"); "" otherwise.
+func ApplyMemory(ctx context.Context, s providers.MemorySetter, function string, memoryMB int) (string, error) {
+	if ls, ok := s.(providers.LiveMemorySetter); ok {
+		return ls.SetMemoryLive(ctx, function, memoryMB)
+	}
+	return "", s.SetMemory(ctx, function, memoryMB)
+}
