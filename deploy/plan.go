@@ -125,7 +125,7 @@ func diff(cur, want *providers.FunctionDeployment) []FieldChange {
 	num("concurrency", cur.Concurrency, want.Concurrency)
 	str("correlation", cur.Correlation, want.Correlation)
 	str("role", roleLabel(cur.Role), roleLabel(want.Role))
-	if keys := envChanges(cur.Env, want.Env); keys != "" {
+	if keys := envChanges(envView(cur, cur.SecretHashes != nil), desiredEnvView(want, cur.SecretHashes != nil)); keys != "" {
 		out = append(out, FieldChange{Field: "environment " + keys})
 	}
 	if !sameRules(cur.Rules, want.Rules) {
@@ -144,6 +144,49 @@ func roleLabel(arn string) string {
 		return "(evcli-managed)"
 	}
 	return arn
+}
+
+// envView is the environment of fd as the plan compares it. When the
+// deployed side reports secrets as hashes (hashed: its SecretHashes is
+// set), each secret is its hash, never its value; a deployed secret
+// without a hash is absent (its value is unknown: deploying sets it), a
+// desired one without a hash differs from every hash. Otherwise (a cloud
+// that returns the values) it is fd.Env.
+func envView(fd *providers.FunctionDeployment, hashed bool) map[string]string {
+	if !hashed {
+		return fd.Env
+	}
+	out := make(map[string]string, len(fd.Env))
+	for k, v := range fd.Env {
+		out[k] = v
+	}
+	// "\x00" sets a hash apart from every value.
+	for _, k := range fd.SecretNames {
+		if h := fd.SecretHashes[k]; h != "" {
+			out[k] = "\x00hash:" + h
+		} else {
+			delete(out, k)
+		}
+	}
+	for k, h := range fd.SecretHashes {
+		out[k] = "\x00hash:" + h
+	}
+	return out
+}
+
+// desiredEnvView is envView of the desired side: a secret without a hash
+// is never equal to a deployed one.
+func desiredEnvView(fd *providers.FunctionDeployment, hashed bool) map[string]string {
+	out := envView(fd, hashed)
+	if !hashed {
+		return out
+	}
+	for _, k := range fd.SecretNames {
+		if fd.SecretHashes[k] == "" {
+			out[k] = "\x00no hash"
+		}
+	}
+	return out
 }
 
 // envChanges names added (+), removed (-) and changed (~) keys, never values.

@@ -2,9 +2,11 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -181,5 +183,91 @@ func TestApplyCancelled(t *testing.T) {
 	}
 	if len(d.applied) != 0 {
 		t.Errorf("applied %v after cancel", d.applied)
+	}
+}
+
+// TestPlanComparesSecretHashes: when the deployed side reports secrets as
+// keyed hashes (a driver that keeps no readable values), the plan compares
+// the hashes and never the values; a cloud that returns values (no
+// SecretHashes) is compared on values as before.
+func TestPlanComparesSecretHashes(t *testing.T) {
+	secret := func(value, hash string) func(*providers.FunctionDeployment) {
+		return func(f *providers.FunctionDeployment) {
+			f.Env["TOKEN"] = value
+			f.SecretNames = []string{"TOKEN"}
+			if hash != "" {
+				f.SecretHashes = map[string]string{"TOKEN": hash}
+			}
+		}
+	}
+	// The local driver's deployed side: no secret in Env, its hash only.
+	deployedHashed := func(hash string) func(*providers.FunctionDeployment) {
+		return func(f *providers.FunctionDeployment) {
+			delete(f.Env, "TOKEN")
+			f.SecretNames = []string{"TOKEN"}
+			f.SecretHashes = map[string]string{}
+			if hash != "" {
+				f.SecretHashes["TOKEN"] = hash
+			}
+		}
+	}
+	tests := []struct {
+		name              string
+		desired, deployed providers.FunctionDeployment
+		want              string
+	}{
+		{"same hash: unchanged", fd("a", secret("s3cret", "h1")), fd("a", deployedHashed("h1")), "unchanged a code=false []"},
+		{"other hash: changed, by name", fd("a", secret("other", "h2")), fd("a", deployedHashed("h1")), "update a code=false [environment ~TOKEN]"},
+		{"deployed without a hash (older evcli): added", fd("a", secret("s3cret", "h1")), fd("a", deployedHashed("")), "update a code=false [environment +TOKEN]"},
+		{"desired without a hash never equals", fd("a", secret("s3cret", "")), fd("a", deployedHashed("h1")), "update a code=false [environment ~TOKEN]"},
+		{"secret removed", fd("a", func(f *providers.FunctionDeployment) { delete(f.Env, "TOKEN") }), fd("a", deployedHashed("h1")), "update a code=false [environment -TOKEN]"},
+		{"values compared where the cloud returns them", fd("a", secret("s3cret", "")), fd("a", secret("s3cret", "")), "unchanged a code=false []"},
+		{"a value equal to the hash is still a change", fd("a", secret("h1", "h9")), fd("a", deployedHashed("h1")), "update a code=false [environment ~TOKEN]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := Plan([]providers.FunctionDeployment{tt.desired}, []providers.FunctionDeployment{tt.deployed}, PlanOptions{})
+			if got := summary(plan); len(got) != 1 || got[0] != tt.want {
+				t.Fatalf("plan %v, want %q", got, tt.want)
+			}
+			b, _ := json.Marshal(plan)
+			for _, s := range []string{"s3cret", "other", "h1", "h2"} {
+				if strings.Contains(string(b), s) {
+					t.Errorf("the plan's JSON holds %q: %s", s, b)
+				}
+			}
+		})
+	}
+}
+
+// secretHasher is a deployer that reports secrets as hashes.
+type secretHasher struct {
+	providers.Deployer
+	calls int
+}
+
+func (h *secretHasher) HashSecrets(_ context.Context, values map[string]string) (map[string]string, error) {
+	h.calls++
+	out := map[string]string{}
+	for k, v := range values {
+		out[k] = "h(" + k + "=" + fmt.Sprint(len(v)) + ")"
+	}
+	return out, nil
+}
+
+func TestHashSecretsFillsDesiredHashes(t *testing.T) {
+	desired := []providers.FunctionDeployment{
+		fd("a", func(f *providers.FunctionDeployment) { f.SecretNames = []string{"TOKEN"} }),
+		fd("b"),
+	}
+	h := &secretHasher{}
+	if err := hashSecrets(context.Background(), h, desired); err != nil {
+		t.Fatal(err)
+	}
+	if got := desired[0].SecretHashes; !reflect.DeepEqual(got, map[string]string{"TOKEN": "h(TOKEN=6)"}) {
+		t.Errorf("hashes of a = %v", got)
+	}
+	if desired[1].SecretHashes != nil || h.calls != 1 {
+		t.Errorf("b (no secrets) got hashes %v; %d calls, want 1", desired[1].SecretHashes, h.calls)
 	}
 }

@@ -104,6 +104,9 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 			desired[i].PhysicalName = n.PhysicalName(desired[i].Name)
 		}
 	}
+	if err := hashSecrets(ctx, d, desired); err != nil {
+		return sum, err
+	}
 
 	var sharedPlan []providers.ResourceChange
 	if shared != nil {
@@ -174,6 +177,32 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 		}
 	}
 	return sum, ctx.Err()
+}
+
+// hashSecrets fills SecretHashes of desired functions with the deployer's
+// keyed hashes of their secret values, when the deployer reports deployed
+// secrets that way (providers.SecretHasher); Plan then compares hashes.
+func hashSecrets(ctx context.Context, d providers.Deployer, desired []providers.FunctionDeployment) error {
+	h, ok := d.(providers.SecretHasher)
+	if !ok {
+		return nil
+	}
+	for i := range desired {
+		fd := &desired[i]
+		if len(fd.SecretNames) == 0 {
+			continue
+		}
+		values := make(map[string]string, len(fd.SecretNames))
+		for _, n := range fd.SecretNames {
+			values[n] = fd.Env[n]
+		}
+		hashes, err := h.HashSecrets(ctx, values)
+		if err != nil {
+			return fmt.Errorf("hash the secrets of function %s: %w", fd.Name, err)
+		}
+		fd.SecretHashes = hashes
+	}
+	return nil
 }
 
 // SharedChanges turns a provider's shared-resource plan into changes.

@@ -18,6 +18,11 @@ type FunctionDeployment struct {
 	Env          map[string]string `json:"-"` // may hold secret values: never printed or marshalled
 	// SecretNames are the keys of Env whose values are secret.
 	SecretNames []string `json:"secretNames,omitempty"`
+	// SecretHashes are keyed hashes of the secret values, by name, from a
+	// deployer that keeps no readable values (SecretHasher): set (maybe
+	// empty) on the deployed side, the plan compares these instead of Env
+	// for secrets. Never printed or marshalled.
+	SecretHashes map[string]string `json:"-"`
 	// CodeSha256 is the artifact's SHA-256 in Lambda's base64 form.
 	CodeSha256 string `json:"codeSha256"`
 	// ArtifactPath is the zip to upload (desired state only).
@@ -68,6 +73,13 @@ type Deployer interface {
 	ApplyFunction(ctx context.Context, fd FunctionDeployment, codeChanged bool, step func(string)) error
 	// DeleteFunction removes a function and its rules.
 	DeleteFunction(ctx context.Context, name string) error
+}
+
+// SecretHasher is implemented by deployers whose Deployed reports secrets
+// as SecretHashes rather than values: it hashes desired values the same
+// way, so that a plan compares hashes, never values.
+type SecretHasher interface {
+	HashSecrets(ctx context.Context, values map[string]string) (map[string]string, error)
 }
 
 // NamedReader is implemented by deployers that can read some functions

@@ -77,6 +77,13 @@ func CheckEntrySizes(evs []Event) error {
 	return nil
 }
 
+// PublishChecker is implemented by buses that can refuse a whole input
+// before any of it is published (the local bus: an event that would reach
+// a function lacking a secret). PublishAll asks it first.
+type PublishChecker interface {
+	CheckPublish(ctx context.Context, bus string, evs []Event) error
+}
+
 // RetryPolicy says how PublishWithRetry retries.
 type RetryPolicy struct {
 	// MaxAttempts is how often an entry is tried (default 4).
@@ -167,7 +174,8 @@ func PublishWithRetry(ctx context.Context, b EventBus, bus string, evs []Event, 
 }
 
 // PublishAll publishes any number of events to bus in calls within limits.
-// Every entry is checked first: one over MaxEntryBytes sends nothing. It is
+// Every entry is checked first: one over MaxEntryBytes sends nothing, as
+// does a bus's own refusal (PublishChecker). It is
 // the one publish loop behind send and replay: each round sends the pending
 // entries in calls within limits; the entries that failed with a transient
 // code (Throttled, Unavailable) are the next round's, after a backoff, up
@@ -178,6 +186,11 @@ func PublishWithRetry(ctx context.Context, b EventBus, bus string, evs []Event, 
 func PublishAll(ctx context.Context, b EventBus, bus string, evs []Event, limits BatchLimits, p RetryPolicy) (PublishReport, error) {
 	if err := CheckEntrySizes(evs); err != nil {
 		return PublishReport{}, err
+	}
+	if c, ok := b.(PublishChecker); ok {
+		if err := c.CheckPublish(ctx, bus, evs); err != nil {
+			return PublishReport{}, err
+		}
 	}
 	return publishRounds(ctx, b, bus, evs, limits.orDefault(), p)
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -19,11 +18,6 @@ import (
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local/store"
 )
-
-// kvSecrets is the store namespace holding each function's secret names.
-// Secret values never reach the store: the process that starts an instance
-// reads them from its own environment.
-const kvSecrets = "secret-names"
 
 // Deployer installs functions and rules into the local store. After a
 // change it tells the engine that runs them (in this process, or a running
@@ -51,7 +45,7 @@ func (d *Deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := d.db.ListKV(ctx, kvSecrets)
+	secrets, err := readSecrets(ctx, d.db)
 	if err != nil {
 		return nil, err
 	}
@@ -62,8 +56,12 @@ func (d *Deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 			MemoryMB: r.MemoryMB, TimeoutS: r.TimeoutS, Concurrency: r.Concurrency,
 			Env: r.Env, CodeSha256: r.CodeSha256, Correlation: r.Correlation,
 		}
-		if b, ok := secrets[r.Name]; ok {
-			_ = json.Unmarshal(b, &fd.SecretNames)
+		// Hashes, never values: the plan compares them (an empty map still
+		// says "this driver hashes", so a secret without one is planned).
+		sr := secrets[r.Name]
+		fd.SecretNames, fd.SecretHashes = sr.Names, sr.Hashes
+		if fd.SecretHashes == nil {
+			fd.SecretHashes = map[string]string{}
 		}
 		for _, ru := range rules {
 			if ru.Function == r.Name {
@@ -77,8 +75,9 @@ func (d *Deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 
 // ApplyFunction implements providers.Deployer: it unpacks the artifact (when
 // it is not unpacked yet) into a directory named by its hash, then records the
-// function and its rules. fd.Env must hold no secret values; SecretNames
-// name the variables the engine resolves from its environment.
+// function and its rules. The values of fd.Env named by SecretNames are
+// kept apart from the configuration, with their hashes (see secrets.go),
+// for the runtime.
 func (d *Deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeployment, _ bool, step func(string)) error {
 	if step == nil {
 		step = func(string) {}
@@ -115,8 +114,7 @@ func (d *Deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 	if err := d.db.PutFunction(ctx, rec); err != nil {
 		return err
 	}
-	names, _ := json.Marshal(fd.SecretNames)
-	if err := d.db.PutKV(ctx, kvSecrets, fd.Name, names); err != nil {
+	if err := writeSecrets(ctx, d.db, fd.Name, fd.SecretNames, fd.Env); err != nil {
 		return err
 	}
 	rules := make([]store.Rule, len(fd.Rules))
@@ -142,12 +140,18 @@ func (d *Deployer) DeleteFunction(ctx context.Context, name string) error {
 	if err := d.db.DeleteFunction(ctx, name); err != nil {
 		return err
 	}
-	_ = d.db.DeleteKV(ctx, kvSecrets, name)
+	_ = deleteSecrets(ctx, d.db, name)
 	_ = os.RemoveAll(filepath.Join(d.dir, "functions", name))
 	if d.reload != nil {
 		return d.reload(ctx, name)
 	}
 	return nil
+}
+
+// HashSecrets implements providers.SecretHasher: the keyed hashes of
+// values that Deployed reports for deployed secrets.
+func (d *Deployer) HashSecrets(ctx context.Context, values map[string]string) (map[string]string, error) {
+	return hashSecrets(ctx, d.db, values)
 }
 
 func (d *Deployer) codeDir(fn, codeSha256 string) string {
@@ -227,4 +231,7 @@ func unpack(src, dst, codeSha256 string) error {
 	return os.Rename(tmp, dst)
 }
 
-var _ providers.Deployer = (*Deployer)(nil)
+var (
+	_ providers.Deployer     = (*Deployer)(nil)
+	_ providers.SecretHasher = (*Deployer)(nil)
+)

@@ -57,6 +57,9 @@
 // name in Host. The signature itself is not verified: on loopback it would
 // prove nothing the checks above do not.
 //
-// Secret environment values never reach the store: only their names do, and
-// the process that starts an instance reads the values from its environment.
+// Secrets: the deployer keeps the values `evcli deploy` read, for the
+// runtime, and an HMAC-SHA256 of each under a random key of the project,
+// which Deployed reports (SecretHashes) so that the plan compares hashes;
+// all in the owner-only store (secrets.go). A function whose deployment
+// lacks a secret's value is refused at invoke and send (MissingSecretError).
 package local

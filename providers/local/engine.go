@@ -41,8 +41,6 @@ type Options struct {
 	// OnRequest is told of each request the endpoints answer, health
 	// checks aside (local serve prints one line each).
 	OnRequest func(providers.ServedRequest)
-	// Getenv resolves secret environment variables (default os.Getenv).
-	Getenv func(string) string
 	// DrainTimeout bounds how long Serve waits for deliveries after its
 	// context ends (default DefaultDrainTimeout); the rest are left, with
 	// no outcome, to the next process.
@@ -79,6 +77,11 @@ type Engine struct {
 	sole    bool
 	through int64
 
+	// refuse holds, by function, why it must not run (a secret without
+	// a value); set by Reload.
+	refuseMu sync.Mutex
+	refuse   map[string]error
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -94,9 +97,6 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
-	}
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
 	}
 	if err := checkAddr(o); err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ func (e *Engine) Reload(ctx context.Context, fn string) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := e.db.ListKV(ctx, kvSecrets)
+	secrets, err := readSecrets(ctx, e.db)
 	if err != nil {
 		return err
 	}
@@ -223,11 +223,12 @@ func (e *Engine) Reload(ctx context.Context, fn string) error {
 		for k, v := range r.Env {
 			env[k] = v
 		}
-		var names []string
-		_ = json.Unmarshal(secrets[r.Name], &names)
-		for _, k := range names {
-			env[k] = e.o.Getenv(k)
+		// The values evcli deploy read, never this process's environment.
+		sr := secrets[r.Name]
+		for k, v := range sr.Values {
+			env[k] = v
 		}
+		e.setRefusal(r.Name, missingSecretError(r.Name, sr))
 		spec := runtime.FunctionSpec{
 			Name: r.Name, Runtime: r.Runtime, Handler: r.Handler, Architecture: r.Architecture,
 			CodeDir: r.CodeDir, MemoryMB: r.MemoryMB, TimeoutS: r.TimeoutS, Concurrency: r.Concurrency,
@@ -240,13 +241,39 @@ func (e *Engine) Reload(ctx context.Context, fn string) error {
 	for _, s := range e.rt.Functions() {
 		if !have[s.Name] && (fn == "" || fn == s.Name) {
 			_ = e.rt.Remove(s.Name)
+			e.setRefusal(s.Name, nil)
 		}
 	}
 	return e.bus.Reload(ctx)
 }
 
+// setRefusal records why fn must not run (nil: it may).
+func (e *Engine) setRefusal(fn string, err error) {
+	e.refuseMu.Lock()
+	defer e.refuseMu.Unlock()
+	if err == nil {
+		delete(e.refuse, fn)
+		return
+	}
+	if e.refuse == nil {
+		e.refuse = map[string]error{}
+	}
+	e.refuse[fn] = err
+}
+
+// refusal says why fn must not run, or nil: its deployment lacks a
+// secret's value (see secrets.go).
+func (e *Engine) refusal(fn string) error {
+	e.refuseMu.Lock()
+	defer e.refuseMu.Unlock()
+	return e.refuse[fn]
+}
+
 // Invoke calls fn synchronously.
 func (e *Engine) Invoke(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error) {
+	if err := e.refusal(fn); err != nil {
+		return providers.InvokeResult{}, err
+	}
 	res, err := e.rt.Invoke(ctx, fn, payload)
 	e.logs.flush()
 	if err != nil {
@@ -393,6 +420,9 @@ func (e *Engine) Close() error {
 type busInvoker struct{ e *Engine }
 
 func (i busInvoker) Invoke(ctx context.Context, fn string, payload []byte) (bus.InvokeOutcome, error) {
+	if err := i.e.refusal(fn); err != nil {
+		return bus.InvokeOutcome{}, err
+	}
 	res, err := i.e.rt.InvokeWithOptions(ctx, fn, payload, runtime.InvokeOptions{
 		OnStart: func(requestID string) { bus.BindRequest(ctx, requestID) },
 	})

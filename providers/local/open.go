@@ -35,7 +35,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	lo := Options{Dir: dir, Region: o.Region, Getenv: o.Getenv, Warnf: o.Warnf}
+	lo := Options{Dir: dir, Region: o.Region, Warnf: o.Warnf}
 	if o.Debug != nil {
 		lo.Logf = o.Debugf
 	}
@@ -169,6 +169,14 @@ func (a *deployAbility) ApplyFunction(ctx context.Context, fd providers.Function
 	return d.ApplyFunction(ctx, fd, codeChanged, step)
 }
 
+func (a *deployAbility) HashSecrets(ctx context.Context, values map[string]string) (map[string]string, error) {
+	d, err := a.deployer()
+	if err != nil {
+		return nil, err
+	}
+	return d.HashSecrets(ctx, values)
+}
+
 func (a *deployAbility) DeleteFunction(ctx context.Context, name string) error {
 	d, err := a.deployer()
 	if err != nil {
@@ -190,6 +198,50 @@ func (a *busAbility) Publish(ctx context.Context, busName string, evs []provider
 		res[i].Code = classifyEntry(res[i].ErrorCode)
 	}
 	return res, err
+}
+
+// CheckPublish implements providers.PublishChecker: it refuses events
+// that would reach a function whose deployment lacks a secret's value,
+// before any is stored.
+func (a *busAbility) CheckPublish(ctx context.Context, busName string, evs []providers.Event) error {
+	db, err := (*driver)(a).store()
+	if err != nil {
+		return err
+	}
+	recs, err := readSecrets(ctx, db)
+	if err != nil {
+		return err
+	}
+	lacking := false
+	for _, r := range recs {
+		if len(r.missing()) > 0 {
+			lacking = true
+		}
+	}
+	if !lacking {
+		return nil
+	}
+	routes := map[string]func(providers.Event) []string{}
+	var reached []string
+	for _, ev := range evs {
+		b := busName
+		if b == "" {
+			b = ev.EventBusName
+		}
+		route, ok := routes[b]
+		if !ok {
+			if route, err = (*storeAbility)(a).Route(ctx, b); err != nil {
+				return err
+			}
+			routes[b] = route
+		}
+		for _, fn := range route(ev) {
+			if !slices.Contains(reached, fn) {
+				reached = append(reached, fn)
+			}
+		}
+	}
+	return checkSecrets(ctx, db, reached)
 }
 
 // classifyEntry maps the local bus's entry codes (EventBridge's names) to
@@ -230,6 +282,11 @@ func portableDeliveries(dels []store.Delivery) []providers.Delivery {
 }
 
 func (a *busAbility) Invoke(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error) {
+	if db, err := (*driver)(a).store(); err == nil {
+		if err := checkSecrets(ctx, db, []string{fn}); err != nil {
+			return providers.InvokeResult{}, err
+		}
+	}
 	s, _, err := (*driver)(a).connect(ctx)
 	if err != nil {
 		return providers.InvokeResult{}, err
@@ -437,6 +494,8 @@ func (a *serverAbility) Serve(ctx context.Context, so providers.ServeOptions) er
 var (
 	_ providers.Deployer       = (*deployAbility)(nil)
 	_ providers.EventBus       = (*busAbility)(nil)
+	_ providers.PublishChecker = (*busAbility)(nil)
+	_ providers.SecretHasher   = (*deployAbility)(nil)
 	_ providers.Invoker        = (*busAbility)(nil)
 	_ providers.Waiter         = (*busAbility)(nil)
 	_ providers.EventStore     = (*storeAbility)(nil)

@@ -27,7 +27,6 @@ import (
 type Tuner struct {
 	dir    string
 	region string
-	getenv func(string) string
 	// CgroupRoot overrides where CPU-limited groups are made (tests).
 	CgroupRoot string
 	// Notef reports what the probe could not do (say, limit CPU).
@@ -36,11 +35,7 @@ type Tuner struct {
 
 // NewTuner returns a Tuner over the project's state in dir.
 func NewTuner(o Options) *Tuner {
-	getenv := o.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	return &Tuner{dir: o.Dir, region: o.Region, getenv: getenv, Notef: func(string, ...any) {}}
+	return &Tuner{dir: o.Dir, region: o.Region, Notef: func(string, ...any) {}}
 }
 
 // Probe invokes a private copy of function fn at memoryMB, runs times, and
@@ -55,9 +50,9 @@ func (t *Tuner) Probe(ctx context.Context, fn string, memoryMB int, payload []by
 		return nil, err
 	}
 	rec, ok, err := db.Function(ctx, fn)
-	var secretNames []byte
-	if ok {
-		secretNames, _, _ = db.GetKV(ctx, kvSecrets, fn)
+	var secrets secretRecord
+	if err == nil && ok {
+		secrets, err = readSecret(ctx, db, fn)
 	}
 	db.Close()
 	if err != nil {
@@ -65,6 +60,9 @@ func (t *Tuner) Probe(ctx context.Context, fn string, memoryMB int, payload []by
 	}
 	if !ok {
 		return nil, &providers.Error{Code: providers.NotFound, Resource: "function " + fn, Err: errors.New("not deployed"), Hint: "run evcli deploy first"}
+	}
+	if err := missingSecretError(fn, secrets); err != nil {
+		return nil, err
 	}
 	sink, err := newEventSink()
 	if err != nil {
@@ -107,10 +105,8 @@ func (t *Tuner) Probe(ctx context.Context, fn string, memoryMB int, payload []by
 	for k, v := range rec.Env {
 		env[k] = v
 	}
-	var names []string
-	_ = json.Unmarshal(secretNames, &names)
-	for _, k := range names {
-		env[k] = t.getenv(k)
+	for k, v := range secrets.Values {
+		env[k] = v
 	}
 	spec := lrt.FunctionSpec{Name: fn, Runtime: rec.Runtime, Handler: rec.Handler, Architecture: rec.Architecture,
 		CodeDir: rec.CodeDir, MemoryMB: memoryMB, TimeoutS: rec.TimeoutS, Concurrency: 1, Env: env, CodeSha256: rec.CodeSha256}

@@ -242,6 +242,20 @@ func (d *DB) PutKV(ctx context.Context, ns, key string, value []byte) error {
 	})
 }
 
+// EnsureKV sets ns/key to value unless it is set already, and returns what
+// it holds then: of several processes racing to create it, all get the
+// value the first one stored.
+func (d *DB) EnsureKV(ctx context.Context, ns, key string, value []byte) ([]byte, error) {
+	var out []byte
+	err := d.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO kv (ns, key, value) VALUES (?,?,?) ON CONFLICT(ns, key) DO NOTHING`, ns, key, value); err != nil {
+			return d.wrap("put "+ns+"/"+key, err)
+		}
+		return d.wrap("get "+ns+"/"+key, tx.QueryRowContext(ctx, `SELECT value FROM kv WHERE ns = ? AND key = ?`, ns, key).Scan(&out))
+	})
+	return out, err
+}
+
 // GetKV reads ns/key; ok is false when it is not set.
 func (d *DB) GetKV(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	var v []byte
