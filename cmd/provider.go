@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
@@ -56,10 +57,23 @@ func openProvider(ctx context.Context, f *cmdutil.Factory, p *project.Project, n
 	return prov, nil
 }
 
-// closeProvider closes prov when the command ends, reporting a failure
-// only when nothing else failed first.
-func closeProvider(ctx context.Context, prov *providers.Provider, errp *error) {
-	if err := prov.Close(context.WithoutCancel(ctx)); err != nil && *errp == nil && ctx.Err() == nil {
+// closeProvider closes prov when the command ends. Close lets an
+// in-process provider finish the deliveries the command caused; ctx ending
+// (Ctrl-C, SIGTERM, or a --timeout the command passes as ctx) stops that
+// wait too: the local provider leaves what is pending to the next evcli
+// process and says so (printed here), and the command ends with ctx's
+// error (exit 130 on Ctrl-C) unless something failed first. Otherwise a
+// close failure is reported when nothing else failed.
+func closeProvider(ctx context.Context, io *cmdutil.IOStreams, prov *providers.Provider, errp *error) {
+	err := prov.Close(ctx)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		fmt.Fprintln(io.ErrOut, err)
+		if *errp == nil {
+			*errp = ctx.Err()
+		}
+	case *errp == nil:
 		*errp = err
 	}
 }

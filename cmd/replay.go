@@ -174,8 +174,10 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		return err
 	}
 	// Close lets an in-process provider finish the deliveries the replay
-	// caused before evcli exits.
-	defer closeProvider(ctx, prov, &err)
+	// caused before evcli exits; Ctrl-C, or --wait's --timeout running
+	// out (closeCtx), stops that and leaves them to the next process.
+	closeCtx := ctx
+	defer func() { closeProvider(closeCtx, f.IO, prov, &err) }()
 	cps := replay.KVCheckpoints{KV: prov.State}
 
 	if o.Resume != "" {
@@ -324,7 +326,8 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 		dels, err := prov.Waiter.Wait(wctx)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-				return fmt.Errorf("gave up waiting after %s (--timeout): deliveries are still running", o.Timeout)
+				closeCtx = wctx // gave up: do not wait in Close either
+				return fmt.Errorf("gave up waiting after %s (--timeout)", o.Timeout)
 			}
 			return err
 		}
@@ -514,7 +517,7 @@ func runReplayList(ctx context.Context, f *cmdutil.Factory) (err error) {
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, prov, &err)
+	defer closeProvider(ctx, f.IO, prov, &err)
 	recs, err := replay.List(ctx, replay.KVCheckpoints{KV: prov.State})
 	if err != nil {
 		return err

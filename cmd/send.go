@@ -106,23 +106,23 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) (err error)
 	if err != nil {
 		return err
 	}
-	// Close lets an in-process provider finish the deliveries the events
-	// caused before evcli exits. Ctrl-C stops that too: the local provider
-	// leaves what is pending to the next evcli process and says so; exit 130.
-	defer func() {
-		if cerr := prov.Close(ctx); cerr != nil && ctx.Err() != nil {
-			fmt.Fprintln(f.IO.ErrOut, cerr)
-			err = ctx.Err()
-		} else if cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
 	wctx := ctx
 	if o.Wait && o.Timeout > 0 {
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
+	// Close lets an in-process provider finish the deliveries the events
+	// caused before evcli exits. Ctrl-C stops that (exit 130), and so does
+	// --wait's --timeout: evcli gave up waiting, so it does not wait in
+	// Close either; the local provider leaves what is pending to the next
+	// evcli process and says so.
+	defer func() {
+		closeProvider(wctx, f.IO, prov, &err)
+		if ctx.Err() != nil {
+			err = ctx.Err() // exit 130
+		}
+	}()
 	rep, sendErr := providers.PublishAll(wctx, prov.Bus, "", evs, prov.BusLimits, providers.RetryPolicy{
 		MaxAttempts: sendAttempts, Sleep: f.Sleep,
 		OnRetry: func(n int, wait time.Duration) {
@@ -151,7 +151,7 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) (err error)
 		dels, err := prov.Waiter.Wait(wctx)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-				return fmt.Errorf("gave up waiting after %s (--timeout): deliveries are still running", o.Timeout)
+				return fmt.Errorf("gave up waiting after %s (--timeout)", o.Timeout)
 			}
 			return err
 		}

@@ -82,6 +82,11 @@ type Engine struct {
 	refuseMu sync.Mutex
 	refuse   map[string]error
 
+	// dbMu guards dbClosed: writes that may come after Close (an
+	// invocation's report) check it under RLock.
+	dbMu     sync.RWMutex
+	dbClosed bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -143,6 +148,13 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 				RequestID: l.RequestID, Stream: l.InstanceID, Message: l.Text})
 		},
 		Reports: func(r providers.InvocationRecord) {
+			// An invocation cut short by Close reports after the runtime
+			// stopped, maybe after the store closed: drop its record then.
+			e.dbMu.RLock()
+			defer e.dbMu.RUnlock()
+			if e.dbClosed {
+				return
+			}
 			if err := db.AppendInvocation(context.Background(), r); err != nil {
 				o.Logf("local provider: record invocation of %s: %v", r.Function, err)
 			}
@@ -408,7 +420,10 @@ func (e *Engine) Close() error {
 			}
 		}
 		e.logs.close()
+		e.dbMu.Lock()
+		e.dbClosed = true
 		errs = append(errs, e.db.Close())
+		e.dbMu.Unlock()
 		e.lock.release()
 		e.closeErr = errors.Join(errs...)
 	})
