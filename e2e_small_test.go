@@ -3,9 +3,14 @@ package main
 // End-to-end tests of the smaller items of issue #15.
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/evcli/evcli/providers/local/store"
 )
 
 // send --wait --timeout 1s gives up after about a second, also in Close:
@@ -34,4 +39,37 @@ functions:
 		t.Fatalf("exit %d, want 1, the timeout and what is pending\n%s", r.code, r.stderr)
 	}
 	t.Logf("send --wait --timeout 1s took %s (the handler sleeps 30 s)", took.Round(10*time.Millisecond))
+}
+
+// A send file with one entry over 256 KB is refused whole on local, as on
+// AWS: exit 2, the entry named, no event stored.
+func TestSendRefusesAFileWithAnEntryOver256KB(t *testing.T) {
+	big := `{"source":"shop","detail-type":"Big","detail":{"pad":"` + strings.Repeat("x", 300*1024) + `"}}`
+	dir := writeProject(t, `project: big
+functions:
+  f:
+    source: fns/f
+    runtime: python3.12
+    handler: app.handler
+    events:
+      - pattern: {source: [shop]}
+`, map[string]string{
+		"fns/f/app.py": "def handler(event, context):\n    return {}\n",
+		"events.ndjson": `{"source":"shop","detail-type":"Small","detail":{}}` + "\n" + big + "\n" +
+			`{"source":"shop","detail-type":"Small","detail":{}}` + "\n",
+	})
+	r := run(t, dir, "", "send", "events.ndjson")
+	if r.code != 2 || !strings.Contains(r.stderr, "event 1 (shop Big) is ") || !strings.Contains(r.stderr, "nothing was sent") {
+		t.Fatalf("exit %d, want 2 naming event 1\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".evcli", "state.db")); err == nil {
+		db, err := store.Open(filepath.Join(dir, ".evcli"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if n, _ := db.LastEventSeq(context.Background()); n != 0 {
+			t.Fatalf("%d events stored after a refused send", n)
+		}
+	}
 }
