@@ -4,9 +4,12 @@ package main
 
 import (
 	"context"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,5 +74,90 @@ functions:
 		if n, _ := db.LastEventSeq(context.Background()); n != 0 {
 			t.Fatalf("%d events stored after a refused send", n)
 		}
+	}
+}
+
+// tail and replay --dry-run work in a project this user cannot write (a
+// read-only checkout or mount): the store opens read-only. As root, whom
+// file modes do not stop, the commands run as nobody.
+func TestReadOnlyProjectTailAndReplayDryRun(t *testing.T) {
+	needInterpreter(t, "python")
+	dir := writeProject(t, `project: ro
+functions:
+  f:
+    source: fns/f
+    runtime: python3.12
+    handler: app.handler
+    events:
+      - pattern: {source: [shop]}
+`, map[string]string{
+		"fns/f/app.py": "def handler(event, context):\n    print('handled', flush=True)\n    return {}\n",
+		"ev.json":      `{"source":"shop","detail-type":"X","detail":{}}`,
+	})
+	must(t, dir, "deploy")
+	must(t, dir, "send", "ev.json", "--wait")
+	for _, f := range []string{"state.db-wal", "state.db-shm"} {
+		if _, err := os.Stat(filepath.Join(dir, ".evcli", f)); err == nil {
+			t.Fatalf("%s left after the last command: the test wants a WAL database without it", f)
+		}
+	}
+	bin := evcliBin
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		// nobody needs to reach the binary and the project.
+		root := filepath.Dir(dir)
+		bin = filepath.Join(root, "evcli")
+		data, err := os.ReadFile(evcliBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, data, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		filepath.WalkDir(root, func(p string, _ fs.DirEntry, _ error) error { return os.Chown(p, 65534, 65534) })
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+	}
+	filepath.WalkDir(dir, func(p string, e fs.DirEntry, _ error) error {
+		if fi, err := e.Info(); err == nil {
+			os.Chmod(p, fi.Mode().Perm()&^0o222)
+		}
+		return nil
+	})
+	t.Cleanup(func() {
+		filepath.WalkDir(dir, func(p string, e fs.DirEntry, _ error) error {
+			if fi, err := e.Info(); err == nil {
+				os.Chmod(p, fi.Mode().Perm()|0o200)
+			}
+			return nil
+		})
+	})
+	runRO := func(args ...string) result {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+filepath.Dir(dir))
+		if cred != nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		}
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("evcli %v: %v", args, err)
+		}
+		return result{out.String(), errb.String(), code}
+	}
+	r := runRO("tail", "--since", "1h", "--follow=false", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"message":"handled"`) {
+		t.Errorf("tail in a read-only project: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runRO("replay", "--since", "1h", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "1 event would be published") {
+		t.Errorf("replay --dry-run in a read-only project: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -85,9 +85,10 @@ type driver struct {
 	flow    string
 }
 
-// store opens the project's store on first use.
+// store opens the project's store on first use; read-only when this user
+// cannot write the project (tail and replay --dry-run work there).
 func (d *driver) store() (*store.DB, error) {
-	d.dbOnce.Do(func() { d.db, d.dbErr = store.Open(d.o.Dir) })
+	d.dbOnce.Do(func() { d.db, d.dbErr = store.OpenReader(d.o.Dir) })
 	return d.db, d.dbErr
 }
 
@@ -406,7 +407,7 @@ func (a *storeAbility) Route(ctx context.Context, busName string) (func(provider
 type stateAbility driver
 
 func (a *stateAbility) open() (*store.DB, error) {
-	a.stateOnce.Do(func() { a.state, a.stateErr = store.Open(a.o.Dir, store.WithSynchronous("NORMAL")) })
+	a.stateOnce.Do(func() { a.state, a.stateErr = store.OpenReader(a.o.Dir, store.WithSynchronous("NORMAL")) })
 	return a.state, a.stateErr
 }
 

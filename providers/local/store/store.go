@@ -348,7 +348,7 @@ var SchemaVersion = len(migrations)
 func (d *DB) migrate(ctx context.Context) error {
 	var v int
 	if err := d.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return fmt.Errorf("store: %s: read schema version: %w", d.path, err)
+		return d.wrap("read schema version", err)
 	}
 	if v == SchemaVersion {
 		return nil
@@ -357,14 +357,14 @@ func (d *DB) migrate(ctx context.Context) error {
 		// Re-read inside the write lock: another process may have migrated
 		// between our check and BEGIN IMMEDIATE.
 		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-			return fmt.Errorf("store: %s: read schema version: %w", d.path, err)
+			return d.wrap("read schema version", err)
 		}
 		if v > SchemaVersion {
 			return fmt.Errorf("store: %s has schema version %d, this evcli knows up to %d: upgrade evcli, or remove the file to start afresh", d.path, v, SchemaVersion)
 		}
 		for i := v; i < SchemaVersion; i++ {
 			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-				return fmt.Errorf("store: %s: migration %d: %w", d.path, i+1, err)
+				return d.wrap(fmt.Sprintf("migration %d", i+1), err)
 			}
 		}
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion))
@@ -388,6 +388,9 @@ func (d *DB) writeLight(ctx context.Context, f func(ctx context.Context, tx *sql
 }
 
 func (d *DB) writeSync(ctx context.Context, mode string, f func(ctx context.Context, tx *sql.Tx) error) error {
+	if d.wr == nil {
+		return d.errReadOnly()
+	}
 	err := d.wr.run(ctx, mode, f)
 	var we *writeError
 	if errors.As(err, &we) {
@@ -412,6 +415,9 @@ func (d *DB) wrap(what string, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if isCorrupt(err) {
+		return fmt.Errorf("store: %s: %s: %w\n  %s", d.path, what, err, corruptHint)
 	}
 	return fmt.Errorf("store: %s: %s: %w", d.path, what, err)
 }
