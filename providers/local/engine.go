@@ -166,6 +166,7 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 			"AWS_DEFAULT_REGION":           o.Region,
 		},
 		TempDir: filepath.Join(o.Dir, "runtime"),
+		Warnf:   o.Warnf,
 	})
 	if err != nil {
 		e.ln.Close()

@@ -16,15 +16,16 @@ var nodeBootstrap []byte
 var pythonBootstrap []byte
 
 // bootstrapScript writes the embedded bootstrap for a runtime family
-// ("node" or "python") under TempDir, once, in a directory named after its
+// ("node" or "python") under TempDir, in a directory named after its
 // content so that several evcli versions can share TempDir, and returns its
-// path.
+// path. The file is checked against the embedded content's SHA-256 before
+// every instance starts, not only the first time: handlers run as this
+// user and could change it, and a changed bootstrap would run in every
+// later instance. (What changes it between the check and the interpreter
+// reading it is not caught: keep TempDir private, as .evcli is.)
 func (m *Manager) bootstrapScript(fam string) (string, error) {
 	m.scriptMu.Lock()
 	defer m.scriptMu.Unlock()
-	if p, ok := m.scripts[fam]; ok {
-		return p, nil
-	}
 	var content []byte
 	var name string
 	switch fam {
@@ -38,11 +39,10 @@ func (m *Manager) bootstrapScript(fam string) (string, error) {
 	sum := sha256.Sum256(content)
 	dir := filepath.Join(m.o.TempDir, "evcli-runtime-"+hex.EncodeToString(sum[:6]))
 	p := filepath.Join(dir, name)
-	if b, err := os.ReadFile(p); err == nil && string(b) == string(content) {
-		m.scripts[fam] = p
+	if b, err := os.ReadFile(p); err == nil && sha256.Sum256(b) == sum {
 		return p, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("writing the %s bootstrap: %w (set a writable temporary directory)", fam, err)
 	}
 	// Write then rename, so that a concurrent evcli never runs half a file.
@@ -60,7 +60,6 @@ func (m *Manager) bootstrapScript(fam string) (string, error) {
 		os.Remove(tmp.Name())
 		return "", fmt.Errorf("writing the %s bootstrap %s: %w", fam, p, err)
 	}
-	m.scripts[fam] = p
 	return p, nil
 }
 

@@ -141,12 +141,14 @@ func (m *Manager) command(spec FunctionSpec) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		m.checkInterpreter(spec, "node", m.o.Node)
 		return []string{m.o.Node, p}, nil
 	case "python":
 		p, err := m.bootstrapScript("python")
 		if err != nil {
 			return nil, err
 		}
+		m.checkInterpreter(spec, "python", m.o.Python)
 		return []string{m.o.Python, p}, nil
 	}
 	return nil, fmt.Errorf("function %q: runtime %q is not supported", spec.Name, spec.Runtime)

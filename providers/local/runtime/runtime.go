@@ -102,6 +102,10 @@ type Options struct {
 	// right after it starts (before its init runs far): tune's probe moves
 	// it into a CPU-limited cgroup, whose limit its children inherit.
 	Started func(fn string, pid int)
+	// Warnf, when set, is told what the user should know, such as a
+	// python3.12 function running on another installed Python (once per
+	// function per process).
+	Warnf func(format string, args ...any)
 	// IdleTimeout stops an instance that has had no invocation for that
 	// long, as Lambda reclaims idle execution environments (default 10
 	// minutes; negative: never).
@@ -161,7 +165,7 @@ type Manager struct {
 	fns      map[string]*function
 	byKey    map[string]*instance // access key id -> instance
 	all      map[*instance]struct{}
-	scripts  map[string]string // runtime family -> bootstrap path
+	versions map[string]string // family + interpreter -> its version
 	scriptMu sync.Mutex
 }
 
@@ -201,11 +205,10 @@ func New(o Options) (*Manager, error) {
 	}
 	o.BaseEnv = maps.Clone(o.BaseEnv)
 	return &Manager{
-		o:       o,
-		fns:     map[string]*function{},
-		byKey:   map[string]*instance{},
-		all:     map[*instance]struct{}{},
-		scripts: map[string]string{},
+		o:     o,
+		fns:   map[string]*function{},
+		byKey: map[string]*instance{},
+		all:   map[*instance]struct{}{},
 	}, nil
 }
 
