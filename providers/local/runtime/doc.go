@@ -2,7 +2,9 @@
 // serving the AWS Lambda Runtime API (version 2018-06-01) to them.
 //
 // A Manager holds the deployed functions (Deploy, Remove) and their
-// instances. Each instance is one process in its own process group, started
+// instances. Each instance is one process in its own process group (ended
+// with it, together with, on Linux, the processes that left the group but
+// carry the instance's environment: see killMarked), started
 // in the function's code directory with the environment Lambda gives a
 // function (AWS_LAMBDA_FUNCTION_NAME, _HANDLER, LAMBDA_TASK_ROOT,
 // AWS_LAMBDA_RUNTIME_API, per-instance dummy credentials, ...), talking to its

@@ -236,10 +236,12 @@ func (in *instance) callerRequestID() string {
 	return in.last
 }
 
-// kill ends the process group at once.
+// kill ends the process group at once, and the processes the instance
+// took out of it (setsid) that still carry its access key (Linux).
 func (in *instance) kill() {
 	if in.pid > 0 {
 		killGroup(in.pid)
+		killMarked("AWS_ACCESS_KEY_ID=" + in.accessKey)
 	}
 }
 

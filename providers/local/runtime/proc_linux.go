@@ -275,3 +275,41 @@ func (p *procStats) descendants(pid int, out []int) []int {
 	}
 	return out
 }
+
+// killMarked kills this user's processes whose environment holds marker
+// ("NAME=VALUE", unique to one instance): what an instance started and
+// took out of its process group — `setsid`, a daemon's double fork, a
+// process whose parent died — still inherited the instance's environment,
+// so killGroup alone misses it. It rescans while it finds some, since a
+// process may fork while it is being looked for. A process that cleared
+// or replaced its environment (env -i) escapes; only a cgroup would hold
+// it, which an unprivileged evcli cannot count on.
+func killMarked(marker string) {
+	needle := []byte(marker + "\x00")
+	inner := append([]byte{0}, needle...)
+	self := os.Getpid()
+	for round := 0; round < 5; round++ {
+		ents, err := os.ReadDir("/proc")
+		if err != nil {
+			return
+		}
+		killed := false
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == self {
+				continue
+			}
+			b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+			if err != nil || len(b) == 0 {
+				continue // another user's, or gone, or a zombie
+			}
+			if bytes.HasPrefix(b, needle) || bytes.Contains(b, inner) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				killed = true
+			}
+		}
+		if !killed {
+			return
+		}
+	}
+}

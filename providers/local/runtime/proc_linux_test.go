@@ -3,8 +3,13 @@
 package runtime
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestKBField(t *testing.T) {
@@ -33,5 +38,66 @@ func TestProcStatsOfThisProcess(t *testing.T) {
 	}
 	if newProcStats(1<<30).sample(true) != 0 {
 		t.Error("a missing process has memory")
+	}
+}
+
+// TestSetsidChildEndsWithItsInstance: a process a handler starts in a
+// session of its own, whose parent then exits (so it is neither in the
+// instance's process group nor its descendant), is killed when the
+// instance ends.
+func TestSetsidChildEndsWithItsInstance(t *testing.T) {
+	needInterpreter(t, "python3")
+	needInterpreter(t, "setsid")
+	needInterpreter(t, "sh")
+	m, _ := newTestManager(t, Options{})
+	// The handler returns once the child has a session of its own (else
+	// the freeze between invocations may catch it before setsid runs).
+	dir := writeFiles(t, map[string]string{"app.py": `import os, subprocess, time
+
+def handler(event, context):
+    out = subprocess.run(["sh", "-c", "setsid sleep 300 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True).stdout
+    pid = int(out.strip())
+    for _ in range(500):
+        if os.getsid(pid) == pid:
+            return {"pid": pid}
+        time.sleep(0.01)
+    return {"pid": pid, "own_session": False}
+`})
+	deploy(t, m, FunctionSpec{Name: "daemon", Runtime: Python312, CodeDir: dir, Handler: "app.handler"})
+	r := invoke(t, m, "daemon", `{}`)
+	var res struct {
+		PID        int
+		OwnSession *bool `json:"own_session"`
+	}
+	if err := json.Unmarshal(r.Payload, &res); err != nil || res.PID == 0 || res.OwnSession != nil {
+		t.Fatalf("payload %s: %v", r.Payload, err)
+	}
+	if !alive(res.PID) {
+		t.Fatalf("the handler's setsid child %d is not running", res.PID)
+	}
+	t.Cleanup(func() { syscall.Kill(res.PID, syscall.SIGKILL) })
+	m.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for alive(res.PID) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d, started with setsid by the handler, outlived its instance", res.PID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid runs (a zombie does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+func BenchmarkKillMarkedScan(b *testing.B) {
+	for b.Loop() {
+		killMarked("EVCLI_BENCH_NO_SUCH_MARKER=1")
 	}
 }
