@@ -437,7 +437,7 @@ type busInvoker struct{ e *Engine }
 
 func (i busInvoker) Invoke(ctx context.Context, fn string, payload []byte) (bus.InvokeOutcome, error) {
 	if err := i.e.refusal(fn); err != nil {
-		return bus.InvokeOutcome{}, err
+		return bus.InvokeOutcome{}, &bus.FinalError{Err: err} // only a deploy cures it
 	}
 	res, err := i.e.rt.InvokeWithOptions(ctx, fn, payload, runtime.InvokeOptions{
 		OnStart: func(requestID string) { bus.BindRequest(ctx, requestID) },

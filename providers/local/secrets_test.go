@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/providers"
@@ -183,7 +184,7 @@ func TestFunctionLackingASecretIsRefused(t *testing.T) {
 		t.Fatalf("an event for nobody: %v %+v", err, rep)
 	}
 	// The engine refuses too (deliveries, the Lambda endpoint).
-	e, err := Start(ctx, Options{Dir: dir, Retries: -1})
+	e, err := Start(ctx, Options{Dir: dir, Retries: 2, Backoff: func(int) time.Duration { return time.Millisecond }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestFunctionLackingASecretIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Deliveries) != 1 || res.Deliveries[0].Status != store.DeliveryFailed || res.Deliveries[0].Error != sentence {
-		t.Fatalf("delivery %+v, want failed with %q", res.Deliveries, sentence)
+	if len(res.Deliveries) != 1 || res.Deliveries[0].Status != store.DeliveryFailed || res.Deliveries[0].Error != sentence || res.Deliveries[0].Attempts != 1 {
+		t.Fatalf("delivery %+v, want failed at once (no retry can cure it) with %q", res.Deliveries, sentence)
 	}
 }

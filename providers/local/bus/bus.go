@@ -25,11 +25,19 @@ type InvokeOutcome struct {
 	DurationMs    float64
 }
 
+// FinalError wraps an Invoker error that retrying cannot cure (the
+// function's deployment lacks a secret's value): the delivery fails at
+// its first attempt.
+type FinalError struct{ Err error }
+
+func (e *FinalError) Error() string { return e.Err.Error() }
+func (e *FinalError) Unwrap() error { return e.Err }
+
 // Invoker runs a function with an event envelope as its payload. ctx carries
 // the delivery's flow (FlowFromContext) and lets the implementation bind the
 // invocation's request id to it (BindRequest). An error means the function
 // could not be run at all; a handler failure is an outcome with FunctionError.
-// Both are retried.
+// Both are retried, except a *FinalError.
 type Invoker interface {
 	Invoke(ctx context.Context, fn string, payload []byte) (InvokeOutcome, error)
 }

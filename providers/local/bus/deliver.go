@@ -105,7 +105,8 @@ func (b *Bus) attempt(d *delivery) {
 		b.abandon(d)
 		return
 	}
-	if d.attempts <= b.o.Retries {
+	var final *FinalError
+	if d.attempts <= b.o.Retries && !errors.As(err, &final) {
 		rec.Status = store.DeliveryRetrying
 		b.rec.send(d.flow, rec, false)
 		b.workers.Add(1)
