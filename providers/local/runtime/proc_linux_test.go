@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -72,13 +73,18 @@ def handler(event, context):
 	if err := json.Unmarshal(r.Payload, &res); err != nil || res.PID == 0 || res.OwnSession != nil {
 		t.Fatalf("payload %s: %v", r.Payload, err)
 	}
-	if !alive(res.PID) {
+	start := startTime(res.PID) // tells it from a later process given the same pid
+	if start == "" || !alive(res.PID, start) {
 		t.Fatalf("the handler's setsid child %d is not running", res.PID)
 	}
-	t.Cleanup(func() { syscall.Kill(res.PID, syscall.SIGKILL) })
+	t.Cleanup(func() {
+		if alive(res.PID, start) {
+			syscall.Kill(res.PID, syscall.SIGKILL)
+		}
+	})
 	m.Close()
 	deadline := time.Now().Add(30 * time.Second)
-	for alive(res.PID) {
+	for alive(res.PID, start) {
 		if time.Now().After(deadline) {
 			t.Fatalf("process %d, started with setsid by the handler, outlived its instance", res.PID)
 		}
@@ -86,14 +92,33 @@ def handler(event, context):
 	}
 }
 
-// alive reports whether pid runs (a zombie does not).
-func alive(pid int) bool {
+// statFields returns the fields of /proc/PID/stat after the command name
+// (state is the first), or nil.
+func statFields(pid int) []string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return nil
 	}
 	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
+}
+
+// startTime is the process's start time in clock ticks (stat field 22).
+func startTime(pid int) string {
+	if f := statFields(pid); len(f) > 19 {
+		return f[19]
+	}
+	return ""
+}
+
+// alive reports whether the process pid that started at start runs (a
+// zombie does not; a later process given the same pid is another one).
+func alive(pid int, start string) bool {
+	f := statFields(pid)
+	return len(f) > 19 && f[0] != "Z" && f[19] == start
 }
 
 func BenchmarkKillMarkedScan(b *testing.B) {
