@@ -12,7 +12,6 @@ import (
 	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/local/bus"
-	"github.com/evcli/evcli/providers/local/runtime"
 	"github.com/evcli/evcli/providers/local/store"
 )
 
@@ -70,7 +69,6 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 type driver struct {
 	o       Options
 	busName string
-	warned  sync.Map // runtime -> true: its interpreter's version was checked
 
 	dbOnce sync.Once
 	db     *store.DB
@@ -162,11 +160,6 @@ func (a *deployAbility) ApplyFunction(ctx context.Context, fd providers.Function
 		return err
 	}
 	fd.Role = "" // only clouds with IAM run functions with a role
-	if _, said := a.warned.LoadOrStore(fd.Runtime, true); !said && a.o.Warnf != nil {
-		if w := runtime.PythonMismatch(fd.Runtime, ""); w != "" {
-			a.o.Warnf("%s", w)
-		}
-	}
 	return d.ApplyFunction(ctx, fd, codeChanged, step)
 }
 

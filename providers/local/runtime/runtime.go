@@ -709,26 +709,3 @@ func (m *Manager) unregister(in *instance) {
 }
 
 func suggestName(s string, candidates []string) string { return suggest.Closest(s, candidates) }
-
-// PythonMismatch returns a one-line warning when python (the interpreter
-// the local provider runs python3.X functions with) is not the version the
-// runtime rt names, and "" when it is, when rt is not a Python runtime, or
-// when python cannot say.
-func PythonMismatch(rt, python string) string {
-	want, ok := strings.CutPrefix(rt, "python")
-	if !ok {
-		return ""
-	}
-	if python == "" {
-		python = "python3"
-	}
-	out, err := exec.Command(python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])").Output()
-	if err != nil {
-		return ""
-	}
-	got := strings.TrimSpace(string(out))
-	if got == want || strings.HasPrefix(got, want+".") {
-		return ""
-	}
-	return fmt.Sprintf("runtime %s runs on Python %s here (the %s on PATH): code that depends on Python %s may behave differently on Lambda", rt, got, python, want)
-}
