@@ -293,22 +293,8 @@ func BenchmarkCityLotsMixed(b *testing.B) {
 		b.Run(set.name, func(b *testing.B) {
 			lines := set.data(b)
 			rs, _ := set.ruleSet(b)
-			dst := make([]string, 0, 64)
-			want := evcliPass(rs, lines, dst).matches
-			runtime.GC()
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			for i := 0; i < b.N; i++ {
-				dst, _ = rs.AppendMatches(dst[:0], lines[i%len(lines)])
-			}
-			cpu := cpuTime() - cpu0
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			if cpu > 0 {
-				b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
-			}
-			b.ReportMetric(float64(want), "matches")
+			want := evcliPass(rs, lines, make([]string, 0, 64)).matches
+			timeMatches(b, rs, lines, int(want))
 		})
 	}
 }
