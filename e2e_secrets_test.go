@@ -1,48 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 )
 
-// runEnv is run with extra environment variables; the ones named in unset
-// are removed first.
+// runEnv is runWith without stdin.
 func runEnv(t *testing.T, dir string, env []string, unset []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, evcliBin, args...)
-	cmd.Dir = dir
-	for _, kv := range os.Environ() {
-		keep := true
-		for _, u := range unset {
-			if strings.HasPrefix(kv, u+"=") {
-				keep = false
-			}
-		}
-		if keep {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "NO_COLOR=1")
-	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("evcli %v: %v", args, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return runWith(t, dir, "", env, unset, args...)
 }
 
 // Secrets on local: a deploy with the same values plans nothing (so

@@ -483,19 +483,11 @@ func parseAnythingBut(arg *jval, path string) (*matcher, error) {
 		sub := path + "." + op
 		switch op {
 		case "prefix", "suffix":
-			var list []*jval
-			switch v.k {
-			case kStr:
-				list = []*jval{v}
-			case kArr:
-				if len(v.vals) == 0 {
-					return nil, perr(sub, "the list must not be empty")
-				}
-				list = v.vals
-				m.abList = true
-			default:
-				return nil, perr(sub, "anything-but %s takes a string or a list of strings, e.g. {\"anything-but\": {%q: [\"us-\", \"ap-\"]}}", op, op)
+			list, isList, err := stringOrList(v, sub, fmt.Sprintf("anything-but %s takes a string or a list of strings, e.g. {\"anything-but\": {%q: [\"us-\", \"ap-\"]}}", op, op))
+			if err != nil {
+				return nil, err
 			}
+			m.abList = isList
 			parts := make([]string, len(list))
 			for i, e := range list {
 				ep := sub
@@ -517,19 +509,11 @@ func parseAnythingBut(arg *jval, path string) (*matcher, error) {
 			m.raw = "{" + quote(op) + ":" + inner + "}"
 			return m, nil
 		case "equals-ignore-case", "wildcard":
-			var list []*jval
-			switch v.k {
-			case kStr:
-				list = []*jval{v}
-			case kArr:
-				if len(v.vals) == 0 {
-					return nil, perr(sub, "the list must not be empty")
-				}
-				list = v.vals
-				m.abList = true
-			default:
-				return nil, perr(sub, "anything-but %s takes a string or a list of strings, not %s %s", op, article(v.k), v.k)
+			list, isList, err := stringOrList(v, sub, fmt.Sprintf("anything-but %s takes a string or a list of strings, not %s %s", op, article(v.k), v.k))
+			if err != nil {
+				return nil, err
 			}
+			m.abList = isList
 			parts := make([]string, len(list))
 			for i, e := range list {
 				ep := sub
@@ -736,3 +720,19 @@ func leafJSON(ms []*matcher) string {
 }
 
 var _ = strconv.Quote
+
+// stringOrList returns v as a list of values: itself when it is a string,
+// its members when it is a non-empty array (isList); otherwise an error at
+// path saying wrong.
+func stringOrList(v *jval, path, wrong string) (list []*jval, isList bool, err error) {
+	switch v.k {
+	case kStr:
+		return []*jval{v}, false, nil
+	case kArr:
+		if len(v.vals) == 0 {
+			return nil, false, perr(path, "the list must not be empty")
+		}
+		return v.vals, true, nil
+	}
+	return nil, false, perr(path, "%s", wrong)
+}
