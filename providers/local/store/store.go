@@ -340,6 +340,35 @@ UPDATE events SET replayed = 1 WHERE instr(payload, '"_replay"') > 0
 );
 INSERT INTO event_minutes (minute, min_seq, max_seq) SELECT time / 60000000, min(seq), max(seq) FROM events GROUP BY time / 60000000;
 DROP INDEX events_time;`,
+	// 7: workflow executions (orchestrated sagas): one row per execution
+	// with the definition it runs and where to resume it (the state that
+	// was about to run and its input, written before the state runs), and
+	// its history, one row per event.
+	`CREATE TABLE executions (
+	id             TEXT PRIMARY KEY,
+	name           TEXT NOT NULL,
+	workflow       TEXT NOT NULL,
+	status         TEXT NOT NULL, -- RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED
+	definition     BLOB NOT NULL,
+	input          BLOB NOT NULL,
+	output         BLOB,
+	error          TEXT NOT NULL DEFAULT '',
+	cause          TEXT NOT NULL DEFAULT '',
+	resume_state   TEXT NOT NULL DEFAULT '',
+	resume_input   BLOB,
+	correlation_id TEXT NOT NULL DEFAULT '',
+	redrive_count  INTEGER NOT NULL DEFAULT 0,
+	started        INTEGER NOT NULL,
+	stopped        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX executions_workflow ON executions(workflow, started);
+CREATE TABLE execution_events (
+	execution_id TEXT NOT NULL,
+	seq          INTEGER NOT NULL,
+	time         INTEGER NOT NULL,
+	payload      BLOB NOT NULL, -- one history event, JSON
+	PRIMARY KEY (execution_id, seq)
+);`,
 }
 
 // SchemaVersion is the schema version this build writes.
