@@ -53,6 +53,9 @@ type Provider struct {
 	Server Server
 	// State is project-local durable key-value state (replay checkpoints).
 	State KV
+	// Workflows runs the project's orchestrated workflows (workflow
+	// start, executions, describe, redrive).
+	Workflows Workflows
 
 	// Missing says, by ability, why it is absent (the sentence after
 	// "X is not available on P: ").
@@ -80,11 +83,12 @@ const (
 	AbilityRoute    Ability = "routing"
 	AbilityServe    Ability = "local serve"
 	AbilityState    Ability = "project state"
+	AbilityWorkflow Ability = "workflows"
 )
 
 // Abilities lists every ability, in the order Has reports them.
 var Abilities = []Ability{AbilityDeploy, AbilityPublish, AbilityStore, AbilityLogs, AbilityMetrics,
-	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState}
+	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState, AbilityWorkflow}
 
 // Has reports whether p has ability a.
 func (p *Provider) Has(a Ability) bool {
@@ -115,6 +119,8 @@ func (p *Provider) Has(a Ability) bool {
 		return p.Server != nil
 	case AbilityState:
 		return p.State != nil
+	case AbilityWorkflow:
+		return p.Workflows != nil
 	}
 	return false
 }

@@ -47,9 +47,10 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		LogRetentionDays: o.LogRetentionDays, Sleep: sleep}
 	var store providers.EventStore
 	missing := map[providers.Ability]string{
-		providers.AbilityWait:  "EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail",
-		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
-		providers.AbilityState: "the aws driver keeps no state on this machine (replay checkpoints are project-local state)",
+		providers.AbilityWait:     "EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail",
+		providers.AbilityServe:    "it runs in the cloud; use the local provider to serve functions on this machine",
+		providers.AbilityState:    "the aws driver keeps no state on this machine (replay checkpoints are project-local state)",
+		providers.AbilityWorkflow: "Step Functions state machines are not deployed by evcli yet; run workflows on the local provider",
 	}
 	if o.Store.Type == "dynamodb" {
 		k := o.Store.Keys

@@ -38,7 +38,13 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if o.Debug != nil {
 		lo.Logf = o.Debugf
 	}
-	d := &driver{o: lo, busName: o.Bus}
+	d := &driver{o: lo, busName: o.Bus, now: o.Now, sleep: o.Sleep}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.sleep == nil {
+		d.sleep = providers.Sleep
+	}
 	t := NewTuner(lo)
 	t.Notef = o.Warnf
 	p := &providers.Provider{
@@ -57,6 +63,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		Memory:    t,
 		Server:    (*serverAbility)(d),
 		State:     (*stateAbility)(d),
+		Workflows: (*workflowAbility)(d),
 		Missing: map[providers.Ability]string{
 			providers.AbilityRollback: "it keeps no earlier versions; deploy the earlier code again",
 		},
@@ -78,9 +85,13 @@ type driver struct {
 	state     *store.DB
 	stateErr  error
 
-	mu      sync.Mutex
-	session Session
-	flow    string
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+
+	mu        sync.Mutex
+	session   Session
+	flow      string
+	workflows *workflows
 }
 
 // store opens the project's store on first use; read-only when this user
@@ -107,6 +118,13 @@ func (d *driver) connect(ctx context.Context) (Session, string, error) {
 
 func (d *driver) close(ctx context.Context) error {
 	var errs []error
+	d.mu.Lock()
+	wf := d.workflows
+	d.mu.Unlock()
+	if wf != nil {
+		// executions of this process call functions through the session
+		wf.close(ctx)
+	}
 	d.mu.Lock()
 	s := d.session
 	d.session = nil

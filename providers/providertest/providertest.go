@@ -82,6 +82,7 @@ func Run(t *testing.T, makeHarness HarnessMaker) {
 		{"Store", providers.AbilityStore, testStore},
 		{"Logs", providers.AbilityLogs, testLogs},
 		{"Metrics", providers.AbilityMetrics, testMetrics},
+		{"Workflows", providers.AbilityWorkflow, testWorkflows},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {

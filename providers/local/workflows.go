@@ -1,0 +1,431 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/evcli/evcli/internal/asl"
+	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/bus"
+	"github.com/evcli/evcli/providers/local/store"
+)
+
+// workflowAbility runs workflows with the asl executor in this process,
+// calling the project's functions through the same Invoke as `evcli
+// invoke` (a running `local serve`, or an engine in this process).
+//
+// Durability: the execution's row is written before it starts, and before
+// each top-level state runs the store records that state and its input
+// (synchronous=FULL). A process that dies mid-execution leaves the row
+// RUNNING; each running execution holds a lease (an OS file lock) in
+// .evcli/leases, so any later process sees the lease free and knows the
+// execution is orphaned: WaitExecution (workflow describe --wait, workflow
+// start --wait of another execution does not) finishes it from the
+// recorded state. The state that was running when the process died runs
+// again from its start, so its Task is called at least once and may be
+// called twice; Parallel branches and Map items restart whole.
+type workflowAbility driver
+
+// workflows is the driver's bookkeeping of executions running in this
+// process.
+type workflows struct {
+	mu      sync.Mutex
+	running map[string]chan struct{} // closed when the run returns
+	notify  chan struct{}            // closed and replaced after every event
+	ctx     context.Context          // the runs' context: cancelled at Close
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func (a *workflowAbility) wf() *workflows {
+	d := (*driver)(a)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.workflows == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		d.workflows = &workflows{running: map[string]chan struct{}{}, notify: make(chan struct{}), ctx: ctx, cancel: cancel}
+	}
+	return d.workflows
+}
+
+func (w *workflows) signal() {
+	w.mu.Lock()
+	close(w.notify)
+	w.notify = make(chan struct{})
+	w.mu.Unlock()
+}
+
+func (w *workflows) changed() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.notify
+}
+
+// close waits for the executions running in this process; when ctx ends
+// first it stops them, leaving them RUNNING for the next process.
+func (w *workflows) close(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		w.cancel()
+		<-done
+	}
+	w.cancel()
+}
+
+func executionID(workflow, name string) string {
+	return "arn:aws:states:local:000000000000:execution:" + workflow + ":" + name
+}
+
+func (a *workflowAbility) StartExecution(ctx context.Context, s providers.WorkflowStart) (providers.WorkflowExecution, error) {
+	d := (*driver)(a)
+	sm, diags := asl.Parse(s.Definition, asl.Options{})
+	if len(diags) > 0 {
+		return providers.WorkflowExecution{}, &providers.Error{Code: providers.InvalidArgument, Resource: s.Workflow,
+			Err: fmt.Errorf("workflow %s: invalid definition: %s", s.Workflow, diags[0].Msg)}
+	}
+	input := s.Input
+	if len(input) == 0 {
+		input = json.RawMessage(`{}`)
+	}
+	var in any
+	if err := json.Unmarshal(input, &in); err != nil {
+		return providers.WorkflowExecution{}, &providers.Error{Code: providers.InvalidArgument, Resource: s.Workflow,
+			Err: fmt.Errorf("workflow %s: the input is not JSON: %v", s.Workflow, err)}
+	}
+	name := s.Name
+	if name == "" {
+		name = bus.NewUUID()
+	}
+	db, err := d.store()
+	if err != nil {
+		return providers.WorkflowExecution{}, err
+	}
+	x := store.Execution{ID: executionID(s.Workflow, name), Name: name, Workflow: s.Workflow, Definition: s.Definition,
+		Input: input, CorrelationID: s.CorrelationID, Started: d.now()}
+	if old, ok, err := db.GetExecution(ctx, x.ID); err != nil {
+		return providers.WorkflowExecution{}, err
+	} else if ok && old.ID == x.ID {
+		return providers.WorkflowExecution{}, &providers.Error{Code: providers.Conflict, Resource: x.ID,
+			Err: fmt.Errorf("an execution named %s of %s exists already (%s)", name, s.Workflow, old.Status)}
+	}
+	lease, err := AcquireLease(d.o.Dir, "execution "+x.ID)
+	if err != nil {
+		return providers.WorkflowExecution{}, err
+	}
+	if err := db.CreateExecution(ctx, x); err != nil {
+		lease.Release()
+		return providers.WorkflowExecution{}, err
+	}
+	a.launch(db, sm, x, lease, "", in, "")
+	return portableExecution(x, "RUNNING"), nil
+}
+
+// launch runs x in the background under lease: from its start, or from
+// resumeAt with input (kind says why: "resumed", "redriven").
+func (a *workflowAbility) launch(db *store.DB, sm *asl.StateMachine, x store.Execution, lease *Lease, resumeAt string, input any, kind string) {
+	d := (*driver)(a)
+	w := a.wf()
+	done := make(chan struct{})
+	w.mu.Lock()
+	w.running[x.ID] = done
+	w.mu.Unlock()
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() {
+			w.mu.Lock()
+			delete(w.running, x.ID)
+			w.mu.Unlock()
+			close(done)
+			lease.Release()
+			w.signal()
+		}()
+		ctx := w.ctx
+		var xin any
+		_ = json.Unmarshal(x.Input, &xin)
+		exec := &asl.Executor{
+			Invoker: taskInvoker{a: (*busAbility)(d)},
+			Now:     d.now,
+			Sleep:   d.sleep,
+			OnEvent: func(ev asl.Event) {
+				if kind == "redriven" && ev.Type == asl.ExecutionResumed {
+					ev.Type = "ExecutionRedriven"
+				}
+				b, _ := json.Marshal(ev)
+				// the history is diagnostics: an event that cannot be
+				// written does not stop the execution
+				if _, err := db.AppendExecutionEvent(ctx, x.ID, ev.Time, b); err != nil {
+					d.warnf("workflow %s: history of %s: %v", x.Workflow, x.Name, err)
+				}
+				w.signal()
+			},
+			Checkpoint: func(state string, input any) error {
+				b, err := asl.MarshalJSON(input)
+				if err != nil {
+					return err
+				}
+				return db.CheckpointExecution(ctx, x.ID, state, b)
+			},
+		}
+		ex := asl.Execution{ID: x.ID, Name: x.Name, StateMachineID: "arn:aws:states:local:000000000000:stateMachine:" + x.Workflow,
+			StateMachineName: x.Workflow, StartTime: x.Started, Input: xin}
+		out, err := exec.Run(ctx, sm, ex, resumeAt, input)
+		var f *asl.Failure
+		switch {
+		case err == nil:
+			b, _ := asl.MarshalJSON(out)
+			err = db.FinishExecution(context.Background(), x.ID, "SUCCEEDED", b, "", "", d.now())
+		case errors.As(err, &f):
+			err = db.FinishExecution(context.Background(), x.ID, "FAILED", nil, f.Name, f.Cause, d.now())
+		default:
+			// interrupted (Close's deadline, a store error): left
+			// RUNNING, for the next process to finish
+			d.logf("workflow %s: execution %s interrupted: %v", x.Workflow, x.Name, err)
+			return
+		}
+		if err != nil {
+			d.warnf("workflow %s: execution %s: %v", x.Workflow, x.Name, err)
+		}
+	}()
+}
+
+func (a *workflowAbility) WaitExecution(ctx context.Context, id string, after int, onEvent func(providers.WorkflowEvent)) (providers.WorkflowExecution, error) {
+	d := (*driver)(a)
+	db, err := d.store()
+	if err != nil {
+		return providers.WorkflowExecution{}, err
+	}
+	w := a.wf()
+	for {
+		changed := w.changed()
+		x, ok, err := db.GetExecution(ctx, id)
+		if err != nil {
+			return providers.WorkflowExecution{}, err
+		}
+		if !ok {
+			return providers.WorkflowExecution{}, notFoundExecution(id)
+		}
+		id = x.ID
+		evs, err := db.ExecutionEvents(ctx, x.ID, after)
+		if err != nil {
+			return providers.WorkflowExecution{}, err
+		}
+		for _, e := range evs {
+			after = e.Seq
+			if onEvent != nil {
+				onEvent(portableEvent(e))
+			}
+		}
+		if x.Status != "RUNNING" {
+			return portableExecution(x, x.Status), nil
+		}
+		w.mu.Lock()
+		_, here := w.running[x.ID]
+		w.mu.Unlock()
+		if !here {
+			if err := a.resumeOrphan(ctx, db, x); err != nil {
+				return providers.WorkflowExecution{}, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return providers.WorkflowExecution{}, ctx.Err()
+		case <-changed:
+		case <-time.After(100 * time.Millisecond): // another process's execution
+		}
+	}
+}
+
+// resumeOrphan finishes x in this process when no process holds its lease
+// (the one running it died); it does nothing when another holds it.
+func (a *workflowAbility) resumeOrphan(ctx context.Context, db *store.DB, x store.Execution) error {
+	lease, err := AcquireLease((*driver)(a).o.Dir, "execution "+x.ID)
+	var held *HeldError
+	if errors.As(err, &held) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// re-read under the lease: it may have ended meanwhile
+	x, _, err = db.GetExecution(ctx, x.ID)
+	if err != nil || x.Status != "RUNNING" {
+		lease.Release()
+		return err
+	}
+	sm, diags := asl.Parse(x.Definition, asl.Options{})
+	if len(diags) > 0 {
+		lease.Release()
+		return fmt.Errorf("execution %s: its stored definition does not parse: %s", x.Name, diags[0].Msg)
+	}
+	resumeAt, input := x.ResumeState, any(nil)
+	if resumeAt == "" {
+		_ = json.Unmarshal(x.Input, &input)
+	} else {
+		_ = json.Unmarshal(x.ResumeInput, &input)
+	}
+	(*driver)(a).notef("workflow %s: execution %s was interrupted; resuming it at %s (the state that was running runs again)", x.Workflow, x.Name, orStart(resumeAt))
+	kind := "resumed"
+	a.launch(db, sm, x, lease, resumeAt, input, kind)
+	return nil
+}
+
+func orStart(s string) string {
+	if s == "" {
+		return "its start"
+	}
+	return s
+}
+
+func notFoundExecution(id string) error {
+	return &providers.Error{Code: providers.NotFound, Resource: id,
+		Err: fmt.Errorf("no workflow execution %q", id)}
+}
+
+func (a *workflowAbility) ListExecutions(ctx context.Context, workflow string) ([]providers.WorkflowExecution, error) {
+	db, err := (*driver)(a).store()
+	if err != nil {
+		return nil, err
+	}
+	xs, err := db.ListExecutions(ctx, workflow, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]providers.WorkflowExecution, len(xs))
+	for i, x := range xs {
+		out[i] = portableExecution(x, x.Status)
+	}
+	return out, nil
+}
+
+func (a *workflowAbility) DescribeExecution(ctx context.Context, id string) (providers.WorkflowExecution, []providers.WorkflowEvent, error) {
+	db, err := (*driver)(a).store()
+	if err != nil {
+		return providers.WorkflowExecution{}, nil, err
+	}
+	x, ok, err := db.GetExecution(ctx, id)
+	if err != nil {
+		return providers.WorkflowExecution{}, nil, err
+	}
+	if !ok {
+		return providers.WorkflowExecution{}, nil, notFoundExecution(id)
+	}
+	evs, err := db.ExecutionEvents(ctx, x.ID, 0)
+	if err != nil {
+		return providers.WorkflowExecution{}, nil, err
+	}
+	out := make([]providers.WorkflowEvent, len(evs))
+	for i, e := range evs {
+		out[i] = portableEvent(e)
+	}
+	return portableExecution(x, x.Status), out, nil
+}
+
+func (a *workflowAbility) RedriveExecution(ctx context.Context, id string) (providers.WorkflowExecution, error) {
+	d := (*driver)(a)
+	db, err := d.store()
+	if err != nil {
+		return providers.WorkflowExecution{}, err
+	}
+	x, ok, err := db.GetExecution(ctx, id)
+	if err != nil {
+		return providers.WorkflowExecution{}, err
+	}
+	if !ok {
+		return providers.WorkflowExecution{}, notFoundExecution(id)
+	}
+	lease, err := AcquireLease(d.o.Dir, "execution "+x.ID)
+	if err != nil {
+		return providers.WorkflowExecution{}, err
+	}
+	redriven, err := db.RedriveExecution(ctx, x.ID, "FAILED", "TIMED_OUT", "ABORTED")
+	if err != nil || !redriven {
+		lease.Release()
+		if err == nil {
+			err = &providers.Error{Code: providers.Conflict, Resource: x.ID,
+				Err: fmt.Errorf("execution %s is %s: only a FAILED, TIMED_OUT or ABORTED execution can be redriven", x.Name, x.Status)}
+		}
+		return providers.WorkflowExecution{}, err
+	}
+	sm, diags := asl.Parse(x.Definition, asl.Options{})
+	if len(diags) > 0 {
+		lease.Release()
+		return providers.WorkflowExecution{}, fmt.Errorf("execution %s: its stored definition does not parse: %s", x.Name, diags[0].Msg)
+	}
+	var input any
+	resumeAt := x.ResumeState
+	if resumeAt == "" {
+		_ = json.Unmarshal(x.Input, &input)
+		resumeAt = sm.StartAt
+	} else {
+		_ = json.Unmarshal(x.ResumeInput, &input)
+	}
+	x.RedriveCount++
+	a.launch(db, sm, x, lease, resumeAt, input, "redriven")
+	return portableExecution(x, "RUNNING"), nil
+}
+
+func portableExecution(x store.Execution, status string) providers.WorkflowExecution {
+	return providers.WorkflowExecution{ID: x.ID, Name: x.Name, Workflow: x.Workflow, Status: status, Input: x.Input,
+		Output: x.Output, Error: x.Error, Cause: x.Cause, CorrelationID: x.CorrelationID, RedriveCount: x.RedriveCount,
+		Started: x.Started, Stopped: x.Stopped}
+}
+
+func portableEvent(e store.ExecutionEvent) providers.WorkflowEvent {
+	var ev providers.WorkflowEvent
+	_ = json.Unmarshal(e.Payload, &ev)
+	ev.Seq, ev.Time = e.Seq, e.Time
+	return ev
+}
+
+// taskInvoker calls a Task's function and reports a failure as Step
+// Functions does.
+type taskInvoker struct{ a *busAbility }
+
+func (t taskInvoker) Invoke(ctx context.Context, fn string, payload []byte) ([]byte, error) {
+	res, err := t.a.Invoke(ctx, fn, payload)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if providers.CodeOf(err) == providers.NotFound {
+			return nil, &asl.Failure{Name: "Lambda.ResourceNotFoundException", Cause: err.Error()}
+		}
+		return nil, &asl.Failure{Name: "Lambda.ServiceException", Cause: err.Error()}
+	}
+	if res.FunctionError != "" {
+		return nil, asl.LambdaFailure(res.Payload)
+	}
+	return res.Payload, nil
+}
+
+var _ providers.Workflows = (*workflowAbility)(nil)
+
+func (d *driver) logf(format string, args ...any) {
+	if d.o.Logf != nil {
+		d.o.Logf(format, args...)
+	}
+}
+
+func (d *driver) warnf(format string, args ...any) {
+	if d.o.Warnf != nil {
+		d.o.Warnf(format, args...)
+	}
+}
+
+// notef says what a command is doing on the user's behalf (stderr).
+func (d *driver) notef(format string, args ...any) {
+	switch {
+	case d.o.Notef != nil:
+		d.o.Notef(format, args...)
+	case d.o.Warnf != nil:
+		d.o.Warnf(format, args...)
+	}
+}
