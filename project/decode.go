@@ -482,6 +482,9 @@ func (d *decoder) decodeFile(root *yaml.Node, p *Project) fileSettings {
 	if e, ok := top["functions"]; ok {
 		d.functions(e, p)
 	}
+	if e, ok := top["workflows"]; ok {
+		d.workflows(e, p)
+	}
 	return out
 }
 

@@ -19,6 +19,7 @@ type Project struct {
 	Bus       string      `json:"bus"` // event bus name; default "default"
 	Store     EventStore  `json:"store"`
 	Functions []Function  `json:"functions"` // in file order
+	Workflows []Workflow  `json:"workflows,omitempty"`
 	Prices    *PriceTable `json:"prices,omitempty"`
 }
 
@@ -76,6 +77,35 @@ type PriceTable struct {
 	GBSecondX86   float64 `json:"gbSecondX86,omitempty"`
 	GBSecondArm   float64 `json:"gbSecondArm,omitempty"`
 	PerMillionReq float64 `json:"perMillionRequests,omitempty"`
+}
+
+// Workflow is one orchestrated workflow: an Amazon States Language state
+// machine whose Tasks call the project's functions.
+type Workflow struct {
+	Name string `json:"name"`
+	// Type is STANDARD (the default) or EXPRESS, as Step Functions has them.
+	Type string `json:"type"`
+	// DefinitionFile is the ASL file, relative to the project dir; "" for
+	// the short saga: form.
+	DefinitionFile string `json:"definition,omitempty"`
+	// Definition is the validated ASL: the file as written, or the saga:
+	// form compiled into the seed's shape. Tasks name functions as
+	// ${function:NAME} (or plain names, or Lambda ARNs).
+	Definition json.RawMessage `json:"-"`
+	// Correlation is a JSON path into the execution input whose value is
+	// its correlation id (tail groups the execution with its functions).
+	Correlation string `json:"correlation,omitempty"`
+	Pos         Pos    `json:"-"`
+}
+
+// Workflow returns the workflow named name, or nil.
+func (p *Project) Workflow(name string) *Workflow {
+	for i := range p.Workflows {
+		if p.Workflows[i].Name == name {
+			return &p.Workflows[i]
+		}
+	}
+	return nil
 }
 
 // Function returns the function named name, or nil.

@@ -99,13 +99,21 @@ var reservedEnv = map[string]bool{
 
 // The keys of each mapping, in the order SCHEMA.md documents them.
 var (
-	topKeys      = []string{"project", "provider", "region", "bus", "store", "prices", "functions"}
+	topKeys      = []string{"project", "provider", "region", "bus", "store", "prices", "functions", "workflows"}
 	storeKeys    = []string{"type", "table", "keys", "ttlDays"}
 	keysKeys     = []string{"aggregate", "sort", "id", "type", "data", "version", "ttl"}
 	pricesKeys   = []string{"gbSecondX86", "gbSecondArm", "perMillionRequests"}
 	functionKeys = []string{"source", "runtime", "handler", "architecture", "memory", "timeout",
 		"concurrency", "environment", "secrets", "correlation", "role", "events"}
 	eventKeys = []string{"bus", "pattern"}
+
+	workflowKeys    = []string{"definition", "saga", "type", "correlation", "events"}
+	sagaKeys        = []string{"steps", "success", "failure"}
+	sagaStepKeys    = []string{"name", "function", "compensation", "catch", "retry"}
+	sagaCompKeys    = []string{"name", "function"}
+	sagaRetryKeys   = []string{"errors", "interval", "attempts", "backoff", "maxDelay", "jitter"}
+	sagaFailureKeys = []string{"name", "error", "cause"}
+	WorkflowTypes   = []string{"STANDARD", "EXPRESS"}
 )
 
 // lazyRegexp compiles expr on first use: the bounded repetitions above
