@@ -57,6 +57,13 @@
 // name in Host. The signature itself is not verified: on loopback it would
 // prove nothing the checks above do not.
 //
+// Workflows (workflows.go): executions of the project's state machines run
+// in the process that starts them with internal/asl's executor, Tasks
+// through Invoke; the store keeps each execution, a checkpoint before every
+// top-level state and the history, and a lease per running execution lets
+// a later process finish one whose process died (the interrupted state runs
+// again: at-least-once).
+//
 // Secrets: the deployer keeps the values `evcli deploy` read, for the
 // runtime, and an HMAC-SHA256 of each under a random key of the project,
 // which Deployed reports (SecretHashes) so that the plan compares hashes;
