@@ -152,6 +152,13 @@ func TestWorkflowSeedSagaPaths(t *testing.T) {
 	if recs := records(t, r.stdout, "execution"); len(recs) != 3 {
 		t.Errorf("%d executions listed, want 3", len(recs))
 	}
+	// tail shows the transitions under the input's correlation id
+	r = must(t, dir, "tail", "--correlation", "o-2", "--follow=false", "--since", "1h")
+	for _, want := range []string{"workflow:order", `"event":"CatchMatched"`, `"state":"ReleaseInventory"`, `"error":"ShipmentError"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("tail --correlation o-2 lacks %q:\n%s", want, r.stdout)
+		}
+	}
 }
 
 // kill -9 of the process running an execution, while CreateShipment's

@@ -164,6 +164,9 @@ func (a *workflowAbility) launch(db *store.DB, sm *asl.StateMachine, x store.Exe
 				if _, err := db.AppendExecutionEvent(ctx, x.ID, ev.Time, b); err != nil {
 					d.warnf("workflow %s: history of %s: %v", x.Workflow, x.Name, err)
 				}
+				if l, ok := transitionLine(x, ev); ok {
+					_ = db.AppendLogs(ctx, []providers.LogLine{l})
+				}
 				w.signal()
 			},
 			Checkpoint: func(state string, input any) error {
@@ -428,4 +431,39 @@ func (d *driver) notef(format string, args ...any) {
 	case d.o.Warnf != nil:
 		d.o.Warnf(format, args...)
 	}
+}
+
+// transitionLine is the log line tail shows for a transition of x: under
+// the function name "workflow:NAME", the execution as request id, and a
+// JSON message with the execution's correlation id, so that tail groups
+// the transitions with the functions' own lines of the same flow.
+func transitionLine(x store.Execution, ev asl.Event) (providers.LogLine, bool) {
+	msg := map[string]any{"workflow": x.Workflow, "execution": x.Name, "event": ev.Type}
+	switch ev.Type {
+	case asl.StateExited, asl.StateFailed:
+		msg["state"], msg["stateType"], msg["durationMs"] = ev.State, ev.StateType, ev.DurationMs
+		if ev.Next != "" {
+			msg["next"] = ev.Next
+		}
+	case asl.CatchMatched, asl.RetryScheduled:
+		msg["state"] = ev.State
+	case asl.ExecutionStarted, asl.ExecutionResumed, asl.ExecutionSucceeded, asl.ExecutionFailed, "ExecutionRedriven":
+		if ev.State != "" {
+			msg["state"] = ev.State
+		}
+	default:
+		return providers.LogLine{}, false
+	}
+	if ev.Scope != "" {
+		msg["scope"] = ev.Scope
+	}
+	if ev.Error != "" {
+		msg["error"] = ev.Error
+	}
+	if x.CorrelationID != "" {
+		msg["correlationId"] = x.CorrelationID
+	}
+	b, _ := json.Marshal(msg)
+	return providers.LogLine{Time: ev.Time, Provider: "local", Function: "workflow:" + x.Workflow, RequestID: x.Name,
+		Stream: x.Name, Message: string(b)}, true
 }
