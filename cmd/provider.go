@@ -31,6 +31,9 @@ func openOptions(f *cmdutil.Factory, p *project.Project) providers.OpenOptions {
 	for _, fn := range p.Functions {
 		o.Functions = append(o.Functions, fn.Name)
 	}
+	for _, w := range p.Workflows {
+		o.Workflows = append(o.Workflows, providers.WorkflowSpec{Name: w.Name, Type: w.Type, Definition: w.Definition})
+	}
 	if f.Globals.Debug {
 		o.Debug = f.IO.ErrOut
 	}

@@ -188,6 +188,9 @@ type OpenOptions struct {
 	Bus string
 	// Store describes the project's event store.
 	Store StoreSpec
+	// Workflows are the project's state machines, for a driver that
+	// deploys them (their definitions name the project's functions).
+	Workflows []WorkflowSpec
 	// Deploy settings some clouds use; a driver that cannot honour a set
 	// value refuses it at Open.
 	ArtifactBucket   string

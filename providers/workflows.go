@@ -92,3 +92,13 @@ type WorkflowEvent struct {
 
 // Finished reports whether the execution has ended.
 func (x WorkflowExecution) Finished() bool { return x.Status != "" && x.Status != "RUNNING" }
+
+// WorkflowSpec is one workflow of the project as a driver deploys it.
+type WorkflowSpec struct {
+	Name string
+	// Type is STANDARD or EXPRESS.
+	Type string
+	// Definition is the ASL as evcli renders it (Tasks naming the
+	// project's functions); the driver points them at its functions.
+	Definition []byte
+}

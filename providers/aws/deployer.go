@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"golang.org/x/sync/errgroup"
 
@@ -75,6 +76,9 @@ type DeployerOptions struct {
 	// (--log-retention): set, it is planned and converged; 0 gives new log
 	// groups 14 days and leaves existing ones as they are.
 	LogRetentionDays int
+	// Workflows are the project's state machines (deployed as shared
+	// resources, before the functions).
+	Workflows []providers.WorkflowSpec
 	// Sleep waits between retries and polls; nil waits on a real timer
 	// honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -99,6 +103,7 @@ type Deployer struct {
 	ddb     *dynamodb.Client
 	s3      *s3.Client
 	sts     *sts.Client
+	sfn     *sfn.Client
 	jitter  func(d time.Duration) time.Duration
 	idMu    sync.Mutex
 	account string
@@ -150,6 +155,7 @@ func NewDeployer(cfg aws.Config, o DeployerOptions) *Deployer {
 		logs:         cloudwatchlogs.NewFromConfig(cfg),
 		ddb:          dynamodb.NewFromConfig(cfg),
 		sts:          sts.NewFromConfig(cfg),
+		sfn:          sfn.NewFromConfig(cfg),
 		jitter:       func(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) },
 	}
 	d.s3 = s3.NewFromConfig(cfg, func(so *s3.Options) {

@@ -49,6 +49,11 @@ func (d *Deployer) PlanShared(ctx context.Context, prune bool) ([]providers.Reso
 	} else if w != nil {
 		out = append(out, *w)
 	}
+	wfs, err := d.planWorkflows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, wfs...)
 	if prune {
 		gone, err := d.prunableBuses(ctx)
 		if err != nil {
@@ -177,6 +182,8 @@ func (d *Deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 		case c.Kind == "table" && c.Action == "update":
 			step(res, "enable ttl")
 			err = d.enableTTL(ctx)
+		case c.Kind == "statemachine":
+			err = d.applyWorkflow(ctx, c, func(s string) { step(res, s) })
 		case c.Kind == "writer":
 			err = d.applyStoreWriter(ctx, func(s string) { step(res, s) })
 		case c.Kind == "table" && c.Action == "delete":

@@ -30,6 +30,12 @@ func codeOf(err error) providers.Code {
 			return providers.Throttled
 		}
 		return providers.Unknown
+	case strings.HasSuffix(c, "DoesNotExist"): // Step Functions: StateMachineDoesNotExist, ExecutionDoesNotExist
+		return providers.NotFound
+	case strings.HasSuffix(c, "AlreadyExists"), c == "ExecutionNotRedrivable":
+		return providers.Conflict
+	case c == "InvalidDefinition", c == "InvalidArn", c == "InvalidExecutionInput", c == "InvalidName", c == "InvalidLoggingConfiguration":
+		return providers.InvalidArgument
 	case c == "ResourceNotFoundException", c == "NoSuchEntity", c == "NoSuchBucket", c == "NotFound", c == "NoSuchKey",
 		strings.HasSuffix(c, "NotFoundException"):
 		return providers.NotFound

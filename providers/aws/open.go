@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -44,13 +45,12 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	sleep := o.Sleep
 	physical := func(fn string) string { return FunctionName(o.Project, fn) }
 	dopts := DeployerOptions{Project: o.Project, Functions: o.Functions, Bus: o.Bus, ArtifactBucket: o.ArtifactBucket,
-		LogRetentionDays: o.LogRetentionDays, Sleep: sleep}
+		LogRetentionDays: o.LogRetentionDays, Sleep: sleep, Workflows: o.Workflows}
 	var store providers.EventStore
 	missing := map[providers.Ability]string{
-		providers.AbilityWait:     "EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail",
-		providers.AbilityServe:    "it runs in the cloud; use the local provider to serve functions on this machine",
-		providers.AbilityState:    "the aws driver keeps no state on this machine (replay checkpoints are project-local state)",
-		providers.AbilityWorkflow: "Step Functions state machines are not deployed by evcli yet; run workflows on the local provider",
+		providers.AbilityWait:  "EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail",
+		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
+		providers.AbilityState: "the aws driver keeps no state on this machine (replay checkpoints are project-local state)",
 	}
 	if o.Store.Type == "dynamodb" {
 		k := o.Store.Keys
@@ -88,6 +88,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		Rollbacker: d,
 		Prober:     tuner,
 		Memory:     tuner,
+		Workflows:  &workflowAbility{d: d, sleep: sleepOr(sleep), poll: time.Second},
 		Missing:    missing,
 	}
 	if store != nil {
@@ -119,4 +120,11 @@ func checkCredentials(ctx context.Context, cfg awssdk.Config, o providers.OpenOp
 		hint = `run "aws sso login --profile ` + prof + `" or check the profile in ~/.aws/config and ~/.aws/credentials`
 	}
 	return &providers.Error{Code: providers.Unauthenticated, Resource: "aws", Err: errors.New(msg), Hint: hint}
+}
+
+func sleepOr(s func(context.Context, time.Duration) error) func(context.Context, time.Duration) error {
+	if s == nil {
+		return providers.Sleep
+	}
+	return s
 }

@@ -128,7 +128,14 @@ func busOf(project string) string { return project + "-bus" }
 // open opens a fresh provider for project and closes it when the check ends.
 func (e *env) open(project string) *providers.Provider {
 	e.t.Helper()
-	p, err := e.h.Open(e.ctx, providers.OpenOptions{Project: project, Bus: busOf(project)})
+	return e.openWith(providers.OpenOptions{Project: project, Bus: busOf(project)})
+}
+
+// openWith is open with more options set (o.Project and o.Bus too).
+func (e *env) openWith(o providers.OpenOptions) *providers.Provider {
+	e.t.Helper()
+	project := o.Project
+	p, err := e.h.Open(e.ctx, o)
 	if err != nil {
 		e.t.Fatalf("open %s: %v", project, err)
 	}

@@ -32,8 +32,31 @@ func testWorkflows(t *testing.T, e *env) {
 	fn := e.fn(proj, "ctwf-echo", 1)
 	e.cleanup(p, fn.Name)
 	e.deploy(p, []providers.FunctionDeployment{fn}, false)
-	p = e.open(proj)
 	def := []byte(fmt.Sprintf(workflowDef, fn.Name))
+	opts := providers.OpenOptions{Project: proj, Bus: busOf(proj),
+		Workflows: []providers.WorkflowSpec{{Name: "ctwf-saga", Type: "STANDARD", Definition: def}}}
+	p = e.openWith(opts)
+	if p.Shared != nil {
+		// a provider that deploys state machines: deploy it, then a second
+		// deploy plans it unchanged
+		changes, err := p.Shared.PlanShared(e.ctx, false)
+		if err != nil {
+			t.Fatalf("PlanShared: %v", err)
+		}
+		if err := p.Shared.ApplyShared(e.ctx, changes, nil); err != nil {
+			t.Fatalf("ApplyShared: %v", err)
+		}
+		again, err := e.openWith(opts).Shared.PlanShared(e.ctx, false)
+		if err != nil {
+			t.Fatalf("PlanShared again: %v", err)
+		}
+		for _, c := range again {
+			if c.Kind == "statemachine" && c.Action != "unchanged" {
+				t.Errorf("after a deploy, the state machine plans %s %v, want unchanged", c.Action, c.Fields)
+			}
+		}
+		p = e.openWith(opts)
+	}
 
 	run := func(t *testing.T, name, input string) (providers.WorkflowExecution, []string) {
 		t.Helper()

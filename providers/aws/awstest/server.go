@@ -28,7 +28,7 @@ const (
 )
 
 // Server is a stateful, in-memory AWS endpoint for Lambda, IAM, STS,
-// EventBridge, CloudWatch Logs and S3 on 127.0.0.1. All methods are safe for
+// EventBridge, CloudWatch Logs, S3 and Step Functions on 127.0.0.1. All methods are safe for
 // concurrent use.
 type Server struct {
 	srv *httptest.Server
@@ -60,6 +60,7 @@ type Server struct {
 	buses     map[string]*bus
 	groups    map[string]*logGroup
 	buckets   map[string]*bucket
+	machines  map[string]*stateMachine
 }
 
 // Option configures a Server.
@@ -106,6 +107,7 @@ func New(opts ...Option) *Server {
 		buses:       map[string]*bus{},
 		groups:      map[string]*logGroup{},
 		buckets:     map[string]*bucket{},
+		machines:    map[string]*stateMachine{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -363,6 +365,8 @@ func (s *Server) services(name string) service {
 		return logsService{s}
 	case "s3":
 		return s3Service{s}
+	case "states":
+		return statesService{s}
 	}
 	return nil
 }
@@ -378,7 +382,7 @@ func serviceOf(r *http.Request, body []byte) string {
 			}
 			if parts := strings.Split(cred, "/"); len(parts) == 5 {
 				switch parts[3] {
-				case "lambda", "iam", "sts", "events", "logs", "s3":
+				case "lambda", "iam", "sts", "events", "logs", "s3", "states":
 					return parts[3]
 				}
 			}
@@ -390,6 +394,8 @@ func serviceOf(r *http.Request, body []byte) string {
 		return "events"
 	case strings.HasPrefix(target, "Logs_20140328."):
 		return "logs"
+	case strings.HasPrefix(target, "AWSStepFunctions."):
+		return "states"
 	}
 	for _, p := range []string{"/2015-03-31/", "/2017-03-31/", "/2017-10-31/", "/2019-09-30/"} {
 		if strings.HasPrefix(r.URL.Path, p) {
