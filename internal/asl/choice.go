@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/evcli/evcli/internal/suggest"
@@ -22,9 +23,9 @@ const (
 	opPath
 )
 
-var choiceOps = map[string]operand{}
-
-func init() {
+// choiceOps is built on first use (start-up time).
+var choiceOps = sync.OnceValue(func() map[string]operand {
+	choiceOps := map[string]operand{}
 	for _, k := range []string{"Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals"} {
 		choiceOps["String"+k] = opString
 		choiceOps["Numeric"+k] = opNumber
@@ -39,11 +40,12 @@ func init() {
 	for _, k := range []string{"IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp"} {
 		choiceOps[k] = opBool
 	}
-}
+	return choiceOps
+})
 
 func choiceOpNames() []string {
 	out := []string{"And", "Or", "Not"}
-	for k := range choiceOps {
+	for k := range choiceOps() {
 		out = append(out, k)
 	}
 	slices.Sort(out)
@@ -102,7 +104,7 @@ func (v *validator) rule(n *Node, path string, top bool) *ChoiceRule {
 			ops = append(ops, m.Key)
 			r.Not = v.rule(m.Val, join(path, "Not"), false)
 		default:
-			kind, ok := choiceOps[m.Key]
+			kind, ok := choiceOps()[m.Key]
 			if !ok {
 				hint := ""
 				if s := suggest.Closest(m.Key, choiceOpNames()); s != "" {

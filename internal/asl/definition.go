@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/evcli/evcli/internal/suggest"
 )
@@ -534,10 +535,14 @@ func (v *validator) checkFunction(n *Node, path, fn string) {
 	v.errf(n, -1, path, hint, "no function %q in the project", fn)
 }
 
+// compiled on first use: every evcli command links this package, and
+// start-up time matters (README, Performance)
 var (
-	lambdaARN   = regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]*:[0-9]*:function:([A-Za-z0-9_-]+)(:[A-Za-z0-9$_-]+)?$`)
-	placeholder = regexp.MustCompile(`^\$\{function:([A-Za-z0-9_-]+)\}$`)
-	plainName   = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	lambdaARN = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]*:[0-9]*:function:([A-Za-z0-9_-]+)(:[A-Za-z0-9$_-]+)?$`)
+	})
+	placeholder = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$\{function:([A-Za-z0-9_-]+)\}$`) })
+	plainName   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]+$`) })
 )
 
 // FunctionOfResource says which function a Task's Resource calls: an
@@ -548,13 +553,13 @@ func FunctionOfResource(res string) (fn string, invoke, ok bool) {
 	if res == "arn:aws:states:::lambda:invoke" {
 		return "", true, true
 	}
-	if m := placeholder.FindStringSubmatch(res); m != nil {
+	if m := placeholder().FindStringSubmatch(res); m != nil {
 		return m[1], false, true
 	}
-	if m := lambdaARN.FindStringSubmatch(res); m != nil {
+	if m := lambdaARN().FindStringSubmatch(res); m != nil {
 		return m[1], false, true
 	}
-	if plainName.MatchString(res) {
+	if plainName().MatchString(res) {
 		return res, false, true
 	}
 	return "", false, false
