@@ -219,3 +219,35 @@ func TestWorkflowResumesAfterKill9(t *testing.T) {
 		t.Errorf("shipment called %d times, want the interrupted call and its rerun", len(b))
 	}
 }
+
+// evcli init --template saga-orchestrated, in each language: the workflow
+// runs its sample inputs, the shipment failure showing its compensations.
+func TestWorkflowTemplate(t *testing.T) {
+	for _, lang := range []string{"go", "node", "python"} {
+		t.Run(lang, func(t *testing.T) {
+			needInterpreter(t, lang)
+			root := t.TempDir()
+			r := must(t, root, "init", "shop", "--template", "saga-orchestrated", "--lang", lang)
+			if !strings.Contains(r.stdout+r.stderr, "evcli workflow run order --input @inputs/order.json") {
+				t.Errorf("init does not say how to run the workflow:\n%s%s", r.stdout, r.stderr)
+			}
+			dir := filepath.Join(root, "shop")
+			must(t, dir, "deploy")
+			r = must(t, dir, "workflow", "run", "order", "--input", "@inputs/order.json")
+			if got := strings.Join(transitions(r.stdout), " "); got != "ProcessPayment ReserveInventory CreateShipment CompleteOrder" {
+				t.Errorf("happy path: %s\n%s", got, r.stdout)
+			}
+			r = run(t, dir, "", "workflow", "run", "order", "--input", "@inputs/order-shipment-fails.json")
+			if got := strings.Join(transitions(r.stdout), " "); r.code != 1 || got != "ProcessPayment ReserveInventory CreateShipment ReleaseInventory RefundPayment FailOrderState" {
+				t.Errorf("shipment fails: exit %d, %s\n%s\n%s", r.code, got, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "failed: ShipmentError (no carrier available), caught -> ReleaseInventory") {
+				t.Errorf("the handler's error is not ShipmentError:\n%s", r.stdout)
+			}
+			r = run(t, dir, "", "workflow", "run", "order", "--input", "@inputs/order-payment-fails.json")
+			if got := strings.Join(transitions(r.stdout), " "); r.code != 1 || got != "ProcessPayment FailOrderState" {
+				t.Errorf("payment fails: exit %d, %s\n%s", r.code, got, r.stdout)
+			}
+		})
+	}
+}

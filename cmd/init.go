@@ -137,6 +137,7 @@ func nextSteps(dir string, files []templates.File) []string {
 	for _, e := range templates.Events(files) {
 		steps = append(steps, fmt.Sprintf("evcli send %s --wait", e))
 	}
+	steps = append(steps, templates.WorkflowRuns(files)...)
 	steps = append(steps, "evcli tail --since 10m")
 	return steps
 }

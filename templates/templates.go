@@ -21,16 +21,17 @@ import (
 var embedded embed.FS
 
 // Names are the templates, in the order help lists them.
-var Names = []string{"fan-out", "event-sourcing", "saga"}
+var Names = []string{"fan-out", "event-sourcing", "saga", "saga-orchestrated"}
 
 // Langs are the handler languages every template comes in.
 var Langs = []string{"go", "node", "python"}
 
 // Summaries describe each template in one line.
 var Summaries = map[string]string{
-	"fan-out":        "one OrderCreated event, four functions: inventory, payment, notification, analytics",
-	"event-sourcing": "a command handler that records order events and publishes the outcome, plus a projection",
-	"saga":           "payment -> inventory -> shipment, with compensations (release stock, refund) when a step fails",
+	"fan-out":           "one OrderCreated event, four functions: inventory, payment, notification, analytics",
+	"event-sourcing":    "a command handler that records order events and publishes the outcome, plus a projection",
+	"saga":              "payment -> inventory -> shipment, with compensations (release stock, refund) when a step fails",
+	"saga-orchestrated": "the same saga as a state machine (Amazon States Language) calling six functions, compensations in its Catch paths",
 }
 
 // runtimes are the runtime and handler each language's functions get.
@@ -266,6 +267,22 @@ func Events(files []File) []string {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b string) int { return len(a) - len(b) })
+	return out
+}
+
+// WorkflowRuns are the commands that run the template's workflow on its
+// sample inputs (inputs/*.json), shortest path first.
+func WorkflowRuns(files []File) []string {
+	var out []string
+	for _, f := range files {
+		if path.Dir(f.Path) == "inputs" && strings.HasSuffix(f.Path, ".json") {
+			out = append(out, f.Path)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return len(a) - len(b) })
+	for i, p := range out {
+		out[i] = "evcli workflow run order --input @" + p
+	}
 	return out
 }
 

@@ -1,0 +1,16 @@
+"""release-inventory: a step of the order workflow (saga.asl.json).
+
+It gets the workflow's state as its event and returns what the workflow
+stores under its ResultPath.
+"""
+import json
+
+
+def log(level, msg, order, **fields):
+    print(json.dumps({"level": level, "msg": msg, "function": "release-inventory", "correlationId": order.get("correlationId"),
+                      "orderId": order.get("orderId"), **fields}), flush=True)
+
+
+def handler(order, context):
+    log("info", "released the stock (compensation)", order)
+    return {"released": True}
