@@ -181,6 +181,9 @@ func followExecution(ctx context.Context, f *cmdutil.Factory, prov *providers.Pr
 		pr.Event(ev)
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(f.IO.ErrOut, "stopped following execution %s; where it runs in this process it stops at its current state, and evcli workflow describe %s --wait finishes it\n", lastPart(id), lastPart(id))
+		}
 		return err
 	}
 	return executionEnd(f, pr, x, jl)
@@ -393,4 +396,12 @@ succeeded before are not run again. Its redrive count goes up by one.`,
 	}
 	c.Flags().BoolVar(&wait, "wait", false, "follow the execution until it ends")
 	return c
+}
+
+// lastPart is an execution's name from its id (an ARN ends in :NAME).
+func lastPart(id string) string {
+	if i := strings.LastIndex(id, ":"); i >= 0 {
+		return id[i+1:]
+	}
+	return id
 }

@@ -475,3 +475,20 @@ func TestMatches(t *testing.T) {
 }
 
 var _ = sort.Strings
+
+// TestExecutionTimeout: a machine's TimeoutSeconds ends the execution with
+// States.Timeout, marked TimedOut (Step Functions' TIMED_OUT).
+func TestExecutionTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits one second")
+	}
+	sm, err := ParseFile("t", []byte(`{"TimeoutSeconds":1,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"block","End":true}}}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&Executor{Invoker: &fakeFunctions{}}).Run(context.Background(), sm, testExecution, "", map[string]any{})
+	var f *Failure
+	if !errors.As(err, &f) || f.Name != "States.Timeout" || !f.TimedOut {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -16,6 +16,9 @@ import (
 type Failure struct {
 	Name  string `json:"Error"`
 	Cause string `json:"Cause"`
+	// TimedOut: the execution ran past the machine's TimeoutSeconds
+	// (Step Functions' TIMED_OUT status, not FAILED).
+	TimedOut bool `json:"-"`
 }
 
 func (f *Failure) Error() string {
@@ -160,7 +163,7 @@ func (e *Executor) Run(ctx context.Context, sm *StateMachine, ex Execution, resu
 	}
 	out, err := e.machine(ctx, sm, ex, "", start, input, nil, true)
 	if err != nil && context.Cause(ctx) == errExecTimeout {
-		err = &Failure{Name: "States.Timeout", Cause: fmt.Sprintf("the execution ran longer than TimeoutSeconds (%d)", sm.TimeoutSeconds)}
+		err = &Failure{Name: "States.Timeout", Cause: fmt.Sprintf("the execution ran longer than TimeoutSeconds (%d)", sm.TimeoutSeconds), TimedOut: true}
 	}
 	var f *Failure
 	switch {

@@ -186,7 +186,11 @@ func (a *workflowAbility) launch(db *store.DB, sm *asl.StateMachine, x store.Exe
 			b, _ := asl.MarshalJSON(out)
 			err = db.FinishExecution(context.Background(), x.ID, "SUCCEEDED", b, "", "", d.now())
 		case errors.As(err, &f):
-			err = db.FinishExecution(context.Background(), x.ID, "FAILED", nil, f.Name, f.Cause, d.now())
+			status := "FAILED"
+			if f.TimedOut {
+				status = "TIMED_OUT"
+			}
+			err = db.FinishExecution(context.Background(), x.ID, status, nil, f.Name, f.Cause, d.now())
 		default:
 			// interrupted (Close's deadline, a store error): left
 			// RUNNING, for the next process to finish
