@@ -13,12 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/project"
 )
@@ -361,9 +363,12 @@ func goInvoker(t *testing.T, p *project.Project) invoker {
 	binDir := t.TempDir()
 	for _, fn := range p.Functions {
 		bin := filepath.Join(binDir, fn.Name)
-		cmd := exec.Command(goBin, "build", "-tags", "lambda.norpc", "-o", bin, ".")
+		// The flags and environment evcli's packaging uses (for this
+		// machine's architecture): the dependencies compiled here are the
+		// ones deploy finds in the build cache, and the other way round.
+		cmd := exec.Command(goBin, deploy.GoBuildArgs(bin)...)
 		cmd.Dir = filepath.Join(p.Dir, fn.Source)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", fn.Name, err, out)
 		}
