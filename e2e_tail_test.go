@@ -114,3 +114,44 @@ drain:
 		t.Errorf("the store holds lines of %d requests, want 4", len(want))
 	}
 }
+
+// tail --correlation takes a unique prefix of a correlation id, as git
+// takes a short SHA, and finds the flow in the project's store; a prefix
+// that two ids share is a usage error (exit 2) that lists them.
+func TestTailCorrelationByPrefix(t *testing.T) {
+	needInterpreter(t, "node")
+	dir := writeProject(t, flakyProject, map[string]string{"fns/worker/index.js": flakyHandler})
+	must(t, dir, "deploy")
+	ids := []string{"c0ffee00-aaaa-4000-8000-000000000001", "c0ffee00-aaaa-4000-8000-000000000002", "c0ffee00-bbbb-4000-8000-000000000003"}
+	var events strings.Builder
+	for _, id := range ids {
+		events.WriteString(`{"source":"test","detail-type":"T","detail":{"mode":"ok","correlationId":"` + id + `"}}` + "\n")
+	}
+	if r := run(t, dir, events.String(), "send", "-", "--wait"); r.code != 0 {
+		t.Fatalf("send: exit %d\n%s", r.code, r.stderr)
+	}
+
+	r := must(t, dir, "tail", "--correlation", "c0ffee00-b", "--follow=false", "--since", "1h", "-o", "json")
+	var worked, reports int
+	for _, l := range records(t, r.stdout, "log") {
+		if l["correlationId"] != ids[2] {
+			t.Errorf("tail --correlation c0ffee00-b printed a line of %v: %v", l["correlationId"], l["message"])
+		}
+		msg, _ := l["message"].(string)
+		switch {
+		case strings.Contains(msg, "worked"):
+			worked++
+		case strings.HasPrefix(msg, "REPORT RequestId: "):
+			reports++
+		}
+	}
+	if worked != 1 || reports != 1 {
+		t.Fatalf("tail --correlation c0ffee00-b: %d handler lines and %d REPORT lines of %s, want 1 of each\n%s", worked, reports, ids[2], r.stdout)
+	}
+
+	r = run(t, dir, "", "tail", "--correlation", "c0ffee00-aaaa", "--follow=false", "--since", "1h")
+	if r.code != 2 || !strings.Contains(r.stderr, `"c0ffee00-aaaa" is ambiguous: 2 correlation IDs start with it`) ||
+		!strings.Contains(r.stderr, ids[0]) || !strings.Contains(r.stderr, ids[1]) || strings.Contains(r.stderr, ids[2]) {
+		t.Fatalf("tail with an ambiguous prefix: exit %d, want 2 listing both ids\n%s", r.code, r.stderr)
+	}
+}
