@@ -122,8 +122,8 @@ func within(t *testing.T, ch <-chan struct{}, what string, w *lineWatcher) {
 	t.Helper()
 	select {
 	case <-ch:
-	case <-time.After(3 * time.Minute):
-		t.Fatalf("%s: not within 3 minutes; stderr:\n%s", what, lastLines(w.String(), 10))
+	case <-time.After(budget(3 * time.Minute)):
+		t.Fatalf("%s: not within %s; stderr:\n%s", what, budget(3*time.Minute).Round(time.Second), lastLines(w.String(), 10))
 	}
 }
 
