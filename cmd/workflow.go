@@ -148,7 +148,7 @@ func runWorkflowStart(ctx context.Context, f *cmdutil.Factory, name string, o wo
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, f.IO, prov, &err)
+	defer closeProvider(ctx, waiterOf(f), prov, &err)
 	x, err := prov.Workflows.StartExecution(ctx, providers.WorkflowStart{Workflow: w.Name, Definition: w.Definition,
 		Input: input, Name: o.Name, CorrelationID: workflow.Correlation(input, w.Correlation)})
 	if err != nil {
@@ -250,7 +250,7 @@ func newCmdWorkflowExecutions(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer closeProvider(ctx, f.IO, prov, &err)
+			defer closeProvider(ctx, waiterOf(f), prov, &err)
 			xs, err := prov.Workflows.ListExecutions(ctx, name)
 			if err != nil {
 				return err
@@ -299,7 +299,7 @@ finished here, from the state that was running (which runs again: at-least-once)
 			if err != nil {
 				return err
 			}
-			defer closeProvider(ctx, f.IO, prov, &err)
+			defer closeProvider(ctx, waiterOf(f), prov, &err)
 			x, hist, err := prov.Workflows.DescribeExecution(ctx, args[0])
 			if err != nil {
 				if providers.CodeOf(err) == providers.NotFound {
@@ -363,7 +363,7 @@ succeeded before are not run again. Its redrive count goes up by one.`,
 			if err != nil {
 				return err
 			}
-			defer closeProvider(ctx, f.IO, prov, &err)
+			defer closeProvider(ctx, waiterOf(f), prov, &err)
 			_, hist, err := prov.Workflows.DescribeExecution(ctx, args[0])
 			if err != nil {
 				if providers.CodeOf(err) == providers.NotFound {

@@ -56,6 +56,11 @@ type Provider struct {
 	// Workflows runs the project's orchestrated workflows (workflow
 	// start, executions, describe, redrive).
 	Workflows Workflows
+	// Drainer is the work Close waits for (the deliveries an in-process
+	// local engine runs), so that a command can show it while it waits
+	// and hand it to a server that outlives the command; nil when Close
+	// waits for nothing worth showing.
+	Drainer Drainer
 
 	// Missing says, by ability, why it is absent (the sentence after
 	// "X is not available on P: ").
@@ -257,6 +262,28 @@ type Delivery struct {
 // Provider's Bus, including those of events the functions published in turn.
 type Waiter interface {
 	Wait(ctx context.Context) ([]Delivery, error)
+}
+
+// Drainer is the work a Provider's Close would wait for: deliveries that
+// the command's events caused and that run in this process.
+type Drainer interface {
+	// Pending is how many deliveries Close would still wait for.
+	Pending() int
+	// Drain waits until nothing is pending or ctx ends.
+	Drain(ctx context.Context) error
+	// HandOff gives what is pending to a server of the project that
+	// outlives this process (a running `evcli local serve`), when one
+	// runs. ok is false when there is none (or not yet: ask again); then
+	// nothing changed. After a hand-off (ok, even with an error) Close
+	// waits for nothing, and nothing acknowledged is lost: what the server
+	// did not take is finished by the next process that delivers.
+	HandOff(ctx context.Context) (h HandOff, ok bool, err error)
+}
+
+// HandOff says what Drainer.HandOff gave away and to whom.
+type HandOff struct {
+	Deliveries int
+	To         string // "evcli local serve (pid 4242 at 127.0.0.1:4010)"
 }
 
 // Router says which functions' rules on bus match an event.

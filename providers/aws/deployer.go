@@ -645,7 +645,13 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 		if names == nil && isWriter(fd.Name) {
 			continue // a project resource (the plan's "writer"), not a function of evcli.yaml
 		}
-		if prev := byName[fd.Name]; prev != nil && prev.PhysicalName == d.physical(fd.Name) {
+		if prev := byName[fd.Name]; prev != nil {
+			cur, earlier := prev, fd
+			if fd.PhysicalName == d.physical(fd.Name) {
+				cur, earlier = fd, prev
+			}
+			cur.Earlier = earlier.PhysicalName
+			byName[fd.Name] = cur
 			continue
 		}
 		byName[fd.Name] = fd

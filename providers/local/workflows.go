@@ -429,10 +429,7 @@ func (d *driver) warnf(format string, args ...any) {
 
 // notef says what a command is doing on the user's behalf (stderr).
 func (d *driver) notef(format string, args ...any) {
-	switch {
-	case d.o.Notef != nil:
-		d.o.Notef(format, args...)
-	case d.o.Warnf != nil:
+	if d.o.Warnf != nil {
 		d.o.Warnf(format, args...)
 	}
 }
