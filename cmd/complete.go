@@ -54,6 +54,17 @@ func registerCompletions(f *cmdutil.Factory, root *cobra.Command) {
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}
+	workflows := func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		p, err := f.Project()
+		if err != nil || len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, w := range p.Workflows {
+			names = append(names, w.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		for _, name := range []string{"function", "rule"} {
@@ -73,6 +84,10 @@ func registerCompletions(f *cmdutil.Factory, root *cobra.Command) {
 		case "evcli invoke", "evcli tail", "evcli rollback":
 			if c.ValidArgsFunction == nil {
 				c.ValidArgsFunction = functions
+			}
+		case "evcli workflow show", "evcli workflow start", "evcli workflow run", "evcli workflow executions":
+			if c.ValidArgsFunction == nil {
+				c.ValidArgsFunction = workflows
 			}
 		}
 		for _, sub := range c.Commands() {

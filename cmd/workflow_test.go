@@ -257,3 +257,15 @@ func TestWorkflowErrors(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, e.errOut)
 	}
 }
+
+// TestWorkflowCompletion: the workflow commands complete the project's
+// workflow names.
+func TestWorkflowCompletion(t *testing.T) {
+	e, _ := newWorkflowEnv(t)
+	if code := e.run("__complete", "workflow", "run", ""); code != 0 {
+		t.Fatalf("exit %d\n%s", code, e.errOut)
+	}
+	if !strings.HasPrefix(e.out.String(), "order\n") {
+		t.Errorf("completion:\n%s", e.out)
+	}
+}
