@@ -251,3 +251,42 @@ func TestWorkflowTemplate(t *testing.T) {
 		})
 	}
 }
+
+// A rule of evcli.yaml targets the workflow: an event sent to the bus
+// starts an execution (named after the event, with the envelope as its
+// input), which send --wait lets finish; a second send of the same event
+// starts nothing twice.
+func TestWorkflowStartsFromAnEvent(t *testing.T) {
+	needInterpreter(t, "node")
+	dir := writeWorkflowProject(t)
+	yaml := strings.Replace(workflowYAML, "    correlation: $.orderId\n",
+		"    correlation: $.detail.orderId\n    events:\n      - pattern: {source: [shop.orders], detail-type: [OrderCreated]}\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "evcli.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// the functions read the order from the event's detail
+	asl := strings.ReplaceAll(seedASL, `"ResultPath": "$.payment",`, `"InputPath": "$.detail", "ResultPath": "$.payment",`)
+	if err := os.WriteFile(filepath.Join(dir, "order.asl.json"), []byte(asl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := must(t, dir, "deploy")
+	if !strings.Contains(r.stdout+r.stderr, "workflow order") {
+		t.Errorf("deploy does not show the workflow:\n%s%s", r.stdout, r.stderr)
+	}
+	ev := `{"id":"ev-order-1","source":"shop.orders","detail-type":"OrderCreated","detail":{"orderId":"o-ev"}}`
+	evFile := filepath.Join(dir, "order.json")
+	if err := os.WriteFile(evFile, []byte(ev), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, dir, "send", evFile, "--wait")
+	must(t, dir, "send", evFile, "--wait")
+	r = must(t, dir, "workflow", "executions", "order", "-o", "json")
+	ex := records(t, r.stdout, "execution")
+	if len(ex) != 1 || ex[0]["name"] != "ev-order-1" || ex[0]["status"] != "SUCCEEDED" || ex[0]["correlationId"] != "o-ev" {
+		t.Fatalf("executions after two sends of one event: %v", ex)
+	}
+	r = must(t, dir, "deploy")
+	if !strings.Contains(r.stdout+r.stderr, "unchanged") {
+		t.Errorf("a second deploy changes something:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -34,7 +34,11 @@ func openOptions(f *cmdutil.Factory, p *project.Project) providers.OpenOptions {
 		o.Functions = append(o.Functions, fn.Name)
 	}
 	for _, w := range p.Workflows {
-		o.Workflows = append(o.Workflows, providers.WorkflowSpec{Name: w.Name, Type: w.Type, Definition: w.Definition})
+		ws := providers.WorkflowSpec{Name: w.Name, Type: w.Type, Definition: w.Definition, Correlation: w.Correlation}
+		for i, ev := range w.Events {
+			ws.Rules = append(ws.Rules, providers.RuleSpec{ID: fmt.Sprintf("workflow-%s-%d", w.Name, i), Bus: ev.Bus, Pattern: ev.Pattern})
+		}
+		o.Workflows = append(o.Workflows, ws)
 	}
 	if f.Globals.Debug {
 		o.Debug = f.IO.ErrOut

@@ -93,6 +93,13 @@ func load(path string, data []byte, o LoadOptions) (*Project, error) {
 			}
 		}
 	}
+	for i := range p.Workflows {
+		for j := range p.Workflows[i].Events {
+			if p.Workflows[i].Events[j].Bus == "" {
+				p.Workflows[i].Events[j].Bus = p.Bus
+			}
+		}
+	}
 	if len(d.diags) > 0 {
 		ds := &Diagnostics{File: path, List: d.diags}
 		ds.sort()

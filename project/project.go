@@ -95,7 +95,10 @@ type Workflow struct {
 	// Correlation is a JSON path into the execution input whose value is
 	// its correlation id (tail groups the execution with its functions).
 	Correlation string `json:"correlation,omitempty"`
-	Pos         Pos    `json:"-"`
+	// Events start an execution, with the event as its input
+	// (EventBridge rules targeting the state machine).
+	Events []EventSource `json:"events,omitempty"`
+	Pos    Pos           `json:"-"`
 }
 
 // Workflow returns the workflow named name, or nil.

@@ -81,6 +81,9 @@ func (d *decoder) workflows(e entry, p *Project) {
 				}
 			}
 		}
+		if ev, ok := m["events"]; ok && !isNull(ev.val) {
+			w.Events = d.events(ev, path+".events")
+		}
 		def, hasDef := m["definition"]
 		saga, hasSaga := m["saga"]
 		switch {

@@ -101,4 +101,9 @@ type WorkflowSpec struct {
 	// Definition is the ASL as evcli renders it (Tasks naming the
 	// project's functions); the driver points them at its functions.
 	Definition []byte
+	// Rules start an execution with the matching event as its input.
+	Rules []RuleSpec
+	// Correlation is the JSON path of the correlation id in an
+	// execution's input ("" = none).
+	Correlation string
 }

@@ -137,6 +137,11 @@ func (d *Deployer) planWorkflows(ctx context.Context) ([]providers.ResourceChang
 	}
 	for _, w := range d.o.Workflows {
 		name := StateMachineName(d.o.Project, w.Name)
+		if len(w.Rules) > 0 {
+			return nil, &providers.Error{Code: providers.Unsupported, Resource: "workflow " + w.Name,
+				Err:  errors.New("rules that start a workflow (events: under a workflow) are not deployed to AWS yet"),
+				Hint: "remove events: from the workflow to deploy it, and start executions with evcli workflow start"}
+		}
 		c := providers.ResourceChange{Kind: "statemachine", Name: name}
 		def, _, err := d.renderDefinition(w.Definition, account, part)
 		if err != nil {

@@ -52,6 +52,9 @@ type Options struct {
 // the event bus, the store, and the HTTP endpoints (PutEvents, Lambda
 // Invoke, evcli's own) on 127.0.0.1.
 type Engine struct {
+	wfMu sync.Mutex
+	wf   *workflows // runs the executions rules start (nil until one does)
+
 	o    Options
 	db   *store.DB
 	rt   *runtime.Manager
@@ -420,6 +423,9 @@ func (e *Engine) Drain(ctx context.Context) error {
 		}
 	}
 	err := e.bus.Drain(ctx)
+	if wf := e.workflowRunner(false); wf != nil && err == nil {
+		err = wf.wait(ctx)
+	}
 	e.logs.flush()
 	return err
 }
@@ -438,6 +444,11 @@ func (e *Engine) Close() error {
 		if e.redeliverCancel != nil {
 			e.redeliverCancel()
 			<-e.redeliverDone
+		}
+		if wf := e.workflowRunner(false); wf != nil {
+			// executions still running stop at their current state, RUNNING
+			// for the next process (Drain first lets them finish)
+			wf.close(ctx)
 		}
 		errs := []error{e.bus.Close(), e.rt.Close()}
 		if e.sole {
@@ -467,6 +478,11 @@ func (e *Engine) Close() error {
 type busInvoker struct{ e *Engine }
 
 func (i busInvoker) Invoke(ctx context.Context, fn string, payload []byte) (bus.InvokeOutcome, error) {
+	if wf, ok := strings.CutPrefix(fn, workflowTarget); ok {
+		// a rule targeting a workflow starts an execution (asynchronously,
+		// as EventBridge's StartExecution does) and the delivery is done
+		return bus.InvokeOutcome{}, i.e.startWorkflow(ctx, wf, payload)
+	}
 	if err := i.e.refusal(fn); err != nil {
 		return bus.InvokeOutcome{}, &bus.FinalError{Err: err} // only a deploy cures it
 	}

@@ -38,7 +38,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if o.Debug != nil {
 		lo.Logf = o.Debugf
 	}
-	d := &driver{o: lo, busName: o.Bus, now: o.Now, sleep: o.Sleep}
+	d := &driver{o: lo, busName: o.Bus, now: o.Now, sleep: o.Sleep, workflowSpecs: o.Workflows}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -64,6 +64,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		Server:    (*serverAbility)(d),
 		State:     (*stateAbility)(d),
 		Workflows: (*workflowAbility)(d),
+		Shared:    (*workflowShared)(d),
 		Drainer:   (*drainAbility)(d),
 		Missing: map[providers.Ability]string{
 			providers.AbilityRollback: "it keeps no earlier versions; deploy the earlier code again",
@@ -88,6 +89,8 @@ type driver struct {
 
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
+	// workflowSpecs are the project's workflows, for deploy.
+	workflowSpecs []providers.WorkflowSpec
 
 	mu        sync.Mutex
 	session   Session

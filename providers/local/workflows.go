@@ -30,9 +30,18 @@ import (
 // called twice; Parallel branches and Map items restart whole.
 type workflowAbility driver
 
-// workflows is the driver's bookkeeping of executions running in this
-// process.
+// workflows runs executions in this process and keeps track of them: the
+// driver has one (workflow start, describe --wait) and so does an engine
+// (an event whose rule targets a workflow).
 type workflows struct {
+	db     *store.DB
+	dir    string // the state directory, for leases
+	invoke func(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error)
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+	warnf  func(format string, args ...any)
+	logf   func(format string, args ...any)
+
 	mu      sync.Mutex
 	running map[string]chan struct{} // closed when the run returns
 	notify  chan struct{}            // closed and replaced after every event
@@ -41,15 +50,25 @@ type workflows struct {
 	wg      sync.WaitGroup
 }
 
-func (a *workflowAbility) wf() *workflows {
+func newWorkflows(db *store.DB, dir string, invoke func(context.Context, string, []byte) (providers.InvokeResult, error),
+	now func() time.Time, sleep func(context.Context, time.Duration) error, warnf, logf func(string, ...any)) *workflows {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &workflows{db: db, dir: dir, invoke: invoke, now: now, sleep: sleep, warnf: warnf, logf: logf,
+		running: map[string]chan struct{}{}, notify: make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+func (a *workflowAbility) wf() (*workflows, error) {
 	d := (*driver)(a)
+	db, err := d.store()
+	if err != nil {
+		return nil, err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.workflows == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		d.workflows = &workflows{running: map[string]chan struct{}{}, notify: make(chan struct{}), ctx: ctx, cancel: cancel}
+		d.workflows = newWorkflows(db, d.o.Dir, (*busAbility)(d).Invoke, d.now, d.sleep, d.warnf, d.logf)
 	}
-	return d.workflows
+	return d.workflows, nil
 }
 
 func (w *workflows) signal() {
@@ -103,10 +122,11 @@ func (a *workflowAbility) StartExecution(ctx context.Context, s providers.Workfl
 	if name == "" {
 		name = bus.NewUUID()
 	}
-	db, err := d.store()
+	w, err := a.wf()
 	if err != nil {
 		return providers.WorkflowExecution{}, err
 	}
+	db := w.db
 	x := store.Execution{ID: executionID(s.Workflow, name), Name: name, Workflow: s.Workflow, Definition: s.Definition,
 		Input: input, CorrelationID: s.CorrelationID, Started: d.now()}
 	if old, ok, err := db.GetExecution(ctx, x.ID); err != nil {
@@ -123,15 +143,14 @@ func (a *workflowAbility) StartExecution(ctx context.Context, s providers.Workfl
 		lease.Release()
 		return providers.WorkflowExecution{}, err
 	}
-	a.launch(db, sm, x, lease, "", in, "")
+	w.launch(sm, x, lease, "", in, "")
 	return portableExecution(x, "RUNNING"), nil
 }
 
 // launch runs x in the background under lease: from its start, or from
 // resumeAt with input (kind says why: "resumed", "redriven").
-func (a *workflowAbility) launch(db *store.DB, sm *asl.StateMachine, x store.Execution, lease *Lease, resumeAt string, input any, kind string) {
-	d := (*driver)(a)
-	w := a.wf()
+func (w *workflows) launch(sm *asl.StateMachine, x store.Execution, lease *Lease, resumeAt string, input any, kind string) {
+	db := w.db
 	done := make(chan struct{})
 	w.mu.Lock()
 	w.running[x.ID] = done
@@ -151,9 +170,9 @@ func (a *workflowAbility) launch(db *store.DB, sm *asl.StateMachine, x store.Exe
 		var xin any
 		_ = json.Unmarshal(x.Input, &xin)
 		exec := &asl.Executor{
-			Invoker: taskInvoker{a: (*busAbility)(d)},
-			Now:     d.now,
-			Sleep:   d.sleep,
+			Invoker: taskInvoker{invoke: w.invoke},
+			Now:     w.now,
+			Sleep:   w.sleep,
 			OnEvent: func(ev asl.Event) {
 				if kind == "redriven" && ev.Type == asl.ExecutionResumed {
 					ev.Type = "ExecutionRedriven"
@@ -162,7 +181,7 @@ func (a *workflowAbility) launch(db *store.DB, sm *asl.StateMachine, x store.Exe
 				// the history is diagnostics: an event that cannot be
 				// written does not stop the execution
 				if _, err := db.AppendExecutionEvent(ctx, x.ID, ev.Time, b); err != nil {
-					d.warnf("workflow %s: history of %s: %v", x.Workflow, x.Name, err)
+					w.warnf("workflow %s: history of %s: %v", x.Workflow, x.Name, err)
 				}
 				if l, ok := transitionLine(x, ev); ok {
 					_ = db.AppendLogs(ctx, []providers.LogLine{l})
@@ -184,32 +203,31 @@ func (a *workflowAbility) launch(db *store.DB, sm *asl.StateMachine, x store.Exe
 		switch {
 		case err == nil:
 			b, _ := asl.MarshalJSON(out)
-			err = db.FinishExecution(context.Background(), x.ID, "SUCCEEDED", b, "", "", d.now())
+			err = db.FinishExecution(context.Background(), x.ID, "SUCCEEDED", b, "", "", w.now())
 		case errors.As(err, &f):
 			status := "FAILED"
 			if f.TimedOut {
 				status = "TIMED_OUT"
 			}
-			err = db.FinishExecution(context.Background(), x.ID, status, nil, f.Name, f.Cause, d.now())
+			err = db.FinishExecution(context.Background(), x.ID, status, nil, f.Name, f.Cause, w.now())
 		default:
 			// interrupted (Close's deadline, a store error): left
 			// RUNNING, for the next process to finish
-			d.logf("workflow %s: execution %s interrupted: %v", x.Workflow, x.Name, err)
+			w.logf("workflow %s: execution %s interrupted: %v", x.Workflow, x.Name, err)
 			return
 		}
 		if err != nil {
-			d.warnf("workflow %s: execution %s: %v", x.Workflow, x.Name, err)
+			w.warnf("workflow %s: execution %s: %v", x.Workflow, x.Name, err)
 		}
 	}()
 }
 
 func (a *workflowAbility) WaitExecution(ctx context.Context, id string, after int, onEvent func(providers.WorkflowEvent)) (providers.WorkflowExecution, error) {
-	d := (*driver)(a)
-	db, err := d.store()
+	w, err := a.wf()
 	if err != nil {
 		return providers.WorkflowExecution{}, err
 	}
-	w := a.wf()
+	db := w.db
 	for {
 		changed := w.changed()
 		x, ok, err := db.GetExecution(ctx, id)
@@ -280,7 +298,12 @@ func (a *workflowAbility) resumeOrphan(ctx context.Context, db *store.DB, x stor
 	}
 	(*driver)(a).notef("workflow %s: execution %s was interrupted; resuming it at %s (the state that was running runs again)", x.Workflow, x.Name, orStart(resumeAt))
 	kind := "resumed"
-	a.launch(db, sm, x, lease, resumeAt, input, kind)
+	w, err := a.wf()
+	if err != nil {
+		lease.Release()
+		return err
+	}
+	w.launch(sm, x, lease, resumeAt, input, kind)
 	return nil
 }
 
@@ -375,7 +398,12 @@ func (a *workflowAbility) RedriveExecution(ctx context.Context, id string) (prov
 		_ = json.Unmarshal(x.ResumeInput, &input)
 	}
 	x.RedriveCount++
-	a.launch(db, sm, x, lease, resumeAt, input, "redriven")
+	w, err := a.wf()
+	if err != nil {
+		lease.Release()
+		return providers.WorkflowExecution{}, err
+	}
+	w.launch(sm, x, lease, resumeAt, input, "redriven")
 	return portableExecution(x, "RUNNING"), nil
 }
 
@@ -394,10 +422,12 @@ func portableEvent(e store.ExecutionEvent) providers.WorkflowEvent {
 
 // taskInvoker calls a Task's function and reports a failure as Step
 // Functions does.
-type taskInvoker struct{ a *busAbility }
+type taskInvoker struct {
+	invoke func(ctx context.Context, fn string, payload []byte) (providers.InvokeResult, error)
+}
 
 func (t taskInvoker) Invoke(ctx context.Context, fn string, payload []byte) ([]byte, error) {
-	res, err := t.a.Invoke(ctx, fn, payload)
+	res, err := t.invoke(ctx, fn, payload)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -468,3 +498,221 @@ func transitionLine(x store.Execution, ev asl.Event) (providers.LogLine, bool) {
 	return providers.LogLine{Time: ev.Time, Provider: "local", Function: "workflow:" + x.Workflow, RequestID: x.Name,
 		Stream: x.Name, Message: string(b)}, true
 }
+
+// workflowTarget prefixes the rule target of a workflow: a rule whose
+// function is "workflow:NAME" starts an execution of NAME.
+const workflowTarget = "workflow:"
+
+// kvWorkflows is the store namespace of the deployed workflows (local
+// deploy writes them; an engine reads them when a rule targets one).
+const kvWorkflows = "workflows"
+
+type deployedWorkflow struct {
+	Definition  json.RawMessage `json:"definition"`
+	Correlation string          `json:"correlation,omitempty"`
+}
+
+// wait waits for the executions running in this process, or ctx.
+func (w *workflows) wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// workflowRunner is the engine's runner of executions that rules start;
+// nil until the first one when create is false.
+func (e *Engine) workflowRunner(create bool) *workflows {
+	e.wfMu.Lock()
+	defer e.wfMu.Unlock()
+	if e.wf == nil && create {
+		e.wf = newWorkflows(e.db, e.o.Dir, e.Invoke, time.Now, providers.Sleep, e.o.Warnf, e.o.Logf)
+	}
+	return e.wf
+}
+
+// startWorkflow starts an execution of the deployed workflow name with the
+// event envelope as its input. The execution is named after the event, so
+// a redelivered event starts nothing twice.
+func (e *Engine) startWorkflow(ctx context.Context, name string, event []byte) error {
+	raw, ok, err := e.db.GetKV(ctx, kvWorkflows, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &bus.FinalError{Err: fmt.Errorf("workflow %s is not deployed: run evcli deploy", name)}
+	}
+	var dw deployedWorkflow
+	if err := json.Unmarshal(raw, &dw); err != nil {
+		return &bus.FinalError{Err: fmt.Errorf("workflow %s: %v", name, err)}
+	}
+	sm, diags := asl.Parse(dw.Definition, asl.Options{})
+	if len(diags) > 0 {
+		return &bus.FinalError{Err: fmt.Errorf("workflow %s: invalid definition: %s", name, diags[0].Msg)}
+	}
+	var env struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(event, &env)
+	xname := env.ID
+	if xname == "" {
+		xname = bus.NewUUID()
+	}
+	var in any
+	_ = json.Unmarshal(event, &in)
+	w := e.workflowRunner(true)
+	x := store.Execution{ID: executionID(name, xname), Name: xname, Workflow: name, Definition: dw.Definition,
+		Input: event, CorrelationID: correlationOf(in, dw.Correlation), Started: w.now()}
+	if _, exists, err := e.db.GetExecution(ctx, x.ID); err != nil {
+		return err
+	} else if exists {
+		return nil // started by an earlier delivery of this event
+	}
+	lease, err := AcquireLease(e.o.Dir, "execution "+x.ID)
+	if err != nil {
+		return err
+	}
+	if err := e.db.CreateExecution(ctx, x); err != nil {
+		lease.Release()
+		return err
+	}
+	w.launch(sm, x, lease, "", in, "")
+	return nil
+}
+
+// correlationOf is the value at path in input, as a string ("" when none).
+func correlationOf(input any, path string) string {
+	if path == "" {
+		return ""
+	}
+	p, err := asl.ParsePath(path)
+	if err != nil {
+		return ""
+	}
+	v, err := p.Select(input, nil)
+	if err != nil {
+		return ""
+	}
+	switch t := v.(type) {
+	case string:
+		return t
+	case float64:
+		return fmt.Sprint(t)
+	}
+	return ""
+}
+
+// workflowShared deploys the project's workflows locally: their
+// definitions in the store and the rules that start them.
+type workflowShared driver
+
+func (a *workflowShared) PlanShared(ctx context.Context, prune bool) ([]providers.ResourceChange, error) {
+	d := (*driver)(a)
+	if len(d.workflowSpecs) == 0 {
+		return nil, nil
+	}
+	db, err := d.store()
+	if err != nil {
+		return nil, err
+	}
+	rules, err := db.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []providers.ResourceChange
+	for _, w := range d.workflowSpecs {
+		c := providers.ResourceChange{Kind: "workflow", Name: w.Name, Action: "unchanged"}
+		raw, ok, err := db.GetKV(ctx, kvWorkflows, w.Name)
+		if err != nil {
+			return nil, err
+		}
+		want, _ := json.Marshal(deployedWorkflow{Definition: compactJSON(w.Definition), Correlation: w.Correlation})
+		switch {
+		case !ok:
+			c.Action = "create"
+		case string(raw) != string(want):
+			c.Action, c.Fields = "update", []string{"definition"}
+		}
+		var have []providers.RuleSpec
+		for _, r := range rules {
+			if r.Function == workflowTarget+w.Name {
+				have = append(have, providers.RuleSpec{ID: r.ID, Bus: r.Bus, Pattern: r.Pattern})
+			}
+		}
+		if !sameRules(have, w.Rules) && c.Action != "create" {
+			c.Action, c.Fields = "update", append(c.Fields, "rules")
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func compactJSON(b []byte) json.RawMessage {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return b
+	}
+	out, _ := asl.MarshalJSON(v)
+	return out
+}
+
+func sameRules(a, b []providers.RuleSpec) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		bus := b[i].Bus
+		if bus == "" {
+			bus = store.DefaultBus
+		}
+		if a[i].ID != b[i].ID || a[i].Bus != bus || string(compactJSON(a[i].Pattern)) != string(compactJSON(b[i].Pattern)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *workflowShared) ApplyShared(ctx context.Context, changes []providers.ResourceChange, step func(resource, step string)) error {
+	d := (*driver)(a)
+	if step == nil {
+		step = func(string, string) {}
+	}
+	db, err := d.store()
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if c.Kind != "workflow" || c.Action == "unchanged" {
+			continue
+		}
+		for _, w := range d.workflowSpecs {
+			if w.Name != c.Name {
+				continue
+			}
+			res := "workflow " + w.Name
+			step(res, "store definition")
+			b, _ := json.Marshal(deployedWorkflow{Definition: compactJSON(w.Definition), Correlation: w.Correlation})
+			if err := db.PutKV(ctx, kvWorkflows, w.Name, b); err != nil {
+				return err
+			}
+			rules := make([]store.Rule, len(w.Rules))
+			for i, r := range w.Rules {
+				rules[i] = store.Rule{ID: r.ID, Bus: r.Bus, Function: workflowTarget + w.Name, Pattern: r.Pattern}
+			}
+			step(res, "rules")
+			if err := db.SetRules(ctx, workflowTarget+w.Name, rules); err != nil {
+				return err
+			}
+			if err := ReloadServer(d.o.Dir)(ctx, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var _ providers.SharedDeployer = (*workflowShared)(nil)
