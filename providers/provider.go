@@ -171,6 +171,10 @@ type OpenOptions struct {
 	// Region (or location) and Profile (credentials profile) where the
 	// cloud has them.
 	Region, Profile string
+	// CloudProject is the cloud's own project or account to deploy into
+	// where it has one (a Google Cloud project id); "" leaves it to the
+	// cloud's standard variables and credentials.
+	CloudProject string
 	// Endpoint overrides every service endpoint (emulators, LocalStack);
 	// drivers also honour their cloud's standard variables.
 	Endpoint string
