@@ -109,6 +109,14 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityWait:  "Pub/Sub delivers to Cloud Functions asynchronously; follow the deliveries with evcli tail",
 		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
 		providers.AbilityState: "the gcp driver keeps no state on this machine (replay checkpoints are project-local state)",
+		// Not built yet: said as such, never as a limit of Google Cloud.
+		providers.AbilityLogs:     "this evcli build's gcp driver does not tail Cloud Logging yet (TailLogEntries); use gcloud logging tail meanwhile",
+		providers.AbilityMetrics:  "this evcli build's gcp driver does not read Cloud Monitoring yet",
+		providers.AbilityProbe:    "this evcli build's gcp driver does not probe memory sizes yet",
+		providers.AbilityMemory:   "this evcli build's gcp driver does not set memory outside deploy yet; change memory in evcli.yaml and deploy",
+		providers.AbilityRollback: "this evcli build's gcp driver does not move traffic between Cloud Run revisions yet",
+		providers.AbilityRoute:    "this evcli build's gcp driver does not list the subscriptions that would receive an event yet",
+		providers.AbilityStore:    "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
 	bus, err := newPubSub(ctx, c, o)
 	if err != nil {
@@ -116,6 +124,14 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	}
 	p.OnClose(func(context.Context) error { return bus.close() })
 	p.Bus, p.BusLimits = bus, PublishLimits
+	d, err := newDeployer(ctx, c, bus, o)
+	if err != nil {
+		p.Close(ctx)
+		return nil, err
+	}
+	p.OnClose(func(context.Context) error { return d.close() })
+	p.Deployer, p.Shared = d, d
+	p.Invoker = d
 	return p, nil
 }
 
