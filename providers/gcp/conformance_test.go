@@ -266,3 +266,14 @@ var (
 	_ providertest.DeliveryObserver = (*harness)(nil)
 	_ providertest.Skipper          = (*harness)(nil)
 )
+
+// WriteEvents stores evs as the project's writer does (FirestoreStore.Write).
+func (h *harness) WriteEvents(ctx context.Context, p *providers.Provider, evs []providers.StoredEvent) error {
+	s, ok := p.Store.(*FirestoreStore)
+	if !ok {
+		return fmt.Errorf("the provider's store is %T, not Firestore", p.Store)
+	}
+	return s.Write(ctx, evs)
+}
+
+var _ providertest.StoreWriter = (*harness)(nil)

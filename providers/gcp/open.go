@@ -132,6 +132,16 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	p.OnClose(func(context.Context) error { return d.close() })
 	p.Deployer, p.Shared = d, d
 	p.Invoker = d
+	if o.Store.Type == "firestore" {
+		st, err := newFirestoreStore(ctx, c, o)
+		if err != nil {
+			p.Close(ctx)
+			return nil, err
+		}
+		p.OnClose(func(context.Context) error { return st.Close() })
+		p.Store = st
+		delete(p.Missing, providers.AbilityStore)
+	}
 	return p, nil
 }
 
