@@ -36,7 +36,11 @@ const (
 // check.
 func TestConformance(t *testing.T) {
 	providertest.Run(t, func(ctx context.Context, t *testing.T) (providertest.Harness, error) {
-		return newHarness(t)
+		h, err := newHarness(t.TempDir())
+		if err == nil {
+			h.store = sharedFirestore(t)
+		}
+		return h, err
 	})
 }
 
@@ -47,6 +51,8 @@ type harness struct {
 	admin   *recorder
 	pubsubC *pubsub.SubscriptionAdminClient
 	store   *firestoreEnv // nil: no Firestore emulator
+	// envOver overrides (or, with "", removes) variables of env().
+	envOver map[string]string
 }
 
 // recorder notes the mutating Pub/Sub admin calls pstest answers.
@@ -78,18 +84,18 @@ func (rr recordReactor) React(req any) (bool, any, error) {
 	return false, nil, nil
 }
 
-func newHarness(t *testing.T) (*harness, error) {
+func newHarness(dir string, fakeOpts ...gcptest.Option) (*harness, error) {
 	rec := &recorder{}
 	var opts []pstest.ServerReactorOption
 	for _, m := range []string{"CreateSubscription", "DeleteSubscription", "ModifyPushConfig", "UpdateSubscription", "CreateTopic", "DeleteTopic"} {
 		opts = append(opts, pstest.ServerReactorOption{FuncName: m, Reactor: recordReactor{r: rec, name: m}})
 	}
 	ps := pstest.NewServer(opts...)
-	fake, err := gcptest.New(gcptest.WithInvoke(conformanceHandler), gcptest.WithOnCall(func(c gcptest.Call) {
+	fake, err := gcptest.New(append([]gcptest.Option{gcptest.WithInvoke(conformanceHandler), gcptest.WithOnCall(func(c gcptest.Call) {
 		rec.mu.Lock()
 		rec.calls = append(rec.calls, "functions "+c.Method+" "+c.Resource)
 		rec.mu.Unlock()
-	}))
+	})}, fakeOpts...)...)
 	if err != nil {
 		ps.Close()
 		return nil, err
@@ -99,7 +105,7 @@ func newHarness(t *testing.T) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &harness{ps: ps, fake: fake, dir: t.TempDir(), admin: rec, pubsubC: subs, store: sharedFirestore(t)}, nil
+	return &harness{ps: ps, fake: fake, dir: dir, admin: rec, pubsubC: subs}, nil
 }
 
 func (h *harness) env() map[string]string {
@@ -111,6 +117,9 @@ func (h *harness) env() map[string]string {
 	}
 	if h.store != nil {
 		env[envFirestore] = h.store.addr
+	}
+	for k, v := range h.envOver {
+		env[k] = v
 	}
 	return env
 }

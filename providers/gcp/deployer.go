@@ -45,8 +45,10 @@ const (
 )
 
 // EnvGuard opts a project into the in-function guard: a rule whose pattern
-// Pub/Sub cannot enforce whole is deployed only when it is "in-function"
-// (the function's entrypoint matches the pattern with package filter).
+// Pub/Sub cannot enforce whole is deployed only when it is "in-function",
+// which says the function's code matches the whole pattern (the rules are
+// in its EVCLI_RULES) and acknowledges what does not match. evcli does not
+// generate that entrypoint for gcp yet: the opt-in is the user's word.
 const EnvGuard = "EVCLI_GCP_GUARD"
 
 // deployer deploys a project's functions to Cloud Functions (2nd gen) and
@@ -206,7 +208,9 @@ func evcliRuntime(rt string) string {
 	return rt
 }
 
-// memoryMB reads available_memory ("256M", "512Mi", "1Gi", "2G", bytes).
+// memoryMB reads available_memory ("256M", "512Mi", "1Gi", "2G", bytes) in
+// MiB. M and G are read as Mi and Gi, as Google's memory tiers name them
+// (its default, "256M", is the 256 MiB tier).
 func memoryMB(s string) int {
 	num := strings.TrimRight(s, "kKMGiT")
 	unit := s[len(num):]
@@ -279,7 +283,8 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 				return nil, &providers.Error{Code: providers.Unsupported, Resource: fd.Name + " rule " + r.ID,
 					Err: fmt.Errorf("Pub/Sub filters cannot enforce %s (they read only the attributes source, detail-type and id, with =, prefix, anything-but and exists)",
 						strings.Join(tr.Guarded, "; ")),
-					Hint: "set " + EnvGuard + "=in-function to have the function's entrypoint apply the whole pattern, or change the pattern"}
+					Hint: "change the pattern to what Pub/Sub can filter, or, when the function's handler applies the whole pattern itself (its rules are in " + EnvRules +
+						" in its environment; evcli does not generate that guard for gcp yet), set " + EnvGuard + "=in-function"}
 			}
 		}
 		b, err := json.Marshal(fd.Rules)

@@ -71,7 +71,9 @@ func idName(name string, max int) string {
 		switch {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
 			out = append(out, c)
-		case c >= 'A' && c <= 'Z', c == '_', c == '.':
+		case c >= 'A' && c <= 'Z':
+			out = append(out, c+'a'-'A')
+		case c == '_', c == '.':
 			out = append(out, '-')
 		}
 	}
