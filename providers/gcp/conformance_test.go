@@ -112,6 +112,7 @@ func (h *harness) env() map[string]string {
 	env := map[string]string{
 		envPubSub:                      h.ps.Addr,
 		envOverride + "CLOUDFUNCTIONS": h.fake.URL(),
+		envOverride + "LOGGING":        h.fake.URL(),
 		EnvGuard:                       "in-function",
 		envCredentials:                 "/nonexistent/evcli-test-credentials.json", // never read: every API is local
 	}
@@ -250,14 +251,19 @@ func (h *harness) Received(ctx context.Context, bus string, ids []string) (map[s
 
 // conformanceHandler is providertest.Handler as the fake runs it: echo,
 // or fail (HTTP 500, as Cloud Run answers when the function raises).
-func conformanceHandler(_ *functionspb.Function, _ []byte, _ http.Header, body []byte) (int, []byte) {
+func conformanceHandler(_ *functionspb.Function, _ []byte, _ http.Header, body []byte) gcptest.Result {
 	var ev struct {
+		ID   string `json:"id"`
+		Mark string `json:"mark"`
 		Fail string `json:"fail"`
 	}
-	if json.Unmarshal(body, &ev) == nil && ev.Fail != "" {
-		return http.StatusInternalServerError, []byte("RuntimeError: " + ev.Fail)
+	json.Unmarshal(body, &ev)
+	logs := []string{fmt.Sprintf("conformance id=%s mark=%s", ev.ID, ev.Mark)}
+	if ev.Fail != "" {
+		return gcptest.Result{Status: http.StatusInternalServerError, Body: []byte("RuntimeError: " + ev.Fail),
+			Logs: append(logs, "Traceback (most recent call last): RuntimeError: "+ev.Fail)}
 	}
-	return http.StatusOK, body
+	return gcptest.Result{Status: http.StatusOK, Body: body, Logs: logs}
 }
 
 func (h *harness) Skip(check string) string {

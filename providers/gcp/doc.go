@@ -9,7 +9,7 @@
 // with the fix, exit 4, before any work starts. Credentials are not needed
 // when every API used is an emulator or a fake: PUBSUB_EMULATOR_HOST,
 // FIRESTORE_EMULATOR_HOST, and gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>
-// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE) with an http:// URL, or --endpoint for
+// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING) with an http:// URL, or --endpoint for
 // every API without a variable of its own.
 //
 // Event bus (pubsub.go): the project's bus is a Pub/Sub topic

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/functions/apiv2/functionspb"
+	"cloud.google.com/go/logging/apiv2/loggingpb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -33,9 +34,16 @@ type Call struct {
 }
 
 // InvokeFunc stands in for a deployed function's code: it gets the
-// function and the HTTP request's headers and body and returns the status
-// and body of the answer.
-type InvokeFunc func(fn *functionspb.Function, source []byte, header http.Header, body []byte) (int, []byte)
+// function and the HTTP request's headers and body and returns the answer
+// and the lines the code printed (written to Cloud Logging).
+type InvokeFunc func(fn *functionspb.Function, source []byte, header http.Header, body []byte) Result
+
+// Result is what an invocation answers and prints.
+type Result struct {
+	Status int
+	Body   []byte
+	Logs   []string
+}
 
 // Server is the fake. Its zero value is not usable: call New.
 type Server struct {
@@ -58,6 +66,7 @@ type Server struct {
 	settle    int
 	invoke    InvokeFunc
 	onCall    func(Call)
+	logs      *logs
 }
 
 type operation struct {
@@ -97,7 +106,9 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s.lis = lis
 	s.grpc = grpc.NewServer()
+	s.logs = newLogs(s)
 	functionspb.RegisterFunctionServiceServer(s.grpc, s)
+	loggingpb.RegisterLoggingServiceV2Server(s.grpc, s.logs)
 	longrunningpb.RegisterOperationsServer(s.grpc, s)
 	go s.grpc.Serve(lis)
 	s.http = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
@@ -262,13 +273,21 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		code, out := http.StatusOK, body
+		start := time.Now()
+		res := Result{Status: http.StatusOK, Body: body}
 		if invoke != nil {
-			code, out = invoke(fn, src, r.Header, body)
+			res = invoke(fn, src, r.Header, body)
 		}
-		w.Header().Set("Function-Execution-Id", strconv.FormatInt(time.Now().UnixNano()%1e12, 36))
-		w.WriteHeader(code)
-		w.Write(out)
+		latency := time.Since(start)
+		s.mu.Lock()
+		s.nextID++
+		execID := fmt.Sprintf("%012x", s.nextID)
+		s.mu.Unlock()
+		parts := strings.Split(fn.Name, "/") // projects/P/locations/R/functions/ID
+		s.invocationLogs(parts[1], parts[3], parts[5], fn.GetServiceConfig().GetRevision(), execID, start, latency, res.Status, res.Logs)
+		w.Header().Set("Function-Execution-Id", execID)
+		w.WriteHeader(res.Status)
+		w.Write(res.Body)
 		return
 	}
 	http.NotFound(w, r)
