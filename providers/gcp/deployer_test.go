@@ -225,3 +225,26 @@ func BenchmarkNoChangeDeploy50(b *testing.B) {
 		b.Fatalf("a no-change deploy made %d mutating calls: %v", len(calls), calls)
 	}
 }
+
+func TestRouteAnswersAsTheFilterAndGuardDeliver(t *testing.T) {
+	h, p := deployEnv(t, "shop")
+	ctx := context.Background()
+	for _, fd := range []providers.FunctionDeployment{
+		h.fn(t, "shop", "orders", 1, `{"source":["shop"],"detail-type":[{"prefix":"Order"}]}`),
+		h.fn(t, "shop", "big", 1, `{"source":["shop"],"detail":{"amount":[{"numeric":[">",100]}]}}`),
+	} {
+		if err := p.Deployer.ApplyFunction(ctx, fd, true, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	route, err := p.Router.Route(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for detail, want := range map[string][]string{`{"amount":500}`: {"big", "orders"}, `{"amount":5}`: {"orders"}} {
+		got := route(providers.Event{Source: "shop", DetailType: "OrderPlaced", Detail: []byte(detail)})
+		if !slices.Equal(got, want) {
+			t.Errorf("OrderPlaced %s routes to %v, want %v", detail, got, want)
+		}
+	}
+}

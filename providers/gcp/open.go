@@ -114,7 +114,6 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityProbe:    "this evcli build's gcp driver does not probe memory sizes yet",
 		providers.AbilityMemory:   "this evcli build's gcp driver does not set memory outside deploy yet; change memory in evcli.yaml and deploy",
 		providers.AbilityRollback: "this evcli build's gcp driver does not move traffic between Cloud Run revisions yet",
-		providers.AbilityRoute:    "this evcli build's gcp driver does not list the subscriptions that would receive an event yet",
 		providers.AbilityStore:    "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
 	bus, err := newPubSub(ctx, c, o)
@@ -130,7 +129,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	}
 	p.OnClose(func(context.Context) error { return d.close() })
 	p.Deployer, p.Shared = d, d
-	p.Invoker = d
+	p.Invoker, p.Router = d, d
 	logs, err := newLogSource(ctx, c, d, o)
 	if err != nil {
 		p.Close(ctx)
