@@ -19,8 +19,32 @@
 // detail-type, ce-time, ce-specversion). An entry that cannot be an event
 // fails at its index with InvalidArgument and the others go.
 //
+// Deployer (deployer.go, subscriptions.go, shared.go, invoke.go,
+// router.go): functions are Cloud Functions (2nd gen). ApplyFunction PUTs
+// the zip to the URL GenerateUploadUrl returns (plain HTTP: no storage
+// client), then CreateFunction or UpdateFunction with a mask of only what
+// differs, polling the operation through the injected sleep and reporting
+// its stages. The source's SHA-256 is the label evcli-source, the project
+// the label evcli-project; the exact names and the rules are in the
+// function's environment (EVCLI_PROJECT, EVCLI_FUNCTION, EVCLI_RULES), left
+// out of the environment Deployed reports. Each rule is a Pub/Sub push
+// subscription (no wrapper, so the attributes arrive as CloudEvent headers;
+// an OIDC token for the function's service account) whose filter is what
+// Translate (rules.go) can say of the pattern; what it cannot is refused
+// unless EVCLI_GCP_GUARD=in-function. PlanShared/ApplyShared create the
+// topic. Invoke POSTs a binary-mode CloudEvent with an identity token.
+//
+// Logs (logs.go): Cloud Run's entries for the functions' services, from
+// ListLogEntries (a process-wide budget under the 60 calls a minute) and
+// then TailLogEntries; each request log is rendered as a REPORT line.
+//
+// Event store (firestore.go): one document per event id in the
+// collection store.table; reads query the time window and select the rest
+// while streaming.
+//
 // Physical names (names.go): functions are <project>-<fn> (Cloud Functions
-// ids: lower case, 63 characters, a hash suffix when cut or changed).
+// ids: lower case, 63 characters, a hash suffix when cut or changed);
+// subscriptions evcli-<project>-<fn>-<rule>.
 //
 // Errors (errors.go): one classifier maps gRPC status codes (NotFound,
 // AlreadyExists, PermissionDenied, ResourceExhausted, Unavailable, ...) and
