@@ -37,8 +37,9 @@ require (
 	cloud.google.com/go/firestore v1.29.2
 	cloud.google.com/go/functions v1.27.1
 	cloud.google.com/go/logging v1.21.1
-	cloud.google.com/go/longrunning v1.3.0
+	cloud.google.com/go/longrunning v1.5.0
 	cloud.google.com/go/pubsub/v2 v2.9.0
+	cloud.google.com/go/run v1.25.0
 	github.com/google/uuid v1.6.0
 	github.com/googleapis/gax-go/v2 v2.27.0
 	google.golang.org/api v0.304.0

@@ -2,13 +2,17 @@ package gcp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"cloud.google.com/go/functions/apiv2/functionspb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -246,5 +250,39 @@ func TestRouteAnswersAsTheFilterAndGuardDeliver(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("OrderPlaced %s routes to %v, want %v", detail, got, want)
 		}
+	}
+}
+
+func TestRollbackServesTheEarlierRevisionsCode(t *testing.T) {
+	h, p := deployEnv(t, "shop", gcptest.WithInvoke(func(_ *functionspb.Function, src []byte, _ http.Header, _ []byte) gcptest.Result {
+		sum := sha256.Sum256(src)
+		return gcptest.Result{Status: 200, Body: []byte(`"` + base64.StdEncoding.EncodeToString(sum[:]) + `"`)}
+	}))
+	ctx := context.Background()
+	v1, v2 := h.fn(t, "shop", "orders", 1), h.fn(t, "shop", "orders", 2)
+	for _, fd := range []providers.FunctionDeployment{v1, v2} {
+		if err := p.Deployer.ApplyFunction(ctx, fd, true, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := func() string {
+		res, err := p.Invoker.Invoke(ctx, "orders", []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Trim(string(res.Payload), `"`)
+	}
+	if got := runs(); got != v2.CodeSha256 {
+		t.Fatalf("before the rollback the function runs %s, want variant 2 (%s)", got, v2.CodeSha256)
+	}
+	from, to, err := p.Rollbacker.Rollback(ctx, "orders", "")
+	if err != nil || from == to {
+		t.Fatalf("Rollback = %q -> %q, %v", from, to, err)
+	}
+	if got := runs(); got != v1.CodeSha256 {
+		t.Errorf("after the rollback to %s the function runs %s, want variant 1 (%s)", to, got, v1.CodeSha256)
+	}
+	if _, _, err := p.Rollbacker.Rollback(ctx, "orders", "no-such-revision"); providers.CodeOf(err) != providers.NotFound {
+		t.Errorf("Rollback to an unknown revision = %v, want NotFound", err)
 	}
 }

@@ -9,7 +9,7 @@
 // with the fix, exit 4, before any work starts. Credentials are not needed
 // when every API used is an emulator or a fake: PUBSUB_EMULATOR_HOST,
 // FIRESTORE_EMULATOR_HOST, and gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>
-// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING) with an http:// URL, or --endpoint for
+// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING, RUN) with an http:// URL, or --endpoint for
 // every API without a variable of its own.
 //
 // Event bus (pubsub.go): the project's bus is a Pub/Sub topic
@@ -33,6 +33,10 @@
 // Translate (rules.go) can say of the pattern; what it cannot is refused
 // unless EVCLI_GCP_GUARD=in-function. PlanShared/ApplyShared create the
 // topic. Invoke POSTs a binary-mode CloudEvent with an identity token.
+//
+// Rollback (rollback.go): a 2nd-gen function is a Cloud Run service with a
+// revision per changing deploy; Rollback pins its traffic to one with
+// Cloud Run's UpdateService (the next deploy moves it to the new revision).
 //
 // Logs (logs.go): Cloud Run's entries for the functions' services, from
 // ListLogEntries (a process-wide budget under the 60 calls a minute) and

@@ -56,6 +56,7 @@ type config struct {
 	creds                *auth.Credentials // nil when every API used is an emulator or fake
 	functions, pubsub    endpoint
 	firestore, logging   endpoint
+	run                  endpoint
 	getenv               func(string) string
 }
 
@@ -110,11 +111,10 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
 		providers.AbilityState: "the gcp driver keeps no state on this machine (replay checkpoints are project-local state)",
 		// Not built yet: said as such, never as a limit of Google Cloud.
-		providers.AbilityMetrics:  "this evcli build's gcp driver does not read Cloud Monitoring yet",
-		providers.AbilityProbe:    "this evcli build's gcp driver does not probe memory sizes yet",
-		providers.AbilityMemory:   "this evcli build's gcp driver does not set memory outside deploy yet; change memory in evcli.yaml and deploy",
-		providers.AbilityRollback: "this evcli build's gcp driver does not move traffic between Cloud Run revisions yet",
-		providers.AbilityStore:    "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
+		providers.AbilityMetrics: "this evcli build's gcp driver does not read Cloud Monitoring yet",
+		providers.AbilityProbe:   "this evcli build's gcp driver does not probe memory sizes yet",
+		providers.AbilityMemory:  "this evcli build's gcp driver does not set memory outside deploy yet; change memory in evcli.yaml and deploy",
+		providers.AbilityStore:   "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
 	bus, err := newPubSub(ctx, c, o)
 	if err != nil {
@@ -137,6 +137,13 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	}
 	p.OnClose(func(context.Context) error { return logs.close() })
 	p.Logs = logs
+	rc, err := newRunClients(ctx, c)
+	if err != nil {
+		p.Close(ctx)
+		return nil, err
+	}
+	p.OnClose(func(context.Context) error { return rc.close() })
+	p.Rollbacker = &rollbacker{d: d, run: rc}
 	if o.Store.Type == "firestore" {
 		st, err := newFirestoreStore(ctx, c, o)
 		if err != nil {
@@ -176,6 +183,9 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 	if c.logging, err = override("LOGGING"); err != nil {
 		return nil, err
 	}
+	if c.run, err = override("RUN"); err != nil {
+		return nil, err
+	}
 	emulator := func(name string, fallback string) (endpoint, error) {
 		if v := getenv(name); v != "" {
 			return endpoint{addr: strings.TrimPrefix(v, "http://"), plain: true}, nil
@@ -189,7 +199,7 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 		return nil, err
 	}
 
-	needsCreds := !c.functions.plain || !c.pubsub.plain || !c.logging.plain || (o.Store.Type == "firestore" && !c.firestore.plain)
+	needsCreds := !c.functions.plain || !c.pubsub.plain || !c.logging.plain || !c.run.plain || (o.Store.Type == "firestore" && !c.firestore.plain)
 	if needsCreds {
 		dopts := &credentials.DetectOptions{Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}}
 		if f := getenv(envCredentials); f != "" {

@@ -1,7 +1,8 @@
 // Package gcptest is a wire-protocol fake of the Google Cloud APIs that
 // have no emulator, for the gcp driver's tests: Cloud Functions v2
 // (google.cloud.functions.v2.FunctionService) and its long-running
-// operations (google.longrunning.Operations), and Cloud Logging's
+// operations (google.longrunning.Operations), the Cloud Run services and
+// revisions under the functions (traffic, for rollback), and Cloud Logging's
 // ListLogEntries and TailLogEntries (google.logging.v2.LoggingServiceV2:
 // each invocation writes the handler's lines and Cloud Run's request log
 // with its latency), served over real gRPC on

@@ -17,6 +17,7 @@ import (
 	"cloud.google.com/go/functions/apiv2/functionspb"
 	"cloud.google.com/go/logging/apiv2/loggingpb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"cloud.google.com/go/run/apiv2/runpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -67,6 +68,7 @@ type Server struct {
 	invoke    InvokeFunc
 	onCall    func(Call)
 	logs      *logs
+	run       *run
 }
 
 type operation struct {
@@ -107,7 +109,10 @@ func New(opts ...Option) (*Server, error) {
 	s.lis = lis
 	s.grpc = grpc.NewServer()
 	s.logs = newLogs(s)
+	s.run = &run{s: s}
 	functionspb.RegisterFunctionServiceServer(s.grpc, s)
+	runpb.RegisterServicesServer(s.grpc, s.run)
+	runpb.RegisterRevisionsServer(s.grpc, s.run)
 	loggingpb.RegisterLoggingServiceV2Server(s.grpc, s.logs)
 	longrunningpb.RegisterOperationsServer(s.grpc, s)
 	go s.grpc.Serve(lis)
@@ -262,6 +267,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		var src []byte
 		if fn != nil {
 			src = s.sources[fn.Name]
+			if sv := s.run.services[fn.GetServiceConfig().GetService()]; sv != nil && sv.live() != "" {
+				src = sv.sources[sv.live()]
+				fn.ServiceConfig.Revision = sv.live()[strings.LastIndex(sv.live(), "/")+1:]
+			}
 		}
 		s.mu.Unlock()
 		if fn == nil {
@@ -430,7 +439,7 @@ func (s *Server) CreateFunction(_ context.Context, req *functionspb.CreateFuncti
 	s.record(Call{Method: "CreateFunction", Resource: name})
 	return s.startOp(name, "create", functionspb.OperationType_CREATE_FUNCTION, func() (proto.Message, error) {
 		s.sources[name] = src
-		s.activate(fn)
+		s.activate(fn, src)
 		return proto.Clone(fn), nil
 	}), nil
 }
@@ -456,8 +465,8 @@ func (s *Server) defaults(fn *functionspb.Function) {
 	sc.AllTrafficOnLatestRevision = true
 }
 
-// activate makes fn ACTIVE on a new revision with its URL.
-func (s *Server) activate(fn *functionspb.Function) {
+// activate makes fn ACTIVE on a new revision with its URL, running src.
+func (s *Server) activate(fn *functionspb.Function, src []byte) {
 	s.nextID++
 	id := lastSegment(fn.Name)
 	fn.State = functionspb.Function_ACTIVE
@@ -466,6 +475,7 @@ func (s *Server) activate(fn *functionspb.Function) {
 	fn.ServiceConfig.Uri = s.http.URL + "/run/" + id
 	fn.Url = fn.ServiceConfig.Uri
 	fn.UpdateTime = timestamppb.Now()
+	s.run.newRevision(fn.Name, fn.ServiceConfig.Service, fn.ServiceConfig.Revision, src)
 }
 
 // updatable are the update-mask paths the fake applies.
@@ -535,7 +545,7 @@ func (s *Server) UpdateFunction(_ context.Context, req *functionspb.UpdateFuncti
 		if src != nil {
 			s.sources[name] = src
 		}
-		s.activate(next)
+		s.activate(next, s.sources[name])
 		s.functions[name] = next
 		return proto.Clone(next), nil
 	}), nil
@@ -556,6 +566,7 @@ func (s *Server) DeleteFunction(_ context.Context, req *functionspb.DeleteFuncti
 	return s.startOp(req.Name, "delete", functionspb.OperationType_DELETE_FUNCTION, func() (proto.Message, error) {
 		delete(s.functions, req.Name)
 		delete(s.sources, req.Name)
+		delete(s.run.services, cur.GetServiceConfig().GetService())
 		return &emptypb.Empty{}, nil
 	}), nil
 }
