@@ -11,7 +11,7 @@ import (
 // project; Pub/Sub subscriptions (one per rule) likewise:
 //
 //	function      <project>-<fn>                  (63 characters at most, [a-z0-9-])
-//	topic         <bus>                           (evcli.yaml's bus; evcli-<project> by default)
+//	topic         <bus>                           (evcli.yaml's bus; evcli-default for "default")
 //	subscription  evcli-<project>-<fn>-<rule id>  (255 characters at most)
 //
 // Cloud Functions ids are lower case: a name with other characters (or
@@ -30,12 +30,15 @@ func FunctionID(project, fn string) string {
 	return idName(name, 63)
 }
 
-// TopicID is the Pub/Sub topic of the project's bus.
+// TopicID is the Pub/Sub topic of the project's bus. A bus is shared by
+// the projects that name it, as an EventBridge bus is; evcli's default bus
+// ("default", or none) is the topic evcli-default, so that evcli takes no
+// generic topic name in the Google Cloud project.
 func TopicID(project, bus string) string {
-	if bus != "" {
-		return bus
+	if bus == "" || bus == "default" {
+		return "evcli-default"
 	}
-	return "evcli-" + project
+	return bus
 }
 
 // SubscriptionID is the Pub/Sub subscription of one rule of fn.

@@ -53,3 +53,11 @@ func TestMemoryMB(t *testing.T) {
 		}
 	}
 }
+
+func TestTopicID(t *testing.T) {
+	for bus, want := range map[string]string{"": "evcli-default", "default": "evcli-default", "shop-bus": "shop-bus"} {
+		if got := TopicID("shop", bus); got != want {
+			t.Errorf("TopicID(shop, %q) = %q, want %q", bus, got, want)
+		}
+	}
+}
