@@ -38,6 +38,7 @@ require (
 	cloud.google.com/go/functions v1.27.1
 	cloud.google.com/go/logging v1.21.1
 	cloud.google.com/go/longrunning v1.5.0
+	cloud.google.com/go/monitoring v1.32.1
 	cloud.google.com/go/pubsub/v2 v2.9.0
 	cloud.google.com/go/run v1.25.0
 	github.com/google/uuid v1.6.0

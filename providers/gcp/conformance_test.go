@@ -114,6 +114,7 @@ func (h *harness) env() map[string]string {
 		envOverride + "CLOUDFUNCTIONS": h.fake.URL(),
 		envOverride + "LOGGING":        h.fake.URL(),
 		envOverride + "RUN":            h.fake.URL(),
+		envOverride + "MONITORING":     h.fake.URL(),
 		EnvGuard:                       "in-function",
 		envCredentials:                 "/nonexistent/evcli-test-credentials.json", // never read: every API is local
 	}

@@ -9,7 +9,7 @@
 // with the fix, exit 4, before any work starts. Credentials are not needed
 // when every API used is an emulator or a fake: PUBSUB_EMULATOR_HOST,
 // FIRESTORE_EMULATOR_HOST, and gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>
-// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING, RUN) with an http:// URL, or --endpoint for
+// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING, RUN, MONITORING) with an http:// URL, or --endpoint for
 // every API without a variable of its own.
 //
 // Event bus (pubsub.go): the project's bus is a Pub/Sub topic
@@ -41,6 +41,11 @@
 // Logs (logs.go): Cloud Run's entries for the functions' services, from
 // ListLogEntries (a process-wide budget under the 60 calls a minute) and
 // then TailLogEntries; each request log is rendered as a REPORT line.
+//
+// Metrics (metrics.go): each invocation from Cloud Run's request log;
+// MaxMemoryUsedMB from Cloud Monitoring's per-minute container memory
+// utilization (the minute's peak bucket bound times the memory size: an
+// upper bound).
 //
 // Event store (firestore.go): one document per event id in the
 // collection store.table; reads query the time window and select the rest

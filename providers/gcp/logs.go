@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -116,6 +117,10 @@ func (l *logSource) targets(ctx context.Context, q providers.LogQuery) (map[stri
 }
 
 func (l *logSource) filter(ids map[string]target, since time.Time) string {
+	return l.filterWindow(ids, since, time.Time{})
+}
+
+func (l *logSource) filterWindow(ids map[string]target, since, until time.Time) string {
 	names := make([]string, 0, len(ids))
 	for id := range ids {
 		names = append(names, quote(id))
@@ -124,6 +129,9 @@ func (l *logSource) filter(ids map[string]target, since time.Time) string {
 	f := `resource.type="cloud_run_revision" AND resource.labels.service_name=(` + strings.Join(names, " OR ") + `)`
 	if !since.IsZero() {
 		f += ` AND timestamp>="` + since.UTC().Format(time.RFC3339Nano) + `"`
+	}
+	if !until.IsZero() {
+		f += ` AND timestamp<"` + until.UTC().Format(time.RFC3339Nano) + `"`
 	}
 	return f
 }
@@ -292,13 +300,18 @@ const tailSettle = 2 * time.Second
 // time within the shared ListLogEntries budget; a throttled or unavailable
 // page is asked again after a backoff.
 func (l *logSource) list(ctx context.Context, ids map[string]target, since time.Time, emit func(*loggingpb.LogEntry) bool) error {
+	return l.listWindow(ctx, ids, since, time.Time{}, emit)
+}
+
+// listWindow is list of the entries in [since, until) (until zero: no end).
+func (l *logSource) listWindow(ctx context.Context, ids map[string]target, since, until time.Time, emit func(*loggingpb.LogEntry) bool) error {
 	token, delay := "", time.Second
 	for {
 		if err := l.budget.wait(ctx, l.now, l.d.sleep); err != nil {
 			return nil
 		}
 		req := &loggingpb.ListLogEntriesRequest{ResourceNames: []string{"projects/" + l.d.c.cloudProject},
-			Filter: l.filter(ids, since), OrderBy: "timestamp asc", PageSize: 1000}
+			Filter: l.filterWindow(ids, since, until), OrderBy: "timestamp asc", PageSize: 1000}
 		pager := iterator.NewPager(l.client.ListLogEntries(ctx, req), 1000, token)
 		var page []*loggingpb.LogEntry
 		next, err := pager.NextPage(&page)
@@ -345,7 +358,7 @@ func (l *logSource) line(e *loggingpb.LogEntry, ids map[string]target) providers
 	case e.HttpRequest != nil:
 		ms := float64(e.HttpRequest.GetLatency().AsDuration().Microseconds()) / 1000
 		line.Message = fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB",
-			reqID, ms, int64(ms+0.999), t.memoryMB)
+			reqID, ms, int64(math.Ceil(ms/100)*100), t.memoryMB)
 		if st := e.HttpRequest.Status; st >= 400 {
 			line.Message += fmt.Sprintf("\tStatus: error (HTTP %d)", st)
 		}

@@ -2,14 +2,17 @@ package gcp
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/functions/apiv2/functionspb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/gcp/gcptest"
 )
 
 // TestLogsBackfillWithinTheQuota: a past window is read with
@@ -61,4 +64,45 @@ func TestLogsBackfillWithinTheQuota(t *testing.T) {
 	if n := h.fake.ListCalls(); n != 2 {
 		t.Errorf("%d ListLogEntries calls, want 2 (one throttled, one answered)", n)
 	}
+}
+
+// TestMetricsMemoryIsTheMinutesPeakBound: an invocation's max memory used
+// is the upper bound of the highest utilization bucket of its minute
+// (100 of 256 MB is in the bucket up to 0.4: 103 MB), never less than it used.
+func TestMetricsMemoryIsTheMinutesPeakBound(t *testing.T) {
+	h, p := deployEnv(t, "shop", gcptest.WithInvoke(func(_ *functionspb.Function, _ []byte, _ http.Header, body []byte) gcptest.Result {
+		return gcptest.Result{Status: 200, Body: body, MemoryMB: 100}
+	}))
+	ctx := context.Background()
+	if err := p.Deployer.ApplyFunction(ctx, h.fn(t, "shop", "orders", 1), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now().Add(-time.Second)
+	if _, err := p.Invoker.Invoke(ctx, "orders", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	var recs []providers.InvocationRecord
+	for r, err := range p.Metrics.Invocations(ctx, "orders", since, time.Now().Add(time.Minute)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 1 || recs[0].MaxMemoryUsedMB != 103 || recs[0].MemorySizeMB != 256 || recs[0].BilledDurationMs != 100 || recs[0].Outcome != "ok" {
+		t.Errorf("records = %+v, want one of 103 of 256 MB, billed 100 ms, ok", recs)
+	}
+	if _, err := collect(p.Metrics.Invocations(ctx, "nope", since, time.Now())); providers.CodeOf(err) != providers.NotFound {
+		t.Errorf("Invocations of an unknown function: %v, want NotFound", err)
+	}
+}
+
+func collect(seq func(func(providers.InvocationRecord, error) bool)) ([]providers.InvocationRecord, error) {
+	var out []providers.InvocationRecord
+	for r, err := range seq {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -56,7 +56,7 @@ type config struct {
 	creds                *auth.Credentials // nil when every API used is an emulator or fake
 	functions, pubsub    endpoint
 	firestore, logging   endpoint
-	run                  endpoint
+	run, monitoring      endpoint
 	getenv               func(string) string
 }
 
@@ -137,6 +137,13 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	}
 	p.OnClose(func(context.Context) error { return logs.close() })
 	p.Logs = logs
+	metrics, err := newMetricsSource(ctx, c, logs)
+	if err != nil {
+		p.Close(ctx)
+		return nil, err
+	}
+	p.OnClose(func(context.Context) error { return metrics.close() })
+	p.Metrics = metrics
 	rc, err := newRunClients(ctx, c)
 	if err != nil {
 		p.Close(ctx)
@@ -186,6 +193,9 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 	if c.run, err = override("RUN"); err != nil {
 		return nil, err
 	}
+	if c.monitoring, err = override("MONITORING"); err != nil {
+		return nil, err
+	}
 	emulator := func(name string, fallback string) (endpoint, error) {
 		if v := getenv(name); v != "" {
 			return endpoint{addr: strings.TrimPrefix(v, "http://"), plain: true}, nil
@@ -199,7 +209,7 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 		return nil, err
 	}
 
-	needsCreds := !c.functions.plain || !c.pubsub.plain || !c.logging.plain || !c.run.plain || (o.Store.Type == "firestore" && !c.firestore.plain)
+	needsCreds := !c.functions.plain || !c.pubsub.plain || !c.logging.plain || !c.run.plain || !c.monitoring.plain || (o.Store.Type == "firestore" && !c.firestore.plain)
 	if needsCreds {
 		dopts := &credentials.DetectOptions{Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}}
 		if f := getenv(envCredentials); f != "" {

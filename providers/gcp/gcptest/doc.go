@@ -5,7 +5,8 @@
 // revisions under the functions (traffic, for rollback), and Cloud Logging's
 // ListLogEntries and TailLogEntries (google.logging.v2.LoggingServiceV2:
 // each invocation writes the handler's lines and Cloud Run's request log
-// with its latency), served over real gRPC on
+// with its latency), and Cloud Monitoring's ListTimeSeries of the containers'
+// memory utilization, served over real gRPC on
 // 127.0.0.1 with the official generated server interfaces, plus the HTTP
 // upload URL GenerateUploadUrl hands out and the functions' own URLs.
 //

@@ -17,6 +17,7 @@ import (
 	"cloud.google.com/go/functions/apiv2/functionspb"
 	"cloud.google.com/go/logging/apiv2/loggingpb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -44,6 +45,9 @@ type Result struct {
 	Status int
 	Body   []byte
 	Logs   []string
+	// MemoryMB is the memory the invocation's container used (Cloud
+	// Monitoring's utilization); 0 means 32.
+	MemoryMB int
 }
 
 // Server is the fake. Its zero value is not usable: call New.
@@ -69,6 +73,7 @@ type Server struct {
 	onCall    func(Call)
 	logs      *logs
 	run       *run
+	mon       *monitoring
 }
 
 type operation struct {
@@ -110,6 +115,8 @@ func New(opts ...Option) (*Server, error) {
 	s.grpc = grpc.NewServer()
 	s.logs = newLogs(s)
 	s.run = &run{s: s}
+	s.mon = &monitoring{s: s}
+	monitoringpb.RegisterMetricServiceServer(s.grpc, s.mon)
 	functionspb.RegisterFunctionServiceServer(s.grpc, s)
 	runpb.RegisterServicesServer(s.grpc, s.run)
 	runpb.RegisterRevisionsServer(s.grpc, s.run)
@@ -288,9 +295,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			res = invoke(fn, src, r.Header, body)
 		}
 		latency := time.Since(start)
+		used := res.MemoryMB
+		if used <= 0 {
+			used = 32
+		}
 		s.mu.Lock()
 		s.nextID++
 		execID := fmt.Sprintf("%012x", s.nextID)
+		s.mon.record(fn.GetServiceConfig().GetService()[strings.LastIndex(fn.GetServiceConfig().GetService(), "/")+1:],
+			fn.GetServiceConfig().GetRevision(), start, used, memMB(fn.GetServiceConfig().GetAvailableMemory()))
 		s.mu.Unlock()
 		parts := strings.Split(fn.Name, "/") // projects/P/locations/R/functions/ID
 		s.invocationLogs(parts[1], parts[3], parts[5], fn.GetServiceConfig().GetRevision(), execID, start, latency, res.Status, res.Logs)
@@ -308,6 +321,16 @@ func (s *Server) record(c Call) {
 	if s.onCall != nil {
 		s.onCall(c)
 	}
+}
+
+// memMB reads available_memory in MiB (M as Mi, as Google's tiers do).
+func memMB(s string) int {
+	n, unit := 0, ""
+	fmt.Sscanf(s, "%d%s", &n, &unit)
+	if unit == "G" || unit == "Gi" {
+		n *= 1024
+	}
+	return n
 }
 
 func lastSegment(name string) string { return name[strings.LastIndex(name, "/")+1:] }
