@@ -103,18 +103,17 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if err != nil {
 		return nil, err
 	}
-	o.Debugf("gcp: project %s, region %s; Cloud Functions at %s, Pub/Sub at %s, Firestore at %s, Cloud Logging at %s",
-		c.cloudProject, c.region, c.functions, c.pubsub, c.firestore, c.logging)
+	o.Debugf("gcp: project %s, region %s; Cloud Functions at %s, Pub/Sub at %s, Firestore at %s, Cloud Logging at %s, Cloud Run at %s, Cloud Monitoring at %s",
+		c.cloudProject, c.region, c.functions, c.pubsub, c.firestore, c.logging, c.run, c.monitoring)
 
 	p := &providers.Provider{Name: "gcp", Missing: map[providers.Ability]string{
 		providers.AbilityWait:  "Pub/Sub delivers to Cloud Functions asynchronously; follow the deliveries with evcli tail",
 		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
 		providers.AbilityState: "the gcp driver keeps no state on this machine (replay checkpoints are project-local state)",
 		// Not built yet: said as such, never as a limit of Google Cloud.
-		providers.AbilityMetrics: "this evcli build's gcp driver does not read Cloud Monitoring yet",
-		providers.AbilityProbe:   "this evcli build's gcp driver does not probe memory sizes yet",
-		providers.AbilityMemory:  "this evcli build's gcp driver does not set memory outside deploy yet; change memory in evcli.yaml and deploy",
-		providers.AbilityStore:   "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
+		providers.AbilityProbe:  "this evcli build's gcp driver does not probe memory sizes yet",
+		providers.AbilityMemory: "this evcli build's gcp driver does not set memory outside deploy yet; change memory in evcli.yaml and deploy",
+		providers.AbilityStore:  "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
 	bus, err := newPubSub(ctx, c, o)
 	if err != nil {

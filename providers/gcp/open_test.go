@@ -76,3 +76,20 @@ func TestParseEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingSaysOnlyWhatIsMissing: every ability the provider has is
+// absent from Missing, and every reason for one not built says so rather
+// than blaming Google Cloud.
+func TestMissingSaysOnlyWhatIsMissing(t *testing.T) {
+	p, err := Open(context.Background(), providers.OpenOptions{Project: "p", Region: "europe-west1", Endpoint: "http://127.0.0.1:1",
+		Getenv: envOf(map[string]string{envPubSub: "127.0.0.1:2", envProject: "my-proj"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	for a, why := range p.Missing {
+		if p.Has(a) {
+			t.Errorf("the provider has %s but Missing says %q", a, why)
+		}
+	}
+}
