@@ -105,8 +105,19 @@ func startFirestore() (addr, absent string) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cmd := exec.Command(bin, "start", "--host=127.0.0.1", "--port="+strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the script starts java: stop both
+	// Run the emulator's java directly (what its script does) rather than
+	// the script, so that it dies with this process even when a test
+	// panics before TestMain can stop it (Pdeathsig reaches the direct
+	// child only).
+	args := []string{"start", "--host=127.0.0.1", "--port=" + strconv.Itoa(port)}
+	cmd := exec.Command(bin, args...)
+	if jar := filepath.Join(filepath.Dir(bin), "cloud-firestore-emulator.jar"); os.Getenv("EVCLI_FIRESTORE_EMULATOR") == "" {
+		if _, err := os.Stat(jar); err == nil {
+			cmd = exec.Command("java", append([]string{"-Duser.language=en", "-cp", jar,
+				"com.google.cloud.datastore.emulator.firestore.CloudFirestore"}, args...)...)
+		}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return "", "starting the Firestore emulator: " + err.Error()
 	}
