@@ -255,20 +255,13 @@ func (d *Deployer) identity(ctx context.Context) (account, partition string, err
 	return d.account, d.part, nil
 }
 
-func (d *Deployer) busARN(ctx context.Context, bus string) (string, error) {
+// scope spells ARNs with the account's values (from STS, once).
+func (d *Deployer) scope(ctx context.Context) (arnScope, error) {
 	acct, part, err := d.identity(ctx)
 	if err != nil {
-		return "", err
+		return arnScope{}, err
 	}
-	return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", part, d.region, acct, normBus(bus)), nil
-}
-
-func (d *Deployer) tableARN(ctx context.Context, table string) (string, error) {
-	acct, part, err := d.identity(ctx)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, d.region, acct, table), nil
+	return arnScope{Partition: part, Region: d.region, Account: acct}, nil
 }
 
 // ---- retries and errors ----
