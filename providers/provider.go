@@ -58,6 +58,9 @@ type Provider struct {
 	// and hand it to a server that outlives the command; nil when Close
 	// waits for nothing worth showing.
 	Drainer Drainer
+	// Exporter writes the project as a template for a deployment pipeline
+	// (evcli export): the same desired state Deployer applies.
+	Exporter Exporter
 
 	// Missing says, by ability, why it is absent (the sentence after
 	// "X is not available on P: ").
@@ -85,11 +88,12 @@ const (
 	AbilityRoute    Ability = "routing"
 	AbilityServe    Ability = "local serve"
 	AbilityState    Ability = "project state"
+	AbilityExport   Ability = "export"
 )
 
 // Abilities lists every ability, in the order Has reports them.
 var Abilities = []Ability{AbilityDeploy, AbilityPublish, AbilityStore, AbilityLogs, AbilityMetrics,
-	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState}
+	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState, AbilityExport}
 
 // Has reports whether p has ability a.
 func (p *Provider) Has(a Ability) bool {
@@ -120,6 +124,8 @@ func (p *Provider) Has(a Ability) bool {
 		return p.Server != nil
 	case AbilityState:
 		return p.State != nil
+	case AbilityExport:
+		return p.Exporter != nil
 	}
 	return false
 }
@@ -191,6 +197,10 @@ type OpenOptions struct {
 	// value refuses it at Open.
 	ArtifactBucket   string
 	LogRetentionDays int
+	// Offline asks for the abilities that need neither credentials nor
+	// the network (Exporter): a cloud driver then checks no credentials
+	// and makes no call; the others it leaves out, saying why.
+	Offline bool
 
 	Now    func() time.Time
 	Sleep  func(ctx context.Context, d time.Duration) error
