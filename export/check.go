@@ -213,7 +213,7 @@ func diffHCL(name string, have, want []byte) ([]Difference, error) {
 
 // hclItems lists the attributes of a configuration by path: a block is
 // its type and labels (resource.aws_lambda_function.inventory), a nested
-// block its type and, when repeated, its index (attribute[1]). An empty
+// block its type and index (attribute[1]). An empty
 // block is an item of its own, so adding or removing one is a difference.
 func hclItems(name string, src []byte) ([]hclItem, error) {
 	src = hclwrite.Format(src)
@@ -244,7 +244,9 @@ func hclItems(name string, src []byte) ([]hclItem, error) {
 		for _, blk := range b.Blocks {
 			key := strings.Join(append([]string{blk.Type}, blk.Labels...), ".")
 			p := join(path, key)
-			if count[key] > 1 {
+			if count[key] > 1 || (path != "" && len(blk.Labels) == 0) {
+				// Nested blocks (attribute, ttl, environment) by index, so
+				// adding or removing one names the others alike on both sides.
 				p = fmt.Sprintf("%s[%d]", p, seen[key])
 			}
 			seen[key]++
