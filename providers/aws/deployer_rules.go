@@ -45,7 +45,7 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 	for _, r := range have {
 		existing[key(r.Bus, r.Name)] = r
 	}
-	var sids map[string]bool
+	var grants *invokeGrants
 	wanted := map[string]bool{}
 	for _, want := range desiredRules(d.o.Project, fd) {
 		name, bus := want.Name, want.Bus
@@ -93,13 +93,15 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 				return wrapDeployErr(res, fmt.Errorf("PutTargets failed: %s: %s", aws.ToString(fe.ErrorCode), aws.ToString(fe.ErrorMessage)))
 			}
 		}
-		if sids == nil {
-			if sids, err = d.policyStatements(ctx, d.physical(fd.Name)); err != nil {
+		if grants == nil {
+			g, err := d.policyStatements(ctx, d.physical(fd.Name))
+			if err != nil {
 				return err
 			}
+			grants = &g
 		}
 		sid := want.StatementID
-		if !sids[sid] {
+		if !grants.allows(sid, ruleARN) {
 			err := do(ctx, d, "function "+d.physical(fd.Name), func(ctx context.Context) (*lambda.AddPermissionOutput, error) {
 				return d.lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String(d.physical(fd.Name)), Qualifier: aws.String(AliasLive),
 					StatementId: aws.String(sid), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("events.amazonaws.com"),
@@ -108,7 +110,7 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 			if err != nil && providers.CodeOf(err) != providers.Conflict {
 				return err
 			}
-			sids[sid] = true
+			grants.sids[sid] = true
 		}
 	}
 	for _, r := range have {
