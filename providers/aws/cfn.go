@@ -58,6 +58,15 @@ const (
 	samTransform       = "AWS::Serverless-2016-10-31"
 )
 
+// cfnProperties makes the properties of each resource type, for reading.
+var cfnProperties = map[string]func() any{
+	cfnTypeFunction: func() any { return &CFNFunction{} }, cfnTypeSAMFunction: func() any { return &SAMFunction{} },
+	cfnTypeVersion: func() any { return &CFNVersion{} }, cfnTypeAlias: func() any { return &CFNAlias{} },
+	cfnTypePermission: func() any { return &CFNPermission{} }, cfnTypeRole: func() any { return &CFNRole{} },
+	cfnTypeLogGroup: func() any { return &CFNLogGroup{} }, cfnTypeRule: func() any { return &CFNRule{} },
+	cfnTypeBus: func() any { return &CFNBus{} }, cfnTypeTable: func() any { return &CFNTable{} },
+}
+
 func (r *CFNResource) UnmarshalYAML(n *yaml.Node) error {
 	var raw struct {
 		Type                string    `yaml:"Type"`
@@ -70,31 +79,11 @@ func (r *CFNResource) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	r.Type, r.DependsOn, r.DeletionPolicy, r.UpdateReplacePolicy = raw.Type, raw.DependsOn, raw.DeletionPolicy, raw.UpdateReplacePolicy
-	var props any
-	switch raw.Type {
-	case cfnTypeFunction:
-		props = &CFNFunction{}
-	case cfnTypeSAMFunction:
-		props = &SAMFunction{}
-	case cfnTypeVersion:
-		props = &CFNVersion{}
-	case cfnTypeAlias:
-		props = &CFNAlias{}
-	case cfnTypePermission:
-		props = &CFNPermission{}
-	case cfnTypeRole:
-		props = &CFNRole{}
-	case cfnTypeLogGroup:
-		props = &CFNLogGroup{}
-	case cfnTypeRule:
-		props = &CFNRule{}
-	case cfnTypeBus:
-		props = &CFNBus{}
-	case cfnTypeTable:
-		props = &CFNTable{}
-	default:
+	newProps, ok := cfnProperties[raw.Type]
+	if !ok {
 		return fmt.Errorf("line %d: resource type %q is not one evcli exports", n.Line, raw.Type)
 	}
+	props := newProps()
 	if raw.Properties.Kind != 0 {
 		if err := raw.Properties.Decode(props); err != nil {
 			return err
