@@ -3,17 +3,22 @@ package aws
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -39,8 +44,9 @@ import (
 // one: function settings, code, tags, roles and their policies, log
 // groups, the bus, rules with patterns, targets and permissions.
 //
-// awstest has no DynamoDB, so the projects keep a local store (no table,
-// no writer here); the table and the writer are covered by the goldens.
+// awstest has no DynamoDB: each account gets tableFake, the control plane
+// of DynamoDB tables (create, describe, TTL), so the event-sourcing
+// template carries its table with TTL and the writer through the round trip.
 
 func TestExportCloudFormationRoundTrip(t *testing.T) {
 	for _, tmpl := range templates.Names {
@@ -56,6 +62,11 @@ func TestExportCloudFormationRoundTrip(t *testing.T) {
 			for _, fn := range p.Functions {
 				o.Functions = append(o.Functions, fn.Name)
 			}
+			if p.Store.Type == "dynamodb" {
+				o.Table = deployerOptions(providers.OpenOptions{Store: providers.StoreSpec{Type: "dynamodb", Table: p.Store.Table, TTLDays: p.Store.TTLDays,
+					Keys: providers.StoreKeys{Aggregate: p.Store.Keys.Aggregate, Sort: p.Store.Keys.Sort, Version: p.Store.Keys.Version, TTL: p.Store.Keys.TTL}}}).Table
+			}
+			tablesT, tablesD := newTableFake(t), newTableFake(t)
 			desired, err := export.Desired(ctx, export.Options{Project: p})
 			if err != nil {
 				t.Fatal(err)
@@ -64,11 +75,12 @@ func TestExportCloudFormationRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			applyCFN(t, fromTemplate, ex)
+			applyCFN(t, fromTemplate, tablesT, ex)
 
 			// deploy --dry-run against the account deployed from the
 			// template: nothing to do.
 			d := NewDeployer(fromTemplate.Config(ctx), o)
+			d.ddb = tablesT.client()
 			sum, err := deploy.Run(ctx, d, d, deploy.RunOptions{Project: p, DryRun: true})
 			if err != nil {
 				t.Fatal(err)
@@ -78,15 +90,24 @@ func TestExportCloudFormationRoundTrip(t *testing.T) {
 					t.Errorf("dry run after the template: %s %s %s %v", c.Action, c.Kind, c.Name, c.Fields)
 				}
 			}
-			if len(sum.Plan) != len(p.Functions)+1 { // the functions and the bus
-				t.Errorf("plan has %d changes, want %d", len(sum.Plan), len(p.Functions)+1)
+			want := len(p.Functions) + 1 // the functions and the bus
+			if o.Table != nil {
+				want += 2 // the table and the writer
+			}
+			if len(sum.Plan) != want {
+				t.Errorf("plan has %d changes, want %d", len(sum.Plan), want)
 			}
 
 			dd := NewDeployer(direct.Config(ctx), o)
+			dd.ddb = tablesD.client()
 			if sum, err := deploy.Run(ctx, dd, dd, deploy.RunOptions{Project: p}); err != nil || len(sum.Failures) > 0 {
 				t.Fatalf("direct deploy: %v %v", err, sum.Failures)
 			}
 			sameAccounts(t, direct, fromTemplate)
+			same(t, "tables", tablesD.snapshot(), tablesT.snapshot())
+			if o.Table != nil && len(tablesT.snapshot()) != 1 {
+				t.Errorf("tables %v", tablesT.snapshot())
+			}
 		})
 	}
 }
@@ -102,6 +123,8 @@ func roundTripProject(t *testing.T, tmpl, region string) *project.Project {
 	path := filepath.Join(dir, "evcli.yaml")
 	b, _ := os.ReadFile(path)
 	y := strings.Replace(string(b), "provider: local\n", "provider: aws\nregion: "+region+"\n", 1)
+	y = strings.Replace(y, "store:\n  keys: {aggregate: aggregateId, version: version}\n",
+		"store:\n  type: dynamodb\n  table: shop-events\n  ttlDays: 30\n  keys: {aggregate: aggregateId, version: version, ttl: expiresAt}\n", 1)
 	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +148,12 @@ type cfnRun struct {
 	iam    *iam.Client
 	events *eventbridge.Client
 	logs   *cloudwatchlogs.Client
+	ddb    *dynamodb.Client
 }
 
 const roundTripBucket = "artifacts"
 
-func applyCFN(t *testing.T, srv *awstest.Server, ex *providers.Export) {
+func applyCFN(t *testing.T, srv *awstest.Server, tables *tableFake, ex *providers.Export) {
 	t.Helper()
 	ctx := context.Background()
 	cfg := srv.Config(ctx)
@@ -149,7 +173,7 @@ func applyCFN(t *testing.T, srv *awstest.Server, ex *providers.Export) {
 			t.Fatal(err)
 		}
 	}
-	r := &cfnRun{t: t, ctx: ctx, srv: srv, refs: map[string]string{cfnArtifactBucket: roundTripBucket}, atts: map[string]string{},
+	r := &cfnRun{t: t, ctx: ctx, srv: srv, ddb: tables.client(), refs: map[string]string{cfnArtifactBucket: roundTripBucket}, atts: map[string]string{},
 		lambda: lambda.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), events: eventbridge.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg)}
 	order := []string{cfnTypeBus, cfnTypeTable, cfnTypeRole, cfnTypeLogGroup, cfnTypeFunction, cfnTypeVersion, cfnTypeAlias, cfnTypeRule, cfnTypePermission}
 	ids := make([]string, 0, len(tpl.Resources))
@@ -220,6 +244,25 @@ func (r *cfnRun) apply(id string, res CFNResource) {
 		_, err = r.events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: awssdk.String(p.Name), Tags: ebTagsOf(p.Tags)})
 		r.ok(err)
 		r.refs[id] = p.Name
+	case *CFNTable:
+		in := &dynamodb.CreateTableInput{TableName: awssdk.String(p.TableName), BillingMode: ddbtypes.BillingMode(p.BillingMode)}
+		for _, a := range p.AttributeDefinitions {
+			in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: awssdk.String(a.AttributeName), AttributeType: ddbtypes.ScalarAttributeType(a.AttributeType)})
+		}
+		for _, k := range p.KeySchema {
+			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: awssdk.String(k.AttributeName), KeyType: ddbtypes.KeyType(k.KeyType)})
+		}
+		for _, tg := range p.Tags {
+			in.Tags = append(in.Tags, ddbtypes.Tag{Key: awssdk.String(tg.Key), Value: awssdk.String(tg.Value)})
+		}
+		_, err = r.ddb.CreateTable(ctx, in)
+		r.ok(err)
+		if ttl := p.TimeToLiveSpecification; ttl != nil {
+			_, err = r.ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: awssdk.String(p.TableName),
+				TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: awssdk.String(ttl.AttributeName), Enabled: awssdk.Bool(ttl.Enabled)}})
+			r.ok(err)
+		}
+		r.refs[id] = p.TableName
 	case *CFNRole:
 		out, err := r.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: awssdk.String(p.RoleName), Description: awssdk.String(p.Description),
 			AssumeRolePolicyDocument: awssdk.String(r.json(p.AssumeRolePolicyDocument)), Tags: iamTagsOf(p.Tags)})
@@ -415,5 +458,119 @@ func mapsKeys(m map[string]string) func(func(string) bool) {
 				return
 			}
 		}
+	}
+}
+
+// tableFake is the control plane of DynamoDB tables on 127.0.0.1: what
+// deploy and a template make of the event store (CreateTable,
+// DescribeTable, UpdateTimeToLive, DescribeTimeToLive), in memory.
+type tableFake struct {
+	t      *testing.T
+	url    string
+	mu     sync.Mutex
+	tables map[string]*fakeTable
+}
+
+type fakeTable struct {
+	Name, Billing, TTL string
+	Keys, Attributes   []string // "name HASH", "name S"
+	Tags               map[string]string
+}
+
+func newTableFake(t *testing.T) *tableFake {
+	f := &tableFake{t: t, tables: map[string]*fakeTable{}}
+	hs := httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(hs.Close)
+	f.url = hs.URL
+	return f
+}
+
+func (f *tableFake) client() *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: awssdk.String(f.url), Retryer: awssdk.NopRetryer{},
+		Credentials: awssdk.AnonymousCredentials{}})
+}
+
+func (f *tableFake) snapshot() map[string]fakeTable {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]fakeTable{}
+	for k, v := range f.tables {
+		out[k] = *v
+	}
+	return out
+}
+
+func (f *tableFake) serve(w http.ResponseWriter, r *http.Request) {
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
+	var in struct {
+		TableName               string
+		BillingMode             string
+		KeySchema               []struct{ AttributeName, KeyType string }
+		AttributeDefinitions    []struct{ AttributeName, AttributeType string }
+		Tags                    []struct{ Key, Value string }
+		TimeToLiveSpecification struct {
+			AttributeName string
+			Enabled       bool
+		}
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	reply := func(v any) { json.NewEncoder(w).Encode(v) }
+	tb := f.tables[in.TableName]
+	if tb == nil && op != "CreateTable" {
+		w.WriteHeader(400)
+		reply(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "message": "Requested resource not found: Table: " + in.TableName + " not found"})
+		return
+	}
+	desc := func(tb *fakeTable) map[string]any {
+		var keys []map[string]string
+		for _, k := range tb.Keys {
+			name, typ, _ := strings.Cut(k, " ")
+			keys = append(keys, map[string]string{"AttributeName": name, "KeyType": typ})
+		}
+		return map[string]any{"TableName": tb.Name, "TableStatus": "ACTIVE", "KeySchema": keys, "BillingModeSummary": map[string]string{"BillingMode": tb.Billing}}
+	}
+	switch op {
+	case "CreateTable":
+		if tb != nil {
+			w.WriteHeader(400)
+			reply(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#ResourceInUseException", "message": "Table already exists: " + in.TableName})
+			return
+		}
+		tb = &fakeTable{Name: in.TableName, Billing: in.BillingMode, Tags: map[string]string{}}
+		for _, k := range in.KeySchema {
+			tb.Keys = append(tb.Keys, k.AttributeName+" "+k.KeyType)
+		}
+		for _, a := range in.AttributeDefinitions {
+			tb.Attributes = append(tb.Attributes, a.AttributeName+" "+a.AttributeType)
+		}
+		for _, tg := range in.Tags {
+			tb.Tags[tg.Key] = tg.Value
+		}
+		f.tables[in.TableName] = tb
+		reply(map[string]any{"TableDescription": desc(tb)})
+	case "DescribeTable":
+		reply(map[string]any{"Table": desc(tb)})
+	case "UpdateTimeToLive":
+		tb.TTL = ""
+		if in.TimeToLiveSpecification.Enabled {
+			tb.TTL = in.TimeToLiveSpecification.AttributeName
+		}
+		reply(map[string]any{"TimeToLiveSpecification": in.TimeToLiveSpecification})
+	case "DescribeTimeToLive":
+		d := map[string]string{"TimeToLiveStatus": "DISABLED"}
+		if tb.TTL != "" {
+			d = map[string]string{"TimeToLiveStatus": "ENABLED", "AttributeName": tb.TTL}
+		}
+		reply(map[string]any{"TimeToLiveDescription": d})
+	default:
+		f.t.Errorf("tableFake: unexpected %s", op)
+		w.WriteHeader(400)
+		reply(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#UnknownOperationException", "message": op})
 	}
 }
