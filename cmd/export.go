@@ -20,6 +20,8 @@ type exportOptions struct {
 	Format string
 	Dir    string
 	Check  string
+	// LogRetentionDays is deploy's --log-retention (0: the default).
+	LogRetentionDays int
 }
 
 func newCmdExport(f *cmdutil.Factory) *cobra.Command {
@@ -40,7 +42,8 @@ filename and source_code_hash. Secret values are never written: each secret beco
 NoEcho parameter (CloudFormation, SAM) or a sensitive variable (Terraform).
 
 No credentials are needed: the account and partition are the template's own
-placeholders. The region is, as role names carry it.
+placeholders. The region is, as role names carry it. Log groups keep logs 14 days, or
+--log-retention days: give the value deploy is given.
 
 --check FILE exports to memory and compares with a committed template: it prints each
 difference by its path and exits 2 when there is one, so CI notices when evcli.yaml and
@@ -63,6 +66,9 @@ all three formats; gcp and azure (Terraform) need their drivers.`,
 				}
 				return cmdutil.UsageError("--format %q%s: use %s", o.Format, hint, strings.Join(providers.ExportFormats, ", "))
 			}
+			if c.Flags().Changed("log-retention") && !slices.Contains(logRetentionDays, o.LogRetentionDays) {
+				return cmdutil.UsageError("--log-retention %d: CloudWatch Logs keeps logs for one of %s days", o.LogRetentionDays, joinInts(logRetentionDays))
+			}
 			if o.Check != "" && c.Flags().Changed("dir") {
 				return cmdutil.UsageError("--check compares and writes nothing: it cannot be combined with --dir")
 			}
@@ -72,6 +78,7 @@ all three formats; gcp and azure (Terraform) need their drivers.`,
 	fl := c.Flags()
 	fl.StringVar(&o.Format, "format", "", "cloudformation, sam or terraform")
 	fl.StringVar(&o.Dir, "dir", "", "directory to write the template and zips to (default: infra/<format> in the project directory)")
+	fl.IntVar(&o.LogRetentionDays, "log-retention", 0, "days the log groups keep logs, as deploy --log-retention (default 14)")
 	fl.StringVar(&o.Check, "check", "", "compare with this committed template instead of writing; exit 2 on a difference")
 	_ = c.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return providers.ExportFormats, cobra.ShellCompDirectiveNoFileComp
@@ -93,7 +100,9 @@ func runExport(ctx context.Context, f *cmdutil.Factory, o exportOptions) (err er
 	if err != nil {
 		return err
 	}
-	prov, err := openProvider(ctx, f, p, []providers.Ability{providers.AbilityExport}, func(oo *providers.OpenOptions) { oo.Offline = true })
+	prov, err := openProvider(ctx, f, p, []providers.Ability{providers.AbilityExport}, func(oo *providers.OpenOptions) {
+		oo.Offline, oo.LogRetentionDays = true, o.LogRetentionDays
+	})
 	if err != nil {
 		return err
 	}

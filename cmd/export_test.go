@@ -444,6 +444,10 @@ func TestExportCheckNamesTheChangedField(t *testing.T) {
 			t.Errorf("%s: stderr %s", c.format, e.errOut)
 		}
 	}
+	if code := e.run("export", "--check", filepath.Join(dir, "infra", "cloudformation", "template.yaml"), "--log-retention", "30"); code != 2 ||
+		!strings.Contains(e.out.String(), "~ Resources.InventoryLogGroup.Properties.RetentionInDays: 14 -> 30\n") {
+		t.Errorf("--log-retention 30: exit %d\n%s", code, e.out)
+	}
 	if code := e.run("export", "--check", filepath.Join(dir, "infra", "terraform", "main.tf"), "-o", "json"); code != 2 ||
 		!strings.Contains(e.out.String(), `"path":"resource.aws_lambda_function.inventory.memory_size"`) {
 		t.Errorf("-o json: exit %d\n%s", code, e.out)
@@ -462,6 +466,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{[]string{"export", "--format", "cloudfromation"}, 2, `--format "cloudfromation" (did you mean cloudformation?)`},
 		{[]string{"export", "--check", filepath.Join(dir, "missing.yaml")}, 2, "--check: open"},
 		{[]string{"export", "--check", "x.yaml", "--dir", "y"}, 2, "cannot be combined with --dir"},
+		{[]string{"export", "--format", "sam", "--log-retention", "13"}, 2, "--log-retention 13: CloudWatch Logs keeps logs for one of 1, 3, 5"},
 		{[]string{"export", "--format", "sam", "--provider", "local"}, 2, "export is not available on local: it runs on this machine"},
 		{[]string{"export", "--format", "terraform", "--provider", "gcp"}, 1, `provider "gcp" is not in this build yet`},
 		{[]string{"export", "--format", "terraform", "--provider", "azure"}, 1, `provider "azure" is not in this build yet`},
