@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/evcli/evcli/internal/awsproject"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers/aws"
 	"github.com/evcli/evcli/templates"
@@ -25,33 +26,16 @@ import (
 
 const exportRegion = "eu-west-1"
 
-// exportProject renders template tmpl (node handlers: packaging needs no
-// compiler) as project shop for aws in eu-west-1. The event-sourcing
-// template gets a DynamoDB event store with TTL; fan-out gets a secret.
+// exportProject renders template tmpl as project shop for aws in
+// eu-west-1 (awsproject.Render); fan-out gets a secret.
 func exportProject(t *testing.T, tmpl string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "shop")
-	if _, err := templates.Render(tmpl, "node", "shop", dir); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "evcli.yaml")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y := strings.Replace(string(b), "provider: local\n", "provider: aws\nregion: "+exportRegion+"\n", 1)
-	y = strings.Replace(y, "store:\n  keys: {aggregate: aggregateId, version: version}\n",
-		"store:\n  type: dynamodb\n  table: shop-events\n  ttlDays: 30\n  keys: {aggregate: aggregateId, version: version, ttl: expiresAt}\n", 1)
-	if tmpl == "fan-out" {
-		y = strings.Replace(y, "  payment:\n", "  payment:\n    secrets: [PAYMENT_API_KEY]\n", 1)
-	}
-	if y == string(b) {
-		t.Fatal("evcli.yaml unchanged")
-	}
-	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return awsproject.Render(t, tmpl, exportRegion, func(y string) string {
+		if tmpl == "fan-out" {
+			y = strings.Replace(y, "  payment:\n", "  payment:\n    secrets: [PAYMENT_API_KEY]\n", 1)
+		}
+		return y
+	})
 }
 
 // exportEnv runs evcli in dir with the real registry; the AWS SDK sees no

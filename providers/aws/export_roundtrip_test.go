@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/export"
+	"github.com/evcli/evcli/internal/awsproject"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/aws/awstest"
@@ -112,23 +112,12 @@ func TestExportCloudFormationRoundTrip(t *testing.T) {
 	}
 }
 
-// roundTripProject renders a template (node handlers) as project shop on
-// aws in region.
+// roundTripProject renders a template as project shop on aws in region
+// (awsproject.Render).
 func roundTripProject(t *testing.T, tmpl, region string) *project.Project {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "shop")
-	if _, err := templates.Render(tmpl, "node", "shop", dir); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "evcli.yaml")
-	b, _ := os.ReadFile(path)
-	y := strings.Replace(string(b), "provider: local\n", "provider: aws\nregion: "+region+"\n", 1)
-	y = strings.Replace(y, "store:\n  keys: {aggregate: aggregateId, version: version}\n",
-		"store:\n  type: dynamodb\n  table: shop-events\n  ttlDays: 30\n  keys: {aggregate: aggregateId, version: version, ttl: expiresAt}\n", 1)
-	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := project.Load(path, project.LoadOptions{})
+	dir := awsproject.Render(t, tmpl, region)
+	p, err := project.Load(filepath.Join(dir, "evcli.yaml"), project.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
