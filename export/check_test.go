@@ -1,6 +1,8 @@
 package export
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -119,6 +121,27 @@ func TestFormatOf(t *testing.T) {
 	} {
 		if got := FormatOf(c.name, []byte(c.body)); got != c.want {
 			t.Errorf("FormatOf(%s) = %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestWriteRemovesZipsTheTemplateNoLongerNames(t *testing.T) {
+	dir := t.TempDir()
+	ex := func(files ...providers.ExportFile) *providers.Export {
+		return &providers.Export{Files: append([]providers.ExportFile{{Path: "template.yaml", Data: []byte("t"), Template: true}}, files...)}
+	}
+	if _, err := Write(dir, ex(providers.ExportFile{Path: "evcli/shop/a/h1.zip", Data: []byte("1")}, providers.ExportFile{Path: "artifacts/b.zip", Data: []byte("b")})); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "artifacts", "notes.txt"), []byte("mine"), 0o644)
+	// a's code changed; b is gone.
+	if _, err := Write(dir, ex(providers.ExportFile{Path: "evcli/shop/a/h2.zip", Data: []byte("2")}, providers.ExportFile{Path: "artifacts/c.zip", Data: []byte("c")})); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{"evcli/shop/a/h1.zip": false, "evcli/shop/a/h2.zip": true, "artifacts/b.zip": false,
+		"artifacts/c.zip": true, "artifacts/notes.txt": true, "template.yaml": true} {
+		if _, err := os.Stat(filepath.Join(dir, path)); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", path, err == nil, want)
 		}
 	}
 }

@@ -59,12 +59,21 @@ func Template(ex *providers.Export) providers.ExportFile {
 }
 
 // Write writes the export's files under dir and returns their paths. A
-// file whose bytes are already there is not rewritten.
+// file whose bytes are already there is not rewritten. Zips an earlier
+// export left in the directories this one writes zips to, and that this
+// one no longer refers to (a function removed, code changed), are removed,
+// so the directory holds what the template needs and nothing more.
 func Write(dir string, ex *providers.Export) ([]string, error) {
 	var paths []string
+	keep := map[string]bool{}
+	zipDirs := map[string]bool{}
 	for _, f := range ex.Files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
 		paths = append(paths, p)
+		keep[p] = true
+		if !f.Template {
+			zipDirs[filepath.Dir(p)] = true
+		}
 		if have, err := os.ReadFile(p); err == nil && string(have) == string(f.Data) {
 			continue
 		}
@@ -73,6 +82,20 @@ func Write(dir string, ex *providers.Export) ([]string, error) {
 		}
 		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
 			return paths, err
+		}
+	}
+	for d := range zipDirs {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			return paths, err
+		}
+		for _, e := range ents {
+			p := filepath.Join(d, e.Name())
+			if e.Type().IsRegular() && filepath.Ext(p) == ".zip" && !keep[p] {
+				if err := os.Remove(p); err != nil {
+					return paths, err
+				}
+			}
 		}
 	}
 	return paths, nil
