@@ -23,7 +23,7 @@ func differences(t *testing.T, format, have, want string) []string {
 	return out
 }
 
-func TestCheckYAMLNamesEachDifferenceByPath(t *testing.T) {
+func TestExportCheckYAMLNamesEachDifferenceByPath(t *testing.T) {
 	have := `Resources:
   Fn:
     Type: AWS::Lambda::Function
@@ -64,7 +64,7 @@ func TestCheckYAMLNamesEachDifferenceByPath(t *testing.T) {
 	}
 }
 
-func TestCheckHCLComparesAttributesNotLayout(t *testing.T) {
+func TestExportCheckHCLComparesAttributesNotLayout(t *testing.T) {
 	have := `resource "aws_lambda_function" "inv" {
   memory_size = 128
   role = aws_iam_role.inv.arn
@@ -113,7 +113,7 @@ resource "aws_dynamodb_table" "t" {
 	}
 }
 
-func TestFormatOf(t *testing.T) {
+func TestExportFormatOf(t *testing.T) {
 	for _, c := range []struct{ name, body, want string }{
 		{"main.tf", "", providers.FormatTerraform},
 		{"template.yaml", "Transform: AWS::Serverless-2016-10-31\n", providers.FormatSAM},
@@ -125,7 +125,7 @@ func TestFormatOf(t *testing.T) {
 	}
 }
 
-func TestWriteRemovesZipsTheTemplateNoLongerNames(t *testing.T) {
+func TestExportWriteRemovesZipsTheTemplateNoLongerNames(t *testing.T) {
 	dir := t.TempDir()
 	ex := func(files ...providers.ExportFile) *providers.Export {
 		return &providers.Export{Files: append([]providers.ExportFile{{Path: "template.yaml", Data: []byte("t"), Template: true}}, files...)}
