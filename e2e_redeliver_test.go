@@ -23,7 +23,7 @@ functions:
     source: fns/slow
     runtime: nodejs20.x
     handler: index.handler
-    timeout: 20
+    timeout: 300
     events:
       - pattern: {source: [test]}
 `
@@ -38,11 +38,15 @@ func TestKill9DeliveryIsRedeliveredByTheNextProcess(t *testing.T) {
 	needInterpreter(t, "node")
 	marks := filepath.Join(t.TempDir(), "starts.log")
 	quoted, _ := json.Marshal(marks)
+	// The handler runs until the test opens the gate, so the kill always
+	// lands while it runs, however slow the machine (it slept 2 s).
+	gate := filepath.Join(t.TempDir(), "open")
+	quotedGate, _ := json.Marshal(gate)
 	dir := writeProject(t, redeliverProject, map[string]string{
 		"fns/slow/index.js": `const fs = require("fs");
 exports.handler = async (event) => {
   fs.appendFileSync(` + string(quoted) + `, "start " + event.id + "\n");
-  await new Promise(r => setTimeout(r, 2000));
+  while (!fs.existsSync(` + string(quotedGate) + `)) await new Promise(r => setTimeout(r, 20));
   return {ok: true};
 };`,
 	})
@@ -75,7 +79,7 @@ exports.handler = async (event) => {
 		_ = cmd.Process.Kill()
 		t.Fatal("send printed no event id")
 	}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(budget(time.Minute))
 	for starts(id) == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -90,6 +94,9 @@ exports.handler = async (event) => {
 
 	// 2. The next process that starts the engine finds nobody delivering and
 	// redelivers; a command that redelivered drains before it exits.
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	other := `{"source":"unrouted","detail-type":"T","detail":{}}` + "\n"
 	if r := run(t, dir, other, "send", "--wait", "-"); r.code != 0 {
 		t.Fatalf("send: exit %d\n%s", r.code, r.stderr)

@@ -96,14 +96,14 @@ func outcomes(t *testing.T, dir string) (ok map[string]bool, failed []store.Deli
 // delivered, and returns how many were.
 func waitForOK(t *testing.T, dir string, n int) int {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(budget(3 * time.Minute))
 	for {
 		ok, _ := outcomes(t, dir)
 		if len(ok) >= n {
 			return len(ok)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d deliveries finished in 3 minutes", len(ok))
+			t.Fatalf("only %d deliveries finished in %s", len(ok), budget(3*time.Minute).Round(time.Second))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -197,7 +197,7 @@ func TestSigtermDuringSendLosesNothing(t *testing.T) {
 	}()
 	select {
 	case <-sent:
-	case <-time.After(3 * time.Minute):
+	case <-time.After(budget(3 * time.Minute)):
 		_ = cmd.Process.Kill()
 		t.Fatal("send did not acknowledge the events")
 	}
@@ -254,7 +254,7 @@ func TestCtrlCDuringServeLosesNothing(t *testing.T) {
 	}()
 	select {
 	case <-ready:
-	case <-time.After(2 * time.Minute):
+	case <-time.After(budget(2 * time.Minute)):
 		t.Fatal("local serve did not start")
 	}
 	if r := run(t, dir, stopEventsNDJSON(), "send", "-"); r.code != 0 {
@@ -266,7 +266,7 @@ func TestCtrlCDuringServeLosesNothing(t *testing.T) {
 	go func() { done <- serve.Wait() }()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Minute):
+	case <-time.After(budget(2 * time.Minute)):
 		t.Fatal("local serve did not stop after Ctrl-C")
 	}
 	mu.Lock()

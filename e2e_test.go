@@ -26,6 +26,41 @@ import (
 
 var evcliBin string
 
+// slowdown is how many times slower than on a quiet machine this one
+// starts a process now (1 at least), measured in TestMain. End-to-end
+// tests wait for things to happen, never assert how fast: each wait is a
+// budget for the work to happen at all, and budget scales it by slowdown,
+// so that a loaded machine gets proportionally longer instead of failing.
+var slowdown = 1.0
+
+// quietStart is how long `evcli version` takes on a quiet 2-core machine
+// (a process start and Go runtime init; 10-20 ms measured).
+const quietStart = 20 * time.Millisecond
+
+// budget is d scaled by slowdown.
+func budget(d time.Duration) time.Duration { return time.Duration(float64(d) * slowdown) }
+
+// measureSlowdown times `evcli version` five times and sets slowdown from
+// the median (at most 10), saying so on stderr when the machine is
+// noticeably slow.
+func measureSlowdown() {
+	var took []time.Duration
+	for range 5 {
+		start := time.Now()
+		if err := exec.Command(evcliBin, "version").Run(); err != nil {
+			return
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	median := took[len(took)/2]
+	slowdown = min(max(float64(median)/float64(quietStart), 1), 10)
+	if slowdown >= 2 {
+		fmt.Fprintf(os.Stderr, "e2e: starting a process takes %s here (%.1fx a quiet machine): waits are scaled by that\n",
+			median.Round(time.Millisecond), slowdown)
+	}
+}
+
 func TestMain(m *testing.M) {
 	if os.Getenv("EVCLI_E2E_SKIP") != "" {
 		os.Exit(0)
@@ -44,6 +79,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building evcli:", err)
 		os.Exit(1)
 	}
+	measureSlowdown()
 	code := testenv.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -64,7 +100,7 @@ func run(t *testing.T, dir string, stdin string, args ...string) result {
 // in unset are removed from evcli's environment first.
 func runWith(t *testing.T, dir, stdin string, env, unset []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), budget(4*time.Minute))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, evcliBin, args...)
 	cmd.Dir = dir

@@ -72,9 +72,11 @@ func TestTuneMemoryLocal(t *testing.T) {
 		t.Fatalf("send: exit %d\n%s", r.code, r.stderr)
 	}
 	// 400 deliveries, 200 of them ~40 ms of CPU each: send drains them for
-	// seconds on any machine, and says so instead of sitting silent.
+	// seconds here, and says so. Whether that takes over the second after
+	// which it speaks depends on the machine, so it is logged; the notice
+	// itself is cmd's TestSendSaysWhatItWaitsFor, on a fake clock.
 	if !regexp.MustCompile(`waiting for \d+ deliver(y|ies) to finish`).MatchString(r.stderr) {
-		t.Errorf("send without --wait drained silently:\n%s", r.stderr)
+		t.Logf("send drained its deliveries within a second (no waiting notice)")
 	}
 
 	// This test drives the pipeline (metrics recorded, recommendation,

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,5 +117,138 @@ func TestCloseIsCancellableForEveryCommand(t *testing.T) {
 	}
 	if !<-finished {
 		t.Fatal("Close of a normal exit got an ended context")
+	}
+}
+
+// fakeClock is a clock whose Sleep returns at once, moving time on by
+// the duration asked: a wait loop runs its ticks instantly and in order.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+// scriptedDrainer stands in for an in-process local engine's deliveries:
+// Pending answers the counts of pending in turn (then the last again);
+// HandOff finds a server at its handAt-th call (0: never) and then fails
+// with handErr, if set. Drain waits until its context ends: the loop, not
+// the drain, decides when the wait is over.
+type scriptedDrainer struct {
+	mu       sync.Mutex
+	pending  []int
+	handAt   int
+	handErr  error
+	handoffs int
+}
+
+func (d *scriptedDrainer) Pending() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := d.pending[0]
+	if len(d.pending) > 1 {
+		d.pending = d.pending[1:]
+	}
+	return n
+}
+
+func (d *scriptedDrainer) Drain(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (d *scriptedDrainer) HandOff(context.Context) (providers.HandOff, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.handoffs++
+	if d.handAt == 0 || d.handoffs < d.handAt {
+		return providers.HandOff{}, false, nil
+	}
+	return providers.HandOff{Deliveries: 5, To: "evcli local serve (pid 4242 at 127.0.0.1:4010)"}, true, d.handErr
+}
+
+// sendWithDrainer runs `evcli send` of one event on a provider whose
+// deliveries d stands in for, on a fake clock, and returns the exit code
+// and the lines of stderr after the "sent" line.
+func sendWithDrainer(t *testing.T, d *scriptedDrainer) (int, []string) {
+	t.Helper()
+	e := newAWSCmdEnv(t)
+	clk := &fakeClock{t: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}
+	e.f.Now, e.f.Sleep = clk.Now, clk.Sleep
+	bus := &drainingProvider{}
+	e.f.OpenProvider = openAs(func() *providers.Provider {
+		return &providers.Provider{Bus: bus, Drainer: d}
+	})
+	file := filepath.Join(e.dir, "ev.json")
+	os.WriteFile(file, []byte(`{"source":"shop","detail-type":"X","detail":{}}`), 0o644)
+	code := e.run("send", file)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(e.errOut.String()), "\n") {
+		if !strings.HasPrefix(l, "sent ") {
+			lines = append(lines, l)
+		}
+	}
+	return code, lines
+}
+
+// TestSendSaysWhatItWaitsFor: a send whose deliveries run in this process
+// says, after a second and then every 5 s, how many it is waiting for, and
+// nothing once they are done (fake clock: one tick a second).
+func TestSendSaysWhatItWaitsFor(t *testing.T) {
+	// Read at the start, then once a tick (t = 0 s, 1 s, 2 s, ...).
+	d := &scriptedDrainer{pending: []int{48, 48, 48, 30, 30, 30, 30, 30, 12, 0}}
+	code, lines := sendWithDrainer(t, d)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, strings.Join(lines, "\n"))
+	}
+	const hint = " to finish… (Ctrl-C leaves them to the next evcli command that delivers; a running evcli local serve takes them over)"
+	want := []string{"waiting for 48 deliveries" + hint, "waiting for 30 deliveries" + hint}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("stderr after sent:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if d.handoffs != 8 {
+		t.Errorf("asked for a server %d times, want once a tick while deliveries were pending (8)", d.handoffs)
+	}
+
+	// Deliveries that finish within the first second: not a word.
+	if code, lines := sendWithDrainer(t, &scriptedDrainer{pending: []int{3, 3, 0}}); code != 0 || len(lines) != 0 {
+		t.Fatalf("quick deliveries: exit %d, stderr %q; want 0 and nothing", code, lines)
+	}
+	// Nothing pending: no loop at all.
+	if d := (&scriptedDrainer{pending: []int{0}}); func() int { sendWithDrainer(t, d); return d.handoffs }() != 0 {
+		t.Fatal("looked for a server with nothing pending")
+	}
+}
+
+// TestSendHandsItsDeliveriesToLocalServe: once a local serve answers,
+// send hands it what is pending and returns at once, saying so; a failed
+// hand-off is an error that says where the deliveries went.
+func TestSendHandsItsDeliveriesToLocalServe(t *testing.T) {
+	code, lines := sendWithDrainer(t, &scriptedDrainer{pending: []int{5}, handAt: 3})
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, strings.Join(lines, "\n"))
+	}
+	want := []string{
+		"waiting for 5 deliveries to finish… (Ctrl-C leaves them to the next evcli command that delivers; a running evcli local serve takes them over)",
+		"handed 5 deliveries to evcli local serve (pid 4242 at 127.0.0.1:4010), which delivers them; follow them with: evcli tail",
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("stderr after sent:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+
+	code, lines = sendWithDrainer(t, &scriptedDrainer{pending: []int{5}, handAt: 1, handErr: errors.New("hand 5 deliveries to evcli local serve: connection refused; they are stored")})
+	if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "connection refused; they are stored") {
+		t.Fatalf("failed hand-off: exit %d, stderr %q; want exit 1 with the error", code, lines)
 	}
 }

@@ -128,7 +128,7 @@ func runDeploy(ctx context.Context, f *cmdutil.Factory, o deployOptions) (err er
 		}
 		return err
 	}
-	defer closeProvider(ctx, f.IO, prov, &err)
+	defer closeProvider(ctx, waiterOf(f), prov, &err)
 	var jl *cmdutil.JSONLines
 	if f.Globals.JSON() {
 		jl = cmdutil.NewJSONLines(f.IO.Out, "deploy")

@@ -2,14 +2,18 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/deploy"
 )
 
@@ -195,4 +199,92 @@ func TestFmtElapsed(t *testing.T) {
 			t.Errorf("fmtElapsed(%v) = %q, want %q", d, got, want)
 		}
 	}
+}
+
+// packagingEvents is what deploy.Package reports for three functions, one
+// at a time, its elapsed times read from clock as Package reads them: a Go
+// function whose modules download and then compile (a long step is
+// reported again every deploy.ProgressEvery), a Go function whose bootstrap
+// is cached, and a Node function (collect and zip: quick steps).
+func packagingEvents(clock *manualClock) []deploy.ArtifactEvent {
+	var evs []deploy.ArtifactEvent
+	var start time.Time
+	ev := func(fn string, phase deploy.ArtifactPhase, step string, after time.Duration) {
+		clock.add(after)
+		if phase == deploy.PhaseBuilding && step == "" {
+			start = clock.Now()
+		}
+		evs = append(evs, deploy.ArtifactEvent{Function: fn, Phase: phase, Step: step, Elapsed: clock.Now().Sub(start)})
+	}
+	ev("payment", deploy.PhaseBuilding, "", 0)
+	ev("payment", deploy.PhaseBuilding, deploy.StepDownloading, 10*time.Millisecond)
+	ev("payment", deploy.PhaseBuilding, deploy.StepDownloading, 5*time.Second)
+	ev("payment", deploy.PhaseBuilding, deploy.StepCompiling, 2400*time.Millisecond)
+	ev("payment", deploy.PhaseBuilding, deploy.StepCompiling, 5*time.Second)
+	ev("payment", deploy.PhaseBuilding, deploy.StepZipping, 1300*time.Millisecond)
+	ev("payment", deploy.PhaseDone, "", 40*time.Millisecond)
+	ev("inventory", deploy.PhaseBuilding, "", 0)
+	ev("inventory", deploy.PhaseBuilding, deploy.StepCached, 120*time.Millisecond)
+	ev("inventory", deploy.PhaseBuilding, deploy.StepZipping, 30*time.Millisecond)
+	ev("inventory", deploy.PhaseDone, "", 20*time.Millisecond)
+	ev("notification", deploy.PhaseBuilding, "", 0)
+	ev("notification", deploy.PhaseBuilding, deploy.StepCollecting, 5*time.Millisecond)
+	ev("notification", deploy.PhaseBuilding, deploy.StepZipping, 5*time.Millisecond)
+	ev("notification", deploy.PhaseDone, "", 5*time.Millisecond)
+	return evs
+}
+
+// TestPackagingProgressText: deploy says, per function, what packaging is
+// doing and for how long: compiling (go build), downloading modules and
+// cached always, other steps only once they took a second, elapsed times
+// from a second on; -o json has a "package" record per event.
+func TestPackagingProgressText(t *testing.T) {
+	io, _, _, errOut := cmdutil.Test()
+	f := &cmdutil.Factory{IO: io, Globals: &cmdutil.Globals{Output: "text"}}
+	for _, ev := range packagingEvents(newManualClock()) {
+		renderPackageEvent(f, nil, ev)
+	}
+	want := `packaging payment
+packaging payment: downloading modules
+packaging payment: downloading modules 5s
+packaging payment: compiling (go build) 7s
+packaging payment: compiling (go build) 12s
+packaging payment: zipping 14s
+packaged payment in 13.8s
+packaging inventory
+packaging inventory: cached
+packaging notification
+`
+	if got := errOut.String(); got != want {
+		t.Fatalf("packaging progress:\n%s\nwant:\n%s", got, want)
+	}
+
+	io, _, out, errOut := cmdutil.Test()
+	f = &cmdutil.Factory{IO: io, Globals: &cmdutil.Globals{Output: "json"}}
+	jl := cmdutil.NewJSONLines(out, "deploy")
+	for _, ev := range packagingEvents(newManualClock()) {
+		renderPackageEvent(f, jl, ev)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	for _, want := range []string{
+		`{"function":"payment","phase":"building","step":"compiling (go build)","type":"package","elapsedMs":7410}`,
+		`{"function":"inventory","phase":"building","step":"cached","type":"package","elapsedMs":120}`,
+		`{"function":"payment","phase":"done","type":"package","elapsedMs":13750}`,
+	} {
+		if !slices.ContainsFunc(lines, func(l string) bool { return sameJSON(l, want) }) {
+			t.Errorf("-o json lacks %s:\n%s", want, out)
+		}
+	}
+	if len(lines) != 1+15 || errOut.Len() != 0 {
+		t.Errorf("-o json: %d lines (want the version and 15 records) and stderr %q", len(lines), errOut)
+	}
+}
+
+// sameJSON reports whether two JSON texts hold the same value.
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }

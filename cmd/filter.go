@@ -442,7 +442,7 @@ func runFilterSince(ctx context.Context, f *cmdutil.Factory, o filterTestOptions
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, f.IO, prov, &err)
+	defer closeProvider(ctx, waiterOf(f), prov, &err)
 	rs := filter.NewRuleSet()
 	for i, np := range pats {
 		rs.Add(strconv.Itoa(i), np.p)

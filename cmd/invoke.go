@@ -67,7 +67,7 @@ func runInvoke(ctx context.Context, f *cmdutil.Factory, o invokeOptions) (err er
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, f.IO, prov, &err)
+	defer closeProvider(ctx, waiterOf(f), prov, &err)
 	res, err := prov.Invoker.Invoke(ctx, o.Function, payload)
 	if err != nil {
 		if providers.CodeOf(err) == providers.NotFound {

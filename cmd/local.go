@@ -59,7 +59,7 @@ func runServe(ctx context.Context, f *cmdutil.Factory, o serveOptions) (err erro
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, f.IO, prov, &err)
+	defer closeProvider(ctx, waiterOf(f), prov, &err)
 	var onRequest func(providers.ServedRequest)
 	if !o.Quiet {
 		var mu sync.Mutex

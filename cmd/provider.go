@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
@@ -57,23 +59,103 @@ func openProvider(ctx context.Context, f *cmdutil.Factory, p *project.Project, n
 	return prov, nil
 }
 
-// closeProvider closes prov when the command ends. Close lets an
-// in-process provider finish the deliveries the command caused; ctx ending
-// (Ctrl-C, SIGTERM, or a --timeout the command passes as ctx) stops that
-// wait too: the local provider leaves what is pending to the next evcli
-// process and says so (printed here), and the command ends with ctx's
-// error (exit 130 on Ctrl-C) unless something failed first. Otherwise a
-// close failure is reported when nothing else failed.
-func closeProvider(ctx context.Context, io *cmdutil.IOStreams, prov *providers.Provider, errp *error) {
+// waiter is what a command waits with: the streams where it says what it
+// waits for, and its clock (the Factory's; fakes in tests).
+type waiter struct {
+	IO    *cmdutil.IOStreams
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func waiterOf(f *cmdutil.Factory) waiter { return waiter{IO: f.IO, Now: f.Now, Sleep: f.Sleep} }
+
+// closeProvider closes prov when the command ends. First it waits for the
+// deliveries the command caused that still run in this process
+// (waitForDeliveries): it hands them to a running `evcli local serve` if
+// one answers, and otherwise says what it waits for. Close then lets an
+// in-process provider finish whatever is left; ctx ending (Ctrl-C,
+// SIGTERM, or a --timeout the command passes as ctx) stops that wait too:
+// the local provider leaves what is pending to the next evcli process and
+// says so (printed here), and the command ends with ctx's error (exit 130
+// on Ctrl-C) unless something failed first. Otherwise a close failure is
+// reported when nothing else failed.
+func closeProvider(ctx context.Context, w waiter, prov *providers.Provider, errp *error) {
+	werr := waitForDeliveries(ctx, w, prov.Drainer)
 	err := prov.Close(ctx)
+	if werr != nil {
+		err = errors.Join(werr, err)
+	}
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		fmt.Fprintln(io.ErrOut, err)
+		fmt.Fprintln(w.IO.ErrOut, err)
 		if *errp == nil {
 			*errp = ctx.Err()
 		}
 	case *errp == nil:
 		*errp = err
 	}
+}
+
+// How waitForDeliveries checks for a server to hand deliveries to, and
+// when it says what it is waiting for.
+const (
+	drainTick        = time.Second
+	drainNoticeAfter = time.Second
+	drainNoticeEvery = 5 * time.Second
+)
+
+// waitForDeliveries waits until d has nothing pending, or ctx ends. Every
+// drainTick it asks d to hand what is pending to a running `evcli local
+// serve`, and returns as soon as one took it, saying so; otherwise it says
+// after drainNoticeAfter, then every drainNoticeEvery, how many deliveries
+// it is waiting for. The error is a failed hand-off's.
+func waitForDeliveries(ctx context.Context, w waiter, d providers.Drainer) error {
+	if d == nil || d.Pending() == 0 {
+		return nil
+	}
+	now, sleep := w.Now, w.Sleep
+	if now == nil {
+		now = time.Now
+	}
+	if sleep == nil {
+		sleep = providers.Sleep
+	}
+	// The drain's end wakes the loop at once instead of at its next tick.
+	wake, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Drain(wake)
+		stop()
+	}()
+	defer func() { stop(); <-done }()
+	next := now().Add(drainNoticeAfter)
+	for {
+		n := d.Pending()
+		if n == 0 || ctx.Err() != nil {
+			return nil
+		}
+		h, ok, err := d.HandOff(ctx)
+		if ok {
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w.IO.ErrOut, "handed %s to %s, which delivers them; follow them with: evcli tail\n", deliveries(h.Deliveries), h.To)
+			return nil
+		}
+		if t := now(); !t.Before(next) {
+			fmt.Fprintf(w.IO.ErrOut, "waiting for %s to finish… (Ctrl-C leaves them to the next evcli command that delivers; a running evcli local serve takes them over)\n", deliveries(n))
+			next = t.Add(drainNoticeEvery)
+		}
+		_ = sleep(wake, drainTick)
+	}
+}
+
+// deliveries is "1 delivery" or "N deliveries".
+func deliveries(n int) string {
+	if n == 1 {
+		return "1 delivery"
+	}
+	return fmt.Sprintf("%d deliveries", n)
 }

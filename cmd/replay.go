@@ -177,7 +177,7 @@ func runReplay(ctx context.Context, f *cmdutil.Factory, c *cobra.Command, o repl
 	// caused before evcli exits; Ctrl-C, or --wait's --timeout running
 	// out (closeCtx), stops that and leaves them to the next process.
 	closeCtx := ctx
-	defer func() { closeProvider(closeCtx, f.IO, prov, &err) }()
+	defer func() { closeProvider(closeCtx, waiterOf(f), prov, &err) }()
 	cps := replay.KVCheckpoints{KV: prov.State}
 
 	if o.Resume != "" {
@@ -517,7 +517,7 @@ func runReplayList(ctx context.Context, f *cmdutil.Factory) (err error) {
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, f.IO, prov, &err)
+	defer closeProvider(ctx, waiterOf(f), prov, &err)
 	recs, err := replay.List(ctx, replay.KVCheckpoints{KV: prov.State})
 	if err != nil {
 		return err

@@ -67,7 +67,7 @@ func runRollback(ctx context.Context, f *cmdutil.Factory, o rollbackOptions) (er
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, f.IO, prov, &err)
+	defer closeProvider(ctx, waiterOf(f), prov, &err)
 	from, to, err := prov.Rollbacker.Rollback(ctx, o.Function, o.To)
 	if err != nil {
 		return err

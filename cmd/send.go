@@ -118,7 +118,7 @@ func runSend(ctx context.Context, f *cmdutil.Factory, o sendOptions) (err error)
 	// Close either; the local provider leaves what is pending to the next
 	// evcli process and says so.
 	defer func() {
-		closeProvider(wctx, f.IO, prov, &err)
+		closeProvider(wctx, waiterOf(f), prov, &err)
 		if ctx.Err() != nil {
 			err = ctx.Err() // exit 130
 		}

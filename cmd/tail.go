@@ -238,7 +238,7 @@ func runTail(ctx context.Context, o *tailOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, o.IO, prov, &err)
+	defer closeProvider(ctx, waiter{IO: o.IO, Now: o.Now, Sleep: o.Sleep}, prov, &err)
 	sources := []tail.Source{{Name: prov.Name, Src: prov.Logs}}
 	cfg, err = tail.ResolveCorrelation(ctx, cfg, sources)
 	var amb *tail.AmbiguousError

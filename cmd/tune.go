@@ -288,7 +288,7 @@ func runTuneMemory(ctx context.Context, o *tuneOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	defer closeProvider(ctx, o.IO, prov, &err)
+	defer closeProvider(ctx, waiter{IO: o.IO, Now: o.Now}, prov, &err)
 	metrics, applier := prov.Metrics, prov.Memory
 	var prober providers.Prober
 	if o.Probe {

@@ -80,6 +80,12 @@ func Plan(desired, deployed []providers.FunctionDeployment, o PlanOptions) []Cha
 			w.Replaces = cur.PhysicalName
 			c.Desired = &w
 			c.Fields = append([]FieldChange{{Field: "rename", From: cur.PhysicalName, To: d.PhysicalName}}, c.Fields...)
+		} else if cur.Earlier != "" && cur.Earlier != d.PhysicalName {
+			// A migration stopped half way: the earlier function is left.
+			w := *d
+			w.Replaces = cur.Earlier
+			c.Desired = &w
+			c.Fields = append([]FieldChange{{Field: "delete earlier " + cur.Earlier}}, c.Fields...)
 		}
 		if cur.CodeSha256 != d.CodeSha256 {
 			c.CodeChanged = true

@@ -47,6 +47,11 @@ type FunctionDeployment struct {
 	// of it under an earlier naming: ApplyFunction moves its rules to the
 	// new function and deletes it (desired state only).
 	Replaces string `json:"-"`
+	// Earlier is, on a deployed function, the physical name of a
+	// deployment of it under an earlier naming that still exists next to
+	// the current one (a migration stopped before it deleted the earlier
+	// function): the plan retires it (Replaces).
+	Earlier string `json:"-"`
 }
 
 // Namer is implemented by deployers whose physical names differ from the

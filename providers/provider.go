@@ -53,6 +53,14 @@ type Provider struct {
 	Server Server
 	// State is project-local durable key-value state (replay checkpoints).
 	State KV
+	// Drainer is the work Close waits for (the deliveries an in-process
+	// local engine runs), so that a command can show it while it waits
+	// and hand it to a server that outlives the command; nil when Close
+	// waits for nothing worth showing.
+	Drainer Drainer
+	// Exporter writes the project as a template for a deployment pipeline
+	// (evcli export): the same desired state Deployer applies.
+	Exporter Exporter
 
 	// Missing says, by ability, why it is absent (the sentence after
 	// "X is not available on P: ").
@@ -80,11 +88,12 @@ const (
 	AbilityRoute    Ability = "routing"
 	AbilityServe    Ability = "local serve"
 	AbilityState    Ability = "project state"
+	AbilityExport   Ability = "export"
 )
 
 // Abilities lists every ability, in the order Has reports them.
 var Abilities = []Ability{AbilityDeploy, AbilityPublish, AbilityStore, AbilityLogs, AbilityMetrics,
-	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState}
+	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState, AbilityExport}
 
 // Has reports whether p has ability a.
 func (p *Provider) Has(a Ability) bool {
@@ -115,6 +124,8 @@ func (p *Provider) Has(a Ability) bool {
 		return p.Server != nil
 	case AbilityState:
 		return p.State != nil
+	case AbilityExport:
+		return p.Exporter != nil
 	}
 	return false
 }
@@ -190,6 +201,10 @@ type OpenOptions struct {
 	// value refuses it at Open.
 	ArtifactBucket   string
 	LogRetentionDays int
+	// Offline asks for the abilities that need neither credentials nor
+	// the network (Exporter): a cloud driver then checks no credentials
+	// and makes no call; the others it leaves out, saying why.
+	Offline bool
 
 	Now    func() time.Time
 	Sleep  func(ctx context.Context, d time.Duration) error
@@ -252,6 +267,28 @@ type Delivery struct {
 // Provider's Bus, including those of events the functions published in turn.
 type Waiter interface {
 	Wait(ctx context.Context) ([]Delivery, error)
+}
+
+// Drainer is the work a Provider's Close would wait for: deliveries that
+// the command's events caused and that run in this process.
+type Drainer interface {
+	// Pending is how many deliveries Close would still wait for.
+	Pending() int
+	// Drain waits until nothing is pending or ctx ends.
+	Drain(ctx context.Context) error
+	// HandOff gives what is pending to a server of the project that
+	// outlives this process (a running `evcli local serve`), when one
+	// runs. ok is false when there is none (or not yet: ask again); then
+	// nothing changed. After a hand-off (ok, even with an error) Close
+	// waits for nothing, and nothing acknowledged is lost: what the server
+	// did not take is finished by the next process that delivers.
+	HandOff(ctx context.Context) (h HandOff, ok bool, err error)
+}
+
+// HandOff says what Drainer.HandOff gave away and to whom.
+type HandOff struct {
+	Deliveries int
+	To         string // "evcli local serve (pid 4242 at 127.0.0.1:4010)"
 }
 
 // Router says which functions' rules on bus match an event.

@@ -13,12 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/project"
 )
@@ -89,11 +91,13 @@ func (b *fakeBus) take() []putEntry {
 }
 
 // invoker runs one function on one event and returns its stdout lines.
-type invoker func(t *testing.T, fn project.Function, env []string, ev envelope) ([]string, error)
+// reqID is the invocation's request ID, which Lambda hands the handler.
+type invoker func(t *testing.T, fn project.Function, env []string, ev envelope, reqID string) ([]string, error)
 
 type delivery struct {
 	Function   string
 	DetailType string
+	RequestID  string
 	Lines      []string
 }
 
@@ -125,11 +129,12 @@ func runFlow(t *testing.T, p *project.Project, inv invoker, busURL string, bus *
 			for k, v := range fn.Environment {
 				env = append(env, k+"="+v)
 			}
-			lines, err := inv(t, fn, env, ev)
+			reqID := fmt.Sprintf("req-%d", len(out)+1)
+			lines, err := inv(t, fn, env, ev, reqID)
 			if err != nil {
 				t.Fatalf("%s on %s: %v\n%s", fn.Name, ev.DetailType, err, strings.Join(lines, "\n"))
 			}
-			out = append(out, delivery{Function: fn.Name, DetailType: ev.DetailType, Lines: lines})
+			out = append(out, delivery{Function: fn.Name, DetailType: ev.DetailType, RequestID: reqID, Lines: lines})
 			for _, e := range bus.take() {
 				if e.EventBusName != p.Bus {
 					t.Errorf("%s published to bus %q, want %q", fn.Name, e.EventBusName, p.Bus)
@@ -228,6 +233,9 @@ func TestFlows(t *testing.T) {
 							t.Errorf("%s: log line is not one JSON object: %q", d.Function, l)
 							continue
 						}
+						if rec["requestId"] != d.RequestID {
+							t.Errorf("%s: log line requestId %v, want the invocation's %s: %s", d.Function, rec["requestId"], d.RequestID, l)
+						}
 						if rec["correlationId"] != detail.CorrelationID {
 							t.Errorf("%s: log line correlationId %v, want %s: %s", d.Function, rec["correlationId"], detail.CorrelationID, l)
 						}
@@ -289,11 +297,13 @@ func pythonInvoker(t *testing.T, projectDir string) invoker {
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 m = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(m)
-m.handler(json.loads(sys.argv[2]), None)
+class Context:
+    aws_request_id = sys.argv[3]
+m.handler(json.loads(sys.argv[2]), Context())
 `
-	return func(t *testing.T, fn project.Function, env []string, ev envelope) ([]string, error) {
+	return func(t *testing.T, fn project.Function, env []string, ev envelope, reqID string) ([]string, error) {
 		body, _ := json.Marshal(ev)
-		cmd := exec.Command(py, "-c", driver, filepath.Join(projectDir, fn.Source, "app.py"), string(body))
+		cmd := exec.Command(py, "-c", driver, filepath.Join(projectDir, fn.Source, "app.py"), string(body), reqID)
 		cmd.Env = append(os.Environ(), env...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -327,10 +337,10 @@ class EventBridgeClient {
 }
 module.exports = { EventBridgeClient, PutEventsCommand };
 `), 0o644)
-	const driver = `require(process.argv[1]).handler(JSON.parse(process.argv[2]), {}).then(() => {}, (e) => { console.error(e); process.exit(1); });`
-	return func(t *testing.T, fn project.Function, env []string, ev envelope) ([]string, error) {
+	const driver = `require(process.argv[1]).handler(JSON.parse(process.argv[2]), {awsRequestId: process.argv[3]}).then(() => {}, (e) => { console.error(e); process.exit(1); });`
+	return func(t *testing.T, fn project.Function, env []string, ev envelope, reqID string) ([]string, error) {
 		body, _ := json.Marshal(ev)
-		cmd := exec.Command(node, "-e", driver, filepath.Join(projectDir, fn.Source, "index.js"), string(body))
+		cmd := exec.Command(node, "-e", driver, filepath.Join(projectDir, fn.Source, "index.js"), string(body), reqID)
 		cmd.Env = append(os.Environ(), env...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -353,17 +363,20 @@ func goInvoker(t *testing.T, p *project.Project) invoker {
 	binDir := t.TempDir()
 	for _, fn := range p.Functions {
 		bin := filepath.Join(binDir, fn.Name)
-		cmd := exec.Command(goBin, "build", "-tags", "lambda.norpc", "-o", bin, ".")
+		// The flags and environment evcli's packaging uses (for this
+		// machine's architecture): the dependencies compiled here are the
+		// ones deploy finds in the build cache, and the other way round.
+		cmd := exec.Command(goBin, deploy.GoBuildArgs(bin)...)
 		cmd.Dir = filepath.Join(p.Dir, fn.Source)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", fn.Name, err, out)
 		}
 		bins[fn.Name] = bin
 	}
-	return func(t *testing.T, fn project.Function, env []string, ev envelope) ([]string, error) {
+	return func(t *testing.T, fn project.Function, env []string, ev envelope, reqID string) ([]string, error) {
 		body, _ := json.Marshal(ev)
-		rt := newRuntimeAPI(body)
+		rt := newRuntimeAPI(body, reqID)
 		defer rt.close()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -407,7 +420,7 @@ type runtimeAPI struct {
 
 // newRuntimeAPI serves one event to the first /invocation/next and reports
 // the handler's /response or /error; later /next calls wait.
-func newRuntimeAPI(event []byte) *runtimeAPI {
+func newRuntimeAPI(event []byte, reqID string) *runtimeAPI {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -419,7 +432,7 @@ func newRuntimeAPI(event []byte) *runtimeAPI {
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
 		served := false
 		once.Do(func() {
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
+			w.Header().Set("Lambda-Runtime-Aws-Request-Id", reqID)
 			w.Header().Set("Lambda-Runtime-Deadline-Ms", fmt.Sprint(time.Now().Add(time.Minute).UnixMilli()))
 			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:f")
 			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")

@@ -7,10 +7,12 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/evcli/evcli/deploy"
+	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/providers"
 )
 
@@ -151,4 +153,62 @@ func TestLogRetentionSettingIsPlanned(t *testing.T) {
 	}
 	e30.noChange(desired)
 	e.noChange(desired)
+}
+
+// Adding store: dynamodb to a deployed project gives every function's role
+// access to the table: a planned role-policy update of each function (not
+// "Nothing to do"), one PutRolePolicy each, and then no change; removing
+// the store takes the access away again.
+func TestAddingTheStoreUpdatesEveryRolePolicy(t *testing.T) {
+	shim := testenv.NewTTLShim(t, dynaliteEndpoint(t))
+	e := newDeployEnv(t, nil)
+	desired := e.named(e.three())
+	e.mustDeploy(desired, false)
+	withTable := func(table *TableSpec) *deployEnv {
+		e2 := newDeployEnvOn(t, e.srv, "shop")
+		o := e2.d.o
+		o.Table = table
+		e2.d = NewDeployer(e.srv.Config(e.ctx), o)
+		e2.d.ddb = dynamodb.NewFromConfig(e.srv.Config(e.ctx), func(o *dynamodb.Options) { o.BaseEndpoint = awssdk.String(shim.URL) })
+		return e2
+	}
+	for _, step := range []struct {
+		name  string
+		table *TableSpec
+		has   bool
+	}{
+		{"store added", &TableSpec{Name: "shop-events", PartitionKey: "aggregateId", SortKey: "timestamp"}, true},
+		{"store removed", nil, false},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			e2 := withTable(step.table)
+			e2.t = t
+			e.srv.ResetCalls()
+			plan := e2.mustDeploy(desired, false)
+			for _, c := range plan {
+				if c.Action != deploy.Update || len(c.Fields) != 1 || c.Fields[0].String() != "role policy" {
+					t.Errorf("%s: %s %v, want update of the role policy", c.Name, c.Action, c.Fields)
+				}
+			}
+			var puts []string
+			for _, m := range e.srv.MutatingCalls() {
+				if !strings.Contains(m.Resource, StoreWriterFunction) { // the writer that fills the table: TestStoreWriterFillsTheStore
+					puts = append(puts, m.Action+" "+m.Resource)
+				}
+			}
+			slices.Sort(puts)
+			want := []string{"PutRolePolicy " + RoleNameIn("shop", "billing", "us-east-1"), "PutRolePolicy " + RoleNameIn("shop", "orders", "us-east-1"),
+				"PutRolePolicy " + RoleNameIn("shop", "shipping", "us-east-1")}
+			if !slices.Equal(puts, want) {
+				t.Errorf("mutating calls = %q, want one PutRolePolicy per function", puts)
+			}
+			for _, fd := range desired {
+				r, _ := e.srv.Role(RoleNameIn("shop", fd.Name, "us-east-1"))
+				if got := strings.Contains(r.Inline["evcli"], ":table/shop-events"); got != step.has {
+					t.Errorf("%s: role grants the table = %v, want %v:\n%s", fd.Name, got, step.has, r.Inline["evcli"])
+				}
+			}
+			e2.noChange(desired)
+		})
+	}
 }

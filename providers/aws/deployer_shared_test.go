@@ -3,15 +3,8 @@ package aws
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/providers"
 )
 
@@ -101,70 +95,15 @@ func sameChange(a, b providers.ResourceChange) bool {
 	return a.Kind == b.Kind && a.Name == b.Name && a.Action == b.Action && slices.Equal(a.Fields, b.Fields)
 }
 
-// ttlShim stands in front of dynalite, which has no UpdateTimeToLive: it
-// answers UpdateTimeToLive and DescribeTimeToLive from memory and passes
-// every other call through.
-type ttlShim struct {
-	mu   sync.Mutex
-	ttl  map[string]string // table -> attribute
-	seen []string
-}
-
-func (s *ttlShim) handler(target string) http.Handler {
-	u, _ := url.Parse(target)
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
-		s.mu.Lock()
-		s.seen = append(s.seen, op)
-		s.mu.Unlock()
-		if op != "UpdateTimeToLive" && op != "DescribeTimeToLive" {
-			proxy.ServeHTTP(w, r)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		var in struct {
-			TableName               string
-			TimeToLiveSpecification struct {
-				AttributeName string
-				Enabled       bool
-			}
-		}
-		_ = json.Unmarshal(body, &in)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		if op == "UpdateTimeToLive" {
-			s.ttl[in.TableName] = in.TimeToLiveSpecification.AttributeName
-			json.NewEncoder(w).Encode(map[string]any{"TimeToLiveSpecification": in.TimeToLiveSpecification})
-			return
-		}
-		desc := map[string]string{"TimeToLiveStatus": "DISABLED"}
-		if a := s.ttl[in.TableName]; a != "" {
-			desc = map[string]string{"TimeToLiveStatus": "ENABLED", "AttributeName": a}
-		}
-		json.NewEncoder(w).Encode(map[string]any{"TimeToLiveDescription": desc})
-	})
-}
-
-func (s *ttlShim) calls() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.seen)
-}
-
 func TestDeploySharedTableOnDynalite(t *testing.T) {
-	endpoint := dynaliteEndpoint(t)
-	shim := &ttlShim{ttl: map[string]string{}}
-	hs := httptest.NewServer(shim.handler(endpoint))
-	t.Cleanup(hs.Close)
+	shim := testenv.NewTTLShim(t, dynaliteEndpoint(t))
 	e := newDeployEnv(t, func(o *DeployerOptions) {
 		o.Bus = ""
 		o.Table = &TableSpec{Name: "shop-events-deploy", PartitionKey: "aggregateId", SortKey: "timestamp", TTLAttribute: "expiresAt"}
 	})
-	ddb := dynamoClient(hs.URL)
+	ddb := dynamoClient(shim.URL)
 	e.d.ddb = dynamodb.NewFromConfig(awssdk.Config{Region: "us-east-1", Credentials: ddb.Options().Credentials},
-		func(o *dynamodb.Options) { o.BaseEndpoint = awssdk.String(hs.URL); o.Retryer = awssdk.NopRetryer{} })
+		func(o *dynamodb.Options) { o.BaseEndpoint = awssdk.String(shim.URL); o.Retryer = awssdk.NopRetryer{} })
 	ctx := context.Background()
 
 	plan := func() []providers.ResourceChange {
@@ -201,9 +140,7 @@ func TestDeploySharedTableOnDynalite(t *testing.T) {
 		t.Errorf("second plan = %+v, want %+v (a table is never pruned)", got, want)
 	}
 	// TTL switched off behind evcli's back: an update of field ttl.
-	shim.mu.Lock()
-	delete(shim.ttl, "shop-events-deploy")
-	shim.mu.Unlock()
+	shim.DisableTTL("shop-events-deploy")
 	got := plan()
 	if want := []providers.ResourceChange{{Kind: "table", Name: "shop-events-deploy", Action: "update", Fields: []string{"ttl"}}}; !slices.EqualFunc(got, want, sameChange) {
 		t.Errorf("ttl plan = %+v, want %+v", got, want)
@@ -211,7 +148,7 @@ func TestDeploySharedTableOnDynalite(t *testing.T) {
 	if err := e.d.ApplyShared(ctx, got, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(strings.Join(shim.calls(), " "), "UpdateTimeToLive"); n != 2 {
+	if n := strings.Count(strings.Join(shim.Calls(), " "), "UpdateTimeToLive"); n != 2 {
 		t.Errorf("UpdateTimeToLive calls = %d, want 2", n)
 	}
 	// Keys that differ from evcli.yaml are an error naming both.

@@ -72,8 +72,9 @@ type DynamoDBStoreOptions struct {
 }
 
 // DynamoDBStore reads an event-sourced DynamoDB table: partition key the
-// aggregate id, sort key the event time (an RFC 3339 string in UTC, or a
-// number of epoch milliseconds or seconds), and attributes for the event id,
+// aggregate id, sort key the event time (an RFC 3339 string in UTC, which
+// may be followed by "#" and anything, as evcli's store writer adds the
+// event id; or a number of epoch milliseconds or seconds), and attributes for the event id,
 // type, data (a JSON string or a map) and version. Optional attributes
 // "source" and "correlationId" fill the envelope.
 //
@@ -486,7 +487,8 @@ func (s *DynamoDBStore) decode(item map[string]ddbtypes.AttributeValue) (provide
 	}
 	switch v := skv.(type) {
 	case *ddbtypes.AttributeValueMemberS:
-		t, err := time.Parse(time.RFC3339Nano, v.Value)
+		at, _, _ := strings.Cut(v.Value, "#") // the writer's "<time>#<event id>"
+		t, err := time.Parse(time.RFC3339Nano, at)
 		if err != nil {
 			return ev, &providers.Error{Code: providers.InvalidArgument, Resource: where(),
 				Err: fmt.Errorf("sort key is not an RFC 3339 time: %v", err), Hint: "evcli reads sort keys such as 2026-11-01T10:00:00.123Z"}

@@ -5,11 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,66 +22,11 @@ import (
 	"github.com/evcli/evcli/replay"
 )
 
-// dynaliteEndpoint returns EVCLI_DYNALITE_ENDPOINT, or starts dynalite
-// (EVCLI_DYNALITE_BIN, else .ci/node_modules) on a free 127.0.0.1 port for
-// the test. It skips only when node or dynalite is not installed.
-func dynaliteEndpoint(t *testing.T) string {
-	t.Helper()
-	ep, why := startDynalite(t)
-	if why != "" {
-		testenv.Skip(t, "dynalite (a DynamoDB emulator)", why)
-	}
-	return ep
-}
+// dynaliteEndpoint is testenv.Dynalite: a DynamoDB emulator for the test.
+func dynaliteEndpoint(t *testing.T) string { return testenv.Dynalite(t) }
 
-// startDynalite is dynaliteEndpoint that says why dynalite is absent
-// instead of skipping.
-func startDynalite(t *testing.T) (endpoint, absent string) {
-	t.Helper()
-	if ep := os.Getenv("EVCLI_DYNALITE_ENDPOINT"); ep != "" {
-		return ep, ""
-	}
-	bin := os.Getenv("EVCLI_DYNALITE_BIN")
-	if bin == "" {
-		_, file, _, _ := runtime.Caller(0)
-		bin = filepath.Join(filepath.Dir(file), "..", "..", ".ci", "node_modules", ".bin", "dynalite")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		return "", "node is not installed: DynamoDB tests need dynalite (install Node.js, then cd .ci && npm ci)"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Sprintf("dynalite is not installed at %s: run cd .ci && npm ci (or set EVCLI_DYNALITE_BIN or EVCLI_DYNALITE_ENDPOINT)", bin)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--createTableMs", "0", "--deleteTableMs", "0")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dynalite: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dynalite did not listen on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return "http://" + addr, ""
-}
+// startDynalite is testenv.StartDynalite.
+func startDynalite(t *testing.T) (endpoint, absent string) { return testenv.StartDynalite(t) }
 
 func dynamoClient(endpoint string) *dynamodb.Client {
 	cfg := awssdk.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}

@@ -228,3 +228,76 @@ func TestRouteFromTheProjectsRules(t *testing.T) {
 		t.Errorf("receivers = %v", got)
 	}
 }
+
+// The earlier naming's edge cases: a migration interrupted after the new
+// function was made (both exist: the next deploy retires the earlier one),
+// and a function deployed under the earlier naming that evcli.yaml no
+// longer has (deploy --prune deletes it, its role and its rules).
+func TestEarlierNamingLeftoversAreRetired(t *testing.T) {
+	legacy := func(t *testing.T, fns []string) *deployEnv {
+		e := newDeployEnv(t, func(o *DeployerOptions) { o.Functions = fns })
+		old := NewDeployer(e.srv.Config(e.ctx), DeployerOptions{Project: "shop", Bus: "shop-bus", Sleep: e.sleep.Sleep, Functions: fns})
+		old.legacyNaming = true
+		(&deployEnv{t: t, srv: e.srv, d: old, sleep: e.sleep, dir: e.dir, ctx: e.ctx}).mustDeploy(e.three(), false)
+		return e
+	}
+	t.Run("both exist", func(t *testing.T) {
+		e := legacy(t, []string{"orders", "billing", "shipping"})
+		desired := e.named(e.three())
+		// The migration stops before the earlier orders is deleted.
+		e.srv.Inject(awstest.Fault{Service: "lambda", Action: "DeleteFunction", Match: "orders", Code: "AccessDeniedException", Times: -1})
+		if _, results := e.deploy(desired, false); results[0].Err == nil {
+			t.Fatal("the injected failure did not stop the migration of orders")
+		}
+		e.srv.ClearFaults()
+		if _, ok := e.srv.Function("orders"); !ok {
+			t.Fatal("the earlier orders is gone")
+		}
+		if _, ok := e.srv.Function("shop-orders"); !ok {
+			t.Fatal("the new orders was not made")
+		}
+		plan := e.mustDeploy(desired, false)
+		want := map[string]deploy.Action{"orders": deploy.Update, "billing": deploy.Unchanged, "shipping": deploy.Unchanged}
+		if got := actions(plan); !mapsEqual(got, want) {
+			t.Fatalf("plan = %v, want %v", got, want)
+		}
+		if f := plan[0].Fields; len(f) != 1 || f[0].String() != "delete earlier orders" {
+			t.Errorf("orders fields = %v, want [delete earlier orders]", f)
+		}
+		if _, ok := e.srv.Function("orders"); ok {
+			t.Error("the earlier orders still exists")
+		}
+		if _, ok := e.srv.Role(RoleName("shop", "orders")); ok {
+			t.Error("the earlier role of orders still exists")
+		}
+		tg := e.srv.Targets("shop-bus", RuleName("shop", "orders-0"))
+		if len(tg) != 1 || !strings.HasSuffix(tg[0].Arn, ":function:shop-orders:live") {
+			t.Errorf("rule of orders targets %+v", tg)
+		}
+		e.noChange(desired)
+	})
+	t.Run("pruned", func(t *testing.T) {
+		e := legacy(t, []string{"orders", "billing", "shipping"})
+		e.d.o.Functions = []string{"orders", "billing"}
+		e.d = NewDeployer(e.srv.Config(e.ctx), e.d.o)
+		desired := e.named(e.three()[:2])
+		plan := e.mustDeploy(desired, true)
+		want := map[string]deploy.Action{"orders": deploy.Update, "billing": deploy.Update, "shipping": deploy.Delete}
+		if got := actions(plan); !mapsEqual(got, want) {
+			t.Fatalf("plan = %v, want %v", got, want)
+		}
+		if got := e.srv.FunctionNames(); !slices.Equal(got, []string{"shop-billing", "shop-orders"}) {
+			t.Errorf("functions = %v", got)
+		}
+		if _, ok := e.srv.Role(RoleName("shop", "shipping")); ok {
+			t.Error("the earlier role of shipping still exists")
+		}
+		if _, ok := e.srv.Rule("shop-bus", RuleName("shop", "shipping-0")); ok {
+			t.Error("the rule of shipping still exists")
+		}
+		e.srv.ResetCalls()
+		if plan := e.mustDeploy(desired, true); len(plan) != 2 || plan[0].Action != deploy.Unchanged || plan[1].Action != deploy.Unchanged {
+			t.Errorf("second plan = %+v", plan)
+		}
+	})
+}

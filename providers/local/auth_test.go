@@ -57,6 +57,7 @@ func TestServeTrustsOnlyItsOwner(t *testing.T) {
 		{"own endpoint with token", "/evcli/v1/health", "", map[string]string{"Authorization": "Bearer " + token}, "", 200},
 		{"browser form post to send", "/evcli/v1/send", `{"events":[]}`, map[string]string{"Origin": "http://evil.example.com", "Content-Type": "text/plain"}, "", 401},
 		{"reload without token", "/evcli/v1/reload", "", nil, "", 401},
+		{"adopt without token", "/evcli/v1/adopt", `{"deliveries":[]}`, nil, "", 401},
 		{"unsigned PutEvents", "/", putEvents, map[string]string{"X-Amz-Target": "AWSEvents.PutEvents"}, "", 403},
 		{"signed PutEvents from this machine (AWS CLI)", "/", putEvents, map[string]string{"X-Amz-Target": "AWSEvents.PutEvents", "Authorization": sig("AKIAUSER")}, "", 200},
 		{"signed PutEvents with an Origin (a web page)", "/", putEvents, map[string]string{"X-Amz-Target": "AWSEvents.PutEvents", "Authorization": sig("AKIAUSER"), "Origin": "http://evil.example.com"}, "", 403},

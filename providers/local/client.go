@@ -11,10 +11,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/bus"
 	"github.com/evcli/evcli/providers/local/store"
 )
 
@@ -64,7 +64,7 @@ func Running(ctx context.Context, dir string) (*Client, bool) {
 	if err != nil || !ok {
 		return nil, false
 	}
-	c := &Client{addr: addr, token: readToken(dir), http: &http.Client{}}
+	c := &Client{addr: addr, pid: spid, token: readToken(dir), http: &http.Client{}}
 	if c.token == "" {
 		return nil, false
 	}
@@ -80,12 +80,23 @@ func Running(ctx context.Context, dir string) (*Client, bool) {
 // Client talks to a running `evcli local serve`.
 type Client struct {
 	addr  string
+	pid   int    // the server's process
 	token string // from .evcli/serve.token
 	http  *http.Client
 }
 
 // Addr is the server's host:port.
 func (c *Client) Addr() string { return c.addr }
+
+// PID is the server's process id.
+func (c *Client) PID() int { return c.pid }
+
+// Adopt asks the server to deliver what this process gave up (HandOff).
+func (c *Client) Adopt(ctx context.Context, hs []bus.Handed) (int, error) {
+	var res adoptResponse
+	err := c.do(ctx, http.MethodPost, "adopt", adoptRequest{PID: pid(), Deliveries: hs}, &res)
+	return res.Adopted, err
+}
 
 func (c *Client) Close(context.Context) error { return nil }
 
@@ -203,14 +214,51 @@ func (s inProcess) Invoke(ctx context.Context, fn string, payload []byte) (provi
 }
 
 func (s inProcess) Close(ctx context.Context) error {
-	stop := s.e.reportDraining(DrainNoticeAfter, DrainNoticeEvery)
+	if s.e.handedOff.Load() {
+		return s.e.Close() // closed already: nothing is left to wait for
+	}
 	err := s.e.Drain(ctx)
-	stop()
 	cerr := s.e.Close()
 	if err != nil && ctx.Err() != nil {
 		return errors.Join(&StoppedError{Pending: s.e.bus.Abandoned(), Err: ctx.Err()}, cerr)
 	}
 	return errors.Join(err, cerr)
+}
+
+// HandOff gives the deliveries still pending in this process to the
+// project's running `evcli local serve`, if one answers, so that a one-shot
+// command returns at once instead of waiting for them; ok is false when no
+// server runs or the engine is still looking for deliveries to redeliver
+// (ask again later). It closes the engine first: deliveries in progress
+// are cut short and, like queued ones, recorded nowhere (bus.Bus.Close),
+// so the store holds each as unfinished whatever happens next; then the
+// server is told which they are and schedules them (bus.Bus.Adopt). An
+// acknowledged delivery is never lost on the way: if this process dies
+// before the server took them, or the server dies before it finished
+// them, they are unfinished in the store and the next process that
+// delivers alone finishes them (Redeliver), as after kill -9. An attempt
+// cut short here runs again there (at least once, as EventBridge).
+func (s inProcess) HandOff(ctx context.Context) (providers.HandOff, bool, error) {
+	e := s.e
+	if e.handedOff.Load() || e.redelivering() || e.bus.Pending() == 0 {
+		return providers.HandOff{}, false, nil
+	}
+	c, ok := Running(ctx, e.o.Dir)
+	if !ok {
+		return providers.HandOff{}, false, nil
+	}
+	e.handedOff.Store(true)
+	_ = e.bus.Close() // first: nothing more is attempted or recorded here
+	left := e.bus.Left()
+	cerr := e.Close()
+	to := fmt.Sprintf("evcli local serve (pid %d at %s)", c.PID(), c.Addr())
+	n, err := c.Adopt(ctx, left)
+	if err != nil {
+		return providers.HandOff{Deliveries: len(left), To: to}, true, errors.Join(fmt.Errorf(
+			"hand %d %s to %s: %w; they are stored, and the next evcli process that delivers alone (a command, or local serve when it starts again) will finish them",
+			len(left), plural(len(left), "delivery", "deliveries"), to, err), cerr)
+	}
+	return providers.HandOff{Deliveries: n, To: to}, true, cerr
 }
 
 // StoppedError is what closing an in-process session returns when its
@@ -317,36 +365,4 @@ func ReloadServer(dir string) func(ctx context.Context, fn string) error {
 		}
 		return nil
 	}
-}
-
-// A one-shot command that waits for its deliveries at Close says so after
-// DrainNoticeAfter, and again every DrainNoticeEvery, with the count left.
-var (
-	DrainNoticeAfter = time.Second
-	DrainNoticeEvery = 5 * time.Second
-)
-
-// reportDraining reports, through Notef, how many deliveries are still
-// pending while the caller drains; stop ends the reports.
-func (e *Engine) reportDraining(after, every time.Duration) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTimer(after)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			if n := e.bus.Pending(); n > 0 {
-				e.o.Notef("waiting for %d %s to finish… (Ctrl-C leaves them to the next evcli command that delivers)", n, plural(n, "delivery", "deliveries"))
-			}
-			t.Reset(every)
-		}
-	}()
-	return func() { close(done); wg.Wait() }
 }

@@ -23,7 +23,11 @@
 // `evcli local serve` runs an engine in the foreground and registers its
 // address in the store; other commands use it through a Client when it
 // answers, and otherwise start an engine in their own process and wait for
-// its deliveries before they exit (Connect). Every engine holds a shared
+// its deliveries before they exit (Connect); when a server starts while such
+// a command waits, the command hands it the deliveries still pending and
+// exits (inProcess.HandOff, through providers.Drainer: the engine closes
+// recording nothing for them, then POST /evcli/v1/adopt tells the server
+// which they are, bus.Bus.Adopt). Every engine holds a shared
 // flock on .evcli/deliver.lock while it lives; one that starts while no
 // other holds it redelivers, in the background, what killed processes left
 // in flight (bus.Bus.Redeliver), and Drain waits for that too. Deployer

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evcli/evcli/providers"
@@ -35,9 +36,6 @@ type Options struct {
 	// Warnf tells the user of a problem they should fix, such as a stored
 	// rule that no longer compiles (default: standard error).
 	Warnf func(format string, args ...any)
-	// Notef tells the user what a wait is waiting for, such as the
-	// deliveries a one-shot send lets finish (default: Warnf).
-	Notef func(format string, args ...any)
 	// OnRequest is told of each request the endpoints answer, health
 	// checks aside (local serve prints one line each).
 	OnRequest func(providers.ServedRequest)
@@ -87,6 +85,10 @@ type Engine struct {
 	dbMu     sync.RWMutex
 	dbClosed bool
 
+	// handedOff: HandOff gave the pending deliveries to local serve and
+	// closed the engine.
+	handedOff atomic.Bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -108,9 +110,6 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if o.Warnf == nil {
 		o.Warnf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-	}
-	if o.Notef == nil {
-		o.Notef = o.Warnf
 	}
 	db, err := store.Open(o.Dir)
 	if err != nil {
@@ -358,6 +357,38 @@ func (e *Engine) Wait(ctx context.Context, flow string) ([]store.Delivery, error
 	d, err := e.bus.Wait(ctx, flow)
 	e.logs.flush()
 	return d, err
+}
+
+// Adopt delivers, in a flow of its own, what evcli process pid gave up
+// for this engine to finish (bus.Bus.Adopt; see HandOff).
+func (e *Engine) Adopt(ctx context.Context, pid int, hs []bus.Handed) (int, error) {
+	n, err := e.bus.Adopt(ctx, e.bus.NewFlow(), hs)
+	if n > 0 {
+		e.o.Logf("took over %d %s from evcli process %d", n, plural(n, "delivery", "deliveries"), pid)
+	}
+	return n, err
+}
+
+// Pending is how many deliveries Drain would wait for; at least 1 while
+// the redelivery begun at Start is still looking for work.
+func (e *Engine) Pending() int {
+	n := e.bus.Pending()
+	if n == 0 && e.redelivering() {
+		n = 1
+	}
+	return n
+}
+
+func (e *Engine) redelivering() bool {
+	if e.redeliverDone == nil {
+		return false
+	}
+	select {
+	case <-e.redeliverDone:
+		return false
+	default:
+		return true
+	}
 }
 
 // startRedeliver schedules, in the background and in a flow of its own,

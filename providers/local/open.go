@@ -57,8 +57,10 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		Memory:    t,
 		Server:    (*serverAbility)(d),
 		State:     (*stateAbility)(d),
+		Drainer:   (*drainAbility)(d),
 		Missing: map[providers.Ability]string{
 			providers.AbilityRollback: "it keeps no earlier versions; deploy the earlier code again",
+			providers.AbilityExport:   "it runs on this machine, so there is no template to write; pass --provider aws for CloudFormation, SAM or Terraform",
 		},
 	}
 	p.OnClose(d.close)
@@ -459,6 +461,38 @@ func (s projectState) LeaseKV(ctx context.Context, ns, key string) (func(), erro
 	return l.Release, nil
 }
 
+// drainAbility is what Close waits for: the deliveries of an in-process
+// engine (none when the session is a running server's).
+type drainAbility driver
+
+func (a *drainAbility) engine() (inProcess, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.session.(inProcess)
+	return s, ok
+}
+
+func (a *drainAbility) Pending() int {
+	if s, ok := a.engine(); ok && !s.e.handedOff.Load() {
+		return s.e.Pending()
+	}
+	return 0
+}
+
+func (a *drainAbility) Drain(ctx context.Context) error {
+	if s, ok := a.engine(); ok && !s.e.handedOff.Load() {
+		return s.e.Drain(ctx)
+	}
+	return nil
+}
+
+func (a *drainAbility) HandOff(ctx context.Context) (providers.HandOff, bool, error) {
+	if s, ok := a.engine(); ok {
+		return s.HandOff(ctx)
+	}
+	return providers.HandOff{}, false, nil
+}
+
 // serverAbility runs `local serve`.
 type serverAbility driver
 
@@ -492,6 +526,7 @@ var (
 	_ providers.SecretHasher   = (*deployAbility)(nil)
 	_ providers.Invoker        = (*busAbility)(nil)
 	_ providers.Waiter         = (*busAbility)(nil)
+	_ providers.Drainer        = (*drainAbility)(nil)
 	_ providers.EventStore     = (*storeAbility)(nil)
 	_ providers.EnvelopeReader = (*storeAbility)(nil)
 	_ providers.LogSource      = (*storeAbility)(nil)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/local/bus"
 )
 
 // The evcli endpoints (besides the AWS-compatible ones) under this prefix.
@@ -28,6 +29,17 @@ type sendRequest struct {
 
 type waitRequest struct {
 	Flow string `json:"flow"`
+}
+
+// adoptRequest is the body of POST /evcli/v1/adopt: the deliveries an
+// evcli process gave up so that this server delivers them (HandOff).
+type adoptRequest struct {
+	PID        int          `json:"pid"`
+	Deliveries []bus.Handed `json:"deliveries"`
+}
+
+type adoptResponse struct {
+	Adopted int `json:"adopted"`
 }
 
 type invokeRequest struct {
@@ -101,6 +113,19 @@ func (e *Engine) handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, SendResult{Deliveries: d})
+	})
+	mux.HandleFunc("POST "+apiPrefix+"adopt", func(w http.ResponseWriter, r *http.Request) {
+		var req adoptRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad adopt request: " + err.Error()})
+			return
+		}
+		n, err := e.Adopt(r.Context(), req.PID, req.Deliveries)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, adoptResponse{Adopted: n})
 	})
 	mux.HandleFunc("POST "+apiPrefix+"invoke", func(w http.ResponseWriter, r *http.Request) {
 		var req invokeRequest

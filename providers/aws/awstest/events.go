@@ -589,6 +589,7 @@ func (x eventsService) putEvents(in map[string]json.RawMessage) (reply, *apiErro
 	s := x.s
 	results := []map[string]string{}
 	failed := 0
+	var deliveries []Delivery
 	for _, e := range entries {
 		ev := Event{Bus: busName(deref(e.EventBusName)), Source: deref(e.Source), DetailType: deref(e.DetailType),
 			Detail: deref(e.Detail), Resources: e.Resources, TraceHeader: deref(e.TraceHeader)}
@@ -622,8 +623,13 @@ func (x eventsService) putEvents(in map[string]json.RawMessage) (reply, *apiErro
 		b := s.buses[ev.Bus]
 		b.events = append(b.events, ev)
 		results = append(results, map[string]string{"EventId": ev.ID})
+		deliveries = append(deliveries, s.deliveries(ev)...)
 	}
-	return json11(map[string]any{"FailedEntryCount": failed, "Entries": results})
+	rep, e := json11(map[string]any{"FailedEntryCount": failed, "Entries": results})
+	if f := s.deliver; f != nil && len(deliveries) > 0 && e == nil {
+		rep.then = func() (reply, *apiError) { s.startDeliveries(f, deliveries); return rep, nil }
+	}
+	return rep, e
 }
 
 func deref(p *string) string {

@@ -48,6 +48,8 @@ type Server struct {
 	faults []*faultState
 
 	invoke        InvokeFunc
+	deliver       DeliverFunc
+	delivering    sync.WaitGroup
 	putEventsFail func(Event) (code, message string)
 	putTargetFail func(bus, rule string, t Target) (code, message string)
 

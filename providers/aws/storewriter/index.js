@@ -3,9 +3,13 @@
 // as the event-sourcing layout has it. Built into evcli (go:embed) and
 // deployed by evcli deploy; Node's Lambda runtime brings the AWS SDK.
 //
-// Idempotent on the event: the item's key (aggregate id, time) comes from
-// the event alone and the put is conditional on the id being new, so a
-// redelivered event is dropped. The aggregate id, version and correlation
+// Idempotent on the event: the item's key is the aggregate id and
+// "<time>#<event id>" (EventBridge times have whole seconds, so two events of
+// one aggregate in one second need the id to stay apart), which comes from
+// the event alone, and the put is conditional on the item being new, so a
+// redelivered event is dropped. A handler that stores an event it publishes
+// itself uses the same key (the Time it gave PutEvents and the EventId it got
+// back), and the writer's copy is dropped the same way. The aggregate id, version and correlation
 // id are read from the detail as evcli's local store reads them
 // (providers/local/store DeriveKeys); replays (detail._replay) are flagged.
 "use strict";
@@ -16,6 +20,9 @@ const TABLE = process.env.EVCLI_STORE_TABLE;
 // without an aggregate id (DynamoDB keys cannot be empty); evcli reads it
 // back as no aggregate.
 const NO_AGGREGATE = "evcli:event:";
+// SORT_SEP separates the event's time from its id in the sort key; evcli
+// reads the time before it.
+const SORT_SEP = "#";
 
 // firstScalar is the first of vs that is a non-empty string or a number, as text.
 function firstScalar(...vs) {
@@ -35,7 +42,7 @@ function item(ev, keys = K, nowDays = 0) {
   const corr = firstScalar(d.correlationId, d.correlation_id, meta.correlationId, meta.correlation_id);
   const it = {};
   it[keys.aggregate] = { S: agg || NO_AGGREGATE + ev.id };
-  it[keys.sort] = { S: ev.time };
+  it[keys.sort] = { S: ev.time + SORT_SEP + ev.id };
   it[keys.id] = { S: ev.id };
   it[keys.type] = { S: ev["detail-type"] || "" };
   it[keys.data] = { S: JSON.stringify(ev.detail === undefined ? {} : ev.detail) };

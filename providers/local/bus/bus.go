@@ -119,6 +119,8 @@ type Bus struct {
 	workers sync.WaitGroup // delivery workers and retry timers
 
 	abandoned atomic.Int64 // deliveries Close cut short (not recorded)
+	leftMu    sync.Mutex
+	left      []Handed // which they were (Left)
 
 	closeMu sync.RWMutex
 	closed  bool

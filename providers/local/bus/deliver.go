@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -273,6 +274,9 @@ const StatusPending = "pending"
 // Wait and Drain return.
 func (b *Bus) abandon(d *delivery) {
 	b.abandoned.Add(1)
+	b.leftMu.Lock()
+	b.left = append(b.left, Handed{EventSeq: d.eventSeq, RuleID: d.ruleID, Depth: d.depth})
+	b.leftMu.Unlock()
 	b.flows.finish(d.flow, store.Delivery{
 		EventID: d.eventID, EventSeq: d.eventSeq, Function: d.fn, RuleID: d.ruleID, Status: StatusPending, DetailType: d.detailType,
 		Attempts: d.attempts, CorrelationID: d.correlationID, Time: b.o.Now(),
@@ -292,6 +296,23 @@ func (b *Bus) Pending() int {
 // Abandoned is how many deliveries Close left unfinished (and unrecorded)
 // for the next process to redeliver.
 func (b *Bus) Abandoned() int { return int(b.abandoned.Load()) }
+
+// Handed names a delivery that a bus gave up at Close by its event's seq
+// and its rule: what another process's bus needs to take it over (Adopt).
+type Handed struct {
+	EventSeq int64  `json:"seq"`
+	RuleID   string `json:"rule"`
+	// Depth is how many function publishes led to the event (MaxDepth).
+	Depth int `json:"depth,omitempty"`
+}
+
+// Left returns the deliveries Close gave up (see Abandoned), for a
+// process that takes them over (Adopt). Call it after Close.
+func (b *Bus) Left() []Handed {
+	b.leftMu.Lock()
+	defer b.leftMu.Unlock()
+	return slices.Clone(b.left)
+}
 
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("bus: closed")

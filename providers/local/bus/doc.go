@@ -96,4 +96,12 @@
 // failing, so a delivery cut short by Ctrl-C or SIGTERM stays unfinished in
 // the store, exactly as after kill -9, and the next process redelivers it
 // (Abandoned counts them; MarkFinished then leaves the mark alone).
+//
+// Left lists, after Close, the deliveries it gave up (event seq and rule);
+// Adopt, on another process's bus over the same store, schedules those
+// that still have no final outcome. That is how a one-shot command hands
+// what it has not delivered yet to the project's running `local serve`
+// (the local package's HandOff): the giver records nothing, so whichever
+// process dies on the way, each delivery stays unfinished in the store
+// until one records its outcome.
 package bus

@@ -133,3 +133,58 @@ func (b *Bus) MarkFinished(ctx context.Context, through int64) (bool, error) {
 	}
 	return true, nil
 }
+
+// Adopt takes over, in flowID ("" for none), deliveries that another
+// process's bus gave up at Close (its Left): a one-shot command hands what
+// it has not delivered yet to the project's running `local serve` instead
+// of making its user wait. Each is scheduled to its rule's target as
+// deployed now, with the event's stored envelope, unless the store holds a
+// final outcome (ok or failed) for it already or its rule was deleted
+// since (logged). It returns how many it scheduled.
+//
+// The giving process records nothing for what it gave up (as after
+// kill -9), so a delivery Adopt takes is unfinished in the store until
+// this bus records its outcome: if this process stops first, the next
+// process that starts alone redelivers it (Redeliver). Delivery is at
+// least once: an attempt the giver cut short runs again here.
+func (b *Bus) Adopt(ctx context.Context, flowID string, hs []Handed) (int, error) {
+	b.closeMu.RLock()
+	defer b.closeMu.RUnlock()
+	if b.closed {
+		return 0, ErrClosed
+	}
+	if len(hs) == 0 {
+		return 0, nil
+	}
+	type key struct {
+		seq  int64
+		rule string
+	}
+	want := make(map[key]int, len(hs)) // -> depth
+	lo, hi := hs[0].EventSeq, hs[0].EventSeq
+	for _, h := range hs {
+		want[key{h.EventSeq, h.RuleID}] = h.Depth
+		lo, hi = min(lo, h.EventSeq), max(hi, h.EventSeq)
+	}
+	rt := b.routes.Load()
+	scheduled := 0
+	for u, err := range b.o.Store.Unfinished(ctx, lo-1, hi, time.Time{}) {
+		if err != nil {
+			return scheduled, err
+		}
+		for _, id := range u.Rules {
+			depth, ok := want[key{u.Event.Seq, id}]
+			if !ok {
+				continue // another process's, or not handed over
+			}
+			rule, ok := rt.rules[id]
+			if !ok {
+				b.o.Logf("bus: adopt event %s: rule %s was deleted since the event was stored; not delivered", u.Event.ID, id)
+				continue
+			}
+			b.schedule(rt, flowID, depth, u.Event, rule, u.Payload)
+			scheduled++
+		}
+	}
+	return scheduled, nil
+}

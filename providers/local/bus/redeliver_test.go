@@ -208,3 +208,46 @@ func TestPublishRecordsRouting(t *testing.T) {
 		t.Fatalf("Unfinished yielded %+v, %v after every delivery finished", u, err)
 	}
 }
+
+// TestAdoptTakesOverWhatCloseLeft: process A closes while x and y run; it
+// records nothing for them and lists them (Left). B, on the same store,
+// adopts the list: it delivers to x, skips y (its rule was deleted since)
+// and the delivery to done, which has its outcome already; adopting the
+// same list again schedules nothing.
+func TestAdoptTakesOverWhatCloseLeft(t *testing.T) {
+	ctx := context.Background()
+	a, ids := killedProcess(t, map[string]string{"x": matchAll, "y": matchAll, "done": matchAll}, []string{"x", "y"},
+		order(`{"n":1}`), order(`{"n":2}`))
+	a.bus.Close()
+	left := a.bus.Left()
+	if len(left) != 4 || a.bus.Abandoned() != 4 {
+		t.Fatalf("Left = %+v (abandoned %d); want the 4 deliveries to x and y", left, a.bus.Abandoned())
+	}
+	if ds, _ := a.db.Deliveries(ctx, ids); len(ds) != 2 {
+		t.Fatalf("A recorded %+v; want only done's two outcomes", ds)
+	}
+	if err := a.db.SetRules(ctx, "y", nil); err != nil {
+		t.Fatal(err)
+	}
+	b, inv := newBusOn(t, a.db)
+	handed := append(left, Handed{EventSeq: left[0].EventSeq, RuleID: "done-rule"})
+	flow := b.NewFlow()
+	n, err := b.Adopt(ctx, flow, handed)
+	if err != nil || n != 2 {
+		t.Fatalf("Adopt = %d, %v; want 2 (x of both events)", n, err)
+	}
+	ds := waitFlow(t, b, flow)
+	got := map[string]bool{}
+	for _, d := range ds {
+		if d.Function != "x" || d.Status != "ok" {
+			t.Fatalf("adopted delivery %+v, want x ok", d)
+		}
+		got[d.EventID] = true
+	}
+	if len(got) != 2 || !got[ids[0]] || !got[ids[1]] || len(inv.callsOf("y")) != 0 || len(inv.callsOf("done")) != 0 {
+		t.Fatalf("adopted %+v; want x of %v only", ds, ids)
+	}
+	if n, err := b.Adopt(ctx, "", handed); err != nil || n != 0 {
+		t.Fatalf("second Adopt = %d, %v; want 0: every delivery has its outcome", n, err)
+	}
+}

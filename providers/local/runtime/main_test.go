@@ -32,7 +32,10 @@ func buildGoHandler(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
 		goHandlerDir = filepath.Join(tmpRoot, "go")
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(goHandlerDir, "bootstrap"), "./testdata/handlers/testfn")
+		// -trimpath and the tag as evcli's packaging (deploy.GoBuildArgs)
+		// builds, so aws-lambda-go is compiled once for both.
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", filepath.Join(goHandlerDir, "bootstrap"), "./testdata/handlers/testfn")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("building the test handler: %v\n%s", err, out)

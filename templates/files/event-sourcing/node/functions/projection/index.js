@@ -10,12 +10,16 @@ const FUNCTION = 'projection';
 const views = new Map();
 const statuses = { OrderPlaced: 'placed', OrderConfirmed: 'confirmed', OrderRejected: 'rejected' };
 
-// log writes one JSON object per line, with the correlation ID.
+// requestId is the running invocation's (a Lambda instance runs one at a time).
+let requestId;
+
+// log writes one JSON object per line, with the request and correlation IDs.
 function log(level, msg, correlationId, fields) {
-  process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, correlationId, ...fields }) + '\n');
+  process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, requestId, correlationId, ...fields }) + '\n');
 }
 
-exports.handler = async (event) => {
+exports.handler = async (event, context) => {
+  requestId = context && context.awsRequestId;
   const e = event.detail || {};
   const correlationId = e.correlationId || event.id;
   const status = statuses[event['detail-type']];

@@ -12,12 +12,19 @@ VIEWS = {}
 STATUSES = {"OrderPlaced": "placed", "OrderConfirmed": "confirmed", "OrderRejected": "rejected"}
 
 
+# The running invocation's request ID (a Lambda instance runs one at a time).
+_request_id = None
+
+
 def log(level, msg, correlation_id, **fields):
-    """Write one JSON object per line, with the correlation ID."""
-    print(json.dumps({"level": level, "msg": msg, "function": FUNCTION, "correlationId": correlation_id, **fields}), flush=True)
+    """Write one JSON object per line, with the request and correlation IDs."""
+    print(json.dumps({"level": level, "msg": msg, "function": FUNCTION, "requestId": _request_id,
+                      "correlationId": correlation_id, **fields}), flush=True)
 
 
 def handler(event, context):
+    global _request_id
+    _request_id = getattr(context, "aws_request_id", None)
     e = event.get("detail") or {}
     correlation_id = e.get("correlationId") or event.get("id")
     status = STATUSES.get(event.get("detail-type"))

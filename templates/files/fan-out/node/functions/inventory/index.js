@@ -3,12 +3,16 @@
 
 const FUNCTION = 'inventory';
 
-// log writes one JSON object per line, with the correlation ID.
+// requestId is the running invocation's (a Lambda instance runs one at a time).
+let requestId;
+
+// log writes one JSON object per line, with the request and correlation IDs.
 function log(level, msg, correlationId, fields) {
-  process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, correlationId, ...fields }) + '\n');
+  process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, requestId, correlationId, ...fields }) + '\n');
 }
 
-exports.handler = async (event) => {
+exports.handler = async (event, context) => {
+  requestId = context && context.awsRequestId;
   const order = event.detail || {};
   const correlationId = order.correlationId || event.id;
   let units = 0;

@@ -4,12 +4,19 @@ import json
 FUNCTION = "analytics"
 
 
+# The running invocation's request ID (a Lambda instance runs one at a time).
+_request_id = None
+
+
 def log(level, msg, correlation_id, **fields):
-    """Write one JSON object per line, with the correlation ID."""
-    print(json.dumps({"level": level, "msg": msg, "function": FUNCTION, "correlationId": correlation_id, **fields}), flush=True)
+    """Write one JSON object per line, with the request and correlation IDs."""
+    print(json.dumps({"level": level, "msg": msg, "function": FUNCTION, "requestId": _request_id,
+                      "correlationId": correlation_id, **fields}), flush=True)
 
 
 def handler(event, context):
+    global _request_id
+    _request_id = getattr(context, "aws_request_id", None)
     order = event.get("detail") or {}
     correlation_id = order.get("correlationId") or event.get("id")
     items = order.get("items", [])

@@ -11,9 +11,12 @@ const { EventBridgeClient, PutEventsCommand } = require('@aws-sdk/client-eventbr
 // local provider AWS_ENDPOINT_URL_EVENTBRIDGE points at evcli.
 const client = new EventBridgeClient({});
 
-// log writes one JSON object per line, with the correlation ID.
+// requestId is the running invocation's (a Lambda instance runs one at a time).
+let requestId;
+
+// log writes one JSON object per line, with the request and correlation IDs.
 function log(level, msg, correlationId, fields) {
-  process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, correlationId, ...fields }) + '\n');
+  process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, requestId, correlationId, ...fields }) + '\n');
 }
 
 // publish puts one event on the bus named by EVENT_BUS_NAME.
@@ -32,7 +35,8 @@ async function publish(detailType, detail) {
   }
 }
 
-exports.handler = async (event) => {
+exports.handler = async (event, context) => {
+  requestId = context && context.awsRequestId;
   const order = event.detail || {};
   const correlationId = order.correlationId || event.id;
   // The next event carries the order on, with the same correlation ID.

@@ -15,9 +15,14 @@ FUNCTION = "shipment"
 events = boto3.client("events")
 
 
+# The running invocation's request ID (a Lambda instance runs one at a time).
+_request_id = None
+
+
 def log(level, msg, correlation_id, **fields):
-    """Write one JSON object per line, with the correlation ID."""
-    print(json.dumps({"level": level, "msg": msg, "function": FUNCTION, "correlationId": correlation_id, **fields}), flush=True)
+    """Write one JSON object per line, with the request and correlation IDs."""
+    print(json.dumps({"level": level, "msg": msg, "function": FUNCTION, "requestId": _request_id,
+                      "correlationId": correlation_id, **fields}), flush=True)
 
 
 def publish(detail_type, detail):
@@ -34,6 +39,8 @@ def publish(detail_type, detail):
 
 
 def handler(event, context):
+    global _request_id
+    _request_id = getattr(context, "aws_request_id", None)
     order = event.get("detail") or {}
     correlation_id = order.get("correlationId") or event.get("id")
     detail_type = event.get("detail-type")
