@@ -113,6 +113,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		// Not built yet: said as such, never as a limit of Google Cloud.
 		providers.AbilityProbe:  "this evcli build's gcp driver does not probe memory sizes yet",
 		providers.AbilityMemory: "this evcli build's gcp driver does not set memory outside deploy yet; change memory in evcli.yaml and deploy",
+		providers.AbilityExport: "this evcli build does not write Terraform for Google Cloud yet; deploy with evcli deploy",
 		providers.AbilityStore:  "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
 	bus, err := newPubSub(ctx, c, o)
