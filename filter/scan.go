@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // tentry is one level of array nesting on the way to a value: the array
@@ -46,8 +47,7 @@ type state struct {
 	tree    *jval
 	treeErr error
 	treeOK  bool
-	reach   int  // how far into the previous event the scan went
-	touch   byte // keeps the prefetching loads
+	reach   int // how far into the previous event the scan went
 }
 
 func (e *engine) newState() any {
@@ -103,13 +103,17 @@ func (s *state) run(dst []string, ev []byte) ([]string, error) {
 		}
 		return dst, fmt.Errorf("%w", ErrNotObject)
 	}
-	// Touch the cache lines the previous event needed read so that their
-	// misses overlap instead of following the scanner one at a time.
-	var t byte
-	for k := 64; k < s.reach && k < len(ev); k += 64 {
-		t += ev[k]
+	// Ask for the cache lines the previous event needed read so that their
+	// misses overlap instead of following the scanner one at a time, and
+	// for as many lines after the event: events read from a file or a
+	// store page lie one after another, so those are the next event's.
+	// (An address, not a pointer: past the event it may point into
+	// another object or none.)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(ev)))
+	if r := min(s.reach, len(ev)); r > 64 {
+		prefetch(base+64, (r-1)/64)
 	}
-	s.touch = t
+	prefetch(base+uintptr(len(ev)), s.reach/64+1)
 	end, _ := s.object(s.e.root, i, true)
 	s.reach = min(end+64, 2048)
 	if s.err != nil {
