@@ -188,7 +188,7 @@ type affix struct {
 
 type lenMap struct {
 	n int
-	m map[string][]int32
+	t *strTable
 }
 
 // affixSet indexes prefixes or suffixes of one field.
@@ -213,7 +213,7 @@ func (a *affixSet) build() {
 		m[x.s] = append(m[x.s], x.cond)
 	}
 	for n, m := range byLen {
-		a.byLen = append(a.byLen, lenMap{n, m})
+		a.byLen = append(a.byLen, lenMap{n, newStrTable(m)})
 	}
 	sort.Slice(a.byLen, func(i, j int) bool { return a.byLen[i].n < a.byLen[j].n })
 	a.small = nil
@@ -247,15 +247,16 @@ type other struct {
 // fieldIdx holds the candidates of every rule for one field path.
 type fieldIdx struct {
 	id        int32
-	exact     map[string][]int32
+	exact     *strTable
 	exactList []affix // when few exact strings
 	lits      [3][]int32
 	prefix    affixSet
 	suffix    affixSet
 	prefixIC  affixSet
 	suffixIC  affixSet
-	eqIC      map[string][]int32
-	eqICList  []affix // eqIC as a list, when it is small
+	eqIC      map[string][]int32 // folded values (while compiling)
+	eqICList  []affix            // eqIC as a list, when it is small
+	eqICT     *strTable          // eqIC as a table, when it is not
 	exists    []int32
 	ranges    []*matcher // numeric and exact-number candidates, with rangeConds
 	rangeCond []int32
@@ -280,10 +281,11 @@ type fieldIdx struct {
 
 func (f *fieldIdx) build() {
 	if len(f.exactList) > 4 {
-		f.exact = map[string][]int32{}
+		m := map[string][]int32{}
 		for _, x := range f.exactList {
-			f.exact[x.s] = append(f.exact[x.s], x.cond)
+			m[x.s] = append(m[x.s], x.cond)
 		}
+		f.exact = newStrTable(m)
 		f.exactList = nil
 	}
 	f.prefix.build()
@@ -299,6 +301,8 @@ func (f *fieldIdx) build() {
 		}
 		// Keep the order of the conditions stable (map order is not).
 		slices.SortFunc(f.eqICList, func(a, b affix) int { return int(a.cond - b.cond) })
+	} else {
+		f.eqICT = newStrTable(f.eqIC)
 	}
 	f.needFold = f.eqIC != nil || !f.prefixIC.empty() || !f.suffixIC.empty()
 	for _, o := range f.others {

@@ -811,19 +811,45 @@ func (s *state) hit(c int32) {
 }
 
 // affixMaps hits the conditions of the prefixes (or suffixes) of a kept in
-// per-length maps (more than smallAffix of them) that v starts (ends) with.
-func (s *state) affixMaps(a *affixSet, v string, suffix bool) {
+// per-length tables (more than smallAffix of them) that v starts (ends)
+// with; w is v's head word (tail word for suffixes).
+func (s *state) affixMaps(a *affixSet, v string, suffix bool, w uint64) {
 	for _, lm := range a.byLen {
-		if len(v) < lm.n {
+		n := lm.n
+		if len(v) < n {
 			break
 		}
-		k := v[:lm.n]
+		// The words of v's first (last) n bytes.
+		var kh, kt uint64
+		switch {
+		case n <= 8 && !suffix:
+			kh = w & (1<<(uint(n)*8&63) - 1)
+			if n == 8 {
+				kh = w
+			}
+			kt = kh << ((8 - uint(n)) * 8 & 63)
+		case n <= 8:
+			kt = w &^ (^uint64(0) >> (uint(n) * 8 & 63))
+			if n == 8 {
+				kt = w
+			}
+			kh = kt >> ((8 - uint(n)) * 8 & 63)
+		case n <= 16 && !suffix:
+			kh, kt = w, loadStr64(v, n-8)
+		case n <= 16:
+			kh, kt = loadStr64(v, len(v)-n), w
+		default:
+			if suffix {
+				kh, kt = wordsOf(v[len(v)-n:])
+			} else {
+				kh, kt = wordsOf(v[:n])
+			}
+		}
+		k := v[:n]
 		if suffix {
-			k = v[len(v)-lm.n:]
+			k = v[len(v)-n:]
 		}
-		if cs, ok := lm.m[k]; ok {
-			s.hits1(cs)
-		}
+		s.hits1(lm.t.get(k, kh, kt))
 	}
 }
 
@@ -837,7 +863,7 @@ func (s *state) prefixes(a *affixSet, v string, head uint64) {
 		}
 	}
 	if a.byLen != nil {
-		s.affixMaps(a, v, false)
+		s.affixMaps(a, v, false, head)
 	}
 }
 
@@ -851,7 +877,7 @@ func (s *state) suffixes(a *affixSet, v string, tail uint64) {
 		}
 	}
 	if a.byLen != nil {
-		s.affixMaps(a, v, true)
+		s.affixMaps(a, v, true, tail)
 	}
 }
 
@@ -859,11 +885,9 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 	s.markField(f)
 	v := bstr(b)
 	if f.exact != nil {
-		if cs, ok := f.exact[v]; ok {
-			s.hits1(cs)
-		}
+		head, tail := strWords(b)
+		s.hits1(f.exact.get(v, head, tail))
 		if f.moreStr {
-			head, tail := strWords(b)
 			s.leafStrMore(f, v, head, tail)
 		}
 		return
@@ -924,10 +948,8 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 					s.hit(x.cond)
 				}
 			}
-		} else if f.eqIC != nil {
-			if cs, ok := f.eqIC[fs]; ok {
-				s.hits1(cs)
-			}
+		} else if f.eqICT != nil {
+			s.hits1(f.eqICT.get(fs, fh, ft))
 		}
 		if !f.prefixIC.empty() {
 			s.prefixes(&f.prefixIC, fs, fh)
