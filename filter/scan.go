@@ -202,6 +202,10 @@ func skipContainer(ev []byte, i int) int {
 	var inStr uint64 // all ones inside a string
 	var tail [64]byte
 	for i < len(ev) {
+		if haveSkipBlocks && len(ev)-i >= 64 && depth > 0 {
+			adv, d, ins := skipBlocks(&ev[i], len(ev)-i, depth, inStr)
+			i, depth, inStr = i+adv, d, ins
+		}
 		n := len(ev) - i
 		var p *[64]byte
 		if n >= 64 {
