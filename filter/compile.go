@@ -23,6 +23,7 @@ type engine struct {
 	ids      []string // distinct ids, in first-added order
 	rules    []rule
 	conds    []cond
+	anchors  [][]int32 // conds[c].conjs, compact for the scanner
 	conjs    []conj
 	negOnly  []int32 // conjunctions without positive conditions
 	slow     []int32 // rules evaluated on the decoded event
@@ -569,6 +570,10 @@ func compile(ids []string, patterns []*Pattern) *engine {
 			}
 		}
 		e.conds[best].conjs = append(e.conds[best].conjs, int32(j))
+	}
+	e.anchors = make([][]int32, len(e.conds))
+	for c := range e.conds {
+		e.anchors[c] = e.conds[c].conjs
 	}
 	for _, f := range fields {
 		f.build()

@@ -28,7 +28,7 @@ type state struct {
 	epoch uint32
 	err   error
 
-	condStamp, condPlain []uint32
+	cst                  []condState // per condition
 	fieldAny, fieldPlain []uint32
 	ruleDone, idDone     []uint32
 
@@ -53,8 +53,7 @@ type state struct {
 func (e *engine) newState() any {
 	return &state{
 		e:          e,
-		condStamp:  make([]uint32, len(e.conds)),
-		condPlain:  make([]uint32, len(e.conds)),
+		cst:        make([]condState, len(e.conds)),
 		fieldAny:   make([]uint32, e.nfields),
 		fieldPlain: make([]uint32, e.nfields),
 		ruleDone:   make([]uint32, len(e.rules)),
@@ -66,9 +65,10 @@ func (e *engine) newState() any {
 func (s *state) reset(ev []byte) {
 	s.epoch++
 	if s.epoch == 0 { // wrapped: clear the stamps
-		for _, a := range [][]uint32{s.condStamp, s.condPlain, s.fieldAny, s.fieldPlain, s.ruleDone, s.idDone} {
+		for _, a := range [][]uint32{s.fieldAny, s.fieldPlain, s.ruleDone, s.idDone} {
 			clear(a)
 		}
+		clear(s.cst)
 		s.epoch = 1
 	}
 	s.ev = ev
@@ -794,24 +794,32 @@ func (s *state) hits1(cs []int32) {
 	}
 }
 
+// condState records, per match (epoch), that a condition held (stamp) and
+// that it held outside arrays of objects (plain): one cache line for both.
+type condState struct {
+	stamp, plain uint32
+}
+
 func (s *state) hit(c int32) {
 	ep := s.epoch
-	if s.condPlain[c] == ep {
+	cs := &s.cst[c]
+	if cs.plain == ep {
 		return
 	}
 	if len(s.stack) == 0 {
-		s.condPlain[c] = ep
+		cs.plain = ep
 	} else {
 		start := len(s.trails)
 		s.trails = append(s.trails, s.stack...)
 		s.hits = append(s.hits, hitRec{c, int32(start), int32(len(s.stack))})
 	}
-	if s.condStamp[c] == ep {
+	if cs.stamp == ep {
 		return
 	}
-	s.condStamp[c] = ep
-	e := s.e
-	s.cands = append(s.cands, e.conds[c].conjs...)
+	cs.stamp = ep
+	if a := s.e.anchors[c]; len(a) > 0 {
+		s.cands = append(s.cands, a...)
+	}
 }
 
 // affixMaps hits the conditions of the prefixes (or suffixes) of a kept in
@@ -1150,7 +1158,7 @@ func (s *state) decide(j int32) {
 		return
 	}
 	for _, c := range cj.pos {
-		if s.condStamp[c] != ep {
+		if s.cst[c].stamp != ep {
 			return
 		}
 	}
@@ -1169,7 +1177,7 @@ func (s *state) decide(j int32) {
 	}
 	trailed := 0
 	for _, c := range cj.pos {
-		if s.condPlain[c] != ep {
+		if s.cst[c].plain != ep {
 			trailed++
 		}
 	}
@@ -1207,7 +1215,7 @@ func (s *state) consistent(cj *conj) bool {
 	s.pick = s.pick[:0]
 	var conds []int32
 	for _, c := range cj.pos {
-		if s.condPlain[c] != ep {
+		if s.cst[c].plain != ep {
 			conds = append(conds, c)
 		}
 	}
