@@ -23,7 +23,8 @@ type engine struct {
 	ids      []string // distinct ids, in first-added order
 	rules    []rule
 	conds    []cond
-	anchors  [][]int32 // conds[c].conjs, compact for the scanner
+	anchors  [][]int32    // conds[c].conjs, compact for the scanner
+	lazyOf   [][]lazyCand // per condition, its lazy candidates (nil: none)
 	conjs    []conj
 	negOnly  []int32 // conjunctions without positive conditions
 	slow     []int32 // rules evaluated on the decoded event
@@ -245,6 +246,14 @@ type other struct {
 	cond int32
 }
 
+// lazyCand is an anything-but candidate of a condition that anchors no
+// conjunction: it is checked against the field's string value only when a
+// conjunction whose anchor held needs the condition (state.lazyHit).
+type lazyCand struct {
+	f *fieldIdx
+	m *matcher
+}
+
 // fieldIdx holds the candidates of every rule for one field path.
 type fieldIdx struct {
 	id        int32
@@ -266,7 +275,13 @@ type fieldIdx struct {
 	num       numIndex
 	cidrs     []other // cidr candidates (m.prefix)
 	others    []other // anything-but
-	wilds     []wildCand
+	// For string values, others splits into the candidates checked at
+	// once (eagerStr) and lazy: anything-but candidates of conditions
+	// that anchor nothing, checked only when a conjunction needs them
+	// (state.lazyStr).
+	eagerStr []other
+	lazy     []other
+	wilds    []wildCand
 	// wildBy indexes wilds by the first byte of their first piece when a
 	// field has many (wildIndexMin): a value is tried only against those
 	// starting with its first byte and those starting with a star
@@ -577,6 +592,17 @@ func compile(ids []string, patterns []*Pattern) *engine {
 	}
 	for _, f := range fields {
 		f.build()
+		for _, o := range f.others {
+			if o.m.op == opAnythingBut && len(e.anchors[o.cond]) == 0 {
+				f.lazy = append(f.lazy, o)
+				if e.lazyOf == nil {
+					e.lazyOf = make([][]lazyCand, len(e.conds))
+				}
+				e.lazyOf[o.cond] = append(e.lazyOf[o.cond], lazyCand{f, o.m})
+			} else {
+				f.eagerStr = append(f.eagerStr, o)
+			}
+		}
 	}
 	var index func(n *tnode)
 	index = func(n *tnode) {

@@ -29,6 +29,7 @@ type state struct {
 	err   error
 
 	cst                  []condState // per condition
+	lazyRec              []lazyRec   // per field with lazy candidates
 	fieldAny, fieldPlain []uint32
 	ruleDone, idDone     []uint32
 
@@ -54,6 +55,7 @@ func (e *engine) newState() any {
 	return &state{
 		e:          e,
 		cst:        make([]condState, len(e.conds)),
+		lazyRec:    make([]lazyRec, e.nfields),
 		fieldAny:   make([]uint32, e.nfields),
 		fieldPlain: make([]uint32, e.nfields),
 		ruleDone:   make([]uint32, len(e.rules)),
@@ -69,6 +71,7 @@ func (s *state) reset(ev []byte) {
 			clear(a)
 		}
 		clear(s.cst)
+		clear(s.lazyRec)
 		s.epoch = 1
 	}
 	s.ev = ev
@@ -822,6 +825,67 @@ func (s *state) hit(c int32) {
 	}
 }
 
+// lazyRec is a field's string value whose lazy candidates were not
+// checked: the field's only value so far in this match (ep), outside
+// arrays of objects, and a slice of the event (not an unescaped copy).
+type lazyRec struct {
+	ep      uint32
+	flushed bool // the field's values were checked at once instead
+	v       string
+}
+
+// lazyStr defers checking f's lazy candidates against v when v is the
+// field's first value, outside arrays of objects and in the event's
+// bytes; otherwise it checks them now, and the deferred value too.
+func (s *state) lazyStr(f *fieldIdx, v, fs string) {
+	r := &s.lazyRec[f.id]
+	if r.ep != s.epoch {
+		r.ep = s.epoch
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(s.ev)))
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(v))); len(s.stack) == 0 && p >= base && p+uintptr(len(v)) <= base+uintptr(len(s.ev)) {
+			r.flushed, r.v = false, v
+			return
+		}
+		r.flushed = true
+	} else if !r.flushed {
+		r.flushed = true
+		for _, o := range f.lazy {
+			if o.m.matchScalar(kStr, r.v, 0) {
+				s.hitPlain(o.cond)
+			}
+		}
+	}
+	for _, o := range f.lazy {
+		if o.m.matchScalarF(kStr, v, fs, 0) {
+			s.hit(o.cond)
+		}
+	}
+}
+
+// lazyHit checks condition c's lazy candidates against their fields'
+// deferred values and reports whether c now holds.
+func (s *state) lazyHit(c int32) bool {
+	lo := s.e.lazyOf
+	if lo == nil {
+		return false
+	}
+	for _, x := range lo[c] {
+		if r := &s.lazyRec[x.f.id]; r.ep == s.epoch && !r.flushed && x.m.matchScalar(kStr, r.v, 0) {
+			s.hitPlain(c)
+			return true
+		}
+	}
+	return false
+}
+
+// hitPlain is hit for a value outside arrays of objects.
+func (s *state) hitPlain(c int32) {
+	st := s.stack
+	s.stack = s.stack[:0]
+	s.hit(c)
+	s.stack = st
+}
+
 // affixMaps hits the conditions of the prefixes (or suffixes) of a kept in
 // per-length tables (more than smallAffix of them) that v starts (ends)
 // with; w is v's head word (tail word for suffixes).
@@ -992,10 +1056,13 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 			}
 		}
 	}
-	for _, o := range f.others {
+	for _, o := range f.eagerStr {
 		if o.m.matchScalarF(kStr, v, fs, 0) {
 			s.hit(o.cond)
 		}
+	}
+	if len(f.lazy) > 0 {
+		s.lazyStr(f, v, fs)
 	}
 	if len(f.cidrs) > 0 {
 		// Parse the address once for all the field's ranges (as cidrContains).
@@ -1158,7 +1225,7 @@ func (s *state) decide(j int32) {
 		return
 	}
 	for _, c := range cj.pos {
-		if s.cst[c].stamp != ep {
+		if s.cst[c].stamp != ep && !s.lazyHit(c) {
 			return
 		}
 	}
