@@ -95,7 +95,8 @@ func TestTestSupportIsNotLinked(t *testing.T) {
 		t.Fatalf("go list found only %d packages", len(deps))
 	}
 	for _, d := range deps {
-		if strings.HasSuffix(d, "/awstest") || strings.Contains(d, "/providertest") || strings.HasSuffix(d, "/awsfake") {
+		if strings.HasSuffix(d, "/awstest") || strings.Contains(d, "/providertest") || strings.HasSuffix(d, "/awsfake") ||
+			strings.HasSuffix(d, "/awsproject") || strings.HasSuffix(d, "/gcptest") || strings.HasSuffix(d, "/pstest") {
 			t.Errorf("the evcli binary links the test package %s", d)
 		}
 	}

@@ -23,6 +23,8 @@ type engine struct {
 	ids      []string // distinct ids, in first-added order
 	rules    []rule
 	conds    []cond
+	anchors  [][]int32    // conds[c].conjs, compact for the scanner
+	lazyOf   [][]lazyCand // per condition, its lazy candidates (nil: none)
 	conjs    []conj
 	negOnly  []int32 // conjunctions without positive conditions
 	slow     []int32 // rules evaluated on the decoded event
@@ -188,7 +190,7 @@ type affix struct {
 
 type lenMap struct {
 	n int
-	m map[string][]int32
+	t *strTable
 }
 
 // affixSet indexes prefixes or suffixes of one field.
@@ -213,7 +215,7 @@ func (a *affixSet) build() {
 		m[x.s] = append(m[x.s], x.cond)
 	}
 	for n, m := range byLen {
-		a.byLen = append(a.byLen, lenMap{n, m})
+		a.byLen = append(a.byLen, lenMap{n, newStrTable(m)})
 	}
 	sort.Slice(a.byLen, func(i, j int) bool { return a.byLen[i].n < a.byLen[j].n })
 	a.small = nil
@@ -244,18 +246,27 @@ type other struct {
 	cond int32
 }
 
+// lazyCand is an anything-but candidate of a condition that anchors no
+// conjunction: it is checked against the field's string value only when a
+// conjunction whose anchor held needs the condition (state.lazyHit).
+type lazyCand struct {
+	f *fieldIdx
+	m *matcher
+}
+
 // fieldIdx holds the candidates of every rule for one field path.
 type fieldIdx struct {
 	id        int32
-	exact     map[string][]int32
+	exact     *strTable
 	exactList []affix // when few exact strings
 	lits      [3][]int32
 	prefix    affixSet
 	suffix    affixSet
 	prefixIC  affixSet
 	suffixIC  affixSet
-	eqIC      map[string][]int32
-	eqICList  []affix // eqIC as a list, when it is small
+	eqIC      map[string][]int32 // folded values (while compiling)
+	eqICList  []affix            // eqIC as a list, when it is small
+	eqICT     *strTable          // eqIC as a table, when it is not
 	exists    []int32
 	ranges    []*matcher // numeric and exact-number candidates, with rangeConds
 	rangeCond []int32
@@ -264,7 +275,13 @@ type fieldIdx struct {
 	num       numIndex
 	cidrs     []other // cidr candidates (m.prefix)
 	others    []other // anything-but
-	wilds     []wildCand
+	// For string values, others splits into the candidates checked at
+	// once (eagerStr) and lazy: anything-but candidates of conditions
+	// that anchor nothing, checked only when a conjunction needs them
+	// (state.lazyStr).
+	eagerStr []other
+	lazy     []other
+	wilds    []wildCand
 	// wildBy indexes wilds by the first byte of their first piece when a
 	// field has many (wildIndexMin): a value is tried only against those
 	// starting with its first byte and those starting with a star
@@ -280,10 +297,11 @@ type fieldIdx struct {
 
 func (f *fieldIdx) build() {
 	if len(f.exactList) > 4 {
-		f.exact = map[string][]int32{}
+		m := map[string][]int32{}
 		for _, x := range f.exactList {
-			f.exact[x.s] = append(f.exact[x.s], x.cond)
+			m[x.s] = append(m[x.s], x.cond)
 		}
+		f.exact = newStrTable(m)
 		f.exactList = nil
 	}
 	f.prefix.build()
@@ -299,6 +317,8 @@ func (f *fieldIdx) build() {
 		}
 		// Keep the order of the conditions stable (map order is not).
 		slices.SortFunc(f.eqICList, func(a, b affix) int { return int(a.cond - b.cond) })
+	} else {
+		f.eqICT = newStrTable(f.eqIC)
 	}
 	f.needFold = f.eqIC != nil || !f.prefixIC.empty() || !f.suffixIC.empty()
 	for _, o := range f.others {
@@ -566,8 +586,23 @@ func compile(ids []string, patterns []*Pattern) *engine {
 		}
 		e.conds[best].conjs = append(e.conds[best].conjs, int32(j))
 	}
+	e.anchors = make([][]int32, len(e.conds))
+	for c := range e.conds {
+		e.anchors[c] = e.conds[c].conjs
+	}
 	for _, f := range fields {
 		f.build()
+		for _, o := range f.others {
+			if o.m.op == opAnythingBut && len(e.anchors[o.cond]) == 0 {
+				f.lazy = append(f.lazy, o)
+				if e.lazyOf == nil {
+					e.lazyOf = make([][]lazyCand, len(e.conds))
+				}
+				e.lazyOf[o.cond] = append(e.lazyOf[o.cond], lazyCand{f, o.m})
+			} else {
+				f.eagerStr = append(f.eagerStr, o)
+			}
+		}
 	}
 	var index func(n *tnode)
 	index = func(n *tnode) {

@@ -17,25 +17,32 @@
 // The cost of a match therefore grows with the fields the patterns use and the
 // values the event holds, not with the number of rules.
 //
-// The scanner's hot paths: member names are looked up in a per-object
-// open-addressing table keyed by their first (and last) 8 bytes; members no
-// rule reads are passed over by a call-free loop that finds closing quotes a
-// word at a time; unread objects and arrays are skipped 64 bytes at a time
-// from quote, backslash and bracket bit masks (SSE2 on amd64); numbers are
-// parsed 8 digits at a time, and a 17-19 digit number is placed among the
-// numeric bounds from its two-rounding approximation unless a bound lies
-// within that error (then strconv decides). A field with eight or more
-// wildcards keeps them bucketed by the first byte of their first piece. Each object node remembers, per
-// match state, the names of the first 16 members of the last event by
-// position (predSlot): when the next event has the same name at a position,
-// one masked word compare and a 16-bit quote-and-colon check replace the
-// closing-quote search and the table probe. Short string values are
-// compared as a head and a tail word (exact values, prefixes, suffixes,
+// The scanner's hot paths: member names are looked up in a per-object open-
+// addressing table keyed by their first (and last) 8 bytes; members no rule
+// reads are passed over by a call-free loop that finds closing quotes a word
+// at a time; unread objects and arrays are skipped 64 bytes at a time from
+// quote, backslash and bracket bit masks (SSE2 on amd64, whole blocks in AVX2
+// with a carry-less multiply for the in-string mask where the CPU has it);
+// numbers are parsed 8 digits at a time, and a 17-19 digit number is placed
+// among the numeric bounds from its two-rounding approximation unless a bound
+// lies within that error (then strconv decides). A field with eight or more
+// wildcards keeps them bucketed by the first byte of their first piece. Each
+// object node remembers, per match state, the names of the first 16 members of
+// the last event by position (predSlot): when the next event has the same name
+// at a position, one masked word compare and a 16-bit quote-and-colon check
+// replace the closing-quote search and the table probe. Short string values
+// are compared as a head and a tail word (exact values, prefixes, suffixes,
 // wildcard ends, small equals-ignore-case lists; ASCII folded 8 bytes at a
-// time). On little-endian amd64, arm64, 386 and ppc64le those word reads are
-// single unaligned loads after explicit length checks (TestNoOverRead puts
-// events against an unreadable page; TestNoReadPastLen gives them spare
-// capacity there: no read goes past an event's length).
+// time); larger sets of exact, case-folded, prefix and suffix values are open-
+// addressing tables probed by those words (strTable). On little-endian amd64,
+// arm64, 386 and ppc64le those word reads are single unaligned loads after
+// explicit length checks (TestNoOverRead puts events against an unreadable
+// page; TestNoReadPastLen gives them spare capacity there: no read goes past
+// an event's length). Before scanning, the cache lines the last event needed
+// are requested with prefetch hints, and as many past the event's end (a hint
+// reads nothing and never faults): in a file or a store page those lines are
+// the next event's. An anything-but condition that anchors no conjunction is
+// checked against the field's value only when its conjunction's anchor held.
 //
 // Semantics (as EventBridge):
 //   - every field named in a pattern must match (AND); a field matches when any
@@ -66,7 +73,8 @@
 // filter/oracle, and testdata/oracle/corpus.jsonl holds event-ruler's
 // verdicts that the tests check. Pattern.CompatNotes names the constructs
 // of a pattern that list covers. When an event repeats a member name, the
-// first occurrence is used (event-ruler uses all: a deliberate difference). Only the
+// first occurrence is used (event-ruler uses all or the last, by entry
+// point: a deliberate difference, decided in COMPATIBILITY.md). Only the
 // parts of an event a RuleSet reads are checked for JSON syntax; Pattern.Match
 // checks the whole event. RuleSet.AppendMatches does not allocate when the
 // destination has room; a rule whose $or expands to more than 4096

@@ -16,3 +16,8 @@ func load64(b []byte, i int) uint64 {
 func put64(b []byte, i int, x uint64) {
 	*(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i)) = x
 }
+
+// loadStr64 is load64 of a string.
+func loadStr64(s string, i int) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))
+}

@@ -56,8 +56,14 @@ func TestBlockMasks(t *testing.T) {
 func TestSkipContainerRandom(t *testing.T) {
 	r := rand.New(rand.NewSource(4))
 	alphabet := []byte(`"\{}[][[]]{{}}a ,:0`)
-	for n := 0; n < 20000; n++ {
-		b := make([]byte, 1+r.Intn(300))
+	// Without backslashes and with more opening brackets, deep and long:
+	// whole blocks go through skipBlocks where the CPU has it.
+	deep := []byte(`"{[[{{[a ,:0123456789}]`)
+	for n := 0; n < 40000; n++ {
+		if n >= 20000 {
+			alphabet = deep
+		}
+		b := make([]byte, 1+r.Intn(300)+n/20000*r.Intn(600))
 		for k := range b {
 			b[k] = alphabet[r.Intn(len(alphabet))]
 		}

@@ -344,3 +344,53 @@ func TestRuleSetConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyAnythingBut: anything-but conditions that anchor no conjunction
+// (beside an exact value, which is the anchor) are checked only when the
+// anchor held; the RuleSet agrees with the reference evaluator on the
+// value shapes that take the deferred path and those that do not (several
+// values, arrays of scalars and of objects, escapes, numbers, literals).
+func TestLazyAnythingBut(t *testing.T) {
+	patterns := []string{
+		`{"k":["x"],"a":[{"anything-but":["p","q"]}]}`,
+		`{"k":["x"],"a":[{"anything-but":{"prefix":"p"}}]}`,
+		`{"k":["x"],"a":[{"anything-but":{"suffix":"q"}}]}`,
+		`{"k":["x"],"a":[{"anything-but":{"equals-ignore-case":"P"}}]}`,
+		`{"k":["x"],"a":[{"anything-but":{"wildcard":"p*"}}]}`,
+		`{"k":["x"],"a":[{"anything-but":[1,2]}]}`,
+		`{"k":["x"],"a":[{"anything-but":"p"},"q"]}`,
+		`{"k":["x"],"o":{"a":[{"anything-but":"p"}],"b":["1"]}}`,
+		`{"k":["x"],"o":{"a":[{"anything-but":"p"}]}}`,
+		`{"a":[{"anything-but":"p"}]}`,
+	}
+	events := []string{
+		`{"k":"x","a":"p"}`, `{"k":"x","a":"z"}`, `{"a":"z","k":"x"}`, `{"a":"p","k":"x"}`, `{"k":"y","a":"z"}`,
+		`{"k":"x","a":["p","z"]}`, `{"k":"x","a":["z","p"]}`, `{"k":"x","a":["p","q"]}`, `{"k":"x","a":["p"]}`, `{"k":"x","a":[]}`,
+		`{"k":"x","a":"\u0070"}`, `{"k":"x","a":"\u007a"}`, `{"k":"x","a":1}`, `{"k":"x","a":3}`, `{"k":"x","a":null}`,
+		`{"k":"x","a":[1,"p"]}`, `{"k":"x","a":["p",1]}`, `{"k":"x","a":[true]}`, `{"k":"x","a":"P"}`, `{"k":"x","a":"pq"}`,
+		`{"k":"x","o":{"a":"p","b":"1"}}`, `{"k":"x","o":{"a":"z","b":"1"}}`, `{"k":"x","o":[{"a":"p","b":"1"},{"a":"z","b":"2"}]}`,
+		`{"k":"x","o":[{"a":"z","b":"2"},{"a":"p","b":"1"}]}`, `{"k":"x","o":[{"a":"z","b":"1"}]}`, `{"k":"x","o":[{"a":"p"},{"a":"z"}]}`,
+		`{"o":{"a":"z"},"k":"x"}`, `{"k":"x","o":{"a":["p","z"]}}`, `{"k":"x"}`, `{"a":"z"}`,
+	}
+	for _, ps := range patterns {
+		p, err := Parse([]byte(ps))
+		if err != nil {
+			t.Fatalf("%s: %v", ps, err)
+		}
+		rs := NewRuleSet()
+		rs.Add("r", p)
+		for _, ev := range events {
+			want, err := p.Match([]byte(ev))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := rs.Match([]byte(ev))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) == 1) != want {
+				t.Errorf("%s on %s: RuleSet %v, reference %v", ps, ev, got, want)
+			}
+		}
+	}
+}

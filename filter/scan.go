@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // tentry is one level of array nesting on the way to a value: the array
@@ -27,7 +28,8 @@ type state struct {
 	epoch uint32
 	err   error
 
-	condStamp, condPlain []uint32
+	cst                  []condState // per condition
+	lazyRec              []lazyRec   // per field with lazy candidates
 	fieldAny, fieldPlain []uint32
 	ruleDone, idDone     []uint32
 
@@ -46,15 +48,14 @@ type state struct {
 	tree    *jval
 	treeErr error
 	treeOK  bool
-	reach   int  // how far into the previous event the scan went
-	touch   byte // keeps the prefetching loads
+	reach   int // how far into the previous event the scan went
 }
 
 func (e *engine) newState() any {
 	return &state{
 		e:          e,
-		condStamp:  make([]uint32, len(e.conds)),
-		condPlain:  make([]uint32, len(e.conds)),
+		cst:        make([]condState, len(e.conds)),
+		lazyRec:    make([]lazyRec, e.nfields),
 		fieldAny:   make([]uint32, e.nfields),
 		fieldPlain: make([]uint32, e.nfields),
 		ruleDone:   make([]uint32, len(e.rules)),
@@ -66,9 +67,11 @@ func (e *engine) newState() any {
 func (s *state) reset(ev []byte) {
 	s.epoch++
 	if s.epoch == 0 { // wrapped: clear the stamps
-		for _, a := range [][]uint32{s.condStamp, s.condPlain, s.fieldAny, s.fieldPlain, s.ruleDone, s.idDone} {
+		for _, a := range [][]uint32{s.fieldAny, s.fieldPlain, s.ruleDone, s.idDone} {
 			clear(a)
 		}
+		clear(s.cst)
+		clear(s.lazyRec)
 		s.epoch = 1
 	}
 	s.ev = ev
@@ -103,13 +106,17 @@ func (s *state) run(dst []string, ev []byte) ([]string, error) {
 		}
 		return dst, fmt.Errorf("%w", ErrNotObject)
 	}
-	// Touch the cache lines the previous event needed read so that their
-	// misses overlap instead of following the scanner one at a time.
-	var t byte
-	for k := 64; k < s.reach && k < len(ev); k += 64 {
-		t += ev[k]
+	// Ask for the cache lines the previous event needed read so that their
+	// misses overlap instead of following the scanner one at a time, and
+	// for as many lines after the event: events read from a file or a
+	// store page lie one after another, so those are the next event's.
+	// (An address, not a pointer: past the event it may point into
+	// another object or none.)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(ev)))
+	if r := min(s.reach, len(ev)); r > 64 {
+		prefetch(base+64, (r-1)/64)
 	}
-	s.touch = t
+	prefetch(base+uintptr(len(ev)), s.reach/64+1)
 	end, _ := s.object(s.e.root, i, true)
 	s.reach = min(end+64, 2048)
 	if s.err != nil {
@@ -198,6 +205,10 @@ func skipContainer(ev []byte, i int) int {
 	var inStr uint64 // all ones inside a string
 	var tail [64]byte
 	for i < len(ev) {
+		if haveSkipBlocks && len(ev)-i >= 64 && depth > 0 {
+			adv, d, ins := skipBlocks(&ev[i], len(ev)-i, depth, inStr)
+			i, depth, inStr = i+adv, d, ins
+		}
 		n := len(ev) - i
 		var p *[64]byte
 		if n >= 64 {
@@ -786,40 +797,135 @@ func (s *state) hits1(cs []int32) {
 	}
 }
 
+// condState records, per match (epoch), that a condition held (stamp) and
+// that it held outside arrays of objects (plain): one cache line for both.
+type condState struct {
+	stamp, plain uint32
+}
+
 func (s *state) hit(c int32) {
 	ep := s.epoch
-	if s.condPlain[c] == ep {
+	cs := &s.cst[c]
+	if cs.plain == ep {
 		return
 	}
 	if len(s.stack) == 0 {
-		s.condPlain[c] = ep
+		cs.plain = ep
 	} else {
 		start := len(s.trails)
 		s.trails = append(s.trails, s.stack...)
 		s.hits = append(s.hits, hitRec{c, int32(start), int32(len(s.stack))})
 	}
-	if s.condStamp[c] == ep {
+	if cs.stamp == ep {
 		return
 	}
-	s.condStamp[c] = ep
-	e := s.e
-	s.cands = append(s.cands, e.conds[c].conjs...)
+	cs.stamp = ep
+	if a := s.e.anchors[c]; len(a) > 0 {
+		s.cands = append(s.cands, a...)
+	}
+}
+
+// lazyRec is a field's string value whose lazy candidates were not
+// checked: the field's only value so far in this match (ep), outside
+// arrays of objects, and a slice of the event (not an unescaped copy).
+type lazyRec struct {
+	ep      uint32
+	flushed bool // the field's values were checked at once instead
+	v       string
+}
+
+// lazyStr defers checking f's lazy candidates against v when v is the
+// field's first value, outside arrays of objects and in the event's
+// bytes; otherwise it checks them now, and the deferred value too.
+func (s *state) lazyStr(f *fieldIdx, v, fs string) {
+	r := &s.lazyRec[f.id]
+	if r.ep != s.epoch {
+		r.ep = s.epoch
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(s.ev)))
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(v))); len(s.stack) == 0 && p >= base && p+uintptr(len(v)) <= base+uintptr(len(s.ev)) {
+			r.flushed, r.v = false, v
+			return
+		}
+		r.flushed = true
+	} else if !r.flushed {
+		r.flushed = true
+		for _, o := range f.lazy {
+			if o.m.matchScalar(kStr, r.v, 0) {
+				s.hitPlain(o.cond)
+			}
+		}
+	}
+	for _, o := range f.lazy {
+		if o.m.matchScalarF(kStr, v, fs, 0) {
+			s.hit(o.cond)
+		}
+	}
+}
+
+// lazyHit checks condition c's lazy candidates against their fields'
+// deferred values and reports whether c now holds.
+func (s *state) lazyHit(c int32) bool {
+	lo := s.e.lazyOf
+	if lo == nil {
+		return false
+	}
+	for _, x := range lo[c] {
+		if r := &s.lazyRec[x.f.id]; r.ep == s.epoch && !r.flushed && x.m.matchScalar(kStr, r.v, 0) {
+			s.hitPlain(c)
+			return true
+		}
+	}
+	return false
+}
+
+// hitPlain is hit for a value outside arrays of objects.
+func (s *state) hitPlain(c int32) {
+	st := s.stack
+	s.stack = s.stack[:0]
+	s.hit(c)
+	s.stack = st
 }
 
 // affixMaps hits the conditions of the prefixes (or suffixes) of a kept in
-// per-length maps (more than smallAffix of them) that v starts (ends) with.
-func (s *state) affixMaps(a *affixSet, v string, suffix bool) {
+// per-length tables (more than smallAffix of them) that v starts (ends)
+// with; w is v's head word (tail word for suffixes).
+func (s *state) affixMaps(a *affixSet, v string, suffix bool, w uint64) {
 	for _, lm := range a.byLen {
-		if len(v) < lm.n {
+		n := lm.n
+		if len(v) < n {
 			break
 		}
-		k := v[:lm.n]
+		// The words of v's first (last) n bytes.
+		var kh, kt uint64
+		switch {
+		case n <= 8 && !suffix:
+			kh = w & (1<<(uint(n)*8&63) - 1)
+			if n == 8 {
+				kh = w
+			}
+			kt = kh << ((8 - uint(n)) * 8 & 63)
+		case n <= 8:
+			kt = w &^ (^uint64(0) >> (uint(n) * 8 & 63))
+			if n == 8 {
+				kt = w
+			}
+			kh = kt >> ((8 - uint(n)) * 8 & 63)
+		case n <= 16 && !suffix:
+			kh, kt = w, loadStr64(v, n-8)
+		case n <= 16:
+			kh, kt = loadStr64(v, len(v)-n), w
+		default:
+			if suffix {
+				kh, kt = wordsOf(v[len(v)-n:])
+			} else {
+				kh, kt = wordsOf(v[:n])
+			}
+		}
+		k := v[:n]
 		if suffix {
-			k = v[len(v)-lm.n:]
+			k = v[len(v)-n:]
 		}
-		if cs, ok := lm.m[k]; ok {
-			s.hits1(cs)
-		}
+		s.hits1(lm.t.get(k, kh, kt))
 	}
 }
 
@@ -833,7 +939,7 @@ func (s *state) prefixes(a *affixSet, v string, head uint64) {
 		}
 	}
 	if a.byLen != nil {
-		s.affixMaps(a, v, false)
+		s.affixMaps(a, v, false, head)
 	}
 }
 
@@ -847,7 +953,7 @@ func (s *state) suffixes(a *affixSet, v string, tail uint64) {
 		}
 	}
 	if a.byLen != nil {
-		s.affixMaps(a, v, true)
+		s.affixMaps(a, v, true, tail)
 	}
 }
 
@@ -855,11 +961,9 @@ func (s *state) leafStr(f *fieldIdx, b []byte) {
 	s.markField(f)
 	v := bstr(b)
 	if f.exact != nil {
-		if cs, ok := f.exact[v]; ok {
-			s.hits1(cs)
-		}
+		head, tail := strWords(b)
+		s.hits1(f.exact.get(v, head, tail))
 		if f.moreStr {
-			head, tail := strWords(b)
 			s.leafStrMore(f, v, head, tail)
 		}
 		return
@@ -920,10 +1024,8 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 					s.hit(x.cond)
 				}
 			}
-		} else if f.eqIC != nil {
-			if cs, ok := f.eqIC[fs]; ok {
-				s.hits1(cs)
-			}
+		} else if f.eqICT != nil {
+			s.hits1(f.eqICT.get(fs, fh, ft))
 		}
 		if !f.prefixIC.empty() {
 			s.prefixes(&f.prefixIC, fs, fh)
@@ -954,10 +1056,13 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 			}
 		}
 	}
-	for _, o := range f.others {
+	for _, o := range f.eagerStr {
 		if o.m.matchScalarF(kStr, v, fs, 0) {
 			s.hit(o.cond)
 		}
+	}
+	if len(f.lazy) > 0 {
+		s.lazyStr(f, v, fs)
 	}
 	if len(f.cidrs) > 0 {
 		// Parse the address once for all the field's ranges (as cidrContains).
@@ -1120,7 +1225,7 @@ func (s *state) decide(j int32) {
 		return
 	}
 	for _, c := range cj.pos {
-		if s.condStamp[c] != ep {
+		if s.cst[c].stamp != ep && !s.lazyHit(c) {
 			return
 		}
 	}
@@ -1139,7 +1244,7 @@ func (s *state) decide(j int32) {
 	}
 	trailed := 0
 	for _, c := range cj.pos {
-		if s.condPlain[c] != ep {
+		if s.cst[c].plain != ep {
 			trailed++
 		}
 	}
@@ -1177,7 +1282,7 @@ func (s *state) consistent(cj *conj) bool {
 	s.pick = s.pick[:0]
 	var conds []int32
 	for _, c := range cj.pos {
-		if s.condPlain[c] != ep {
+		if s.cst[c].plain != ep {
 			conds = append(conds, c)
 		}
 	}

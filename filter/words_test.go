@@ -1,9 +1,12 @@
 package filter
 
 import (
+	"fmt"
 	"math/rand"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestWords checks the word comparisons against the string functions on
@@ -57,4 +60,61 @@ func TestWords(t *testing.T) {
 func equalSelf(v string, h, tl uint64) bool {
 	x := newAffix(v, 0)
 	return x.equalWords(v, h, tl)
+}
+
+// TestStrTables: a field with enough exact values, equals-ignore-case
+// values, prefixes and suffixes (plain and ignore-case) to be kept in
+// strTables matches as the reference evaluator does, for values and
+// operands of every length class (under 8, 8, 9-16, over 16 bytes) and
+// values that share their words but not their length.
+func TestStrTables(t *testing.T) {
+	ops := []string{"", "prefix", "suffix", "equals-ignore-case", "pi", "si"}
+	vals := []string{"a", "ab", "abc", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq",
+		"abcdefghijklmnopqrstuvwxyz", "hgfedcba", "ponmlkjihgfedcba", "zyxwvutsrqponmlkjihgfedcba", "b", "ba", "Straße", "ÀÉÎ"}
+	for _, op := range ops {
+		rs := NewRuleSet()
+		var ps []*Pattern
+		for i, v := range vals {
+			var c string
+			switch op {
+			case "":
+				c = fmt.Sprintf("%q", v)
+			case "pi":
+				c = fmt.Sprintf(`{"prefix":{"equals-ignore-case":%q}}`, strings.ToUpper(v))
+			case "si":
+				c = fmt.Sprintf(`{"suffix":{"equals-ignore-case":%q}}`, strings.ToUpper(v))
+			default:
+				c = fmt.Sprintf(`{%q:%q}`, op, v)
+			}
+			p, err := Parse([]byte(`{"v":[` + c + `]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps = append(ps, p)
+			rs.Add(strconv.Itoa(i), p)
+		}
+		var evs []string
+		for _, v := range vals {
+			evs = append(evs, v, strings.ToUpper(v), v+"x", "x"+v, v+v, v[:len(v)-1], v[1:])
+		}
+		for _, v := range evs {
+			if !utf8.ValidString(v) {
+				continue
+			}
+			ev := []byte(fmt.Sprintf(`{"v":%q}`, v))
+			got, err := rs.Match(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for i, p := range ps {
+				if ok, _ := p.Match(ev); ok {
+					want = append(want, strconv.Itoa(i))
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s %q: RuleSet %v, reference %v", op, v, got, want)
+			}
+		}
+	}
 }

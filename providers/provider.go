@@ -61,6 +61,9 @@ type Provider struct {
 	// and hand it to a server that outlives the command; nil when Close
 	// waits for nothing worth showing.
 	Drainer Drainer
+	// Exporter writes the project as a template for a deployment pipeline
+	// (evcli export): the same desired state Deployer applies.
+	Exporter Exporter
 
 	// Missing says, by ability, why it is absent (the sentence after
 	// "X is not available on P: ").
@@ -89,11 +92,12 @@ const (
 	AbilityServe    Ability = "local serve"
 	AbilityState    Ability = "project state"
 	AbilityWorkflow Ability = "workflows"
+	AbilityExport   Ability = "export"
 )
 
 // Abilities lists every ability, in the order Has reports them.
 var Abilities = []Ability{AbilityDeploy, AbilityPublish, AbilityStore, AbilityLogs, AbilityMetrics,
-	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState, AbilityWorkflow}
+	AbilityInvoke, AbilityRollback, AbilityProbe, AbilityMemory, AbilityWait, AbilityRoute, AbilityServe, AbilityState, AbilityWorkflow, AbilityExport}
 
 // Has reports whether p has ability a.
 func (p *Provider) Has(a Ability) bool {
@@ -126,6 +130,8 @@ func (p *Provider) Has(a Ability) bool {
 		return p.State != nil
 	case AbilityWorkflow:
 		return p.Workflows != nil
+	case AbilityExport:
+		return p.Exporter != nil
 	}
 	return false
 }
@@ -182,6 +188,10 @@ type OpenOptions struct {
 	// Region (or location) and Profile (credentials profile) where the
 	// cloud has them.
 	Region, Profile string
+	// CloudProject is the cloud's own project or account to deploy into
+	// where it has one (a Google Cloud project id); "" leaves it to the
+	// cloud's standard variables and credentials.
+	CloudProject string
 	// Endpoint overrides every service endpoint (emulators, LocalStack);
 	// drivers also honour their cloud's standard variables.
 	Endpoint string
@@ -200,6 +210,10 @@ type OpenOptions struct {
 	// value refuses it at Open.
 	ArtifactBucket   string
 	LogRetentionDays int
+	// Offline asks for the abilities that need neither credentials nor
+	// the network (Exporter): a cloud driver then checks no credentials
+	// and makes no call; the others it leaves out, saying why.
+	Offline bool
 
 	Now    func() time.Time
 	Sleep  func(ctx context.Context, d time.Duration) error

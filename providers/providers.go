@@ -62,7 +62,9 @@ type EventStore interface {
 }
 
 // EnvelopePage is a page of stored envelopes, in store order: what
-// EnvelopeReader hands its callback. Its slices are the callback's to keep.
+// EnvelopeReader hands its callback. The slices are the callback's to keep,
+// but the bytes of Envelopes may be the store's, valid only until the
+// callback returns: copy what must outlive it.
 type EnvelopePage struct {
 	// FirstSeq is the store position of Envelopes[0]; the others follow it
 	// in order (not necessarily contiguously). Pages sort by it.

@@ -7,6 +7,8 @@ require (
 	quamina.net/go/quamina v1.4.0
 )
 
+require golang.org/x/sys v0.49.0 // indirect
+
 replace github.com/evcli/evcli => ../..
 
 // The proxy serves quamina v1.4.0 under its old path only.

@@ -8,8 +8,9 @@
 #   EVENT_RULER_SRC=/path/to/event-ruler filter/oracle/bench.sh [ROUNDS] [SETS-REGEXP]
 #
 # Builds the oracle first when filter/oracle/build/ruler-bench is missing
-# (see build.sh). The data set is ../shared/data/citylots2-synthetic.json.gz
-# from the repository root, or $EVCLI_CITYLOTS.
+# (see build.sh). The data set is $EVCLI_CITYLOTS (a .json.gz file, such as
+# ../shared/data/citylots2-synthetic.json.gz from the repository root, 213,068
+# events: the README's numbers), else 30,000 generated events.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 rounds=${1:-5}

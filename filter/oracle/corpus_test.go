@@ -70,6 +70,12 @@ var pinned = []struct{ pattern, event, note string }{
 	{`{"a":[{"exactly":"x"}]}`, `{"a":"x"}`, "exactly"},
 	{`{"a.b":["x"]}`, `{"a":{"b":"x"}}`, "dotted field name"},
 	{`{"a":["x"]}`, `{"a":"y","a":"x"}`, "event repeats a member"},
+	{`{"a":["x"]}`, `{"a":"x","a":"y"}`, "event repeats a member: the first matches"},
+	{`{"a":[{"anything-but":"x"}]}`, `{"a":"x","a":"y"}`, "event repeats a member: anything-but"},
+	{`{"a":{"b":["1"],"c":["2"]}}`, `{"a":{"b":"1"},"a":{"c":"2"}}`, "event repeats an object member: event-ruler merges"},
+	{`{"a":["y"]}`, `{"a":"x","b":{"c":[1,2,3]},"a":"y"}`, "event repeats a member after the rest"},
+	{`{"a":{"b":["2"]}}`, `{"a":[{"b":"1"}],"a":{"b":"2"}}`, "event repeats a member: array, then object"},
+	{`{"a":[{"exists":false}]}`, `{"b":1,"b":2}`, "event repeats a member the pattern does not name"},
 	{`{"d":[{"wildcard":"*b"},{"equals-ignore-case":"x"}]}`, `{"d":"C"}`, "candidates interfere"},
 }
 

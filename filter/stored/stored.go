@@ -179,7 +179,9 @@ func (a *accumulator) page(rs *filter.RuleSet, p providers.EnvelopePage) error {
 			rules[id]++
 		}
 		if len(c.cands) < a.samples {
-			c.cands = append(c.cands, candidate{p.FirstSeq, i, env})
+			// A copy: the page's bytes may be the store's, valid
+			// only during this call (providers.EnvelopePage).
+			c.cands = append(c.cands, candidate{p.FirstSeq, i, bytes.Clone(env)})
 		}
 	}
 	a.mu.Lock()

@@ -261,20 +261,13 @@ func (d *Deployer) identity(ctx context.Context) (account, partition string, err
 	return d.account, d.part, nil
 }
 
-func (d *Deployer) busARN(ctx context.Context, bus string) (string, error) {
+// scope spells ARNs with the account's values (from STS, once).
+func (d *Deployer) scope(ctx context.Context) (arnScope, error) {
 	acct, part, err := d.identity(ctx)
 	if err != nil {
-		return "", err
+		return arnScope{}, err
 	}
-	return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", part, d.region, acct, normBus(bus)), nil
-}
-
-func (d *Deployer) tableARN(ctx context.Context, table string) (string, error) {
-	acct, part, err := d.identity(ctx)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, d.region, acct, table), nil
+	return arnScope{Partition: part, Region: d.region, Account: acct}, nil
 }
 
 // ---- retries and errors ----
@@ -667,7 +660,7 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 			checks = append(checks, ruleOK{r: r})
 		}
 	}
-	policies := map[string]map[string]bool{}
+	policies := map[string]invokeGrants{}
 	var pmu sync.Mutex
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(d.o.ReadConcurrency)
@@ -709,7 +702,7 @@ func (d *Deployer) deployed(ctx context.Context, names []string) ([]providers.Fu
 		return nil, err
 	}
 	for _, c := range checks {
-		if !c.ok || !policies[c.r.Meta.Function][statementID(c.r.Bus, c.r.Name)] {
+		if !c.ok || !policies[c.r.Meta.Function].allows(statementID(c.r.Bus, c.r.Name), c.r.Arn) {
 			continue
 		}
 		fd := byName[c.r.Meta.Function]
@@ -823,29 +816,56 @@ func (d *Deployer) fromConfig(name string, c *ltypes.FunctionConfiguration, tags
 	return fd
 }
 
-// policyStatements returns the statement ids of the live alias's resource
-// policy (empty when it has none).
-func (d *Deployer) policyStatements(ctx context.Context, fn string) (map[string]bool, error) {
+// invokeGrants are the statements of the live alias's resource policy:
+// their ids, and the rules (by ARN) EventBridge may invoke the alias for.
+// A permission evcli made is known by its statement id; one CloudFormation
+// or Terraform made from an exported template (whose ids CloudFormation
+// chooses) by its principal and source ARN.
+type invokeGrants struct {
+	sids, sources map[string]bool
+}
+
+// allows reports whether the policy lets rule ruleARN invoke the alias.
+func (g invokeGrants) allows(sid, ruleARN string) bool {
+	return g.sids[sid] || (ruleARN != "" && g.sources[ruleARN])
+}
+
+// policyStatements reads the live alias's resource policy (empty when it
+// has none).
+func (d *Deployer) policyStatements(ctx context.Context, fn string) (invokeGrants, error) {
+	g := invokeGrants{sids: map[string]bool{}, sources: map[string]bool{}}
 	out, err := retry(ctx, d, "function "+fn, func(ctx context.Context) (*lambda.GetPolicyOutput, error) {
 		return d.lambda.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(fn), Qualifier: aws.String(AliasLive)})
 	})
 	if providers.CodeOf(err) == providers.NotFound {
-		return map[string]bool{}, nil
+		return g, nil
 	}
 	if err != nil {
-		return nil, err
+		return g, err
 	}
 	var doc struct {
-		Statement []struct{ Sid string } `json:"Statement"`
+		Statement []struct {
+			Sid       string
+			Effect    string
+			Action    any
+			Principal struct{ Service any }
+			Condition struct {
+				ArnLike map[string]string
+			}
+		} `json:"Statement"`
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(out.Policy)), &doc); err != nil {
-		return nil, wrapDeployErr("function "+fn, fmt.Errorf("resource policy is not JSON: %w", err))
+		return g, wrapDeployErr("function "+fn, fmt.Errorf("resource policy is not JSON: %w", err))
 	}
-	sids := map[string]bool{}
-	for _, s := range doc.Statement {
-		sids[s.Sid] = true
+	for _, st := range doc.Statement {
+		g.sids[st.Sid] = true
+		if st.Effect == "Allow" && st.Principal.Service == "events.amazonaws.com" && st.Action == "lambda:InvokeFunction" {
+			if src := st.Condition.ArnLike["AWS:SourceArn"]; src != "" {
+				g.sources[src] = true
+			}
+		}
 	}
-	return sids, nil
+	return g, nil
 }
 
 // ruleTargets returns the ARNs the rule targets.

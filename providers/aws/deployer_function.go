@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -244,20 +243,8 @@ func configDiff(conf *ltypes.FunctionConfiguration, fd providers.FunctionDeploym
 	return out
 }
 
-// functionTags are the tags evcli keeps on a function.
 func (d *Deployer) functionTags(fd providers.FunctionDeployment) map[string]string {
-	t := map[string]string{TagProject: d.o.Project, TagFunction: fd.Name}
-	if fd.Correlation != "" {
-		t[tagCorrelation] = encodeTagValue(fd.Correlation)
-	}
-	if len(fd.SecretNames) > 0 {
-		s := slices.Clone(fd.SecretNames)
-		slices.Sort(s)
-		if v := strings.Join(s, " "); len(v) <= 256 {
-			t[tagSecrets] = v
-		}
-	}
-	return t
+	return functionTags(d.o.Project, fd)
 }
 
 // syncTags sets and removes evcli's tags where they differ.
@@ -334,7 +321,7 @@ func (d *Deployer) code(ctx context.Context, fd providers.FunctionDeployment) (*
 			Hint: "pass --artifact-bucket BUCKET (an S3 bucket in the same region) to upload it through S3"}
 	}
 	sum := sha256.Sum256(zip)
-	key := fmt.Sprintf("evcli/%s/%s/%s.zip", d.o.Project, fd.Name, base64URL(sum[:]))
+	key := artifactKey(d.o.Project, fd.Name, sum[:])
 	if err := do(ctx, d, "s3 bucket "+d.o.ArtifactBucket, func(ctx context.Context) (*s3.PutObjectOutput, error) {
 		return d.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.o.ArtifactBucket), Key: aws.String(key),
 			Body: strings.NewReader(string(zip)), ContentLength: aws.Int64(int64(len(zip)))})
@@ -342,6 +329,13 @@ func (d *Deployer) code(ctx context.Context, fd providers.FunctionDeployment) (*
 		return nil, err
 	}
 	return &ltypes.FunctionCode{S3Bucket: aws.String(d.o.ArtifactBucket), S3Key: aws.String(key)}, nil
+}
+
+// artifactKey is the S3 key of a function's zip whose SHA-256 is sum: the
+// deployer uploads big zips there, and exported CloudFormation templates
+// point Code at it.
+func artifactKey(project, fn string, sum []byte) string {
+	return fmt.Sprintf("evcli/%s/%s/%s.zip", project, fn, base64URL(sum))
 }
 
 // waitFunction polls GetFunctionConfiguration until the function is Active
@@ -427,7 +421,7 @@ func (d *Deployer) publish(ctx context.Context, fn string, latest *ltypes.Functi
 	}
 	return do(ctx, d, res, func(ctx context.Context) (*lambda.CreateAliasOutput, error) {
 		return d.lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String(fn), Name: aws.String(AliasLive), FunctionVersion: aws.String(ver),
-			Description: aws.String("the version evcli deployed last; evcli rollback moves it")})
+			Description: aws.String(aliasDescription)})
 	})
 }
 
@@ -472,7 +466,7 @@ func (d *Deployer) ensureLogGroup(ctx context.Context, fn, phys string) error {
 	if !exists {
 		err := do(ctx, d, res, func(ctx context.Context) (*cloudwatchlogs.CreateLogGroupOutput, error) {
 			return d.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group),
-				Tags: map[string]string{TagProject: d.o.Project, TagFunction: fn}})
+				Tags: ownerTags(d.o.Project, fn)})
 		})
 		if err != nil && apiCode(err) != "ResourceAlreadyExistsException" {
 			return err

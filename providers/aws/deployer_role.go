@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -37,27 +39,14 @@ type policyStatement struct {
 	Resource []string `json:"Resource"`
 }
 
-// leastPrivilege is the inline policy of a function's role: PutEvents on the
-// project's bus and, with an event-store table, item read/write on it.
+// leastPrivilege is the inline policy of a function's role
+// (leastPrivilegeDoc) with this account's ARNs.
 func (d *Deployer) leastPrivilege(ctx context.Context) (string, error) {
-	bus, err := d.busARN(ctx, d.o.Bus)
+	s, err := d.scope(ctx)
 	if err != nil {
 		return "", err
 	}
-	doc := policyDoc{Version: "2012-10-17", Statement: []policyStatement{
-		{Sid: "PutEventsOnProjectBus", Effect: "Allow", Action: []string{"events:PutEvents"}, Resource: []string{bus}},
-	}}
-	if d.o.Table != nil && d.o.Table.Name != "" {
-		table, err := d.tableARN(ctx, d.o.Table.Name)
-		if err != nil {
-			return "", err
-		}
-		doc.Statement = append(doc.Statement, policyStatement{Sid: "EventStoreReadWrite", Effect: "Allow",
-			Action: []string{"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem",
-				"dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"},
-			Resource: []string{table, table + "/index/*"}})
-	}
-	b, err := json.Marshal(doc)
+	b, err := json.Marshal(leastPrivilegeDoc(s, d.o.Bus, d.o.Table))
 	return string(b), err
 }
 
@@ -72,6 +61,15 @@ func samePolicy(a, b string) bool {
 		return false
 	}
 	return reflect.DeepEqual(va, vb)
+}
+
+// iamTags is tags in IAM's form, sorted by key.
+func iamTags(tags map[string]string) []iamtypes.Tag {
+	out := make([]iamtypes.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, iamtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
 }
 
 func hasTag(tags []iamtypes.Tag, k, v string) bool {
@@ -109,9 +107,8 @@ func (d *Deployer) ensureRole(ctx context.Context, fd providers.FunctionDeployme
 		out, err := retry(ctx, d, res, func(ctx context.Context) (*iam.CreateRoleOutput, error) {
 			return d.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name),
 				AssumeRolePolicyDocument: aws.String(lambdaTrustPolicy),
-				Description:              aws.String("execution role of " + fd.Name + ", managed by evcli (project " + d.o.Project + ")"),
-				Tags: []iamtypes.Tag{{Key: aws.String(TagProject), Value: aws.String(d.o.Project)},
-					{Key: aws.String(TagFunction), Value: aws.String(fd.Name)}}})
+				Description:              aws.String(roleDescription(d.o.Project, fd.Name)),
+				Tags:                     iamTags(ownerTags(d.o.Project, fd.Name))})
 		})
 		if err != nil {
 			return "", false, err

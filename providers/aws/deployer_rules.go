@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -43,23 +45,20 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 	for _, r := range have {
 		existing[key(r.Bus, r.Name)] = r
 	}
-	var sids map[string]bool
+	var grants *invokeGrants
 	wanted := map[string]bool{}
-	for _, spec := range fd.Rules {
-		name := RuleName(d.o.Project, spec.ID)
-		bus := normBus(spec.Bus)
+	for _, want := range desiredRules(d.o.Project, fd) {
+		name, bus := want.Name, want.Bus
 		wanted[key(bus, name)] = true
-		meta := ruleMeta{Project: d.o.Project, Function: fd.Name, ID: spec.ID, Bus: spec.Bus}
-		pattern := compactJSON(spec.Pattern)
 		res := "rule " + name
 		cur, ok := existing[key(bus, name)]
 		ruleARN := cur.Arn
 		enabled := cur.State == "" || cur.State == string(ebtypes.RuleStateEnabled)
-		if !ok || compactJSON([]byte(cur.Pattern)) != pattern || cur.Description != meta.description() || !enabled {
+		if !ok || compactJSON([]byte(cur.Pattern)) != want.Pattern || cur.Description != want.Description || !enabled {
 			out, err := retry(ctx, d, res, func(ctx context.Context) (*eventbridge.PutRuleOutput, error) {
 				return d.events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(bus),
-					EventPattern: aws.String(pattern), Description: aws.String(meta.description()), State: ebtypes.RuleStateEnabled,
-					Tags: []ebtypes.Tag{{Key: aws.String(TagProject), Value: aws.String(d.o.Project)}, {Key: aws.String(TagFunction), Value: aws.String(fd.Name)}}})
+					EventPattern: aws.String(want.Pattern), Description: aws.String(want.Description), State: ebtypes.RuleStateEnabled,
+					Tags: ebTags(want.Tags)})
 			})
 			if err != nil {
 				return err
@@ -94,13 +93,15 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 				return wrapDeployErr(res, fmt.Errorf("PutTargets failed: %s: %s", aws.ToString(fe.ErrorCode), aws.ToString(fe.ErrorMessage)))
 			}
 		}
-		if sids == nil {
-			if sids, err = d.policyStatements(ctx, d.physical(fd.Name)); err != nil {
+		if grants == nil {
+			g, err := d.policyStatements(ctx, d.physical(fd.Name))
+			if err != nil {
 				return err
 			}
+			grants = &g
 		}
-		sid := statementID(bus, name)
-		if !sids[sid] {
+		sid := want.StatementID
+		if !grants.allows(sid, ruleARN) {
 			err := do(ctx, d, "function "+d.physical(fd.Name), func(ctx context.Context) (*lambda.AddPermissionOutput, error) {
 				return d.lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String(d.physical(fd.Name)), Qualifier: aws.String(AliasLive),
 					StatementId: aws.String(sid), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("events.amazonaws.com"),
@@ -109,7 +110,7 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 			if err != nil && providers.CodeOf(err) != providers.Conflict {
 				return err
 			}
-			sids[sid] = true
+			grants.sids[sid] = true
 		}
 	}
 	for _, r := range have {
@@ -125,15 +126,20 @@ func (d *Deployer) syncRules(ctx context.Context, fd providers.FunctionDeploymen
 
 // ruleARN is the ARN of rule name on bus.
 func (d *Deployer) ruleARN(ctx context.Context, bus, name string) (string, error) {
-	acct, part, err := d.identity(ctx)
+	s, err := d.scope(ctx)
 	if err != nil {
 		return "", err
 	}
-	path := name
-	if bus != "default" {
-		path = bus + "/" + name
+	return s.ruleARN(bus, name), nil
+}
+
+// ebTags is tags in EventBridge's form, sorted by key.
+func ebTags(tags map[string]string) []ebtypes.Tag {
+	out := make([]ebtypes.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, ebtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
-	return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", part, d.region, acct, path), nil
+	return out
 }
 
 // deleteRule removes a rule's targets, the rule and, with permission, the

@@ -36,6 +36,9 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if err != nil {
 		return nil, err
 	}
+	if o.Offline {
+		return openOffline(cfg.Region, o), nil
+	}
 	if o.Endpoint != "" {
 		cfg.BaseEndpoint = awssdk.String(o.Endpoint)
 	}
@@ -44,8 +47,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	}
 	sleep := o.Sleep
 	physical := func(fn string) string { return FunctionName(o.Project, fn) }
-	dopts := DeployerOptions{Project: o.Project, Functions: o.Functions, Bus: o.Bus, ArtifactBucket: o.ArtifactBucket,
-		LogRetentionDays: o.LogRetentionDays, Sleep: sleep, Workflows: o.Workflows}
+	dopts := deployerOptions(o)
 	var store providers.EventStore
 	missing := map[providers.Ability]string{
 		providers.AbilityWait:  "EventBridge and Lambda deliver asynchronously; follow the deliveries with evcli tail",
@@ -54,14 +56,6 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	}
 	if o.Store.Type == "dynamodb" {
 		k := o.Store.Keys
-		// The table is created with the keys the store reads: the defaults
-		// where the options name none.
-		keys := StoreKeys{Aggregate: k.Aggregate, Sort: k.Sort}
-		keys.defaults()
-		full := StoreKeys{Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type, Data: k.Data, Version: k.Version}
-		full.defaults()
-		dopts.Table = &TableSpec{Name: o.Store.Table, PartitionKey: keys.Aggregate, SortKey: keys.Sort, TTLAttribute: k.TTL,
-			ID: full.ID, Type: full.Type, Data: full.Data, Version: full.Version, TTLDays: o.Store.TTLDays}
 		store = NewDynamoDBStore(dynamodb.NewFromConfig(cfg), DynamoDBStoreOptions{
 			Table:  o.Store.Table,
 			Region: cfg.Region,
@@ -89,12 +83,44 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		Prober:     tuner,
 		Memory:     tuner,
 		Workflows:  &workflowAbility{d: d, sleep: sleepOr(sleep), poll: time.Second},
+		Exporter:   NewExporter(cfg.Region, dopts),
 		Missing:    missing,
 	}
 	if store != nil {
 		p.Store = store
 	}
 	return p, nil
+}
+
+// deployerOptions are the Deployer's (and the Exporter's) options from
+// Open's: the project, its functions and bus, and the event-store table
+// when store.type is dynamodb, created with the keys the store reads (the
+// defaults where the options name none).
+func deployerOptions(o providers.OpenOptions) DeployerOptions {
+	dopts := DeployerOptions{Project: o.Project, Functions: o.Functions, Bus: o.Bus, ArtifactBucket: o.ArtifactBucket,
+		LogRetentionDays: o.LogRetentionDays, Sleep: o.Sleep, Workflows: o.Workflows}
+	if o.Store.Type == "dynamodb" {
+		k := o.Store.Keys
+		keys := StoreKeys{Aggregate: k.Aggregate, Sort: k.Sort}
+		keys.defaults()
+		full := StoreKeys{Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type, Data: k.Data, Version: k.Version}
+		full.defaults()
+		dopts.Table = &TableSpec{Name: o.Store.Table, PartitionKey: keys.Aggregate, SortKey: keys.Sort, TTLAttribute: k.TTL,
+			ID: full.ID, Type: full.Type, Data: full.Data, Version: full.Version, TTLDays: o.Store.TTLDays}
+	}
+	return dopts
+}
+
+// openOffline is the provider opened with o.Offline: the Exporter alone,
+// with no credentials checked and no call made.
+func openOffline(region string, o providers.OpenOptions) *providers.Provider {
+	p := &providers.Provider{Name: "aws", Exporter: NewExporter(region, deployerOptions(o)), Missing: map[providers.Ability]string{}}
+	for _, a := range providers.Abilities {
+		if !p.Has(a) {
+			p.Missing[a] = "the provider was opened offline, for export only"
+		}
+	}
+	return p
 }
 
 // checkCredentials retrieves credentials once, so that a missing one is one

@@ -100,14 +100,13 @@ func (d *Deployer) storeWriter() (*providers.FunctionDeployment, error) {
 			return nil, err
 		}
 	}
-	keys, _ := json.Marshal(storeWriterKeys{Aggregate: t.PartitionKey, Sort: t.SortKey, ID: t.ID, Type: t.Type,
-		Data: t.Data, Version: t.Version, TTL: t.TTLAttribute, TTLDays: t.TTLDays})
-	return &providers.FunctionDeployment{
-		Name: StoreWriterFunction, Runtime: "nodejs22.x", Handler: "index.handler", Architecture: "arm64",
-		MemoryMB: 128, TimeoutS: 10, CodeSha256: sha, ArtifactPath: path,
-		Env:   map[string]string{"EVCLI_STORE_TABLE": t.Name, "EVCLI_STORE_KEYS": string(keys)},
-		Rules: []providers.RuleSpec{{ID: StoreWriterFunction, Bus: d.o.Bus, Pattern: json.RawMessage(StoreWriterPattern)}},
-	}, nil
+	return writerDeployment(t, d.o.Bus, sha, path), nil
+}
+
+// json is what EVCLI_STORE_KEYS holds.
+func (k storeWriterKeys) json() string {
+	b, _ := json.Marshal(k)
+	return string(b)
 }
 
 // planStoreWriter compares the writer with what is deployed.

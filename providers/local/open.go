@@ -68,6 +68,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		Drainer:   (*drainAbility)(d),
 		Missing: map[providers.Ability]string{
 			providers.AbilityRollback: "it keeps no earlier versions; deploy the earlier code again",
+			providers.AbilityExport:   "it runs on this machine, so there is no template to write; pass --provider aws for CloudFormation, SAM or Terraform",
 		},
 	}
 	p.OnClose(d.close)

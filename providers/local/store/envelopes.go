@@ -20,7 +20,8 @@ type EnvelopePage = providers.EnvelopePage
 // Until and Types; the other fields must be zero), a page at a time, read by
 // up to readers connections over disjoint seq ranges: fn is called from
 // several goroutines at once, and pages come in no particular order (each
-// page is in seq order). Nothing is decoded: this is the read path of a scan
+// page is in seq order). A page's envelopes are the driver's bytes, valid
+// until fn returns. Nothing is decoded: this is the read path of a scan
 // that matches the stored bytes (`evcli filter test --since`).
 func (d *DB) EachEnvelopes(ctx context.Context, q providers.EventQuery, readers int, fn func(EnvelopePage) error) error {
 	if len(q.AggregateIDs) > 0 || q.AfterSeq != 0 || q.Limit != 0 || q.ExcludeReplays {
@@ -87,14 +88,29 @@ func (d *DB) envelopeRange(ctx context.Context, q providers.EventQuery, from, to
 		var (
 			n           int
 			first, last sql.NullInt64
-			all         []byte
+			all         sql.RawBytes
 		)
-		err := d.r.QueryRowContext(ctx, `SELECT count(*), min(seq), max(seq), group_concat(payload, char(10)) FROM (`+inner+`)`, args...).Scan(&n, &first, &last, &all)
+		// The page as a BLOB and scanned into RawBytes: the driver's
+		// bytes, not a string copied twice more (TEXT to string to
+		// []byte). They stay valid until rows.Close, after fn.
+		rows, err := d.r.QueryContext(ctx, `SELECT count(*), min(seq), max(seq), CAST(group_concat(payload, char(10)) AS BLOB) FROM (`+inner+`)`, args...)
 		if err != nil {
 			return d.wrap("query envelopes", err)
 		}
+		if !rows.Next() {
+			err := rows.Err()
+			rows.Close()
+			if err == nil {
+				err = sql.ErrNoRows
+			}
+			return d.wrap("query envelopes", err)
+		}
+		if err := rows.Scan(&n, &first, &last, &all); err != nil {
+			rows.Close()
+			return d.wrap("query envelopes", err)
+		}
 		if n == 0 {
-			return nil
+			return rows.Close()
 		}
 		p := EnvelopePage{FirstSeq: first.Int64, DetailTypes: make([]string, 0, n), Envelopes: make([][]byte, 0, n)}
 		for len(all) > 0 {
@@ -113,10 +129,15 @@ func (d *DB) envelopeRange(ctx context.Context, q providers.EventQuery, from, to
 			p.DetailTypes, p.Envelopes = append(p.DetailTypes, t), append(p.Envelopes, env)
 		}
 		if len(p.Envelopes) != n {
+			rows.Close()
 			return fmt.Errorf("store: envelope page after seq %d: %d envelopes, %d rows", after, len(p.Envelopes), n)
 		}
 		after = last.Int64
-		if err := fn(p); err != nil {
+		err = fn(p)
+		if cerr := rows.Close(); err == nil && cerr != nil {
+			err = d.wrap("query envelopes", cerr)
+		}
+		if err != nil {
 			return err
 		}
 		if n < envelopePageSize {

@@ -1,0 +1,547 @@
+package gcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	functions "cloud.google.com/go/functions/apiv2"
+	"cloud.google.com/go/functions/apiv2/functionspb"
+	gax "github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/iterator"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// Labels and environment variables evcli keeps on a function. Labels are
+// what Google can filter the listing by (lower case values); the exact
+// names and the rules travel in the function's environment, where the
+// entrypoint's guard reads them too. Deployed leaves the EVCLI_ variables
+// out of the environment it reports.
+const (
+	LabelProject     = "evcli-project"
+	LabelSource      = "evcli-source"        // the source zip's SHA-256, base32, lower case
+	LabelMaxInstance = "evcli-max-instances" // "set": evcli.yaml's concurrency is the function's max instances
+	LabelAccount     = "evcli-service-account"
+
+	EnvProject     = "EVCLI_PROJECT"
+	EnvFunction    = "EVCLI_FUNCTION"
+	EnvRules       = "EVCLI_RULES"
+	EnvCorrelation = "EVCLI_CORRELATION"
+)
+
+// EnvGuard opts a project into the in-function guard: a rule whose pattern
+// Pub/Sub cannot enforce whole is deployed only when it is "in-function",
+// which says the function's code matches the whole pattern (the rules are
+// in its EVCLI_RULES) and acknowledges what does not match. evcli does not
+// generate that entrypoint for gcp yet: the opt-in is the user's word.
+const EnvGuard = "EVCLI_GCP_GUARD"
+
+// deployer deploys a project's functions to Cloud Functions (2nd gen) and
+// its rules as Pub/Sub push subscriptions; it is also the project's shared
+// deployer (the bus topic), invoker and router.
+type deployer struct {
+	fn      *functions.FunctionClient
+	bus     *pubSub
+	c       *config
+	project string
+	sleep   func(context.Context, time.Duration) error
+	http    *http.Client
+	guard   bool
+	warnf   func(string, ...any)
+}
+
+func newDeployer(ctx context.Context, c *config, bus *pubSub, o providers.OpenOptions) (*deployer, error) {
+	client, err := functions.NewFunctionClient(ctx, c.clientOptions(c.functions)...)
+	if err != nil {
+		return nil, classify("cloudfunctions", err)
+	}
+	sleep := o.Sleep
+	if sleep == nil {
+		sleep = providers.Sleep
+	}
+	return &deployer{fn: client, bus: bus, c: c, project: o.Project, sleep: sleep, http: http.DefaultClient,
+		guard: c.getenv(EnvGuard) == "in-function", warnf: o.Warnf}, nil
+}
+
+func (d *deployer) close() error { return d.fn.Close() }
+
+// As exposes the client: **functions.FunctionClient.
+func (d *deployer) As(target any) bool {
+	if t, ok := target.(**functions.FunctionClient); ok {
+		*t = d.fn
+		return true
+	}
+	return false
+}
+
+func (d *deployer) parent() string {
+	return "projects/" + d.c.cloudProject + "/locations/" + d.c.region
+}
+
+func (d *deployer) fullName(fn string) string {
+	return d.parent() + "/functions/" + FunctionID(d.project, fn)
+}
+
+// PhysicalName implements providers.Namer.
+func (d *deployer) PhysicalName(fn string) string { return FunctionID(d.project, fn) }
+
+// Deployed lists the project's functions (label evcli-project, then the
+// exact project in the environment) with one paged ListFunctions: read
+// calls only.
+func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment, error) {
+	it := d.fn.ListFunctions(ctx, &functionspb.ListFunctionsRequest{Parent: d.parent(),
+		Filter: fmt.Sprintf(`labels.%s="%s"`, LabelProject, LabelValue(d.project))})
+	var out []providers.FunctionDeployment
+	for {
+		f, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return nil, classify("functions in "+d.parent(), err)
+		}
+		if fd, ok := d.toDeployment(f); ok {
+			out = append(out, fd)
+		}
+	}
+	return out, nil
+}
+
+// DeployedFunctions implements providers.NamedReader: one GetFunction each.
+func (d *deployer) DeployedFunctions(ctx context.Context, names []string) ([]providers.FunctionDeployment, error) {
+	var out []providers.FunctionDeployment
+	for _, n := range names {
+		f, err := d.fn.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: d.fullName(n)})
+		if providers.CodeOf(classify("", err)) == providers.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, classify("function "+n, err)
+		}
+		if fd, ok := d.toDeployment(f); ok {
+			out = append(out, fd)
+		}
+	}
+	return out, nil
+}
+
+// toDeployment reads a function as evcli deployed it; ok is false for a
+// function of another project.
+func (d *deployer) toDeployment(f *functionspb.Function) (providers.FunctionDeployment, bool) {
+	sc := f.GetServiceConfig()
+	env := sc.GetEnvironmentVariables()
+	if env[EnvProject] != d.project || env[EnvFunction] == "" {
+		return providers.FunctionDeployment{}, false
+	}
+	fd := providers.FunctionDeployment{
+		Name:         env[EnvFunction],
+		PhysicalName: f.Name[strings.LastIndex(f.Name, "/")+1:],
+		Runtime:      evcliRuntime(f.GetBuildConfig().GetRuntime()),
+		Handler:      f.GetBuildConfig().GetEntryPoint(),
+		Architecture: "x86_64",
+		MemoryMB:     memoryMB(sc.GetAvailableMemory()),
+		TimeoutS:     int(sc.GetTimeoutSeconds()),
+		CodeSha256:   codeSha256(f.Labels[LabelSource]),
+		Correlation:  env[EnvCorrelation],
+		Env:          map[string]string{},
+	}
+	if f.Labels[LabelMaxInstance] == "set" {
+		fd.Concurrency = int(sc.GetMaxInstanceCount())
+	}
+	if f.Labels[LabelAccount] == "set" {
+		fd.Role = sc.GetServiceAccountEmail()
+	}
+	for k, v := range env {
+		if !strings.HasPrefix(k, "EVCLI_") {
+			fd.Env[k] = v
+		}
+	}
+	if r := env[EnvRules]; r != "" {
+		if err := json.Unmarshal([]byte(r), &fd.Rules); err != nil {
+			fd.Drift = append(fd.Drift, "rules unreadable ("+EnvRules+" was changed outside evcli)")
+		}
+	}
+	if f.State != functionspb.Function_ACTIVE {
+		fd.Drift = append(fd.Drift, "state "+f.State.String())
+	}
+	return fd, true
+}
+
+// Runtimes: evcli.yaml names them as Lambda does; Cloud Functions as
+// python312, nodejs22.
+func gcfRuntime(rt string) (string, error) {
+	switch {
+	case strings.HasPrefix(rt, "python3."):
+		return "python3" + strings.TrimPrefix(rt, "python3."), nil
+	case strings.HasPrefix(rt, "nodejs") && strings.HasSuffix(rt, ".x"):
+		return strings.TrimSuffix(rt, ".x"), nil
+	case strings.HasPrefix(rt, "provided"):
+		return "", &providers.Error{Code: providers.InvalidArgument, Resource: "runtime " + rt,
+			Err:  errors.New("Cloud Functions builds Go from source with Google's buildpacks; a provided.* bootstrap binary does not run there"),
+			Hint: "deploy Go handlers to gcp as a functions-framework-go package (go.mod at the function's root)"}
+	}
+	return rt, nil
+}
+
+func evcliRuntime(rt string) string {
+	switch {
+	case strings.HasPrefix(rt, "python3") && len(rt) > len("python3"):
+		return "python3." + strings.TrimPrefix(rt, "python3")
+	case strings.HasPrefix(rt, "nodejs"):
+		return rt + ".x"
+	}
+	return rt
+}
+
+// memoryMB reads available_memory ("256M", "512Mi", "1Gi", "2G", bytes) in
+// MiB. M and G are read as Mi and Gi, as Google's memory tiers name them
+// (its default, "256M", is the 256 MiB tier).
+func memoryMB(s string) int {
+	num := strings.TrimRight(s, "kKMGiT")
+	unit := s[len(num):]
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0
+	}
+	switch unit {
+	case "k":
+		n /= 1000 * 1.048576
+	case "Ki":
+		n /= 1024
+	case "", "B":
+		n /= 1 << 20
+	case "G", "Gi":
+		n *= 1024
+	}
+	return int(n + 0.5)
+}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// sourceLabel is a CodeSha256 (base64) as a label value (base32, lower case).
+func sourceLabel(codeSha256 string) string {
+	raw, err := base64.StdEncoding.DecodeString(codeSha256)
+	if err != nil {
+		return LabelValue(codeSha256)
+	}
+	return strings.ToLower(b32.EncodeToString(raw))
+}
+
+func codeSha256(label string) string {
+	raw, err := b32.DecodeString(strings.ToUpper(label))
+	if err != nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// desired is the function fd should be, without its source.
+func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Function, error) {
+	if fd.Architecture != "" && fd.Architecture != "x86_64" {
+		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name,
+			Err: fmt.Errorf("Cloud Functions runs x86_64 only, not %s", fd.Architecture), Hint: "remove architecture from the function in evcli.yaml"}
+	}
+	if len(fd.SecretNames) > 0 {
+		return nil, &providers.Error{Code: providers.Unsupported, Resource: fd.Name,
+			Err:  errors.New("secrets are not deployed to gcp by this evcli build yet (they would become Secret Manager references)"),
+			Hint: "deploy this function without secrets, or to aws or local"}
+	}
+	rt, err := gcfRuntime(fd.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	env := maps.Clone(fd.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env[EnvProject], env[EnvFunction] = d.project, fd.Name
+	if fd.Correlation != "" {
+		env[EnvCorrelation] = fd.Correlation
+	}
+	if len(fd.Rules) > 0 {
+		for _, r := range fd.Rules {
+			tr, err := Translate(r.Pattern)
+			if err != nil {
+				return nil, &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name + " rule " + r.ID, Err: err}
+			}
+			if tr.NeedsGuard() && !d.guard {
+				return nil, &providers.Error{Code: providers.Unsupported, Resource: fd.Name + " rule " + r.ID,
+					Err: fmt.Errorf("Pub/Sub filters cannot enforce %s (they read only the attributes source, detail-type and id, with =, prefix, anything-but and exists)",
+						strings.Join(tr.Guarded, "; ")),
+					Hint: "change the pattern to what Pub/Sub can filter, or, when the function's handler applies the whole pattern itself (its rules are in " + EnvRules +
+						" in its environment; evcli does not generate that guard for gcp yet), set " + EnvGuard + "=in-function"}
+			}
+		}
+		b, err := json.Marshal(fd.Rules)
+		if err != nil {
+			return nil, err
+		}
+		env[EnvRules] = string(b)
+	}
+	labels := map[string]string{LabelProject: LabelValue(d.project), LabelSource: sourceLabel(fd.CodeSha256)}
+	sc := &functionspb.ServiceConfig{
+		AvailableMemory:      strconv.Itoa(fd.MemoryMB) + "Mi",
+		TimeoutSeconds:       int32(fd.TimeoutS),
+		EnvironmentVariables: env,
+	}
+	if fd.Concurrency > 0 {
+		sc.MaxInstanceCount = int32(fd.Concurrency)
+		labels[LabelMaxInstance] = "set"
+	}
+	if fd.Role != "" {
+		sc.ServiceAccountEmail = fd.Role
+		labels[LabelAccount] = "set"
+	}
+	return &functionspb.Function{
+		Name:          d.fullName(fd.Name),
+		Description:   "evcli project " + d.project + ", function " + fd.Name,
+		Labels:        labels,
+		BuildConfig:   &functionspb.BuildConfig{Runtime: rt, EntryPoint: fd.Handler},
+		ServiceConfig: sc,
+	}, nil
+}
+
+// updateMask names the fields of want that differ from cur.
+func updateMask(cur, want *functionspb.Function, codeChanged bool) []string {
+	var paths []string
+	add := func(p string, differ bool) {
+		if differ {
+			paths = append(paths, p)
+		}
+	}
+	cb, wb := cur.GetBuildConfig(), want.GetBuildConfig()
+	cs, ws := cur.GetServiceConfig(), want.GetServiceConfig()
+	add("labels", !maps.Equal(cur.Labels, want.Labels))
+	add("description", cur.Description != want.Description)
+	add("build_config.source", codeChanged)
+	add("build_config.runtime", cb.GetRuntime() != wb.GetRuntime())
+	add("build_config.entry_point", cb.GetEntryPoint() != wb.GetEntryPoint())
+	add("service_config.available_memory", memoryMB(cs.GetAvailableMemory()) != memoryMB(ws.GetAvailableMemory()))
+	add("service_config.timeout_seconds", cs.GetTimeoutSeconds() != ws.GetTimeoutSeconds())
+	add("service_config.environment_variables", !maps.Equal(cs.GetEnvironmentVariables(), ws.GetEnvironmentVariables()))
+	// Unset (0, ""), Google's default applies: only a value evcli set, or
+	// one it set before, is compared.
+	add("service_config.max_instance_count", (ws.GetMaxInstanceCount() != 0 || cur.Labels[LabelMaxInstance] == "set") &&
+		cs.GetMaxInstanceCount() != ws.GetMaxInstanceCount())
+	add("service_config.service_account_email", (ws.GetServiceAccountEmail() != "" || cur.Labels[LabelAccount] == "set") &&
+		cs.GetServiceAccountEmail() != ws.GetServiceAccountEmail())
+	return paths
+}
+
+// ApplyFunction creates or updates one function so that it matches fd —
+// uploading the source only when codeChanged, updating only the fields
+// that differ, waiting on the long-running operation with its stages as
+// progress — and then converges its rules' subscriptions.
+func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeployment, codeChanged bool, step func(string)) error {
+	if step == nil {
+		step = func(string) {}
+	}
+	want, err := d.desired(fd)
+	if err != nil {
+		return err
+	}
+	cur, err := d.fn.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: want.Name})
+	if err = classify("function "+fd.Name, err); err != nil && providers.CodeOf(err) != providers.NotFound {
+		return err
+	}
+	if cur != nil && cur.GetServiceConfig().GetEnvironmentVariables()[EnvProject] != d.project {
+		return collision("function "+want.Name, cur.GetServiceConfig().GetEnvironmentVariables()[EnvProject])
+	}
+	var paths []string
+	if cur != nil {
+		paths = updateMask(cur, want, codeChanged)
+	}
+	if cur == nil || slices.Contains(paths, "build_config.source") {
+		step("upload source")
+		src, err := d.upload(ctx, fd)
+		if err != nil {
+			return err
+		}
+		want.BuildConfig.Source = &functionspb.Source{Source: &functionspb.Source_StorageSource{StorageSource: src}}
+	}
+	var live *functionspb.Function
+	switch {
+	case cur == nil:
+		step("create function")
+		op, err := d.fn.CreateFunction(ctx, &functionspb.CreateFunctionRequest{Parent: d.parent(), Function: want,
+			FunctionId: FunctionID(d.project, fd.Name)})
+		if err != nil {
+			return classify("function "+fd.Name, err)
+		}
+		if live, err = d.wait(ctx, fd.Name, op, step); err != nil {
+			return err
+		}
+	case len(paths) > 0:
+		step("update " + strings.Join(paths, ", "))
+		op, err := d.fn.UpdateFunction(ctx, &functionspb.UpdateFunctionRequest{Function: want,
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+		if err != nil {
+			return classify("function "+fd.Name, err)
+		}
+		if live, err = d.wait(ctx, fd.Name, op, step); err != nil {
+			return err
+		}
+	default:
+		live = cur
+	}
+	return d.convergeRules(ctx, fd, live, step)
+}
+
+// lro is a Create or Update operation of the functions client.
+type lro interface {
+	Poll(ctx context.Context, opts ...gax.CallOption) (*functionspb.Function, error)
+	Metadata() (*functionspb.OperationMetadata, error)
+	Done() bool
+}
+
+// wait polls op until it is done, reporting each stage as it starts, with
+// backoff through d.sleep (1 s doubling to 10 s: a build takes minutes).
+func (d *deployer) wait(ctx context.Context, name string, op lro, step func(string)) (*functionspb.Function, error) {
+	delay, last := time.Second, ""
+	for {
+		f, err := op.Poll(ctx)
+		if err != nil {
+			return nil, classify("function "+name, err)
+		}
+		if md, _ := op.Metadata(); md != nil {
+			if s := stageText(md); s != "" && s != last {
+				step(s)
+				last = s
+			}
+		}
+		if op.Done() {
+			return f, nil
+		}
+		if err := d.sleep(ctx, delay); err != nil {
+			return nil, err
+		}
+		delay = min(2*delay, 10*time.Second)
+	}
+}
+
+// stageText is the stage in progress ("build", "service"), or "".
+func stageText(md *functionspb.OperationMetadata) string {
+	for _, s := range md.Stages {
+		if s.State == functionspb.Stage_IN_PROGRESS {
+			t := strings.ToLower(s.Name.String())
+			if s.Message != "" {
+				t += ": " + s.Message
+			}
+			return t
+		}
+	}
+	return ""
+}
+
+// upload puts the function's zip where Cloud Functions builds from: the
+// signed URL GenerateUploadUrl returns, with a plain HTTP PUT (the storage
+// client would double the binary for one request). STORAGE_EMULATOR_HOST,
+// when set, receives the PUT instead of the URL's host.
+func (d *deployer) upload(ctx context.Context, fd providers.FunctionDeployment) (*functionspb.StorageSource, error) {
+	zip, err := os.ReadFile(fd.ArtifactPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the package: %w", fd.Name, err)
+	}
+	res, err := d.fn.GenerateUploadUrl(ctx, &functionspb.GenerateUploadUrlRequest{Parent: d.parent()})
+	if err != nil {
+		return nil, classify("upload URL for "+fd.Name, err)
+	}
+	target := res.UploadUrl
+	if h := d.c.getenv(envStorage); h != "" {
+		if u, err := url.Parse(target); err == nil {
+			if !strings.Contains(h, "://") {
+				h = "http://" + h
+			}
+			if eu, err := url.Parse(h); err == nil {
+				u.Scheme, u.Host = eu.Scheme, eu.Host
+				target = u.String()
+			}
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, bytes.NewReader(zip))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/zip")
+	resp, err := d.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &providers.Error{Code: providers.Unavailable, Resource: "upload of " + fd.Name, Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, classify("upload of "+fd.Name, &httpError{op: "PUT source", status: resp.StatusCode, body: strings.TrimSpace(string(body))})
+	}
+	return res.StorageSource, nil
+}
+
+// DeleteFunction deletes the function (only one of this project) and its
+// rules' subscriptions.
+func (d *deployer) DeleteFunction(ctx context.Context, name string) error {
+	full := d.fullName(name)
+	cur, err := d.fn.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: full})
+	if err != nil {
+		return classify("function "+name, err)
+	}
+	if owner := cur.GetServiceConfig().GetEnvironmentVariables()[EnvProject]; owner != d.project {
+		return collision("function "+full, owner)
+	}
+	fd, _ := d.toDeployment(cur)
+	fd.Rules = nil
+	if err := d.convergeRules(ctx, fd, cur, nil); err != nil {
+		return err
+	}
+	op, err := d.fn.DeleteFunction(ctx, &functionspb.DeleteFunctionRequest{Name: full})
+	if err != nil {
+		return classify("function "+name, err)
+	}
+	delay := time.Second
+	for {
+		if err := op.Poll(ctx); err != nil {
+			return classify("function "+name, err)
+		}
+		if op.Done() {
+			return nil
+		}
+		if err := d.sleep(ctx, delay); err != nil {
+			return err
+		}
+		delay = min(2*delay, 10*time.Second)
+	}
+}
+
+// collision is the error for a name held by something this project did
+// not deploy.
+func collision(resource, owner string) error {
+	who := "was not deployed by evcli"
+	if owner != "" {
+		who = "belongs to evcli project " + owner
+	}
+	return &providers.Error{Code: providers.Conflict, Resource: resource,
+		Err:  fmt.Errorf("the name is taken: it %s", who),
+		Hint: "evcli does not take over what it did not create: rename the function in evcli.yaml (or the project), or delete the existing function"}
+}
+
+var (
+	_ providers.Deployer    = (*deployer)(nil)
+	_ providers.NamedReader = (*deployer)(nil)
+	_ providers.Namer       = (*deployer)(nil)
+)

@@ -1,0 +1,61 @@
+// Package gcp is evcli's Google Cloud driver: Cloud Functions (2nd gen),
+// Pub/Sub and Firestore through Google's Go clients (gRPC).
+//
+// Open (open.go) settles the Google Cloud project (OpenOptions.CloudProject,
+// GOOGLE_CLOUD_PROJECT, or the credentials' own), the region (the Cloud
+// Functions location) and Application Default Credentials
+// (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login,
+// the metadata server): a missing one is Unauthenticated or Unconfigured
+// with the fix, exit 4, before any work starts. Credentials are not needed
+// when every API used is an emulator or a fake: PUBSUB_EMULATOR_HOST,
+// FIRESTORE_EMULATOR_HOST, and gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>
+// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING, RUN, MONITORING) with an http:// URL, or --endpoint for
+// every API without a variable of its own.
+//
+// Event bus (pubsub.go): the project's bus is a Pub/Sub topic
+// (evcli.yaml's bus). Publish sends one message per event in one Publish
+// request (1,000 messages a call): the data is the EventBridge envelope,
+// the attributes the CloudEvents context (ce-id, ce-source, ce-type =
+// detail-type, ce-time, ce-specversion). An entry that cannot be an event
+// fails at its index with InvalidArgument and the others go.
+//
+// Deployer (deployer.go, subscriptions.go, shared.go, invoke.go,
+// router.go): functions are Cloud Functions (2nd gen). ApplyFunction PUTs
+// the zip to the URL GenerateUploadUrl returns (plain HTTP: no storage
+// client), then CreateFunction or UpdateFunction with a mask of only what
+// differs, polling the operation through the injected sleep and reporting
+// its stages. The source's SHA-256 is the label evcli-source, the project
+// the label evcli-project; the exact names and the rules are in the
+// function's environment (EVCLI_PROJECT, EVCLI_FUNCTION, EVCLI_RULES), left
+// out of the environment Deployed reports. Each rule is a Pub/Sub push
+// subscription (no wrapper, so the attributes arrive as CloudEvent headers;
+// an OIDC token for the function's service account) whose filter is what
+// Translate (rules.go) can say of the pattern; what it cannot is refused
+// unless EVCLI_GCP_GUARD=in-function. PlanShared/ApplyShared create the
+// topic. Invoke POSTs a binary-mode CloudEvent with an identity token.
+//
+// Rollback (rollback.go): a 2nd-gen function is a Cloud Run service with a
+// revision per changing deploy; Rollback pins its traffic to one with
+// Cloud Run's UpdateService (the next deploy moves it to the new revision).
+//
+// Logs (logs.go): Cloud Run's entries for the functions' services, from
+// ListLogEntries (a process-wide budget under the 60 calls a minute) and
+// then TailLogEntries; each request log is rendered as a REPORT line.
+//
+// Metrics (metrics.go): each invocation from Cloud Run's request log;
+// MaxMemoryUsedMB from Cloud Monitoring's per-minute container memory
+// utilization (the minute's peak bucket bound times the memory size: an
+// upper bound).
+//
+// Event store (firestore.go): one document per event id in the
+// collection store.table; reads query the time window and select the rest
+// while streaming.
+//
+// Physical names (names.go): functions are <project>-<fn> (Cloud Functions
+// ids: lower case, 63 characters, a hash suffix when cut or changed);
+// subscriptions evcli-<project>-<fn>-<rule>.
+//
+// Errors (errors.go): one classifier maps gRPC status codes (NotFound,
+// AlreadyExists, PermissionDenied, ResourceExhausted, Unavailable, ...) and
+// the upload's HTTP statuses to providers.Code.
+package gcp

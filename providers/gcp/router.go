@@ -1,0 +1,59 @@
+package gcp
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	"github.com/evcli/evcli/filter"
+	"github.com/evcli/evcli/providers"
+)
+
+// Route implements providers.Router (replay --dry-run): the functions whose
+// rules on bus match an event, from the deployed functions' rules (read
+// calls only: one paged ListFunctions), matched with package filter. That
+// is what is delivered and handled: the subscription's filter passes a
+// superset of the pattern's events and the in-function guard, where a rule
+// needs it, keeps exactly the pattern's.
+func (d *deployer) Route(ctx context.Context, bus string) (func(providers.Event) []string, error) {
+	if bus == "" {
+		bus = d.bus.bus
+	}
+	fds, err := d.Deployed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type route struct {
+		fn  string
+		pat *filter.Pattern
+	}
+	var routes []route
+	for _, fd := range fds {
+		for _, r := range fd.Rules {
+			if TopicID(d.project, r.Bus) != TopicID(d.project, bus) {
+				continue
+			}
+			pat, err := filter.Parse(r.Pattern)
+			if err != nil {
+				continue // deploy refuses it; nothing was subscribed
+			}
+			routes = append(routes, route{fn: fd.Name, pat: pat})
+		}
+	}
+	return func(ev providers.Event) []string {
+		env, err := json.Marshal(ev)
+		if err != nil {
+			return nil
+		}
+		var out []string
+		for _, r := range routes {
+			if ok, err := r.pat.Match(env); err == nil && ok && !slices.Contains(out, r.fn) {
+				out = append(out, r.fn)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}, nil
+}
+
+var _ providers.Router = (*deployer)(nil)
