@@ -87,6 +87,9 @@ func compact(t *testing.T, b []byte) string {
 
 func TestExportGoldens(t *testing.T) {
 	for _, tmpl := range templates.Names {
+		if tmpl == "saga-orchestrated" {
+			continue // workflows are not exported yet: TestExportRefusesWorkflows
+		}
 		for _, format := range []string{"cloudformation", "sam", "terraform"} {
 			t.Run(tmpl+"/"+format, func(t *testing.T) {
 				dir := exportProject(t, tmpl)
@@ -459,5 +462,20 @@ func TestExportUsageErrors(t *testing.T) {
 		if code != c.code || !strings.Contains(e.errOut.String(), c.msg) {
 			t.Errorf("%v: exit %d, want %d with %q\n%s", c.args, code, c.code, c.msg, e.errOut)
 		}
+	}
+}
+
+// A project with workflows is not exported (deploy makes state machines the
+// template would lack): exit 2 naming them, and nothing written.
+func TestExportRefusesWorkflows(t *testing.T) {
+	dir := exportProject(t, "saga-orchestrated")
+	e := exportEnv(t, dir)
+	out := filepath.Join(dir, "infra", "cloudformation")
+	code := e.run("export", "--format", "cloudformation", "--dir", out)
+	if code != 2 || !strings.Contains(e.errOut.String(), "does not export workflows") || !strings.Contains(e.errOut.String(), "workflows order") {
+		t.Fatalf("exit %d, want 2 naming the workflows:\n%s", code, e.errOut)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("export wrote %s: %v", out, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -61,6 +62,17 @@ func (e *Exporter) Export(ctx context.Context, desired []providers.FunctionDeplo
 	if e.region == "" {
 		return nil, &providers.Error{Code: providers.Unconfigured, Resource: "aws", Err: fmt.Errorf("no region: the role names carry it"),
 			Hint: "set region: in evcli.yaml, pass --region, or set AWS_REGION"}
+	}
+	if n := len(e.o.Workflows); n > 0 {
+		// Deploy makes a state machine, its role and log group per workflow;
+		// a template without them would not describe the same project.
+		names := make([]string, n)
+		for i, w := range e.o.Workflows {
+			names[i] = w.Name
+		}
+		return nil, &providers.Error{Code: providers.Unsupported, Resource: "workflows " + strings.Join(names, ", "),
+			Err:  errors.New("this evcli build does not export workflows (Step Functions state machines) yet"),
+			Hint: "deploy the project with evcli deploy, or export a project without workflows:"}
 	}
 	fns, err := e.functions(desired)
 	if err != nil {
