@@ -24,11 +24,7 @@ func (d *Deployer) Route(ctx context.Context, bus string) (func(providers.Event)
 	if err != nil {
 		return nil, err
 	}
-	type route struct {
-		fn  string
-		pat *filter.Pattern
-	}
-	var routes []route
+	rs := filter.NewRuleSet()
 	for _, r := range rules {
 		if isWriter(r.Meta.Function) || (r.State != "" && r.State != string(ebtypes.RuleStateEnabled)) {
 			continue
@@ -37,18 +33,16 @@ func (d *Deployer) Route(ctx context.Context, bus string) (func(providers.Event)
 		if err != nil {
 			continue // EventBridge would not have accepted it; deploy reports it
 		}
-		routes = append(routes, route{fn: r.Meta.Function, pat: pat})
+		rs.Add(r.Meta.Function, pat)
 	}
 	return func(ev providers.Event) []string {
 		env, err := json.Marshal(ev)
 		if err != nil {
 			return nil
 		}
-		var out []string
-		for _, r := range routes {
-			if ok, err := r.pat.Match(env); err == nil && ok && !slices.Contains(out, r.fn) {
-				out = append(out, r.fn)
-			}
+		out, err := rs.Match(env)
+		if err != nil {
+			return nil
 		}
 		slices.Sort(out)
 		return out

@@ -23,11 +23,7 @@ func (d *deployer) Route(ctx context.Context, bus string) (func(providers.Event)
 	if err != nil {
 		return nil, err
 	}
-	type route struct {
-		fn  string
-		pat *filter.Pattern
-	}
-	var routes []route
+	rs := filter.NewRuleSet()
 	for _, fd := range fds {
 		for _, r := range fd.Rules {
 			if TopicID(d.project, r.Bus) != TopicID(d.project, bus) {
@@ -37,7 +33,7 @@ func (d *deployer) Route(ctx context.Context, bus string) (func(providers.Event)
 			if err != nil {
 				continue // deploy refuses it; nothing was subscribed
 			}
-			routes = append(routes, route{fn: fd.Name, pat: pat})
+			rs.Add(fd.Name, pat)
 		}
 	}
 	return func(ev providers.Event) []string {
@@ -45,11 +41,9 @@ func (d *deployer) Route(ctx context.Context, bus string) (func(providers.Event)
 		if err != nil {
 			return nil
 		}
-		var out []string
-		for _, r := range routes {
-			if ok, err := r.pat.Match(env); err == nil && ok && !slices.Contains(out, r.fn) {
-				out = append(out, r.fn)
-			}
+		out, err := rs.Match(env)
+		if err != nil {
+			return nil
 		}
 		slices.Sort(out)
 		return out
