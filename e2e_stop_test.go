@@ -168,33 +168,19 @@ func TestSigtermDuringSendLosesNothing(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	cmd.Stdin = strings.NewReader(stopEventsNDJSON())
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sent := make(chan struct{})
+	n := 0
+	errb := captureStderr(t, cmd, func(line string) {
+		if strings.HasPrefix(line, "sent ") {
+			if n++; n == stopEvents {
+				close(sent)
+			}
+		}
+	})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu   sync.Mutex
-		errb strings.Builder
-		sent = make(chan struct{})
-	)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		n := 0
-		for sc.Scan() {
-			mu.Lock()
-			errb.WriteString(sc.Text() + "\n")
-			mu.Unlock()
-			if strings.HasPrefix(sc.Text(), "sent ") {
-				if n++; n == stopEvents {
-					close(sent)
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
+	errb.started()
 	select {
 	case <-sent:
 	case <-time.After(budget(3 * time.Minute)):
@@ -203,10 +189,8 @@ func TestSigtermDuringSendLosesNothing(t *testing.T) {
 	}
 	before := waitForOK(t, dir, 100)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
-	err = cmd.Wait()
-	mu.Lock()
-	out := errb.String()
-	mu.Unlock()
+	err := cmd.Wait()
+	out := errb.all()
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Fatalf("send after SIGTERM: exit %d (%v), want 130\n%s", code, err, lastLines(out, 5))
 	}
@@ -227,31 +211,18 @@ func TestCtrlCDuringServeLosesNothing(t *testing.T) {
 	serve := exec.Command(evcliBin, "local", "serve")
 	serve.Dir = dir
 	serve.Env = append(os.Environ(), "NO_COLOR=1")
-	stderr, err := serve.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ready := make(chan struct{})
+	once := sync.Once{}
+	errb := captureStderr(t, serve, func(line string) {
+		if strings.Contains(line, "listening on") {
+			once.Do(func() { close(ready) })
+		}
+	})
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
+	errb.started()
 	defer serve.Process.Kill()
-	var (
-		mu    sync.Mutex
-		errb  strings.Builder
-		ready = make(chan struct{})
-	)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			mu.Lock()
-			errb.WriteString(sc.Text() + "\n")
-			mu.Unlock()
-			if strings.Contains(sc.Text(), "listening on") {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
 	select {
 	case <-ready:
 	case <-time.After(budget(2 * time.Minute)):
@@ -269,9 +240,7 @@ func TestCtrlCDuringServeLosesNothing(t *testing.T) {
 	case <-time.After(budget(2 * time.Minute)):
 		t.Fatal("local serve did not stop after Ctrl-C")
 	}
-	mu.Lock()
-	out := errb.String()
-	mu.Unlock()
+	out := errb.all()
 	if !strings.Contains(out, "deliveries pending") {
 		t.Fatalf("local serve did not say what it left pending:\n%s", lastLines(out, 5))
 	}
@@ -284,4 +253,58 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// stderrLog collects a child's stderr lines through an os.Pipe of the
+// test's own: unlike StderrPipe, whose read end Wait closes as soon as the
+// process exits (dropping what was not read yet), every line the process
+// wrote before it exited is kept.
+type stderrLog struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	w    *os.File
+	done chan struct{}
+}
+
+// captureStderr sets cmd's stderr to a pipe read line by line (onLine is
+// called for each, on the reading goroutine). Call started after cmd.Start.
+func captureStderr(t *testing.T, cmd *exec.Cmd, onLine func(string)) *stderrLog {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = w
+	l := &stderrLog{w: w, done: make(chan struct{})}
+	t.Cleanup(func() { w.Close(); r.Close() })
+	go func() {
+		defer close(l.done)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.b.WriteString(sc.Text() + "\n")
+			l.mu.Unlock()
+			if onLine != nil {
+				onLine(sc.Text())
+			}
+		}
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	return l
+}
+
+// started closes the test's copy of the write end, so the reader sees the
+// end of the stream once the process (and any child holding it) exits.
+func (l *stderrLog) started() { l.w.Close() }
+
+// all returns what was written, after the stream ended (or, if a child of
+// the process still holds it open, after a bounded wait).
+func (l *stderrLog) all() string {
+	select {
+	case <-l.done:
+	case <-time.After(budget(30 * time.Second)):
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
