@@ -300,11 +300,8 @@ finished here, from the state that was running (which runs again: at-least-once)
 				return err
 			}
 			defer closeProvider(ctx, waiterOf(f), prov, &err)
-			x, hist, err := prov.Workflows.DescribeExecution(ctx, args[0])
+			x, hist, err := describeExecution(ctx, prov, args[0])
 			if err != nil {
-				if providers.CodeOf(err) == providers.NotFound {
-					return cmdutil.UsageError("no execution %q: evcli workflow executions lists them", args[0])
-				}
 				return err
 			}
 			jl := workflowJSON(f, "workflow describe")
@@ -364,11 +361,8 @@ succeeded before are not run again. Its redrive count goes up by one.`,
 				return err
 			}
 			defer closeProvider(ctx, waiterOf(f), prov, &err)
-			_, hist, err := prov.Workflows.DescribeExecution(ctx, args[0])
+			_, hist, err := describeExecution(ctx, prov, args[0])
 			if err != nil {
-				if providers.CodeOf(err) == providers.NotFound {
-					return cmdutil.UsageError("no execution %q: evcli workflow executions lists them", args[0])
-				}
 				return err
 			}
 			x, err := prov.Workflows.RedriveExecution(ctx, args[0])
@@ -404,4 +398,14 @@ func lastPart(id string) string {
 		return id[i+1:]
 	}
 	return id
+}
+
+// describeExecution is the Workflows ability's DescribeExecution with an
+// unknown execution as a usage error (exit 2) that says how to list them.
+func describeExecution(ctx context.Context, prov *providers.Provider, name string) (providers.WorkflowExecution, []providers.WorkflowEvent, error) {
+	x, hist, err := prov.Workflows.DescribeExecution(ctx, name)
+	if providers.CodeOf(err) == providers.NotFound {
+		return x, hist, cmdutil.UsageError("no execution %q: evcli workflow executions lists them", name)
+	}
+	return x, hist, err
 }
