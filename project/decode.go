@@ -441,6 +441,9 @@ func (d *decoder) decodeFile(root *yaml.Node, p *Project) fileSettings {
 			}
 		}
 	}
+	if e, ok := top["handlers"]; ok && !isNull(e.val) {
+		p.Handlers, _ = d.enum(e, "handlers", "handlers kind", HandlerKinds)
+	}
 	if e, ok := top["store"]; ok {
 		st := d.fields(e.val, "store", "a mapping (type:, table:, keys:, ttlDays:)", storeKeys)
 		for _, k := range []string{"type", "table"} {

@@ -36,6 +36,9 @@ func Marshal(p *Project) ([]byte, error) {
 	if p.Region == "" {
 		top.Content = slices.Delete(top.Content, 4, 6)
 	}
+	if p.Handlers != "" && p.Handlers != "aws" {
+		top.Content = append(top.Content, str("handlers"), str(p.Handlers))
+	}
 	if t := p.Prices; t != nil {
 		pr := mapping()
 		for _, kv := range []struct {

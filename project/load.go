@@ -93,6 +93,7 @@ func load(path string, data []byte, o LoadOptions) (*Project, error) {
 			}
 		}
 	}
+	applyHandlers(p)
 	for i := range p.Workflows {
 		for j := range p.Workflows[i].Events {
 			if p.Workflows[i].Events[j].Bus == "" {

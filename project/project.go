@@ -13,10 +13,16 @@ type Project struct {
 	Path string `json:"-"`
 	Dir  string `json:"-"`
 
-	Name      string      `json:"project"`
-	Provider  string      `json:"provider"` // local|aws|gcp|azure; default local
-	Region    string      `json:"region"`
-	Bus       string      `json:"bus"` // event bus name; default "default"
+	Name     string `json:"project"`
+	Provider string `json:"provider"` // local|aws|gcp|azure; default local
+	Region   string `json:"region"`
+	Bus      string `json:"bus"` // event bus name; default "default"
+	// Handlers is the signature the function code is written for: "aws"
+	// (Lambda handlers; the default), "gcp" (CloudEvent functions of the
+	// Functions Framework) or "azure" (Event Grid-triggered Azure
+	// Functions). Load sets the variables that tell the runtime which
+	// (see HandlerEnv) in every function's Environment.
+	Handlers  string      `json:"handlers,omitempty"`
 	Store     EventStore  `json:"store"`
 	Functions []Function  `json:"functions"` // in file order
 	Workflows []Workflow  `json:"workflows,omitempty"`

@@ -12,6 +12,11 @@ var (
 	Runtimes      = []string{"provided.al2023", "nodejs20.x", "nodejs22.x", "python3.12", "python3.13"}
 	Architectures = []string{"x86_64", "arm64"}
 	StoreTypes    = []string{"local", "dynamodb", "firestore", "cosmos"}
+	// HandlerKinds are the function signatures the handlers are written
+	// for (evcli.yaml's handlers:): Lambda handlers, Cloud Functions
+	// CloudEvent functions (Functions Framework), or Azure Functions with
+	// an Event Grid trigger.
+	HandlerKinds = []string{"aws", "gcp", "azure"}
 )
 
 // Limits of the numeric fields (Lambda's own limits).
@@ -99,7 +104,7 @@ var reservedEnv = map[string]bool{
 
 // The keys of each mapping, in the order SCHEMA.md documents them.
 var (
-	topKeys      = []string{"project", "provider", "region", "bus", "store", "prices", "functions", "workflows"}
+	topKeys      = []string{"project", "provider", "region", "bus", "handlers", "store", "prices", "functions", "workflows"}
 	storeKeys    = []string{"type", "table", "keys", "ttlDays"}
 	keysKeys     = []string{"aggregate", "sort", "id", "type", "data", "version", "ttl"}
 	pricesKeys   = []string{"gbSecondX86", "gbSecondArm", "perMillionRequests"}
