@@ -19,6 +19,17 @@
 //   - python3.12 / python3.13: an embedded bootstrap run with python3 loads
 //     "module.function" handlers.
 //
+// Handlers written for Google Cloud Functions or Azure Functions run too (a
+// function whose environment has FUNCTION_SIGNATURE_TYPE=cloudevent, or
+// FUNCTIONS_WORKER_RUNTIME, as evcli.yaml's handlers: gcp|azure sets): their
+// process is a web server on PORT / FUNCTIONS_CUSTOMHANDLER_PORT (Go code
+// itself, through functions-framework-go or net/http; Node.js and Python
+// code loaded by the embedded host.cjs / host.py, which stand in for
+// @google-cloud/functions-framework, functions_framework, @azure/functions
+// and azure.functions), and evcli plays the cloud's host, POSTing each
+// invocation as a CloudEvent or a custom-handler request (host.go). The
+// instance's life, logs and failures are the same as a Lambda handler's.
+//
 // Invoke is synchronous. Instances stay warm and are reused; new ones start
 // on demand up to the function's concurrency, after which invokes wait for a
 // free instance (bounded by their context). As in Lambda, an instance is

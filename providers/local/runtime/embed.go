@@ -15,8 +15,15 @@ var nodeBootstrap []byte
 //go:embed bootstrap/bootstrap.py
 var pythonBootstrap []byte
 
+//go:embed bootstrap/host.cjs
+var nodeHost []byte
+
+//go:embed bootstrap/host.py
+var pythonHost []byte
+
 // bootstrapScript writes the embedded bootstrap for a runtime family
-// ("node" or "python") under TempDir, in a directory named after its
+// ("node" or "python"; "node-host" and "python-host" for the stand-ins of
+// the Cloud Functions and Azure Functions hosts, see host.go) under TempDir, in a directory named after its
 // content so that several evcli versions can share TempDir, and returns its
 // path. The file is checked against the embedded content's SHA-256 before
 // every instance starts, not only the first time: handlers run as this
@@ -33,6 +40,10 @@ func (m *Manager) bootstrapScript(fam string) (string, error) {
 		content, name = nodeBootstrap, "bootstrap.cjs"
 	case "python":
 		content, name = pythonBootstrap, "bootstrap.py"
+	case "node-host":
+		content, name = nodeHost, "host.cjs"
+	case "python-host":
+		content, name = pythonHost, "host.py"
 	default:
 		return "", fmt.Errorf("no bootstrap for runtime family %q", fam)
 	}

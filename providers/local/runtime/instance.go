@@ -58,6 +58,8 @@ type instance struct {
 
 	logs *logPipe
 	proc *procStats
+
+	host *hostBridge // the Cloud Functions or Azure Functions host evcli plays; nil for Lambda handlers
 }
 
 // newInstance starts a process for spec and its Runtime API listener. The
@@ -82,6 +84,11 @@ func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64, first 
 	argv, err := m.command(spec)
 	if err != nil {
 		return nil, err
+	}
+	if kind := hostOf(spec); kind != "" {
+		if in.host, err = newHostBridge(kind, spec); err != nil {
+			return nil, fmt.Errorf("function %q: %w", spec.Name, err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -124,6 +131,9 @@ func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64, first 
 		close(in.exitCh)
 		m.exited(in)
 	}()
+	if in.host != nil {
+		go in.host.run(in)
+	}
 	if !m.register(in) { // Close ran meanwhile
 		in.stop()
 		return nil, errClosed()
@@ -133,18 +143,19 @@ func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64, first 
 
 // command returns the argv that starts spec's runtime.
 func (m *Manager) command(spec FunctionSpec) ([]string, error) {
+	script := scriptOf(spec)
 	switch family(spec.Runtime) {
 	case "provided":
 		return []string{filepath.Join(spec.CodeDir, "bootstrap")}, nil
 	case "node":
-		p, err := m.bootstrapScript("node")
+		p, err := m.bootstrapScript(script)
 		if err != nil {
 			return nil, err
 		}
 		m.checkInterpreter(spec, "node", m.o.Node)
 		return []string{m.o.Node, p}, nil
 	case "python":
-		p, err := m.bootstrapScript("python")
+		p, err := m.bootstrapScript(script)
 		if err != nil {
 			return nil, err
 		}
@@ -196,8 +207,11 @@ func (m *Manager) environ(in *instance, apiAddr string, argv []string) []string 
 		"AWS_ACCESS_KEY_ID":               in.accessKey,
 		"AWS_SECRET_ACCESS_KEY":           "evcli-local-secret-" + in.id[:8],
 	}
-	if f := family(spec.Runtime); f == "node" || f == "python" {
+	if f := family(spec.Runtime); (f == "node" || f == "python") && hostOf(spec) == "" {
 		reserved["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + spec.Runtime
+	}
+	for k, v := range in.hostEnv() {
+		reserved[k] = v
 	}
 	for k, v := range reserved {
 		env[k] = v

@@ -359,7 +359,7 @@ func (m *Manager) Deploy(spec FunctionSpec) error {
 		return err
 	}
 	if family(spec.Runtime) != "provided" {
-		if _, err := m.bootstrapScript(family(spec.Runtime)); err != nil {
+		if _, err := m.bootstrapScript(scriptOf(spec)); err != nil {
 			return err
 		}
 	}
