@@ -20,6 +20,9 @@ type initOptions struct {
 	Dir      string // the NAME argument: a directory, whose base name is the project name
 	Template string
 	Lang     string
+	// Handlers is what the handlers are written for (templates.Providers),
+	// from --provider: Lambda handlers unless it names gcp or azure.
+	Handlers string
 }
 
 func newCmdInit(f *cmdutil.Factory) *cobra.Command { return newCmdInitWith(f, nil) }
@@ -34,14 +37,20 @@ func newCmdInitWith(f *cmdutil.Factory, runF func(*initOptions) error) *cobra.Co
 	for _, n := range templates.Names {
 		fmt.Fprintf(&long, "  %-15s %s\n", n, templates.Summaries[n])
 	}
-	long.WriteString("\nLanguages: go (provided.al2023), node (nodejs20.x), python (python3.12).")
+	long.WriteString("\nLanguages: go (provided.al2023), node (nodejs20.x), python (python3.12).\n\n" +
+		"--provider gcp writes Cloud Functions (CloudEvent functions of the Functions Framework),\n" +
+		"--provider azure Azure Functions with an Event Grid trigger (Node.js v4 and Python v2\n" +
+		"programming models, a custom handler for Go); otherwise the handlers are Lambda handlers.\n" +
+		"evcli.yaml records it (handlers:) and keeps provider: local, which runs every kind\n" +
+		"(fan-out only, for gcp and azure, so far).")
 	c := &cobra.Command{
 		Use:   "init NAME",
 		Short: "Scaffold a project from a template",
 		Long:  long.String(),
 		Example: `  evcli init shop
   evcli init shop --template saga --lang node
-  evcli init projects/ledger --template event-sourcing --lang python -o json`,
+  evcli init projects/ledger --template event-sourcing --lang python -o json
+  evcli init shop --provider gcp --lang node`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Dir = args[0]
@@ -49,6 +58,11 @@ func newCmdInitWith(f *cmdutil.Factory, runF func(*initOptions) error) *cobra.Co
 			if err := templates.Check(opts.Template, opts.Lang); err != nil {
 				return &flagError{err: err, usage: c.CommandPath()}
 			}
+			h, err := templates.HandlersFor(opts.Template, f.Globals.Provider)
+			if err != nil {
+				return &flagError{err: err, usage: c.CommandPath()}
+			}
+			opts.Handlers = h
 			if err := templates.ValidateName(projectNameOf(opts.Dir)); err != nil {
 				return &flagError{err: err, usage: c.CommandPath()}
 			}
@@ -68,7 +82,11 @@ func newCmdInitWith(f *cmdutil.Factory, runF func(*initOptions) error) *cobra.Co
 func runInit(opts *initOptions) error {
 	dir := filepath.Clean(opts.Dir)
 	name := projectNameOf(dir)
-	files, err := templates.Render(opts.Template, opts.Lang, name, dir)
+	handlers := opts.Handlers
+	if handlers == "" {
+		handlers = templates.Providers[0]
+	}
+	files, err := templates.RenderFor(opts.Template, opts.Lang, handlers, name, dir)
 	var ne *templates.NotEmptyError
 	if errors.As(err, &ne) {
 		return cmdutil.UsageError("%v", err)
@@ -83,7 +101,7 @@ func runInit(opts *initOptions) error {
 			paths[i] = f.Path
 		}
 		return cmdutil.NewJSONLines(opts.IO.Out, "init").Write(map[string]any{
-			"type": "project", "name": name, "dir": dir, "template": opts.Template, "lang": opts.Lang,
+			"type": "project", "name": name, "dir": dir, "template": opts.Template, "lang": opts.Lang, "handlers": handlers,
 			"files": paths, "nextSteps": steps,
 		})
 	}
@@ -112,7 +130,11 @@ func writeInitSummary(w io.Writer, opts *initOptions, name, dir string, files []
 	if !filepath.IsAbs(dir) && !strings.HasPrefix(dir, ".") {
 		shown = "." + string(filepath.Separator) + dir
 	}
-	fmt.Fprintf(w, "Created %s in %s (%s template, %s handlers, %d files).\n", name, shown, opts.Template, langNames[opts.Lang], len(files))
+	kind := langNames[opts.Lang]
+	if opts.Handlers != "" && opts.Handlers != templates.Providers[0] {
+		kind += " " + templates.Titles[opts.Handlers]
+	}
+	fmt.Fprintf(w, "Created %s in %s (%s template, %s handlers, %d files).\n", name, shown, opts.Template, kind, len(files))
 	fmt.Fprintf(w, "\nNext steps:\n")
 	for _, s := range steps {
 		fmt.Fprintf(w, "  %s\n", s)

@@ -34,6 +34,28 @@ var Summaries = map[string]string{
 	"saga-orchestrated": "the same saga as a state machine (Amazon States Language) calling six functions, compensations in its Catch paths",
 }
 
+// Providers are the clouds the handlers can be written for (init
+// --provider): Lambda handlers (aws, the default), Cloud Functions
+// CloudEvent functions (gcp), Azure Functions with an Event Grid trigger
+// (azure). The project's evcli.yaml says which (handlers:), and the local
+// provider runs every kind.
+var Providers = []string{"aws", "gcp", "azure"}
+
+// providerTemplates lists the templates each non-AWS provider has so far.
+var providerTemplates = map[string][]string{
+	"gcp":   {"fan-out"},
+	"azure": {"fan-out"},
+}
+
+// handlerModules are the file (module) that holds a Node.js or Python
+// function, per provider: Lambda's index.js / app.py, Cloud Functions'
+// index.js / main.py, Azure's index.js / function_app.py.
+var handlerModules = map[string]map[string]string{
+	"aws":   {"node": "index", "python": "app"},
+	"gcp":   {"node": "index", "python": "main"},
+	"azure": {"node": "index", "python": "function_app"},
+}
+
 // runtimes are the runtime and handler each language's functions get.
 var runtimes = map[string][2]string{
 	"go":     {"provided.al2023", "bootstrap"},
@@ -50,6 +72,11 @@ type Data struct {
 	Runtime  string // runtime of every function
 	Handler  string // handler of every function
 	Bus      string // event bus name
+	// Provider is the cloud the handlers are written for (aws, gcp, azure);
+	// Module is the file of a Node.js or Python function (index, main,
+	// function_app): its handler is Module.<function name> on gcp and azure.
+	Provider      string
+	HandlerModule string
 }
 
 // File is one file of a rendered project.
@@ -66,6 +93,40 @@ var reName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 func ValidateName(name string) error {
 	if !reName.MatchString(name) {
 		return fmt.Errorf("%q is not a valid project name: use lower-case letters, digits and '-', starting with a letter, at most 63 characters, e.g. shop", name)
+	}
+	return nil
+}
+
+// Titles name each provider's kind of function, for messages.
+var Titles = map[string]string{"aws": "Lambda", "gcp": "Cloud Functions", "azure": "Azure Functions"}
+
+// HandlersFor returns the handlers kind (one of Providers) that evcli
+// init --provider P writes for template tmpl: the provider's own, Lambda
+// handlers for local (the local provider runs every kind; Lambda's is the
+// default). It refuses an unknown provider, and a template that does not
+// come for that provider yet.
+func HandlersFor(tmpl, provider string) (string, error) {
+	switch provider {
+	case "", "local":
+		provider = "aws"
+	}
+	if !slices.Contains(Providers, provider) {
+		known := append([]string{"local"}, Providers...)
+		return "", fmt.Errorf("unknown provider %q%s: use %s", provider, suggest(provider, known), strings.Join(known, ", "))
+	}
+	if err := CheckProvider(tmpl, provider); err != nil {
+		return "", err
+	}
+	return provider, nil
+}
+
+// CheckProvider validates a provider name and that tmpl comes for it.
+func CheckProvider(tmpl, provider string) error {
+	if !slices.Contains(Providers, provider) {
+		return fmt.Errorf("unknown provider %q%s: use %s", provider, suggest(provider, Providers), strings.Join(Providers, ", "))
+	}
+	if have, ok := providerTemplates[provider]; ok && !slices.Contains(have, tmpl) {
+		return fmt.Errorf("the %s template has no %s handlers yet: use --template %s, or --provider aws", tmpl, provider, strings.Join(have, ", "))
 	}
 	return nil
 }
@@ -108,17 +169,32 @@ func suggest(s string, known []string) string {
 // files/_all, files/_lang/<lang>, files/<tmpl>/common, files/<tmpl>/<lang>.
 // A file whose name ends in .tmpl is rendered with text/template (Data) and
 // loses the suffix; other files are copied as they are.
-func Files(tmpl, lang, name string) ([]File, error) {
+func Files(tmpl, lang, name string) ([]File, error) { return FilesFor(tmpl, lang, "aws", name) }
+
+// FilesFor is Files with the handlers written for provider (see
+// Providers). For gcp and azure the layers are files/_all,
+// files/_<provider>/_lang/<lang>, files/<tmpl>/common (the sample events),
+// files/_<provider>/<tmpl>/common and files/_<provider>/<tmpl>/<lang>.
+func FilesFor(tmpl, lang, provider, name string) ([]File, error) {
 	if err := Check(tmpl, lang); err != nil {
+		return nil, err
+	}
+	if err := CheckProvider(tmpl, provider); err != nil {
 		return nil, err
 	}
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
 	rt := runtimes[lang]
-	data := Data{Name: name, Module: name, Template: tmpl, Lang: lang, Runtime: rt[0], Handler: rt[1], Bus: name + "-bus"}
+	data := Data{Name: name, Module: name, Template: tmpl, Lang: lang, Runtime: rt[0], Handler: rt[1], Bus: name + "-bus",
+		Provider: provider, HandlerModule: handlerModules[provider][lang]}
+	layers := []string{"files/_all", "files/_lang/" + lang, "files/" + tmpl + "/common", "files/" + tmpl + "/" + lang}
+	if provider != "aws" {
+		pre := "files/_" + provider + "/"
+		layers = []string{"files/_all", pre + "_lang/" + lang, "files/" + tmpl + "/common", pre + tmpl + "/common", pre + tmpl + "/" + lang}
+	}
 	byPath := map[string]File{}
-	for _, layer := range []string{"files/_all", "files/_lang/" + lang, "files/" + tmpl + "/common", "files/" + tmpl + "/" + lang} {
+	for _, layer := range layers {
 		err := fs.WalkDir(embedded, layer, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) && p == layer {
@@ -201,7 +277,12 @@ func (e *NotEmptyError) Error() string {
 // Render writes the project into dir, which must not exist or be empty.
 // It returns the files written. On failure it removes what it wrote.
 func Render(tmpl, lang, name, dir string) ([]File, error) {
-	files, err := Files(tmpl, lang, name)
+	return RenderFor(tmpl, lang, "aws", name, dir)
+}
+
+// RenderFor is Render with the handlers written for provider.
+func RenderFor(tmpl, lang, provider, name, dir string) ([]File, error) {
+	files, err := FilesFor(tmpl, lang, provider, name)
 	if err != nil {
 		return nil, err
 	}

@@ -244,8 +244,8 @@ func (h *hostBridge) call(ctx context.Context, deadline time.Time, id string, pa
 			}
 		}
 		msg := strings.TrimSpace(string(body))
-		if msg == "" {
-			msg = resp.Status
+		if msg == "" { // the CloudEvents SDK answers a Go function's error with no body
+			msg = resp.Status + ": the function failed; its log has the error"
 		}
 		return nil, t, msg
 	}

@@ -1,0 +1,29 @@
+'use strict';
+// notification: tells the customer that their order was received.
+
+const { app } = require('@azure/functions');
+
+const FUNCTION = 'notification';
+
+// requestId is the running invocation's event id (an instance runs one at a time).
+let requestId;
+
+// log writes one JSON object per line, with the request and correlation IDs.
+function log(level, msg, correlationId, fields) {
+  process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, requestId, correlationId, ...fields }) + '\n');
+}
+
+// An Event Grid trigger (CloudEvents schema): the event's data is the event
+// as the bus delivers it, an envelope with id, source, detail-type and the
+// order as detail.
+app.eventGrid('notification', {
+  handler: async (gridEvent, context) => {
+    const event = gridEvent.data || {};
+    requestId = context.invocationId;
+    const order = event.detail || {};
+    const correlationId = order.correlationId || event.id;
+    const to = order.email || order.customerId;
+    log('info', 'confirmation sent', correlationId, { orderId: order.orderId, to, channel: 'email' });
+    return { orderId: order.orderId, to };
+  },
+});
