@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -107,5 +108,41 @@ func TestCloudHandlersEndToEnd(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCloudFunctionsSagaEndToEnd: the gcp saga's functions publish each
+// next step to Pub/Sub (REST, PUBSUB_EMULATOR_HOST locally), which the
+// local provider puts on the bus with the calling invocation, so send
+// --wait follows the whole chain, compensations included, and tail shows
+// it under the order's correlation id.
+func TestCloudFunctionsSagaEndToEnd(t *testing.T) {
+	needInterpreter(t, "node")
+	const corr = "c0ffee00-0000-4000-8000-000000003002"
+	root := t.TempDir()
+	must(t, root, "init", "shop", "--provider", "gcp", "--template", "saga", "--lang", "node")
+	dir := filepath.Join(root, "shop")
+	must(t, dir, "deploy")
+	r := must(t, dir, "send", "events/order-created-shipment-fails.json", "--wait", "-o", "json")
+	var got []string
+	for _, d := range records(t, r.stdout, "delivery") {
+		got = append(got, fmt.Sprintf("%v<-%v", d["function"], d["detailType"]))
+		if d["status"] != "ok" || d["correlationId"] != corr {
+			t.Errorf("delivery %v<-%v: %v (%v), correlation %v", d["function"], d["detailType"], d["status"], d["error"], d["correlationId"])
+		}
+	}
+	// The order of the records is when each delivery ended: a step may
+	// end after the one its event started, so compare them as a set.
+	want := []string{"inventory<-PaymentCompleted", "inventory<-ShipmentFailed", "payment<-InventoryReleased",
+		"payment<-OrderCreated", "shipment<-InventoryReserved"}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("deliveries %v, want %v", got, want)
+	}
+	r = must(t, dir, "tail", "--correlation", corr, "--follow=false", "--since", "1h")
+	for _, line := range []string{"payment captured", "shipment failed", "payment refunded (compensation)"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("tail --correlation lacks %q:\n%s", line, r.stdout)
+		}
 	}
 }

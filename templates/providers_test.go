@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +16,8 @@ import (
 // eachProvider runs fn for every non-AWS provider, template it has and language.
 func eachProvider(t *testing.T, fn func(t *testing.T, provider, tmpl, lang string)) {
 	for _, p := range Providers[1:] {
-		for _, tmpl := range providerTemplates[p] {
-			for _, lang := range Langs {
+		for _, tmpl := range Names {
+			for _, lang := range providerTemplates[p][tmpl] {
 				t.Run(p+"-"+tmpl+"-"+lang, func(t *testing.T) { fn(t, p, tmpl, lang) })
 			}
 		}
@@ -125,7 +126,7 @@ func TestProviderGoVet(t *testing.T) {
 	for _, provider := range Providers[1:] {
 		t.Run(provider, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "shop")
-			if _, err := RenderFor(providerTemplates[provider][0], "go", provider, "shop", dir); err != nil {
+			if _, err := RenderFor("fan-out", "go", provider, "shop", dir); err != nil {
 				t.Fatal(err)
 			}
 			cmd := exec.Command(goBin, "vet", "-trimpath", "-tags", "lambda.norpc", "./...")
@@ -176,7 +177,10 @@ func TestProviderScriptSyntax(t *testing.T) {
 		dir := t.TempDir()
 		var paths []string
 		for _, provider := range Providers[1:] {
-			for _, tmpl := range providerTemplates[provider] {
+			for tmpl, langs := range providerTemplates[provider] {
+				if !slices.Contains(langs, lang) {
+					continue
+				}
 				files, err := FilesFor(tmpl, lang, provider, "shop")
 				if err != nil {
 					t.Fatal(err)
@@ -204,18 +208,21 @@ func TestProviderScriptSyntax(t *testing.T) {
 // TestHandlersFor: --provider picks the handlers; unknown providers and
 // templates a provider lacks are refused with what to use.
 func TestHandlersFor(t *testing.T) {
-	for _, tt := range []struct{ tmpl, provider, want, err string }{
-		{"saga", "", "aws", ""},
-		{"saga", "local", "aws", ""},
-		{"saga", "aws", "aws", ""},
-		{"fan-out", "gcp", "gcp", ""},
-		{"fan-out", "azure", "azure", ""},
-		{"fan-out", "gpc", "", `unknown provider "gpc" (did you mean "gcp"?): use local, aws, gcp, azure`},
-		{"saga", "azure", "", "the saga template has no azure handlers yet: use --template fan-out, or --provider aws"},
+	for _, tt := range []struct{ tmpl, lang, provider, want, err string }{
+		{"saga", "go", "", "aws", ""},
+		{"saga", "go", "local", "aws", ""},
+		{"saga", "go", "aws", "aws", ""},
+		{"fan-out", "go", "gcp", "gcp", ""},
+		{"saga", "python", "gcp", "gcp", ""},
+		{"fan-out", "node", "azure", "azure", ""},
+		{"fan-out", "go", "gpc", "", `unknown provider "gpc" (did you mean "gcp"?): use local, aws, gcp, azure`},
+		{"saga", "node", "azure", "", "the saga template has no Node.js azure handlers yet: use --template fan-out, or --provider aws"},
+		{"saga", "go", "gcp", "", "the saga template has no Go gcp handlers yet: use --template fan-out, or --provider aws"},
+		{"event-sourcing", "node", "gcp", "", "the event-sourcing template has no Node.js gcp handlers yet: use --template fan-out or saga, or --provider aws"},
 	} {
-		got, err := HandlersFor(tt.tmpl, tt.provider)
+		got, err := HandlersFor(tt.tmpl, tt.lang, tt.provider)
 		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
-			t.Errorf("HandlersFor(%q, %q) = %q, %v; want %q, %q", tt.tmpl, tt.provider, got, err, tt.want, tt.err)
+			t.Errorf("HandlersFor(%q, %q, %q) = %q, %v; want %q, %q", tt.tmpl, tt.lang, tt.provider, got, err, tt.want, tt.err)
 		}
 	}
 }

@@ -41,10 +41,11 @@ var Summaries = map[string]string{
 // provider runs every kind.
 var Providers = []string{"aws", "gcp", "azure"}
 
-// providerTemplates lists the templates each non-AWS provider has so far.
-var providerTemplates = map[string][]string{
-	"gcp":   {"fan-out"},
-	"azure": {"fan-out"},
+// providerTemplates lists the templates, and their languages, each non-AWS
+// provider has so far.
+var providerTemplates = map[string]map[string][]string{
+	"gcp":   {"fan-out": Langs, "saga": {"node", "python"}},
+	"azure": {"fan-out": Langs},
 }
 
 // handlerModules are the file (module) that holds a Node.js or Python
@@ -105,7 +106,7 @@ var Titles = map[string]string{"aws": "Lambda", "gcp": "Cloud Functions", "azure
 // handlers for local (the local provider runs every kind; Lambda's is the
 // default). It refuses an unknown provider, and a template that does not
 // come for that provider yet.
-func HandlersFor(tmpl, provider string) (string, error) {
+func HandlersFor(tmpl, lang, provider string) (string, error) {
 	switch provider {
 	case "", "local":
 		provider = "aws"
@@ -114,22 +115,34 @@ func HandlersFor(tmpl, provider string) (string, error) {
 		known := append([]string{"local"}, Providers...)
 		return "", fmt.Errorf("unknown provider %q%s: use %s", provider, suggest(provider, known), strings.Join(known, ", "))
 	}
-	if err := CheckProvider(tmpl, provider); err != nil {
+	if err := CheckProvider(tmpl, lang, provider); err != nil {
 		return "", err
 	}
 	return provider, nil
 }
 
-// CheckProvider validates a provider name and that tmpl comes for it.
-func CheckProvider(tmpl, provider string) error {
+// CheckProvider validates a provider name and that tmpl comes for it in lang.
+func CheckProvider(tmpl, lang, provider string) error {
 	if !slices.Contains(Providers, provider) {
 		return fmt.Errorf("unknown provider %q%s: use %s", provider, suggest(provider, Providers), strings.Join(Providers, ", "))
 	}
-	if have, ok := providerTemplates[provider]; ok && !slices.Contains(have, tmpl) {
-		return fmt.Errorf("the %s template has no %s handlers yet: use --template %s, or --provider aws", tmpl, provider, strings.Join(have, ", "))
+	have, ok := providerTemplates[provider]
+	if !ok {
+		return nil // aws: every template, every language
+	}
+	if langs := have[tmpl]; !slices.Contains(langs, lang) {
+		var with []string
+		for _, t := range Names {
+			if slices.Contains(have[t], lang) {
+				with = append(with, t)
+			}
+		}
+		return fmt.Errorf("the %s template has no %s %s handlers yet: use --template %s, or --provider aws", tmpl, langNames[lang], provider, strings.Join(with, " or "))
 	}
 	return nil
 }
+
+var langNames = map[string]string{"go": "Go", "node": "Node.js", "python": "Python"}
 
 // Check validates a template and language name, suggesting the right one.
 func Check(tmpl, lang string) error {
@@ -179,7 +192,7 @@ func FilesFor(tmpl, lang, provider, name string) ([]File, error) {
 	if err := Check(tmpl, lang); err != nil {
 		return nil, err
 	}
-	if err := CheckProvider(tmpl, provider); err != nil {
+	if err := CheckProvider(tmpl, lang, provider); err != nil {
 		return nil, err
 	}
 	if err := ValidateName(name); err != nil {

@@ -76,6 +76,7 @@ type hostBridge struct {
 	function string
 	port     string
 	client   *http.Client
+	pubsub   net.Listener // gcp: the instance's Pub/Sub endpoint (pubsub.go)
 }
 
 func newHostBridge(kind string, spec FunctionSpec) (*hostBridge, error) {
@@ -83,10 +84,23 @@ func newHostBridge(kind string, spec FunctionSpec) (*hostBridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("choosing a port for its server: %w", err)
 	}
-	return &hostBridge{
+	h := &hostBridge{
 		kind: kind, function: spec.Name, port: port,
 		client: &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}},
-	}, nil
+	}
+	if kind == hostGCP {
+		if h.pubsub, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("its Pub/Sub endpoint: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// close releases what newHostBridge took, for an instance that never ran.
+func (h *hostBridge) close() {
+	if h.pubsub != nil {
+		h.pubsub.Close()
+	}
 }
 
 // freePort returns a loopback port nobody listens on now.
@@ -106,7 +120,7 @@ func (in *instance) hostEnv() map[string]string {
 	case in.host == nil:
 		return nil
 	case in.host.kind == hostGCP:
-		return map[string]string{"PORT": in.host.port}
+		return map[string]string{"PORT": in.host.port, "PUBSUB_EMULATOR_HOST": in.host.pubsub.Addr().String()}
 	default:
 		return map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": in.host.port}
 	}
@@ -124,6 +138,9 @@ func (h *hostBridge) run(in *instance) {
 		}
 		cancel()
 	}()
+	if h.pubsub != nil {
+		h.servePubSub(ctx, in)
+	}
 	if !h.waitListening(ctx) {
 		return // the process exited (Runtime.ExitError) or was stopped
 	}

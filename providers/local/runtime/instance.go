@@ -113,6 +113,9 @@ func (m *Manager) newInstance(f *function, spec FunctionSpec, gen uint64, first 
 	in.logs.begin(first) // init output belongs to the invocation that caused it
 	in.started = m.o.Now()
 	if err := cmd.Start(); err != nil {
+		if in.host != nil {
+			in.host.close()
+		}
 		pw.Close()
 		pr.Close()
 		in.srv.Close()

@@ -85,6 +85,7 @@ func (m *Manager) checkInterpreter(spec FunctionSpec, fam, bin string) {
 	if fam == "node" {
 		lang, wantName = "Node.js", "Node.js "+want
 	}
-	m.o.Warnf("function %s is %s but runs on the installed %s %s (%s): it may behave differently on Lambda; install %s or change its runtime in evcli.yaml",
-		spec.Name, spec.Runtime, lang, have, bin, wantName)
+	cloud := map[string]string{"": "Lambda", hostGCP: "Cloud Functions", hostAzure: "Azure Functions"}[hostOf(spec)]
+	m.o.Warnf("function %s is %s but runs on the installed %s %s (%s): it may behave differently on %s; install %s or change its runtime in evcli.yaml",
+		spec.Name, spec.Runtime, lang, have, bin, cloud, wantName)
 }
