@@ -42,7 +42,7 @@ func newCmdInitWith(f *cmdutil.Factory, runF func(*initOptions) error) *cobra.Co
 		"--provider azure Azure Functions with an Event Grid trigger (Node.js v4 and Python v2\n" +
 		"programming models, a custom handler for Go); otherwise the handlers are Lambda handlers.\n" +
 		"evcli.yaml records it (handlers:) and keeps provider: local, which runs every kind\n" +
-		"(gcp: fan-out, and saga in node and python; azure: fan-out; so far).")
+		"(gcp: fan-out and saga; azure: fan-out; so far).")
 	c := &cobra.Command{
 		Use:   "init NAME",
 		Short: "Scaffold a project from a template",

@@ -55,7 +55,7 @@ func TestInitProviderErrors(t *testing.T) {
 		wantErr string
 	}{
 		{[]string{"init", "x", "--provider", "gpc"}, `unknown provider "gpc" (did you mean "gcp"?): use local, aws, gcp, azure`},
-		{[]string{"init", "x", "--provider", "gcp", "-t", "saga", "-l", "go"}, "the saga template has no Go gcp handlers yet: use --template fan-out, or --provider aws"},
+		{[]string{"init", "x", "--provider", "gcp", "-t", "event-sourcing", "-l", "go"}, "the event-sourcing template has no Go gcp handlers yet: use --template fan-out or saga, or --provider aws"},
 		{[]string{"init", "x", "--provider", "azure", "-t", "saga", "-l", "node"}, "the saga template has no Node.js azure handlers yet: use --template fan-out, or --provider aws"},
 	} {
 		f, _, errOut := scaffoldFactory("evcli.yaml")
