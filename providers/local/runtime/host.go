@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,6 +49,10 @@ const (
 	hostGCP   = "gcp"
 	hostAzure = "azure"
 )
+
+// hostErrorType is the error of an invocation whose function's server did
+// not answer the host; its instance is replaced.
+const hostErrorType = "Runtime.HostError"
 
 // hostOf says which cloud's host a function's code expects: "gcp", "azure"
 // or "" (a Lambda handler), from the variables evcli.yaml's handlers: sets
@@ -103,15 +108,27 @@ func (h *hostBridge) close() {
 	}
 }
 
-// freePort returns a loopback port nobody listens on now.
+// freePort returns a loopback port nobody listens on now, for the
+// function's server to bind. It is drawn below Linux's ephemeral range
+// (32768-60999), from which every port-0 listener and outgoing connection
+// on the machine (other instances' Runtime API listeners among them) takes
+// its port: a port from there could be taken again between this check and
+// the server's bind.
 func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	const lo, hi = 20000, 32000
+	var b [2]byte
+	var last error
+	for range 50 {
+		_, _ = rand.Read(b[:])
+		port := strconv.Itoa(lo + (int(b[0])<<8|int(b[1]))%(hi-lo))
+		ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			ln.Close()
+			return port, nil
+		}
+		last = err
 	}
-	defer ln.Close()
-	_, port, err := net.SplitHostPort(ln.Addr().String())
-	return port, err
+	return "", last
 }
 
 // hostEnv is what the cloud's host sets for the code: the port to serve.
@@ -243,12 +260,15 @@ func (h *hostBridge) call(ctx context.Context, deadline time.Time, id string, pa
 			return nil, "", ""
 		case <-time.After(2 * time.Second):
 		}
-		return nil, "Runtime.HostError", fmt.Sprintf("the function's server on port %s did not answer: %v", h.port, err)
+		// A live process that does not answer on its port fails the
+		// invocation with hostErrorType, which also retires the instance
+		// (the next invocation starts a fresh one).
+		return nil, hostErrorType, fmt.Sprintf("the function's server on port %s did not answer: %v", h.port, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponsePayload+1))
 	if err != nil {
-		return nil, "Runtime.HostError", fmt.Sprintf("reading the function's answer: %v", err)
+		return nil, hostErrorType, fmt.Sprintf("reading the function's answer: %v", err)
 	}
 	if resp.StatusCode/100 != 2 {
 		t := resp.Header.Get("X-Evcli-Error-Type")

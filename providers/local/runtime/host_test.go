@@ -2,8 +2,11 @@ package runtime
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The handlers of host_test: each logs the CloudEvent attributes it got and
@@ -151,4 +154,59 @@ func TestHostShimInitErrors(t *testing.T) {
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestFreePort: the function's server port is outside the ephemeral range
+// and free.
+func TestFreePort(t *testing.T) {
+	for range 20 {
+		p, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(p)
+		if n < 20000 || n >= 32000 {
+			t.Fatalf("freePort() = %s, want 20000-31999", p)
+		}
+	}
+}
+
+// TestHostServerNotAnswering: a process that lives but does not serve its
+// port fails the invocation and is replaced, so the next invocation, on a
+// fresh instance, succeeds.
+func TestHostServerNotAnswering(t *testing.T) {
+	needInterpreter(t, "node")
+	m, _ := newTestManager(t, Options{})
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "started-once")
+	code := `
+const fs = require('fs');
+const functions = require('@google-cloud/functions-framework');
+functions.cloudEvent('fn', async () => {});
+if (!fs.existsSync(` + "`" + marker + "`" + `)) {
+  fs.writeFileSync(` + "`" + marker + "`" + `, 'x');
+  // Serve the port for a moment (the host sees it listening), then stop
+  // serving it while the process lives on.
+  const http = require('http');
+  const orig = http.createServer;
+  http.createServer = (...a) => { const s = orig(...a); const l = s.listen.bind(s); s.listen = (...b) => { l(...b); setTimeout(() => s.close(), 200); return s; }; return s; };
+  setInterval(() => {}, 1000);
+}
+`
+	deploy(t, m, FunctionSpec{Name: "fn", Runtime: "nodejs20.x", Handler: "index.fn", TimeoutS: 30,
+		CodeDir: writeFiles(t, map[string]string{"index.js": code}),
+		Env:     map[string]string{"FUNCTION_SIGNATURE_TYPE": "cloudevent", "FUNCTION_TARGET": "fn"}})
+	var r Result
+	for i := 0; i < 20; i++ { // until the server has stopped serving
+		if r = invoke(t, m, "fn", `{}`); r.FunctionError != "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r.FunctionError == "" {
+		t.Fatal("the invocations kept succeeding after the server stopped serving")
+	}
+	if r := invoke(t, m, "fn", `{}`); r.FunctionError != "" {
+		t.Errorf("the next invocation failed too (the broken instance was kept): %s %s", r.ErrorType, r.Payload)
+	}
 }

@@ -292,7 +292,10 @@ func (m *Manager) finish(in *instance, inv *invocation, f failure, o outcome, in
 			InitDurationMs: res.InitDurationMs, CPUTimeMs: res.CPUTimeMs, CPUWaitMs: res.CPUWaitMs, Outcome: outcomeName,
 		})
 	}
-	m.release(in, f == failNone || f == failFunction || f == failTooLarge)
+	// A function's error leaves its instance in service, but not one whose
+	// server stopped answering its host (host.go): that one is replaced.
+	hostBroken := f == failFunction && res.ErrorType == hostErrorType
+	m.release(in, (f == failNone || f == failFunction || f == failTooLarge) && !hostBroken)
 	return res
 }
 
