@@ -1,0 +1,221 @@
+package aztest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Trace is one Application Insights trace record, as the "traces" table
+// (classic schema) holds it.
+type Trace struct {
+	Time       time.Time
+	ItemID     string
+	Message    string
+	Operation  string // operation_Name: the function
+	Role       string // cloud_RoleName: the function app
+	Instance   string // cloud_RoleInstance
+	Severity   int
+	Dimensions map[string]string // customDimensions
+}
+
+// LogsServer is a fake of the Log Analytics query API
+// (POST /v1/workspaces/{id}/query and POST /v1/{resourceId}/query, the
+// paths azlogs calls) over HTTPS on 127.0.0.1. It keeps traces and answers
+// the queries the azure driver sends: the body's timespan selects by
+// timestamp (start inclusive, end exclusive, as the service does), and of
+// the KQL it applies what evcli writes: where timestamp >= datetime(…),
+// cloud_RoleName == "…", operation_Name in (…), order by timestamp then
+// itemId, take N. Any other query is refused with 400 BadArgumentError.
+// Throttle makes the next requests answer 429 with Retry-After.
+type LogsServer struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	traces   []Trace
+	throttle int
+	requests int
+	queries  []string
+}
+
+// NewLogs starts a LogsServer; Close stops it.
+func NewLogs() *LogsServer {
+	s := &LogsServer{}
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the server's base URL (the query API's endpoint).
+func (s *LogsServer) URL() string { return s.srv.URL }
+
+// Client is an HTTP client that trusts the server's certificate.
+func (s *LogsServer) Client() *http.Client { return s.srv.Client() }
+
+// Close stops the server.
+func (s *LogsServer) Close() { s.srv.Close() }
+
+// Add ingests traces: they are queryable from now on, whatever their time
+// (a late one stands for the service's ingestion delay).
+func (s *LogsServer) Add(ts ...Trace) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.traces = append(s.traces, ts...)
+}
+
+// Throttle makes the next n requests answer 429.
+func (s *LogsServer) Throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = n
+}
+
+// Requests is how many requests the server has answered (429s too).
+func (s *LogsServer) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// Queries are the KQL texts received, in order.
+func (s *LogsServer) Queries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.queries)
+}
+
+var (
+	kqlSince = regexp.MustCompile(`\|\s*where timestamp >= datetime\(([^)]+)\)`)
+	kqlRole  = regexp.MustCompile(`\|\s*where cloud_RoleName == ("(?:[^"\\]|\\.)*")`)
+	kqlOps   = regexp.MustCompile(`\|\s*where operation_Name in \(((?:\s*"(?:[^"\\]|\\.)*"\s*,?)*)\)`)
+	kqlStr   = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	kqlTake  = regexp.MustCompile(`\|\s*take (\d+)\s*$`)
+)
+
+func (s *LogsServer) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	throttled := s.throttle > 0
+	if throttled {
+		s.throttle--
+	}
+	s.mu.Unlock()
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/v1/") || !strings.HasSuffix(r.URL.Path, "/query") {
+		logsError(w, http.StatusNotFound, "PathNotFoundError", "The requested path does not exist")
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		logsError(w, http.StatusUnauthorized, "AuthorizationRequiredError", "Valid authentication was not provided")
+		return
+	}
+	if throttled {
+		w.Header().Set("Retry-After", "1")
+		logsError(w, http.StatusTooManyRequests, "ThrottledError", "Your request was throttled")
+		return
+	}
+	var body struct {
+		Query    string `json:"query"`
+		Timespan string `json:"timespan"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		logsError(w, http.StatusBadRequest, "BadArgumentError", "The request body is not JSON: "+err.Error())
+		return
+	}
+	s.mu.Lock()
+	s.queries = append(s.queries, body.Query)
+	s.mu.Unlock()
+	rows, err := s.run(body.Query, body.Timespan)
+	if err != nil {
+		logsError(w, http.StatusBadRequest, "BadArgumentError", err.Error())
+		return
+	}
+	cols := []map[string]string{{"name": "timestamp", "type": "datetime"}, {"name": "itemId", "type": "string"},
+		{"name": "message", "type": "string"}, {"name": "operation_Name", "type": "string"},
+		{"name": "cloud_RoleInstance", "type": "string"}, {"name": "severityLevel", "type": "int"},
+		{"name": "customDimensions", "type": "dynamic"}}
+	out := make([][]any, len(rows))
+	for i, t := range rows {
+		dims, _ := json.Marshal(t.Dimensions) // dynamic columns travel as JSON text
+		out[i] = []any{t.Time.UTC().Format("2006-01-02T15:04:05.0000000Z"), t.ItemID, t.Message, t.Operation, t.Instance, t.Severity, string(dims)}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(map[string]any{"tables": []any{map[string]any{"name": "PrimaryResult", "columns": cols, "rows": out}}})
+}
+
+func (s *LogsServer) run(q, timespan string) ([]Trace, error) {
+	if !strings.HasPrefix(strings.TrimSpace(q), "traces") {
+		return nil, fmt.Errorf("the fake answers queries of the traces table only: %q", q)
+	}
+	var from, to time.Time
+	if timespan != "" {
+		a, b, ok := strings.Cut(timespan, "/")
+		var err1, err2 error
+		from, err1 = time.Parse(time.RFC3339Nano, a)
+		to, err2 = time.Parse(time.RFC3339Nano, b)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("the timespan %q is not start/end in ISO 8601", timespan)
+		}
+	}
+	if m := kqlSince.FindStringSubmatch(q); m != nil {
+		t, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			return nil, fmt.Errorf("datetime(%s): %v", m[1], err)
+		}
+		if t.After(from) {
+			from = t
+		}
+	}
+	var role *string
+	if m := kqlRole.FindStringSubmatch(q); m != nil {
+		var v string
+		_ = json.Unmarshal([]byte(m[1]), &v)
+		role = &v
+	}
+	var ops map[string]bool
+	if m := kqlOps.FindStringSubmatch(q); m != nil {
+		ops = map[string]bool{}
+		for _, lit := range kqlStr.FindAllString(m[1], -1) {
+			var v string
+			_ = json.Unmarshal([]byte(lit), &v)
+			ops[v] = true
+		}
+	}
+	take := -1
+	if m := kqlTake.FindStringSubmatch(q); m != nil {
+		take, _ = strconv.Atoi(m[1])
+	}
+	s.mu.Lock()
+	var rows []Trace
+	for _, t := range s.traces {
+		if !from.IsZero() && t.Time.Before(from) || !to.IsZero() && !t.Time.Before(to) {
+			continue
+		}
+		if role != nil && t.Role != *role || ops != nil && !ops[t.Operation] {
+			continue
+		}
+		rows = append(rows, t)
+	}
+	s.mu.Unlock()
+	slices.SortStableFunc(rows, func(a, b Trace) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ItemID, b.ItemID)
+	})
+	if take >= 0 && len(rows) > take {
+		rows = rows[:take]
+	}
+	return rows, nil
+}
+
+func logsError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}
