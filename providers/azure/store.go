@@ -17,7 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"github.com/evcli/evcli/providers"
-	"github.com/evcli/evcli/providers/local/store"
+	localstore "github.com/evcli/evcli/providers/local/store"
 )
 
 // The event store on Cosmos DB (NoSQL API). One container holds the
@@ -39,7 +39,7 @@ import (
 // win, and an event already stored (same id) is a no-op. The attribute
 // names follow store.keys in evcli.yaml; the aggregate id, version and
 // correlation id are read from the detail as every evcli store reads them
-// (providers/local/store.DeriveKeys).
+// (providers/local/localstore.DeriveKeys).
 //
 // Reads: with aggregates, one single-partition query per aggregate ordered
 // by time; otherwise one cross-partition query (the gateway serves those
@@ -303,7 +303,7 @@ func (s *cosmosStore) Append(ctx context.Context, ev providers.StoredEvent) erro
 	if ev.ID == "" {
 		return &providers.Error{Code: providers.InvalidArgument, Resource: s.resource(), Err: errors.New("an event without an id")}
 	}
-	store.DeriveKeys(&ev)
+	localstore.DeriveKeys(&ev)
 	body, pk := s.item(ev)
 	key := azcosmos.NewPartitionKeyString(pk)
 	res := fmt.Sprintf("%s (aggregate %s, event %s)", s.resource(), pk, ev.ID)
