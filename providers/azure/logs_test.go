@@ -251,3 +251,28 @@ func TestBudget(t *testing.T) {
 		t.Errorf("sleeps %v, want [500ms 1s]", got)
 	}
 }
+
+// FuzzDecodeTraces: any cell values decode or fail, never panic.
+func FuzzDecodeTraces(f *testing.F) {
+	f.Add("2026-12-01T10:00:00.1234567Z", "id-1", "hello", `{"InvocationId":"i","prop__correlationId":"c"}`)
+	f.Add("not a time", "", "", `{`)
+	f.Add("2026-12-01T10:00:00Z", "", `{"correlationId":"x"}`, `[]`)
+	f.Fuzz(func(t *testing.T, ts, id, msg, dims string) {
+		name := func(s string) *string { return &s }
+		tables := []azlogs.Table{{
+			Columns: []azlogs.Column{{Name: name("timestamp")}, {Name: name("itemId")}, {Name: name("message")}, {Name: name("customDimensions")}},
+			Rows:    []azlogs.Row{{ts, id, msg, dims}, {ts}},
+		}}
+		rows, err := decodeTraces(tables)
+		if err != nil {
+			return
+		}
+		s := &insightsLogs{}
+		for _, r := range rows {
+			if r.id == "" {
+				t.Errorf("a row without a token: %+v", r)
+			}
+			_ = s.line(r, nil)
+		}
+	})
+}

@@ -542,10 +542,13 @@ func (s *cosmosStore) decode(raw []byte) (providers.StoredEvent, error) {
 	case len(d) == 0 || string(d) == "null":
 		ev.Detail = json.RawMessage("{}")
 	case d[0] == '"':
+		// A container filled by other tools may hold the detail as a JSON
+		// string of an object (as DynamoDB tables do); evcli's own items
+		// hold it as JSON, and a detail that is a string stays one.
 		var sv string
 		_ = json.Unmarshal(d, &sv)
-		if json.Valid([]byte(sv)) {
-			ev.Detail = json.RawMessage(sv)
+		if t := strings.TrimSpace(sv); (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)) {
+			ev.Detail = json.RawMessage(t)
 		} else {
 			ev.Detail = d
 		}
