@@ -328,21 +328,23 @@ func (s *cosmosStore) Append(ctx context.Context, ev providers.StoredEvent) erro
 		}
 		hb, _ := json.Marshal(cosmosHead{ID: cosmosHeadID, Version: ev.AggregateVersion, EventID: ev.ID, EvcliHead: true})
 		hb = withPartition(hb, s.cfg.Keys.Aggregate, pk)
+		// The head goes first: when its If-Match fails the event is not
+		// written, even on a backend that does not roll a batch back.
 		b := s.container.NewTransactionalBatch(key)
-		b.CreateItem(body, nil)
 		if found {
 			b.ReplaceItem(cosmosHeadID, hb, &azcosmos.TransactionalBatchItemOptions{IfMatchETag: &etag})
 		} else {
 			b.CreateItem(hb, nil)
 		}
+		b.CreateItem(body, nil)
 		resp, err := s.container.ExecuteTransactionalBatch(ctx, b, nil)
 		if err != nil {
 			return cosmosErr(res, err)
 		}
-		if resp.Success {
+		if batchSucceeded(resp) {
 			return nil
 		}
-		ev0, head0 := batchStatus(resp, 0), batchStatus(resp, 1)
+		head0, ev0 := batchStatus(resp, 0), batchStatus(resp, 1)
 		switch {
 		case ev0 == http.StatusConflict:
 			return nil // already stored
@@ -353,6 +355,22 @@ func (s *cosmosStore) Append(ctx context.Context, ev providers.StoredEvent) erro
 	}
 	return &providers.Error{Code: providers.Conflict, Resource: res,
 		Err: fmt.Errorf("the aggregate's head moved %d times while appending", cosmosAppendTries), Hint: "retry the append"}
+}
+
+// batchSucceeded says whether every operation of a batch succeeded: the
+// SDK's Success reads the response's 207 (Multi-Status); each operation's
+// status is checked too, for a backend that answers a failed batch with 200
+// (cosmosdb-server does).
+func batchSucceeded(r azcosmos.TransactionalBatchResponse) bool {
+	if !r.Success {
+		return false
+	}
+	for _, op := range r.OperationResults {
+		if op.StatusCode >= 400 {
+			return false
+		}
+	}
+	return true
 }
 
 func batchStatus(r azcosmos.TransactionalBatchResponse, i int) int {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -208,6 +209,55 @@ func TestCosmosAppend(t *testing.T) {
 	c, err := s.plan(ctx)
 	if err != nil || c.Action != "unchanged" {
 		t.Errorf("plan after ensure = %+v, %v: want unchanged", c, err)
+	}
+}
+
+// TestCosmosAppendRace: writers appending the same version of one
+// aggregate at once: exactly one wins, the others are told Conflict, and
+// the store holds the winner's event alone.
+func TestCosmosAppendRace(t *testing.T) {
+	ep, hc := testenv.CosmosDB(t)
+	s := testCosmosStore(t, ep, hc, "race", 0)
+	ctx := context.Background()
+	base := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	mk := func(id string, v int) providers.StoredEvent {
+		return providers.StoredEvent{Event: providers.Event{ID: id, DetailType: "T", Source: "s", Time: base.Add(time.Duration(v) * time.Second),
+			Detail: json.RawMessage(fmt.Sprintf(`{"aggregateId":"acc","version":%d}`, v))}}
+	}
+	if err := s.Append(ctx, mk("v1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 6
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Append(ctx, mk(fmt.Sprintf("v2-%d", i), 2))
+		}()
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && won < 0:
+			won = i
+		case err == nil:
+			t.Errorf("writers %d and %d both appended version 2", won, i)
+		case providers.CodeOf(err) != providers.Conflict:
+			t.Errorf("writer %d: %v (code %v), want Conflict", i, err, providers.CodeOf(err))
+		}
+	}
+	var got []string
+	for ev, err := range s.Events(ctx, providers.EventQuery{AggregateIDs: []string{"acc"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev.ID)
+	}
+	if want := fmt.Sprintf("v1 v2-%d", won); strings.Join(got, " ") != want {
+		t.Errorf("stored %v, want %s", got, want)
 	}
 }
 
