@@ -131,13 +131,68 @@ func newCosmosStore(_ context.Context, cfg cosmosConfig) (*cosmosStore, error) {
 			Hint: "sign in with az login (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET), or give the account key"}
 	}
 	if err != nil {
-		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "cosmos db " + cfg.Endpoint, Err: err}
+		e := &providers.Error{Code: providers.InvalidArgument, Resource: "cosmos db " + cfg.Endpoint, Err: err}
+		if cfg.Key != "" {
+			e.Hint = "the account key (AZURE_COSMOS_KEY) is the base64 key the account's Keys page shows"
+		}
+		return nil, e
 	}
 	ctr, err := client.NewContainer(cfg.Database, cfg.Container)
 	if err != nil {
 		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "cosmos db " + cfg.Endpoint, Err: err}
 	}
 	return &cosmosStore{cfg: cfg, client: client, container: ctr}, nil
+}
+
+// cosmosStoreType is store.type in evcli.yaml for this store.
+const cosmosStoreType = "cosmos"
+
+// cosmosConfigFor is the store configuration of an opened project, for
+// Open to pass to newCosmosStore: store.type cosmos, store.table naming
+// the container ("events") or the database and container
+// ("evcli/events"), store.keys and store.ttlDays; the endpoint is
+// endpoint (the provider's Cosmos DB override) or AZURE_COSMOS_ENDPOINT;
+// AZURE_COSMOS_KEY, when set, authenticates with the account key (an
+// emulator), else cred. ok is false when the project has no Cosmos DB
+// store (store.type empty or local).
+func cosmosConfigFor(o providers.OpenOptions, endpoint string, cred azcore.TokenCredential) (cfg cosmosConfig, ok bool, err error) {
+	switch o.Store.Type {
+	case "", "local":
+		return cfg, false, nil
+	case cosmosStoreType:
+	default:
+		return cfg, false, &providers.Error{Code: providers.InvalidArgument, Resource: "azure",
+			Err:  fmt.Errorf("the azure provider reads a cosmos event store; evcli.yaml's store.type is %q", o.Store.Type),
+			Hint: "set store.type to cosmos (with store.table naming the container), or remove the store section"}
+	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if endpoint == "" {
+		endpoint = getenv("AZURE_COSMOS_ENDPOINT")
+	}
+	cfg = cosmosConfig{Endpoint: endpoint, Credential: cred, Key: getenv("AZURE_COSMOS_KEY"), Keys: o.Store.Keys, TTLDays: o.Store.TTLDays, Region: o.Region}
+	if db, ctr, found := strings.Cut(o.Store.Table, "/"); found {
+		cfg.Database, cfg.Container = db, ctr
+	} else {
+		cfg.Container = o.Store.Table
+	}
+	if strings.Contains(cfg.Container, "/") || o.Store.Table != "" && (cfg.Container == "" || cfg.Database == "" && strings.Contains(o.Store.Table, "/")) {
+		return cfg, false, &providers.Error{Code: providers.InvalidArgument, Resource: "azure",
+			Err:  fmt.Errorf("store.table %q: want a container (events) or a database and a container (evcli/events)", o.Store.Table),
+			Hint: "set store.table to \"events\" or \"evcli/events\""}
+	}
+	if o.Store.Keys.TTL != "" && o.Store.Keys.TTL != "ttl" {
+		return cfg, false, &providers.Error{Code: providers.InvalidArgument, Resource: "azure",
+			Err:  fmt.Errorf("store.keys.ttl %q: Cosmos DB expires items by their \"ttl\" attribute only", o.Store.Keys.TTL),
+			Hint: "leave store.keys.ttl out (or set it to ttl) and set store.ttlDays"}
+	}
+	if cfg.Endpoint == "" {
+		return cfg, false, &providers.Error{Code: providers.Unconfigured, Resource: "azure cosmos db", Err: errors.New("no Cosmos DB account endpoint"),
+			Hint: "set AZURE_COSMOS_ENDPOINT (https://<account>.documents.azure.com:443/) or the provider's Cosmos DB endpoint override"}
+	}
+	return cfg, true, nil
 }
 
 func (s *cosmosStore) resource() string {

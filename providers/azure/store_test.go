@@ -330,3 +330,56 @@ func FuzzCosmosItem(f *testing.F) {
 		}
 	})
 }
+
+func TestCosmosConfigFor(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	cases := []struct {
+		name     string
+		store    providers.StoreSpec
+		endpoint string
+		getenv   func(string) string
+		ok       bool
+		code     providers.Code // of the error; Unknown for none
+		db, ctr  string
+		key      string
+	}{
+		{name: "no store", ok: false},
+		{name: "local store", store: providers.StoreSpec{Type: "local"}},
+		{name: "other cloud's", store: providers.StoreSpec{Type: "dynamodb", Table: "t"}, code: providers.InvalidArgument},
+		{name: "container", store: providers.StoreSpec{Type: "cosmos", Table: "ev"}, endpoint: "https://a/", ok: true, db: "evcli", ctr: "ev"},
+		{name: "database and container", store: providers.StoreSpec{Type: "cosmos", Table: "db/ev"}, endpoint: "https://a/", ok: true, db: "db", ctr: "ev"},
+		{name: "defaults", store: providers.StoreSpec{Type: "cosmos"}, getenv: env("AZURE_COSMOS_ENDPOINT", "https://b/"), ok: true, db: "evcli", ctr: "events"},
+		{name: "emulator key", store: providers.StoreSpec{Type: "cosmos"}, getenv: env("AZURE_COSMOS_ENDPOINT", "https://127.0.0.1:8081/", "AZURE_COSMOS_KEY", cosmosEmulatorKey), ok: true, db: "evcli", ctr: "events", key: cosmosEmulatorKey},
+		{name: "three parts", store: providers.StoreSpec{Type: "cosmos", Table: "a/b/c"}, endpoint: "https://a/", code: providers.InvalidArgument},
+		{name: "empty container", store: providers.StoreSpec{Type: "cosmos", Table: "db/"}, endpoint: "https://a/", code: providers.InvalidArgument},
+		{name: "ttl attribute", store: providers.StoreSpec{Type: "cosmos", Keys: providers.StoreKeys{TTL: "expiresAt"}}, endpoint: "https://a/", code: providers.InvalidArgument},
+		{name: "no endpoint", store: providers.StoreSpec{Type: "cosmos"}, code: providers.Unconfigured},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, ok, err := cosmosConfigFor(providers.OpenOptions{Store: c.store, Getenv: c.getenv}, c.endpoint, testToken{})
+			if providers.CodeOf(err) != c.code || (err != nil) != (c.code != providers.Unknown) {
+				t.Fatalf("err = %v (code %v), want code %v", err, providers.CodeOf(err), c.code)
+			}
+			if ok != c.ok {
+				t.Fatalf("ok = %v, want %v", ok, c.ok)
+			}
+			if !ok {
+				return
+			}
+			s, err := newCosmosStore(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.cfg.Database != c.db || s.cfg.Container != c.ctr || s.cfg.Key != c.key {
+				t.Errorf("store on %s/%s key %q, want %s/%s key %q", s.cfg.Database, s.cfg.Container, s.cfg.Key, c.db, c.ctr, c.key)
+			}
+		})
+	}
+}
