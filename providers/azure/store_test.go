@@ -383,3 +383,39 @@ func TestCosmosConfigFor(t *testing.T) {
 		})
 	}
 }
+
+// TestCosmosPages reads through continuation tokens: pages of 3 items.
+func TestCosmosPages(t *testing.T) {
+	ep, hc := testenv.CosmosDB(t)
+	s := testCosmosStore(t, ep, hc, "pages", 0)
+	s.cfg.PageSize = 3
+	ctx := context.Background()
+	base := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		agg := []string{"a", "b"}[i%2]
+		ev := providers.StoredEvent{Event: providers.Event{ID: fmt.Sprintf("p%02d", i), DetailType: "T", Source: "s", Time: base.Add(time.Duration(i) * time.Second),
+			Detail: json.RawMessage(fmt.Sprintf(`{"aggregateId":%q,"version":%d}`, agg, i/2+1))}}
+		if err := s.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		q    providers.EventQuery
+		want string
+	}{
+		{providers.EventQuery{}, "p00 p01 p02 p03 p04 p05 p06 p07 p08 p09"},
+		{providers.EventQuery{AggregateIDs: []string{"b", "a"}}, "p01 p03 p05 p07 p09 p00 p02 p04 p06 p08"},
+		{providers.EventQuery{AggregateIDs: []string{"a"}, Since: base.Add(3 * time.Second), Limit: 2}, "p04 p06"},
+	} {
+		var got []string
+		for ev, err := range s.Events(ctx, c.q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ev.ID)
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("Events(%+v) = %v, want %s", c.q, got, c.want)
+		}
+	}
+}
