@@ -276,3 +276,37 @@ func FuzzDecodeTraces(f *testing.F) {
 		}
 	})
 }
+
+// TestLogsResume is the conformance suite's resume by time: a second
+// session from the last line's time yields that line again with the same
+// token, nothing before it, and everything after it.
+func TestLogsResume(t *testing.T) {
+	srv := aztest.NewLogs()
+	defer srv.Close()
+	since := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Millisecond)
+	for i := range 3 {
+		srv.Add(trace(since.Add(time.Duration(i)*time.Second), fmt.Sprintf("a%d", i), "orders", "first session", nil))
+	}
+	s, _ := testLogs(t, srv, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	lines, errc := s.Logs(ctx, providers.LogQuery{Functions: []string{"orders"}, Since: since, Follow: true})
+	first := collect(t, lines, errc, 3)
+	cancel()
+	for range lines {
+	}
+	last := first[len(first)-1]
+	for i := range 2 {
+		srv.Add(trace(last.Time.Add(time.Duration(i+1)*time.Millisecond), fmt.Sprintf("b%d", i), "orders", "while nobody follows", nil))
+	}
+	lines, errc = s.Logs(context.Background(), providers.LogQuery{Functions: []string{"orders"}, Since: last.Time})
+	var again []providers.LogLine
+	for l := range lines {
+		again = append(again, l)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if got := tokens(again); got != "a2 b0 b1" {
+		t.Errorf("resumed at %s: %q, want a2 b0 b1", last.Time, got)
+	}
+}
