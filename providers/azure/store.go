@@ -17,7 +17,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"github.com/evcli/evcli/providers"
-	localstore "github.com/evcli/evcli/providers/local/store"
 )
 
 // The event store on Cosmos DB (NoSQL API). One container holds the
@@ -338,6 +337,68 @@ func (s *cosmosStore) item(ev providers.StoredEvent) ([]byte, string) {
 	return b, pk
 }
 
+// cosmosDeriveKeys fills what ev lacks of its aggregate id (aggregateId,
+// aggregate_id), version (aggregateVersion, version: an integer or a
+// string of one) and correlation id (correlationId, correlation_id, the
+// same under metadata) from its detail, as the local store does: the first
+// of the names that holds a non-empty string or a number.
+func cosmosDeriveKeys(ev *providers.StoredEvent) {
+	if ev.AggregateID != "" && ev.AggregateVersion != 0 && ev.CorrelationID != "" {
+		return
+	}
+	// encoding/json's struct decoding, as the local store's: names match
+	// case-insensitively, and a detail that does not decode gives nothing.
+	var d struct {
+		AggregateID      json.RawMessage `json:"aggregateId"`
+		AggregateID2     json.RawMessage `json:"aggregate_id"`
+		Version          json.RawMessage `json:"version"`
+		AggregateVersion json.RawMessage `json:"aggregateVersion"`
+		CorrelationID    json.RawMessage `json:"correlationId"`
+		CorrelationID2   json.RawMessage `json:"correlation_id"`
+		Metadata         struct {
+			CorrelationID  json.RawMessage `json:"correlationId"`
+			CorrelationID2 json.RawMessage `json:"correlation_id"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(ev.Detail, &d) != nil {
+		return
+	}
+	if ev.AggregateID == "" {
+		ev.AggregateID = cosmosFirstScalar(d.AggregateID, d.AggregateID2)
+	}
+	if ev.AggregateVersion == 0 {
+		if s := cosmosFirstScalar(d.AggregateVersion, d.Version); s != "" {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				ev.AggregateVersion = n
+			}
+		}
+	}
+	if ev.CorrelationID == "" {
+		ev.CorrelationID = cosmosFirstScalar(d.CorrelationID, d.CorrelationID2, d.Metadata.CorrelationID, d.Metadata.CorrelationID2)
+	}
+}
+
+// cosmosFirstScalar is the first of vs that is a non-empty JSON string or
+// a number, as text.
+func cosmosFirstScalar(vs ...json.RawMessage) string {
+	for _, v := range vs {
+		v = json.RawMessage(strings.TrimSpace(string(v)))
+		if len(v) == 0 {
+			continue
+		}
+		switch {
+		case v[0] == '"':
+			var s string
+			if json.Unmarshal(v, &s) == nil && s != "" {
+				return s
+			}
+		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
+			return string(v)
+		}
+	}
+	return ""
+}
+
 // cosmosHead is an aggregate's head item.
 type cosmosHead struct {
 	ID        string `json:"id"`
@@ -358,7 +419,7 @@ func (s *cosmosStore) Append(ctx context.Context, ev providers.StoredEvent) erro
 	if ev.ID == "" {
 		return &providers.Error{Code: providers.InvalidArgument, Resource: s.resource(), Err: errors.New("an event without an id")}
 	}
-	localstore.DeriveKeys(&ev)
+	cosmosDeriveKeys(&ev)
 	body, pk := s.item(ev)
 	key := azcosmos.NewPartitionKeyString(pk)
 	res := fmt.Sprintf("%s (aggregate %s, event %s)", s.resource(), pk, ev.ID)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/providers"
+	localstore "github.com/evcli/evcli/providers/local/store"
 	"github.com/evcli/evcli/providers/providertest"
 )
 
@@ -418,4 +419,28 @@ func TestCosmosPages(t *testing.T) {
 			t.Errorf("Events(%+v) = %v, want %s", c.q, got, c.want)
 		}
 	}
+}
+
+// FuzzCosmosDeriveKeys holds the Cosmos store's extraction of the
+// aggregate id, version and correlation id equal to the local store's, the
+// one every evcli store follows.
+func FuzzCosmosDeriveKeys(f *testing.F) {
+	for _, d := range []string{
+		`{"aggregateId":"a","version":2,"correlationId":"c"}`,
+		`{"aggregate_id":"a","aggregateVersion":"7","metadata":{"correlation_id":"m"}}`,
+		`{"aggregateId":"","aggregate_id":5,"version":1.5,"correlation_id":""}`,
+		`{"aggregateId":null,"version":"x","metadata":[1]}`,
+		`[1,2]`, `"s"`, `not json`, `{"aggregateId" : "a" , "version" : -3}`,
+	} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, detail string) {
+		a := providers.StoredEvent{Event: providers.Event{Detail: json.RawMessage(detail)}}
+		b := a
+		cosmosDeriveKeys(&a)
+		localstore.DeriveKeys(&b)
+		if a.AggregateID != b.AggregateID || a.AggregateVersion != b.AggregateVersion || a.CorrelationID != b.CorrelationID {
+			t.Errorf("detail %s: cosmos %q/%d/%q, local %q/%d/%q", detail, a.AggregateID, a.AggregateVersion, a.CorrelationID, b.AggregateID, b.AggregateVersion, b.CorrelationID)
+		}
+	})
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/providers"
-	localstore "github.com/evcli/evcli/providers/local/store"
 )
 
 // writerItems runs the writer's item function on events with node and
@@ -89,7 +88,7 @@ func TestStoreWriterItems(t *testing.T) {
 	items := writerItems(t, cfg, evs)
 	for i, ev := range writerCases {
 		se := providers.StoredEvent{Event: ev}
-		localstore.DeriveKeys(&se)
+		cosmosDeriveKeys(&se)
 		b, _ := s.item(se)
 		var want map[string]any
 		_ = json.Unmarshal(b, &want)
