@@ -238,3 +238,43 @@ func storeWriter(cfg cosmosConfig, bus string) (storeWriterSpec, error) {
 
 // isStoreWriter says whether a function name is the writer's.
 func isStoreWriter(fn string) bool { return strings.EqualFold(fn, storeWriterFunction) }
+
+// planStoreWriter says what applying want does to the writer as deployed
+// (have; nil when it is not deployed): "create", "update" with the fields
+// that differ, or "unchanged". app is the writer app's physical name. The
+// deployer reads have with its Deployed and calls this with the project's
+// other resources.
+func planStoreWriter(app string, have *providers.FunctionDeployment, want storeWriterSpec) providers.ResourceChange {
+	c := providers.ResourceChange{Kind: "writer", Name: app}
+	if have == nil {
+		c.Action = "create"
+		return c
+	}
+	w := want.Function
+	var fields []string
+	if have.CodeSha256 != w.CodeSha256 {
+		fields = append(fields, "code changed")
+	}
+	if have.Runtime != w.Runtime || have.MemoryMB != w.MemoryMB || have.TimeoutS != w.TimeoutS {
+		fields = append(fields, "configuration")
+	}
+	if len(have.Env) != len(w.Env) {
+		fields = append(fields, "settings")
+	} else {
+		for k, v := range w.Env {
+			if have.Env[k] != v {
+				fields = append(fields, "settings")
+				break
+			}
+		}
+	}
+	if len(have.Rules) != 1 || have.Rules[0].Bus != w.Rules[0].Bus {
+		fields = append(fields, "subscription")
+	}
+	fields = append(fields, have.Drift...)
+	c.Action, c.Fields = "unchanged", fields
+	if len(fields) > 0 {
+		c.Action = "update"
+	}
+	return c
+}

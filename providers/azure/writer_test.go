@@ -211,3 +211,42 @@ func TestStoreWriterSpec(t *testing.T) {
 		t.Errorf("spec %+v", a)
 	}
 }
+
+func TestPlanStoreWriter(t *testing.T) {
+	want, err := storeWriter(cosmosConfig{Endpoint: "https://acct.documents.azure.com:443/"}, "shop-bus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(mod func(*providers.FunctionDeployment)) *providers.FunctionDeployment {
+		fd := want.Function
+		fd.Env = map[string]string{}
+		for k, v := range want.Function.Env {
+			fd.Env[k] = v
+		}
+		fd.Rules = append([]providers.RuleSpec(nil), want.Function.Rules...)
+		if mod != nil {
+			mod(&fd)
+		}
+		return &fd
+	}
+	cases := []struct {
+		name   string
+		have   *providers.FunctionDeployment
+		action string
+		fields string
+	}{
+		{"absent", nil, "create", ""},
+		{"same", same(nil), "unchanged", ""},
+		{"code", same(func(f *providers.FunctionDeployment) { f.CodeSha256 = "old" }), "update", "code changed"},
+		{"setting", same(func(f *providers.FunctionDeployment) { f.Env["EVCLI_COSMOS_CONTAINER"] = "other" }), "update", "settings"},
+		{"memory", same(func(f *providers.FunctionDeployment) { f.MemoryMB = 2048 }), "update", "configuration"},
+		{"no subscription", same(func(f *providers.FunctionDeployment) { f.Rules = nil }), "update", "subscription"},
+		{"drift", same(func(f *providers.FunctionDeployment) { f.Drift = []string{"role assignment"} }), "update", "role assignment"},
+	}
+	for _, c := range cases {
+		got := planStoreWriter("shop-writer", c.have, want)
+		if got.Action != c.action || strings.Join(got.Fields, ",") != c.fields || got.Kind != "writer" || got.Name != "shop-writer" {
+			t.Errorf("%s: %+v, want %s [%s]", c.name, got, c.action, c.fields)
+		}
+	}
+}
