@@ -111,7 +111,7 @@ func newCosmosStore(_ context.Context, cfg cosmosConfig) (*cosmosStore, error) {
 	cfg.defaults()
 	if cfg.Endpoint == "" {
 		return nil, &providers.Error{Code: providers.Unconfigured, Resource: "cosmos db", Err: errors.New("no account endpoint"),
-			Hint: "set the Cosmos DB endpoint (AZURE_COSMOS_ENDPOINT or the provider's endpoint overrides)"}
+			Hint: "set EVCLI_AZURE_COSMOS_ENDPOINT to the account's endpoint (https://<account>.documents.azure.com:443/)"}
 	}
 	var (
 		client *azcosmos.Client
@@ -132,7 +132,7 @@ func newCosmosStore(_ context.Context, cfg cosmosConfig) (*cosmosStore, error) {
 	if err != nil {
 		e := &providers.Error{Code: providers.InvalidArgument, Resource: "cosmos db " + cfg.Endpoint, Err: err}
 		if cfg.Key != "" {
-			e.Hint = "the account key (AZURE_COSMOS_KEY) is the base64 key the account's Keys page shows"
+			e.Hint = "the account key (" + envCosmosKey + ") is the base64 key the account's Keys page shows"
 		}
 		return nil, e
 	}
@@ -146,14 +146,18 @@ func newCosmosStore(_ context.Context, cfg cosmosConfig) (*cosmosStore, error) {
 // cosmosStoreType is store.type in evcli.yaml for this store.
 const cosmosStoreType = "cosmos"
 
+// envCosmosKey holds a Cosmos DB account key (emulators); without it the
+// store authenticates with Microsoft Entra ID.
+const envCosmosKey = "EVCLI_AZURE_COSMOS_KEY"
+
 // cosmosConfigFor is the store configuration of an opened project, for
 // Open to pass to newCosmosStore: store.type cosmos, store.table naming
 // the container ("events") or the database and container
-// ("evcli/events"), store.keys and store.ttlDays; the endpoint is
-// endpoint (the provider's Cosmos DB override) or AZURE_COSMOS_ENDPOINT;
-// AZURE_COSMOS_KEY, when set, authenticates with the account key (an
-// emulator), else cred. ok is false when the project has no Cosmos DB
-// store (store.type empty or local).
+// ("evcli/events"), store.keys and store.ttlDays; endpoint is the
+// account's (Open's EVCLI_AZURE_COSMOS_ENDPOINT, or the account deploy
+// made); EVCLI_AZURE_COSMOS_KEY, when set, authenticates with the account
+// key (an emulator), else cred. ok is false when the project has no Cosmos
+// DB store (store.type empty or local).
 func cosmosConfigFor(o providers.OpenOptions, endpoint string, cred azcore.TokenCredential) (cfg cosmosConfig, ok bool, err error) {
 	switch o.Store.Type {
 	case "", "local":
@@ -168,10 +172,7 @@ func cosmosConfigFor(o providers.OpenOptions, endpoint string, cred azcore.Token
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	if endpoint == "" {
-		endpoint = getenv("AZURE_COSMOS_ENDPOINT")
-	}
-	cfg = cosmosConfig{Endpoint: endpoint, Credential: cred, Key: getenv("AZURE_COSMOS_KEY"), Keys: o.Store.Keys, TTLDays: o.Store.TTLDays, Region: o.Region}
+	cfg = cosmosConfig{Endpoint: endpoint, Credential: cred, Key: getenv(envCosmosKey), Keys: o.Store.Keys, TTLDays: o.Store.TTLDays, Region: o.Region}
 	if db, ctr, found := strings.Cut(o.Store.Table, "/"); found {
 		cfg.Database, cfg.Container = db, ctr
 	} else {
@@ -189,7 +190,7 @@ func cosmosConfigFor(o providers.OpenOptions, endpoint string, cred azcore.Token
 	}
 	if cfg.Endpoint == "" {
 		return cfg, false, &providers.Error{Code: providers.Unconfigured, Resource: "azure cosmos db", Err: errors.New("no Cosmos DB account endpoint"),
-			Hint: "set AZURE_COSMOS_ENDPOINT (https://<account>.documents.azure.com:443/) or the provider's Cosmos DB endpoint override"}
+			Hint: "set EVCLI_AZURE_COSMOS_ENDPOINT to the account's endpoint (https://<account>.documents.azure.com:443/)"}
 	}
 	return cfg, true, nil
 }
