@@ -314,11 +314,20 @@ func (s *insightsLogs) kql(fns []string, start time.Time) string {
 	return b.String()
 }
 
-// query makes one query within the budget, backing off on 429 and 5xx.
+// query reads one page of traces.
 func (s *insightsLogs) query(ctx context.Context, fns []string, start, end time.Time) ([]traceRow, error) {
 	body := azlogs.QueryBody{Query: azPtr(s.kql(fns, start))}
 	span := azlogs.NewTimeInterval(start, end)
 	body.Timespan = &span
+	tables, err := s.ask(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	return decodeTraces(tables)
+}
+
+// ask makes one query within the budget, backing off on 429 and 5xx.
+func (s *insightsLogs) ask(ctx context.Context, body azlogs.QueryBody) ([]azlogs.Table, error) {
 	backoff := time.Second
 	for attempt := 0; ; attempt++ {
 		if err := s.budget.wait(ctx); err != nil {
@@ -339,7 +348,7 @@ func (s *insightsLogs) query(ctx context.Context, fns []string, start, end time.
 			if res.Error != nil {
 				return nil, &providers.Error{Code: providers.Unavailable, Resource: s.resource(), Err: fmt.Errorf("the query failed: %v", res.Error)}
 			}
-			return decodeTraces(res.Tables)
+			return res.Tables, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -516,3 +525,84 @@ func monitorErr(resource string, err error) error {
 }
 
 var _ providers.LogSource = (*insightsLogs)(nil)
+
+// requestRow is one invocation as the requests table records it.
+type requestRow struct {
+	at         time.Time
+	id         string
+	durationMs float64
+	success    bool
+}
+
+// requests reads a function's invocations in [since, until), newest
+// first, at most limit: App Insights' request records, each an invocation
+// with its duration (tune's records where the metrics are per minute).
+func (s *insightsLogs) requests(ctx context.Context, function string, since, until time.Time, limit int) ([]requestRow, error) {
+	var b strings.Builder
+	b.WriteString("requests")
+	fmt.Fprintf(&b, "\n| where timestamp >= datetime(%s)", since.UTC().Format(time.RFC3339Nano))
+	if s.cfg.App != "" {
+		fmt.Fprintf(&b, "\n| where cloud_RoleName == %s", kqlString(s.cfg.App))
+	}
+	fmt.Fprintf(&b, "\n| where operation_Name in (%s)", kqlString(s.physical(function)))
+	b.WriteString("\n| project timestamp, id, duration, success, operation_Name, customDimensions")
+	fmt.Fprintf(&b, "\n| order by timestamp desc, id asc\n| take %d", limit)
+	body := azlogs.QueryBody{Query: azPtr(b.String())}
+	span := azlogs.NewTimeInterval(since, until)
+	body.Timespan = &span
+	tables, err := s.ask(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	if len(tables) == 0 {
+		return nil, nil
+	}
+	t := tables[0]
+	col := map[string]int{}
+	for i, c := range t.Columns {
+		if c.Name != nil {
+			col[*c.Name] = i
+		}
+	}
+	for _, need := range []string{"timestamp", "id", "duration"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("application insights: the requests query's result has no %s column", need)
+		}
+	}
+	out := make([]requestRow, 0, len(t.Rows))
+	for _, r := range t.Rows {
+		if len(r) < len(t.Columns) {
+			continue
+		}
+		ts, _ := r[col["timestamp"]].(string)
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return nil, fmt.Errorf("application insights: a request's timestamp %q: %v", ts, err)
+		}
+		row := requestRow{at: at.UTC(), success: true}
+		row.id, _ = r[col["id"]].(string)
+		row.durationMs, _ = r[col["duration"]].(float64)
+		if i, ok := col["success"]; ok {
+			switch v := r[i].(type) {
+			case bool:
+				row.success = v
+			case string:
+				row.success = !strings.EqualFold(v, "false")
+			}
+		}
+		if i, ok := col["customDimensions"]; ok {
+			var dims map[string]any
+			switch d := r[i].(type) {
+			case string:
+				_ = json.Unmarshal([]byte(d), &dims)
+			case map[string]any:
+				dims = d
+			}
+			if id, ok := dims["InvocationId"].(string); ok && id != "" {
+				row.id = id
+			}
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}

@@ -36,7 +36,11 @@ import (
 // executions overlap on an instance the units count the instance's active
 // time once, so the mean is a lower bound of the invocations' durations.
 // The app's instance memory is the one memory all its functions share: a
-// function's records are the app's.
+// function's records are the app's. With the Application Insights
+// requests table at hand (metricsConfig.Requests) the records are the
+// function's own invocations instead, each with its duration, and only
+// the memory used comes from the metrics (the app's, per interval: an
+// upper bound for one function).
 
 // Flex Consumption's metric names.
 const (
@@ -65,6 +69,11 @@ type metricsConfig struct {
 	InstanceMemoryMB func(ctx context.Context, function string) (int, error)
 	// Plan is "flex" (default) or "consumption" (legacy meters).
 	Plan string
+	// Requests, when set, reads the function's invocations from
+	// Application Insights' requests table: one record per invocation,
+	// with its own duration and invocation id, of this function alone;
+	// memory comes from the app's metrics of the invocation's minute.
+	Requests *insightsLogs
 	// RequestsPerSecond is the budget the source's requests share;
 	// MaxBackoff caps a wait after 429.
 	RequestsPerSecond float64
@@ -275,8 +284,9 @@ func metricValue(p *float64) float64 {
 	return *p
 }
 
-// Invocations yields the app's executions in the window as records,
-// newest minute first, at most 10,000.
+// Invocations yields the function's invocations in the window as records,
+// newest first, at most 10,000: from the requests table when the source
+// has one (Requests), else the app's executions per minute.
 func (m *metricsSource) Invocations(ctx context.Context, function string, since, until time.Time) iter.Seq2[providers.InvocationRecord, error] {
 	return func(yield func(providers.InvocationRecord, error) bool) {
 		mem, err := m.cfg.InstanceMemoryMB(ctx, function)
@@ -287,6 +297,10 @@ func (m *metricsSource) Invocations(ctx context.Context, function string, since,
 		bs, err := m.buckets(ctx, function, since, until)
 		if err != nil {
 			yield(providers.InvocationRecord{}, err)
+			return
+		}
+		if m.cfg.Requests != nil {
+			m.fromRequests(ctx, function, since, until, mem, bs, yield)
 			return
 		}
 		n := 0
@@ -311,6 +325,39 @@ func (m *metricsSource) Invocations(ctx context.Context, function string, since,
 					return
 				}
 			}
+		}
+	}
+}
+
+// fromRequests yields one record per request row, its memory used the
+// app's working set of the row's interval.
+func (m *metricsSource) fromRequests(ctx context.Context, function string, since, until time.Time, mem int, bs []metricBucket, yield func(providers.InvocationRecord, error) bool) {
+	rows, err := m.cfg.Requests.requests(ctx, function, since, until, maxMetricRecords)
+	if err != nil {
+		yield(providers.InvocationRecord{}, err)
+		return
+	}
+	_, step := metricsInterval(until.Sub(since))
+	used := map[time.Time]float64{}
+	for _, b := range bs {
+		used[b.at] = b.workingSetMaxBytes
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if seen[r.id] {
+			continue
+		}
+		seen[r.id] = true
+		mb := int(math.Ceil(used[r.at.Truncate(step)] / (1 << 20)))
+		rec := providers.InvocationRecord{
+			Function: function, RequestID: r.id, Time: r.at, DurationMs: r.durationMs, BilledDurationMs: int64(math.Ceil(r.durationMs)),
+			MemorySizeMB: mem, MaxMemoryUsedMB: min(max(mb, 1), mem), Outcome: "ok",
+		}
+		if !r.success {
+			rec.Outcome = "error"
+		}
+		if !yield(rec, nil) {
+			return
 		}
 	}
 }

@@ -2,7 +2,9 @@ package azure
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +158,38 @@ func TestFlexPrices(t *testing.T) {
 		if err := validFlexMemory(mb); (err == nil) != ok {
 			t.Errorf("validFlexMemory(%d) = %v", mb, err)
 		}
+	}
+}
+
+// TestMetricsFromRequests: with App Insights' requests at hand, the
+// records are the function's own invocations (duration, invocation id,
+// outcome), the memory used the app's working set of their minute.
+func TestMetricsFromRequests(t *testing.T) {
+	msrv := aztest.NewMetrics(nil)
+	defer msrv.Close()
+	lsrv := aztest.NewLogs()
+	defer lsrv.Close()
+	until := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	since := until.Add(-time.Hour)
+	m1 := since.Add(10 * time.Minute)
+	msrv.Add(testApp, "MemoryWorkingSet", aztest.MetricPoint{Time: m1, Maximum: 700 << 20})
+	msrv.Add(testApp, "OnDemandFunctionExecutionCount", aztest.MetricPoint{Time: m1, Total: 3})
+	req := func(at time.Time, id, fn string, ms float64, ok bool) aztest.Request {
+		return aztest.Request{Time: at, ID: "op-" + id, Operation: fn, Role: "shop-app", DurationMs: ms, Success: ok, Dimensions: map[string]string{"InvocationId": id}}
+	}
+	lsrv.AddRequests(req(m1.Add(time.Second), "i1", "orders", 120.5, true), req(m1.Add(2*time.Second), "i2", "orders", 80, false),
+		req(m1.Add(3*time.Second), "i3", "billing", 999, true), req(since.Add(-time.Minute), "i0", "orders", 5, true))
+	logs, _ := testLogs(t, lsrv, nil)
+	m, _ := testMetrics(t, msrv, 2048, func(c *metricsConfig) { c.Requests = logs })
+	var got []string
+	for r, err := range m.Invocations(context.Background(), "orders", since, until) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %v %s %d/%d", r.RequestID, r.DurationMs, r.Outcome, r.MaxMemoryUsedMB, r.MemorySizeMB))
+	}
+	want := []string{"i2 80 error 700/2048", "i1 120.5 ok 700/2048"}
+	if !slices.Equal(got, want) {
+		t.Errorf("records %q, want %q", got, want)
 	}
 }

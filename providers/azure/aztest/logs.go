@@ -26,22 +26,36 @@ type Trace struct {
 	Dimensions map[string]string // customDimensions
 }
 
+// Request is one Application Insights request record (classic schema): an
+// invocation of a function, as Azure Functions reports it.
+type Request struct {
+	Time       time.Time
+	ID         string
+	Operation  string // operation_Name: the function
+	Role       string // cloud_RoleName: the function app
+	DurationMs float64
+	Success    bool
+	Dimensions map[string]string // customDimensions (InvocationId, ...)
+}
+
 // LogsServer is a fake of the Log Analytics query API
 // (POST /v1/workspaces/{id}/query and POST /v1/{resourceId}/query, the
 // paths azlogs calls) over HTTPS on 127.0.0.1. It keeps traces and answers
-// the queries the azure driver sends: the body's timespan selects by
+// the queries the azure driver sends, of the traces table (tail) and the
+// requests table (tune's records): the body's timespan selects by
 // timestamp (start inclusive, end exclusive, as the service does), and of
 // the KQL it applies what evcli writes: where timestamp >= datetime(…),
-// cloud_RoleName == "…", operation_Name in (…), order by timestamp then
-// itemId, take N. Any other query is refused with 400 BadArgumentError.
+// cloud_RoleName == "…", operation_Name in (…), order by timestamp (asc
+// or desc) then the record id, take N. Any other query is refused with 400 BadArgumentError.
 // Throttle makes the next requests answer 429 with Retry-After.
 type LogsServer struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
 	traces   []Trace
+	requests []Request
 	throttle int
-	requests int
+	nreq     int
 	queries  []string
 }
 
@@ -69,6 +83,13 @@ func (s *LogsServer) Add(ts ...Trace) {
 	s.traces = append(s.traces, ts...)
 }
 
+// AddRequests ingests request records.
+func (s *LogsServer) AddRequests(rs ...Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, rs...)
+}
+
 // Throttle makes the next n requests answer 429.
 func (s *LogsServer) Throttle(n int) {
 	s.mu.Lock()
@@ -80,7 +101,7 @@ func (s *LogsServer) Throttle(n int) {
 func (s *LogsServer) Requests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.requests
+	return s.nreq
 }
 
 // Queries are the KQL texts received, in order.
@@ -100,7 +121,7 @@ var (
 
 func (s *LogsServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.requests++
+	s.nreq++
 	throttled := s.throttle > 0
 	if throttled {
 		s.throttle--
@@ -130,6 +151,10 @@ func (s *LogsServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.queries = append(s.queries, body.Query)
 	s.mu.Unlock()
+	if strings.HasPrefix(strings.TrimSpace(body.Query), "requests") {
+		s.serveRequests(w, body.Query, body.Timespan)
+		return
+	}
 	rows, err := s.run(body.Query, body.Timespan)
 	if err != nil {
 		logsError(w, http.StatusBadRequest, "BadArgumentError", err.Error())
@@ -148,58 +173,36 @@ func (s *LogsServer) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"tables": []any{map[string]any{"name": "PrimaryResult", "columns": cols, "rows": out}}})
 }
 
+// filter is what a query selects by time, app and function, and how many.
+type filter struct {
+	from, to time.Time
+	role     *string
+	ops      map[string]bool
+	take     int
+	desc     bool
+}
+
+func (f filter) keep(at time.Time, role, op string) bool {
+	if !f.from.IsZero() && at.Before(f.from) || !f.to.IsZero() && !at.Before(f.to) {
+		return false
+	}
+	return (f.role == nil || role == *f.role) && (f.ops == nil || f.ops[op])
+}
+
 func (s *LogsServer) run(q, timespan string) ([]Trace, error) {
 	if !strings.HasPrefix(strings.TrimSpace(q), "traces") {
-		return nil, fmt.Errorf("the fake answers queries of the traces table only: %q", q)
+		return nil, fmt.Errorf("the fake answers queries of the traces and requests tables only: %q", q)
 	}
-	var from, to time.Time
-	if timespan != "" {
-		a, b, ok := strings.Cut(timespan, "/")
-		var err1, err2 error
-		from, err1 = time.Parse(time.RFC3339Nano, a)
-		to, err2 = time.Parse(time.RFC3339Nano, b)
-		if !ok || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("the timespan %q is not start/end in ISO 8601", timespan)
-		}
-	}
-	if m := kqlSince.FindStringSubmatch(q); m != nil {
-		t, err := time.Parse(time.RFC3339Nano, m[1])
-		if err != nil {
-			return nil, fmt.Errorf("datetime(%s): %v", m[1], err)
-		}
-		if t.After(from) {
-			from = t
-		}
-	}
-	var role *string
-	if m := kqlRole.FindStringSubmatch(q); m != nil {
-		var v string
-		_ = json.Unmarshal([]byte(m[1]), &v)
-		role = &v
-	}
-	var ops map[string]bool
-	if m := kqlOps.FindStringSubmatch(q); m != nil {
-		ops = map[string]bool{}
-		for _, lit := range kqlStr.FindAllString(m[1], -1) {
-			var v string
-			_ = json.Unmarshal([]byte(lit), &v)
-			ops[v] = true
-		}
-	}
-	take := -1
-	if m := kqlTake.FindStringSubmatch(q); m != nil {
-		take, _ = strconv.Atoi(m[1])
+	f, err := parseFilter(q, timespan)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	var rows []Trace
 	for _, t := range s.traces {
-		if !from.IsZero() && t.Time.Before(from) || !to.IsZero() && !t.Time.Before(to) {
-			continue
+		if f.keep(t.Time, t.Role, t.Operation) {
+			rows = append(rows, t)
 		}
-		if role != nil && t.Role != *role || ops != nil && !ops[t.Operation] {
-			continue
-		}
-		rows = append(rows, t)
 	}
 	s.mu.Unlock()
 	slices.SortStableFunc(rows, func(a, b Trace) int {
@@ -208,10 +211,90 @@ func (s *LogsServer) run(q, timespan string) ([]Trace, error) {
 		}
 		return strings.Compare(a.ItemID, b.ItemID)
 	})
-	if take >= 0 && len(rows) > take {
-		rows = rows[:take]
+	if f.take >= 0 && len(rows) > f.take {
+		rows = rows[:f.take]
 	}
 	return rows, nil
+}
+
+var kqlDesc = regexp.MustCompile(`\|\s*order by timestamp desc`)
+
+func (s *LogsServer) serveRequests(w http.ResponseWriter, q, timespan string) {
+	f, err := parseFilter(q, timespan)
+	if err != nil {
+		logsError(w, http.StatusBadRequest, "BadArgumentError", err.Error())
+		return
+	}
+	s.mu.Lock()
+	var rows []Request
+	for _, r := range s.requests {
+		if f.keep(r.Time, r.Role, r.Operation) {
+			rows = append(rows, r)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortStableFunc(rows, func(a, b Request) int {
+		c := a.Time.Compare(b.Time)
+		if f.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if f.take >= 0 && len(rows) > f.take {
+		rows = rows[:f.take]
+	}
+	cols := []map[string]string{{"name": "timestamp", "type": "datetime"}, {"name": "id", "type": "string"},
+		{"name": "duration", "type": "real"}, {"name": "success", "type": "bool"}, {"name": "operation_Name", "type": "string"},
+		{"name": "customDimensions", "type": "dynamic"}}
+	out := make([][]any, len(rows))
+	for i, r := range rows {
+		dims, _ := json.Marshal(r.Dimensions)
+		out[i] = []any{r.Time.UTC().Format("2006-01-02T15:04:05.0000000Z"), r.ID, r.DurationMs, r.Success, r.Operation, string(dims)}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(map[string]any{"tables": []any{map[string]any{"name": "PrimaryResult", "columns": cols, "rows": out}}})
+}
+
+func parseFilter(q, timespan string) (filter, error) {
+	f := filter{take: -1, desc: kqlDesc.MatchString(q)}
+	if timespan != "" {
+		a, b, ok := strings.Cut(timespan, "/")
+		var err1, err2 error
+		f.from, err1 = time.Parse(time.RFC3339Nano, a)
+		f.to, err2 = time.Parse(time.RFC3339Nano, b)
+		if !ok || err1 != nil || err2 != nil {
+			return f, fmt.Errorf("the timespan %q is not start/end in ISO 8601", timespan)
+		}
+	}
+	if m := kqlSince.FindStringSubmatch(q); m != nil {
+		t, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			return f, fmt.Errorf("datetime(%s): %v", m[1], err)
+		}
+		if t.After(f.from) {
+			f.from = t
+		}
+	}
+	if m := kqlRole.FindStringSubmatch(q); m != nil {
+		var v string
+		_ = json.Unmarshal([]byte(m[1]), &v)
+		f.role = &v
+	}
+	if m := kqlOps.FindStringSubmatch(q); m != nil {
+		f.ops = map[string]bool{}
+		for _, lit := range kqlStr.FindAllString(m[1], -1) {
+			var v string
+			_ = json.Unmarshal([]byte(lit), &v)
+			f.ops[v] = true
+		}
+	}
+	if m := kqlTake.FindStringSubmatch(q); m != nil {
+		f.take, _ = strconv.Atoi(m[1])
+	}
+	return f, nil
 }
 
 func logsError(w http.ResponseWriter, status int, code, msg string) {
