@@ -32,13 +32,14 @@ import (
 //	for store.ttlDays)
 //
 // and, per aggregate appended through Append, a head item (id "evcli-head")
-// holding the aggregate's last version and its etag: Append puts the event
-// and moves the head in one transactional batch whose head operation
-// carries If-Match, so two writers appending to one aggregate cannot both
-// win, and an event already stored (same id) is a no-op. The attribute
-// names follow store.keys in evcli.yaml; the aggregate id, version and
-// correlation id are read from the detail as every evcli store reads them
-// (providers/local/localstore.DeriveKeys).
+// holding the aggregate's last version and the event that set it: Append
+// moves the head (If-Match on the etag it read) and puts the event in one
+// transactional batch, so two writers appending to one aggregate cannot
+// both win, and an event already stored (same id) is a no-op. The
+// attribute names follow store.keys in evcli.yaml; the aggregate id,
+// version and correlation id are read from the detail as every evcli store
+// reads them (cosmosDeriveKeys: the local store's rules, which a fuzz
+// target holds equal).
 //
 // Reads: with aggregates, one single-partition query per aggregate ordered
 // by time; otherwise one cross-partition query (the gateway serves those
