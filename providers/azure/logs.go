@@ -247,13 +247,14 @@ func (s *insightsLogs) round(ctx context.Context, q providers.LogQuery, names ma
 		start = c.since
 	}
 	end := s.cfg.Now().Add(time.Second)
-	for page := 0; ; page++ {
-		rows, err := s.query(ctx, q.Functions, start, end)
+	after := "" // within start's time, the rows after this record id
+	for {
+		rows, err := s.query(ctx, q.Functions, start, after, end)
 		if err != nil {
 			return err
 		}
 		for _, r := range rows {
-			if r.at.Before(c.since) {
+			if r.at.Before(c.since) || r.function == "" { // the host's own lines belong to no function
 				continue
 			}
 			if _, dup := c.seen[r.id]; dup {
@@ -270,13 +271,13 @@ func (s *insightsLogs) round(ctx context.Context, q providers.LogQuery, names ma
 				return ctx.Err()
 			}
 		}
-		// A full page: the rest starts at its last row's time (the rows at
-		// that time come again and are dropped as seen). A page of rows
-		// that all share one time cannot move on: the next round goes on.
-		if len(rows) < s.cfg.PageRows || !rows[len(rows)-1].at.After(start) {
+		// A full page: the next one starts after its last row, in the
+		// query's order (time, then record id), however many rows share
+		// that time.
+		if len(rows) < s.cfg.PageRows {
 			break
 		}
-		start = rows[len(rows)-1].at
+		start, after = rows[len(rows)-1].at, rows[len(rows)-1].id
 	}
 	// What falls before the next round's start is never asked again.
 	horizon := c.cursor.Add(-s.cfg.Overlap)
@@ -295,10 +296,15 @@ func kqlString(s string) string {
 }
 
 // kql is the query of one page.
-func (s *insightsLogs) kql(fns []string, start time.Time) string {
+func (s *insightsLogs) kql(fns []string, start time.Time, after string) string {
 	var b strings.Builder
 	b.WriteString("traces")
-	fmt.Fprintf(&b, "\n| where timestamp >= datetime(%s)", start.UTC().Format(time.RFC3339Nano))
+	at := start.UTC().Format(time.RFC3339Nano)
+	if after == "" {
+		fmt.Fprintf(&b, "\n| where timestamp >= datetime(%s)", at)
+	} else {
+		fmt.Fprintf(&b, "\n| where timestamp > datetime(%s) or (timestamp == datetime(%s) and strcmp(itemId, %s) > 0)", at, at, kqlString(after))
+	}
 	if s.cfg.App != "" {
 		fmt.Fprintf(&b, "\n| where cloud_RoleName == %s", kqlString(s.cfg.App))
 	}
@@ -309,14 +315,16 @@ func (s *insightsLogs) kql(fns []string, start time.Time) string {
 		}
 		fmt.Fprintf(&b, "\n| where operation_Name in (%s)", strings.Join(quoted, ", "))
 	}
+	b.WriteString("\n| where isnotempty(operation_Name)")
 	b.WriteString("\n| project timestamp, itemId, message, operation_Name, cloud_RoleInstance, severityLevel, customDimensions")
 	fmt.Fprintf(&b, "\n| order by timestamp asc, itemId asc\n| take %d", s.cfg.PageRows)
 	return b.String()
 }
 
-// query reads one page of traces.
-func (s *insightsLogs) query(ctx context.Context, fns []string, start, end time.Time) ([]traceRow, error) {
-	body := azlogs.QueryBody{Query: azPtr(s.kql(fns, start))}
+// query reads one page of traces: from start, or after the record after
+// at start's time.
+func (s *insightsLogs) query(ctx context.Context, fns []string, start time.Time, after string, end time.Time) ([]traceRow, error) {
+	body := azlogs.QueryBody{Query: azPtr(s.kql(fns, start, after))}
 	span := azlogs.NewTimeInterval(start, end)
 	body.Timespan = &span
 	tables, err := s.ask(ctx, body)

@@ -105,7 +105,8 @@ func TestLogsFollow(t *testing.T) {
 		trace(since.Add(2*time.Second), "r2", "orders", "second", nil),
 		trace(since.Add(3*time.Second), "r3", "billing", "other function", nil),
 		trace(since.Add(-time.Second), "r0", "orders", "before since", nil),
-		aztest.Trace{Time: since.Add(4 * time.Second), ItemID: "rx", Operation: "orders", Role: "other-app", Message: "another app"})
+		aztest.Trace{Time: since.Add(4 * time.Second), ItemID: "rx", Operation: "orders", Role: "other-app", Message: "another app"},
+		aztest.Trace{Time: since.Add(4 * time.Second), ItemID: "rh", Role: "shop-app", Message: "Host started"})
 	s, sl := testLogs(t, srv, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -168,6 +169,7 @@ func TestLogsPages(t *testing.T) {
 		srv.Add(trace(since.Add(time.Duration(i/2)*time.Second), id, "orders", "line "+id, nil)) // two rows share each time
 		want = append(want, id)
 	}
+	srv.Add(aztest.Trace{Time: since.Add(time.Second), ItemID: "host", Role: "shop-app", Message: "Host lock lease acquired"}) // no function: not tail's
 	s, _ := testLogs(t, srv, func(c *logsConfig) { c.PageRows = 3 })
 	lines, errc := s.Logs(context.Background(), providers.LogQuery{Since: since})
 	var got []providers.LogLine
@@ -308,5 +310,34 @@ func TestLogsResume(t *testing.T) {
 	}
 	if got := tokens(again); got != "a2 b0 b1" {
 		t.Errorf("resumed at %s: %q, want a2 b0 b1", last.Time, got)
+	}
+}
+
+// TestLogsPagesOneTime: more rows share one time than a page takes; the
+// cursor (time, record id) still reads each once.
+func TestLogsPagesOneTime(t *testing.T) {
+	srv := aztest.NewLogs()
+	defer srv.Close()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	var want []string
+	for i := range 5 {
+		id := fmt.Sprintf("s%d", i)
+		srv.Add(trace(at, id, "orders", "same time", nil))
+		want = append(want, id)
+	}
+	s, _ := testLogs(t, srv, func(c *logsConfig) { c.PageRows = 2 })
+	lines, errc := s.Logs(context.Background(), providers.LogQuery{Since: at})
+	var got []providers.LogLine
+	for l := range lines {
+		got = append(got, l)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if tokens(got) != strings.Join(want, " ") {
+		t.Errorf("lines %q, want %q", tokens(got), strings.Join(want, " "))
+	}
+	if n := srv.Requests(); n != 3 {
+		t.Errorf("%d queries for 5 rows 2 a page, want 3", n)
 	}
 }

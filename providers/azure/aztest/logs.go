@@ -44,9 +44,11 @@ type Request struct {
 // the queries the azure driver sends, of the traces table (tail) and the
 // requests table (tune's records): the body's timespan selects by
 // timestamp (start inclusive, end exclusive, as the service does), and of
-// the KQL it applies what evcli writes: where timestamp >= datetime(…),
-// cloud_RoleName == "…", operation_Name in (…), order by timestamp (asc
-// or desc) then the record id, take N. Any other query is refused with 400 BadArgumentError.
+// the KQL it applies what evcli writes: where timestamp >= datetime(…) or
+// a page's cursor (timestamp > T or (timestamp == T and strcmp(itemId, …)
+// > 0)), cloud_RoleName == "…", operation_Name in (…), order by timestamp
+// (asc or desc) then the record id, take N. A query of another table is
+// refused with 400 BadArgumentError.
 // Throttle makes the next requests answer 429 with Retry-After.
 type LogsServer struct {
 	srv *httptest.Server
@@ -113,6 +115,7 @@ func (s *LogsServer) Queries() []string {
 
 var (
 	kqlSince = regexp.MustCompile(`\|\s*where timestamp >= datetime\(([^)]+)\)`)
+	kqlAfter = regexp.MustCompile(`\|\s*where timestamp > datetime\(([^)]+)\) or \(timestamp == datetime\(([^)]+)\) and strcmp\(itemId, ("(?:[^"\\]|\\.)*")\) > 0\)`)
 	kqlRole  = regexp.MustCompile(`\|\s*where cloud_RoleName == ("(?:[^"\\]|\\.)*")`)
 	kqlOps   = regexp.MustCompile(`\|\s*where operation_Name in \(((?:\s*"(?:[^"\\]|\\.)*"\s*,?)*)\)`)
 	kqlStr   = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
@@ -176,14 +179,19 @@ func (s *LogsServer) serve(w http.ResponseWriter, r *http.Request) {
 // filter is what a query selects by time, app and function, and how many.
 type filter struct {
 	from, to time.Time
-	role     *string
-	ops      map[string]bool
-	take     int
-	desc     bool
+	// after: rows at from itself only past this record id (a page's cursor).
+	after *string
+	role  *string
+	ops   map[string]bool
+	take  int
+	desc  bool
 }
 
-func (f filter) keep(at time.Time, role, op string) bool {
+func (f filter) keep(at time.Time, id, role, op string) bool {
 	if !f.from.IsZero() && at.Before(f.from) || !f.to.IsZero() && !at.Before(f.to) {
+		return false
+	}
+	if f.after != nil && at.Equal(f.from) && strings.Compare(id, *f.after) <= 0 {
 		return false
 	}
 	return (f.role == nil || role == *f.role) && (f.ops == nil || f.ops[op])
@@ -200,7 +208,7 @@ func (s *LogsServer) run(q, timespan string) ([]Trace, error) {
 	s.mu.Lock()
 	var rows []Trace
 	for _, t := range s.traces {
-		if f.keep(t.Time, t.Role, t.Operation) {
+		if f.keep(t.Time, t.ItemID, t.Role, t.Operation) {
 			rows = append(rows, t)
 		}
 	}
@@ -228,7 +236,7 @@ func (s *LogsServer) serveRequests(w http.ResponseWriter, q, timespan string) {
 	s.mu.Lock()
 	var rows []Request
 	for _, r := range s.requests {
-		if f.keep(r.Time, r.Role, r.Operation) {
+		if f.keep(r.Time, r.ID, r.Role, r.Operation) {
 			rows = append(rows, r)
 		}
 	}
@@ -276,6 +284,17 @@ func parseFilter(q, timespan string) (filter, error) {
 		}
 		if t.After(f.from) {
 			f.from = t
+		}
+	}
+	if m := kqlAfter.FindStringSubmatch(q); m != nil {
+		t, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil || m[1] != m[2] {
+			return f, fmt.Errorf("the fake pages with one datetime in both terms: %q", m[0])
+		}
+		var id string
+		_ = json.Unmarshal([]byte(m[3]), &id)
+		if t.After(f.from) || t.Equal(f.from) {
+			f.from, f.after = t, &id
 		}
 	}
 	if m := kqlRole.FindStringSubmatch(q); m != nil {
