@@ -193,7 +193,9 @@ type desiredWorkflow struct {
 	RoleName, RoleArn, RoleDesc string
 	Policy                      policyDoc
 	LogGroup, LogGroupArn       string
-	Tags                        map[string]string
+	// LogRetention is the log group's retention in days.
+	LogRetention int
+	Tags         map[string]string
 	// The role EventBridge assumes to start executions; "" without rules.
 	EventsRoleName, EventsRoleArn, EventsRoleDesc string
 	EventsPolicy                                  policyDoc
@@ -207,7 +209,7 @@ var statesLogActions = []string{"logs:CreateLogDelivery", "logs:GetLogDelivery",
 
 // desiredWorkflowOf is w as evcli makes it, its Tasks pointed at the
 // functions physical names.
-func desiredWorkflowOf(project string, s arnScope, w providers.WorkflowSpec, physical func(string) string) (desiredWorkflow, error) {
+func desiredWorkflowOf(project string, s arnScope, w providers.WorkflowSpec, physical func(string) string, retention int) (desiredWorkflow, error) {
 	def, fnArns, err := renderDefinition(w.Definition, s, physical)
 	if err != nil {
 		return desiredWorkflow{}, &providers.Error{Code: providers.InvalidArgument, Resource: "workflow " + w.Name, Err: err}
@@ -216,7 +218,7 @@ func desiredWorkflowOf(project string, s arnScope, w providers.WorkflowSpec, phy
 	dw := desiredWorkflow{Spec: w, Name: name, Arn: s.stateMachineARN(name), Definition: def,
 		RoleName: StateMachineRoleName(project, w.Name, s.Region),
 		RoleDesc: "role of workflow " + w.Name + ", managed by evcli (project " + project + ")",
-		LogGroup: StateMachineLogGroup(project, w.Name), Tags: map[string]string{TagProject: project, tagWorkflow: w.Name}}
+		LogGroup: StateMachineLogGroup(project, w.Name), LogRetention: retention, Tags: map[string]string{TagProject: project, tagWorkflow: w.Name}}
 	dw.RoleArn, dw.LogGroupArn = s.roleARN(dw.RoleName), s.logGroupARN(dw.LogGroup)
 	var resources []string
 	for _, a := range fnArns {

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/evcli/evcli/internal/asl"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/workflow"
 )
 
 // Workflows on AWS are Step Functions state machines named
@@ -57,7 +57,7 @@ func (d *Deployer) desiredWorkflows(ctx context.Context) ([]desiredWorkflow, err
 	}
 	out := make([]desiredWorkflow, 0, len(d.o.Workflows))
 	for _, w := range d.o.Workflows {
-		dw, err := desiredWorkflowOf(d.o.Project, s, w, d.physical)
+		dw, err := desiredWorkflowOf(d.o.Project, s, w, d.physical, d.o.LogRetentionDays)
 		if err != nil {
 			return nil, err
 		}
@@ -314,7 +314,15 @@ func (d *Deployer) applyWorkflow(ctx context.Context, c providers.ResourceChange
 		err = do(ctx, d, "log group "+w.LogGroup, func(ctx context.Context) (*cloudwatchlogs.CreateLogGroupOutput, error) {
 			return d.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(w.LogGroup), Tags: w.Tags})
 		})
-		if err != nil && providers.CodeOf(err) != providers.Conflict {
+		switch {
+		case err == nil: // new: the retention the functions' log groups get
+			if err := do(ctx, d, "log group "+w.LogGroup, func(ctx context.Context) (*cloudwatchlogs.PutRetentionPolicyOutput, error) {
+				return d.logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(w.LogGroup),
+					RetentionInDays: aws.Int32(int32(w.LogRetention))})
+			}); err != nil {
+				return err
+			}
+		case providers.CodeOf(err) != providers.Conflict:
 			return err
 		}
 		logging := &sfntypes.LoggingConfiguration{Level: sfntypes.LogLevelError, IncludeExecutionData: false,
@@ -630,26 +638,8 @@ func (a *workflowAbility) workflowOf(smArn string) string {
 // started carry the event, whose correlation id evcli sets no other way.
 func (a *workflowAbility) correlation(wf string, input []byte) string {
 	for _, w := range a.d.o.Workflows {
-		if w.Name != wf || w.Correlation == "" {
-			continue
-		}
-		p, err := asl.ParsePath(w.Correlation)
-		if err != nil {
-			return ""
-		}
-		var in any
-		if json.Unmarshal(input, &in) != nil {
-			return ""
-		}
-		v, err := p.Select(in, nil)
-		if err != nil {
-			return ""
-		}
-		switch t := v.(type) {
-		case string:
-			return t
-		case float64:
-			return fmt.Sprint(t)
+		if w.Name == wf {
+			return workflow.Correlation(input, w.Correlation)
 		}
 	}
 	return ""
