@@ -564,6 +564,20 @@ type workflowAbility struct {
 	poll  time.Duration
 }
 
+// expressErr is the error for what Step Functions does not keep for an
+// EXPRESS workflow (nil for a STANDARD one): its executions' list,
+// description, history and redrive.
+func (a *workflowAbility) expressErr(workflow string) error {
+	for _, w := range a.d.o.Workflows {
+		if w.Name == workflow && w.Type == "EXPRESS" {
+			return &providers.Error{Code: providers.Unsupported, Resource: "workflow " + workflow,
+				Err: errors.New("Step Functions keeps no execution list or history for an EXPRESS workflow: executions, describe, --wait and redrive need type: STANDARD"),
+				Hint: "its errors are logged to " + StateMachineLogGroup(a.d.o.Project, workflow) + "; evcli workflow start still starts one"}
+		}
+	}
+	return nil
+}
+
 func (a *workflowAbility) machineArn(ctx context.Context, workflow string) (string, error) {
 	name := StateMachineName(a.d.o.Project, workflow)
 	arn, err := a.d.stateMachineArn(ctx, name)
@@ -602,9 +616,19 @@ func lastColon(s string) string {
 // the project's workflows).
 func (a *workflowAbility) executionArn(ctx context.Context, id string) (string, error) {
 	if strings.HasPrefix(id, "arn:") {
+		if parts := strings.Split(id, ":"); len(parts) > 6 && parts[5] == "express" {
+			if err := a.expressErr(a.workflowOf(parts[6])); err != nil {
+				return "", err
+			}
+			return "", &providers.Error{Code: providers.Unsupported, Resource: "execution " + id,
+				Err: errors.New("Step Functions keeps no history for an EXPRESS execution")}
+		}
 		return id, nil
 	}
 	for _, w := range a.d.o.Workflows {
+		if w.Type == "EXPRESS" {
+			continue
+		}
 		smArn, err := a.d.stateMachineArn(ctx, StateMachineName(a.d.o.Project, w.Name))
 		if err != nil {
 			return "", err
@@ -682,12 +706,15 @@ func (a *workflowAbility) history(ctx context.Context, arn string) ([]providers.
 
 // portableHistory turns Step Functions' history into evcli's events: one
 // per state entered and exited, Lambda call and end of the execution; a
-// state that exits after its function failed caught the error
-// (CatchMatched, with the state entered next).
+// function scheduled again after it failed in the same state is a retry
+// (RetryScheduled, its attempt and the wait); a state that exits after its
+// function failed caught the error (CatchMatched, with the state entered
+// next).
 func portableHistory(raw []sfntypes.HistoryEvent) []providers.WorkflowEvent {
 	var out []providers.WorkflowEvent
 	var state, stype, failed, failedCause string
-	var entered time.Time
+	var entered, failedAt time.Time
+	attempt := 1
 	for i, e := range raw {
 		t := string(e.Type)
 		ev := providers.WorkflowEvent{Seq: int(e.Id), Time: aws.ToTime(e.Timestamp)}
@@ -700,7 +727,7 @@ func portableHistory(raw []sfntypes.HistoryEvent) []providers.WorkflowEvent {
 		case t == "ExecutionRedriven":
 			ev.Type = "ExecutionRedriven"
 		case strings.HasSuffix(t, "StateEntered") && e.StateEnteredEventDetails != nil:
-			state, stype, entered, failed = aws.ToString(e.StateEnteredEventDetails.Name), strings.TrimSuffix(t, "StateEntered"), ev.Time, ""
+			state, stype, entered, failed, attempt = aws.ToString(e.StateEnteredEventDetails.Name), strings.TrimSuffix(t, "StateEntered"), ev.Time, "", 1
 			ev.Type, ev.State, ev.StateType = "StateEntered", state, stype
 		case strings.HasSuffix(t, "StateExited") && e.StateExitedEventDetails != nil:
 			name := aws.ToString(e.StateExitedEventDetails.Name)
@@ -720,6 +747,14 @@ func portableHistory(raw []sfntypes.HistoryEvent) []providers.WorkflowEvent {
 				ev.Output = json.RawMessage(*o)
 			}
 		case t == "LambdaFunctionScheduled" && e.LambdaFunctionScheduledEventDetails != nil:
+			if failed != "" {
+				// Scheduled again in the state whose function failed: Step
+				// Functions records a Retry so, with no event of its own.
+				attempt++
+				out = append(out, providers.WorkflowEvent{Seq: ev.Seq, Time: ev.Time, Type: "RetryScheduled", State: state, StateType: stype,
+					Error: failed, Cause: failedCause, Attempt: attempt, DelayMs: float64(ev.Time.Sub(failedAt).Milliseconds())})
+				failed, failedCause = "", ""
+			}
 			ev.Type, ev.State, ev.StateType = "TaskScheduled", state, stype
 			ev.Function = lastColon(aws.ToString(e.LambdaFunctionScheduledEventDetails.Resource))
 		case t == "LambdaFunctionSucceeded":
@@ -727,7 +762,7 @@ func portableHistory(raw []sfntypes.HistoryEvent) []providers.WorkflowEvent {
 		case t == "LambdaFunctionFailed" && e.LambdaFunctionFailedEventDetails != nil:
 			ev.Type, ev.State, ev.StateType = "TaskFailed", state, stype
 			ev.Error, ev.Cause = aws.ToString(e.LambdaFunctionFailedEventDetails.Error), aws.ToString(e.LambdaFunctionFailedEventDetails.Cause)
-			failed, failedCause = ev.Error, ev.Cause
+			failed, failedCause, failedAt = ev.Error, ev.Cause, ev.Time
 		case t == "ExecutionSucceeded":
 			ev.Type = "ExecutionSucceeded"
 			if d := e.ExecutionSucceededEventDetails; d != nil && d.Output != nil {
@@ -783,8 +818,11 @@ func (a *workflowAbility) WaitExecution(ctx context.Context, id string, after in
 
 func (a *workflowAbility) ListExecutions(ctx context.Context, workflow string) ([]providers.WorkflowExecution, error) {
 	var out []providers.WorkflowExecution
+	if err := a.expressErr(workflow); err != nil {
+		return nil, err
+	}
 	for _, w := range a.d.o.Workflows {
-		if workflow != "" && w.Name != workflow {
+		if (workflow != "" && w.Name != workflow) || w.Type == "EXPRESS" {
 			continue
 		}
 		smArn, err := a.d.stateMachineArn(ctx, StateMachineName(a.d.o.Project, w.Name))

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -230,5 +231,53 @@ func TestWorkflowRuleStartsExecution(t *testing.T) {
 	}
 	if got := deploy(e3.d, true); len(got) != 0 {
 		t.Errorf("plan after the prune %+v", got)
+	}
+}
+
+// TestDescribeShowsRetries: Step Functions records a retry as the
+// function scheduled again in the same state; describe shows it as
+// RetryScheduled with the error and the attempt, and the caught failure
+// of the last attempt as CatchMatched.
+func TestDescribeShowsRetries(t *testing.T) {
+	def := `{"StartAt":"Pay","States":{
+"Pay":{"Type":"Task","Resource":"${function:payment}","Retry":[{"ErrorEquals":["Busy"],"MaxAttempts":2,"IntervalSeconds":1}],
+  "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Failed"}],"End":true},
+"Failed":{"Type":"Fail","Error":"OrderFailed"}}}`
+	wf := providers.WorkflowSpec{Name: "order", Type: "STANDARD", Definition: []byte(def)}
+	calls := 0
+	e := newDeployEnv(t, func(o *DeployerOptions) { o.Workflows = []providers.WorkflowSpec{wf} },
+		awstest.WithInvoke(func(fn string, payload []byte) ([]byte, error) {
+			calls++
+			return nil, &awstest.FunctionError{Type: "Busy", Message: "try again"}
+		}))
+	e.srv.SeedFunction(awstest.FunctionSpec{Name: "shop-payment"})
+	plan, err := e.d.PlanShared(e.ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.d.ApplyShared(e.ctx, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := &workflowAbility{d: e.d, sleep: e.sleep.Sleep}
+	x, err := a.StartExecution(e.ctx, providers.WorkflowStart{Workflow: "order", Input: []byte(`{}`), Name: "x1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, hist, err := a.DescribeExecution(e.ctx, x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range hist {
+		switch ev.Type {
+		case "RetryScheduled":
+			got = append(got, fmt.Sprintf("retry %s %s attempt %d", ev.State, ev.Error, ev.Attempt))
+		case "CatchMatched":
+			got = append(got, fmt.Sprintf("caught %s %s -> %s", ev.State, ev.Error, ev.Next))
+		}
+	}
+	want := []string{"retry Pay Busy attempt 2", "retry Pay Busy attempt 3", "caught Pay Busy -> Failed"}
+	if x.Status != "FAILED" || calls != 3 || strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("status %s, %d calls, history %q, want %q", x.Status, calls, got, want)
 	}
 }

@@ -15,8 +15,11 @@ import (
 
 // Step Functions (the JSON 1.0 protocol, X-Amz-Target AWSStepFunctions.*):
 // CreateStateMachine, UpdateStateMachine, DescribeStateMachine,
-// ListStateMachines, StartExecution, DescribeExecution,
-// GetExecutionHistory, ListExecutions, RedriveExecution. Executions run
+// DeleteStateMachine, ListStateMachines, ListTagsForResource, TagResource,
+// StartExecution, DescribeExecution, GetExecutionHistory, ListExecutions,
+// RedriveExecution. An EXPRESS state machine's executions have
+// arn:...:express:... ARNs and ListExecutions refuses it
+// (StateMachineTypeNotSupported), as Step Functions keeps no list of them. Executions run
 // for real, with evcli's ASL executor, calling the fake's Lambda functions
 // (the InvokeFunc, or an echo); they finish within StartExecution's answer,
 // so a following DescribeExecution sees the end.
@@ -282,7 +285,11 @@ func (x statesService) start(arn string, in map[string]json.RawMessage) (reply, 
 			return reply{}, errf(400, "ExecutionAlreadyExists", "Execution Already Exists: '%s'", ex.arn)
 		}
 	}
-	ex := &sfnExecution{arn: fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", x.s.region, x.s.account, m.name, name),
+	exArn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", x.s.region, x.s.account, m.name, name)
+	if m.typ == "EXPRESS" { // express executions have ARNs of their own
+		exArn = fmt.Sprintf("arn:aws:states:%s:%s:express:%s:%s:%08x-0000-4000-8000-%012x", x.s.region, x.s.account, m.name, name, x.s.seq, x.s.seq)
+	}
+	ex := &sfnExecution{arn: exArn,
 		name: name, status: "RUNNING", input: input, started: x.s.requestTime()}
 	m.executions = append(m.executions, ex)
 	def := m.definition
@@ -421,6 +428,9 @@ func (x statesService) listExecutions(arn string) (reply, *apiError) {
 	m, e := x.machine(arn)
 	if e != nil {
 		return reply{}, e
+	}
+	if m.typ == "EXPRESS" {
+		return reply{}, errf(400, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
 	}
 	var out []map[string]any
 	for i := len(m.executions) - 1; i >= 0; i-- {
