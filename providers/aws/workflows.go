@@ -571,7 +571,7 @@ func (a *workflowAbility) expressErr(workflow string) error {
 	for _, w := range a.d.o.Workflows {
 		if w.Name == workflow && w.Type == "EXPRESS" {
 			return &providers.Error{Code: providers.Unsupported, Resource: "workflow " + workflow,
-				Err: errors.New("Step Functions keeps no execution list or history for an EXPRESS workflow: executions, describe, --wait and redrive need type: STANDARD"),
+				Err:  errors.New("Step Functions keeps no execution list or history for an EXPRESS workflow: executions, describe, --wait and redrive need type: STANDARD"),
 				Hint: "its errors are logged to " + StateMachineLogGroup(a.d.o.Project, workflow) + "; evcli workflow start still starts one"}
 		}
 	}
