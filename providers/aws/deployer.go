@@ -342,7 +342,7 @@ func do[T any](ctx context.Context, d *Deployer, resource string, fn func(contex
 	return err
 }
 
-const deployPermissionsHint = "the credentials need lambda:*, iam:GetRole/CreateRole/PutRolePolicy/AttachRolePolicy/PassRole, events:*Rule*/*Targets/*EventBus*, logs:CreateLogGroup/PutRetentionPolicy/DescribeLogGroups and dynamodb:CreateTable/DescribeTable/UpdateTimeToLive"
+const deployPermissionsHint = "the credentials need lambda:*, iam:GetRole/CreateRole/PutRolePolicy/AttachRolePolicy/PassRole, events:*Rule*/*Targets/*EventBus*, logs:CreateLogGroup/PutRetentionPolicy/DescribeLogGroups and dynamodb:CreateTable/DescribeTable/UpdateTimeToLive (with workflows: states:*StateMachine*/ListTagsForResource and iam:PassRole on their roles)"
 
 // wrapDeployErr gives an SDK error its portable code, the resource and a
 // next step.
