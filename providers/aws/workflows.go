@@ -156,6 +156,12 @@ func (d *Deployer) planWorkflows(ctx context.Context, prune bool) ([]providers.R
 		return nil, err
 	}
 	machines, err := d.stateMachines(ctx)
+	if len(want) == 0 && providers.CodeOf(err) == providers.PermissionDenied {
+		// A project without workflows, deployed with credentials that may
+		// not list state machines (so could never have made one): there
+		// is nothing of it to prune.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -281,3 +281,19 @@ func TestDescribeShowsRetries(t *testing.T) {
 		t.Errorf("status %s, %d calls, history %q, want %q", x.Status, calls, got, want)
 	}
 }
+
+// TestPruneWithoutStepFunctionsAccess: deploy --prune of a project without
+// workflows, with credentials that may not list state machines, prunes
+// none and goes on (they could never have made one); with workflows, the
+// same denial is an error.
+func TestPruneWithoutStepFunctionsAccess(t *testing.T) {
+	e := newDeployEnv(t, nil)
+	e.srv.Inject(awstest.Fault{Service: "states", Action: "ListStateMachines", Code: "AccessDeniedException", Times: -1})
+	if _, err := e.d.PlanShared(e.ctx, true); err != nil {
+		t.Fatalf("prune without workflows: %v", err)
+	}
+	e.d.o.Workflows = []providers.WorkflowSpec{{Name: "order", Type: "STANDARD", Definition: []byte(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)}}
+	if _, err := e.d.PlanShared(e.ctx, true); providers.CodeOf(err) != providers.PermissionDenied {
+		t.Fatalf("with a workflow: %v, want PermissionDenied", err)
+	}
+}
