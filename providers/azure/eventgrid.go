@@ -40,10 +40,13 @@ import (
 //
 //   - strings compare without case in Event Grid (StringIn "Paid" matches
 //     "PAID"); EventBridge's exact, prefix, suffix and anything-but are
-//     case-sensitive: Event Grid delivers more (Wider). Hence
-//     equals-ignore-case is exact in Event Grid.
+//     case-sensitive: Event Grid delivers more (Wider), and its negated
+//     filters exclude more (Narrower). Hence equals-ignore-case is exact in
+//     Event Grid.
 //   - null and IsNullOrUndefined: Event Grid matches a missing key too, and
-//     exists:false a null value too (Wider).
+//     exists:false a null value too (Wider); a negated filter (anything-but)
+//     passes an event without the key, which anything-but does not match
+//     (Wider).
 //   - exists:true is IsNotNull, which a null value fails; EventBridge's
 //     exists counts a null leaf as present (Narrower).
 //   - arrays (enableAdvancedFilteringOnArrays): a positive operator matches
@@ -356,6 +359,7 @@ func (t *Translation) field(path, key string, v any) {
 
 func (t *Translation) anythingBut(path, key string, arg any) {
 	t.narrower(path, "a negated filter fails when any array element is excluded, where EventBridge matches when any element is not")
+	t.wider(path, "a negated filter passes an event without the key, which EventBridge's anything-but does not match")
 	switch a := arg.(type) {
 	case string, json.Number:
 		arg = []any{a}
@@ -368,13 +372,11 @@ func (t *Translation) anythingBut(path, key string, arg any) {
 		}
 		if allOf(a, isString) {
 			t.add(AdvancedFilter{OperatorType: "StringNotIn", Key: key, Values: a})
-			t.wider(path, "StringNotIn compares without case")
-			t.add(AdvancedFilter{OperatorType: "IsNotNull", Key: key})
+			t.narrower(path, "StringNotIn compares without case, so it also excludes values that differ only in case")
 			return
 		}
 		if allOf(a, isNumber) {
 			t.add(AdvancedFilter{OperatorType: "NumberNotIn", Key: key, Values: a})
-			t.add(AdvancedFilter{OperatorType: "IsNotNull", Key: key})
 			return
 		}
 		t.unenforceable(path, "anything-but", "a mix of strings and numbers: Event Grid's NotIn filters take one type")
@@ -398,9 +400,8 @@ func (t *Translation) anythingBut(path, key string, arg any) {
 				return
 			}
 			t.add(AdvancedFilter{OperatorType: fop, Key: key, Values: vals})
-			t.add(AdvancedFilter{OperatorType: "IsNotNull", Key: key})
 			if op != "equals-ignore-case" {
-				t.wider(path, fop+" compares without case")
+				t.narrower(path, fop+" compares without case, so it also excludes values that differ only in case")
 			}
 		}
 	default:
