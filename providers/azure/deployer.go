@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -349,6 +350,11 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 			Err:  errors.New("role is an AWS execution role; an Azure function app runs as its managed identity"),
 			Hint: "leave role out of evcli.yaml for azure"}
 	}
+	if fd.Architecture != "" && fd.Architecture != "x86_64" {
+		return &providers.Error{Code: providers.Unsupported, Resource: res,
+			Err:  fmt.Errorf("architecture %s: Flex Consumption runs function apps on x86_64 only", fd.Architecture),
+			Hint: "set architecture: x86_64 (or leave it out) for azure"}
+	}
 	rtName, rtVersion, err := runtimeOf(fd.Runtime)
 	if err != nil {
 		return withResource(res, err)
@@ -412,11 +418,15 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 		settings[SettingGuard] = "in-function"
 	}
 	if len(fd.Rules) > 0 {
-		b, err := json.Marshal(fd.Rules)
-		if err != nil {
+		// Not json.Marshal: it would escape the patterns' < and > as \u003c,
+		// and the plan compares the patterns as written.
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(fd.Rules); err != nil {
 			return err
 		}
-		settings[SettingRules] = string(b)
+		settings[SettingRules] = strings.TrimSpace(b.String())
 	}
 	if exists {
 		old, err := d.settings(ctx, app)

@@ -95,3 +95,6 @@ func (e *httpError) Error() string {
 	}
 	return fmt.Sprintf("%s: HTTP %d", e.op, e.status)
 }
+
+// asError is errors.As for a *providers.Error.
+func asError(err error, target **providers.Error) bool { return errors.As(err, target) }
