@@ -79,8 +79,8 @@ func (n Namer) EventSubscription(rule string) string {
 	return resourceName(n.Project+"-"+rule, 64)
 }
 
-// hostLabel is s as a DNS label: [a-z0-9-], starting and ending with a
-// letter or digit (a hash is added where s had to change).
+// hostLabel is s as a DNS label: [a-z0-9-] without "--", starting and
+// ending with a letter or digit (a hash is added where s had to change).
 func hostLabel(s string) string {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
@@ -92,6 +92,9 @@ func hostLabel(s string) string {
 			out = append(out, c+'a'-'A')
 		default:
 			out = append(out, '-')
+		}
+		if n := len(out); n >= 2 && out[n-1] == '-' && out[n-2] == '-' {
+			out = out[:n-1] // container names take no "--"
 		}
 	}
 	l := strings.Trim(string(out), "-")
