@@ -42,7 +42,7 @@
 // filters; see Translate for the table and where Event Grid's semantics
 // differ from EventBridge's. A pattern Event Grid cannot enforce
 // (wildcard, cidr, $or, mixed operators on a field, over the limits) is
-// refused before any call (Unsupported, exit 2) — and by CheckProject with
+// refused before any call (Unsupported, exit 2) — and by CheckPatterns with
 // the pattern's file:line:col — unless EVCLI_AZURE_GUARD=in-function, when
 // the enforceable part is deployed and the app's entrypoint applies the
 // whole pattern (EVCLI_RULES, EVCLI_GUARD).

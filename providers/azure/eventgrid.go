@@ -3,12 +3,13 @@ package azure
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/evcli/evcli/project"
+	"github.com/evcli/evcli/providers"
 )
 
 // Rules on Azure. The bus is an Event Grid custom topic that takes
@@ -559,36 +560,55 @@ func refusal(rule string, tr Translation) string {
 const guardHint = "change the pattern to what Event Grid can filter (see the azure provider's notes on filters), or set " + EnvGuard +
 	"=in-function so that evcli's entrypoint applies the whole pattern in the function (Event Grid then delivers more events, which the function acknowledges without running the handler)"
 
-// CheckProject translates every event pattern of p and returns, when the
-// guard is not opted into, the ones Event Grid cannot enforce as
-// diagnostics at their place in the project file (exit 2), naming each
-// unenforceable operator, before anything is planned. It returns nil when
-// every pattern translates (or guard is set).
-func CheckProject(p *project.Project, guard bool) error {
-	if guard {
-		return nil
+// PatternRef is one event pattern of a project and where it stands, for
+// CheckPatterns' messages (the driver does not read evcli.yaml itself).
+type PatternRef struct {
+	Function string
+	Index    int // the pattern's index in the function's events
+	Pattern  []byte
+	// File, Line and Col are where the pattern stands (Line 0: unknown).
+	File      string
+	Line, Col int
+}
+
+func (r PatternRef) where() string {
+	w := r.File
+	if w == "" {
+		w = "evcli.yaml"
 	}
-	diags := &project.Diagnostics{File: p.Path}
-	for _, fn := range p.Functions {
-		for i, ev := range fn.Events {
-			tr, err := Translate(ev.Pattern)
-			where := fmt.Sprintf("functions.%s.events[%d]", fn.Name, i)
-			if err != nil {
-				diags.List = append(diags.List, project.Diagnostic{File: p.Path, Line: ev.Pos.Line, Col: ev.Pos.Col, Path: where, Msg: err.Error()})
-				continue
-			}
-			for _, pr := range tr.Unenforceable {
-				diags.List = append(diags.List, project.Diagnostic{File: p.Path, Line: ev.Pos.Line, Col: ev.Pos.Col,
-					Path: where + " " + pr.Path,
-					Msg:  fmt.Sprintf("Event Grid cannot enforce %s: %s", pr.Operator, pr.Why),
-					Hint: guardHint})
-			}
+	if r.Line > 0 {
+		w += fmt.Sprintf(":%d:%d", r.Line, r.Col)
+	}
+	return fmt.Sprintf("%s: functions.%s.events[%d]", w, r.Function, r.Index)
+}
+
+// CheckPatterns translates every pattern before anything is planned and,
+// unless the guard is opted into, refuses the ones Event Grid cannot
+// enforce: an Unsupported error (exit 2) with one line per unenforceable
+// operator, "evcli.yaml:12:11: functions.audit.events[0] detail.ip: Event
+// Grid cannot enforce cidr (...)", and the way out as the hint. A pattern
+// that is not JSON is InvalidArgument, at its place too.
+func CheckPatterns(refs []PatternRef, guard bool) error {
+	var lines []string
+	code := providers.Unsupported
+	for _, r := range refs {
+		tr, err := Translate(r.Pattern)
+		if err != nil {
+			lines = append(lines, r.where()+": "+err.Error())
+			code = providers.InvalidArgument
+			continue
+		}
+		if guard {
+			continue
+		}
+		for _, pr := range tr.Unenforceable {
+			lines = append(lines, fmt.Sprintf("%s %s: Event Grid cannot enforce %s (%s)", r.where(), pr.Path, pr.Operator, pr.Why))
 		}
 	}
-	if len(diags.List) == 0 {
+	if len(lines) == 0 {
 		return nil
 	}
-	return diags
+	return &providers.Error{Code: code, Err: errors.New(strings.Join(lines, "\n")), Hint: guardHint}
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/evcli/evcli/filter"
-	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/azure/aztest"
 )
@@ -230,26 +229,30 @@ func TestGuarded(t *testing.T) {
 	}
 }
 
-// TestCheckProject refuses unenforceable patterns at their place in the
-// project file, naming the operator, with exit 2's type.
-func TestCheckProject(t *testing.T) {
-	p := &project.Project{Path: "evcli.yaml", Functions: []project.Function{
-		{Name: "orders", Events: []project.EventSource{{Pattern: json.RawMessage(`{"source":["ct.shop"]}`), Pos: project.Pos{Line: 7, Col: 9}}}},
-		{Name: "audit", Events: []project.EventSource{{Pattern: json.RawMessage(`{"detail":{"ip":[{"cidr":"10.0.0.0/8"}]}}`), Pos: project.Pos{Line: 12, Col: 11}}}},
-	}}
-	err := CheckProject(p, false)
-	var diags *project.Diagnostics
-	if !errors.As(err, &diags) || len(diags.List) != 1 {
-		t.Fatalf("CheckProject = %v, want one diagnostic", err)
+// TestCheckPatterns refuses unenforceable patterns at their place in the
+// project file, naming the operator, as Unsupported (exit 2).
+func TestCheckPatterns(t *testing.T) {
+	refs := []PatternRef{
+		{Function: "orders", Index: 0, Pattern: []byte(`{"source":["ct.shop"]}`), File: "evcli.yaml", Line: 7, Col: 9},
+		{Function: "audit", Index: 0, Pattern: []byte(`{"detail":{"ip":[{"cidr":"10.0.0.0/8"}]}}`), File: "evcli.yaml", Line: 12, Col: 11},
 	}
-	got := diags.List[0].String()
-	for _, want := range []string{"evcli.yaml:12:11", "functions.audit.events[0] detail.ip", "cidr", EnvGuard + "=in-function"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("diagnostic %q does not say %q", got, want)
-		}
+	err := CheckPatterns(refs, false)
+	var pe *providers.Error
+	if providers.CodeOf(err) != providers.Unsupported || !errors.As(err, &pe) {
+		t.Fatalf("CheckPatterns = %v (code %v), want Unsupported", err, providers.CodeOf(err))
 	}
-	if err := CheckProject(p, true); err != nil {
-		t.Errorf("with the guard opted into, CheckProject = %v", err)
+	if want := "evcli.yaml:12:11: functions.audit.events[0] detail.ip: Event Grid cannot enforce cidr"; !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "orders") {
+		t.Errorf("CheckPatterns = %q, want one line starting %q", err, want)
+	}
+	if !strings.Contains(pe.Hint, EnvGuard+"=in-function") {
+		t.Errorf("hint %q does not name the guard", pe.Hint)
+	}
+	if err := CheckPatterns(refs, true); err != nil {
+		t.Errorf("with the guard opted into, CheckPatterns = %v", err)
+	}
+	bad := []PatternRef{{Function: "x", Index: 2, Pattern: []byte(`{"source":`)}}
+	if err := CheckPatterns(bad, true); providers.CodeOf(err) != providers.InvalidArgument || !strings.HasPrefix(err.Error(), "evcli.yaml: functions.x.events[2]: ") {
+		t.Errorf("CheckPatterns of a broken pattern = %v", err)
 	}
 }
 
