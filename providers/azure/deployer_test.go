@@ -134,6 +134,33 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	}
 }
 
+// TestFailedDeploymentKeepsTheOldHash: a OneDeploy deployment that fails
+// is an error naming its message and log, and the app keeps the earlier
+// code hash, so the next plan publishes again.
+func TestFailedDeploymentKeepsTheOldHash(t *testing.T) {
+	e := newTestEnv(t, "failed", nil)
+	v1 := e.fn("orders", 1)
+	e.deploy(e.p, []providers.FunctionDeployment{v1})
+	e.h.fake.FailNextDeployment("ModuleNotFoundError: No module named 'app'")
+	v2 := e.fn("orders", 2)
+	err := e.p.Deployer.ApplyFunction(e.ctx, v2, true, nil)
+	if err == nil || !strings.Contains(err.Error(), "No module named") || !strings.Contains(err.Error(), "failed") {
+		t.Fatalf("ApplyFunction with a failing deployment = %v", err)
+	}
+	var pe *providers.Error
+	if !asError(err, &pe) || !strings.Contains(pe.Hint, "/log") {
+		t.Errorf("the hint %q does not point at the deployment log", pe.Hint)
+	}
+	got, _ := e.p.Deployer.Deployed(e.ctx)
+	if len(got) != 1 || got[0].CodeSha256 != v1.CodeSha256 {
+		t.Fatalf("after a failed publish Deployed = %+v, want the old code hash", got)
+	}
+	plan := e.deploy(e.p, []providers.FunctionDeployment{v2})
+	if len(plan) != 1 || !plan[0].CodeChanged {
+		t.Errorf("the next plan = %+v, want the code published again", plan)
+	}
+}
+
 // TestPermanentErrorsAreClassified: a 404 topic names the bus to deploy,
 // a 403 is PermissionDenied with a hint.
 func TestPermanentErrorsAreClassified(t *testing.T) {

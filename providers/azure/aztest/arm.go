@@ -98,6 +98,17 @@ type Server struct {
 	calls       []Call
 	faults      []*fault
 	seq         int
+	// deployFail, when set, is the next OneDeploy deployment's failure.
+	deployFail string
+}
+
+// FailNextDeployment makes the next OneDeploy publish accepted (202) but
+// its deployment fail (status 3) with msg, as a package the host cannot
+// load does; the app keeps its earlier package.
+func (s *Server) FailNextDeployment(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deployFail = msg
 }
 
 // New starts a fake on 127.0.0.1.
@@ -569,10 +580,15 @@ func (s *Server) serveSCM(w http.ResponseWriter, r *http.Request, body []byte, c
 		if _, err := zip.NewReader(bytes.NewReader(body), int64(len(body))); err != nil {
 			return fail(errf(400, "BadRequest", "the package is not a zip: %v", err))
 		}
-		s.packages[ln] = slices.Clone(body)
 		s.seq++
 		id := fmt.Sprintf("dep-%d", s.seq)
-		s.deployments[id] = map[string]any{"id": id, "status": 4, "status_text": "Build successful.", "complete": true, "deployer": r.URL.Query().Get("Deployer")}
+		if s.deployFail != "" {
+			s.deployments[id] = map[string]any{"id": id, "status": 3, "status_text": s.deployFail, "complete": true}
+			s.deployFail = ""
+		} else {
+			s.packages[ln] = slices.Clone(body)
+			s.deployments[id] = map[string]any{"id": id, "status": 4, "status_text": "Build successful.", "complete": true, "deployer": r.URL.Query().Get("Deployer")}
+		}
 		w.Header().Set("Location", s.srv.URL+"/scm/"+app+"/api/deployments/"+id)
 		w.WriteHeader(http.StatusAccepted)
 		return http.StatusAccepted
