@@ -40,7 +40,7 @@ func (d *deployer) scmURL(s *armappservice.Site) string {
 // deployment is OneDeploy's deployment status.
 type deployment struct {
 	ID         string `json:"id"`
-	Status     int    `json:"status"` // 0 pending, 1 building, 2 deploying, 3 failed, 4 success
+	Status     int    `json:"status"` // -1 cancelled, 0 pending, 1 building, 2 deploying, 3 failed, 4 success, 5 conflict, 6 partial success
 	StatusText string `json:"status_text"`
 	Complete   bool   `json:"complete"`
 	Message    string `json:"message"`
@@ -61,7 +61,7 @@ func (d *deployer) publish(ctx context.Context, s *armappservice.Site, path stri
 		return err
 	}
 	base := d.scmURL(s)
-	u := base + "/api/publish?" + url.Values{"RemoteBuild": {"false"}, "Deployer": {"evcli"}}.Encode()
+	u := base + "/api/publish?" + url.Values{"type": {"zip"}, "RemoteBuild": {"false"}, "Deployer": {"evcli"}}.Encode()
 	var resp *http.Response
 	for attempt := 1; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(zip))
@@ -92,31 +92,46 @@ func (d *deployer) publish(ctx context.Context, s *armappservice.Site, path stri
 	if resp.StatusCode/100 != 2 {
 		return classify(res, &httpError{op: "OneDeploy", status: resp.StatusCode, body: string(bytes.TrimSpace(body))})
 	}
-	if resp.StatusCode != http.StatusAccepted {
+	// The answer's body is the deployment id (a JSON string); a 202 may
+	// name the status URL in Location. A 200 without an id is done.
+	var id string
+	json.Unmarshal(body, &id)
+	loc := resp.Header.Get("Location")
+	switch {
+	case loc != "":
+	case id != "":
+		loc = base + "/api/deployments/" + url.PathEscape(id)
+	case resp.StatusCode == http.StatusAccepted:
+		loc = base + "/api/deployments/latest"
+	default:
 		return nil
 	}
-	loc := resp.Header.Get("Location")
-	if loc == "" {
-		loc = base + "/api/deployments/latest"
-	}
-	for {
+	for missing := 0; ; {
 		if err := d.c.sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
 		st, err := d.deploymentStatus(ctx, loc, tok)
+		if isNotFound(err) && missing < 5 { // the status may not be there at once
+			missing++
+			continue
+		}
 		if err != nil {
 			return classify(res, err)
 		}
-		switch {
-		case st.Status == 3:
-			msg := st.StatusText
-			if msg == "" {
-				msg = st.Message
-			}
-			return &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: fmt.Errorf("OneDeploy deployment %s failed: %s", st.ID, msg),
-				Hint: "the deployment log is at " + base + "/api/deployments/" + st.ID + "/log"}
-		case st.Status == 4 || st.Complete:
+		msg := st.StatusText
+		if msg == "" {
+			msg = st.Message
+		}
+		switch st.Status {
+		case 4, 6: // Success, PartialSuccess
 			return nil
+		case 3, -1:
+			what := map[int]string{3: "failed", -1: "was cancelled"}[st.Status]
+			return &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: fmt.Errorf("OneDeploy deployment %s %s: %s", st.ID, what, msg),
+				Hint: "the deployment log is at " + base + "/api/deployments/" + st.ID + "/log"}
+		case 5:
+			return &providers.Error{Code: providers.Conflict, Resource: res, Err: fmt.Errorf("OneDeploy deployment %s conflicts with another deployment: %s", st.ID, msg),
+				Hint: "wait for the other deployment to end and deploy again"}
 		}
 	}
 }

@@ -589,11 +589,19 @@ func (s *Server) serveSCM(w http.ResponseWriter, r *http.Request, body []byte, c
 			s.packages[ln] = slices.Clone(body)
 			s.deployments[id] = map[string]any{"id": id, "status": 4, "status_text": "Build successful.", "complete": true, "deployer": r.URL.Query().Get("Deployer")}
 		}
-		w.Header().Set("Location", s.srv.URL+"/scm/"+app+"/api/deployments/"+id)
+		// Like Kudu: 202, the deployment id as the body; the status is at
+		// /api/deployments/<id> (and /latest).
+		s.deployments["latest/"+ln] = s.deployments[id]
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusAccepted)
+		json.NewEncoder(w).Encode(id)
 		return http.StatusAccepted
 	case strings.HasPrefix(path, "api/deployments/") && r.Method == http.MethodGet:
-		d := s.deployments[strings.TrimPrefix(path, "api/deployments/")]
+		dep := strings.TrimPrefix(path, "api/deployments/")
+		if dep == "latest" {
+			dep = "latest/" + ln
+		}
+		d := s.deployments[dep]
 		if d == nil {
 			return fail(errf(404, "NotFound", "no deployment %s", path))
 		}
