@@ -9,6 +9,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/workflow"
 )
 
 // providerName is the project's provider after --provider, evcli.yaml and
@@ -33,13 +34,7 @@ func openOptions(f *cmdutil.Factory, p *project.Project) providers.OpenOptions {
 	for _, fn := range p.Functions {
 		o.Functions = append(o.Functions, fn.Name)
 	}
-	for _, w := range p.Workflows {
-		ws := providers.WorkflowSpec{Name: w.Name, Type: w.Type, Definition: w.Definition, Correlation: w.Correlation}
-		for i, ev := range w.Events {
-			ws.Rules = append(ws.Rules, providers.RuleSpec{ID: fmt.Sprintf("workflow-%s-%d", w.Name, i), Bus: ev.Bus, Pattern: ev.Pattern})
-		}
-		o.Workflows = append(o.Workflows, ws)
-	}
+	o.Workflows = workflow.Specs(p)
 	if f.Globals.Debug {
 		o.Debug = f.IO.ErrOut
 	}

@@ -192,6 +192,9 @@ type OpenOptions struct {
 	// where it has one (a Google Cloud project id); "" leaves it to the
 	// cloud's standard variables and credentials.
 	CloudProject string
+	// ResourceGroup is the resource group to deploy into where the cloud
+	// has them (Azure); "" leaves it to the cloud's standard variables.
+	ResourceGroup string
 	// Endpoint overrides every service endpoint (emulators, LocalStack);
 	// drivers also honour their cloud's standard variables.
 	Endpoint string
