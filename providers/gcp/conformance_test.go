@@ -211,6 +211,9 @@ func (h *harness) Received(ctx context.Context, bus string, ids []string) (map[s
 			return nil, fmt.Errorf("subscription %s pushes without the CloudEvent headers or an identity token: %v", sub.Name, sub.GetPushConfig())
 		}
 		env := fn.GetServiceConfig().GetEnvironmentVariables()
+		if isWriter(env[EnvFunction]) {
+			continue // the store writer is a project resource, not one of the functions
+		}
 		var rules []providers.RuleSpec
 		if err := json.Unmarshal([]byte(env[EnvRules]), &rules); err != nil {
 			return nil, fmt.Errorf("function %s: %s: %v", fn.Name, EnvRules, err)

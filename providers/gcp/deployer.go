@@ -16,8 +16,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	admin "cloud.google.com/go/firestore/apiv1/admin"
 	functions "cloud.google.com/go/functions/apiv2"
 	"cloud.google.com/go/functions/apiv2/functionspb"
 	gax "github.com/googleapis/gax-go/v2"
@@ -63,6 +65,10 @@ type deployer struct {
 	http    *http.Client
 	guard   bool
 	warnf   func(string, ...any)
+	store   providers.StoreSpec
+
+	adminMu sync.Mutex
+	admin   *admin.FirestoreAdminClient // made on first use (storewriter.go)
 }
 
 func newDeployer(ctx context.Context, c *config, bus *pubSub, o providers.OpenOptions) (*deployer, error) {
@@ -75,10 +81,18 @@ func newDeployer(ctx context.Context, c *config, bus *pubSub, o providers.OpenOp
 		sleep = providers.Sleep
 	}
 	return &deployer{fn: client, bus: bus, c: c, project: o.Project, sleep: sleep, http: http.DefaultClient,
-		guard: c.getenv(EnvGuard) == "in-function", warnf: o.Warnf}, nil
+		guard: c.getenv(EnvGuard) == "in-function", warnf: o.Warnf, store: o.Store}, nil
 }
 
-func (d *deployer) close() error { return d.fn.Close() }
+func (d *deployer) close() error {
+	err := d.fn.Close()
+	d.adminMu.Lock()
+	defer d.adminMu.Unlock()
+	if d.admin != nil {
+		err = errors.Join(err, d.admin.Close())
+	}
+	return err
+}
 
 // As exposes the client: **functions.FunctionClient.
 func (d *deployer) As(target any) bool {
@@ -115,7 +129,7 @@ func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 		if err != nil {
 			return nil, classify("functions in "+d.parent(), err)
 		}
-		if fd, ok := d.toDeployment(f); ok {
+		if fd, ok := d.toDeployment(f); ok && !isWriter(fd.Name) {
 			out = append(out, fd)
 		}
 	}
@@ -126,6 +140,9 @@ func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 func (d *deployer) DeployedFunctions(ctx context.Context, names []string) ([]providers.FunctionDeployment, error) {
 	var out []providers.FunctionDeployment
 	for _, n := range names {
+		if isWriter(n) {
+			continue
+		}
 		f, err := d.fn.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: d.fullName(n)})
 		if providers.CodeOf(classify("", err)) == providers.NotFound {
 			continue

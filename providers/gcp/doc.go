@@ -47,9 +47,15 @@
 // utilization (the minute's peak bucket bound times the memory size: an
 // upper bound).
 //
-// Event store (firestore.go): one document per event id in the
-// collection store.table; reads query the time window and select the rest
-// while streaming.
+// Event store (firestore.go, storewriter.go): one document per event id in
+// the collection store.table; reads query the time window and select the
+// rest while streaming. Deploy installs the writer that fills it: a
+// dependency-free Node function (storewriter/index.js, embedded) with a push
+// subscription taking every event on the project's topic, creating each
+// event's document once (409 on a redelivery), and, with store.ttlDays,
+// Firestore's TTL policy on the TTL field (Firestore Admin UpdateField;
+// CLOUDSDK_API_ENDPOINT_OVERRIDES_FIRESTORE moves the admin API, which
+// FIRESTORE_EMULATOR_HOST does not: the emulator has none).
 //
 // Physical names (names.go): functions are <project>-<fn> (Cloud Functions
 // ids: lower case, 63 characters, a hash suffix when cut or changed);

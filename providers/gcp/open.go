@@ -56,8 +56,11 @@ type config struct {
 	creds                *auth.Credentials // nil when every API used is an emulator or fake
 	functions, pubsub    endpoint
 	firestore, logging   endpoint
-	run, monitoring      endpoint
-	getenv               func(string) string
+	// firestoreAdmin is the Firestore Admin API (the TTL policy): the
+	// emulator has none, so FIRESTORE_EMULATOR_HOST does not move it.
+	firestoreAdmin  endpoint
+	run, monitoring endpoint
+	getenv          func(string) string
 }
 
 // clientOptions are the options of a generated client reaching ep.
@@ -209,8 +212,12 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 	if c.firestore, err = emulator(envFirestore, "FIRESTORE"); err != nil {
 		return nil, err
 	}
+	if c.firestoreAdmin, err = override("FIRESTORE"); err != nil {
+		return nil, err
+	}
 
-	needsCreds := !c.functions.plain || !c.pubsub.plain || !c.logging.plain || !c.run.plain || !c.monitoring.plain || (o.Store.Type == "firestore" && !c.firestore.plain)
+	needsCreds := !c.functions.plain || !c.pubsub.plain || !c.logging.plain || !c.run.plain || !c.monitoring.plain || (o.Store.Type == "firestore" && !c.firestore.plain) ||
+		(o.Store.Type == "firestore" && o.Store.TTLDays > 0 && !c.firestoreAdmin.plain)
 	if needsCreds {
 		dopts := &credentials.DetectOptions{Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}}
 		if f := getenv(envCredentials); f != "" {
