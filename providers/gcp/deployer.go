@@ -66,6 +66,7 @@ type deployer struct {
 	guard   bool
 	warnf   func(string, ...any)
 	store   providers.StoreSpec
+	run     iamPolicies // Cloud Run's services (the invoker role); set by Open
 
 	adminMu sync.Mutex
 	admin   *admin.FirestoreAdminClient // made on first use (storewriter.go)

@@ -29,7 +29,8 @@
 // function's environment (EVCLI_PROJECT, EVCLI_FUNCTION, EVCLI_RULES), left
 // out of the environment Deployed reports. Each rule is a Pub/Sub push
 // subscription (no wrapper, so the attributes arrive as CloudEvent headers;
-// an OIDC token for the function's service account) whose filter is what
+// an OIDC token for the function's service account, which deploy grants
+// roles/run.invoker on the function's Cloud Run service: invoker.go) whose filter is what
 // Translate (rules.go) can say of the pattern; what it cannot is refused
 // unless EVCLI_GCP_GUARD=in-function. PlanShared/ApplyShared create the
 // topic. Invoke POSTs a binary-mode CloudEvent with an identity token.

@@ -154,6 +154,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		return nil, err
 	}
 	p.OnClose(func(context.Context) error { return rc.close() })
+	d.run = rc.services
 	p.Rollbacker = &rollbacker{d: d, run: rc}
 	if o.Store.Type == "firestore" {
 		st, err := newFirestoreStore(ctx, c, o)

@@ -67,6 +67,11 @@ func Push(ctx context.Context, subs *pubsub.SubscriptionAdminClient, cloudProjec
 	}
 }
 
+// PushTokenPrefix starts the OIDC tokens Push sends, followed by the
+// subscription's service account: the fake's function URLs check that
+// account's roles/run.invoker on the function's service.
+const PushTokenPrefix = "gcptest-oidc:"
+
 func push(ctx context.Context, sub *pubsubpb.Subscription, m *pubsubpb.PubsubMessage) (bool, error) {
 	pc := sub.GetPushConfig()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, pc.GetPushEndpoint(), bytes.NewReader(m.Data))
@@ -85,7 +90,7 @@ func push(ctx context.Context, sub *pubsubpb.Subscription, m *pubsubpb.PubsubMes
 		req.Header.Set("x-goog-pubsub-publish-time", m.GetPublishTime().AsTime().Format(time.RFC3339Nano))
 	}
 	if oidc := pc.GetOidcToken(); oidc != nil {
-		req.Header.Set("Authorization", "Bearer oidc-token-for-"+oidc.ServiceAccountEmail)
+		req.Header.Set("Authorization", "Bearer "+PushTokenPrefix+oidc.ServiceAccountEmail)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -292,6 +292,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Your client does not have permission to the requested URL", http.StatusForbidden)
 			return
 		}
+		// A push's OIDC token (gcptest.Push) names its service account,
+		// which needs roles/run.invoker on the function's service. Other
+		// tokens (a person's identity token) are let through.
+		if sa, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "+PushTokenPrefix); ok {
+			s.mu.Lock()
+			may := s.run.mayInvoke(fn.GetServiceConfig().GetService(), "serviceAccount:"+sa)
+			s.mu.Unlock()
+			if !may {
+				http.Error(w, "Your client does not have permission to the requested URL", http.StatusForbidden)
+				return
+			}
+		}
 		body, _ := io.ReadAll(r.Body)
 		start := time.Now()
 		res := Result{Status: http.StatusOK, Body: body}
