@@ -18,6 +18,7 @@ type Project struct {
 	Region    string      `json:"region"`
 	Bus       string      `json:"bus"` // event bus name; default "default"
 	Store     EventStore  `json:"store"`
+	GCP       GCP         `json:"gcp,omitempty"`
 	Functions []Function  `json:"functions"` // in file order
 	Workflows []Workflow  `json:"workflows,omitempty"`
 	Prices    *PriceTable `json:"prices,omitempty"`
@@ -52,6 +53,20 @@ type EventSource struct {
 type Pos struct {
 	Line, Col int
 }
+
+// GCP holds the settings only Google Cloud reads.
+type GCP struct {
+	// Project is the Google Cloud project id to deploy into ("" = the
+	// environment's: GOOGLE_CLOUD_PROJECT, then the credentials').
+	Project string `json:"project,omitempty"`
+	// Guard is "in-function" when the project opts into evcli's
+	// in-function guard for patterns Pub/Sub filters cannot enforce; ""
+	// (or "off") refuses such patterns at deploy.
+	Guard string `json:"guard,omitempty"`
+}
+
+// GuardInFunction is GCP.Guard's opt-in value.
+const GuardInFunction = "in-function"
 
 // EventStore configures where events are stored.
 type EventStore struct {

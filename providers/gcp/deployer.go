@@ -82,7 +82,7 @@ func newDeployer(ctx context.Context, c *config, bus *pubSub, o providers.OpenOp
 		sleep = providers.Sleep
 	}
 	return &deployer{fn: client, bus: bus, c: c, project: o.Project, sleep: sleep, http: http.DefaultClient,
-		guard: c.getenv(EnvGuard) == "in-function", warnf: o.Warnf, store: o.Store}, nil
+		guard: o.InFunctionGuard || c.getenv(EnvGuard) == "in-function", warnf: o.Warnf, store: o.Store}, nil
 }
 
 func (d *deployer) close() error {
