@@ -814,6 +814,7 @@ func (d *decoder) events(e entry, path string) []EventSource {
 		es.Pos = Pos{Line: pe.val.Line, Col: pe.val.Column}
 		if raw, ok := d.pattern(pe, p+".pattern"); ok {
 			es.Pattern = raw
+			es.Members = d.patternMembers(pe.val)
 			out = append(out, es)
 		}
 	}

@@ -148,6 +148,9 @@ func TestLoadFull(t *testing.T) {
 	}
 	for i := range want.Functions {
 		g, w := p.Functions[i], want.Functions[i]
+		for j := range g.Events {
+			g.Events[j].Members = nil // TestPatternMemberPositions checks them
+		}
 		for j := range min(len(g.Events), len(w.Events)) {
 			if string(g.Events[j].Pattern) != string(w.Events[j].Pattern) {
 				t.Errorf("%s.events[%d].pattern = %s, want %s", w.Name, j, g.Events[j].Pattern, w.Events[j].Pattern)

@@ -47,6 +47,12 @@ type EventSource struct {
 	Pattern json.RawMessage `json:"pattern"` // JSON object
 	// Pos is where the pattern stands in the project file, for messages.
 	Pos Pos `json:"-"`
+	// Members are where the pattern's keys stand in the file, by
+	// MemberPath (the keys from the top, lists passed through: the
+	// numeric operator of detail.amount is detail/amount/numeric); the
+	// first of a key that repeats. nil when the file does not say (a JSON
+	// string with escapes or folded lines).
+	Members map[string]Pos `json:"-"`
 }
 
 // Pos is a position in the project file (1-based).

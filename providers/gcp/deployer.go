@@ -46,11 +46,15 @@ const (
 	EnvCorrelation = "EVCLI_CORRELATION"
 )
 
-// EnvGuard opts a project into the in-function guard: a rule whose pattern
-// Pub/Sub cannot enforce whole is deployed only when it is "in-function",
-// which says the function's code matches the whole pattern (the rules are
-// in its EVCLI_RULES) and acknowledges what does not match. evcli does not
+// EnvGuard opts a project into the in-function guard (as evcli.yaml's
+// gcp.guard, which cmd passes as OpenOptions.InFunctionGuard, and which
+// the project loader also reads from this variable): a rule whose pattern
+// Pub/Sub cannot enforce whole is deployed only with "in-function", which
+// says the function's code matches the whole pattern (the rules are in its
+// EVCLI_RULES) and acknowledges what does not match. evcli does not
 // generate that entrypoint for gcp yet: the opt-in is the user's word.
+// Without it, CheckRules refuses the pattern before anything is planned,
+// naming each operator and its file:line:col.
 const EnvGuard = "EVCLI_GCP_GUARD"
 
 // deployer deploys a project's functions to Cloud Functions (2nd gen) and
@@ -292,18 +296,8 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 		env[EnvCorrelation] = fd.Correlation
 	}
 	if len(fd.Rules) > 0 {
-		for _, r := range fd.Rules {
-			tr, err := Translate(r.Pattern)
-			if err != nil {
-				return nil, &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name + " rule " + r.ID, Err: err}
-			}
-			if tr.NeedsGuard() && !d.guard {
-				return nil, &providers.Error{Code: providers.Unsupported, Resource: fd.Name + " rule " + r.ID,
-					Err: fmt.Errorf("Pub/Sub filters cannot enforce %s (they read only the attributes source, detail-type and id, with =, prefix, anything-but and exists)",
-						strings.Join(tr.Guarded, "; ")),
-					Hint: "change the pattern to what Pub/Sub can filter, or, when the function's handler applies the whole pattern itself (its rules are in " + EnvRules +
-						" in its environment; evcli does not generate that guard for gcp yet), set " + EnvGuard + "=in-function"}
-			}
+		if err := d.CheckRules([]providers.FunctionDeployment{fd}); err != nil {
+			return nil, err
 		}
 		b, err := json.Marshal(fd.Rules)
 		if err != nil {
@@ -332,6 +326,53 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 		BuildConfig:   &functionspb.BuildConfig{Runtime: rt, EntryPoint: fd.Handler},
 		ServiceConfig: sc,
 	}, nil
+}
+
+// CheckRules implements providers.RuleChecker: without the guard opt-in,
+// every part of a pattern Pub/Sub filters cannot enforce is refused
+// (Unsupported, exit 2) before anything is planned, each on its own line
+// with its place in evcli.yaml (file:line:col of the operator), the
+// member and the operator.
+func (d *deployer) CheckRules(fds []providers.FunctionDeployment) error {
+	var lines []string
+	for _, fd := range fds {
+		for i, r := range fd.Rules {
+			tr, err := Translate(r.Pattern)
+			if err != nil {
+				return &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name + " rule " + r.ID, Err: err}
+			}
+			if !tr.NeedsGuard() || d.guard {
+				continue
+			}
+			for _, part := range tr.Parts {
+				keys := part.Path
+				if part.IsOperator {
+					keys = append(slices.Clone(keys), part.Operator)
+				}
+				where := fmt.Sprintf("function %s events[%d]", fd.Name, i)
+				if pos := r.Where.PosOf(keys...); pos != "" {
+					where = pos + ": " + where
+				}
+				what := "the pattern: " + part.Operator
+				if len(part.Path) > 0 {
+					what = strings.Join(part.Path, ".") + ": " + part.Operator
+					if part.IsOperator {
+						what = fmt.Sprintf("operator %q on %s", part.Operator, strings.Join(part.Path, "."))
+					} else if part.Operator == "exact" {
+						what = "exact values of " + strings.Join(part.Path, ".")
+					}
+				}
+				lines = append(lines, where+": "+what)
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return &providers.Error{Code: providers.Unsupported,
+		Err: fmt.Errorf("Pub/Sub subscription filters cannot enforce %d part(s) of the patterns (they read only the attributes source, detail-type and id, with exact values, prefix, anything-but and exists):\n  %s",
+			len(lines), strings.Join(lines, "\n  ")),
+		Hint: "change the pattern to what Pub/Sub can filter, or set gcp.guard: in-function in evcli.yaml (or EVCLI_GCP_GUARD=in-function) when the handler applies the whole pattern itself (its rules are in " + EnvRules + " in its environment)"}
 }
 
 // updateMask names the fields of want that differ from cur.
@@ -559,6 +600,7 @@ func collision(resource, owner string) error {
 }
 
 var (
+	_ providers.RuleChecker = (*deployer)(nil)
 	_ providers.Deployer    = (*deployer)(nil)
 	_ providers.NamedReader = (*deployer)(nil)
 	_ providers.Namer       = (*deployer)(nil)
