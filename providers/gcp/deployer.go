@@ -12,7 +12,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,10 +50,11 @@ const (
 // the project loader also reads from this variable): a rule whose pattern
 // Pub/Sub cannot enforce whole is deployed only with "in-function", which
 // says the function's code matches the whole pattern (the rules are in its
-// EVCLI_RULES) and acknowledges what does not match. evcli does not
-// generate that entrypoint for gcp yet: the opt-in is the user's word.
-// Without it, CheckRules refuses the pattern before anything is planned,
-// naming each operator and its file:line:col.
+// EVCLI_RULES) and acknowledges what does not match: for Node.js
+// functions evcli generates that entrypoint (guardzip.go, package guard);
+// for other runtimes the pattern is refused even with the opt-in. Without
+// it, CheckRules refuses the pattern before anything is planned, naming
+// each operator and its file:line:col.
 const EnvGuard = "EVCLI_GCP_GUARD"
 
 // deployer deploys a project's functions to Cloud Functions (2nd gen) and
@@ -306,6 +306,14 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 		env[EnvRules] = string(b)
 	}
 	labels := map[string]string{LabelProject: LabelValue(d.project), LabelSource: sourceLabel(fd.CodeSha256)}
+	if d.guard && needsGuard(fd) {
+		genv, err := d.guardEnv(fd)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(env, genv)
+		labels[LabelGuard] = guardVersion()
+	}
 	sc := &functionspb.ServiceConfig{
 		AvailableMemory:      strconv.Itoa(fd.MemoryMB) + "Mi",
 		TimeoutSeconds:       int32(fd.TimeoutS),
@@ -341,7 +349,18 @@ func (d *deployer) CheckRules(fds []providers.FunctionDeployment) error {
 			if err != nil {
 				return &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name + " rule " + r.ID, Err: err}
 			}
-			if !tr.NeedsGuard() || d.guard {
+			if !tr.NeedsGuard() {
+				continue
+			}
+			if d.guard {
+				if !strings.HasPrefix(fd.Runtime, "nodejs") && fd.Runtime != "" {
+					where := fmt.Sprintf("function %s events[%d]", fd.Name, i)
+					if pos := r.Where.PosOf(); pos != "" {
+						where = pos + ": " + where
+					}
+					lines = append(lines, where+": the in-function guard is generated for Node.js functions only, not "+fd.Runtime+
+						" (it would deliver events the pattern does not match: "+strings.Join(tr.Guarded, "; ")+"); write the function in Node.js or change the pattern")
+				}
 				continue
 			}
 			for _, part := range tr.Parts {
@@ -372,7 +391,7 @@ func (d *deployer) CheckRules(fds []providers.FunctionDeployment) error {
 	return &providers.Error{Code: providers.Unsupported,
 		Err: fmt.Errorf("Pub/Sub subscription filters cannot enforce %d part(s) of the patterns (they read only the attributes source, detail-type and id, with exact values, prefix, anything-but and exists):\n  %s",
 			len(lines), strings.Join(lines, "\n  ")),
-		Hint: "change the pattern to what Pub/Sub can filter, or set gcp.guard: in-function in evcli.yaml (or EVCLI_GCP_GUARD=in-function) when the handler applies the whole pattern itself (its rules are in " + EnvRules + " in its environment)"}
+		Hint: "change the pattern to what Pub/Sub can filter, or set gcp.guard: in-function in evcli.yaml (or EVCLI_GCP_GUARD=in-function): evcli then ships a generated entrypoint with its pattern engine in each Node.js function's zip, which runs the handler only for events the pattern matches"}
 }
 
 // updateMask names the fields of want that differ from cur.
@@ -423,6 +442,8 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 	}
 	var paths []string
 	if cur != nil {
+		// A new guard (another evcli) or the guard added or removed is new code.
+		codeChanged = codeChanged || cur.Labels[LabelGuard] != want.Labels[LabelGuard]
 		paths = updateMask(cur, want, codeChanged)
 	}
 	if cur == nil || slices.Contains(paths, "build_config.source") {
@@ -512,7 +533,7 @@ func stageText(md *functionspb.OperationMetadata) string {
 // client would double the binary for one request). STORAGE_EMULATOR_HOST,
 // when set, receives the PUT instead of the URL's host.
 func (d *deployer) upload(ctx context.Context, fd providers.FunctionDeployment) (*functionspb.StorageSource, error) {
-	zip, err := os.ReadFile(fd.ArtifactPath)
+	zip, err := d.readArtifact(fd)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the package: %w", fd.Name, err)
 	}

@@ -32,8 +32,14 @@
 // an OIDC token for the function's service account, which deploy grants
 // roles/run.invoker on the function's Cloud Run service: invoker.go) whose filter is what
 // Translate (rules.go) can say of the pattern; what it cannot is refused
-// unless EVCLI_GCP_GUARD=in-function. PlanShared/ApplyShared create the
-// topic. Invoke POSTs a binary-mode CloudEvent with an identity token.
+// before anything is planned (CheckRules: each operator with its
+// file:line:col) unless the project opts into the in-function guard
+// (evcli.yaml gcp.guard: in-function, or EVCLI_GCP_GUARD): then a Node.js
+// function is uploaded with evcli's generated entrypoint and package
+// filter built for WebAssembly (package guard, guardzip.go), which run
+// the handler only for events a rule matches; other runtimes are refused
+// even so. PlanShared/ApplyShared create the topic, the store's writer
+// and TTL policy. Invoke POSTs a binary-mode CloudEvent with an identity token.
 //
 // Rollback (rollback.go): a 2nd-gen function is a Cloud Run service with a
 // revision per changing deploy; Rollback pins its traffic to one with
