@@ -70,3 +70,28 @@ func TestCloudProjectAndGuardReachTheDriver(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterTestTargetGCP: --target gcp prints, per pattern, the Pub/Sub
+// filter and what only the in-function guard enforces, then evaluates as
+// always; an unknown target is a usage error naming the known ones.
+func TestFilterTestTargetGCP(t *testing.T) {
+	e := newAWSCmdEnv(t)
+	ev := filepath.Join(e.dir, "ev.json")
+	os.WriteFile(ev, []byte(`{"source":"shop","detail-type":"X","detail":{"amount":500}}`), 0o644)
+	code := e.run("filter", "test", "--target", "gcp", "--pattern", `{"source":["shop"],"detail":{"amount":[{"numeric":[">",100]}]}}`, "--event", ev)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, e.errOut)
+	}
+	for _, want := range []string{`gcp: Pub/Sub subscription filter: attributes.ce-source = "shop"`,
+		"gcp: only the in-function guard enforces detail.amount: numeric", "unless gcp.guard: in-function"} {
+		if !strings.Contains(e.errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, e.errOut)
+		}
+	}
+	if !strings.Contains(e.out.String(), "match") {
+		t.Errorf("stdout %q", e.out)
+	}
+	if code := e.run("filter", "test", "--target", "gpc", "--pattern", `{"source":["shop"]}`, "--event", ev); code != 2 || !strings.Contains(e.errOut.String(), `--target "gpc": use gcp`) {
+		t.Errorf("unknown target: exit %d\n%s", code, e.errOut)
+	}
+}

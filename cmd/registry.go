@@ -22,6 +22,12 @@ var registry = map[string]providers.Opener{
 	"gcp":   withProjectState(gcp.Open),
 }
 
+// translators say what a cloud enforces of a pattern (filter test
+// --target), one line each.
+var translators = map[string]func(pattern []byte) ([]string, error){
+	"gcp": gcp.Describe,
+}
+
 // planned are providers users may name that this build does not have yet.
 var planned = []string{"azure"}
 

@@ -105,6 +105,28 @@ func Translate(pattern []byte) (Translation, error) {
 	return t, nil
 }
 
+// Describe says, in lines for people, what Google Cloud enforces of
+// pattern: the Pub/Sub subscription filter, and the parts only the
+// in-function guard enforces (evcli filter test --target gcp).
+func Describe(pattern []byte) ([]string, error) {
+	tr, err := Translate(pattern)
+	if err != nil {
+		return nil, err
+	}
+	f := tr.Filter
+	if f == "" {
+		f = "(none: every message of the topic)"
+	}
+	out := []string{"Pub/Sub subscription filter: " + f}
+	if !tr.NeedsGuard() {
+		return append(out, "the filter enforces the whole pattern"), nil
+	}
+	for _, g := range tr.Guarded {
+		out = append(out, "only the in-function guard enforces "+g)
+	}
+	return append(out, "deploy refuses this pattern unless gcp.guard: in-function (Node.js functions); with it, what matches is what package filter matches"), nil
+}
+
 // guardedParts names the operators of a pattern member the filter cannot
 // read (the detail and the envelope members without an attribute).
 func guardedParts(path []string, v any) []GuardedPart {
