@@ -13,6 +13,7 @@ import (
 // A typo'd pattern is refused by validate and deploy at file:line:col, in
 // the words filter test --rule uses, with exit 2 and nothing saved.
 func TestInvalidPatternRefusedAtValidateAndDeploy(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	good := `project: rules
 functions:
@@ -20,17 +21,19 @@ functions:
     source: fns/ok
     runtime: nodejs20.x
     handler: index.handler
+    timeout: 60
     events:
       - pattern: {source: [shop.orders]}
 `
 	for _, tc := range []struct{ pattern, want string }{
-		{`{detail-type: [{prefx: Order}]}`, `evcli.yaml:14:18: functions.typo.events[0].pattern: pattern: detail-type[0].prefx: unknown operator "prefx"; did you mean "prefix"?`},
-		{`{source: shop.orders}`, `evcli.yaml:14:18: functions.typo.events[0].pattern: pattern: source: a field's value must be an array`},
+		{`{detail-type: [{prefx: Order}]}`, `evcli.yaml:16:18: functions.typo.events[0].pattern: pattern: detail-type[0].prefx: unknown operator "prefx"; did you mean "prefix"?`},
+		{`{source: shop.orders}`, `evcli.yaml:16:18: functions.typo.events[0].pattern: pattern: source: a field's value must be an array`},
 	} {
 		dir := writeProject(t, good+`  typo:
     source: fns/ok
     runtime: nodejs20.x
     handler: index.handler
+    timeout: 60
     events:
       - pattern: `+tc.pattern+"\n", map[string]string{
 			"fns/ok/index.js": `exports.handler = async () => ({});`,

@@ -41,9 +41,15 @@ functions:
     source: fns/worker
     runtime: nodejs20.x
     handler: index.handler
-    timeout: 2
+    timeout: 60 # room to start, crash or run out of memory on a loaded machine
     events:
       - pattern: {source: [test]}
+  # the same code with a short timeout, for the timeout case
+  hanger:
+    source: fns/worker
+    runtime: nodejs20.x
+    handler: index.handler
+    timeout: 2
 `
 
 const flakyHandler = `
@@ -58,6 +64,7 @@ exports.handler = async (event) => {
 `
 
 func TestFailuresAreRetriedRecordedAndInstancesReplaced(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	dir := writeProject(t, flakyProject, map[string]string{"fns/worker/index.js": flakyHandler})
 	must(t, dir, "deploy")
@@ -104,11 +111,11 @@ func TestFailuresAreRetriedRecordedAndInstancesReplaced(t *testing.T) {
 	}
 
 	// Timeout and out-of-memory fail with Lambda's error shapes.
-	for _, tc := range []struct{ mode, errType, msg string }{
-		{"hang", "Sandbox.Timedout", "Task timed out after 2.00 seconds"},
-		{"oom", "Runtime.OutOfMemory", ""},
+	for _, tc := range []struct{ fn, mode, errType, msg string }{
+		{"hanger", "hang", "Sandbox.Timedout", "Task timed out after 2.00 seconds"},
+		{"worker", "oom", "Runtime.OutOfMemory", ""},
 	} {
-		r = run(t, dir, "", "invoke", "worker", "--payload", fmt.Sprintf(`{"mode":%q}`, tc.mode), "--logs")
+		r = run(t, dir, "", "invoke", tc.fn, "--payload", fmt.Sprintf(`{"mode":%q}`, tc.mode), "--logs")
 		if r.code != 1 {
 			t.Errorf("%s: exit %d, want 1", tc.mode, r.code)
 		}
@@ -130,6 +137,7 @@ functions:
     source: fns/slow
     runtime: nodejs20.x
     handler: index.handler
+    timeout: 60
     concurrency: 2
     events:
       - pattern: {source: [test]}
@@ -138,6 +146,7 @@ functions:
 // kill -9 of evcli while deliveries run: every event that send acknowledged
 // is in the store on the next run.
 func TestKill9KeepsAcknowledgedEvents(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	dir := writeProject(t, slowProject, map[string]string{
 		"fns/slow/index.js": `exports.handler = async () => { await new Promise(r => setTimeout(r, 200)); return {}; };`,

@@ -185,6 +185,7 @@ func gatedDelivered(t *testing.T, dir string) {
 // its deliveries: send hands them over and exits; the server delivers
 // every one.
 func TestSendHandsPendingDeliveriesToLocalServe(t *testing.T) {
+	t.Parallel()
 	dir, gate, serve, serveErr := handOffToServe(t)
 	os.WriteFile(gate, nil, 0o644)
 	waitForOK(t, dir, gatedEvents)
@@ -201,6 +202,7 @@ func TestSendHandsPendingDeliveriesToLocalServe(t *testing.T) {
 // kill -9 of the server that took the deliveries over: nothing is lost;
 // the next evcli command that delivers finishes every one.
 func TestKill9OfServeAfterAHandOffLosesNothing(t *testing.T) {
+	t.Parallel()
 	dir, gate, serve, _ := handOffToServe(t)
 	_ = serve.Process.Signal(syscall.SIGKILL)
 	_ = serve.Wait()

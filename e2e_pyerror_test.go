@@ -15,6 +15,7 @@ functions:
     source: fns/stock
     runtime: python3.12
     handler: app.handler
+    timeout: 60
     concurrency: 1
     events:
       - pattern: {source: [test]}
@@ -36,6 +37,7 @@ def handler(event, context):
 // invocation's own flow (keyed by its request id), at level error, and
 // never in the flow of the invocation before it on the same stream.
 func TestPythonExceptionStaysInItsInvocationsFlow(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "python")
 	dir := writeProject(t, pyProject, map[string]string{"fns/stock/app.py": pyHandler})
 	must(t, dir, "deploy")

@@ -32,6 +32,7 @@ functions:
 // and the next evcli process that delivers (finding no other) delivers it
 // again, once; later runs deliver nothing twice.
 func TestKill9DeliveryIsRedeliveredByTheNextProcess(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("redelivery needs flock")
 	}

@@ -9,6 +9,7 @@ import (
 // replay --wait on the local provider: the replayed events reach every
 // target again, and the command waits for those deliveries.
 func TestReplayWaitLocal(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	root := t.TempDir()
 	must(t, root, "init", "shop", "--template", "fan-out", "--lang", "node")

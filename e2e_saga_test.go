@@ -37,8 +37,10 @@ func storedTypes(t *testing.T, dir string) (map[string]int, map[string]bool) {
 // SDK (Go: aws-sdk-go-v2; Node: @aws-sdk/client-eventbridge) to evcli's
 // PutEvents endpoint; a failing shipment runs the compensations.
 func TestSagaCompensatesThroughSDKPublishes(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"go", "node"} {
 		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
 			needInterpreter(t, lang)
 			root := t.TempDir()
 			must(t, root, "init", "shop", "--template", "saga", "--lang", lang)

@@ -16,6 +16,7 @@ func runEnv(t *testing.T, dir string, env []string, unset []string, args ...stri
 // no output ever holds a value (not with --debug), and the handler gets
 // the deploy-time value whatever the shell that invokes it has.
 func TestSecretsOnLocal(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "python")
 	dir := writeProject(t, `project: secrets
 functions:
@@ -23,6 +24,7 @@ functions:
     source: fns/whoami
     runtime: python3.12
     handler: app.handler
+    timeout: 60 # a loaded machine must not turn this test into a timeout test
     environment: {PLAIN: plain-value}
     secrets: [API_KEY, DB_PASSWORD]
     events:

@@ -34,6 +34,7 @@ func serveRequests(t *testing.T, dir string, args ...string) []string {
 // local serve prints one line per request it answers (health checks
 // aside), and --quiet prints none.
 func TestServePrintsOneLinePerRequest(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	dir := writeProject(t, flakyProject, map[string]string{"fns/worker/index.js": flakyHandler})
 	must(t, dir, "deploy")

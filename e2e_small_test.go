@@ -20,6 +20,7 @@ import (
 // it does not wait for the deliveries still running (10.7 s before), and
 // says they are left to the next process.
 func TestSendWaitTimeoutEndsTheCommand(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "python")
 	dir := writeProject(t, `project: slow
 functions:
@@ -47,6 +48,7 @@ functions:
 // A send file with one entry over 256 KB is refused whole on local, as on
 // AWS: exit 2, the entry named, no event stored.
 func TestSendRefusesAFileWithAnEntryOver256KB(t *testing.T) {
+	t.Parallel()
 	big := `{"source":"shop","detail-type":"Big","detail":{"pad":"` + strings.Repeat("x", 300*1024) + `"}}`
 	dir := writeProject(t, `project: big
 functions:
@@ -54,6 +56,7 @@ functions:
     source: fns/f
     runtime: python3.12
     handler: app.handler
+    timeout: 60 # a loaded machine must not turn this test into a timeout test
     events:
       - pattern: {source: [shop]}
 `, map[string]string{
@@ -81,6 +84,7 @@ functions:
 // read-only checkout or mount): the store opens read-only. As root, whom
 // file modes do not stop, the commands run as nobody.
 func TestReadOnlyProjectTailAndReplayDryRun(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "python")
 	dir := writeProject(t, `project: ro
 functions:
@@ -88,6 +92,7 @@ functions:
     source: fns/f
     runtime: python3.12
     handler: app.handler
+    timeout: 60
     events:
       - pattern: {source: [shop]}
 `, map[string]string{

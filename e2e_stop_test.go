@@ -163,6 +163,7 @@ func finishAndCheck(t *testing.T, dir string) {
 // 130 saying how many are pending, records none as failed, and the next
 // evcli command delivers every one.
 func TestSigtermDuringSendLosesNothing(t *testing.T) {
+	t.Parallel()
 	dir := writeStopProject(t)
 	cmd := exec.Command(evcliBin, "send", "-")
 	cmd.Dir = dir
@@ -207,6 +208,7 @@ func TestSigtermDuringSendLosesNothing(t *testing.T) {
 // gave it: it drains for a bounded time, leaves the rest with no outcome,
 // and the next evcli command delivers every one.
 func TestCtrlCDuringServeLosesNothing(t *testing.T) {
+	t.Parallel()
 	dir := writeStopProject(t)
 	serve := exec.Command(evcliBin, "local", "serve")
 	serve.Dir = dir

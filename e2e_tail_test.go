@@ -14,6 +14,7 @@ import (
 // tail -o json in one process while send runs in another: every line of the
 // flow arrives once, all under one correlation id.
 func TestTailFollowsAFlowFromAnotherProcess(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	root := t.TempDir()
 	must(t, root, "init", "shop", "--template", "fan-out", "--lang", "node")
@@ -104,6 +105,7 @@ func TestTailFollowsAFlowFromAnotherProcess(t *testing.T) {
 // takes a short SHA, and finds the flow in the project's store; a prefix
 // that two ids share is a usage error (exit 2) that lists them.
 func TestTailCorrelationByPrefix(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	dir := writeProject(t, flakyProject, map[string]string{"fns/worker/index.js": flakyHandler})
 	must(t, dir, "deploy")

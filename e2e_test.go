@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -80,9 +81,23 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	measureSlowdown()
+	// The tests mostly wait on the processes they start, so more of them
+	// run at once than the default -parallel (GOMAXPROCS, 2 here) unless
+	// the command line says otherwise.
+	flag.Parse()
+	if !flagSet("test.parallel") {
+		_ = flag.Set("test.parallel", fmt.Sprint(max(4, runtime.GOMAXPROCS(0))))
+	}
 	code := testenv.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// flagSet reports whether the command line set the named flag.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 type result struct {
@@ -185,8 +200,10 @@ func needInterpreter(t *testing.T, lang string) {
 }
 
 func TestFanOutEndToEnd(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"go", "node", "python"} {
 		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
 			needInterpreter(t, lang)
 			root := t.TempDir()
 			must(t, root, "init", "shop", "--template", "fan-out", "--lang", lang)

@@ -57,6 +57,7 @@ func recommendation(t *testing.T, out, fn string) map[string]any {
 }
 
 func TestTuneMemoryLocal(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	dir := writeProject(t, tuneProject, map[string]string{
 		"fns/crunch/index.js": crunchHandler,

@@ -42,12 +42,12 @@ const seedASL = `{
 
 const workflowYAML = `project: wf
 functions:
-  payment: {source: functions/payment, runtime: nodejs20.x, handler: index.handler}
-  inventory: {source: functions/inventory, runtime: nodejs20.x, handler: index.handler}
+  payment: {source: functions/payment, runtime: nodejs20.x, handler: index.handler, timeout: 60}
+  inventory: {source: functions/inventory, runtime: nodejs20.x, handler: index.handler, timeout: 60}
   shipment: {source: functions/shipment, runtime: nodejs20.x, handler: index.handler, timeout: 120}
-  complete: {source: functions/complete, runtime: nodejs20.x, handler: index.handler}
-  refund: {source: functions/refund, runtime: nodejs20.x, handler: index.handler}
-  release: {source: functions/release, runtime: nodejs20.x, handler: index.handler}
+  complete: {source: functions/complete, runtime: nodejs20.x, handler: index.handler, timeout: 60}
+  refund: {source: functions/refund, runtime: nodejs20.x, handler: index.handler, timeout: 60}
+  release: {source: functions/release, runtime: nodejs20.x, handler: index.handler, timeout: 60}
 workflows:
   order:
     definition: order.asl.json
@@ -116,6 +116,7 @@ func transitions(out string) []string {
 // ReleaseInventory then RefundPayment then FailOrderState; a PaymentError
 // goes straight to FailOrderState. Each transition is printed.
 func TestWorkflowSeedSagaPaths(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	dir := writeWorkflowProject(t)
 	must(t, dir, "deploy")
@@ -166,6 +167,7 @@ func TestWorkflowSeedSagaPaths(t *testing.T) {
 // --wait` in a new process finishes it from CreateShipment (called again:
 // at-least-once), with the whole history kept.
 func TestWorkflowResumesAfterKill9(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	dir := writeWorkflowProject(t)
 	must(t, dir, "deploy")
@@ -223,8 +225,10 @@ func TestWorkflowResumesAfterKill9(t *testing.T) {
 // evcli init --template saga-orchestrated, in each language: the workflow
 // runs its sample inputs, the shipment failure showing its compensations.
 func TestWorkflowTemplate(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"go", "node", "python"} {
 		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
 			needInterpreter(t, lang)
 			root := t.TempDir()
 			r := must(t, root, "init", "shop", "--template", "saga-orchestrated", "--lang", lang)
@@ -257,6 +261,7 @@ func TestWorkflowTemplate(t *testing.T) {
 // input), which send --wait lets finish; a second send of the same event
 // starts nothing twice.
 func TestWorkflowStartsFromAnEvent(t *testing.T) {
+	t.Parallel()
 	needInterpreter(t, "node")
 	dir := writeWorkflowProject(t)
 	yaml := strings.Replace(workflowYAML, "    correlation: $.orderId\n",

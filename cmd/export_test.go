@@ -34,6 +34,9 @@ func exportProject(t *testing.T, tmpl string) string {
 		if tmpl == "fan-out" {
 			y = strings.Replace(y, "  payment:\n", "  payment:\n    secrets: [PAYMENT_API_KEY]\n", 1)
 		}
+		if tmpl == "saga-orchestrated" { // an event starts the saga
+			y = strings.Replace(y, "    definition: saga.asl.json\n", "    definition: saga.asl.json\n    events:\n      - pattern: {source: [shop.orders], detail-type: [OrderPlaced]}\n", 1)
+		}
 		return y
 	})
 }
@@ -87,9 +90,6 @@ func compact(t *testing.T, b []byte) string {
 
 func TestExportGoldens(t *testing.T) {
 	for _, tmpl := range templates.Names {
-		if tmpl == "saga-orchestrated" {
-			continue // workflows are not exported yet: TestExportRefusesWorkflows
-		}
 		for _, format := range []string{"cloudformation", "sam", "terraform"} {
 			t.Run(tmpl+"/"+format, func(t *testing.T) {
 				dir := exportProject(t, tmpl)
@@ -149,8 +149,12 @@ func checkCFN(t *testing.T, p *project.Project, out string, b []byte, sam bool) 
 			t.Errorf("transform %q", tpl.Transform)
 		}
 	}
-	want := map[string]int{fnType: fns, "AWS::IAM::Role": fns, "AWS::Logs::LogGroup": fns,
-		"AWS::Events::Rule": wantRules(p), "AWS::Lambda::Permission": wantRules(p), "AWS::Events::EventBus": 1}
+	wfs, wfRoles, wfRules := workflowCounts(p)
+	want := map[string]int{fnType: fns, "AWS::IAM::Role": fns + wfRoles, "AWS::Logs::LogGroup": fns + wfs,
+		"AWS::Events::Rule": wantRules(p) + wfRules, "AWS::Lambda::Permission": wantRules(p), "AWS::Events::EventBus": 1}
+	if wfs > 0 {
+		want["AWS::StepFunctions::StateMachine"] = wfs
+	}
 	if !sam {
 		want["AWS::Lambda::Version"], want["AWS::Lambda::Alias"] = fns, fns
 	}
@@ -237,11 +241,70 @@ func checkCFN(t *testing.T, p *project.Project, out string, b []byte, sam bool) 
 			}
 		}
 	}
+	for _, w := range p.Workflows {
+		checkCFNWorkflow(t, tpl, w)
+	}
 	if p.Store.Type == "dynamodb" {
 		tb := tpl.Resources["EventStore"].Properties.(*aws.CFNTable)
 		if tb.TableName != "shop-events" || tb.TimeToLiveSpecification == nil || tb.TimeToLiveSpecification.AttributeName != "expiresAt" ||
 			tpl.Resources["EventStore"].DeletionPolicy != "Retain" {
 			t.Errorf("table %+v", tb)
+		}
+	}
+}
+
+// workflowCounts are the project's workflows, the roles evcli makes for
+// them (one each, one more for EventBridge when events start it) and the
+// rules that start them.
+func workflowCounts(p *project.Project) (wfs, roles, rules int) {
+	for _, w := range p.Workflows {
+		wfs++
+		roles++
+		if len(w.Events) > 0 {
+			roles++
+			rules += len(w.Events)
+		}
+	}
+	return wfs, roles, rules
+}
+
+// checkCFNWorkflow checks a workflow's state machine (its Tasks at the
+// project's function ARNs, its role invoking them, its log group) and the
+// rules that start it (the state machine as target, with a role that may
+// start exactly it).
+func checkCFNWorkflow(t *testing.T, tpl *aws.CFNTemplate, w project.Workflow) {
+	t.Helper()
+	id := "Workflow" + camel(w.Name)
+	sm, ok := tpl.Resources[id+"StateMachine"].Properties.(*aws.CFNStateMachine)
+	if !ok {
+		t.Fatalf("workflow %s: no state machine %sStateMachine", w.Name, id)
+	}
+	if sm.StateMachineName != "shop-"+w.Name || sm.StateMachineType != w.Type || sm.RoleArn.String() != "GetAtt "+id+"Role.Arn" ||
+		sm.DefinitionString.Fn != "Sub" || !strings.Contains(sm.DefinitionString.Arg, `"Resource":"arn:${AWS::Partition}:lambda:`+exportRegion+`:${AWS::AccountId}:function:shop-`) {
+		t.Errorf("workflow %s: state machine %+v", w.Name, sm)
+	}
+	if lc := sm.LoggingConfiguration; lc == nil || len(lc.Destinations) != 1 ||
+		!strings.HasSuffix(lc.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn.Arg, ":log-group:"+aws.StateMachineLogGroup("shop", w.Name)+":*") {
+		t.Errorf("workflow %s: logging %+v", w.Name, sm.LoggingConfiguration)
+	}
+	role := tpl.Resources[id+"Role"].Properties.(*aws.CFNRole)
+	pol, _ := role.Policies[0].PolicyDocument.JSON(nil)
+	if role.RoleName != aws.StateMachineRoleName("shop", w.Name, exportRegion) || !strings.Contains(string(pol), `"lambda:InvokeFunction"`) {
+		t.Errorf("workflow %s: role %s policy %s", w.Name, role.RoleName, pol)
+	}
+	smARN := "arn:${AWS::Partition}:states:" + exportRegion + ":${AWS::AccountId}:stateMachine:shop-" + w.Name
+	for i := range w.Events {
+		rule, ok := tpl.Resources[id+"Rule"+itoa(i)].Properties.(*aws.CFNRule)
+		if !ok {
+			t.Fatalf("workflow %s: no rule %d", w.Name, i)
+		}
+		if len(rule.Targets) != 1 || rule.Targets[0].Arn.String() != "Ref "+id+"StateMachine" || rule.Targets[0].RoleArn.String() != "GetAtt "+id+"EventsRole.Arn" {
+			t.Errorf("workflow %s: targets %+v", w.Name, rule.Targets)
+		}
+		events := tpl.Resources[id+"EventsRole"].Properties.(*aws.CFNRole)
+		pol, _ := events.Policies[0].PolicyDocument.JSON(nil)
+		if want := `{"Sid":"StartTheWorkflow","Effect":"Allow","Action":["states:StartExecution"],"Resource":["` + smARN + `"]}`; !strings.Contains(string(pol), want) {
+			t.Errorf("workflow %s: events role policy %s, want %s", w.Name, pol, want)
 		}
 	}
 }
@@ -280,9 +343,13 @@ func checkTerraform(t *testing.T, p *project.Project, out string, b []byte) {
 	if p.Store.Type == "dynamodb" {
 		fns++
 	}
-	want := map[string]int{"aws_lambda_function": fns, "aws_lambda_alias": fns, "aws_iam_role": fns, "aws_iam_role_policy": fns,
-		"aws_iam_role_policy_attachment": fns, "aws_cloudwatch_log_group": fns, "aws_cloudwatch_event_rule": wantRules(p),
-		"aws_cloudwatch_event_target": wantRules(p), "aws_lambda_permission": wantRules(p), "aws_cloudwatch_event_bus": 1}
+	wfs, wfRoles, wfRules := workflowCounts(p)
+	want := map[string]int{"aws_lambda_function": fns, "aws_lambda_alias": fns, "aws_iam_role": fns + wfRoles, "aws_iam_role_policy": fns + wfRoles,
+		"aws_iam_role_policy_attachment": fns, "aws_cloudwatch_log_group": fns + wfs, "aws_cloudwatch_event_rule": wantRules(p) + wfRules,
+		"aws_cloudwatch_event_target": wantRules(p) + wfRules, "aws_lambda_permission": wantRules(p), "aws_cloudwatch_event_bus": 1}
+	if wfs > 0 {
+		want["aws_sfn_state_machine"] = wfs
+	}
 	if p.Store.Type == "dynamodb" {
 		want["aws_dynamodb_table"] = 1
 	}
@@ -348,6 +415,28 @@ func checkTerraform(t *testing.T, p *project.Project, out string, b []byte) {
 			tg := res["aws_cloudwatch_event_target."+rid]
 			if got := string(tg.Attributes["arn"].Expr.Range().SliceBytes(b)); got != "aws_lambda_alias."+id+"_live.arn" {
 				t.Errorf("%s: target %s", rid, got)
+			}
+		}
+	}
+	for _, w := range p.Workflows {
+		id := "workflow_" + strings.ReplaceAll(w.Name, "-", "_")
+		sm := res["aws_sfn_state_machine."+id]
+		if sm == nil {
+			t.Fatalf("no aws_sfn_state_machine.%s", id)
+		}
+		def := string(sm.Attributes["definition"].Expr.Range().SliceBytes(b))
+		if str(sm, "name") != "shop-"+w.Name || !strings.Contains(def, ":${data.aws_caller_identity.current.account_id}:function:shop-") {
+			t.Errorf("workflow %s: name %s definition %s", w.Name, str(sm, "name"), def)
+		}
+		for i := range w.Events {
+			tg := res["aws_cloudwatch_event_target."+id+"_"+itoa(i)]
+			if tg == nil {
+				t.Fatalf("workflow %s: no target %d", w.Name, i)
+			}
+			arn := string(tg.Attributes["arn"].Expr.Range().SliceBytes(b))
+			role := string(tg.Attributes["role_arn"].Expr.Range().SliceBytes(b))
+			if arn != "aws_sfn_state_machine."+id+".arn" || role != "aws_iam_role."+id+"_events.arn" {
+				t.Errorf("workflow %s: target %s role %s", w.Name, arn, role)
 			}
 		}
 	}
@@ -455,7 +544,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{[]string{"export", "--check", "x.yaml", "--dir", "y"}, 2, "cannot be combined with --dir"},
 		{[]string{"export", "--format", "sam", "--log-retention", "13"}, 2, "--log-retention 13: CloudWatch Logs keeps logs for one of 1, 3, 5"},
 		{[]string{"export", "--format", "sam", "--provider", "local"}, 2, "export is not available on local: it runs on this machine"},
-		{[]string{"export", "--format", "terraform", "--provider", "gcp"}, 1, `provider "gcp" is not in this build yet`},
+		{[]string{"export", "--format", "terraform", "--provider", "azure"}, 1, `provider "azure" is not in this build yet`},
 		{[]string{"export", "--format", "terraform", "--provider", "azure"}, 1, `provider "azure" is not in this build yet`},
 	} {
 		code := e.run(c.args...)
@@ -465,17 +554,37 @@ func TestExportUsageErrors(t *testing.T) {
 	}
 }
 
-// A project with workflows is not exported (deploy makes state machines the
-// template would lack): exit 2 naming them, and nothing written.
-func TestExportRefusesWorkflows(t *testing.T) {
+// A project with workflows is exported with them, in each format: the
+// state machine, its role and log group, and the rule that starts it with
+// the role EventBridge assumes (checkCFN and checkTerraform say what), and
+// --check of that export passes.
+func TestExportIncludesWorkflows(t *testing.T) {
 	dir := exportProject(t, "saga-orchestrated")
 	e := exportEnv(t, dir)
-	out := filepath.Join(dir, "infra", "cloudformation")
-	code := e.run("export", "--format", "cloudformation", "--dir", out)
-	if code != 2 || !strings.Contains(e.errOut.String(), "does not export workflows") || !strings.Contains(e.errOut.String(), "workflows order") {
-		t.Fatalf("exit %d, want 2 naming the workflows:\n%s", code, e.errOut)
+	p := loadExported(t, dir)
+	if len(p.Workflows) != 1 || len(p.Workflows[0].Events) != 1 {
+		t.Fatalf("workflows %+v", p.Workflows)
 	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("export wrote %s: %v", out, err)
+	for _, format := range []string{"cloudformation", "sam", "terraform"} {
+		out := filepath.Join(dir, "infra", format)
+		if code := e.run("export", "--format", format, "--dir", out); code != 0 {
+			t.Fatalf("%s: exit %d\n%s", format, code, e.errOut)
+		}
+		name := "template.yaml"
+		if format == "terraform" {
+			name = "main.tf"
+		}
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if format == "terraform" {
+			checkTerraform(t, p, out, b)
+		} else {
+			checkCFN(t, p, out, b, format == "sam")
+		}
+		if code := e.run("export", "--check", filepath.Join(out, name)); code != 0 {
+			t.Errorf("%s: --check of a fresh export: exit %d\n%s%s", format, code, e.out, e.errOut)
+		}
 	}
 }

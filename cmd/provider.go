@@ -9,6 +9,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/workflow"
 )
 
 // providerName is the project's provider after --provider, evcli.yaml and
@@ -26,6 +27,7 @@ func openOptions(f *cmdutil.Factory, p *project.Project) providers.OpenOptions {
 	k := p.Store.Keys
 	o := providers.OpenOptions{
 		Project: p.Name, Dir: p.Dir, Region: p.Region, Profile: f.Globals.Profile, Bus: p.Bus,
+		CloudProject: p.GCP.Project, InFunctionGuard: p.GCP.Guard == project.GuardInFunction,
 		Store: providers.StoreSpec{Type: p.Store.Type, Table: p.Store.Table, Keys: providers.StoreKeys{
 			Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type, Data: k.Data, Version: k.Version, TTL: k.TTL}, TTLDays: p.Store.TTLDays},
 		Now: f.Now, Sleep: f.Sleep, Getenv: f.Getenv, Warn: f.IO.ErrOut,
@@ -33,13 +35,7 @@ func openOptions(f *cmdutil.Factory, p *project.Project) providers.OpenOptions {
 	for _, fn := range p.Functions {
 		o.Functions = append(o.Functions, fn.Name)
 	}
-	for _, w := range p.Workflows {
-		ws := providers.WorkflowSpec{Name: w.Name, Type: w.Type, Definition: w.Definition, Correlation: w.Correlation}
-		for i, ev := range w.Events {
-			ws.Rules = append(ws.Rules, providers.RuleSpec{ID: fmt.Sprintf("workflow-%s-%d", w.Name, i), Bus: ev.Bus, Pattern: ev.Pattern})
-		}
-		o.Workflows = append(o.Workflows, ws)
-	}
+	o.Workflows = workflow.Specs(p)
 	if f.Globals.Debug {
 		o.Debug = f.IO.ErrOut
 	}

@@ -426,10 +426,17 @@ func goBuild(ctx context.Context, fn *project.Function, src, out string, extra [
 	// build), so compiling is announced before it; a module download shows
 	// as "go: downloading" on either command's stderr.
 	step(StepCompiling)
+	compiled, err := goGate.enter(ctx, depSetKey(src, env))
+	if err != nil {
+		return "", err
+	}
+	defer compiled()
 	dl := &downloadWatcher{step: step}
 	cacheDir, key := bootstrapCacheDir(), ""
 	if cacheDir != "" {
-		if k, err := goBuildKey(ctx, goBin, src, env, dl); err == nil {
+		k, err := goBuildKey(ctx, goBin, src, env, dl)
+		compiled() // the packages are in the cache now; linking runs in parallel
+		if err == nil {
 			key = k
 			if p := cachedBootstrap(cacheDir, key); p != "" {
 				step(StepCached)

@@ -39,6 +39,16 @@ func Marshal(p *Project) ([]byte, error) {
 	if p.Handlers != "" && p.Handlers != "aws" {
 		top.Content = append(top.Content, str("handlers"), str(p.Handlers))
 	}
+	if p.GCP != (GCP{}) {
+		g := mapping()
+		if p.GCP.Project != "" {
+			g.Content = append(g.Content, str("project"), str(p.GCP.Project))
+		}
+		if p.GCP.Guard != "" {
+			g.Content = append(g.Content, str("guard"), str(p.GCP.Guard))
+		}
+		top.Content = append(top.Content, str("gcp"), g)
+	}
 	if t := p.Prices; t != nil {
 		pr := mapping()
 		for _, kv := range []struct {

@@ -55,6 +55,7 @@ const (
 	cfnTypeRule        = "AWS::Events::Rule"
 	cfnTypeBus         = "AWS::Events::EventBus"
 	cfnTypeTable       = "AWS::DynamoDB::Table"
+	cfnTypeSFN         = "AWS::StepFunctions::StateMachine"
 	samTransform       = "AWS::Serverless-2016-10-31"
 )
 
@@ -65,6 +66,7 @@ var cfnProperties = map[string]func() any{
 	cfnTypePermission: func() any { return &CFNPermission{} }, cfnTypeRole: func() any { return &CFNRole{} },
 	cfnTypeLogGroup: func() any { return &CFNLogGroup{} }, cfnTypeRule: func() any { return &CFNRule{} },
 	cfnTypeBus: func() any { return &CFNBus{} }, cfnTypeTable: func() any { return &CFNTable{} },
+	cfnTypeSFN: func() any { return &CFNStateMachine{} },
 }
 
 func (r *CFNResource) UnmarshalYAML(n *yaml.Node) error {
@@ -417,10 +419,36 @@ type CFNRule struct {
 	Tags         []CFNTag    `yaml:"Tags,omitempty"`
 }
 
-// CFNTarget is a rule's target.
+// CFNTarget is a rule's target; RoleArn is the role EventBridge assumes
+// (a state machine target needs one).
 type CFNTarget struct {
-	Id  string    `yaml:"Id"`
-	Arn CFNString `yaml:"Arn"`
+	Id      string    `yaml:"Id"`
+	Arn     CFNString `yaml:"Arn"`
+	RoleArn CFNString `yaml:"RoleArn,omitempty"`
+}
+
+// CFNStateMachine is an AWS::StepFunctions::StateMachine.
+type CFNStateMachine struct {
+	StateMachineName     string         `yaml:"StateMachineName"`
+	StateMachineType     string         `yaml:"StateMachineType"`
+	DefinitionString     CFNString      `yaml:"DefinitionString"`
+	RoleArn              CFNString      `yaml:"RoleArn"`
+	LoggingConfiguration *CFNSFNLogging `yaml:"LoggingConfiguration,omitempty"`
+	Tags                 []CFNTag       `yaml:"Tags,omitempty"`
+}
+
+// CFNSFNLogging is a state machine's logging configuration.
+type CFNSFNLogging struct {
+	Level                string              `yaml:"Level"`
+	IncludeExecutionData bool                `yaml:"IncludeExecutionData"`
+	Destinations         []CFNSFNDestination `yaml:"Destinations"`
+}
+
+// CFNSFNDestination is where a state machine logs.
+type CFNSFNDestination struct {
+	CloudWatchLogsLogGroup struct {
+		LogGroupArn CFNString `yaml:"LogGroupArn"`
+	} `yaml:"CloudWatchLogsLogGroup"`
 }
 
 // CFNBus is an AWS::Events::EventBus.

@@ -342,7 +342,7 @@ func do[T any](ctx context.Context, d *Deployer, resource string, fn func(contex
 	return err
 }
 
-const deployPermissionsHint = "the credentials need lambda:*, iam:GetRole/CreateRole/PutRolePolicy/AttachRolePolicy/PassRole, events:*Rule*/*Targets/*EventBus*, logs:CreateLogGroup/PutRetentionPolicy/DescribeLogGroups and dynamodb:CreateTable/DescribeTable/UpdateTimeToLive"
+const deployPermissionsHint = "the credentials need lambda:*, iam:GetRole/CreateRole/PutRolePolicy/AttachRolePolicy/PassRole, events:*Rule*/*Targets/*EventBus*, logs:CreateLogGroup/PutRetentionPolicy/DescribeLogGroups and dynamodb:CreateTable/DescribeTable/UpdateTimeToLive (with workflows: states:*StateMachine*/ListTagsForResource and iam:PassRole on their roles)"
 
 // wrapDeployErr gives an SDK error its portable code, the resource and a
 // next step.
@@ -403,7 +403,10 @@ func (e *redactedError) Unwrap() error { return e.err }
 // rule's (possibly shortened) name.
 type ruleMeta struct {
 	Project  string `json:"project"`
-	Function string `json:"function"`
+	Function string `json:"function,omitempty"`
+	// Workflow is set instead of Function on a rule that starts an
+	// execution of the project's workflow of that name.
+	Workflow string `json:"workflow,omitempty"`
 	ID       string `json:"id"`
 	Bus      string `json:"bus"`
 }
@@ -420,7 +423,7 @@ func parseRuleMeta(desc string) (ruleMeta, bool) {
 	if !strings.HasPrefix(desc, ruleDescPrefix) || json.Unmarshal([]byte(desc[len(ruleDescPrefix):]), &m) != nil {
 		return m, false
 	}
-	return m, m.Function != "" && m.ID != ""
+	return m, (m.Function != "" || m.Workflow != "") && m.ID != ""
 }
 
 // deployedRule is one of the project's rules as EventBridge has it.
@@ -463,6 +466,12 @@ func (d *Deployer) projectRules(ctx context.Context, function string) ([]deploye
 }
 
 func (d *Deployer) busRules(ctx context.Context, bus, function string) ([]deployedRule, error) {
+	return d.busRulesWhere(ctx, bus, func(m ruleMeta) bool { return m.Function != "" && (function == "" || m.Function == function) })
+}
+
+// busRulesWhere lists the project's rules on bus whose metadata keep
+// accepts (function rules, workflow rules or both).
+func (d *Deployer) busRulesWhere(ctx context.Context, bus string, keep func(ruleMeta) bool) ([]deployedRule, error) {
 	var out []deployedRule
 	var token *string
 	for {
@@ -474,7 +483,7 @@ func (d *Deployer) busRules(ctx context.Context, bus, function string) ([]deploy
 		}
 		for _, r := range page.Rules {
 			m, ok := parseRuleMeta(aws.ToString(r.Description))
-			if !ok || m.Project != d.o.Project || (function != "" && m.Function != function) {
+			if !ok || m.Project != d.o.Project || !keep(m) {
 				continue
 			}
 			b := aws.ToString(r.EventBusName)

@@ -49,7 +49,7 @@ func (d *Deployer) PlanShared(ctx context.Context, prune bool) ([]providers.Reso
 	} else if w != nil {
 		out = append(out, *w)
 	}
-	wfs, err := d.planWorkflows(ctx)
+	wfs, err := d.planWorkflows(ctx, prune)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (d *Deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 // deleteBus deletes a bus this project tagged, after this project's rules
 // on it (EventBridge refuses to delete a bus that has rules).
 func (d *Deployer) deleteBus(ctx context.Context, bus string, step func(string)) error {
-	rules, err := d.busRules(ctx, bus, "")
+	rules, err := d.busRulesWhere(ctx, bus, func(ruleMeta) bool { return true })
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,8 @@ func (d *Deployer) deleteBus(ctx context.Context, bus string, step func(string))
 		step("delete rules")
 	}
 	for _, r := range rules {
-		if err := d.deleteRule(ctx, r, true); err != nil {
+		// a workflow's rule has no function permission to remove
+		if err := d.deleteRule(ctx, r, r.Meta.Function != ""); err != nil {
 			return err
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -63,26 +62,19 @@ func (e *Exporter) Export(ctx context.Context, desired []providers.FunctionDeplo
 		return nil, &providers.Error{Code: providers.Unconfigured, Resource: "aws", Err: fmt.Errorf("no region: the role names carry it"),
 			Hint: "set region: in evcli.yaml, pass --region, or set AWS_REGION"}
 	}
-	if n := len(e.o.Workflows); n > 0 {
-		// Deploy makes a state machine, its role and log group per workflow;
-		// a template without them would not describe the same project.
-		names := make([]string, n)
-		for i, w := range e.o.Workflows {
-			names[i] = w.Name
-		}
-		return nil, &providers.Error{Code: providers.Unsupported, Resource: "workflows " + strings.Join(names, ", "),
-			Err:  errors.New("this evcli build does not export workflows (Step Functions state machines) yet"),
-			Hint: "deploy the project with evcli deploy, or export a project without workflows:"}
-	}
 	fns, err := e.functions(desired)
+	if err != nil {
+		return nil, err
+	}
+	wfs, err := e.workflows()
 	if err != nil {
 		return nil, err
 	}
 	switch format {
 	case providers.FormatCloudFormation, providers.FormatSAM:
-		return e.exportCFN(fns, format == providers.FormatSAM)
+		return e.exportCFN(fns, wfs, format == providers.FormatSAM)
 	case providers.FormatTerraform:
-		return e.exportTerraform(fns)
+		return e.exportTerraform(fns, wfs)
 	}
 	return nil, &providers.Error{Code: providers.Unsupported, Resource: "aws",
 		Err: fmt.Errorf("export --format %s is not available on aws: it writes %s", format, strings.Join(providers.ExportFormats, ", "))}
@@ -127,6 +119,41 @@ func (e *Exporter) functions(desired []providers.FunctionDeployment) ([]exportFu
 		f.ID, f.TF = uniqueID(camelID(f.FD.Name), f.FD.Name, seenID), uniqueID(snakeID(f.FD.Name), f.FD.Name, seenTF)
 	}
 	return out, nil
+}
+
+// exportWorkflow is one workflow of the export: its desired state and the
+// base of its CloudFormation logical ids (ID) and Terraform names (TF).
+type exportWorkflow struct {
+	W      desiredWorkflow
+	ID, TF string
+}
+
+// workflows are the project's workflows as the Deployer makes them, with
+// the template's placeholders for the account and partition.
+func (e *Exporter) workflows() ([]exportWorkflow, error) {
+	var out []exportWorkflow
+	physical := func(fn string) string { return FunctionName(e.o.Project, fn) }
+	seenID, seenTF := map[string]bool{}, map[string]bool{}
+	for _, w := range e.o.Workflows {
+		dw, err := desiredWorkflowOf(e.o.Project, e.scope(), w, physical, e.o.LogRetentionDays)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, exportWorkflow{W: dw, ID: uniqueID("Workflow"+camelID(w.Name), w.Name, seenID),
+			TF: uniqueID("workflow_"+strings.TrimPrefix(snakeID(w.Name), "fn_"), w.Name, seenTF)})
+	}
+	return out, nil
+}
+
+// subDefinition is a rendered definition for Fn::Sub: a "${" of the
+// definition's own is written "${!" (a literal), the placeholders of the
+// account and partition stay.
+func subDefinition(def string) string {
+	s := strings.ReplaceAll(def, "${", "${!")
+	for _, ph := range []string{phPartition, phAccount, phRegion} {
+		s = strings.ReplaceAll(s, "${!"+ph[2:], ph)
+	}
+	return s
 }
 
 func uniqueID(id, name string, seen map[string]bool) string {
@@ -221,7 +248,7 @@ const (
 	samArtifactDir = "artifacts"
 )
 
-func (e *Exporter) exportCFN(fns []exportFunction, sam bool) (*providers.Export, error) {
+func (e *Exporter) exportCFN(fns []exportFunction, wfs []exportWorkflow, sam bool) (*providers.Export, error) {
 	t := &CFNTemplate{AWSTemplateFormatVersion: "2010-09-09", Resources: map[string]CFNResource{}, Parameters: map[string]CFNParameter{},
 		Description: fmt.Sprintf("evcli project %s (%s): written by evcli export from evcli.yaml; regenerate it rather than edit it", e.o.Project, e.region)}
 	out := &providers.Export{Format: providers.FormatCloudFormation}
@@ -321,6 +348,9 @@ func (e *Exporter) exportCFN(fns []exportFunction, sam bool) (*providers.Export,
 				FunctionName: cfnRef(alias), Action: "lambda:InvokeFunction", Principal: "events.amazonaws.com", SourceArn: cfnGetAtt(rid, "Arn")}}
 		}
 	}
+	for _, x := range wfs {
+		e.cfnWorkflow(t, x)
+	}
 	if len(t.Parameters) == 0 {
 		t.Parameters = nil
 	}
@@ -344,6 +374,44 @@ func (e *Exporter) exportCFN(fns []exportFunction, sam bool) (*providers.Export,
 		out.Next = append(out.Next, "(pass each secret as --parameter-overrides SecretNAME=value; its value is never written to the template)")
 	}
 	return out, nil
+}
+
+// cfnWorkflow adds a workflow's resources: its role, log group and state
+// machine and, when rules start it, the role EventBridge assumes and the
+// rules targeting the state machine.
+func (e *Exporter) cfnWorkflow(t *CFNTemplate, x exportWorkflow) {
+	w, id := x.W, x.ID
+	policy, _ := json.Marshal(w.Policy)
+	t.Resources[id+"Role"] = CFNResource{Type: cfnTypeRole, Properties: &CFNRole{
+		RoleName: w.RoleName, Description: w.RoleDesc, AssumeRolePolicyDocument: mustCFNJSON([]byte(statesTrustPolicy)),
+		ManagedPolicyArns: []CFNString{}, Policies: []CFNInlinePolicy{{PolicyName: inlinePolicyName, PolicyDocument: mustCFNJSON(policy)}},
+		Tags: cfnTags(w.Tags)}}
+	t.Resources[id+"LogGroup"] = CFNResource{Type: cfnTypeLogGroup, Properties: &CFNLogGroup{
+		LogGroupName: w.LogGroup, RetentionInDays: w.LogRetention, Tags: cfnTags(w.Tags)}}
+	logging := &CFNSFNLogging{Level: "ERROR", Destinations: make([]CFNSFNDestination, 1)}
+	logging.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn = cfnSubIf(w.LogGroupArn)
+	t.Resources[id+"StateMachine"] = CFNResource{Type: cfnTypeSFN, DependsOn: []string{id + "LogGroup"}, Properties: &CFNStateMachine{
+		StateMachineName: w.Name, StateMachineType: w.Spec.Type, DefinitionString: cfnSubIf(subDefinition(w.Definition)),
+		RoleArn: cfnGetAtt(id+"Role", "Arn"), LoggingConfiguration: logging, Tags: cfnTags(w.Tags)}}
+	if w.EventsRoleName == "" {
+		return
+	}
+	events, _ := json.Marshal(w.EventsPolicy)
+	t.Resources[id+"EventsRole"] = CFNResource{Type: cfnTypeRole, Properties: &CFNRole{
+		RoleName: w.EventsRoleName, Description: w.EventsRoleDesc, AssumeRolePolicyDocument: mustCFNJSON([]byte(eventsTrustPolicy)),
+		ManagedPolicyArns: []CFNString{}, Policies: []CFNInlinePolicy{{PolicyName: inlinePolicyName, PolicyDocument: mustCFNJSON(events)}},
+		Tags: cfnTags(w.Tags)}}
+	for i, r := range w.Rules {
+		p := &CFNRule{Name: r.Name, Description: r.Description, EventPattern: mustCFNJSON([]byte(r.Pattern)), State: "ENABLED",
+			Targets: []CFNTarget{{Id: workflowTargetID, Arn: cfnRef(id + "StateMachine"), RoleArn: cfnGetAtt(id+"EventsRole", "Arn")}}, Tags: cfnTags(r.Tags)}
+		switch {
+		case e.o.Bus != "" && r.Bus == e.o.Bus:
+			p.EventBusName = cfnRef(cfnBusID)
+		case r.Bus != "default":
+			p.EventBusName = cfnLit(r.Bus)
+		}
+		t.Resources[fmt.Sprintf("%sRule%d", id, i)] = CFNResource{Type: cfnTypeRule, Properties: p}
+	}
 }
 
 var _ providers.Exporter = (*Exporter)(nil)

@@ -15,6 +15,8 @@ import (
 	"github.com/evcli/evcli/internal/awsproject"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/templates"
+	"github.com/evcli/evcli/workflow"
 )
 
 // The three formats describe the same resources: CloudFormation (which the
@@ -41,7 +43,19 @@ type agreedRule struct {
 	Tags                                     map[string]string
 }
 
+// agreedMachine is a state machine with its role, log group and the role
+// EventBridge assumes to start it.
+type agreedMachine struct {
+	Type, Definition, LogDestination      string
+	Role, Trust, Policy                   string
+	LogGroup                              string
+	LogRetention                          int
+	Tags, LogTags                         map[string]string
+	EventsRole, EventsTrust, EventsPolicy string
+}
+
 type agreed struct {
+	Machines  map[string]*agreedMachine
 	Functions map[string]*agreedFunction
 	Rules     map[string]agreedRule
 	Buses     map[string]map[string]string
@@ -49,15 +63,15 @@ type agreed struct {
 }
 
 func newAgreed() *agreed {
-	return &agreed{Functions: map[string]*agreedFunction{}, Rules: map[string]agreedRule{}, Buses: map[string]map[string]string{}, Tables: map[string]string{}}
+	return &agreed{Machines: map[string]*agreedMachine{}, Functions: map[string]*agreedFunction{}, Rules: map[string]agreedRule{}, Buses: map[string]map[string]string{}, Tables: map[string]string{}}
 }
 
 func TestExportFormatsAgree(t *testing.T) {
-	for _, tmpl := range []string{"fan-out", "event-sourcing", "saga"} {
+	for _, tmpl := range templates.Names {
 		t.Run(tmpl, func(t *testing.T) {
 			dir := awsproject.Render(t, tmpl, "eu-west-1", func(y string) string {
 				return strings.Replace(y, "functions:\n", "functions:\n  secretive:\n    source: functions/"+firstSource(y)+"\n    runtime: nodejs22.x\n    handler: index.handler\n    secrets: [API_KEY]\n    concurrency: 2\n    architecture: arm64\n", 1)
-			})
+			}, withWorkflowEvents)
 			p, err := project.Load(dir+"/evcli.yaml", project.LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -68,7 +82,8 @@ func TestExportFormatsAgree(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := deployerOptions(providers.OpenOptions{Project: p.Name, Bus: p.Bus, Store: providers.StoreSpec{Type: p.Store.Type, Table: p.Store.Table,
-				TTLDays: p.Store.TTLDays, Keys: providers.StoreKeys{Aggregate: p.Store.Keys.Aggregate, Sort: p.Store.Keys.Sort, Version: p.Store.Keys.Version, TTL: p.Store.Keys.TTL}}})
+				TTLDays: p.Store.TTLDays, Keys: providers.StoreKeys{Aggregate: p.Store.Keys.Aggregate, Sort: p.Store.Keys.Sort, Version: p.Store.Keys.Version, TTL: p.Store.Keys.TTL}},
+				Workflows: workflow.Specs(p)})
 			e := NewExporter("eu-west-1", o)
 			model := map[string]*agreed{}
 			for _, format := range providers.ExportFormats {
@@ -86,6 +101,15 @@ func TestExportFormatsAgree(t *testing.T) {
 			if len(cfn.Functions) != len(p.Functions)+1 || len(cfn.Rules) == 0 || len(cfn.Tables) != 1 || len(cfn.Buses) != 1 {
 				t.Fatalf("cloudformation: %d functions, %d rules, tables %v, buses %v", len(cfn.Functions), len(cfn.Rules), cfn.Tables, cfn.Buses)
 			}
+			if len(cfn.Machines) != len(p.Workflows) {
+				t.Fatalf("cloudformation: state machines %v, want %d", cfn.Machines, len(p.Workflows))
+			}
+			for name, m := range cfn.Machines {
+				if m.EventsRole == "" || !strings.Contains(m.EventsPolicy, "states:StartExecution") || !strings.Contains(m.Policy, "lambda:InvokeFunction") ||
+					!strings.Contains(m.Definition, ":function:shop-process-payment") || m.LogRetention != 14 {
+					t.Errorf("state machine %s: %+v", name, m)
+				}
+			}
 			if f := cfn.Functions["shop-secretive"]; f == nil || f.Env["API_KEY"] != "secret:api_key" || f.Conc != 2 {
 				t.Fatalf("secretive: %+v", f)
 			}
@@ -98,6 +122,14 @@ func TestExportFormatsAgree(t *testing.T) {
 				}
 				if len(m.Functions) != len(cfn.Functions) {
 					t.Errorf("%s: %d functions, cloudformation %d", format, len(m.Functions), len(cfn.Functions))
+				}
+				for name, want := range cfn.Machines {
+					if got := m.Machines[name]; got == nil || !reflect.DeepEqual(*got, *want) {
+						t.Errorf("%s: state machine %s\n got  %+v\n want %+v", format, name, got, want)
+					}
+				}
+				if len(m.Machines) != len(cfn.Machines) {
+					t.Errorf("%s: %d state machines, cloudformation %d", format, len(m.Machines), len(cfn.Machines))
 				}
 				if !reflect.DeepEqual(m.Rules, cfn.Rules) {
 					t.Errorf("%s: rules\n got  %+v\n want %+v", format, m.Rules, cfn.Rules)
@@ -180,6 +212,22 @@ func agreedFromCFN(t *testing.T, b []byte) *agreed {
 		a.Functions[s.FunctionName] = f
 	}
 	for _, r := range tpl.Resources {
+		p, ok := r.Properties.(*CFNStateMachine)
+		if !ok {
+			continue
+		}
+		role := tpl.Resources[strings.TrimSuffix(p.RoleArn.Arg, ".Arn")].Properties.(*CFNRole)
+		m := &agreedMachine{Type: p.StateMachineType, Definition: strings.ReplaceAll(p.DefinitionString.Arg, "${!", "${"),
+			LogDestination: p.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn.Arg,
+			Role:           role.RoleName, Trust: js(role.AssumeRolePolicyDocument), Policy: js(role.Policies[0].PolicyDocument), Tags: tagMapOf(p.Tags)}
+		for _, r := range tpl.Resources {
+			if lg, ok := r.Properties.(*CFNLogGroup); ok && strings.Contains(m.LogDestination, ":log-group:"+lg.LogGroupName+":") {
+				m.LogGroup, m.LogRetention, m.LogTags = lg.LogGroupName, lg.RetentionInDays, tagMapOf(lg.Tags)
+			}
+		}
+		a.Machines[p.StateMachineName] = m
+	}
+	for _, r := range tpl.Resources {
 		switch p := r.Properties.(type) {
 		case *CFNRule:
 			bus := "default"
@@ -195,6 +243,12 @@ func agreedFromCFN(t *testing.T, b []byte) *agreed {
 			target := fnName[strings.TrimSuffix(alias, "Aliaslive")] // SAM's alias of <id>Function
 			if a, ok := tpl.Resources[alias].Properties.(*CFNAlias); ok {
 				target = fnName[a.FunctionName.Arg]
+			}
+			if sm, ok := tpl.Resources[alias].Properties.(*CFNStateMachine); ok {
+				role := tpl.Resources[strings.TrimSuffix(p.Targets[0].RoleArn.Arg, ".Arn")].Properties.(*CFNRole)
+				target = "statemachine:" + sm.StateMachineName + " role:" + role.RoleName
+				m := a.Machines[sm.StateMachineName]
+				m.EventsRole, m.EventsTrust, m.EventsPolicy = role.RoleName, js(role.AssumeRolePolicyDocument), js(role.Policies[0].PolicyDocument)
 			}
 			a.Rules[p.Name] = agreedRule{Bus: bus, Pattern: js(p.EventPattern), Description: p.Description, State: p.State, Target: target, Tags: tagMapOf(p.Tags)}
 		case *CFNBus:
@@ -293,7 +347,7 @@ func agreedFromTF(t *testing.T, src []byte) *agreed {
 	a := newAgreed()
 	// In dependency order, as terraform would create them.
 	for _, typ := range []string{"aws_cloudwatch_event_bus", "aws_dynamodb_table", "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment",
-		"aws_cloudwatch_log_group", "aws_lambda_function", "aws_lambda_alias", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"} {
+		"aws_cloudwatch_log_group", "aws_lambda_function", "aws_lambda_alias", "aws_sfn_state_machine", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_lambda_permission"} {
 		for _, b := range blocks {
 			if b.typ != typ {
 				continue
@@ -333,7 +387,25 @@ func agreedFromTF(t *testing.T, src []byte) *agreed {
 				role := strings.TrimSuffix(b.name, "_basic")
 				known["aws_iam_role"][role]["managed"] = attr(body, "policy_arn")
 			case "aws_cloudwatch_log_group":
-				set(typ, b.name, map[string]cty.Value{"retention": attr(body, "retention_in_days"), "tags": attr(body, "tags")})
+				set(typ, b.name, map[string]cty.Value{"retention": attr(body, "retention_in_days"), "tags": attr(body, "tags"), "name": attr(body, "name")})
+			case "aws_sfn_state_machine":
+				name := str(body, "name")
+				r := known["aws_iam_role"][b.name]
+				lg := known["aws_cloudwatch_log_group"][b.name]
+				n, _ := lg["retention"].AsBigFloat().Int64()
+				m := &agreedMachine{Type: str(body, "type"), Definition: str(body, "definition"), Role: strings.TrimPrefix(str(body, "role_arn"), "role:"),
+					Trust: r["trust"].AsString(), Policy: r["policy"].AsString(), Tags: strMap(attr(body, "tags")),
+					LogGroup: lg["name"].AsString(), LogRetention: int(n), LogTags: strMap(lg["tags"])}
+				for _, nb := range body.Blocks {
+					if nb.Type == "logging_configuration" {
+						m.LogDestination = str(nb.Body, "log_destination")
+					}
+				}
+				if ev := known["aws_iam_role"][b.name+"_events"]; ev != nil {
+					m.EventsRole, m.EventsTrust, m.EventsPolicy = ev["name"].AsString(), ev["trust"].AsString(), ev["policy"].AsString()
+				}
+				a.Machines[name] = m
+				set(typ, b.name, map[string]cty.Value{"arn": cty.StringVal("sm:" + name)})
 			case "aws_lambda_function":
 				name := str(body, "function_name")
 				f := &agreedFunction{Runtime: str(body, "runtime"), Handler: str(body, "handler"), Memory: num(body, "memory_size"), Timeout: num(body, "timeout"),
@@ -370,6 +442,9 @@ func agreedFromTF(t *testing.T, src []byte) *agreed {
 			case "aws_cloudwatch_event_target":
 				r := a.Rules[str(body, "rule")]
 				r.Target = strings.TrimPrefix(str(body, "arn"), "alias:")
+				if sm, ok := strings.CutPrefix(r.Target, "sm:"); ok {
+					r.Target = "statemachine:" + sm + " role:" + strings.TrimPrefix(str(body, "role_arn"), "role:")
+				}
 				a.Rules[str(body, "rule")] = r
 			case "aws_lambda_permission":
 				rule := strings.TrimPrefix(str(body, "source_arn"), "rule:")

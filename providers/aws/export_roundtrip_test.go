@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/export"
@@ -33,6 +35,7 @@ import (
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/aws/awstest"
 	"github.com/evcli/evcli/templates"
+	"github.com/evcli/evcli/workflow"
 )
 
 // The round trip: each template is exported as CloudFormation, the
@@ -62,6 +65,7 @@ func TestExportCloudFormationRoundTrip(t *testing.T) {
 			for _, fn := range p.Functions {
 				o.Functions = append(o.Functions, fn.Name)
 			}
+			o.Workflows = workflow.Specs(p)
 			if p.Store.Type == "dynamodb" {
 				o.Table = deployerOptions(providers.OpenOptions{Store: providers.StoreSpec{Type: "dynamodb", Table: p.Store.Table, TTLDays: p.Store.TTLDays,
 					Keys: providers.StoreKeys{Aggregate: p.Store.Keys.Aggregate, Sort: p.Store.Keys.Sort, Version: p.Store.Keys.Version, TTL: p.Store.Keys.TTL}}}).Table
@@ -90,7 +94,7 @@ func TestExportCloudFormationRoundTrip(t *testing.T) {
 					t.Errorf("dry run after the template: %s %s %s %v", c.Action, c.Kind, c.Name, c.Fields)
 				}
 			}
-			want := len(p.Functions) + 1 // the functions and the bus
+			want := len(p.Functions) + 1 + len(p.Workflows) // the functions, the bus and the state machines
 			if o.Table != nil {
 				want += 2 // the table and the writer
 			}
@@ -104,6 +108,13 @@ func TestExportCloudFormationRoundTrip(t *testing.T) {
 				t.Fatalf("direct deploy: %v %v", err, sum.Failures)
 			}
 			sameAccounts(t, direct, fromTemplate)
+			if n := len(p.Workflows); n > 0 {
+				rule := RuleName(p.Name, "workflow-order-0")
+				tg := fromTemplate.Targets(p.Bus, rule)
+				if len(fromTemplate.StateMachines()) != n || len(tg) != 1 || !strings.Contains(tg[0].Arn, ":stateMachine:") || tg[0].RoleArn == "" {
+					t.Errorf("state machines %v, rule %s targets %+v", fromTemplate.StateMachines(), rule, tg)
+				}
+			}
 			same(t, "tables", tablesD.snapshot(), tablesT.snapshot())
 			if o.Table != nil && len(tablesT.snapshot()) != 1 {
 				t.Errorf("tables %v", tablesT.snapshot())
@@ -116,12 +127,19 @@ func TestExportCloudFormationRoundTrip(t *testing.T) {
 // (awsproject.Render).
 func roundTripProject(t *testing.T, tmpl, region string) *project.Project {
 	t.Helper()
-	dir := awsproject.Render(t, tmpl, region)
+	dir := awsproject.Render(t, tmpl, region, withWorkflowEvents)
 	p, err := project.Load(filepath.Join(dir, "evcli.yaml"), project.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// withWorkflowEvents gives the saga-orchestrated template's workflow a
+// rule (events:), so that the rule targeting the state machine and the
+// role EventBridge assumes go through the round trip too.
+func withWorkflowEvents(y string) string {
+	return strings.Replace(y, "    definition: saga.asl.json\n", "    definition: saga.asl.json\n    events:\n      - pattern: {source: [shop.orders], detail-type: [OrderPlaced]}\n", 1)
 }
 
 // cfnRun applies a template's resources to awstest as CloudFormation
@@ -138,6 +156,7 @@ type cfnRun struct {
 	events *eventbridge.Client
 	logs   *cloudwatchlogs.Client
 	ddb    *dynamodb.Client
+	sfn    *sfn.Client
 }
 
 const roundTripBucket = "artifacts"
@@ -163,8 +182,9 @@ func applyCFN(t *testing.T, srv *awstest.Server, tables *tableFake, ex *provider
 		}
 	}
 	r := &cfnRun{t: t, ctx: ctx, srv: srv, ddb: tables.client(), refs: map[string]string{cfnArtifactBucket: roundTripBucket}, atts: map[string]string{},
-		lambda: lambda.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), events: eventbridge.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg)}
-	order := []string{cfnTypeBus, cfnTypeTable, cfnTypeRole, cfnTypeLogGroup, cfnTypeFunction, cfnTypeVersion, cfnTypeAlias, cfnTypeRule, cfnTypePermission}
+		lambda: lambda.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), events: eventbridge.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
+		sfn: sfn.NewFromConfig(cfg)}
+	order := []string{cfnTypeBus, cfnTypeTable, cfnTypeRole, cfnTypeLogGroup, cfnTypeFunction, cfnTypeVersion, cfnTypeAlias, cfnTypeSFN, cfnTypeRule, cfnTypePermission}
 	ids := make([]string, 0, len(tpl.Resources))
 	for id := range tpl.Resources {
 		ids = append(ids, id)
@@ -202,7 +222,7 @@ func (r *cfnRun) str(s CFNString) string {
 		}
 		return v
 	case "Sub":
-		return strings.NewReplacer(phPartition, "aws", phAccount, r.srv.Account(), phRegion, r.srv.Region()).Replace(s.Arg)
+		return strings.NewReplacer(phPartition, "aws", phAccount, r.srv.Account(), phRegion, r.srv.Region(), "${!", "${").Replace(s.Arg)
 	}
 	r.t.Fatalf("unknown intrinsic %s", s.Fn)
 	return ""
@@ -321,11 +341,31 @@ func (r *cfnRun) apply(id string, res CFNResource) {
 		r.ok(err)
 		var targets []ebtypes.Target
 		for _, tg := range p.Targets {
-			targets = append(targets, ebtypes.Target{Id: awssdk.String(tg.Id), Arn: awssdk.String(r.str(tg.Arn))})
+			target := ebtypes.Target{Id: awssdk.String(tg.Id), Arn: awssdk.String(r.str(tg.Arn))}
+			if !tg.RoleArn.IsZero() {
+				target.RoleArn = awssdk.String(r.str(tg.RoleArn))
+			}
+			targets = append(targets, target)
 		}
 		_, err = r.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: awssdk.String(p.Name), EventBusName: awssdk.String(bus), Targets: targets})
 		r.ok(err)
 		r.refs[id], r.atts[id+".Arn"] = p.Name, awssdk.ToString(out.RuleArn)
+	case *CFNStateMachine:
+		in := &sfn.CreateStateMachineInput{Name: awssdk.String(p.StateMachineName), Type: sfntypes.StateMachineType(p.StateMachineType),
+			Definition: awssdk.String(r.str(p.DefinitionString)), RoleArn: awssdk.String(r.str(p.RoleArn))}
+		if lc := p.LoggingConfiguration; lc != nil {
+			in.LoggingConfiguration = &sfntypes.LoggingConfiguration{Level: sfntypes.LogLevel(lc.Level), IncludeExecutionData: lc.IncludeExecutionData}
+			for _, d := range lc.Destinations {
+				in.LoggingConfiguration.Destinations = append(in.LoggingConfiguration.Destinations, sfntypes.LogDestination{
+					CloudWatchLogsLogGroup: &sfntypes.CloudWatchLogsLogGroup{LogGroupArn: awssdk.String(r.str(d.CloudWatchLogsLogGroup.LogGroupArn))}})
+			}
+		}
+		for _, tg := range p.Tags {
+			in.Tags = append(in.Tags, sfntypes.Tag{Key: awssdk.String(tg.Key), Value: awssdk.String(tg.Value)})
+		}
+		out, err := r.sfn.CreateStateMachine(ctx, in)
+		r.ok(err)
+		r.refs[id] = awssdk.ToString(out.StateMachineArn) // Ref of a state machine is its ARN
 	case *CFNPermission:
 		// CloudFormation chooses the statement id: not evcli's.
 		_, err = r.lambda.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: awssdk.String(r.str(p.FunctionName)), StatementId: awssdk.String("cfn-" + id),
@@ -417,6 +457,36 @@ func sameAccounts(t *testing.T, a, b *awstest.Server) {
 		gb, _ := b.LogGroup(DefaultLogGroupPrefix + name)
 		same(t, w+"log group", [2]any{ga.RetentionDays, ga.Tags}, [2]any{gb.RetentionDays, gb.Tags})
 	}
+	ma, mb := a.StateMachines(), b.StateMachines()
+	same(t, "state machines", slices.Sorted(mapsKeysOf(ma)), slices.Sorted(mapsKeysOf(mb)))
+	for name, sa := range ma {
+		sb := mb[name]
+		w := "state machine " + name + " "
+		same(t, w+"definition", sa.Definition, sb.Definition)
+		same(t, w+"type/role", sa.Type+" "+sa.RoleArn, sb.Type+" "+sb.RoleArn)
+		sameJSON(t, w+"logging", string(sa.Logging), string(sb.Logging))
+		same(t, w+"tags", sa.Tags, sb.Tags)
+		for _, role := range []string{roleOf(sa.RoleArn), StateMachineEventsRoleName("shop", sa.Tags[tagWorkflow], a.Region())} {
+			ra, oka := a.Role(role)
+			rb, okb := b.Role(role)
+			if oka != okb {
+				t.Errorf("%srole %s: deploy %v, template %v", w, role, oka, okb)
+				continue
+			}
+			sameJSON(t, w+"role "+role+" trust", ra.AssumeRolePolicy, rb.AssumeRolePolicy)
+			for k := range ra.Inline {
+				sameJSON(t, w+"role "+role+" policy "+k, ra.Inline[k], rb.Inline[k])
+			}
+			same(t, w+"role "+role+" tags/description", [2]any{ra.Tags, ra.Description}, [2]any{rb.Tags, rb.Description})
+		}
+		group := StateMachineLogGroup("shop", sa.Tags[tagWorkflow])
+		ga, oka := a.LogGroup(group)
+		gb, okb := b.LogGroup(group)
+		if !oka || !okb {
+			t.Errorf("%slog group %s: deploy %v, template %v", w, group, oka, okb)
+		}
+		same(t, w+"log group", [2]any{ga.RetentionDays, ga.Tags}, [2]any{gb.RetentionDays, gb.Tags})
+	}
 	same(t, "buses", a.BusNames(), b.BusNames())
 	for _, bus := range a.BusNames() {
 		ba, _ := a.Bus(bus)
@@ -431,8 +501,18 @@ func sameAccounts(t *testing.T, a, b *awstest.Server) {
 			same(t, w+"description/state", xa.Description+" "+xa.State, xb.Description+" "+xb.State)
 			same(t, w+"tags", xa.Tags, xb.Tags)
 			ta, tb := a.Targets(bus, rule), b.Targets(bus, rule)
-			if len(ta) != 1 || len(tb) != 1 || ta[0].ID != tb[0].ID || ta[0].Arn != tb[0].Arn {
+			if len(ta) != 1 || len(tb) != 1 || ta[0].ID != tb[0].ID || ta[0].Arn != tb[0].Arn || ta[0].RoleArn != tb[0].RoleArn {
 				t.Errorf("%stargets: deploy %+v, template %+v", w, ta, tb)
+			}
+		}
+	}
+}
+
+func mapsKeysOf[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
 			}
 		}
 	}

@@ -72,7 +72,7 @@ func tfList(v ...string) cty.Value {
 	return cty.ListVal(vals)
 }
 
-func (e *Exporter) exportTerraform(fns []exportFunction) (*providers.Export, error) {
+func (e *Exporter) exportTerraform(fns []exportFunction, wfs []exportWorkflow) (*providers.Export, error) {
 	f := hclwrite.NewEmptyFile()
 	root := f.Body()
 	root.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte(fmt.Sprintf(
@@ -248,12 +248,89 @@ func (e *Exporter) exportTerraform(fns []exportFunction) (*providers.Export, err
 			pb.SetAttributeRaw("source_arn", tfRef("aws_cloudwatch_event_rule", rid, "arn"))
 		}
 	}
+	for _, x := range wfs {
+		e.tfWorkflow(root, x)
+	}
 	out.Files[0].Data = hclwrite.Format(bytes.TrimLeft(f.Bytes(), "\n"))
 	out.Next = []string{"terraform -chdir=DIR init", "terraform -chdir=DIR apply"}
 	if len(secrets) > 0 {
 		out.Next = append(out.Next, "(set each secret as TF_VAR_secret_<name>; its value is never written to the configuration)")
 	}
 	return out, nil
+}
+
+// tfWorkflow adds a workflow's resources: its role with its policy, log
+// group and state machine and, when rules start it, the role EventBridge
+// assumes and the rules with their targets.
+func (e *Exporter) tfWorkflow(root *hclwrite.Body, x exportWorkflow) {
+	w, id := x.W, x.TF
+	role := func(name, rid, desc, trust string, doc policyDoc) {
+		root.AppendNewline()
+		r := root.AppendNewBlock("resource", []string{"aws_iam_role", rid}).Body()
+		r.SetAttributeValue("name", cty.StringVal(name))
+		r.SetAttributeValue("description", cty.StringVal(desc))
+		r.SetAttributeValue("assume_role_policy", cty.StringVal(trust))
+		r.SetAttributeRaw("tags", tfStrings(w.Tags))
+		b, _ := json.Marshal(doc)
+		root.AppendNewline()
+		p := root.AppendNewBlock("resource", []string{"aws_iam_role_policy", rid}).Body()
+		p.SetAttributeValue("name", cty.StringVal(inlinePolicyName))
+		p.SetAttributeRaw("role", tfRef("aws_iam_role", rid, "id"))
+		p.SetAttributeRaw("policy", tfString(string(b)))
+	}
+	role(w.RoleName, id, w.RoleDesc, statesTrustPolicy, w.Policy)
+	root.AppendNewline()
+	lg := root.AppendNewBlock("resource", []string{"aws_cloudwatch_log_group", id}).Body()
+	lg.SetAttributeValue("name", cty.StringVal(w.LogGroup))
+	lg.SetAttributeValue("retention_in_days", cty.NumberIntVal(int64(w.LogRetention)))
+	lg.SetAttributeRaw("tags", tfStrings(w.Tags))
+
+	root.AppendNewline()
+	sm := root.AppendNewBlock("resource", []string{"aws_sfn_state_machine", id}).Body()
+	sm.SetAttributeValue("name", cty.StringVal(w.Name))
+	sm.SetAttributeValue("type", cty.StringVal(w.Spec.Type))
+	sm.SetAttributeRaw("role_arn", tfRef("aws_iam_role", id, "arn"))
+	sm.SetAttributeRaw("definition", tfString(w.Definition))
+	lc := sm.AppendNewBlock("logging_configuration", nil).Body()
+	lc.SetAttributeValue("level", cty.StringVal("ERROR"))
+	lc.SetAttributeValue("include_execution_data", cty.False)
+	lc.SetAttributeRaw("log_destination", tfString(w.LogGroupArn))
+	sm.SetAttributeRaw("tags", tfStrings(w.Tags))
+	sm.SetAttributeRaw("depends_on", hclwrite.TokensForTuple([]hclwrite.Tokens{tfRef("aws_cloudwatch_log_group", id), tfRef("aws_iam_role_policy", id)}))
+	if w.EventsRoleName == "" {
+		return
+	}
+	role(w.EventsRoleName, id+"_events", w.EventsRoleDesc, eventsTrustPolicy, w.EventsPolicy)
+	for i, r := range w.Rules {
+		rid := fmt.Sprintf("%s_%d", id, i)
+		root.AppendNewline()
+		rb := root.AppendNewBlock("resource", []string{"aws_cloudwatch_event_rule", rid}).Body()
+		rb.SetAttributeValue("name", cty.StringVal(r.Name))
+		bus := hclwrite.Tokens(nil)
+		switch {
+		case e.o.Bus != "" && r.Bus == e.o.Bus:
+			bus = tfRef("aws_cloudwatch_event_bus", "bus", "name")
+		case r.Bus != "default":
+			bus = hclwrite.TokensForValue(cty.StringVal(r.Bus))
+		}
+		if bus != nil {
+			rb.SetAttributeRaw("event_bus_name", bus)
+		}
+		rb.SetAttributeValue("description", cty.StringVal(r.Description))
+		rb.SetAttributeValue("event_pattern", cty.StringVal(r.Pattern))
+		rb.SetAttributeValue("state", cty.StringVal("ENABLED"))
+		rb.SetAttributeRaw("tags", tfStrings(r.Tags))
+
+		root.AppendNewline()
+		tb := root.AppendNewBlock("resource", []string{"aws_cloudwatch_event_target", rid}).Body()
+		tb.SetAttributeRaw("rule", tfRef("aws_cloudwatch_event_rule", rid, "name"))
+		if bus != nil {
+			tb.SetAttributeRaw("event_bus_name", tfRef("aws_cloudwatch_event_rule", rid, "event_bus_name"))
+		}
+		tb.SetAttributeValue("target_id", cty.StringVal(workflowTargetID))
+		tb.SetAttributeRaw("arn", tfRef("aws_sfn_state_machine", id, "arn"))
+		tb.SetAttributeRaw("role_arn", tfRef("aws_iam_role", id+"_events", "arn"))
+	}
 }
 
 // tfSecretVar is the variable holding a secret's value.

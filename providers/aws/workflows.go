@@ -5,19 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/evcli/evcli/internal/asl"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/workflow"
 )
 
 // Workflows on AWS are Step Functions state machines named
@@ -42,136 +46,172 @@ func StateMachineLogGroup(project, wf string) string {
 
 const statesTrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"states.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
-// renderDefinition points every Task of def at the Lambda function of this
-// project it names, and returns the ASL Step Functions gets (keys sorted,
-// so that equal definitions render equal) and those functions' ARNs.
-func (d *Deployer) renderDefinition(def []byte, account, part string) (string, []string, error) {
-	var v map[string]any
-	if err := json.Unmarshal(def, &v); err != nil {
-		return "", nil, err
+// desiredWorkflows are the project's workflows as evcli makes them here.
+func (d *Deployer) desiredWorkflows(ctx context.Context) ([]desiredWorkflow, error) {
+	if len(d.o.Workflows) == 0 {
+		return nil, nil
 	}
-	fns := map[string]bool{}
-	arn := func(fn string) string {
-		fns[fn] = true
-		return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", part, d.region, account, d.physical(fn))
+	s, err := d.scope(ctx)
+	if err != nil {
+		return nil, err
 	}
-	var walk func(m map[string]any)
-	walk = func(m map[string]any) {
-		states, _ := m["States"].(map[string]any)
-		for _, sv := range states {
-			st, _ := sv.(map[string]any)
-			if st == nil {
-				continue
-			}
-			if res, ok := st["Resource"].(string); ok && st["Type"] == "Task" {
-				fn, invoke, ok := asl.FunctionOfResource(res)
-				switch {
-				case invoke:
-					if p, _ := st["Parameters"].(map[string]any); p != nil {
-						if name, ok := p["FunctionName"].(string); ok {
-							if f, _, ok := asl.FunctionOfResource(name); ok {
-								p["FunctionName"] = arn(f)
-							}
-						}
-					}
-				case ok:
-					st["Resource"] = arn(fn)
-				}
-			}
-			if bs, ok := st["Branches"].([]any); ok {
-				for _, b := range bs {
-					if bm, ok := b.(map[string]any); ok {
-						walk(bm)
-					}
-				}
-			}
-			for _, k := range []string{"ItemProcessor", "Iterator"} {
-				if pm, ok := st[k].(map[string]any); ok {
-					walk(pm)
-				}
-			}
+	out := make([]desiredWorkflow, 0, len(d.o.Workflows))
+	for _, w := range d.o.Workflows {
+		dw, err := desiredWorkflowOf(d.o.Project, s, w, d.physical, d.o.LogRetentionDays)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, dw)
 	}
-	walk(v)
-	b, err := asl.MarshalJSON(v)
-	var arns []string
-	for fn := range fns {
-		arns = append(arns, arn(fn))
-	}
-	sort.Strings(arns)
-	return string(b), arns, err
+	return out, nil
 }
 
 // stateMachineArn finds a state machine by name; "" when there is none.
 func (d *Deployer) stateMachineArn(ctx context.Context, name string) (string, error) {
+	ms, err := d.stateMachines(ctx)
+	return ms[name], err
+}
+
+// stateMachines are the account's state machines: name -> ARN.
+func (d *Deployer) stateMachines(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
 	var token *string
 	for {
-		out, err := retry(ctx, d, "state machine "+name, func(ctx context.Context) (*sfn.ListStateMachinesOutput, error) {
+		page, err := retry(ctx, d, "step functions state machines", func(ctx context.Context) (*sfn.ListStateMachinesOutput, error) {
 			return d.sfn.ListStateMachines(ctx, &sfn.ListStateMachinesInput{NextToken: token})
 		})
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		for _, m := range out.StateMachines {
-			if aws.ToString(m.Name) == name {
-				return aws.ToString(m.StateMachineArn), nil
-			}
+		for _, m := range page.StateMachines {
+			out[aws.ToString(m.Name)] = aws.ToString(m.StateMachineArn)
 		}
-		if out.NextToken == nil {
-			return "", nil
+		if token = page.NextToken; token == nil || *token == "" {
+			return out, nil
 		}
-		token = out.NextToken
 	}
 }
 
-// planWorkflows says, per workflow, whether its state machine is created,
-// updated (definition, role, type) or unchanged.
-func (d *Deployer) planWorkflows(ctx context.Context) ([]providers.ResourceChange, error) {
-	var out []providers.ResourceChange
-	if len(d.o.Workflows) == 0 {
-		return nil, nil
-	}
-	account, part, err := d.identity(ctx)
+// workflowRules are the project's rules that start a workflow, on every bus.
+func (d *Deployer) workflowRules(ctx context.Context) ([]deployedRule, error) {
+	buses, err := d.listBuses(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range d.o.Workflows {
-		name := StateMachineName(d.o.Project, w.Name)
-		if len(w.Rules) > 0 {
-			return nil, &providers.Error{Code: providers.Unsupported, Resource: "workflow " + w.Name,
-				Err:  errors.New("rules that start a workflow (events: under a workflow) are not deployed to AWS yet"),
-				Hint: "remove events: from the workflow to deploy it, and start executions with evcli workflow start"}
-		}
-		c := providers.ResourceChange{Kind: "statemachine", Name: name}
-		def, _, err := d.renderDefinition(w.Definition, account, part)
+	var out []deployedRule
+	for _, bus := range buses {
+		rs, err := d.busRulesWhere(ctx, bus, func(m ruleMeta) bool { return m.Workflow != "" })
 		if err != nil {
 			return nil, err
 		}
-		smArn, err := d.stateMachineArn(ctx, name)
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+// prunableWorkflows are the state machines tagged with this project that
+// no workflow of evcli.yaml has any more: state machine name -> workflow.
+func (d *Deployer) prunableWorkflows(ctx context.Context, machines map[string]string, want []desiredWorkflow) (map[string]string, error) {
+	out := map[string]string{}
+	for name, arn := range machines {
+		if !strings.HasPrefix(name, d.o.Project+"-") || slices.ContainsFunc(want, func(w desiredWorkflow) bool { return w.Name == name }) {
+			continue
+		}
+		tags, err := retry(ctx, d, "state machine "+name, func(ctx context.Context) (*sfn.ListTagsForResourceOutput, error) {
+			return d.sfn.ListTagsForResource(ctx, &sfn.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+		})
 		if err != nil {
 			return nil, err
 		}
+		var project, wf string
+		for _, t := range tags.Tags {
+			switch aws.ToString(t.Key) {
+			case TagProject:
+				project = aws.ToString(t.Value)
+			case tagWorkflow:
+				wf = aws.ToString(t.Value)
+			}
+		}
+		if project != d.o.Project {
+			continue
+		}
+		if wf == "" { // made before state machines carried the tag
+			wf = strings.TrimPrefix(name, d.o.Project+"-")
+		}
+		out[name] = wf
+	}
+	return out, nil
+}
+
+// planWorkflows says, per workflow, whether its state machine is created,
+// updated (definition, role, rules that start it, the role EventBridge
+// assumes for them) or unchanged; with prune, the state machines of
+// workflows evcli.yaml no longer has are deleted. Only read calls.
+func (d *Deployer) planWorkflows(ctx context.Context, prune bool) ([]providers.ResourceChange, error) {
+	if len(d.o.Workflows) == 0 && !prune {
+		return nil, nil
+	}
+	want, err := d.desiredWorkflows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	machines, err := d.stateMachines(ctx)
+	if len(want) == 0 && providers.CodeOf(err) == providers.PermissionDenied {
+		// A project without workflows, deployed with credentials that may
+		// not list state machines (so could never have made one): there
+		// is nothing of it to prune.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rules []deployedRule
+	if len(want) > 0 {
+		if rules, err = d.workflowRules(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out []providers.ResourceChange
+	for _, w := range want {
+		c := providers.ResourceChange{Kind: "statemachine", Name: w.Name}
+		smArn := machines[w.Name]
 		if smArn == "" {
 			c.Action = "create"
 			out = append(out, c)
 			continue
 		}
-		got, err := retry(ctx, d, "state machine "+name, func(ctx context.Context) (*sfn.DescribeStateMachineOutput, error) {
+		got, err := retry(ctx, d, "state machine "+w.Name, func(ctx context.Context) (*sfn.DescribeStateMachineOutput, error) {
 			return d.sfn.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(smArn)})
 		})
 		if err != nil {
 			return nil, err
 		}
-		if string(got.Type) != w.Type {
-			return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "state machine " + name,
-				Err:  fmt.Errorf("it is a %s state machine, evcli.yaml says %s", got.Type, w.Type),
+		if string(got.Type) != w.Spec.Type {
+			return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "state machine " + w.Name,
+				Err:  fmt.Errorf("it is a %s state machine, evcli.yaml says %s", got.Type, w.Spec.Type),
 				Hint: "a state machine's type cannot change: delete it, or keep the type"}
 		}
-		if aws.ToString(got.Definition) != def {
+		if aws.ToString(got.Definition) != w.Definition {
 			c.Fields = append(c.Fields, "definition")
 		}
-		if aws.ToString(got.RoleArn) != fmt.Sprintf("arn:%s:iam::%s:role/%s", part, account, StateMachineRoleName(d.o.Project, w.Name, d.region)) {
+		if aws.ToString(got.RoleArn) != w.RoleArn {
 			c.Fields = append(c.Fields, "role")
+		}
+		ok, err := d.workflowRulesAsWanted(ctx, w, smArn, rules)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			c.Fields = append(c.Fields, "rules")
+		}
+		if w.EventsRoleName != "" {
+			ok, err := d.roleAsWanted(ctx, w.EventsRoleName, w.EventsPolicy)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				c.Fields = append(c.Fields, "events role")
+			}
 		}
 		c.Action = "unchanged"
 		if len(c.Fields) > 0 {
@@ -179,98 +219,314 @@ func (d *Deployer) planWorkflows(ctx context.Context) ([]providers.ResourceChang
 		}
 		out = append(out, c)
 	}
+	if prune {
+		gone, err := d.prunableWorkflows(ctx, machines, want)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range slices.Sorted(maps.Keys(gone)) {
+			out = append(out, providers.ResourceChange{Kind: "statemachine", Name: name, Action: "delete"})
+		}
+	}
 	return out, nil
 }
 
-// applyWorkflow creates or updates the state machine of change c, its role
-// and its log group.
-func (d *Deployer) applyWorkflow(ctx context.Context, c providers.ResourceChange, step func(string)) error {
-	var w *providers.WorkflowSpec
-	for i := range d.o.Workflows {
-		if StateMachineName(d.o.Project, d.o.Workflows[i].Name) == c.Name {
-			w = &d.o.Workflows[i]
+// workflowRulesAsWanted reports whether the rules that start w are exactly
+// w.Rules, enabled, each targeting the state machine with the events role.
+func (d *Deployer) workflowRulesAsWanted(ctx context.Context, w desiredWorkflow, smArn string, have []deployedRule) (bool, error) {
+	n := 0
+	for _, r := range have {
+		if r.Meta.Workflow != w.Spec.Name {
+			continue
+		}
+		n++
+		i := slices.IndexFunc(w.Rules, func(x desiredRule) bool { return x.Name == r.Name && x.Bus == normBus(r.Bus) })
+		if i < 0 {
+			return false, nil
+		}
+		want := w.Rules[i]
+		if compactJSON([]byte(r.Pattern)) != want.Pattern || r.Description != want.Description || (r.State != "" && r.State != string(ebtypes.RuleStateEnabled)) {
+			return false, nil
+		}
+		ok, err := d.hasWorkflowTarget(ctx, r, smArn, w.EventsRoleArn)
+		if err != nil || !ok {
+			return false, err
 		}
 	}
-	if w == nil {
-		return &providers.Error{Code: providers.InvalidArgument, Resource: "state machine " + c.Name, Err: errors.New("no workflow of the project has this state machine")}
-	}
-	account, part, err := d.identity(ctx)
-	if err != nil {
-		return err
-	}
-	def, arns, err := d.renderDefinition(w.Definition, account, part)
-	if err != nil {
-		return err
-	}
-	step("role")
-	roleArn, err := d.ensureStatesRole(ctx, w.Name, arns, part, account)
-	if err != nil {
-		return err
-	}
-	group := StateMachineLogGroup(d.o.Project, w.Name)
-	step("log group")
-	err = do(ctx, d, "log group "+group, func(ctx context.Context) (*cloudwatchlogs.CreateLogGroupOutput, error) {
-		return d.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group),
-			Tags: map[string]string{TagProject: d.o.Project}})
-	})
-	if err != nil && providers.CodeOf(err) != providers.Conflict {
-		return err
-	}
-	logging := &sfntypes.LoggingConfiguration{Level: sfntypes.LogLevelError, IncludeExecutionData: false,
-		Destinations: []sfntypes.LogDestination{{CloudWatchLogsLogGroup: &sfntypes.CloudWatchLogsLogGroup{
-			LogGroupArn: aws.String(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", part, d.region, account, group))}}}}
-	res := "state machine " + c.Name
-	if c.Action == "create" {
-		step("create")
-		return do(ctx, d, res, func(ctx context.Context) (*sfn.CreateStateMachineOutput, error) {
-			return d.sfn.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(c.Name), Definition: aws.String(def),
-				RoleArn: aws.String(roleArn), Type: sfntypes.StateMachineType(w.Type), LoggingConfiguration: logging,
-				Tags: []sfntypes.Tag{{Key: aws.String(TagProject), Value: aws.String(d.o.Project)}}})
-		})
-	}
-	smArn, err := d.stateMachineArn(ctx, c.Name)
-	if err != nil {
-		return err
-	}
-	step("update")
-	return do(ctx, d, res, func(ctx context.Context) (*sfn.UpdateStateMachineOutput, error) {
-		return d.sfn.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: aws.String(smArn),
-			Definition: aws.String(def), RoleArn: aws.String(roleArn), LoggingConfiguration: logging})
-	})
+	return n == len(w.Rules), nil
 }
 
-// ensureStatesRole is the state machine's role: trusted by Step Functions,
-// allowed to invoke exactly fnArns (and their qualifiers) and to deliver
-// its logs.
-func (d *Deployer) ensureStatesRole(ctx context.Context, wf string, fnArns []string, part, account string) (string, error) {
-	name := StateMachineRoleName(d.o.Project, wf, d.region)
+// hasWorkflowTarget reports whether rule r targets the state machine with
+// the events role.
+func (d *Deployer) hasWorkflowTarget(ctx context.Context, r deployedRule, smArn, roleArn string) (bool, error) {
+	out, err := retry(ctx, d, "rule "+r.Name, func(ctx context.Context) (*eventbridge.ListTargetsByRuleOutput, error) {
+		return d.events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(r.Name), EventBusName: aws.String(r.Bus)})
+	})
+	if providers.CodeOf(err) == providers.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, t := range out.Targets {
+		if aws.ToString(t.Arn) == smArn && aws.ToString(t.RoleArn) == roleArn && t.Input == nil && t.InputPath == nil && t.InputTransformer == nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// roleAsWanted reports whether role name exists with doc as its inline
+// policy.
+func (d *Deployer) roleAsWanted(ctx context.Context, name string, doc policyDoc) (bool, error) {
+	b, _ := json.Marshal(doc)
+	out, err := retry(ctx, d, "role "+name, func(ctx context.Context) (*iam.GetRolePolicyOutput, error) {
+		return d.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(inlinePolicyName)})
+	})
+	if providers.CodeOf(err) == providers.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return samePolicy(aws.ToString(out.PolicyDocument), string(b)), nil
+}
+
+// applyWorkflow creates, updates or deletes the state machine of change
+// c with its role, log group, the rules that start it and the role
+// EventBridge assumes for them.
+func (d *Deployer) applyWorkflow(ctx context.Context, c providers.ResourceChange, step func(string)) error {
+	if c.Action == "delete" {
+		return d.deleteWorkflow(ctx, c.Name, step)
+	}
+	want, err := d.desiredWorkflows(ctx)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(want, func(w desiredWorkflow) bool { return w.Name == c.Name })
+	if i < 0 {
+		return &providers.Error{Code: providers.InvalidArgument, Resource: "state machine " + c.Name, Err: errors.New("no workflow of the project has this state machine")}
+	}
+	w := want[i]
+	res := "state machine " + c.Name
+	smArn := w.Arn
+	if c.Action == "create" || slices.Contains(c.Fields, "definition") || slices.Contains(c.Fields, "role") {
+		step("role")
+		roleArn, err := d.ensureRoleWith(ctx, w.RoleName, statesTrustPolicy, w.RoleDesc, w.Tags, w.Policy)
+		if err != nil {
+			return err
+		}
+		step("log group")
+		err = do(ctx, d, "log group "+w.LogGroup, func(ctx context.Context) (*cloudwatchlogs.CreateLogGroupOutput, error) {
+			return d.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(w.LogGroup), Tags: w.Tags})
+		})
+		switch {
+		case err == nil: // new: the retention the functions' log groups get
+			if err := do(ctx, d, "log group "+w.LogGroup, func(ctx context.Context) (*cloudwatchlogs.PutRetentionPolicyOutput, error) {
+				return d.logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(w.LogGroup),
+					RetentionInDays: aws.Int32(int32(w.LogRetention))})
+			}); err != nil {
+				return err
+			}
+		case providers.CodeOf(err) != providers.Conflict:
+			return err
+		}
+		logging := &sfntypes.LoggingConfiguration{Level: sfntypes.LogLevelError, IncludeExecutionData: false,
+			Destinations: []sfntypes.LogDestination{{CloudWatchLogsLogGroup: &sfntypes.CloudWatchLogsLogGroup{LogGroupArn: aws.String(w.LogGroupArn)}}}}
+		if c.Action == "create" {
+			step("create")
+			out, err := retry(ctx, d, res, func(ctx context.Context) (*sfn.CreateStateMachineOutput, error) {
+				return d.sfn.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(c.Name), Definition: aws.String(w.Definition),
+					RoleArn: aws.String(roleArn), Type: sfntypes.StateMachineType(w.Spec.Type), LoggingConfiguration: logging, Tags: sfnTags(w.Tags)})
+			})
+			if err != nil {
+				return err
+			}
+			smArn = aws.ToString(out.StateMachineArn)
+		} else {
+			if smArn, err = d.stateMachineArn(ctx, c.Name); err != nil {
+				return err
+			}
+			step("update")
+			if err := do(ctx, d, res, func(ctx context.Context) (*sfn.UpdateStateMachineOutput, error) {
+				return d.sfn.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: aws.String(smArn),
+					Definition: aws.String(w.Definition), RoleArn: aws.String(roleArn), LoggingConfiguration: logging})
+			}); err != nil {
+				return err
+			}
+		}
+	} else if smArn, err = d.stateMachineArn(ctx, c.Name); err != nil {
+		return err
+	}
+	return d.syncWorkflowRules(ctx, w, smArn, step)
+}
+
+func sfnTags(tags map[string]string) []sfntypes.Tag {
+	out := make([]sfntypes.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, sfntypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
+}
+
+// syncWorkflowRules makes the rules that start w exist as wanted, each
+// targeting the state machine with the role EventBridge assumes (made
+// first), and deletes w's rules that are no longer wanted, and the events
+// role when no rule is left. Calls are made only for what differs.
+func (d *Deployer) syncWorkflowRules(ctx context.Context, w desiredWorkflow, smArn string, step func(string)) error {
+	all, err := d.workflowRules(ctx)
+	if err != nil {
+		return err
+	}
+	have := map[string]deployedRule{}
+	for _, r := range all {
+		if r.Meta.Workflow == w.Spec.Name {
+			have[normBus(r.Bus)+"\x00"+r.Name] = r
+		}
+	}
+	if len(w.Rules) > 0 {
+		ok, err := d.roleAsWanted(ctx, w.EventsRoleName, w.EventsPolicy)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			step("events role")
+			if _, err := d.ensureRoleWith(ctx, w.EventsRoleName, eventsTrustPolicy, w.EventsRoleDesc, w.Tags, w.EventsPolicy); err != nil {
+				return err
+			}
+		}
+	}
+	for _, want := range w.Rules {
+		key := want.Bus + "\x00" + want.Name
+		cur, exists := have[key]
+		delete(have, key)
+		res := "rule " + want.Name
+		enabled := cur.State == "" || cur.State == string(ebtypes.RuleStateEnabled)
+		if !exists || compactJSON([]byte(cur.Pattern)) != want.Pattern || cur.Description != want.Description || !enabled {
+			step("rule " + want.Name)
+			if err := do(ctx, d, res, func(ctx context.Context) (*eventbridge.PutRuleOutput, error) {
+				return d.events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(want.Name), EventBusName: aws.String(want.Bus),
+					EventPattern: aws.String(want.Pattern), Description: aws.String(want.Description), State: ebtypes.RuleStateEnabled,
+					Tags: ebTags(want.Tags)})
+			}); err != nil {
+				return err
+			}
+		}
+		if exists {
+			ok, err := d.hasWorkflowTarget(ctx, deployedRule{Name: want.Name, Bus: want.Bus}, smArn, w.EventsRoleArn)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue
+			}
+		}
+		// An IAM role just made may not be assumable yet: EventBridge
+		// answers PutTargets regardless and retries its deliveries.
+		out, err := retry(ctx, d, res, func(ctx context.Context) (*eventbridge.PutTargetsOutput, error) {
+			return d.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(want.Name), EventBusName: aws.String(want.Bus),
+				Targets: []ebtypes.Target{{Id: aws.String(workflowTargetID), Arn: aws.String(smArn), RoleArn: aws.String(w.EventsRoleArn)}}})
+		})
+		if err != nil {
+			return err
+		}
+		if out.FailedEntryCount > 0 && len(out.FailedEntries) > 0 {
+			fe := out.FailedEntries[0]
+			return wrapDeployErr(res, fmt.Errorf("PutTargets failed: %s: %s", aws.ToString(fe.ErrorCode), aws.ToString(fe.ErrorMessage)))
+		}
+	}
+	for _, r := range have {
+		step("delete rule " + r.Name)
+		if err := d.deleteRule(ctx, r, false); err != nil {
+			return err
+		}
+	}
+	if len(w.Rules) == 0 {
+		return d.deleteRole(ctx, StateMachineEventsRoleName(d.o.Project, w.Spec.Name, d.region))
+	}
+	return nil
+}
+
+// deleteWorkflow deletes the state machine name (of a workflow evcli.yaml
+// no longer has), the rules that start it, its roles and its log group.
+// What is already gone is not an error.
+func (d *Deployer) deleteWorkflow(ctx context.Context, name string, step func(string)) error {
+	machines, err := d.stateMachines(ctx)
+	if err != nil {
+		return err
+	}
+	wf := strings.TrimPrefix(name, d.o.Project+"-")
+	if arn := machines[name]; arn != "" {
+		gone, err := d.prunableWorkflows(ctx, map[string]string{name: arn}, nil)
+		if err != nil {
+			return err
+		}
+		w, ok := gone[name]
+		if !ok {
+			return &providers.Error{Code: providers.Conflict, Resource: "state machine " + name,
+				Err: fmt.Errorf("it is not tagged %s=%s: evcli deletes only what it made", TagProject, d.o.Project)}
+		}
+		wf = w
+	}
+	rules, err := d.workflowRules(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		if r.Meta.Workflow == wf {
+			step("delete rule " + r.Name)
+			if err := d.deleteRule(ctx, r, false); err != nil {
+				return err
+			}
+		}
+	}
+	if arn := machines[name]; arn != "" {
+		step("delete")
+		err := do(ctx, d, "state machine "+name, func(ctx context.Context) (*sfn.DeleteStateMachineOutput, error) {
+			return d.sfn.DeleteStateMachine(ctx, &sfn.DeleteStateMachineInput{StateMachineArn: aws.String(arn)})
+		})
+		if err != nil && providers.CodeOf(err) != providers.NotFound {
+			return err
+		}
+	}
+	step("delete roles")
+	for _, role := range []string{StateMachineRoleName(d.o.Project, wf, d.region), StateMachineEventsRoleName(d.o.Project, wf, d.region)} {
+		if err := d.deleteRole(ctx, role); err != nil {
+			return err
+		}
+	}
+	step("delete log group")
+	group := StateMachineLogGroup(d.o.Project, wf)
+	err = do(ctx, d, "log group "+group, func(ctx context.Context) (*cloudwatchlogs.DeleteLogGroupOutput, error) {
+		return d.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(group)})
+	})
+	if providers.CodeOf(err) == providers.NotFound {
+		return nil
+	}
+	return err
+}
+
+// ensureRoleWith is role name (made when missing, trusted per trust),
+// with doc as its inline policy; it returns the role's ARN. A role of that
+// name that is not this project's is a Conflict.
+func (d *Deployer) ensureRoleWith(ctx context.Context, name, trust, desc string, tags map[string]string, doc policyDoc) (string, error) {
 	res := "role " + name
-	var resources []string
-	for _, a := range fnArns {
-		resources = append(resources, a, a+":*")
-	}
-	doc := policyDoc{Version: "2012-10-17", Statement: []policyStatement{
-		{Sid: "InvokeTheWorkflowsFunctions", Effect: "Allow", Action: []string{"lambda:InvokeFunction"}, Resource: resources},
-		{Sid: "DeliverLogs", Effect: "Allow", Action: []string{"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-			"logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"},
-			Resource: []string{"*"}},
-	}}
-	if len(resources) == 0 {
-		doc.Statement = doc.Statement[1:]
-	}
 	b, _ := json.Marshal(doc)
 	policy := string(b)
-	arn := fmt.Sprintf("arn:%s:iam::%s:role/%s", part, account, name)
+	var arn string
 	got, err := retry(ctx, d, res, func(ctx context.Context) (*iam.GetRoleOutput, error) {
 		return d.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	})
 	created := false
 	switch {
 	case providers.CodeOf(err) == providers.NotFound:
+		var iamTags []iamtypes.Tag
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			iamTags = append(iamTags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+		}
 		out, err := retry(ctx, d, res, func(ctx context.Context) (*iam.CreateRoleOutput, error) {
-			return d.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(statesTrustPolicy),
-				Description: aws.String("role of workflow " + wf + ", managed by evcli (project " + d.o.Project + ")"),
-				Tags:        []iamtypes.Tag{{Key: aws.String(TagProject), Value: aws.String(d.o.Project)}}})
+			return d.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust),
+				Description: aws.String(desc), Tags: iamTags})
 		})
 		if err != nil {
 			return "", err
@@ -314,6 +570,20 @@ type workflowAbility struct {
 	poll  time.Duration
 }
 
+// expressErr is the error for what Step Functions does not keep for an
+// EXPRESS workflow (nil for a STANDARD one): its executions' list,
+// description, history and redrive.
+func (a *workflowAbility) expressErr(workflow string) error {
+	for _, w := range a.d.o.Workflows {
+		if w.Name == workflow && w.Type == "EXPRESS" {
+			return &providers.Error{Code: providers.Unsupported, Resource: "workflow " + workflow,
+				Err:  errors.New("Step Functions keeps no execution list or history for an EXPRESS workflow: executions, describe, --wait and redrive need type: STANDARD"),
+				Hint: "its errors are logged to " + StateMachineLogGroup(a.d.o.Project, workflow) + "; evcli workflow start still starts one"}
+		}
+	}
+	return nil
+}
+
 func (a *workflowAbility) machineArn(ctx context.Context, workflow string) (string, error) {
 	name := StateMachineName(a.d.o.Project, workflow)
 	arn, err := a.d.stateMachineArn(ctx, name)
@@ -352,9 +622,19 @@ func lastColon(s string) string {
 // the project's workflows).
 func (a *workflowAbility) executionArn(ctx context.Context, id string) (string, error) {
 	if strings.HasPrefix(id, "arn:") {
+		if parts := strings.Split(id, ":"); len(parts) > 6 && parts[5] == "express" {
+			if err := a.expressErr(a.workflowOf(parts[6])); err != nil {
+				return "", err
+			}
+			return "", &providers.Error{Code: providers.Unsupported, Resource: "execution " + id,
+				Err: errors.New("Step Functions keeps no history for an EXPRESS execution")}
+		}
 		return id, nil
 	}
 	for _, w := range a.d.o.Workflows {
+		if w.Type == "EXPRESS" {
+			continue
+		}
 		smArn, err := a.d.stateMachineArn(ctx, StateMachineName(a.d.o.Project, w.Name))
 		if err != nil {
 			return "", err
@@ -383,6 +663,18 @@ func (a *workflowAbility) workflowOf(smArn string) string {
 	return name
 }
 
+// correlation is the correlation id in an execution's input, at the path
+// evcli.yaml gives for workflow wf ("" when none): executions a rule
+// started carry the event, whose correlation id evcli sets no other way.
+func (a *workflowAbility) correlation(wf string, input []byte) string {
+	for _, w := range a.d.o.Workflows {
+		if w.Name == wf {
+			return workflow.Correlation(input, w.Correlation)
+		}
+	}
+	return ""
+}
+
 func (a *workflowAbility) describe(ctx context.Context, arn string) (providers.WorkflowExecution, error) {
 	out, err := a.d.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 	if err != nil {
@@ -393,6 +685,7 @@ func (a *workflowAbility) describe(ctx context.Context, arn string) (providers.W
 		Started: aws.ToTime(out.StartDate), Stopped: aws.ToTime(out.StopDate), RedriveCount: int(aws.ToInt32(out.RedriveCount))}
 	if out.Input != nil {
 		x.Input = json.RawMessage(*out.Input)
+		x.CorrelationID = a.correlation(x.Workflow, x.Input)
 	}
 	if out.Output != nil {
 		x.Output = json.RawMessage(*out.Output)
@@ -419,12 +712,15 @@ func (a *workflowAbility) history(ctx context.Context, arn string) ([]providers.
 
 // portableHistory turns Step Functions' history into evcli's events: one
 // per state entered and exited, Lambda call and end of the execution; a
-// state that exits after its function failed caught the error
-// (CatchMatched, with the state entered next).
+// function scheduled again after it failed in the same state is a retry
+// (RetryScheduled, its attempt and the wait); a state that exits after its
+// function failed caught the error (CatchMatched, with the state entered
+// next).
 func portableHistory(raw []sfntypes.HistoryEvent) []providers.WorkflowEvent {
 	var out []providers.WorkflowEvent
 	var state, stype, failed, failedCause string
-	var entered time.Time
+	var entered, failedAt time.Time
+	attempt := 1
 	for i, e := range raw {
 		t := string(e.Type)
 		ev := providers.WorkflowEvent{Seq: int(e.Id), Time: aws.ToTime(e.Timestamp)}
@@ -437,7 +733,7 @@ func portableHistory(raw []sfntypes.HistoryEvent) []providers.WorkflowEvent {
 		case t == "ExecutionRedriven":
 			ev.Type = "ExecutionRedriven"
 		case strings.HasSuffix(t, "StateEntered") && e.StateEnteredEventDetails != nil:
-			state, stype, entered, failed = aws.ToString(e.StateEnteredEventDetails.Name), strings.TrimSuffix(t, "StateEntered"), ev.Time, ""
+			state, stype, entered, failed, attempt = aws.ToString(e.StateEnteredEventDetails.Name), strings.TrimSuffix(t, "StateEntered"), ev.Time, "", 1
 			ev.Type, ev.State, ev.StateType = "StateEntered", state, stype
 		case strings.HasSuffix(t, "StateExited") && e.StateExitedEventDetails != nil:
 			name := aws.ToString(e.StateExitedEventDetails.Name)
@@ -457,6 +753,14 @@ func portableHistory(raw []sfntypes.HistoryEvent) []providers.WorkflowEvent {
 				ev.Output = json.RawMessage(*o)
 			}
 		case t == "LambdaFunctionScheduled" && e.LambdaFunctionScheduledEventDetails != nil:
+			if failed != "" {
+				// Scheduled again in the state whose function failed: Step
+				// Functions records a Retry so, with no event of its own.
+				attempt++
+				out = append(out, providers.WorkflowEvent{Seq: ev.Seq, Time: ev.Time, Type: "RetryScheduled", State: state, StateType: stype,
+					Error: failed, Cause: failedCause, Attempt: attempt, DelayMs: float64(ev.Time.Sub(failedAt).Milliseconds())})
+				failed, failedCause = "", ""
+			}
 			ev.Type, ev.State, ev.StateType = "TaskScheduled", state, stype
 			ev.Function = lastColon(aws.ToString(e.LambdaFunctionScheduledEventDetails.Resource))
 		case t == "LambdaFunctionSucceeded":
@@ -464,7 +768,7 @@ func portableHistory(raw []sfntypes.HistoryEvent) []providers.WorkflowEvent {
 		case t == "LambdaFunctionFailed" && e.LambdaFunctionFailedEventDetails != nil:
 			ev.Type, ev.State, ev.StateType = "TaskFailed", state, stype
 			ev.Error, ev.Cause = aws.ToString(e.LambdaFunctionFailedEventDetails.Error), aws.ToString(e.LambdaFunctionFailedEventDetails.Cause)
-			failed, failedCause = ev.Error, ev.Cause
+			failed, failedCause, failedAt = ev.Error, ev.Cause, ev.Time
 		case t == "ExecutionSucceeded":
 			ev.Type = "ExecutionSucceeded"
 			if d := e.ExecutionSucceededEventDetails; d != nil && d.Output != nil {
@@ -520,8 +824,11 @@ func (a *workflowAbility) WaitExecution(ctx context.Context, id string, after in
 
 func (a *workflowAbility) ListExecutions(ctx context.Context, workflow string) ([]providers.WorkflowExecution, error) {
 	var out []providers.WorkflowExecution
+	if err := a.expressErr(workflow); err != nil {
+		return nil, err
+	}
 	for _, w := range a.d.o.Workflows {
-		if workflow != "" && w.Name != workflow {
+		if (workflow != "" && w.Name != workflow) || w.Type == "EXPRESS" {
 			continue
 		}
 		smArn, err := a.d.stateMachineArn(ctx, StateMachineName(a.d.o.Project, w.Name))

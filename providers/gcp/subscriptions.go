@@ -99,6 +99,13 @@ func (d *deployer) convergeRules(ctx context.Context, fd providers.FunctionDeplo
 			delete(have, name)
 		}
 	}
+	// The push identity may invoke the function before a push arrives.
+	if len(want) > 0 {
+		if err := d.ensureInvoker(ctx, live.GetServiceConfig().GetService(),
+			"serviceAccount:"+live.GetServiceConfig().GetServiceAccountEmail(), step); err != nil {
+			return err
+		}
+	}
 	for name, w := range want {
 		cur, ok := have[name]
 		if !ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -612,7 +613,7 @@ type workflowShared driver
 
 func (a *workflowShared) PlanShared(ctx context.Context, prune bool) ([]providers.ResourceChange, error) {
 	d := (*driver)(a)
-	if len(d.workflowSpecs) == 0 {
+	if len(d.workflowSpecs) == 0 && !prune {
 		return nil, nil
 	}
 	db, err := d.store()
@@ -647,6 +648,24 @@ func (a *workflowShared) PlanShared(ctx context.Context, prune bool) ([]provider
 			c.Action, c.Fields = "update", append(c.Fields, "rules")
 		}
 		out = append(out, c)
+	}
+	if prune {
+		// A workflow evcli.yaml no longer has: its definition and the
+		// rules that start it go; its executions' history stays.
+		deployed, err := db.ListKV(ctx, kvWorkflows)
+		if err != nil {
+			return nil, err
+		}
+		var gone []string
+		for name := range deployed {
+			if !slices.ContainsFunc(d.workflowSpecs, func(w providers.WorkflowSpec) bool { return w.Name == name }) {
+				gone = append(gone, name)
+			}
+		}
+		slices.Sort(gone)
+		for _, name := range gone {
+			out = append(out, providers.ResourceChange{Kind: "workflow", Name: name, Action: "delete"})
+		}
 	}
 	return out, nil
 }
@@ -687,6 +706,21 @@ func (a *workflowShared) ApplyShared(ctx context.Context, changes []providers.Re
 	}
 	for _, c := range changes {
 		if c.Kind != "workflow" || c.Action == "unchanged" {
+			continue
+		}
+		if c.Action == "delete" {
+			res := "workflow " + c.Name
+			step(res, "rules")
+			if err := db.SetRules(ctx, workflowTarget+c.Name, nil); err != nil {
+				return err
+			}
+			step(res, "delete definition")
+			if err := db.DeleteKV(ctx, kvWorkflows, c.Name); err != nil {
+				return err
+			}
+			if err := ReloadServer(d.o.Dir)(ctx, ""); err != nil {
+				return err
+			}
 			continue
 		}
 		for _, w := range d.workflowSpecs {

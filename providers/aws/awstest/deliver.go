@@ -36,7 +36,7 @@ func (s *Server) WaitDeliveries() { s.delivering.Wait() }
 // deliveries lists what the rules of ev's bus send ev to. The caller holds s.mu.
 func (s *Server) deliveries(ev Event) []Delivery {
 	b := s.buses[ev.Bus]
-	if b == nil || s.deliver == nil {
+	if b == nil {
 		return nil
 	}
 	at := ev.Time
@@ -86,13 +86,21 @@ func (s *Server) deliveries(ev Event) []Delivery {
 	return out
 }
 
-// startDeliveries hands ds to f, each on its own goroutine.
+// startDeliveries hands ds to f, each on its own goroutine; a delivery to
+// a state machine starts an execution instead (states_targets.go).
 func (s *Server) startDeliveries(f DeliverFunc, ds []Delivery) {
 	for _, d := range ds {
+		deliver := f
+		if isStateMachineArn(d.Target.Arn) {
+			deliver = s.startDeliveredExecution
+		}
+		if deliver == nil {
+			continue
+		}
 		s.delivering.Add(1)
 		go func() {
 			defer s.delivering.Done()
-			f(d)
+			deliver(d)
 		}()
 	}
 }

@@ -626,7 +626,7 @@ func (x eventsService) putEvents(in map[string]json.RawMessage) (reply, *apiErro
 		deliveries = append(deliveries, s.deliveries(ev)...)
 	}
 	rep, e := json11(map[string]any{"FailedEntryCount": failed, "Entries": results})
-	if f := s.deliver; f != nil && len(deliveries) > 0 && e == nil {
+	if f := s.deliver; len(deliveries) > 0 && e == nil {
 		rep.then = func() (reply, *apiError) { s.startDeliveries(f, deliveries); return rep, nil }
 	}
 	return rep, e
@@ -712,7 +712,7 @@ type RuleSpec struct {
 	EventPattern string // default {"source":["awstest"]}
 	State        string // default ENABLED
 	Tags         map[string]string
-	Targets      []Target // ID and Arn (and Input) are used
+	Targets      []Target // ID and Arn (and Input, RoleArn) are used
 }
 
 // SeedRule creates a rule (and its bus) directly, no call recorded.
@@ -739,6 +739,9 @@ func (s *Server) SeedRule(spec RuleSpec) {
 		m := map[string]json.RawMessage{"Id": jsonBody(t.ID), "Arn": jsonBody(t.Arn)}
 		if t.Input != "" {
 			m["Input"] = jsonBody(t.Input)
+		}
+		if t.RoleArn != "" {
+			m["RoleArn"] = jsonBody(t.RoleArn)
 		}
 		r.targets = append(r.targets, m)
 	}

@@ -63,6 +63,8 @@ type Server struct {
 	groups    map[string]*logGroup
 	buckets   map[string]*bucket
 	machines  map[string]*stateMachine
+	// failedInvocations are deliveries to state machines that started nothing.
+	failedInvocations []FailedInvocation
 }
 
 // Option configures a Server.

@@ -15,14 +15,18 @@ import (
 
 // Step Functions (the JSON 1.0 protocol, X-Amz-Target AWSStepFunctions.*):
 // CreateStateMachine, UpdateStateMachine, DescribeStateMachine,
-// ListStateMachines, StartExecution, DescribeExecution,
-// GetExecutionHistory, ListExecutions, RedriveExecution. Executions run
+// DeleteStateMachine, ListStateMachines, ListTagsForResource, TagResource,
+// StartExecution, DescribeExecution, GetExecutionHistory, ListExecutions,
+// RedriveExecution. An EXPRESS state machine's executions have
+// arn:...:express:... ARNs and ListExecutions refuses it
+// (StateMachineTypeNotSupported), as Step Functions keeps no list of them. Executions run
 // for real, with evcli's ASL executor, calling the fake's Lambda functions
 // (the InvokeFunc, or an echo); they finish within StartExecution's answer,
 // so a following DescribeExecution sees the end.
 
 type stateMachine struct {
 	name, arn, definition, roleArn, typ string
+	tags                                []Tag
 	logging                             json.RawMessage
 	created                             time.Time
 	revision                            int
@@ -45,6 +49,9 @@ type StateMachine struct {
 	Name, Arn, Definition, RoleArn, Type string
 	Logging                              json.RawMessage
 	Revision                             int
+	Tags                                 map[string]string
+	// Executions are the names of its executions, oldest first.
+	Executions []string
 }
 
 // StateMachines returns the fake's state machines by name.
@@ -53,7 +60,12 @@ func (s *Server) StateMachines() map[string]StateMachine {
 	defer s.mu.Unlock()
 	out := map[string]StateMachine{}
 	for n, m := range s.machines {
-		out[n] = StateMachine{Name: m.name, Arn: m.arn, Definition: m.definition, RoleArn: m.roleArn, Type: m.typ, Logging: m.logging, Revision: m.revision}
+		sm := StateMachine{Name: m.name, Arn: m.arn, Definition: m.definition, RoleArn: m.roleArn, Type: m.typ, Logging: m.logging,
+			Revision: m.revision, Tags: tagMap(m.tags)}
+		for _, ex := range m.executions {
+			sm.Executions = append(sm.Executions, ex.name)
+		}
+		out[n] = sm
 	}
 	return out
 }
@@ -80,6 +92,7 @@ func (x statesService) parse(r *http.Request, body []byte) (op, *apiError) {
 	name, _ := str(in, "name")
 	smArn, _ := str(in, "stateMachineArn")
 	exArn, _ := str(in, "executionArn")
+	resArn, _ := str(in, "resourceArn")
 	run := map[string]struct {
 		res string
 		f   func() (reply, *apiError)
@@ -88,6 +101,9 @@ func (x statesService) parse(r *http.Request, body []byte) (op, *apiError) {
 		"UpdateStateMachine":   {lastPart(smArn), func() (reply, *apiError) { return x.update(smArn, in) }},
 		"DescribeStateMachine": {lastPart(smArn), func() (reply, *apiError) { return x.describe(smArn) }},
 		"ListStateMachines":    {"", func() (reply, *apiError) { return x.list() }},
+		"DeleteStateMachine":   {lastPart(smArn), func() (reply, *apiError) { return x.deleteMachine(smArn) }},
+		"ListTagsForResource":  {lastPart(resArn), func() (reply, *apiError) { return x.listTags(resArn) }},
+		"TagResource":          {lastPart(resArn), func() (reply, *apiError) { return x.tagResource(resArn, in) }},
 		"StartExecution":       {lastPart(smArn), func() (reply, *apiError) { return x.start(smArn, in) }},
 		"DescribeExecution":    {lastPart(exArn), func() (reply, *apiError) { return x.describeExecution(exArn) }},
 		"GetExecutionHistory":  {lastPart(exArn), func() (reply, *apiError) { return x.history(exArn) }},
@@ -140,9 +156,51 @@ func (x statesService) create(name string, in map[string]json.RawMessage) (reply
 		return reply{}, errf(400, "StateMachineAlreadyExists", "State Machine Already Exists: '%s'", m.arn)
 	}
 	m := &stateMachine{name: name, arn: fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", x.s.region, x.s.account, name),
-		definition: def, roleArn: role, typ: typ, logging: in["loggingConfiguration"], created: x.s.requestTime(), revision: 1}
+		definition: def, roleArn: role, typ: typ, logging: in["loggingConfiguration"], created: x.s.requestTime(), revision: 1,
+		tags: sfnTags(in)}
 	x.s.machines[name] = m
 	return json10(map[string]any{"stateMachineArn": m.arn, "creationDate": epoch(m.created)})
+}
+
+// sfnTags reads Step Functions' tags ([{"key":..,"value":..}]).
+func sfnTags(in map[string]json.RawMessage) []Tag {
+	var raw []struct{ Key, Value string }
+	_ = json.Unmarshal(in["tags"], &raw)
+	var out []Tag
+	for _, t := range raw {
+		out = setTags(out, []Tag{{Key: t.Key, Value: t.Value}})
+	}
+	return out
+}
+
+func (x statesService) deleteMachine(arn string) (reply, *apiError) {
+	m, e := x.machine(arn)
+	if e != nil {
+		return json10(map[string]any{}) // deleting what is gone succeeds, as Step Functions does
+	}
+	delete(x.s.machines, m.name)
+	return json10(map[string]any{})
+}
+
+func (x statesService) listTags(arn string) (reply, *apiError) {
+	m, e := x.machine(arn)
+	if e != nil {
+		return reply{}, errf(400, "ResourceNotFound", "Resource not found: '%s'", arn)
+	}
+	out := []map[string]string{}
+	for _, t := range m.tags {
+		out = append(out, map[string]string{"key": t.Key, "value": t.Value})
+	}
+	return json10(map[string]any{"tags": out})
+}
+
+func (x statesService) tagResource(arn string, in map[string]json.RawMessage) (reply, *apiError) {
+	m, e := x.machine(arn)
+	if e != nil {
+		return reply{}, errf(400, "ResourceNotFound", "Resource not found: '%s'", arn)
+	}
+	m.tags = setTags(m.tags, sfnTags(in))
+	return json10(map[string]any{})
 }
 
 func (x statesService) update(arn string, in map[string]json.RawMessage) (reply, *apiError) {
@@ -227,7 +285,11 @@ func (x statesService) start(arn string, in map[string]json.RawMessage) (reply, 
 			return reply{}, errf(400, "ExecutionAlreadyExists", "Execution Already Exists: '%s'", ex.arn)
 		}
 	}
-	ex := &sfnExecution{arn: fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", x.s.region, x.s.account, m.name, name),
+	exArn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", x.s.region, x.s.account, m.name, name)
+	if m.typ == "EXPRESS" { // express executions have ARNs of their own
+		exArn = fmt.Sprintf("arn:aws:states:%s:%s:express:%s:%s:%08x-0000-4000-8000-%012x", x.s.region, x.s.account, m.name, name, x.s.seq, x.s.seq)
+	}
+	ex := &sfnExecution{arn: exArn,
 		name: name, status: "RUNNING", input: input, started: x.s.requestTime()}
 	m.executions = append(m.executions, ex)
 	def := m.definition
@@ -366,6 +428,9 @@ func (x statesService) listExecutions(arn string) (reply, *apiError) {
 	m, e := x.machine(arn)
 	if e != nil {
 		return reply{}, e
+	}
+	if m.typ == "EXPRESS" {
+		return reply{}, errf(400, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
 	}
 	var out []map[string]any
 	for i := len(m.executions) - 1; i >= 0; i-- {

@@ -1,0 +1,440 @@
+package aztest
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Event Grid limits the fake enforces.
+const (
+	maxAdvancedFilters = 25
+	maxFilterValues    = 25
+	maxBatchBytes      = 1 << 20
+)
+
+var operators = map[string]bool{
+	"NumberIn": true, "NumberNotIn": true, "NumberLessThan": true, "NumberGreaterThan": true,
+	"NumberLessThanOrEquals": true, "NumberGreaterThanOrEquals": true, "NumberInRange": true, "NumberNotInRange": true,
+	"BoolEquals": true, "StringIn": true, "StringNotIn": true, "StringBeginsWith": true, "StringNotBeginsWith": true,
+	"StringEndsWith": true, "StringNotEndsWith": true, "StringContains": true, "StringNotContains": true,
+	"IsNullOrUndefined": true, "IsNotNull": true,
+}
+
+func (s *Server) topicsAPI(method, base, name, rest string, in map[string]any) (int, any, *armError) {
+	topic := s.topics[name]
+	if rest == "" {
+		switch method {
+		case http.MethodGet:
+			if topic == nil {
+				return 0, nil, errf(404, "ResourceNotFound", "topic %s not found", name)
+			}
+			return 200, topic, nil
+		case http.MethodPut:
+			if !topicName.MatchString(name) {
+				return 0, nil, errf(400, "InvalidTopicName", "topic name %q is not 3-50 letters, digits and hyphens", name)
+			}
+			props, _ := in["properties"].(map[string]any)
+			schema, _ := props["inputSchema"].(string)
+			if schema == "" {
+				schema = "EventGridSchema"
+			}
+			if topic != nil && topic["properties"].(map[string]any)["inputSchema"] != schema {
+				return 0, nil, errf(400, "InvalidRequest", "a topic's input schema cannot change")
+			}
+			res := map[string]any{"id": base + "/" + name, "name": name, "type": "Microsoft.EventGrid/topics", "location": in["location"],
+				"tags": in["tags"], "properties": map[string]any{"inputSchema": schema, "provisioningState": "Succeeded",
+					"endpoint": s.srv.URL + "/eventgrid/" + name + "/api/events"}}
+			s.topics[name] = res
+			return 201, res, nil // Event Grid answers a PUT with 201, create or update
+		case http.MethodDelete:
+			delete(s.topics, name)
+			delete(s.subs, name)
+			return 204, nil, nil
+		}
+		return 0, nil, errf(405, "MethodNotAllowed", "")
+	}
+	if topic == nil {
+		return 0, nil, errf(404, "ResourceNotFound", "topic %s not found", name)
+	}
+	const subsPath = "/providers/Microsoft.EventGrid/eventSubscriptions"
+	sub, ok := strings.CutPrefix(rest, subsPath)
+	if !ok {
+		return 0, nil, errf(404, "NotFound", "the fake has no topics/%s%s", name, rest)
+	}
+	sub = strings.TrimPrefix(sub, "/")
+	subs := s.subs[name]
+	if sub == "" {
+		if method != http.MethodGet {
+			return 0, nil, errf(405, "MethodNotAllowed", "")
+		}
+		list := []any{}
+		for _, k := range slices.Sorted(mapsKeys(subs)) {
+			list = append(list, subs[k])
+		}
+		return 200, map[string]any{"value": list}, nil
+	}
+	switch method {
+	case http.MethodGet:
+		if subs[sub] == nil {
+			return 0, nil, errf(404, "ResourceNotFound", "event subscription %s not found", sub)
+		}
+		return 200, subs[sub], nil
+	case http.MethodDelete:
+		if subs[sub] == nil {
+			return 204, nil, nil
+		}
+		delete(subs, sub)
+		return 200, nil, nil
+	case http.MethodPut:
+		if !subName.MatchString(sub) {
+			return 0, nil, errf(400, "InvalidEventSubscriptionName", "event subscription name %q is not 3-64 letters, digits and hyphens", sub)
+		}
+		props, _ := in["properties"].(map[string]any)
+		dest, _ := props["destination"].(map[string]any)
+		if dest["endpointType"] != "AzureFunction" {
+			return 0, nil, errf(400, "InvalidDestination", "the fake delivers to AzureFunction destinations only, not %v", dest["endpointType"])
+		}
+		dp, _ := dest["properties"].(map[string]any)
+		rid, _ := dp["resourceId"].(string)
+		app, fn, ok := functionOf(rid)
+		if !ok || s.sites[strings.ToLower(app)] == nil || s.packages[strings.ToLower(app)] == nil || fn != "events" {
+			return 0, nil, errf(400, "InvalidRequest", "destination %q is not an existing function of a published function app", rid)
+		}
+		if e := validateFilter(props["filter"]); e != nil {
+			return 0, nil, e
+		}
+		stored := map[string]any{}
+		for k, v := range props {
+			stored[k] = v
+		}
+		stored["provisioningState"], stored["topic"] = "Succeeded", base+"/"+name
+		res := map[string]any{"id": base + "/" + name + rest, "name": sub, "type": "Microsoft.EventGrid/eventSubscriptions", "properties": stored}
+		if subs == nil {
+			subs = map[string]map[string]any{}
+			s.subs[name] = subs
+		}
+		subs[sub] = res
+		return 201, res, nil
+	}
+	return 0, nil, errf(405, "MethodNotAllowed", "")
+}
+
+// functionOf splits .../sites/<app>/functions/<fn>.
+func functionOf(rid string) (app, fn string, ok bool) {
+	i := strings.Index(strings.ToLower(rid), "/sites/")
+	if i < 0 {
+		return "", "", false
+	}
+	parts := strings.Split(rid[i+len("/sites/"):], "/")
+	if len(parts) != 3 || !strings.EqualFold(parts[1], "functions") {
+		return "", "", false
+	}
+	return parts[0], parts[2], true
+}
+
+// validateFilter enforces Event Grid's limits and operator shapes.
+func validateFilter(f any) *armError {
+	fm, _ := f.(map[string]any)
+	afs, _ := fm["advancedFilters"].([]any)
+	if len(afs) > maxAdvancedFilters {
+		return errf(400, "InvalidRequest", "%d advanced filters: at most %d", len(afs), maxAdvancedFilters)
+	}
+	values := 0
+	for _, x := range afs {
+		af, _ := x.(map[string]any)
+		op, _ := af["operatorType"].(string)
+		if !operators[op] {
+			return errf(400, "InvalidRequest", "unknown operatorType %q", op)
+		}
+		if k, _ := af["key"].(string); k == "" {
+			return errf(400, "InvalidRequest", "an advanced filter needs a key")
+		}
+		if vs, ok := af["values"].([]any); ok {
+			values += len(vs)
+			for _, v := range vs {
+				if str, ok := v.(string); ok && len(str) > 512 {
+					return errf(400, "InvalidRequest", "a filter value is over 512 characters")
+				}
+			}
+		} else if af["value"] != nil {
+			values++
+		}
+	}
+	if values > maxFilterValues {
+		return errf(400, "InvalidRequest", "%d filter values in all: at most %d", values, maxFilterValues)
+	}
+	return nil
+}
+
+// serveEventGrid is a topic's data plane: POST
+// /eventgrid/<topic>/api/events with a CloudEvents batch. Like Event Grid,
+// it refuses the whole batch when any event is invalid (400) or the batch
+// is over 1 MB (413).
+func (s *Server) serveEventGrid(w http.ResponseWriter, r *http.Request, body []byte, call *Call) int {
+	rest := strings.TrimPrefix(r.URL.Path, "/eventgrid/")
+	topic, path, _ := strings.Cut(rest, "/")
+	call.Resource = "eventgrid/" + topic
+	fail := func(e *armError) int { writeError(w, e); return e.status }
+	if path != "api/events" || r.Method != http.MethodPost {
+		return fail(errf(404, "NotFound", "no route %s", r.URL.Path))
+	}
+	if r.URL.Query().Get("api-version") == "" {
+		return fail(errf(400, "BadRequest", "api-version is required"))
+	}
+	if r.Header.Get("Authorization") == "" && r.Header.Get("aeg-sas-key") == "" {
+		return fail(errf(401, "Unauthorized", "a bearer token or aeg-sas-key is required"))
+	}
+	t := s.topics[topic]
+	if t == nil {
+		return fail(errf(404, "NotFound", "topic %s not found", topic))
+	}
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents-batch+json") {
+		return fail(errf(400, "BadRequest", "a CloudEvents topic takes application/cloudevents-batch+json, not %q", r.Header.Get("Content-Type")))
+	}
+	if len(body) > maxBatchBytes {
+		return fail(errf(413, "PayloadTooLarge", "the batch is %d bytes: at most %d", len(body), maxBatchBytes))
+	}
+	var batch []json.RawMessage
+	if err := json.Unmarshal(body, &batch); err != nil {
+		return fail(errf(400, "BadRequest", "the body is not a JSON array: %v", err))
+	}
+	for i, raw := range batch {
+		var ce map[string]any
+		if err := json.Unmarshal(raw, &ce); err != nil {
+			return fail(errf(400, "BadRequest", "event %d is not an object", i))
+		}
+		for _, k := range []string{"specversion", "id", "source", "type"} {
+			if v, _ := ce[k].(string); v == "" {
+				return fail(errf(400, "BadRequest", "event %d: required attribute %s is missing", i, k))
+			}
+		}
+		if ce["specversion"] != "1.0" {
+			return fail(errf(400, "BadRequest", "event %d: specversion %v is not 1.0", i, ce["specversion"]))
+		}
+	}
+	s.events[topic] = append(s.events[topic], batch...)
+	w.WriteHeader(http.StatusOK)
+	return http.StatusOK
+}
+
+// Delivery is one event Event Grid would deliver to one function.
+type Delivery struct {
+	EventID      string
+	App          string // the function app
+	Subscription string
+	Event        json.RawMessage
+}
+
+// Deliveries routes every event published to topic through the topic's
+// event subscriptions, with Event Grid's filter semantics (Match).
+func (s *Server) Deliveries(topic string) ([]Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Delivery
+	for _, ev := range s.events[topic] {
+		var id struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal(ev, &id)
+		for _, name := range slices.Sorted(mapsKeys(s.subs[topic])) {
+			sub := s.subs[topic][name]
+			props := sub["properties"].(map[string]any)
+			f, _ := json.Marshal(props["filter"])
+			ok, err := Match(f, ev)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			dest := props["destination"].(map[string]any)["properties"].(map[string]any)["resourceId"].(string)
+			app, _, _ := functionOf(dest)
+			out = append(out, Delivery{EventID: id.ID, App: app, Subscription: name, Event: ev})
+		}
+	}
+	return out, nil
+}
+
+// Published returns the events published to topic.
+func (s *Server) Published(topic string) []json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events[topic])
+}
+
+// Match evaluates an event subscription filter (the REST API's JSON) on a
+// CloudEvent with Event Grid's documented semantics:
+//
+//   - includedEventTypes: the type is one of them (without case);
+//   - advanced filters are ANDed; the values of one filter are ORed;
+//   - string comparisons are without case; a string operator reads string
+//     values only, a number operator numbers only, BoolEquals booleans;
+//   - a key is the envelope attribute (id, source, type, subject, …) or
+//     data.a.b; with enableAdvancedFilteringOnArrays an array value is its
+//     elements, of which a positive operator needs one to match and a
+//     negated one (NotIn, NotBeginsWith, NotEndsWith, NotContains,
+//     NotInRange) fails when any element is excluded; without it an array
+//     value fails every operator;
+//   - a missing key fails the positive operators and passes the negated
+//     ones; IsNullOrUndefined passes a missing or null key, IsNotNull a
+//     present non-null one.
+func Match(filter, event []byte) (bool, error) {
+	var f struct {
+		IncludedEventTypes []string `json:"includedEventTypes"`
+		AdvancedFilters    []struct {
+			OperatorType string `json:"operatorType"`
+			Key          string `json:"key"`
+			Values       []any  `json:"values"`
+			Value        any    `json:"value"`
+		} `json:"advancedFilters"`
+		OnArrays bool `json:"enableAdvancedFilteringOnArrays"`
+	}
+	if len(bytes.TrimSpace(filter)) > 0 && string(bytes.TrimSpace(filter)) != "null" {
+		if err := json.Unmarshal(filter, &f); err != nil {
+			return false, err
+		}
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return false, err
+	}
+	if len(f.IncludedEventTypes) > 0 {
+		t, _ := ev["type"].(string)
+		if !slices.ContainsFunc(f.IncludedEventTypes, func(x string) bool { return strings.EqualFold(x, t) }) {
+			return false, nil
+		}
+	}
+	for _, af := range f.AdvancedFilters {
+		v, present := lookup(ev, af.Key)
+		var elems []any
+		switch x := v.(type) {
+		case []any:
+			if !f.OnArrays {
+				return false, nil
+			}
+			elems = x
+		default:
+			elems = []any{x}
+		}
+		vals := af.Values
+		if vals == nil && af.Value != nil {
+			vals = []any{af.Value}
+		}
+		op := af.OperatorType
+		switch op {
+		case "IsNullOrUndefined":
+			if present && v != nil {
+				return false, nil
+			}
+			continue
+		case "IsNotNull":
+			if !present || v == nil {
+				return false, nil
+			}
+			continue
+		}
+		negated := strings.Contains(op, "Not")
+		if !present {
+			if negated {
+				continue
+			}
+			return false, nil
+		}
+		if negated {
+			pos := strings.Replace(op, "Not", "", 1)
+			for _, e := range elems {
+				if elemMatches(pos, e, vals) {
+					return false, nil
+				}
+			}
+			continue
+		}
+		if !slices.ContainsFunc(elems, func(e any) bool { return elemMatches(op, e, vals) }) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// elemMatches is a positive operator on one value.
+func elemMatches(op string, e any, vals []any) bool {
+	switch op {
+	case "BoolEquals":
+		b, ok := e.(bool)
+		return ok && len(vals) > 0 && vals[0] == b
+	case "StringIn", "StringBeginsWith", "StringEndsWith", "StringContains":
+		s, ok := e.(string)
+		if !ok {
+			return false
+		}
+		s = strings.ToLower(s)
+		for _, v := range vals {
+			x, _ := v.(string)
+			x = strings.ToLower(x)
+			switch {
+			case op == "StringIn" && s == x, op == "StringBeginsWith" && strings.HasPrefix(s, x),
+				op == "StringEndsWith" && strings.HasSuffix(s, x), op == "StringContains" && strings.Contains(s, x):
+				return true
+			}
+		}
+		return false
+	}
+	n, ok := e.(float64)
+	if !ok {
+		return false
+	}
+	for _, v := range vals {
+		switch op {
+		case "NumberInRange":
+			r, _ := v.([]any)
+			if len(r) == 2 {
+				lo, _ := r[0].(float64)
+				hi, _ := r[1].(float64)
+				if n >= lo && n <= hi {
+					return true
+				}
+			}
+			continue
+		}
+		x, ok := v.(float64)
+		if !ok {
+			continue
+		}
+		switch {
+		case op == "NumberIn" && math.Abs(n-x) == 0, op == "NumberGreaterThan" && n > x, op == "NumberGreaterThanOrEquals" && n >= x,
+			op == "NumberLessThan" && n < x, op == "NumberLessThanOrEquals" && n <= x:
+			return true
+		}
+	}
+	return false
+}
+
+// lookup reads a key: an envelope attribute (without case) or data.a.b.
+func lookup(ev map[string]any, key string) (any, bool) {
+	parts := strings.Split(key, ".")
+	var cur any = ev
+	for i, p := range parts {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		v, ok := m[p]
+		if !ok && i == 0 {
+			for k, x := range m {
+				if strings.EqualFold(k, p) {
+					v, ok = x, true
+					break
+				}
+			}
+		}
+		if !ok {
+			return nil, false
+		}
+		cur = v
+	}
+	return cur, true
+}

@@ -1,0 +1,596 @@
+package azure
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v6"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/eventgrid/armeventgrid/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/evcli/evcli/providers"
+)
+
+// Tags evcli keeps on a function app, and app settings it owns. Tags are
+// what the listing is narrowed by; the settings carry what the
+// entrypoint reads (the exact names, the rules for the guard) and the
+// code hash, which changes only once the package is published. Deployed
+// leaves the settings evcli owns out of the environment it reports.
+const (
+	TagProject  = "evcli-project"
+	TagFunction = "evcli-function"
+	TagMemory   = "evcli-memory" // the memory evcli.yaml asked for (MB); the instance has the Flex size that holds it
+	TagRuntime  = "evcli-runtime"
+	TagBus      = "evcli-bus"
+
+	SettingProject     = "EVCLI_PROJECT"
+	SettingFunction    = "EVCLI_FUNCTION"
+	SettingHandler     = "EVCLI_HANDLER"
+	SettingRules       = "EVCLI_RULES"
+	SettingCorrelation = "EVCLI_CORRELATION"
+	SettingGuard       = "EVCLI_GUARD"
+	SettingCode        = "EVCLI_CODE_SHA256" // the published package's SHA-256 (Lambda's base64 form)
+	settingTimeout     = "AzureFunctionsJobHost__functionTimeout"
+	settingStorage     = "AzureWebJobsStorage"
+	settingDeployment  = "DEPLOYMENT_STORAGE_CONNECTION_STRING"
+)
+
+// The functions evcli's entrypoint registers in every function app: the
+// Event Grid–triggered one that event subscriptions deliver to, and the
+// HTTP route invoke calls (function auth level: the host key opens it).
+const (
+	EventsFunction = "events"
+	InvokeRoute    = "/api/evcli-invoke"
+)
+
+// reservedSetting reports whether an app setting is evcli's or the
+// platform's, not the function's environment.
+func reservedSetting(k string) bool {
+	for _, p := range []string{"EVCLI_", "AzureWebJobs", "AzureFunctionsJobHost__", "DEPLOYMENT_STORAGE_", "APPLICATIONINSIGHTS_", "FUNCTIONS_", "WEBSITE_", "SCM_"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// FlexMemorySizes are the Flex Consumption plan's instance memory sizes.
+var FlexMemorySizes = []int{512, 2048, 4096}
+
+// FlexMemory is the instance size that holds mb, or an error naming the
+// sizes.
+func FlexMemory(mb int) (int, error) {
+	for _, s := range FlexMemorySizes {
+		if mb <= s {
+			return s, nil
+		}
+	}
+	return 0, fmt.Errorf("memory %d MB is over the largest Flex Consumption instance (4096 MB); the sizes are 512, 2048 and 4096", mb)
+}
+
+// runtimeOf maps an evcli runtime to Flex Consumption's runtime name and
+// version.
+func runtimeOf(rt string) (name armappservice.RuntimeName, version string, err error) {
+	switch {
+	case strings.HasPrefix(rt, "python3."):
+		return armappservice.RuntimeNamePython, strings.TrimPrefix(rt, "python"), nil
+	case strings.HasPrefix(rt, "nodejs"):
+		return armappservice.RuntimeNameNode, strings.TrimSuffix(strings.TrimPrefix(rt, "nodejs"), ".x"), nil
+	case rt == "go" || strings.HasPrefix(rt, "go1") || strings.HasPrefix(rt, "provided"):
+		return armappservice.RuntimeNameCustom, "1.0", nil
+	case strings.HasPrefix(rt, "java"):
+		return armappservice.RuntimeNameJava, strings.TrimPrefix(rt, "java"), nil
+	case strings.HasPrefix(rt, "dotnet"):
+		return armappservice.RuntimeNameDotnetIsolated, strings.TrimPrefix(rt, "dotnet") + ".0", nil
+	}
+	return "", "", &providers.Error{Code: providers.InvalidArgument, Err: fmt.Errorf("runtime %q has no Flex Consumption counterpart", rt),
+		Hint: "use python3.x, nodejsNN.x, go (a custom handler), javaNN or dotnetN"}
+}
+
+// deployer deploys a project's functions as Flex Consumption function
+// apps and their rules as Event Grid event subscriptions; it is also the
+// shared deployer (storage account, bus topic) and the invoker.
+type deployer struct {
+	c      *config
+	sites  *armappservice.WebAppsClient
+	plans  *armappservice.PlansClient
+	topics *armeventgrid.TopicsClient
+	subs   *armeventgrid.EventSubscriptionsClient
+	raw    *arm.Client
+	bus    string
+	warnf  func(string, ...any)
+
+	mu        sync.Mutex
+	storageCS string            // the storage account's connection string, once read
+	endpoints map[string]string // topic -> data-plane URL, once read
+}
+
+func newDeployer(c *config, o providers.OpenOptions) (*deployer, error) {
+	web, err := armappservice.NewClientFactory(c.subscription, c.cred, c.armOptions)
+	if err != nil {
+		return nil, classify("azure", err)
+	}
+	eg, err := armeventgrid.NewClientFactory(c.subscription, c.cred, c.armOptions)
+	if err != nil {
+		return nil, classify("azure", err)
+	}
+	raw, err := arm.NewClient("github.com/evcli/evcli/providers/azure", "v1.0.0", c.cred, c.armOptions)
+	if err != nil {
+		return nil, classify("azure", err)
+	}
+	return &deployer{c: c, sites: web.NewWebAppsClient(), plans: web.NewPlansClient(), topics: eg.NewTopicsClient(),
+		subs: eg.NewEventSubscriptionsClient(), raw: raw, bus: o.Bus, warnf: o.Warnf, endpoints: map[string]string{}}, nil
+}
+
+// As exposes the clients: **armappservice.WebAppsClient,
+// **armeventgrid.TopicsClient, **armeventgrid.EventSubscriptionsClient.
+func (d *deployer) As(target any) bool {
+	switch t := target.(type) {
+	case **armappservice.WebAppsClient:
+		*t = d.sites
+	case **armeventgrid.TopicsClient:
+		*t = d.topics
+	case **armeventgrid.EventSubscriptionsClient:
+		*t = d.subs
+	default:
+		return false
+	}
+	return true
+}
+
+// PhysicalName implements providers.Namer.
+func (d *deployer) PhysicalName(fn string) string { return d.c.names.App(fn) }
+
+func (d *deployer) rg() string { return d.c.resourceGroup }
+
+// Deployed lists the project's function apps (one paged listing of the
+// resource group, narrowed by the evcli-project tag), reads each one's app
+// settings, and each bus topic's event subscriptions once: read calls
+// only, the apps in parallel.
+func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment, error) {
+	var apps []*armappservice.Site
+	pager := d.sites.NewListByResourceGroupPager(d.rg(), nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, classify("function apps in resource group "+d.rg(), err)
+		}
+		for _, s := range page.Value {
+			if s != nil && tag(s.Tags, TagProject) == d.c.project && tag(s.Tags, TagFunction) != "" {
+				apps = append(apps, s)
+			}
+		}
+	}
+	return d.read(ctx, apps)
+}
+
+// DeployedFunctions implements providers.NamedReader: one Get each.
+func (d *deployer) DeployedFunctions(ctx context.Context, names []string) ([]providers.FunctionDeployment, error) {
+	var apps []*armappservice.Site
+	for _, n := range names {
+		s, err := d.site(ctx, d.c.names.App(n))
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if tag(s.Tags, TagProject) == d.c.project {
+			apps = append(apps, s)
+		}
+	}
+	return d.read(ctx, apps)
+}
+
+func (d *deployer) site(ctx context.Context, app string) (*armappservice.Site, error) {
+	r, err := d.sites.Get(ctx, d.rg(), app, nil)
+	if err != nil {
+		return nil, classify("function app "+app, err)
+	}
+	return &r.Site, nil
+}
+
+// read turns apps into deployments: settings in parallel, subscriptions
+// by topic once.
+func (d *deployer) read(ctx context.Context, apps []*armappservice.Site) ([]providers.FunctionDeployment, error) {
+	out := make([]providers.FunctionDeployment, len(apps))
+	settings := make([]map[string]string, len(apps))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, s := range apps {
+		g.Go(func() error {
+			st, err := d.settings(gctx, *s.Name)
+			settings[i] = st
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	subsByTopic := map[string]map[string]*armeventgrid.EventSubscription{}
+	for i, s := range apps {
+		fd := d.toDeployment(s, settings[i])
+		for _, r := range fd.Rules {
+			topic := Topic(r.Bus)
+			subs, ok := subsByTopic[topic]
+			if !ok {
+				var err error
+				if subs, err = d.topicSubscriptions(ctx, topic); err != nil {
+					return nil, err
+				}
+				subsByTopic[topic] = subs
+			}
+			want, err := d.subscription(s, r)
+			if err != nil {
+				fd.Drift = append(fd.Drift, "rule "+r.ID+": "+err.Error())
+				continue
+			}
+			got := subs[d.c.names.EventSubscription(r.ID)]
+			switch {
+			case got == nil:
+				fd.Drift = append(fd.Drift, "rule "+r.ID+": its event subscription is missing")
+			case !sameSubscription(got, want):
+				fd.Drift = append(fd.Drift, "rule "+r.ID+": its event subscription was changed outside evcli")
+			}
+		}
+		out[i] = fd
+	}
+	return out, nil
+}
+
+func (d *deployer) settings(ctx context.Context, app string) (map[string]string, error) {
+	r, err := d.sites.ListApplicationSettings(ctx, d.rg(), app, nil)
+	if err != nil {
+		return nil, classify("app settings of "+app, err)
+	}
+	out := map[string]string{}
+	for k, v := range r.Properties {
+		if v != nil {
+			out[k] = *v
+		}
+	}
+	return out, nil
+}
+
+// toDeployment reads what evcli set on a function app back.
+func (d *deployer) toDeployment(s *armappservice.Site, st map[string]string) providers.FunctionDeployment {
+	fd := providers.FunctionDeployment{Name: tag(s.Tags, TagFunction), PhysicalName: *s.Name, Runtime: tag(s.Tags, TagRuntime),
+		Handler: st[SettingHandler], CodeSha256: st[SettingCode], Correlation: st[SettingCorrelation], Architecture: "x86_64"}
+	if st[SettingFunction] != "" {
+		fd.Name = st[SettingFunction]
+	}
+	env := map[string]string{}
+	for k, v := range st {
+		if !reservedSetting(k) {
+			env[k] = v
+		}
+	}
+	fd.Env = env
+	if t, err := parseTimeout(st[settingTimeout]); err == nil {
+		fd.TimeoutS = t
+	}
+	instance := 0
+	if p := s.Properties; p != nil && p.FunctionAppConfig != nil {
+		fc := p.FunctionAppConfig
+		if sc := fc.ScaleAndConcurrency; sc != nil {
+			if sc.InstanceMemoryMB != nil {
+				instance = int(*sc.InstanceMemoryMB)
+			}
+			if sc.MaximumInstanceCount != nil && tag(s.Tags, "evcli-max-instances") == "set" {
+				fd.Concurrency = int(*sc.MaximumInstanceCount)
+			}
+		}
+		if name, version, err := runtimeOf(fd.Runtime); err != nil || fc.Runtime == nil || fc.Runtime.Name == nil ||
+			*fc.Runtime.Name != name || (name != armappservice.RuntimeNameCustom && str(fc.Runtime.Version) != version) {
+			fd.Drift = append(fd.Drift, "runtime changed outside evcli")
+		}
+	}
+	fd.MemoryMB = instance
+	if asked, err := strconv.Atoi(tag(s.Tags, TagMemory)); err == nil {
+		if size, err := FlexMemory(asked); err == nil && size == instance {
+			fd.MemoryMB = asked
+		}
+	}
+	if r := st[SettingRules]; r != "" {
+		if err := json.Unmarshal([]byte(r), &fd.Rules); err != nil {
+			fd.Drift = append(fd.Drift, "rules unreadable ("+SettingRules+" was changed outside evcli)")
+		}
+	}
+	return fd
+}
+
+func tag(tags map[string]*string, k string) string {
+	if v := tags[k]; v != nil {
+		return *v
+	}
+	return ""
+}
+
+// timeout is the functionTimeout host setting (hh:mm:ss) of s seconds.
+func timeout(s int) string {
+	return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60)
+}
+
+func parseTimeout(v string) (int, error) {
+	var h, m, s int
+	if _, err := fmt.Sscanf(v, "%d:%d:%d", &h, &m, &s); err != nil {
+		return 0, err
+	}
+	return h*3600 + m*60 + s, nil
+}
+
+// ApplyFunction creates or updates the function app of fd and its event
+// subscriptions: for a new app its Flex Consumption plan and deployment
+// container first; then the app (configuration and app settings, the code
+// hash still the deployed one); then, when the code changed, the package
+// through OneDeploy and the new code hash; then the rules' event
+// subscriptions, written only where they differ, and the app's
+// subscriptions for rules it no longer has deleted. Rules Event Grid cannot
+// enforce are refused before any call unless the guard is opted into.
+func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeployment, codeChanged bool, step func(string)) error {
+	if step == nil {
+		step = func(string) {}
+	}
+	app := d.c.names.App(fd.Name)
+	res := "function " + fd.Name
+	if fd.Role != "" {
+		return &providers.Error{Code: providers.Unsupported, Resource: res,
+			Err:  errors.New("role is an AWS execution role; an Azure function app runs as its managed identity"),
+			Hint: "leave role out of evcli.yaml for azure"}
+	}
+	if fd.Architecture != "" && fd.Architecture != "x86_64" {
+		return &providers.Error{Code: providers.Unsupported, Resource: res,
+			Err:  fmt.Errorf("architecture %s: Flex Consumption runs function apps on x86_64 only", fd.Architecture),
+			Hint: "set architecture: x86_64 (or leave it out) for azure"}
+	}
+	rtName, rtVersion, err := runtimeOf(fd.Runtime)
+	if err != nil {
+		return withResource(res, err)
+	}
+	memory, err := FlexMemory(fd.MemoryMB)
+	if err != nil {
+		return &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: err, Hint: "set memory to 4096 or less"}
+	}
+	for k := range fd.Env {
+		if reservedSetting(k) {
+			return &providers.Error{Code: providers.InvalidArgument, Resource: res,
+				Err: fmt.Errorf("environment variable %s is an app setting name Azure Functions or evcli reserves", k), Hint: "rename it"}
+		}
+	}
+	guarded := false
+	for _, r := range fd.Rules {
+		tr, err := Translate(r.Pattern)
+		if err != nil {
+			return &providers.Error{Code: providers.InvalidArgument, Resource: res + " rule " + r.ID, Err: err}
+		}
+		if !tr.Enforceable() {
+			if !d.c.guard {
+				return &providers.Error{Code: providers.Unsupported, Resource: res, Err: errors.New(refusal(r.ID, tr)), Hint: guardHint}
+			}
+			guarded = true
+		}
+	}
+	if codeChanged && fd.ArtifactPath == "" {
+		return &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: errors.New("no package to publish")}
+	}
+	if memory != fd.MemoryMB && d.warnf != nil {
+		d.warnf("function %s: memory %d MB runs on a %d MB Flex Consumption instance (the sizes are 512, 2048 and 4096)", fd.Name, fd.MemoryMB, memory)
+	}
+
+	cur, err := d.site(ctx, app)
+	exists := err == nil
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if exists && tag(cur.Tags, TagProject) != d.c.project {
+		return &providers.Error{Code: providers.Conflict, Resource: res,
+			Err:  fmt.Errorf("function app %s belongs to project %q", app, tag(cur.Tags, TagProject)),
+			Hint: "rename the function or the project"}
+	}
+	cs, err := d.storageConnection(ctx)
+	if err != nil {
+		return err
+	}
+	settings := map[string]string{}
+	maps.Copy(settings, fd.Env)
+	settings[SettingProject], settings[SettingFunction] = d.c.project, fd.Name
+	settings[settingStorage], settings[settingDeployment] = cs, cs
+	settings[settingTimeout] = timeout(fd.TimeoutS)
+	if fd.Handler != "" {
+		settings[SettingHandler] = fd.Handler
+	}
+	if fd.Correlation != "" {
+		settings[SettingCorrelation] = fd.Correlation
+	}
+	if guarded {
+		settings[SettingGuard] = "in-function"
+	}
+	if len(fd.Rules) > 0 {
+		// Not json.Marshal: it would escape the patterns' < and > as \u003c,
+		// and the plan compares the patterns as written.
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(fd.Rules); err != nil {
+			return err
+		}
+		settings[SettingRules] = strings.TrimSpace(b.String())
+	}
+	if exists {
+		old, err := d.settings(ctx, app)
+		if err != nil {
+			return err
+		}
+		if old[SettingCode] != "" {
+			settings[SettingCode] = old[SettingCode]
+		}
+	}
+	if !exists {
+		if d.c.location == "" {
+			return &providers.Error{Code: providers.Unconfigured, Resource: res, Err: errors.New("no location is set to create the function app in"),
+				Hint: "set " + envLocation + " (e.g. westeurope) or pass --region"}
+		}
+		step("create plan")
+		if err := d.createPlan(ctx, app); err != nil {
+			return err
+		}
+		step("create deployment container")
+		if err := d.createContainer(ctx, Container(app)); err != nil {
+			return err
+		}
+	}
+	step("update configuration")
+	site := d.desiredSite(app, fd, rtName, rtVersion, memory, settings)
+	if exists {
+		site.Location = cur.Location
+	}
+	poller, err := d.sites.BeginCreateOrUpdate(ctx, d.rg(), app, site, nil)
+	if err == nil {
+		_, err = poller.PollUntilDone(ctx, d.pollOptions())
+	}
+	if err != nil {
+		return classify("function app "+app, err)
+	}
+	created, err := d.site(ctx, app)
+	if err != nil {
+		return err
+	}
+	if codeChanged {
+		step("publish code")
+		if err := d.publish(ctx, created, fd.ArtifactPath); err != nil {
+			return err
+		}
+		settings[SettingCode] = fd.CodeSha256
+		props := map[string]*string{}
+		for k, v := range settings {
+			props[k] = to.Ptr(v)
+		}
+		if _, err := d.sites.UpdateApplicationSettings(ctx, d.rg(), app, armappservice.StringDictionary{Properties: props}, nil); err != nil {
+			return classify("app settings of "+app, err)
+		}
+	}
+	step("event subscriptions")
+	return d.applySubscriptions(ctx, created, fd)
+}
+
+func withResource(res string, err error) error {
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Resource == "" {
+		pe.Resource = res
+	}
+	return err
+}
+
+func (d *deployer) pollOptions() *runtime.PollUntilDoneOptions {
+	return &runtime.PollUntilDoneOptions{Frequency: 2 * time.Second}
+}
+
+// desiredSite is the function app's full definition (a PUT replaces it).
+func (d *deployer) desiredSite(app string, fd providers.FunctionDeployment, rt armappservice.RuntimeName, version string, memory int, settings map[string]string) armappservice.Site {
+	tags := map[string]*string{TagProject: to.Ptr(d.c.project), TagFunction: to.Ptr(fd.Name),
+		TagMemory: to.Ptr(strconv.Itoa(fd.MemoryMB)), TagRuntime: to.Ptr(fd.Runtime)}
+	sc := &armappservice.FunctionsScaleAndConcurrency{InstanceMemoryMB: to.Ptr(int32(memory)), MaximumInstanceCount: to.Ptr(int32(100))}
+	if fd.Concurrency > 0 {
+		sc.MaximumInstanceCount = to.Ptr(int32(fd.Concurrency))
+		tags["evcli-max-instances"] = to.Ptr("set")
+	}
+	keys := slices.Sorted(maps.Keys(settings))
+	var nv []*armappservice.NameValuePair
+	for _, k := range keys {
+		nv = append(nv, &armappservice.NameValuePair{Name: to.Ptr(k), Value: to.Ptr(settings[k])})
+	}
+	container := d.c.storage.resolve("https://{name}.blob.core.windows.net", d.c.names.StorageAccount()) + "/" + Container(app)
+	return armappservice.Site{
+		Location: to.Ptr(d.c.location),
+		Kind:     to.Ptr("functionapp,linux"),
+		Tags:     tags,
+		Properties: &armappservice.SiteProperties{
+			ServerFarmID: to.Ptr(d.planID(app)),
+			HTTPSOnly:    to.Ptr(true),
+			SiteConfig:   &armappservice.SiteConfig{AppSettings: nv},
+			FunctionAppConfig: &armappservice.FunctionAppConfig{
+				Deployment: &armappservice.FunctionsDeployment{Storage: &armappservice.FunctionsDeploymentStorage{
+					Type:  to.Ptr(armappservice.FunctionsDeploymentStorageTypeBlobContainer),
+					Value: to.Ptr(container),
+					Authentication: &armappservice.FunctionsDeploymentStorageAuthentication{
+						Type:                               to.Ptr(armappservice.AuthenticationTypeStorageAccountConnectionString),
+						StorageAccountConnectionStringName: to.Ptr(settingDeployment),
+					},
+				}},
+				Runtime:             &armappservice.FunctionsRuntime{Name: to.Ptr(rt), Version: to.Ptr(version)},
+				ScaleAndConcurrency: sc,
+			},
+		},
+	}
+}
+
+func (d *deployer) planID(app string) string {
+	return "/subscriptions/" + d.c.subscription + "/resourceGroups/" + d.rg() + "/providers/Microsoft.Web/serverfarms/" + app
+}
+
+// createPlan makes the app's Flex Consumption plan (FC1; one app each).
+func (d *deployer) createPlan(ctx context.Context, app string) error {
+	plan := armappservice.Plan{
+		Location:   to.Ptr(d.c.location),
+		Kind:       to.Ptr("functionapp"),
+		SKU:        &armappservice.SKUDescription{Name: to.Ptr("FC1"), Tier: to.Ptr("FlexConsumption")},
+		Properties: &armappservice.PlanProperties{Reserved: to.Ptr(true)},
+		Tags:       map[string]*string{TagProject: to.Ptr(d.c.project)},
+	}
+	poller, err := d.plans.BeginCreateOrUpdate(ctx, d.rg(), app, plan, nil)
+	if err == nil {
+		_, err = poller.PollUntilDone(ctx, d.pollOptions())
+	}
+	return classify("plan "+app, err)
+}
+
+// DeleteFunction removes the function's event subscriptions, its app, its
+// plan and its deployment container. A function that is not there is
+// already deleted.
+func (d *deployer) DeleteFunction(ctx context.Context, name string) error {
+	app := d.c.names.App(name)
+	s, err := d.site(ctx, app)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if tag(s.Tags, TagProject) != d.c.project {
+		return &providers.Error{Code: providers.NotFound, Resource: "function " + name, Err: errors.New("no function of this project has that name")}
+	}
+	st, err := d.settings(ctx, app)
+	if err != nil {
+		return err
+	}
+	var rules []providers.RuleSpec
+	json.Unmarshal([]byte(st[SettingRules]), &rules)
+	topics := map[string]bool{Topic(d.bus): true}
+	for _, r := range rules {
+		topics[Topic(r.Bus)] = true
+	}
+	for _, topic := range slices.Sorted(maps.Keys(topics)) {
+		if err := d.deleteSubscriptions(ctx, topic, *s.ID, nil); err != nil {
+			return err
+		}
+	}
+	if _, err := d.sites.Delete(ctx, d.rg(), app, &armappservice.WebAppsClientDeleteOptions{DeleteEmptyServerFarm: to.Ptr(true)}); err != nil && !isNotFound(err) {
+		return classify("function app "+app, err)
+	}
+	if _, err := d.plans.Delete(ctx, d.rg(), app, nil); err != nil && !isNotFound(err) {
+		return classify("plan "+app, err)
+	}
+	return d.deleteContainer(ctx, Container(app))
+}
