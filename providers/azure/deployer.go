@@ -77,7 +77,7 @@ func FlexMemory(mb int) (int, error) {
 			return s, nil
 		}
 	}
-	return 0, fmt.Errorf("memory %d MB is over the largest Flex Consumption instance (4096 MB); the sizes are 512, 2048 and 4096", mb)
+	return 0, fmt.Errorf("memory %d MB is over the largest Flex Consumption instance (%d MB); the sizes are %v", mb, FlexMemorySizes[len(FlexMemorySizes)-1], FlexMemorySizes)
 }
 
 // runtimeOf maps an evcli runtime to Flex Consumption's runtime name and

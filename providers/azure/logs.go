@@ -361,7 +361,7 @@ func (s *insightsLogs) ask(ctx context.Context, body azlogs.QueryBody) ([]azlogs
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		st := azStatus(err)
+		st := statusOf(err)
 		if (st == http.StatusTooManyRequests || st >= 500) && attempt < 8 {
 			d := min(backoff, s.cfg.MaxBackoff)
 			if ra := azRetryAfter(err); ra > 0 {
@@ -373,7 +373,7 @@ func (s *insightsLogs) ask(ctx context.Context, body azlogs.QueryBody) ([]azlogs
 			backoff *= 2
 			continue
 		}
-		return nil, monitorErr(s.resource(), err)
+		return nil, classifyIn(svcMonitor, s.resource(), err)
 	}
 }
 
@@ -483,15 +483,6 @@ func (s *insightsLogs) line(r traceRow, names map[string]string) providers.LogLi
 	return l
 }
 
-// azStatus is the HTTP status of an Azure SDK error, 0 when it has none.
-func azStatus(err error) int {
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
-
 // azRetryAfter is the Retry-After of an SDK error's response (seconds or
 // an HTTP date), 0 when it has none.
 func azRetryAfter(err error) time.Duration {
@@ -510,26 +501,6 @@ func azRetryAfter(err error) time.Duration {
 		return time.Until(t)
 	}
 	return 0
-}
-
-// monitorErr gives an Azure Monitor query error a portable code.
-func monitorErr(resource string, err error) error {
-	e := &providers.Error{Code: providers.Unknown, Resource: resource, Err: err}
-	switch st := azStatus(err); {
-	case st == http.StatusNotFound:
-		e.Code, e.Hint = providers.NotFound, "deploy the project first (it creates the Application Insights component), or check the subscription"
-	case st == http.StatusUnauthorized:
-		e.Code, e.Hint = providers.Unauthenticated, "sign in again (az login)"
-	case st == http.StatusForbidden:
-		e.Code, e.Hint = providers.PermissionDenied, "the identity needs the Monitoring Reader role (or Log Analytics Reader) on the component"
-	case st == http.StatusTooManyRequests:
-		e.Code, e.Hint = providers.Throttled, "the query API's rate limit was hit: retry later"
-	case st == http.StatusBadRequest:
-		e.Code = providers.InvalidArgument
-	case st >= 500 || st == 0:
-		e.Code = providers.Unavailable
-	}
-	return e
 }
 
 var _ providers.LogSource = (*insightsLogs)(nil)

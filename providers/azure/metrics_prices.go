@@ -27,9 +27,6 @@ type flexPrice struct {
 	RequestUSD float64
 }
 
-// FlexInstanceSizes are the instance memory sizes of Flex Consumption, MB.
-var flexInstanceSizes = []int{512, 2048, 4096}
-
 var eastUSFlex = flexPrice{GBSecondUSD: 0.000026, RequestUSD: 0.40 / 1e6}
 
 // flexPrices are the regions whose prices evcli knows; others take East
@@ -61,10 +58,10 @@ func lookupFlexPrice(region string) (p flexPrice, note string) {
 }
 
 // validFlexMemory checks an instance memory size against Flex
-// Consumption's sizes.
+// Consumption's sizes (FlexMemorySizes, deployer.go).
 func validFlexMemory(mb int) error {
-	if slices.Contains(flexInstanceSizes, mb) {
+	if slices.Contains(FlexMemorySizes, mb) {
 		return nil
 	}
-	return fmt.Errorf("%d MB is not a Flex Consumption instance size: use one of %v", mb, flexInstanceSizes)
+	return fmt.Errorf("%d MB is not a Flex Consumption instance size: use one of %v", mb, FlexMemorySizes)
 }
