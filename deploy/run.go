@@ -104,6 +104,11 @@ func Run(ctx context.Context, d providers.Deployer, shared providers.SharedDeplo
 			desired[i].PhysicalName = n.PhysicalName(desired[i].Name)
 		}
 	}
+	if rc, ok := d.(providers.RuleChecker); ok {
+		if err := rc.CheckRules(desired); err != nil {
+			return sum, err
+		}
+	}
 	if err := hashSecrets(ctx, d, desired); err != nil {
 		return sum, err
 	}

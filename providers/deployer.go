@@ -3,6 +3,8 @@ package providers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 )
 
 // FunctionDeployment is one function as it is (Deployed) or should be
@@ -66,6 +68,51 @@ type RuleSpec struct {
 	ID      string          `json:"id"`
 	Bus     string          `json:"bus"`
 	Pattern json.RawMessage `json:"pattern"`
+	// Where is where the pattern is written, for messages (nil when it
+	// was not read from a project file).
+	Where *RulePlace `json:"-"`
+}
+
+// RulePlace is where a rule's pattern stands in the project file.
+type RulePlace struct {
+	File      string
+	Line, Col int
+	// Members are the places ({line, col}) of the pattern's keys, by
+	// their path from the top with lists passed through, each key escaped
+	// as in a JSON pointer (~ as ~0, / as ~1) and joined with / (as
+	// project.MemberPath): "detail/amount/numeric".
+	Members map[string][2]int
+}
+
+// PosOf is "file:line:col" of the pattern member at keys (the deepest of
+// its prefixes that Members knows, else the pattern itself), or "" when p
+// is nil.
+func (p *RulePlace) PosOf(keys ...string) string {
+	if p == nil {
+		return ""
+	}
+	for n := len(keys); n > 0; n-- {
+		parts := make([]string, n)
+		for i, k := range keys[:n] {
+			parts[i] = strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+		}
+		if lc, ok := p.Members[strings.Join(parts, "/")]; ok {
+			return fmt.Sprintf("%s:%d:%d", p.File, lc[0], lc[1])
+		}
+	}
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// RuleChecker is implemented by deployers that cannot deploy every valid
+// pattern as written (a cloud whose filters enforce less than the
+// pattern language, without the user's opt-in to a guard). Deploy calls
+// it with the desired functions before it plans or writes anything; the
+// error names each rule's place (RuleSpec.Where) and what would be right.
+type RuleChecker interface {
+	CheckRules(fds []FunctionDeployment) error
 }
 
 // Deployer reads and changes what a provider has deployed for a project.

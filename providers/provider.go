@@ -195,6 +195,12 @@ type OpenOptions struct {
 	// ResourceGroup is the resource group to deploy into where the cloud
 	// has them (Azure); "" leaves it to the cloud's standard variables.
 	ResourceGroup string
+	// InFunctionGuard opts into the in-function guard: a pattern the
+	// cloud's filters cannot enforce whole is deployed with its rules in
+	// the function's environment, and evcli's entrypoint applies the whole
+	// pattern before the handler runs (evcli.yaml gcp.guard: in-function).
+	// Without it such a pattern is refused at deploy (exit 2).
+	InFunctionGuard bool
 	// Endpoint overrides every service endpoint (emulators, LocalStack);
 	// drivers also honour their cloud's standard variables.
 	Endpoint string

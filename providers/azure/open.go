@@ -186,7 +186,7 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 		getenv = os.Getenv
 	}
 	c := &config{subscription: o.CloudProject, resourceGroup: o.ResourceGroup, location: o.Region,
-		project: o.Project, getenv: getenv, http: http.DefaultClient, guard: getenv(EnvGuard) == "in-function", sleep: o.Sleep}
+		project: o.Project, getenv: getenv, http: http.DefaultClient, guard: getenv(EnvGuard) == "in-function" || o.InFunctionGuard, sleep: o.Sleep}
 	if c.sleep == nil {
 		c.sleep = providers.Sleep
 	}
