@@ -268,6 +268,22 @@ func (s *LogsServer) serveRequests(w http.ResponseWriter, q, timespan string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"tables": []any{map[string]any{"name": "PrimaryResult", "columns": cols, "rows": out}}})
 }
 
+// kqlIn is the set of string literals of the "in (...)" re finds in q,
+// nil when q has none.
+func kqlIn(re *regexp.Regexp, q string) map[string]bool {
+	m := re.FindStringSubmatch(q)
+	if m == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, lit := range kqlStr.FindAllString(m[1], -1) {
+		var v string
+		_ = json.Unmarshal([]byte(lit), &v)
+		set[v] = true
+	}
+	return set
+}
+
 func parseFilter(q, timespan string) (filter, error) {
 	f := filter{take: -1, desc: kqlDesc.MatchString(q)}
 	if timespan != "" {
@@ -304,22 +320,7 @@ func parseFilter(q, timespan string) (filter, error) {
 		_ = json.Unmarshal([]byte(m[1]), &v)
 		f.role = &v
 	}
-	if m := kqlRoles.FindStringSubmatch(q); m != nil {
-		f.roles = map[string]bool{}
-		for _, lit := range kqlStr.FindAllString(m[1], -1) {
-			var v string
-			_ = json.Unmarshal([]byte(lit), &v)
-			f.roles[v] = true
-		}
-	}
-	if m := kqlOps.FindStringSubmatch(q); m != nil {
-		f.ops = map[string]bool{}
-		for _, lit := range kqlStr.FindAllString(m[1], -1) {
-			var v string
-			_ = json.Unmarshal([]byte(lit), &v)
-			f.ops[v] = true
-		}
-	}
+	f.roles, f.ops = kqlIn(kqlRoles, q), kqlIn(kqlOps, q)
 	if m := kqlTake.FindStringSubmatch(q); m != nil {
 		f.take, _ = strconv.Atoi(m[1])
 	}
