@@ -202,6 +202,9 @@ func (e *Exporter) terraform(fns []exportFunction) (*providers.Export, error) {
 	pb := root.AppendNewBlock("provider", []string{"google"}).Body()
 	pb.SetAttributeValue("project", cty.StringVal(d.c.cloudProject))
 	pb.SetAttributeValue("region", cty.StringVal(d.c.region))
+	// No goog-terraform-provisioned label: deploy compares a function's
+	// labels whole, and the labels are evcli's.
+	pb.SetAttributeValue("add_terraform_attribution_label", cty.False)
 
 	out := &providers.Export{Format: providers.FormatTerraform, Files: []providers.ExportFile{{Path: TFTemplateFile, Template: true}}}
 	projectLabel := map[string]string{LabelProject: LabelValue(d.project)}

@@ -40,6 +40,11 @@ func gcpProject(t *testing.T, tmpl string) *project.Project {
 	dir := awsproject.Render(t, tmpl, "eu-west-1", func(y string) string {
 		y = strings.Replace(y, "provider: aws\nregion: eu-west-1\n", "provider: gcp\nregion: "+testRegion+"\n", 1)
 		y = strings.Replace(y, "  payment:\n", "  payment:\n    concurrency: 3\n", 1) // fan-out, saga: max instances
+		// fan-out, saga: the first function with this event gets a pattern
+		// only the in-function guard enforces (the harness opts in):
+		// deploy and export guard its zip alike.
+		y = strings.Replace(y, "      - pattern: {source: [shop.orders], detail-type: [OrderCreated]}\n",
+			"      - pattern: {source: [shop.orders], detail-type: [OrderCreated]}\n      - pattern: {source: [shop.orders], detail: {total: [{numeric: [\">\", 100]}]}}\n", 1)
 		return strings.Replace(y, "type: dynamodb", "type: firestore", 1)
 	})
 	p, err := project.Load(dir+"/evcli.yaml", project.LoadOptions{})
@@ -103,7 +108,16 @@ func TestExportAgreesWithDeploy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareWithFakes(t, h, prov.Deployer.(*deployer), p, ex)
+			wantGuarded := 0 // the functions given the numeric pattern
+			for _, fn := range p.Functions {
+				if slices.ContainsFunc(fn.Events, func(ev project.EventSource) bool { return strings.Contains(string(ev.Pattern), "numeric") }) {
+					wantGuarded++
+				}
+			}
+			if tmpl == "fan-out" && wantGuarded != 1 {
+				t.Fatalf("fan-out: %d functions with the numeric pattern, want inventory", wantGuarded)
+			}
+			compareWithFakes(t, h, prov.Deployer.(*deployer), p, ex, wantGuarded)
 		})
 	}
 }
@@ -114,7 +128,7 @@ type tfResource struct {
 	body      *hclsyntax.Body
 }
 
-func compareWithFakes(t *testing.T, h *harness, d *deployer, p *project.Project, ex *providers.Export) {
+func compareWithFakes(t *testing.T, h *harness, d *deployer, p *project.Project, ex *providers.Export, wantGuarded int) {
 	t.Helper()
 	src := export.Template(ex).Data
 	files := map[string][]byte{}
@@ -180,7 +194,7 @@ func compareWithFakes(t *testing.T, h *harness, d *deployer, p *project.Project,
 		deployed[shortName(fn.Name)] = true
 	}
 	exported := map[string]bool{}
-	subs := 0
+	subs, guarded := 0, 0
 	for _, r := range res {
 		a := flatten(t, r.body, ectx, "")
 		switch r.typ {
@@ -202,6 +216,9 @@ func compareWithFakes(t *testing.T, h *harness, d *deployer, p *project.Project,
 				want["service_config[0].max_instance_count"] = fmt.Sprint(sc.GetMaxInstanceCount())
 			}
 			agree(t, r, a, want)
+			if fn.Labels[LabelGuard] != "" {
+				guarded++
+			}
 			obj := a["build_config[0].source[0].storage_source[0].object"]
 			zip := files[strings.TrimPrefix(objectSource[r.name], "./")]
 			if up, ok := h.fake.Source(fn.Name); !ok || !bytes.Equal(up, zip) || !strings.Contains(obj, fn.Labels[LabelSource]) {
@@ -255,6 +272,9 @@ func compareWithFakes(t *testing.T, h *harness, d *deployer, p *project.Project,
 	}
 	if p.Store.Type == "firestore" {
 		want++
+	}
+	if exp := strings.Count(string(src), `"`+EnvGuardMain+`"`); guarded != exp || guarded != wantGuarded {
+		t.Errorf("%d guarded functions deployed, %d exported, want %d", guarded, exp, wantGuarded)
 	}
 	if subs != want {
 		t.Errorf("%d subscriptions exported, want %d", subs, want)
