@@ -557,12 +557,12 @@ func TestDeployAWSPlanAndProgressGoldens(t *testing.T) {
 }
 
 func TestDeployProviderChecks(t *testing.T) {
-	t.Run("gcp", func(t *testing.T) {
+	t.Run("azure", func(t *testing.T) {
 		e := newAWSCmdEnv(t)
-		if code := e.run("deploy", "--provider", "gcp"); code != 1 {
+		if code := e.run("deploy", "--provider", "azure"); code != 1 {
 			t.Fatalf("exit %d", code)
 		}
-		if got := e.errOut.String(); !strings.Contains(got, `provider "gcp" is not in this build yet`) {
+		if got := e.errOut.String(); !strings.Contains(got, `provider "azure" is not in this build yet`) {
 			t.Fatalf("stderr %q", got)
 		}
 	})

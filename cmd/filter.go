@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -41,6 +43,7 @@ type filterTestOptions struct {
 	Since    string
 	Verbose  bool
 	Samples  int
+	Target   string
 }
 
 func newCmdFilterTest(f *cmdutil.Factory, runF func(context.Context, filterTestOptions) error) *cobra.Command {
@@ -79,6 +82,10 @@ Exit status: 0 when every event matched (a pattern), 1 when any did not (--count
 			if o.Samples < 0 {
 				return &flagError{err: errors.New("--samples must be 0 or more"), usage: c.CommandPath()}
 			}
+			if _, ok := translators[o.Target]; o.Target != "" && !ok {
+				names := slices.Sorted(maps.Keys(translators))
+				return &flagError{err: fmt.Errorf("--target %q: use %s", o.Target, strings.Join(names, ", ")), usage: c.CommandPath()}
+			}
 			if runF != nil {
 				return runF(c.Context(), o)
 			}
@@ -93,6 +100,7 @@ Exit status: 0 when every event matched (a pattern), 1 when any did not (--count
 	fl.StringVar(&o.Since, "since", "", "test the events stored since this time: "+timespec.PointForms)
 	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "explain every field, matched or not, below each event")
 	fl.IntVar(&o.Samples, "samples", 3, "with --since: sample events shown per detail-type")
+	fl.StringVar(&o.Target, "target", "", "also print what this cloud enforces of each pattern (gcp: the Pub/Sub filter and what only the in-function guard enforces)")
 	return c
 }
 
@@ -129,6 +137,7 @@ type patternSource struct {
 type namedPattern struct {
 	name string
 	p    *filter.Pattern
+	src  []byte
 }
 
 func readPatternSources(f *cmdutil.Factory, patterns, rules []string) ([]patternSource, error) {
@@ -203,7 +212,7 @@ func loadPatterns(f *cmdutil.Factory, patterns, rules []string) ([]namedPattern,
 		if err != nil {
 			return nil, &cmdutil.ExitError{Code: cmdutil.ExitUsage, Msg: s.where + ": " + err.Error(), Err: err}
 		}
-		out = append(out, namedPattern{s.name, p})
+		out = append(out, namedPattern{s.name, p, s.text})
 	}
 	return out, nil
 }
@@ -212,6 +221,17 @@ func runFilterTest(ctx context.Context, f *cmdutil.Factory, o filterTestOptions)
 	pats, err := loadPatterns(f, o.Patterns, o.Rules)
 	if err != nil {
 		return err
+	}
+	if tr := translators[o.Target]; tr != nil {
+		for _, p := range pats {
+			lines, err := tr(p.src)
+			if err != nil {
+				return cmdutil.UsageError("%s: %v", p.name, err)
+			}
+			for _, l := range lines {
+				fmt.Fprintf(f.IO.ErrOut, "%s: %s: %s\n", p.name, o.Target, l)
+			}
+		}
 	}
 	if o.Since != "" {
 		return runFilterSince(ctx, f, o, pats)

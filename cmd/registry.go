@@ -9,6 +9,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/aws"
+	"github.com/evcli/evcli/providers/gcp"
 	"github.com/evcli/evcli/providers/local"
 )
 
@@ -18,10 +19,17 @@ import (
 var registry = map[string]providers.Opener{
 	"local": local.Open,
 	"aws":   withProjectState(aws.Open),
+	"gcp":   withProjectState(gcp.Open),
+}
+
+// translators say what a cloud enforces of a pattern (filter test
+// --target), one line each.
+var translators = map[string]func(pattern []byte) ([]string, error){
+	"gcp": gcp.Describe,
 }
 
 // planned are providers users may name that this build does not have yet.
-var planned = []string{"gcp", "azure"}
+var planned = []string{"azure"}
 
 // withProjectState gives a cloud provider the project-local state (replay
 // checkpoints under .evcli/) that the local driver keeps.

@@ -46,7 +46,7 @@ func TestRollbackErrors(t *testing.T) {
 		{"no function", []string{"rollback"}, 2, "accepts 1 arg(s), received 0"},
 		{"local", []string{"rollback", "inventory", "--provider", "local"}, 2,
 			"evcli: rollback is not available on local: it keeps no earlier versions; deploy the earlier code again\n"},
-		{"gcp", []string{"rollback", "inventory", "--provider", "gcp"}, 1, `provider "gcp" is not in this build yet`},
+		{"azure", []string{"rollback", "inventory", "--provider", "azure"}, 1, `provider "azure" is not in this build yet`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newAWSCmdEnv(t)

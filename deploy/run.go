@@ -342,6 +342,21 @@ func Environments(p *project.Project, only []string, getenv func(string) string)
 	return out, nil
 }
 
+// rulePlace is where ev's pattern stands in the project file at path.
+func rulePlace(path string, ev project.EventSource) *providers.RulePlace {
+	if path == "" {
+		return nil
+	}
+	w := &providers.RulePlace{File: path, Line: ev.Pos.Line, Col: ev.Pos.Col}
+	if len(ev.Members) > 0 {
+		w.Members = make(map[string][2]int, len(ev.Members))
+		for k, p := range ev.Members {
+			w.Members[k] = [2]int{p.Line, p.Col}
+		}
+	}
+	return w
+}
+
 // Desired is the desired state of the packaged functions.
 func Desired(p *project.Project, arts []Artifact, env map[string]map[string]string) []providers.FunctionDeployment {
 	var out []providers.FunctionDeployment
@@ -361,7 +376,8 @@ func Desired(p *project.Project, arts []Artifact, env map[string]map[string]stri
 			if b == "" {
 				b = p.Bus
 			}
-			fd.Rules = append(fd.Rules, providers.RuleSpec{ID: fmt.Sprintf("%s-%d", fn.Name, i), Bus: b, Pattern: ev.Pattern})
+			fd.Rules = append(fd.Rules, providers.RuleSpec{ID: fmt.Sprintf("%s-%d", fn.Name, i), Bus: b, Pattern: ev.Pattern,
+				Where: rulePlace(p.Path, ev)})
 		}
 		out = append(out, fd)
 	}

@@ -395,6 +395,13 @@ func checkSetting(key, value string) (msg, hint string) {
 		if !reBusName().MatchString(value) {
 			return fmt.Sprintf("%q is not a valid event bus name", value), "use letters, digits and . - _ /, at most 256 characters"
 		}
+	case "gcp.project":
+		if !reGCPProject().MatchString(value) {
+			return fmt.Sprintf("%q is not a Google Cloud project id", value),
+				"a project id is 6 to 30 lower-case letters, digits and '-', starting with a letter (gcloud projects list shows them), e.g. shop-prod-4821"
+		}
+	case "gcp.guard":
+		return checkEnum(value, "guard mode", GuardModes)
 	case "store.type":
 		return checkEnum(value, "store type", StoreTypes)
 	case "store.table":
@@ -427,7 +434,7 @@ type fileSettings struct {
 }
 
 // overridable lists the settings that flags and EVCLI_* variables may set.
-var overridable = []string{"project", "provider", "region", "bus", "store.type", "store.table"}
+var overridable = []string{"project", "provider", "region", "bus", "store.type", "store.table", "gcp.project", "gcp.guard"}
 
 // decodeFile decodes everything but the overridable settings' final values
 // into p, and returns the settings as the file gives them.
@@ -438,6 +445,16 @@ func (d *decoder) decodeFile(root *yaml.Node, p *Project) fileSettings {
 		if e, ok := top[k]; ok && !isNull(e.val) {
 			if v, ok := d.setting(e, k, k); ok {
 				out.values[k] = v
+			}
+		}
+	}
+	if e, ok := top["gcp"]; ok && !isNull(e.val) {
+		g := d.fields(e.val, "gcp", "a mapping (project:, guard:)", gcpKeys)
+		for _, k := range gcpKeys {
+			if e, ok := g[k]; ok && !isNull(e.val) {
+				if v, ok := d.setting(e, "gcp."+k, "gcp."+k); ok {
+					out.values["gcp."+k] = v
+				}
 			}
 		}
 	}
@@ -797,6 +814,7 @@ func (d *decoder) events(e entry, path string) []EventSource {
 		es.Pos = Pos{Line: pe.val.Line, Col: pe.val.Column}
 		if raw, ok := d.pattern(pe, p+".pattern"); ok {
 			es.Pattern = raw
+			es.Members = d.patternMembers(pe.val)
 			out = append(out, es)
 		}
 	}

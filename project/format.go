@@ -36,6 +36,16 @@ func Marshal(p *Project) ([]byte, error) {
 	if p.Region == "" {
 		top.Content = slices.Delete(top.Content, 4, 6)
 	}
+	if p.GCP != (GCP{}) {
+		g := mapping()
+		if p.GCP.Project != "" {
+			g.Content = append(g.Content, str("project"), str(p.GCP.Project))
+		}
+		if p.GCP.Guard != "" {
+			g.Content = append(g.Content, str("guard"), str(p.GCP.Guard))
+		}
+		top.Content = append(top.Content, str("gcp"), g)
+	}
 	if t := p.Prices; t != nil {
 		pr := mapping()
 		for _, kv := range []struct {

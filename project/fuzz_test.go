@@ -61,6 +61,7 @@ func FuzzLoad(f *testing.F) {
 			for i := range x.Functions {
 				for j := range x.Functions[i].Events {
 					x.Functions[i].Events[j].Pos = Pos{}
+					x.Functions[i].Events[j].Members = nil
 				}
 			}
 		}

@@ -17,7 +17,7 @@ import (
 // LoadOptions are the overrides applied on top of the file:
 // Flags (non-empty values) > EVCLI_* variables in Environ > file > defaults.
 type LoadOptions struct {
-	Flags   map[string]string // keys: provider, region (also project, bus, store.type, store.table)
+	Flags   map[string]string // keys: provider, region, gcp.project (--project) (also project, bus, store.type, store.table, gcp.guard)
 	Environ []string          // KEY=VALUE, as os.Environ
 }
 
@@ -86,6 +86,10 @@ func load(path string, data []byte, o LoadOptions) (*Project, error) {
 	p.Bus = s["bus"]
 	p.Store.Type = s["store.type"]
 	p.Store.Table = s["store.table"]
+	p.GCP.Project = s["gcp.project"]
+	if g := s["gcp.guard"]; g != "off" {
+		p.GCP.Guard = g
+	}
 	for i := range p.Functions {
 		for j := range p.Functions[i].Events {
 			if p.Functions[i].Events[j].Bus == "" {

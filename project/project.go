@@ -18,6 +18,7 @@ type Project struct {
 	Region    string      `json:"region"`
 	Bus       string      `json:"bus"` // event bus name; default "default"
 	Store     EventStore  `json:"store"`
+	GCP       GCP         `json:"gcp,omitempty"`
 	Functions []Function  `json:"functions"` // in file order
 	Workflows []Workflow  `json:"workflows,omitempty"`
 	Prices    *PriceTable `json:"prices,omitempty"`
@@ -46,12 +47,32 @@ type EventSource struct {
 	Pattern json.RawMessage `json:"pattern"` // JSON object
 	// Pos is where the pattern stands in the project file, for messages.
 	Pos Pos `json:"-"`
+	// Members are where the pattern's keys stand in the file, by
+	// MemberPath (the keys from the top, lists passed through: the
+	// numeric operator of detail.amount is detail/amount/numeric); the
+	// first of a key that repeats. nil when the file does not say (a JSON
+	// string with escapes or folded lines).
+	Members map[string]Pos `json:"-"`
 }
 
 // Pos is a position in the project file (1-based).
 type Pos struct {
 	Line, Col int
 }
+
+// GCP holds the settings only Google Cloud reads.
+type GCP struct {
+	// Project is the Google Cloud project id to deploy into ("" = the
+	// environment's: GOOGLE_CLOUD_PROJECT, then the credentials').
+	Project string `json:"project,omitempty"`
+	// Guard is "in-function" when the project opts into evcli's
+	// in-function guard for patterns Pub/Sub filters cannot enforce; ""
+	// (or "off") refuses such patterns at deploy.
+	Guard string `json:"guard,omitempty"`
+}
+
+// GuardInFunction is GCP.Guard's opt-in value.
+const GuardInFunction = "in-function"
 
 // EventStore configures where events are stored.
 type EventStore struct {

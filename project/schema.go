@@ -76,14 +76,16 @@ var (
 	reProjectName  = lazyRegexp(`^[a-z][a-z0-9-]{0,62}$`)
 	reFunctionName = lazyRegexp(`^[A-Za-z0-9_-]{1,64}$`)
 	reRegion       = lazyRegexp(`^[a-z][a-z0-9-]{1,62}$`)
-	reBusName      = lazyRegexp(`^[A-Za-z0-9._/-]{1,256}$`)
-	reTableName    = lazyRegexp(`^[A-Za-z0-9._-]{3,255}$`)
-	reAttrName     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_.-]{0,254}$`)
-	reEnvName      = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	reNodeHandler  = lazyRegexp(`^[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.[A-Za-z_$][A-Za-z0-9_$]*$`)
-	rePyHandler    = lazyRegexp(`^[A-Za-z0-9_/-]+(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
-	reJSONPath     = lazyRegexp(`^\$((\.[A-Za-z0-9_$@-]+)|(\[[0-9]+\])|(\['[^']*'\])|(\["[^"]*"\]))*$`)
-	reRoleARN      = lazyRegexp(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	// A Google Cloud project id, optionally domain-scoped (example.com:my-project).
+	reGCPProject  = lazyRegexp(`^([a-z][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	reBusName     = lazyRegexp(`^[A-Za-z0-9._/-]{1,256}$`)
+	reTableName   = lazyRegexp(`^[A-Za-z0-9._-]{3,255}$`)
+	reAttrName    = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_.-]{0,254}$`)
+	reEnvName     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	reNodeHandler = lazyRegexp(`^[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.[A-Za-z_$][A-Za-z0-9_$]*$`)
+	rePyHandler   = lazyRegexp(`^[A-Za-z0-9_/-]+(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
+	reJSONPath    = lazyRegexp(`^\$((\.[A-Za-z0-9_$@-]+)|(\[[0-9]+\])|(\['[^']*'\])|(\["[^"]*"\]))*$`)
+	reRoleARN     = lazyRegexp(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
 )
 
 // reservedEnv are the environment variable names Lambda sets itself and
@@ -99,7 +101,10 @@ var reservedEnv = map[string]bool{
 
 // The keys of each mapping, in the order SCHEMA.md documents them.
 var (
-	topKeys      = []string{"project", "provider", "region", "bus", "store", "prices", "functions", "workflows"}
+	topKeys = []string{"project", "provider", "region", "bus", "gcp", "store", "prices", "functions", "workflows"}
+	gcpKeys = []string{"project", "guard"}
+	// GuardModes are the values of gcp.guard.
+	GuardModes   = []string{"off", GuardInFunction}
 	storeKeys    = []string{"type", "table", "keys", "ttlDays"}
 	keysKeys     = []string{"aggregate", "sort", "id", "type", "data", "version", "ttl"}
 	pricesKeys   = []string{"gbSecondX86", "gbSecondArm", "perMillionRequests"}

@@ -22,16 +22,21 @@ func (d *decoder) resolve(file fileSettings, o LoadOptions) map[string]string {
 	v.SetDefault("bus", DefaultBus)
 
 	cfg := map[string]any{}
-	store := map[string]any{}
+	store, gcp := map[string]any{}, map[string]any{}
 	for k, val := range file.values {
 		if sub, ok := strings.CutPrefix(k, "store."); ok {
 			store[sub] = val
+		} else if sub, ok := strings.CutPrefix(k, "gcp."); ok {
+			gcp[sub] = val
 		} else {
 			cfg[k] = val
 		}
 	}
 	if len(store) > 0 {
 		cfg["store"] = store
+	}
+	if len(gcp) > 0 {
+		cfg["gcp"] = gcp
 	}
 	_ = v.MergeConfigMap(cfg) // cannot fail for a map
 
@@ -46,7 +51,7 @@ func (d *decoder) resolve(file fileSettings, o LoadOptions) map[string]string {
 	}
 	for _, k := range overridable {
 		if val := o.Flags[k]; val != "" {
-			if d.checkOverride("--"+strings.ReplaceAll(k, ".", "-"), k, val) {
+			if d.checkOverride(flagName(k), k, val) {
 				v.Set(k, val)
 			}
 		}
@@ -65,6 +70,15 @@ func (d *decoder) resolve(file fileSettings, o LoadOptions) map[string]string {
 		out[k] = v.GetString(k)
 	}
 	return out
+}
+
+// flagName is the flag that sets a setting (LoadOptions.Flags' key):
+// gcp.project is --project, as gcloud names it.
+func flagName(key string) string {
+	if key == "gcp.project" {
+		return "--project"
+	}
+	return "--" + strings.ReplaceAll(key, ".", "-")
 }
 
 // checkOverride reports a wrong value given by a flag or variable.

@@ -14,6 +14,7 @@ type Globals struct {
 	File     string // -f/--file
 	Provider string // --provider ("" = from evcli.yaml, default local)
 	Region   string
+	Project  string // --project: the cloud's own project (a Google Cloud project id)
 	Profile  string
 	Output   string // text|json
 	Color    string // auto|always|never
@@ -53,8 +54,8 @@ func New() *Factory {
 	}
 }
 
-// Project loads the project file named by -f, applying --provider and
-// --region and EVCLI_* environment overrides. Invalid files return
+// Project loads the project file named by -f, applying --provider,
+// --region, --project and EVCLI_* environment overrides. Invalid files return
 // *project.Diagnostics (exit code 2).
 func (f *Factory) Project() (*project.Project, error) {
 	flags := map[string]string{}
@@ -63,6 +64,9 @@ func (f *Factory) Project() (*project.Project, error) {
 	}
 	if f.Globals.Region != "" {
 		flags["region"] = f.Globals.Region
+	}
+	if f.Globals.Project != "" {
+		flags["gcp.project"] = f.Globals.Project
 	}
 	return project.Load(f.ProjectFile(), project.LoadOptions{Flags: flags, Environ: f.Environ()})
 }

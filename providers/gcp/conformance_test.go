@@ -1,10 +1,16 @@
 package gcp
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -158,10 +164,26 @@ func fastSleep(ctx context.Context, d time.Duration) error {
 	return providers.Sleep(ctx, min(d, 2*time.Millisecond))
 }
 
+// Function is a Node.js function (the runtime the in-function guard is
+// generated for; the fake runs conformanceHandler in its place).
 func (h *harness) Function(name string, variant int) (providers.FunctionDeployment, error) {
-	path, sha, err := providertest.PythonArtifact(h.dir, variant)
-	return providers.FunctionDeployment{Runtime: providertest.PythonRuntime, Handler: providertest.PythonHandler,
-		ArtifactPath: path, CodeSha256: sha}, err
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "index.js", Method: zip.Deflate, Modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		return providers.FunctionDeployment{}, err
+	}
+	fmt.Fprintf(w, "// variant %d\nexports.handler = async (req, res) => res.status(200).send(req.rawBody);\n", variant)
+	if err := zw.Close(); err != nil {
+		return providers.FunctionDeployment{}, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	path := filepath.Join(h.dir, fmt.Sprintf("conformance-node-%d-%x.zip", variant, sum[:4]))
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return providers.FunctionDeployment{}, err
+	}
+	return providers.FunctionDeployment{Runtime: "nodejs22.x", Handler: "handler",
+		ArtifactPath: path, CodeSha256: base64.StdEncoding.EncodeToString(sum[:])}, nil
 }
 
 func (h *harness) Close() {
@@ -211,6 +233,9 @@ func (h *harness) Received(ctx context.Context, bus string, ids []string) (map[s
 			return nil, fmt.Errorf("subscription %s pushes without the CloudEvent headers or an identity token: %v", sub.Name, sub.GetPushConfig())
 		}
 		env := fn.GetServiceConfig().GetEnvironmentVariables()
+		if isWriter(env[EnvFunction]) {
+			continue // the store writer is a project resource, not one of the functions
+		}
 		var rules []providers.RuleSpec
 		if err := json.Unmarshal([]byte(env[EnvRules]), &rules); err != nil {
 			return nil, fmt.Errorf("function %s: %s: %v", fn.Name, EnvRules, err)

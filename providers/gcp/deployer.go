@@ -12,12 +12,13 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	admin "cloud.google.com/go/firestore/apiv1/admin"
 	functions "cloud.google.com/go/functions/apiv2"
 	"cloud.google.com/go/functions/apiv2/functionspb"
 	gax "github.com/googleapis/gax-go/v2"
@@ -44,11 +45,16 @@ const (
 	EnvCorrelation = "EVCLI_CORRELATION"
 )
 
-// EnvGuard opts a project into the in-function guard: a rule whose pattern
-// Pub/Sub cannot enforce whole is deployed only when it is "in-function",
-// which says the function's code matches the whole pattern (the rules are
-// in its EVCLI_RULES) and acknowledges what does not match. evcli does not
-// generate that entrypoint for gcp yet: the opt-in is the user's word.
+// EnvGuard opts a project into the in-function guard (as evcli.yaml's
+// gcp.guard, which cmd passes as OpenOptions.InFunctionGuard, and which
+// the project loader also reads from this variable): a rule whose pattern
+// Pub/Sub cannot enforce whole is deployed only with "in-function", which
+// says the function's code matches the whole pattern (the rules are in its
+// EVCLI_RULES) and acknowledges what does not match: for Node.js
+// functions evcli generates that entrypoint (guardzip.go, package guard);
+// for other runtimes the pattern is refused even with the opt-in. Without
+// it, CheckRules refuses the pattern before anything is planned, naming
+// each operator and its file:line:col.
 const EnvGuard = "EVCLI_GCP_GUARD"
 
 // deployer deploys a project's functions to Cloud Functions (2nd gen) and
@@ -63,6 +69,11 @@ type deployer struct {
 	http    *http.Client
 	guard   bool
 	warnf   func(string, ...any)
+	store   providers.StoreSpec
+	run     iamPolicies // Cloud Run's services (the invoker role); set by Open
+
+	adminMu sync.Mutex
+	admin   *admin.FirestoreAdminClient // made on first use (storewriter.go)
 }
 
 func newDeployer(ctx context.Context, c *config, bus *pubSub, o providers.OpenOptions) (*deployer, error) {
@@ -75,10 +86,18 @@ func newDeployer(ctx context.Context, c *config, bus *pubSub, o providers.OpenOp
 		sleep = providers.Sleep
 	}
 	return &deployer{fn: client, bus: bus, c: c, project: o.Project, sleep: sleep, http: http.DefaultClient,
-		guard: c.getenv(EnvGuard) == "in-function", warnf: o.Warnf}, nil
+		guard: o.InFunctionGuard || c.getenv(EnvGuard) == "in-function", warnf: o.Warnf, store: o.Store}, nil
 }
 
-func (d *deployer) close() error { return d.fn.Close() }
+func (d *deployer) close() error {
+	err := d.fn.Close()
+	d.adminMu.Lock()
+	defer d.adminMu.Unlock()
+	if d.admin != nil {
+		err = errors.Join(err, d.admin.Close())
+	}
+	return err
+}
 
 // As exposes the client: **functions.FunctionClient.
 func (d *deployer) As(target any) bool {
@@ -115,7 +134,7 @@ func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 		if err != nil {
 			return nil, classify("functions in "+d.parent(), err)
 		}
-		if fd, ok := d.toDeployment(f); ok {
+		if fd, ok := d.toDeployment(f); ok && !isWriter(fd.Name) {
 			out = append(out, fd)
 		}
 	}
@@ -126,6 +145,9 @@ func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 func (d *deployer) DeployedFunctions(ctx context.Context, names []string) ([]providers.FunctionDeployment, error) {
 	var out []providers.FunctionDeployment
 	for _, n := range names {
+		if isWriter(n) {
+			continue
+		}
 		f, err := d.fn.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: d.fullName(n)})
 		if providers.CodeOf(classify("", err)) == providers.NotFound {
 			continue
@@ -274,18 +296,8 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 		env[EnvCorrelation] = fd.Correlation
 	}
 	if len(fd.Rules) > 0 {
-		for _, r := range fd.Rules {
-			tr, err := Translate(r.Pattern)
-			if err != nil {
-				return nil, &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name + " rule " + r.ID, Err: err}
-			}
-			if tr.NeedsGuard() && !d.guard {
-				return nil, &providers.Error{Code: providers.Unsupported, Resource: fd.Name + " rule " + r.ID,
-					Err: fmt.Errorf("Pub/Sub filters cannot enforce %s (they read only the attributes source, detail-type and id, with =, prefix, anything-but and exists)",
-						strings.Join(tr.Guarded, "; ")),
-					Hint: "change the pattern to what Pub/Sub can filter, or, when the function's handler applies the whole pattern itself (its rules are in " + EnvRules +
-						" in its environment; evcli does not generate that guard for gcp yet), set " + EnvGuard + "=in-function"}
-			}
+		if err := d.CheckRules([]providers.FunctionDeployment{fd}); err != nil {
+			return nil, err
 		}
 		b, err := json.Marshal(fd.Rules)
 		if err != nil {
@@ -294,6 +306,14 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 		env[EnvRules] = string(b)
 	}
 	labels := map[string]string{LabelProject: LabelValue(d.project), LabelSource: sourceLabel(fd.CodeSha256)}
+	if d.guard && needsGuard(fd) {
+		genv, err := d.guardEnv(fd)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(env, genv)
+		labels[LabelGuard] = guardVersion()
+	}
 	sc := &functionspb.ServiceConfig{
 		AvailableMemory:      strconv.Itoa(fd.MemoryMB) + "Mi",
 		TimeoutSeconds:       int32(fd.TimeoutS),
@@ -314,6 +334,64 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 		BuildConfig:   &functionspb.BuildConfig{Runtime: rt, EntryPoint: fd.Handler},
 		ServiceConfig: sc,
 	}, nil
+}
+
+// CheckRules implements providers.RuleChecker: without the guard opt-in,
+// every part of a pattern Pub/Sub filters cannot enforce is refused
+// (Unsupported, exit 2) before anything is planned, each on its own line
+// with its place in evcli.yaml (file:line:col of the operator), the
+// member and the operator.
+func (d *deployer) CheckRules(fds []providers.FunctionDeployment) error {
+	var lines []string
+	for _, fd := range fds {
+		for i, r := range fd.Rules {
+			tr, err := Translate(r.Pattern)
+			if err != nil {
+				return &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name + " rule " + r.ID, Err: err}
+			}
+			if !tr.NeedsGuard() {
+				continue
+			}
+			if d.guard {
+				if !strings.HasPrefix(fd.Runtime, "nodejs") && fd.Runtime != "" {
+					where := fmt.Sprintf("function %s events[%d]", fd.Name, i)
+					if pos := r.Where.PosOf(); pos != "" {
+						where = pos + ": " + where
+					}
+					lines = append(lines, where+": the in-function guard is generated for Node.js functions only, not "+fd.Runtime+
+						" (it would deliver events the pattern does not match: "+strings.Join(tr.Guarded, "; ")+"); write the function in Node.js or change the pattern")
+				}
+				continue
+			}
+			for _, part := range tr.Parts {
+				keys := part.Path
+				if part.IsOperator {
+					keys = append(slices.Clone(keys), part.Operator)
+				}
+				where := fmt.Sprintf("function %s events[%d]", fd.Name, i)
+				if pos := r.Where.PosOf(keys...); pos != "" {
+					where = pos + ": " + where
+				}
+				what := "the pattern: " + part.Operator
+				if len(part.Path) > 0 {
+					what = strings.Join(part.Path, ".") + ": " + part.Operator
+					if part.IsOperator {
+						what = fmt.Sprintf("operator %q on %s", part.Operator, strings.Join(part.Path, "."))
+					} else if part.Operator == "exact" {
+						what = "exact values of " + strings.Join(part.Path, ".")
+					}
+				}
+				lines = append(lines, where+": "+what)
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return &providers.Error{Code: providers.Unsupported,
+		Err: fmt.Errorf("Pub/Sub subscription filters cannot enforce %d part(s) of the patterns (they read only the attributes source, detail-type and id, with exact values, prefix, anything-but and exists):\n  %s",
+			len(lines), strings.Join(lines, "\n  ")),
+		Hint: "change the pattern to what Pub/Sub can filter, or set gcp.guard: in-function in evcli.yaml (or EVCLI_GCP_GUARD=in-function): evcli then ships a generated entrypoint with its pattern engine in each Node.js function's zip, which runs the handler only for events the pattern matches"}
 }
 
 // updateMask names the fields of want that differ from cur.
@@ -364,6 +442,8 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 	}
 	var paths []string
 	if cur != nil {
+		// A new guard (another evcli) or the guard added or removed is new code.
+		codeChanged = codeChanged || cur.Labels[LabelGuard] != want.Labels[LabelGuard]
 		paths = updateMask(cur, want, codeChanged)
 	}
 	if cur == nil || slices.Contains(paths, "build_config.source") {
@@ -453,7 +533,7 @@ func stageText(md *functionspb.OperationMetadata) string {
 // client would double the binary for one request). STORAGE_EMULATOR_HOST,
 // when set, receives the PUT instead of the URL's host.
 func (d *deployer) upload(ctx context.Context, fd providers.FunctionDeployment) (*functionspb.StorageSource, error) {
-	zip, err := os.ReadFile(fd.ArtifactPath)
+	zip, err := d.readArtifact(fd)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the package: %w", fd.Name, err)
 	}
@@ -541,6 +621,7 @@ func collision(resource, owner string) error {
 }
 
 var (
+	_ providers.RuleChecker = (*deployer)(nil)
 	_ providers.Deployer    = (*deployer)(nil)
 	_ providers.NamedReader = (*deployer)(nil)
 	_ providers.Namer       = (*deployer)(nil)

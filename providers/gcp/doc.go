@@ -29,10 +29,17 @@
 // function's environment (EVCLI_PROJECT, EVCLI_FUNCTION, EVCLI_RULES), left
 // out of the environment Deployed reports. Each rule is a Pub/Sub push
 // subscription (no wrapper, so the attributes arrive as CloudEvent headers;
-// an OIDC token for the function's service account) whose filter is what
+// an OIDC token for the function's service account, which deploy grants
+// roles/run.invoker on the function's Cloud Run service: invoker.go) whose filter is what
 // Translate (rules.go) can say of the pattern; what it cannot is refused
-// unless EVCLI_GCP_GUARD=in-function. PlanShared/ApplyShared create the
-// topic. Invoke POSTs a binary-mode CloudEvent with an identity token.
+// before anything is planned (CheckRules: each operator with its
+// file:line:col) unless the project opts into the in-function guard
+// (evcli.yaml gcp.guard: in-function, or EVCLI_GCP_GUARD): then a Node.js
+// function is uploaded with evcli's generated entrypoint and package
+// filter built for WebAssembly (package guard, guardzip.go), which run
+// the handler only for events a rule matches; other runtimes are refused
+// even so. PlanShared/ApplyShared create the topic, the store's writer
+// and TTL policy. Invoke POSTs a binary-mode CloudEvent with an identity token.
 //
 // Rollback (rollback.go): a 2nd-gen function is a Cloud Run service with a
 // revision per changing deploy; Rollback pins its traffic to one with
@@ -47,9 +54,15 @@
 // utilization (the minute's peak bucket bound times the memory size: an
 // upper bound).
 //
-// Event store (firestore.go): one document per event id in the
-// collection store.table; reads query the time window and select the rest
-// while streaming.
+// Event store (firestore.go, storewriter.go): one document per event id in
+// the collection store.table; reads query the time window and select the
+// rest while streaming. Deploy installs the writer that fills it: a
+// dependency-free Node function (storewriter/index.js, embedded) with a push
+// subscription taking every event on the project's topic, creating each
+// event's document once (409 on a redelivery), and, with store.ttlDays,
+// Firestore's TTL policy on the TTL field (Firestore Admin UpdateField;
+// CLOUDSDK_API_ENDPOINT_OVERRIDES_FIRESTORE moves the admin API, which
+// FIRESTORE_EMULATOR_HOST does not: the emulator has none).
 //
 // Physical names (names.go): functions are <project>-<fn> (Cloud Functions
 // ids: lower case, 63 characters, a hash suffix when cut or changed);

@@ -56,8 +56,11 @@ type config struct {
 	creds                *auth.Credentials // nil when every API used is an emulator or fake
 	functions, pubsub    endpoint
 	firestore, logging   endpoint
-	run, monitoring      endpoint
-	getenv               func(string) string
+	// firestoreAdmin is the Firestore Admin API (the TTL policy): the
+	// emulator has none, so FIRESTORE_EMULATOR_HOST does not move it.
+	firestoreAdmin  endpoint
+	run, monitoring endpoint
+	getenv          func(string) string
 }
 
 // clientOptions are the options of a generated client reaching ep.
@@ -99,6 +102,9 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 			Err:  errors.New("--artifact-bucket is not used on gcp: Cloud Functions takes the source through its own upload URL (GenerateUploadUrl)"),
 			Hint: "leave out --artifact-bucket"}
 	}
+	if o.Offline {
+		return openOffline(o)
+	}
 	c, err := configure(ctx, o)
 	if err != nil {
 		return nil, err
@@ -112,8 +118,6 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityState: "the gcp driver keeps no state on this machine (replay checkpoints are project-local state)",
 		// Not built yet: said as such, never as a limit of Google Cloud.
 		providers.AbilityProbe:    "this evcli build's gcp driver does not probe memory sizes yet",
-		providers.AbilityMemory:   "this evcli build's gcp driver does not set memory outside deploy yet; change memory in evcli.yaml and deploy",
-		providers.AbilityExport:   "this evcli build does not write Terraform for Google Cloud yet; deploy with evcli deploy",
 		providers.AbilityWorkflow: "this evcli build does not deploy workflows to Google Cloud Workflows yet; run them on the local provider",
 		providers.AbilityStore:    "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
@@ -131,6 +135,8 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	p.OnClose(func(context.Context) error { return d.close() })
 	p.Deployer, p.Shared = d, d
 	p.Invoker, p.Router = d, d
+	p.Memory = d
+	p.Exporter = newExporter(c, o)
 	logs, err := newLogSource(ctx, c, d, o)
 	if err != nil {
 		p.Close(ctx)
@@ -151,6 +157,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		return nil, err
 	}
 	p.OnClose(func(context.Context) error { return rc.close() })
+	d.run = rc.services
 	p.Rollbacker = &rollbacker{d: d, run: rc}
 	if o.Store.Type == "firestore" {
 		st, err := newFirestoreStore(ctx, c, o)
@@ -209,8 +216,12 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 	if c.firestore, err = emulator(envFirestore, "FIRESTORE"); err != nil {
 		return nil, err
 	}
+	if c.firestoreAdmin, err = override("FIRESTORE"); err != nil {
+		return nil, err
+	}
 
-	needsCreds := !c.functions.plain || !c.pubsub.plain || !c.logging.plain || !c.run.plain || !c.monitoring.plain || (o.Store.Type == "firestore" && !c.firestore.plain)
+	needsCreds := !c.functions.plain || !c.pubsub.plain || !c.logging.plain || !c.run.plain || !c.monitoring.plain || (o.Store.Type == "firestore" && !c.firestore.plain) ||
+		(o.Store.Type == "firestore" && o.Store.TTLDays > 0 && !c.firestoreAdmin.plain)
 	if needsCreds {
 		dopts := &credentials.DetectOptions{Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}}
 		if f := getenv(envCredentials); f != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,30 @@ type Translation struct {
 	// Guarded names the parts of the pattern only the in-function guard
 	// enforces, as "field: operator" ("detail.amount: numeric").
 	Guarded []string
+	// Parts are the same parts, structured: the member's keys and the
+	// operator (or why the filter cannot say it).
+	Parts []GuardedPart
+}
+
+// GuardedPart is one part of a pattern Pub/Sub filters cannot enforce.
+type GuardedPart struct {
+	// Path is the member's keys from the top (["detail", "amount"]).
+	Path []string
+	// Operator is the operator ("numeric", "suffix", "exact", ...), or,
+	// when the operator itself could be said, why it cannot here.
+	Operator string
+	// IsOperator says Operator names an operator key of the pattern
+	// (so its place is Path + Operator).
+	IsOperator bool
+}
+
+func (g GuardedPart) String() string { return strings.Join(g.Path, ".") + ": " + g.Operator }
+
+func (t *Translation) guard(parts ...GuardedPart) {
+	for _, p := range parts {
+		t.Parts = append(t.Parts, p)
+		t.Guarded = append(t.Guarded, p.String())
+	}
 }
 
 // NeedsGuard reports whether the cloud alone would deliver events the
@@ -61,12 +86,12 @@ func Translate(pattern []byte) (Translation, error) {
 	for _, k := range keys {
 		attr, ok := attrOf[k]
 		if !ok {
-			t.Guarded = append(t.Guarded, guardedParts(k, pat[k])...)
+			t.guard(guardedParts([]string{k}, pat[k])...)
 			continue
 		}
-		term, why := fieldFilter(attr, pat[k])
+		term, why, isOp := fieldFilter(attr, pat[k])
 		if why != "" {
-			t.Guarded = append(t.Guarded, k+": "+why)
+			t.guard(GuardedPart{Path: []string{k}, Operator: why, IsOperator: isOp})
 			continue
 		}
 		terms = append(terms, term)
@@ -74,14 +99,37 @@ func Translate(pattern []byte) (Translation, error) {
 	t.Filter = strings.Join(terms, " AND ")
 	if len(t.Filter) > maxFilterBytes {
 		t.Guarded = append(t.Guarded, fmt.Sprintf("the whole pattern: its filter would be %d bytes, over Pub/Sub's %d", len(t.Filter), maxFilterBytes))
+		t.Parts = append(t.Parts, GuardedPart{Operator: fmt.Sprintf("its filter would be %d bytes, over Pub/Sub's %d", len(t.Filter), maxFilterBytes)})
 		t.Filter = ""
 	}
 	return t, nil
 }
 
+// Describe says, in lines for people, what Google Cloud enforces of
+// pattern: the Pub/Sub subscription filter, and the parts only the
+// in-function guard enforces (evcli filter test --target gcp).
+func Describe(pattern []byte) ([]string, error) {
+	tr, err := Translate(pattern)
+	if err != nil {
+		return nil, err
+	}
+	f := tr.Filter
+	if f == "" {
+		f = "(none: every message of the topic)"
+	}
+	out := []string{"Pub/Sub subscription filter: " + f}
+	if !tr.NeedsGuard() {
+		return append(out, "the filter enforces the whole pattern"), nil
+	}
+	for _, g := range tr.Guarded {
+		out = append(out, "only the in-function guard enforces "+g)
+	}
+	return append(out, "deploy refuses this pattern unless gcp.guard: in-function (Node.js functions); with it, what matches is what package filter matches"), nil
+}
+
 // guardedParts names the operators of a pattern member the filter cannot
 // read (the detail and the envelope members without an attribute).
-func guardedParts(path string, v any) []string {
+func guardedParts(path []string, v any) []GuardedPart {
 	switch v := v.(type) {
 	case map[string]any:
 		keys := make([]string, 0, len(v))
@@ -89,9 +137,9 @@ func guardedParts(path string, v any) []string {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		var out []string
+		var out []GuardedPart
 		for _, k := range keys {
-			out = append(out, guardedParts(path+"."+k, v[k])...)
+			out = append(out, guardedParts(append(slices.Clone(path), k), v[k])...)
 		}
 		return out
 	case []any:
@@ -110,17 +158,21 @@ func guardedParts(path string, v any) []string {
 			names = append(names, op)
 		}
 		sort.Strings(names)
-		return []string{path + ": " + strings.Join(names, ", ")}
+		out := make([]GuardedPart, 0, len(names))
+		for _, op := range names {
+			out = append(out, GuardedPart{Path: path, Operator: op, IsOperator: op != "exact"})
+		}
+		return out
 	}
-	return []string{path + ": not a list"}
+	return []GuardedPart{{Path: path, Operator: "not a list"}}
 }
 
 // fieldFilter is the filter of one envelope member's matchers (any of
 // them), or why the filter cannot say it.
-func fieldFilter(attr string, v any) (string, string) {
+func fieldFilter(attr string, v any) (string, string, bool) {
 	list, ok := v.([]any)
 	if !ok || len(list) == 0 {
-		return "", "not a non-empty list"
+		return "", "not a non-empty list", false
 	}
 	key := "attributes." + attr
 	var alts []string
@@ -130,23 +182,23 @@ func fieldFilter(attr string, v any) (string, string) {
 			alts = append(alts, key+" = "+quote(m))
 		case map[string]any:
 			if len(m) != 1 {
-				return "", "a matcher with several operators"
+				return "", "a matcher with several operators", false
 			}
 			for op, arg := range m {
 				term, why := operatorFilter(attr, op, arg)
 				if why != "" {
-					return "", why
+					return "", why, why == op
 				}
 				alts = append(alts, term)
 			}
 		default:
-			return "", "a non-string value (the attribute is a string)"
+			return "", "a non-string value (the attribute is a string)", false
 		}
 	}
 	if len(alts) == 1 {
-		return alts[0], ""
+		return alts[0], "", false
 	}
-	return "(" + strings.Join(alts, " OR ") + ")", ""
+	return "(" + strings.Join(alts, " OR ") + ")", "", false
 }
 
 func operatorFilter(attr, op string, arg any) (string, string) {

@@ -6,7 +6,8 @@
 // ListLogEntries and TailLogEntries (google.logging.v2.LoggingServiceV2:
 // each invocation writes the handler's lines and Cloud Run's request log
 // with its latency), and Cloud Monitoring's ListTimeSeries of the containers'
-// memory utilization, served over real gRPC on
+// memory utilization, and the Firestore Admin API's field configuration
+// (TTL policies; the Firestore emulator has no admin API), served over real gRPC on
 // 127.0.0.1 with the official generated server interfaces, plus the HTTP
 // upload URL GenerateUploadUrl hands out and the functions' own URLs.
 //
@@ -17,7 +18,8 @@
 // uploaded refused with InvalidArgument), and injects the real errors on
 // request (Fail: PermissionDenied, ResourceExhausted, Unavailable, ...).
 // Invoking a function's URL runs the Invoke hook with the function and
-// the request, standing in for the deployed code.
+// the request, standing in for the deployed code; Push delivers what a
+// pstest subscription holds to its push endpoint, as Pub/Sub's push does.
 //
 // It is never linked into the evcli binary (cmd/architecture_test.go).
 package gcptest

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"google.golang.org/grpc/codes"
@@ -29,6 +30,7 @@ type run struct {
 }
 
 type service struct {
+	policy    *iampb.Policy     // its IAM policy; Etag changes with every write
 	revisions []*runpb.Revision // in creation order
 	sources   map[string][]byte // by revision full name
 	pinned    string            // the revision with all traffic, "" = the latest
@@ -152,4 +154,85 @@ func (r *run) UpdateService(_ context.Context, req *runpb.UpdateServiceRequest) 
 	op.Metadata = res
 	r.s.ops[op.Name] = &operation{op: op, finish: func() (proto.Message, error) { return nil, nil }}
 	return proto.Clone(op).(*longrunningpb.Operation), nil
+}
+
+// GetIamPolicy answers the service's policy (empty, version 1, with an
+// etag, before the first write).
+func (r *run) GetIamPolicy(_ context.Context, req *iampb.GetIamPolicyRequest) (*iampb.Policy, error) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	r.s.reads++
+	if err := r.s.injected("GetIamPolicy"); err != nil {
+		return nil, err
+	}
+	sv, ok := r.services[req.Resource]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "Resource '%s' was not found", req.Resource)
+	}
+	return proto.Clone(sv.iamPolicy()).(*iampb.Policy), nil
+}
+
+func (sv *service) iamPolicy() *iampb.Policy {
+	if sv.policy == nil {
+		sv.policy = &iampb.Policy{Version: 1, Etag: []byte("BwYAAAAAAAE=")}
+	}
+	return sv.policy
+}
+
+// SetIamPolicy replaces the service's policy. A policy whose etag is not
+// the current one is refused with Aborted, as Google refuses a
+// read-modify-write that raced another (an empty etag overwrites).
+func (r *run) SetIamPolicy(_ context.Context, req *iampb.SetIamPolicyRequest) (*iampb.Policy, error) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	if err := r.s.injected("SetIamPolicy"); err != nil {
+		return nil, err
+	}
+	sv, ok := r.services[req.Resource]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "Resource '%s' was not found", req.Resource)
+	}
+	cur := sv.iamPolicy()
+	if len(req.GetPolicy().GetEtag()) > 0 && string(req.Policy.Etag) != string(cur.Etag) {
+		return nil, status.Error(codes.Aborted, "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.")
+	}
+	for _, b := range req.GetPolicy().GetBindings() {
+		if !strings.HasPrefix(b.Role, "roles/") {
+			return nil, status.Errorf(codes.InvalidArgument, "Role %s is not supported for this resource.", b.Role)
+		}
+		for _, m := range b.Members {
+			if !strings.Contains(m, ":") && m != "allUsers" && m != "allAuthenticatedUsers" {
+				return nil, status.Errorf(codes.InvalidArgument, "Invalid member %q: the form is serviceAccount:EMAIL, user:EMAIL, ...", m)
+			}
+		}
+	}
+	p := proto.Clone(req.Policy).(*iampb.Policy)
+	r.s.nextID++
+	p.Etag = []byte(fmt.Sprintf("BwYAAAAA%04d=", r.s.nextID))
+	if p.Version == 0 {
+		p.Version = 1
+	}
+	sv.policy = p
+	r.s.record(Call{Method: "SetIamPolicy", Resource: req.Resource})
+	return proto.Clone(p).(*iampb.Policy), nil
+}
+
+// mayInvoke reports whether member holds roles/run.invoker (or owner
+// roles that include it) on the service (s.mu held).
+func (r *run) mayInvoke(svcName, member string) bool {
+	sv := r.services[svcName]
+	if sv == nil || sv.policy == nil {
+		return false
+	}
+	for _, b := range sv.policy.Bindings {
+		if b.Role != "roles/run.invoker" && b.Role != "roles/run.admin" && b.Role != "roles/owner" {
+			continue
+		}
+		for _, m := range b.Members {
+			if m == member || m == "allUsers" || m == "allAuthenticatedUsers" {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/firestore/apiv1/admin/adminpb"
 	"cloud.google.com/go/functions/apiv2/functionspb"
 	"cloud.google.com/go/logging/apiv2/loggingpb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -74,6 +75,7 @@ type Server struct {
 	logs      *logs
 	run       *run
 	mon       *monitoring
+	fsAdmin   *firestoreAdmin
 }
 
 type operation struct {
@@ -116,6 +118,8 @@ func New(opts ...Option) (*Server, error) {
 	s.logs = newLogs(s)
 	s.run = &run{s: s}
 	s.mon = &monitoring{s: s}
+	s.fsAdmin = &firestoreAdmin{s: s, fields: map[string]*adminpb.Field{}}
+	adminpb.RegisterFirestoreAdminServer(s.grpc, s.fsAdmin)
 	monitoringpb.RegisterMetricServiceServer(s.grpc, s.mon)
 	functionspb.RegisterFunctionServiceServer(s.grpc, s)
 	runpb.RegisterServicesServer(s.grpc, s.run)
@@ -287,6 +291,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
 			http.Error(w, "Your client does not have permission to the requested URL", http.StatusForbidden)
 			return
+		}
+		// A push's OIDC token (gcptest.Push) names its service account,
+		// which needs roles/run.invoker on the function's service. Other
+		// tokens (a person's identity token) are let through.
+		if sa, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "+PushTokenPrefix); ok {
+			s.mu.Lock()
+			may := s.run.mayInvoke(fn.GetServiceConfig().GetService(), "serviceAccount:"+sa)
+			s.mu.Unlock()
+			if !may {
+				http.Error(w, "Your client does not have permission to the requested URL", http.StatusForbidden)
+				return
+			}
 		}
 		body, _ := io.ReadAll(r.Body)
 		start := time.Now()
