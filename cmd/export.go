@@ -50,10 +50,12 @@ difference by its path and exits 2 when there is one, so CI notices when evcli.y
 the template drift apart. The format is taken from --format, else from FILE.
 
 The template is written for the project's provider (--provider or evcli.yaml): aws writes
-all three formats; gcp and azure (Terraform) need their drivers.`,
+all three formats; gcp writes Terraform for the google provider (it needs the Google Cloud
+project and region, no credentials); azure is not in this build yet.`,
 		Example: `  evcli export --provider aws --format cloudformation --dir infra/cfn
   evcli export --provider aws --format terraform --dir infra/tf
-  evcli export --provider aws --check infra/cfn/template.yaml`,
+  evcli export --provider aws --check infra/cfn/template.yaml
+  evcli export --provider gcp --project my-project --region europe-west1 --format terraform --dir infra/gcp`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.Format == "" && o.Check == "" {

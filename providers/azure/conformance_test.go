@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"github.com/evcli/evcli/filter"
+	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/azure/aztest"
 	"github.com/evcli/evcli/providers/providertest"
@@ -21,26 +24,65 @@ const (
 	testLocation      = "westeurope"
 )
 
-// TestConformance runs the provider conformance suite against the azure
-// driver on aztest (ARM, SCM, function hosts and Event Grid's data plane
-// in one in-process fake), a fresh fake per check. The event store, tail
-// and metrics are not in this driver yet: the suite skips them on their
-// Missing reasons.
+// TestConformance runs the whole provider conformance suite against the
+// azure driver: aztest (ARM, SCM, function hosts and Event Grid's data
+// plane in one in-process fake), aztest's Log Analytics and Azure Monitor
+// metrics fakes, fed by every invocation the way Application Insights and
+// the platform record it, fresh per check; and one cosmosdb-server (the
+// event store, store.type cosmos, a container per check's project).
 func TestConformance(t *testing.T) {
+	ep, hc := testenv.CosmosDB(t)
 	providertest.Run(t, func(ctx context.Context, t *testing.T) (providertest.Harness, error) {
-		return newHarness(t.TempDir()), nil
+		h := newHarness(t.TempDir())
+		h.cosmosEndpoint, h.cosmosClient = ep, hc
+		return h, nil
 	})
 }
 
 type harness struct {
-	fake *aztest.Server
-	dir  string
+	fake    *aztest.Server
+	logs    *aztest.LogsServer
+	metrics *aztest.MetricsServer
+	dir     string
+	// cosmosEndpoint, when set, is the event store's emulator, reached
+	// through cosmosClient.
+	cosmosEndpoint string
+	cosmosClient   *http.Client
 	// envOver overrides (or, with "", removes) variables of env().
 	envOver map[string]string
 }
 
 func newHarness(dir string, opts ...aztest.Option) *harness {
-	return &harness{fake: aztest.New(append([]aztest.Option{aztest.WithInvoke(conformanceHandler)}, opts...)...), dir: dir}
+	h := &harness{logs: aztest.NewLogs(), metrics: aztest.NewMetrics(nil), dir: dir}
+	h.fake = aztest.New(append([]aztest.Option{aztest.WithInvoke(h.run)}, opts...)...)
+	return h
+}
+
+// run runs conformanceHandler as the Functions host does, and records the
+// invocation as Azure does: its log lines as App Insights traces and the
+// invocation as a request (InvocationId in customDimensions), and the
+// app's execution count, units and working set as platform metrics.
+func (h *harness) run(app aztest.App, body []byte) aztest.Result {
+	res := conformanceHandler(app, body)
+	now := time.Now().UTC()
+	dims := map[string]string{"InvocationId": app.InvocationID}
+	const durationMs = 12.5
+	outcome := "Succeeded"
+	if res.Status/100 != 2 {
+		outcome = "Failed"
+	}
+	lines := append(res.Logs, fmt.Sprintf("Executed 'Functions.evcli-invoke' (%s, Id=%s, Duration=%gms)", outcome, app.InvocationID, durationMs))
+	for i, l := range lines {
+		h.logs.Add(aztest.Trace{Time: now, ItemID: fmt.Sprintf("%s-%02d", app.InvocationID, i), Message: l,
+			Operation: "evcli-invoke", Role: app.Name, Instance: "instance-1", Severity: 1, Dimensions: dims})
+	}
+	h.logs.AddRequests(aztest.Request{Time: now, ID: "req-" + app.InvocationID, Operation: "evcli-invoke", Role: app.Name,
+		DurationMs: durationMs, Success: res.Status/100 == 2, Dimensions: dims})
+	site := "/subscriptions/" + testSubscription + "/resourceGroups/" + testResourceGroup + "/providers/Microsoft.Web/sites/" + app.Name
+	h.metrics.Add(site, "OnDemandFunctionExecutionCount", aztest.MetricPoint{Time: now, Total: 1})
+	h.metrics.Add(site, "OnDemandFunctionExecutionUnits", aztest.MetricPoint{Time: now, Total: 512 * durationMs})
+	h.metrics.Add(site, "MemoryWorkingSet", aztest.MetricPoint{Time: now, Maximum: 60 << 20})
+	return res
 }
 
 func (h *harness) env() map[string]string {
@@ -51,9 +93,14 @@ func (h *harness) env() map[string]string {
 		EnvFunctionsEndpoint: u + "/functions",
 		EnvEventGridEndpoint: u + "/eventgrid",
 		EnvStorageEndpoint:   u + "/blob",
+		EnvLogsEndpoint:      h.logs.URL(),
+		EnvMetricsEndpoint:   h.metrics.URL(),
 		envSubscription:      testSubscription,
 		envResourceGroup:     testResourceGroup,
 		envLocation:          testLocation,
+	}
+	if h.cosmosEndpoint != "" {
+		env[EnvCosmosEndpoint], env[envCosmosKey] = h.cosmosEndpoint, cosmosEmulatorKey
 	}
 	for k, v := range h.envOver {
 		if v == "" {
@@ -74,7 +121,10 @@ func (h *harness) options(o providers.OpenOptions) providers.OpenOptions {
 }
 
 func (h *harness) Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, error) {
-	p, err := Open(ctx, h.options(o))
+	if h.cosmosEndpoint != "" && o.Store.Type == "" {
+		o.Store = providers.StoreSpec{Type: cosmosStoreType, Table: "conformance/" + o.Project}
+	}
+	p, err := open(ctx, h.options(o), h.transports())
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +152,36 @@ func (h *harness) Function(name string, variant int) (providers.FunctionDeployme
 		ArtifactPath: path, CodeSha256: sha}, err
 }
 
-func (h *harness) Close() { h.fake.Close() }
+// transports trust the fakes' and the emulator's certificates.
+func (h *harness) transports() map[string]policy.Transporter {
+	t := map[string]policy.Transporter{"logs": h.logs.Client(), "metrics": h.metrics.Client()}
+	if h.cosmosClient != nil {
+		t["cosmos"] = missingDocFix{h.cosmosClient}
+	}
+	return t
+}
+
+// WriteEvents appends evs to p's store as the writer evcli deploys does
+// for each event Event Grid delivers (the fake does not run the writer's
+// Node code; TestStoreWriterFillsTheStore does, under node).
+func (h *harness) WriteEvents(ctx context.Context, p *providers.Provider, evs []providers.StoredEvent) error {
+	s, ok := p.Store.(*cosmosStore)
+	if !ok {
+		return fmt.Errorf("the provider's store is %T, not the Cosmos DB store", p.Store)
+	}
+	for _, ev := range evs {
+		if err := s.Append(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *harness) Close() {
+	h.fake.Close()
+	h.logs.Close()
+	h.metrics.Close()
+}
 
 // MutatingCalls are the fake's writes: ARM PUT, PATCH, DELETE and POSTs
 // other than lists and key reads, and OneDeploy publishes (not publishing
@@ -129,6 +208,9 @@ func (h *harness) Received(ctx context.Context, bus string, ids []string) (map[s
 			continue
 		}
 		a, ok := apps[d.App]
+		if ok && isStoreWriter(a.Settings[SettingFunction]) {
+			continue // the event store's writer, not one of the project's functions
+		}
 		if !ok {
 			return nil, fmt.Errorf("subscription %s delivers to app %s, which does not exist", d.Subscription, d.App)
 		}
@@ -187,4 +269,5 @@ func conformanceHandler(_ aztest.App, body []byte) aztest.Result {
 var (
 	_ providertest.MutationRecorder = (*harness)(nil)
 	_ providertest.DeliveryObserver = (*harness)(nil)
+	_ providertest.StoreWriter      = (*harness)(nil)
 )

@@ -77,7 +77,7 @@ func FlexMemory(mb int) (int, error) {
 			return s, nil
 		}
 	}
-	return 0, fmt.Errorf("memory %d MB is over the largest Flex Consumption instance (4096 MB); the sizes are 512, 2048 and 4096", mb)
+	return 0, fmt.Errorf("memory %d MB is over the largest Flex Consumption instance (%d MB); the sizes are %v", mb, FlexMemorySizes[len(FlexMemorySizes)-1], FlexMemorySizes)
 }
 
 // runtimeOf maps an evcli runtime to Flex Consumption's runtime name and
@@ -111,6 +111,14 @@ type deployer struct {
 	raw    *arm.Client
 	bus    string
 	warnf  func(string, ...any)
+
+	// store is the project's Cosmos DB event store and writer its
+	// writer's desired state (nil: the project has no cosmos store);
+	// PlanShared and ApplyShared include both.
+	store  *cosmosStore
+	writer *storeWriterSpec
+	// logs is the tail source: invoke reads the invocation's lines.
+	logs *insightsLogs
 
 	mu        sync.Mutex
 	storageCS string            // the storage account's connection string, once read
@@ -168,7 +176,9 @@ func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 			return nil, classify("function apps in resource group "+d.rg(), err)
 		}
 		for _, s := range page.Value {
-			if s != nil && tag(s.Tags, TagProject) == d.c.project && tag(s.Tags, TagFunction) != "" {
+			// The store writer is a shared resource (PlanShared), not one
+			// of the project's functions.
+			if s != nil && tag(s.Tags, TagProject) == d.c.project && tag(s.Tags, TagFunction) != "" && !isStoreWriter(tag(s.Tags, TagFunction)) {
 				apps = append(apps, s)
 			}
 		}
@@ -272,8 +282,9 @@ func (d *deployer) toDeployment(s *armappservice.Site, st map[string]string) pro
 		fd.Name = st[SettingFunction]
 	}
 	env := map[string]string{}
+	writer := isStoreWriter(fd.Name)
 	for k, v := range st {
-		if !reservedSetting(k) {
+		if !reservedSetting(k) || writer && isWriterSetting(k) {
 			env[k] = v
 		}
 	}
@@ -340,6 +351,16 @@ func parseTimeout(v string) (int, error) {
 // subscriptions for rules it no longer has deleted. Rules Event Grid cannot
 // enforce are refused before any call unless the guard is opted into.
 func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeployment, codeChanged bool, step func(string)) error {
+	if isStoreWriter(fd.Name) {
+		return &providers.Error{Code: providers.InvalidArgument, Resource: "function " + fd.Name,
+			Err: fmt.Errorf("%s is the name of evcli's event-store writer", fd.Name), Hint: "rename the function"}
+	}
+	return d.apply(ctx, fd, codeChanged, step)
+}
+
+// apply is ApplyFunction for the project's functions and the store
+// writer (whose settings are evcli's own).
+func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, codeChanged bool, step func(string)) error {
 	if step == nil {
 		step = func(string) {}
 	}
@@ -364,7 +385,7 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 		return &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: err, Hint: "set memory to 4096 or less"}
 	}
 	for k := range fd.Env {
-		if reservedSetting(k) {
+		if reservedSetting(k) && !(isStoreWriter(fd.Name) && isWriterSetting(k)) {
 			return &providers.Error{Code: providers.InvalidArgument, Resource: res,
 				Err: fmt.Errorf("environment variable %s is an app setting name Azure Functions or evcli reserves", k), Hint: "rename it"}
 		}

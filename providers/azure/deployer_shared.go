@@ -154,6 +154,22 @@ func (d *deployer) PlanShared(ctx context.Context, prune bool) ([]providers.Reso
 		}
 		out = append(out, providers.ResourceChange{Kind: "bus", Name: topic, Action: "unchanged"})
 	}
+	if d.store != nil {
+		c, err := d.store.plan(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+		have, err := d.DeployedFunctions(ctx, []string{storeWriterFunction})
+		if err != nil {
+			return nil, err
+		}
+		var h *providers.FunctionDeployment
+		if len(have) > 0 {
+			h = &have[0]
+		}
+		out = append(out, planStoreWriter(d.c.names.App(storeWriterFunction), h, *d.writer))
+	}
 	return out, nil
 }
 
@@ -163,6 +179,21 @@ func (d *deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 		step = func(string, string) {}
 	}
 	for _, c := range changes {
+		switch {
+		case c.Kind == "table" && d.store != nil && c.Action != "unchanged":
+			step(c.Name, c.Action)
+			if err := d.store.ensure(ctx, c); err != nil {
+				return err
+			}
+			continue
+		case c.Kind == "writer" && d.writer != nil && c.Action != "unchanged":
+			step(c.Name, c.Action)
+			code := c.Action == "create" || slices.Contains(c.Fields, "code changed")
+			if err := d.apply(ctx, d.writer.Function, code, func(s string) { step(c.Name, s) }); err != nil {
+				return err
+			}
+			continue
+		}
 		if c.Action != "create" {
 			continue
 		}

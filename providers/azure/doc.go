@@ -62,10 +62,29 @@
 // Retry-After; OneDeploy's 409 (a deployment in progress) and 429 are
 // retried by the driver.
 //
-// Not in this package yet: the Cosmos DB event store, tail through Log
-// Analytics and tune through Azure Monitor metrics (Missing says "not
-// built yet"); rollback (Flex Consumption has no slots); export.
+// Data (open_data.go): Open opens, without a call, the Cosmos DB event
+// store (store.type cosmos at EVCLI_AZURE_COSMOS_ENDPOINT; store.go), whose
+// container and writer (writer.go: a Node app with an Event Grid
+// subscription to the bus) the deployer plans and applies with the shared
+// resources; tail (logs.go) from the project's Application Insights
+// component (<project>-insights), selecting by function app
+// (cloud_RoleName), the host's "Executed ..." trace given as the portable
+// REPORT line; tune's records (metrics.go) from App Insights' requests and
+// Azure Monitor's app metrics. A setting that leaves one unusable (no
+// Cosmos endpoint, no location for metrics) is Missing with the fix.
+// Invoke's LogTail is the invocation's lines App Insights already holds.
+// tune memory --apply (memory.go) moves the app to the Flex size that
+// holds the new memory. Deploy asks CheckRules (providers.RuleChecker)
+// before it plans: an unenforceable pattern is refused at its place.
+//
+// Not in this package yet: the App Insights component and the apps'
+// APPLICATIONINSIGHTS_CONNECTION_STRING are not created by deploy (tail
+// reads a component that must exist); the writer's Cosmos DB role
+// assignment for the app's identity; rollback (Flex Consumption has no
+// slots); export; probes.
 //
 // aztest is the fake every test runs against: ARM, SCM, the function hosts
-// and Event Grid's data plane on one 127.0.0.1 server.
+// and Event Grid's data plane on one 127.0.0.1 server, and Log Analytics'
+// query API and Azure Monitor's metrics on two more; the store runs
+// against @vercel/cosmosdb-server (internal/testenv).
 package azure

@@ -25,7 +25,7 @@ func codeOfStatus(status int) providers.Code {
 		return providers.Throttled
 	case status == http.StatusConflict, status == http.StatusPreconditionFailed:
 		return providers.Conflict
-	case status >= 500:
+	case status >= 500, status == http.StatusRequestTimeout:
 		return providers.Unavailable
 	case status >= 400:
 		return providers.InvalidArgument
@@ -58,10 +58,61 @@ func codeOf(err error) providers.Code {
 // isNotFound reports whether err is an Azure 404.
 func isNotFound(err error) bool { return err != nil && codeOf(err) == providers.NotFound }
 
-// classify wraps err as a *providers.Error with its portable code, the
-// resource, and a hint for the codes users can act on. Errors already
-// classified, and context errors, are returned as they are.
-func classify(resource string, err error) error {
+// service is the API family an error came from: the codes are the same
+// for all of them, the next steps (hints) are each one's own.
+type service int
+
+const (
+	svcARM     service = iota // ARM, SCM, Event Grid's data plane, a function host
+	svcCosmos                 // the event store's Cosmos DB account
+	svcMonitor                // Log Analytics queries and Azure Monitor metrics
+)
+
+// hints are the next steps per service and code; a code a service does
+// not list takes ARM's.
+var hints = map[service]map[providers.Code]string{
+	svcARM: {
+		providers.Unauthenticated:  credentialsHint,
+		providers.PermissionDenied: "grant the identity the roles the call needs on the resource group (Contributor, or Website Contributor, EventGrid Contributor and EventGrid Data Sender)",
+		providers.Unconfigured:     "check " + envSubscription + " and " + envResourceGroup + " (az group list shows the resource groups of a subscription)",
+	},
+	svcCosmos: {
+		providers.NotFound:         "check the Cosmos DB database and container names (store.table in evcli.yaml) and run evcli deploy to create them",
+		providers.Unauthenticated:  "sign in again (az login) or check the account key (" + envCosmosKey + ")",
+		providers.PermissionDenied: "the identity needs the Cosmos DB Built-in Data Contributor role on the account",
+		providers.Throttled:        "the container's request units are exhausted: retry later or raise its throughput",
+	},
+	svcMonitor: {
+		providers.NotFound:         "deploy the project first (it creates the function apps and their Application Insights component), or check the subscription",
+		providers.Unauthenticated:  "sign in again (az login)",
+		providers.PermissionDenied: "the identity needs the Monitoring Reader role (or Log Analytics Reader) on the component and the function apps",
+		providers.Throttled:        "the query API's rate limit was hit: retry later",
+	},
+}
+
+// statusOf is the HTTP status of an Azure error (an SDK client's or a
+// plain call's), 0 when it has none.
+func statusOf(err error) int {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.status
+	}
+	return 0
+}
+
+// classify wraps err from ARM or a plain HTTP call (classifyIn, svcARM).
+func classify(resource string, err error) error { return classifyIn(svcARM, resource, err) }
+
+// classifyIn wraps err as a *providers.Error with its portable code
+// (codeOf), the resource, and the service's hint for the codes users can
+// act on. Errors already classified, and context errors, are returned as
+// they are. The data planes' (Cosmos DB, Azure Monitor) errors without an
+// HTTP status are transport failures: Unavailable, to be retried.
+func classifyIn(svc service, resource string, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -70,13 +121,13 @@ func classify(resource string, err error) error {
 		return err
 	}
 	e := &providers.Error{Code: codeOf(err), Resource: resource, Err: err}
-	switch e.Code {
-	case providers.Unauthenticated:
-		e.Hint = credentialsHint
-	case providers.PermissionDenied:
-		e.Hint = "grant the identity the roles the call needs on the resource group (Contributor, or Website Contributor, EventGrid Contributor and EventGrid Data Sender)"
-	case providers.Unconfigured:
-		e.Hint = "check " + envSubscription + " and " + envResourceGroup + " (az group list shows the resource groups of a subscription)"
+	if e.Code == providers.Unknown && svc != svcARM && statusOf(err) == 0 {
+		e.Code = providers.Unavailable
+	}
+	if h, ok := hints[svc][e.Code]; ok {
+		e.Hint = h
+	} else {
+		e.Hint = hints[svcARM][e.Code]
 	}
 	return e
 }

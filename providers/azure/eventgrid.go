@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/evcli/evcli/providers"
@@ -569,6 +570,9 @@ type PatternRef struct {
 	// File, Line and Col are where the pattern stands (Line 0: unknown).
 	File      string
 	Line, Col int
+	// Place, when set, also knows where each of the pattern's keys
+	// stands: a refusal names the operator's own line and column.
+	Place *providers.RulePlace
 }
 
 func (r PatternRef) where() string {
@@ -602,7 +606,11 @@ func CheckPatterns(refs []PatternRef, guard bool) error {
 			continue
 		}
 		for _, pr := range tr.Unenforceable {
-			lines = append(lines, fmt.Sprintf("%s %s: Event Grid cannot enforce %s (%s)", r.where(), pr.Path, pr.Operator, pr.Why))
+			w := r.where()
+			if pos := r.Place.PosOf(strings.Split(pr.Path, ".")...); pos != "" && r.Place.Line > 0 {
+				w = fmt.Sprintf("%s: functions.%s.events[%d]", pos, r.Function, r.Index)
+			}
+			lines = append(lines, fmt.Sprintf("%s %s: Event Grid cannot enforce %s (%s)", w, pr.Path, pr.Operator, pr.Why))
 		}
 	}
 	if len(lines) == 0 {
@@ -610,6 +618,30 @@ func CheckPatterns(refs []PatternRef, guard bool) error {
 	}
 	return &providers.Error{Code: code, Err: errors.New(strings.Join(lines, "\n")), Hint: guardHint}
 }
+
+// CheckRules implements providers.RuleChecker: deploy calls it with the
+// desired functions before it plans or calls anything, and a pattern
+// Event Grid cannot enforce (without the guard) or that is not a pattern
+// is refused at its place in evcli.yaml (RuleSpec.Where), with no call
+// made.
+func (d *deployer) CheckRules(fds []providers.FunctionDeployment) error {
+	var refs []PatternRef
+	for _, fd := range fds {
+		for i, r := range fd.Rules {
+			ref := PatternRef{Function: fd.Name, Index: i, Pattern: r.Pattern, Place: r.Where}
+			if n, err := strconv.Atoi(r.ID[strings.LastIndex(r.ID, "-")+1:]); err == nil && strings.HasPrefix(r.ID, fd.Name+"-") {
+				ref.Index = n // the rule's index among the function's events
+			}
+			if r.Where != nil {
+				ref.File, ref.Line, ref.Col = r.Where.File, r.Where.Line, r.Where.Col
+			}
+			refs = append(refs, ref)
+		}
+	}
+	return CheckPatterns(refs, d.c.guard)
+}
+
+var _ providers.RuleChecker = (*deployer)(nil)
 
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))

@@ -83,10 +83,12 @@ func (d *deployer) Invoke(ctx context.Context, function string, payload []byte) 
 	switch {
 	case resp.StatusCode/100 == 2:
 		out.Payload = jsonOrString(body)
+		out.LogTail = d.logTail(ctx, function, out.RequestID, start)
 		return out, nil
 	case resp.StatusCode == http.StatusInternalServerError:
 		out.FunctionError = "Unhandled"
 		out.Payload = jsonOrString(body)
+		out.LogTail = d.logTail(ctx, function, out.RequestID, start)
 		return out, nil
 	case resp.StatusCode == http.StatusNotFound:
 		return out, &providers.Error{Code: providers.NotFound, Resource: res,
@@ -109,3 +111,26 @@ func jsonOrString(b []byte) json.RawMessage {
 }
 
 var _ providers.Invoker = (*deployer)(nil)
+
+// logTail is the log lines of one invocation that Application Insights
+// already holds: one query (no waiting: ingestion takes up to minutes, and
+// evcli tail follows the rest), nil when there are none or the query
+// fails (the result stands without them).
+func (d *deployer) logTail(ctx context.Context, function, id string, start time.Time) []string {
+	if d.logs == nil || id == "" {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lines, errs := d.logs.Logs(ctx, providers.LogQuery{Functions: []string{function}, Since: start.Add(-time.Second)})
+	var out []string
+	for l := range lines {
+		if l.RequestID == id {
+			out = append(out, l.Message)
+		}
+	}
+	if err := <-errs; err != nil {
+		return nil
+	}
+	return out
+}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +64,12 @@ type logsConfig struct {
 	// Physical maps a project's function name to the name it runs under
 	// in the app (nil: the same).
 	Physical func(fn string) string
+	// ByApp: Physical names each function's own function app (one app
+	// per function, as the deployer makes them), and the queries select by
+	// cloud_RoleName instead of operation_Name (every app's functions
+	// have the same names: the HTTP invoke route and the Event Grid
+	// trigger).
+	ByApp bool
 	// PollInterval is the pause between rounds; Overlap how far before the
 	// cursor each round asks again; RequestsPerSecond the budget all
 	// queries share; PageRows the rows one query takes.
@@ -197,6 +205,7 @@ func (s *insightsLogs) Logs(ctx context.Context, q providers.LogQuery) (<-chan p
 type traceRow struct {
 	at                              time.Time
 	id, message, function, instance string
+	role                            string // cloud_RoleName: the function app
 	severity                        int
 	dims                            map[string]any
 }
@@ -313,10 +322,14 @@ func (s *insightsLogs) kql(fns []string, start time.Time, after string) string {
 		for i, fn := range fns {
 			quoted[i] = kqlString(s.physical(fn))
 		}
-		fmt.Fprintf(&b, "\n| where operation_Name in (%s)", strings.Join(quoted, ", "))
+		col := "operation_Name"
+		if s.cfg.ByApp {
+			col = "cloud_RoleName"
+		}
+		fmt.Fprintf(&b, "\n| where %s in (%s)", col, strings.Join(quoted, ", "))
 	}
 	b.WriteString("\n| where isnotempty(operation_Name)")
-	b.WriteString("\n| project timestamp, itemId, message, operation_Name, cloud_RoleInstance, severityLevel, customDimensions")
+	b.WriteString("\n| project timestamp, itemId, message, operation_Name, cloud_RoleName, cloud_RoleInstance, severityLevel, customDimensions")
 	fmt.Fprintf(&b, "\n| order by timestamp asc, itemId asc\n| take %d", s.cfg.PageRows)
 	return b.String()
 }
@@ -361,7 +374,7 @@ func (s *insightsLogs) ask(ctx context.Context, body azlogs.QueryBody) ([]azlogs
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		st := azStatus(err)
+		st := statusOf(err)
 		if (st == http.StatusTooManyRequests || st >= 500) && attempt < 8 {
 			d := min(backoff, s.cfg.MaxBackoff)
 			if ra := azRetryAfter(err); ra > 0 {
@@ -373,7 +386,7 @@ func (s *insightsLogs) ask(ctx context.Context, body azlogs.QueryBody) ([]azlogs
 			backoff *= 2
 			continue
 		}
-		return nil, monitorErr(s.resource(), err)
+		return nil, classifyIn(svcMonitor, s.resource(), err)
 	}
 }
 
@@ -421,7 +434,7 @@ func decodeTraces(tables []azlogs.Table) ([]traceRow, error) {
 			return nil, fmt.Errorf("application insights: a trace's timestamp %q: %v", text(get(r, "timestamp")), err)
 		}
 		tr := traceRow{at: at.UTC(), id: text(get(r, "itemId")), message: text(get(r, "message")),
-			function: text(get(r, "operation_Name")), instance: text(get(r, "cloud_RoleInstance"))}
+			function: text(get(r, "operation_Name")), role: text(get(r, "cloud_RoleName")), instance: text(get(r, "cloud_RoleInstance"))}
 		if f, ok := get(r, "severityLevel").(float64); ok {
 			tr.severity = int(f)
 		}
@@ -445,6 +458,10 @@ func decodeTraces(tables []azlogs.Table) ([]traceRow, error) {
 // prop__<name>.
 var azCorrelationKeys = []string{"correlationId", "CorrelationId", "correlation_id", "prop__correlationId", "prop__CorrelationId", "prop__correlation_id"}
 
+// azExecuted is the Functions host's trace at the end of an invocation:
+// Executed 'Functions.<name>' (Succeeded|Failed, Id=<invocation id>, Duration=<n>ms).
+var azExecuted = regexp.MustCompile(`^Executed '[^']*' \((Succeeded|Failed), Id=([0-9A-Za-z-]+), Duration=([0-9.]+)ms\)`)
+
 // azSeverity names App Insights' severity levels as tail reads levels.
 var azSeverity = [...]string{"debug", "info", "warn", "error", "fatal"}
 
@@ -453,12 +470,27 @@ var azSeverity = [...]string{"debug", "info", "warn", "error", "fatal"}
 // JSON message: {"message", "level", "correlationId"}.
 func (s *insightsLogs) line(r traceRow, names map[string]string) providers.LogLine {
 	fn := r.function
-	if n, ok := names[fn]; ok {
+	key := fn
+	if s.cfg.ByApp {
+		key = r.role
+	}
+	if n, ok := names[key]; ok {
 		fn = n
 	}
 	l := providers.LogLine{Time: r.at, Provider: "azure", Function: fn, Stream: r.instance, Message: r.message, Token: r.id}
 	if id, ok := r.dims["InvocationId"].(string); ok {
 		l.RequestID = id
+	}
+	if m := azExecuted.FindStringSubmatch(strings.TrimSpace(r.message)); m != nil {
+		// The host's end-of-invocation line, in the portable REPORT form
+		// every driver's tail and tune read.
+		ms, _ := strconv.ParseFloat(m[3], 64)
+		l.RequestID = m[2]
+		l.Message = fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms", m[2], ms, int64(math.Ceil(ms)))
+		if m[1] != "Succeeded" {
+			l.Message += "\tStatus: error"
+		}
+		return l
 	}
 	var corr string
 	for _, k := range azCorrelationKeys {
@@ -483,15 +515,6 @@ func (s *insightsLogs) line(r traceRow, names map[string]string) providers.LogLi
 	return l
 }
 
-// azStatus is the HTTP status of an Azure SDK error, 0 when it has none.
-func azStatus(err error) int {
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
-
 // azRetryAfter is the Retry-After of an SDK error's response (seconds or
 // an HTTP date), 0 when it has none.
 func azRetryAfter(err error) time.Duration {
@@ -510,26 +533,6 @@ func azRetryAfter(err error) time.Duration {
 		return time.Until(t)
 	}
 	return 0
-}
-
-// monitorErr gives an Azure Monitor query error a portable code.
-func monitorErr(resource string, err error) error {
-	e := &providers.Error{Code: providers.Unknown, Resource: resource, Err: err}
-	switch st := azStatus(err); {
-	case st == http.StatusNotFound:
-		e.Code, e.Hint = providers.NotFound, "deploy the project first (it creates the Application Insights component), or check the subscription"
-	case st == http.StatusUnauthorized:
-		e.Code, e.Hint = providers.Unauthenticated, "sign in again (az login)"
-	case st == http.StatusForbidden:
-		e.Code, e.Hint = providers.PermissionDenied, "the identity needs the Monitoring Reader role (or Log Analytics Reader) on the component"
-	case st == http.StatusTooManyRequests:
-		e.Code, e.Hint = providers.Throttled, "the query API's rate limit was hit: retry later"
-	case st == http.StatusBadRequest:
-		e.Code = providers.InvalidArgument
-	case st >= 500 || st == 0:
-		e.Code = providers.Unavailable
-	}
-	return e
 }
 
 var _ providers.LogSource = (*insightsLogs)(nil)
@@ -552,7 +555,11 @@ func (s *insightsLogs) requests(ctx context.Context, function string, since, unt
 	if s.cfg.App != "" {
 		fmt.Fprintf(&b, "\n| where cloud_RoleName == %s", kqlString(s.cfg.App))
 	}
-	fmt.Fprintf(&b, "\n| where operation_Name in (%s)", kqlString(s.physical(function)))
+	if s.cfg.ByApp {
+		fmt.Fprintf(&b, "\n| where cloud_RoleName in (%s)", kqlString(s.physical(function)))
+	} else {
+		fmt.Fprintf(&b, "\n| where operation_Name in (%s)", kqlString(s.physical(function)))
+	}
 	b.WriteString("\n| project timestamp, id, duration, success, operation_Name, customDimensions")
 	fmt.Fprintf(&b, "\n| order by timestamp desc, id asc\n| take %d", limit)
 	body := azlogs.QueryBody{Query: azPtr(b.String())}

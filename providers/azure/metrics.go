@@ -196,7 +196,7 @@ func (m *metricsSource) buckets(ctx context.Context, function string, since, unt
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if st := azStatus(err); (st == http.StatusTooManyRequests || st >= 500) && attempt < 8 {
+		if st := statusOf(err); (st == http.StatusTooManyRequests || st >= 500) && attempt < 8 {
 			d := min(backoff, m.cfg.MaxBackoff)
 			if ra := azRetryAfter(err); ra > 0 {
 				d = min(ra, m.cfg.MaxBackoff)
@@ -207,7 +207,10 @@ func (m *metricsSource) buckets(ctx context.Context, function string, since, unt
 			backoff *= 2
 			continue
 		}
-		e := monitorErr(res, err).(*providers.Error)
+		var e *providers.Error
+		if !asError(classifyIn(svcMonitor, res, err), &e) {
+			return nil, err
+		}
 		if e.Code == providers.NotFound {
 			e.Hint = "deploy the project first (evcli deploy creates the function app)"
 		}

@@ -156,3 +156,7 @@ func str[T ~string](p *T) string {
 	}
 	return string(*p)
 }
+
+// Insights is the project's Application Insights component, where its
+// function apps' traces and requests go (tail, tune's records).
+func (n Namer) Insights() string { return resourceName(n.Project+"-insights", 255) }

@@ -45,7 +45,8 @@ const (
 	EnvEventGridEndpoint = "EVCLI_AZURE_EVENTGRID_ENDPOINT" // a topic's data plane: send
 	EnvCosmosEndpoint    = "EVCLI_AZURE_COSMOS_ENDPOINT"    // the event store's Cosmos DB account
 	EnvStorageEndpoint   = "EVCLI_AZURE_STORAGE_ENDPOINT"   // Blob storage (deployment containers)
-	EnvLogsEndpoint      = "EVCLI_AZURE_LOGS_ENDPOINT"      // Log Analytics (tail)
+	EnvLogsEndpoint      = "EVCLI_AZURE_LOGS_ENDPOINT"      // Log Analytics (tail, tune's per-invocation records)
+	EnvMetricsEndpoint   = "EVCLI_AZURE_METRICS_ENDPOINT"   // Azure Monitor metrics (tune): default https://<location>.metrics.monitor.azure.com
 )
 
 // EnvGuard opts a project into the in-function guard: a rule whose pattern
@@ -95,13 +96,16 @@ type config struct {
 	project                               string
 	cred                                  azcore.TokenCredential
 	arm, scm, functions, eventGrid        endpoint
-	cosmos, storage, logs                 endpoint
+	cosmos, storage, logs, metrics        endpoint
 	armOptions                            *arm.ClientOptions
 	http                                  *http.Client
 	getenv                                func(string) string
 	guard                                 bool
 	sleep                                 func(context.Context, time.Duration) error
 	names                                 Namer
+	// transports reach the data planes' SDK clients by service ("cosmos",
+	// "logs", "metrics"): tests' fakes with their own certificates.
+	transports map[string]policy.Transporter
 }
 
 // Open opens the Azure provider: the subscription from
@@ -117,9 +121,15 @@ type config struct {
 // same way. Neither credentials nor app setting values are ever printed,
 // not even to o.Debug.
 //
-// The event store (Cosmos DB), tail (Log Analytics) and tune (Azure
-// Monitor metrics) are not in this build's driver yet: Missing says so.
+// The event store (Cosmos DB, store.type cosmos), tail (Application
+// Insights through Log Analytics queries) and tune's metrics (Azure
+// Monitor) are opened without a call; see openData.
 func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, error) {
+	return open(ctx, o, nil)
+}
+
+// open is Open with the data planes' transports (tests).
+func open(ctx context.Context, o providers.OpenOptions, transports map[string]policy.Transporter) (*providers.Provider, error) {
 	if o.Store.Type != "" && o.Store.Type != "cosmos" && o.Store.Type != "local" {
 		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "azure",
 			Err:  fmt.Errorf("the azure provider reads a cosmos event store; evcli.yaml's store.type is %q", o.Store.Type),
@@ -137,16 +147,13 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityRollback: "Flex Consumption apps have no deployment slots or versions to move back to; deploy the earlier code again",
 		providers.AbilityRoute:    "this evcli build's azure driver does not evaluate routes from the deployed event subscriptions yet",
 		// Not built yet: said as such, never as a limit of Azure.
-		providers.AbilityStore:    "not built yet: this evcli build's azure driver has no Cosmos DB event store",
-		providers.AbilityLogs:     "not built yet: this evcli build's azure driver does not read Log Analytics",
-		providers.AbilityMetrics:  "not built yet: this evcli build's azure driver does not read Azure Monitor metrics",
 		providers.AbilityProbe:    "not built yet: this evcli build's azure driver does not probe instance memory sizes",
-		providers.AbilityMemory:   "not built yet: this evcli build's azure driver does not set instance memory outside deploy; change memory in evcli.yaml and deploy",
 		providers.AbilityExport:   "not built yet: this evcli build does not write Bicep or Terraform for Azure; deploy with evcli deploy",
 		providers.AbilityWorkflow: "not built yet: this evcli build does not deploy workflows to Azure (Durable Functions or Logic Apps); run them on the local provider",
 	}}
 	if o.Offline {
-		for _, a := range []providers.Ability{providers.AbilityDeploy, providers.AbilityPublish, providers.AbilityInvoke} {
+		for _, a := range []providers.Ability{providers.AbilityDeploy, providers.AbilityPublish, providers.AbilityInvoke,
+			providers.AbilityStore, providers.AbilityLogs, providers.AbilityMetrics, providers.AbilityMemory} {
 			p.Missing[a] = "it needs Azure (or its fakes) and this command runs offline"
 		}
 		return p, nil
@@ -155,14 +162,18 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if err != nil {
 		return nil, err
 	}
+	c.transports = transports
 	o.Debugf("azure: subscription %s, resource group %s, location %q; ARM at %s, SCM at %s, function hosts at %s, Event Grid at %s",
 		c.subscription, c.resourceGroup, c.location, c.arm, c.scm, c.functions, c.eventGrid)
 	d, err := newDeployer(c, o)
 	if err != nil {
 		return nil, err
 	}
-	p.Deployer, p.Shared, p.Invoker = d, d, d
+	p.Deployer, p.Shared, p.Invoker, p.Memory = d, d, d, d
 	p.Bus, p.BusLimits = newBus(c, d), PublishLimits
+	if err := openData(ctx, c, o, p, d); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -174,7 +185,7 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 		getenv = os.Getenv
 	}
 	c := &config{subscription: o.CloudProject, resourceGroup: o.ResourceGroup, location: o.Region,
-		project: o.Project, getenv: getenv, http: http.DefaultClient, guard: getenv(EnvGuard) == "in-function", sleep: o.Sleep}
+		project: o.Project, getenv: getenv, http: http.DefaultClient, guard: getenv(EnvGuard) == "in-function" || o.InFunctionGuard, sleep: o.Sleep}
 	if c.sleep == nil {
 		c.sleep = providers.Sleep
 	}
@@ -198,7 +209,7 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 		dst *endpoint
 		env string
 	}{{&c.arm, EnvARMEndpoint}, {&c.scm, EnvSCMEndpoint}, {&c.functions, EnvFunctionsEndpoint}, {&c.eventGrid, EnvEventGridEndpoint},
-		{&c.cosmos, EnvCosmosEndpoint}, {&c.storage, EnvStorageEndpoint}, {&c.logs, EnvLogsEndpoint}} {
+		{&c.cosmos, EnvCosmosEndpoint}, {&c.storage, EnvStorageEndpoint}, {&c.logs, EnvLogsEndpoint}, {&c.metrics, EnvMetricsEndpoint}} {
 		*e.dst = all
 		if v := getenv(e.env); v != "" {
 			if *e.dst, err = parseEndpoint(e.env, v); err != nil {

@@ -219,11 +219,11 @@ func (s *cosmosStore) plan(ctx context.Context) (providers.ResourceChange, error
 	c := providers.ResourceChange{Kind: "table", Name: s.cfg.Database + "/" + s.cfg.Container}
 	resp, err := s.container.Read(ctx, nil)
 	if err != nil {
-		if cosmosStatus(err) == http.StatusNotFound {
+		if statusOf(err) == http.StatusNotFound {
 			c.Action = "create"
 			return c, nil
 		}
-		return c, cosmosErr(s.resource(), err)
+		return c, classifyIn(svcCosmos, s.resource(), err)
 	}
 	c.Action = "unchanged"
 	props := resp.ContainerProperties
@@ -263,27 +263,27 @@ func equalTTL(a, b *int32) bool {
 func (s *cosmosStore) ensure(ctx context.Context, c providers.ResourceChange) error {
 	switch c.Action {
 	case "create":
-		if _, err := s.client.CreateDatabase(ctx, azcosmos.DatabaseProperties{ID: s.cfg.Database}, nil); err != nil && cosmosStatus(err) != http.StatusConflict {
-			return cosmosErr("cosmos db database "+s.cfg.Database, err)
+		if _, err := s.client.CreateDatabase(ctx, azcosmos.DatabaseProperties{ID: s.cfg.Database}, nil); err != nil && statusOf(err) != http.StatusConflict {
+			return classifyIn(svcCosmos, "cosmos db database "+s.cfg.Database, err)
 		}
 		db, err := s.client.NewDatabase(s.cfg.Database)
 		if err != nil {
-			return cosmosErr(s.resource(), err)
+			return classifyIn(svcCosmos, s.resource(), err)
 		}
 		props := azcosmos.ContainerProperties{ID: s.cfg.Container, DefaultTimeToLive: s.defaultTTL(),
 			PartitionKeyDefinition: azcosmos.PartitionKeyDefinition{Paths: []string{"/" + s.cfg.Keys.Aggregate}}}
-		if _, err := db.CreateContainer(ctx, props, nil); err != nil && cosmosStatus(err) != http.StatusConflict {
-			return cosmosErr(s.resource(), err)
+		if _, err := db.CreateContainer(ctx, props, nil); err != nil && statusOf(err) != http.StatusConflict {
+			return classifyIn(svcCosmos, s.resource(), err)
 		}
 	case "update":
 		resp, err := s.container.Read(ctx, nil)
 		if err != nil {
-			return cosmosErr(s.resource(), err)
+			return classifyIn(svcCosmos, s.resource(), err)
 		}
 		props := *resp.ContainerProperties
 		props.DefaultTimeToLive = s.defaultTTL()
 		if _, err := s.container.Replace(ctx, props, nil); err != nil {
-			return cosmosErr(s.resource(), err)
+			return classifyIn(svcCosmos, s.resource(), err)
 		}
 	}
 	return nil
@@ -426,15 +426,15 @@ func (s *cosmosStore) Append(ctx context.Context, ev providers.StoredEvent) erro
 	key := azcosmos.NewPartitionKeyString(pk)
 	res := fmt.Sprintf("%s (aggregate %s, event %s)", s.resource(), pk, ev.ID)
 	if ev.AggregateID == "" || ev.AggregateVersion == 0 {
-		if _, err := s.container.CreateItem(ctx, key, body, nil); err != nil && cosmosStatus(err) != http.StatusConflict {
-			return cosmosErr(res, err)
+		if _, err := s.container.CreateItem(ctx, key, body, nil); err != nil && statusOf(err) != http.StatusConflict {
+			return classifyIn(svcCosmos, res, err)
 		}
 		return nil
 	}
 	for range cosmosAppendTries {
 		head, etag, found, err := s.readHead(ctx, key)
 		if err != nil {
-			return cosmosErr(res, err)
+			return classifyIn(svcCosmos, res, err)
 		}
 		if head.Version >= ev.AggregateVersion {
 			if head.EventID == ev.ID || s.stored(ctx, key, ev.ID) {
@@ -457,7 +457,7 @@ func (s *cosmosStore) Append(ctx context.Context, ev providers.StoredEvent) erro
 		b.CreateItem(body, nil)
 		resp, err := s.container.ExecuteTransactionalBatch(ctx, b, nil)
 		if err != nil {
-			return cosmosErr(res, err)
+			return classifyIn(svcCosmos, res, err)
 		}
 		if batchSucceeded(resp) {
 			return nil
@@ -469,7 +469,7 @@ func (s *cosmosStore) Append(ctx context.Context, ev providers.StoredEvent) erro
 		case head0 == http.StatusPreconditionFailed || head0 == http.StatusConflict:
 			continue // another writer moved the head: read it again
 		}
-		return cosmosErr(res, fmt.Errorf("the append batch failed: event %d, head %d", ev0, head0))
+		return classifyIn(svcCosmos, res, fmt.Errorf("the append batch failed: event %d, head %d", ev0, head0))
 	}
 	return &providers.Error{Code: providers.Conflict, Resource: res,
 		Err: fmt.Errorf("the aggregate's head moved %d times while appending", cosmosAppendTries), Hint: "retry the append"}
@@ -510,7 +510,7 @@ func withPartition(obj []byte, attr, pk string) []byte {
 func (s *cosmosStore) readHead(ctx context.Context, key azcosmos.PartitionKey) (cosmosHead, azcore.ETag, bool, error) {
 	resp, err := s.container.ReadItem(ctx, key, cosmosHeadID, nil)
 	if err != nil {
-		if cosmosStatus(err) == http.StatusNotFound {
+		if statusOf(err) == http.StatusNotFound {
 			return cosmosHead{}, "", false, nil
 		}
 		return cosmosHead{}, "", false, err
@@ -590,7 +590,7 @@ func (s *cosmosStore) Events(ctx context.Context, q providers.EventQuery) iter.S
 			for pager.More() {
 				page, err := pager.NextPage(ctx)
 				if err != nil {
-					yield(providers.StoredEvent{}, cosmosErr(s.resource()+" (query)", err))
+					yield(providers.StoredEvent{}, classifyIn(svcCosmos, s.resource()+" (query)", err))
 					return false
 				}
 				for _, raw := range page.Items {
@@ -692,50 +692,6 @@ func (s *cosmosStore) decode(raw []byte) (providers.StoredEvent, error) {
 		ev.Detail = d
 	}
 	return ev, nil
-}
-
-// cosmosStatus is the HTTP status of a Cosmos error, 0 when it has none.
-func cosmosStatus(err error) int {
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
-
-// cosmosErr gives a Cosmos DB error a portable code, the resource and a
-// next step.
-func cosmosErr(resource string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var pe *providers.Error
-	if errors.As(err, &pe) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	e := &providers.Error{Code: providers.Unknown, Resource: resource, Err: err}
-	switch st := cosmosStatus(err); {
-	case st == http.StatusNotFound:
-		e.Code, e.Hint = providers.NotFound, "check the Cosmos DB database and container names (store.table in evcli.yaml) and run evcli deploy to create them"
-	case st == http.StatusUnauthorized:
-		e.Code, e.Hint = providers.Unauthenticated, "sign in again (az login) or check the account key"
-	case st == http.StatusForbidden:
-		e.Code, e.Hint = providers.PermissionDenied, "the identity needs the Cosmos DB Built-in Data Contributor role on the account"
-	case st == http.StatusTooManyRequests:
-		e.Code, e.Hint = providers.Throttled, "the container's request units are exhausted: retry later or raise its throughput"
-	case st == http.StatusConflict || st == http.StatusPreconditionFailed:
-		e.Code = providers.Conflict
-	case st == http.StatusBadRequest:
-		e.Code = providers.InvalidArgument
-	case st >= 500 || st == http.StatusRequestTimeout:
-		e.Code = providers.Unavailable
-	case st == 0:
-		e.Code = providers.Unavailable
-	}
-	return e
 }
 
 var _ providers.EventStore = (*cosmosStore)(nil)

@@ -272,7 +272,7 @@ func TestCosmosErrors(t *testing.T) {
 		{400, providers.InvalidArgument}, {503, providers.Unavailable},
 	}
 	for _, c := range cases {
-		err := cosmosErr("r", &azcore.ResponseError{StatusCode: c.status})
+		err := classifyIn(svcCosmos, "r", &azcore.ResponseError{StatusCode: c.status})
 		if got := providers.CodeOf(err); got != c.want {
 			t.Errorf("status %d: code %v, want %v", c.status, got, c.want)
 		}

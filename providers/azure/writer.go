@@ -222,7 +222,7 @@ func storeWriter(cfg cosmosConfig, bus string) (storeWriterSpec, error) {
 	k := cfg.Keys
 	keys, _ := json.Marshal(storeWriterKeys{Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type, Data: k.Data, Version: k.Version, TTLDays: max(cfg.TTLDays, 0)})
 	fd := providers.FunctionDeployment{
-		Name: storeWriterFunction, Runtime: "node", Handler: storeWriterFunction + "/index.js", Architecture: "x86_64",
+		Name: storeWriterFunction, Runtime: "nodejs20.x", Handler: storeWriterFunction + "/index.js", Architecture: "x86_64",
 		MemoryMB: 512, TimeoutS: 30, CodeSha256: base64.StdEncoding.EncodeToString(sum[:]), ArtifactPath: path,
 		Env: map[string]string{
 			"EVCLI_STORE_KEYS":              string(keys),
@@ -234,6 +234,12 @@ func storeWriter(cfg cosmosConfig, bus string) (storeWriterSpec, error) {
 	}
 	return storeWriterSpec{Function: fd, RuntimeVersion: "20", Subscription: storeWriterFunction,
 		Schema: "CloudEventSchemaV1_0", CosmosRole: cosmosDataContributor}, nil
+}
+
+// isWriterSetting says whether an app setting is one of the writer's own
+// (its environment, compared by planStoreWriter).
+func isWriterSetting(k string) bool {
+	return strings.HasPrefix(k, "EVCLI_STORE_") || strings.HasPrefix(k, "EVCLI_COSMOS")
 }
 
 // isStoreWriter says whether a function name is the writer's.

@@ -102,6 +102,9 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 			Err:  errors.New("--artifact-bucket is not used on gcp: Cloud Functions takes the source through its own upload URL (GenerateUploadUrl)"),
 			Hint: "leave out --artifact-bucket"}
 	}
+	if o.Offline {
+		return openOffline(o)
+	}
 	c, err := configure(ctx, o)
 	if err != nil {
 		return nil, err
@@ -115,7 +118,6 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityState: "the gcp driver keeps no state on this machine (replay checkpoints are project-local state)",
 		// Not built yet: said as such, never as a limit of Google Cloud.
 		providers.AbilityProbe:    "this evcli build's gcp driver does not probe memory sizes yet",
-		providers.AbilityExport:   "this evcli build does not write Terraform for Google Cloud yet; deploy with evcli deploy",
 		providers.AbilityWorkflow: "this evcli build does not deploy workflows to Google Cloud Workflows yet; run them on the local provider",
 		providers.AbilityStore:    "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
@@ -134,6 +136,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	p.Deployer, p.Shared = d, d
 	p.Invoker, p.Router = d, d
 	p.Memory = d
+	p.Exporter = newExporter(c, o)
 	logs, err := newLogSource(ctx, c, d, o)
 	if err != nil {
 		p.Close(ctx)

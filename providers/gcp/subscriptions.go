@@ -38,27 +38,12 @@ func (d *deployer) convergeRules(ctx context.Context, fd providers.FunctionDeplo
 		endpoint = live.GetUrl()
 	}
 	for _, r := range fd.Rules {
-		tr, err := Translate(r.Pattern)
+		sub, err := d.ruleSubscription(fd, r, endpoint, live.GetServiceConfig().GetServiceAccountEmail())
 		if err != nil {
-			return &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name + " rule " + r.ID, Err: err}
+			return err
 		}
-		name := "projects/" + d.c.cloudProject + "/subscriptions/" + SubscriptionID(d.project, fd.Name, r.ID)
-		topic := b.topicName(r.Bus)
-		topics[topic] = true
-		want[name] = &pubsubpb.Subscription{
-			Name:   name,
-			Topic:  topic,
-			Filter: tr.Filter,
-			Labels: map[string]string{LabelProject: LabelValue(d.project), LabelFunction: LabelValue(fd.Name), LabelRule: LabelValue(r.ID)},
-			PushConfig: &pubsubpb.PushConfig{
-				PushEndpoint: endpoint,
-				AuthenticationMethod: &pubsubpb.PushConfig_OidcToken_{OidcToken: &pubsubpb.PushConfig_OidcToken{
-					ServiceAccountEmail: live.GetServiceConfig().GetServiceAccountEmail(), Audience: endpoint}},
-				Wrapper: &pubsubpb.PushConfig_NoWrapper_{NoWrapper: &pubsubpb.PushConfig_NoWrapper{WriteMetadata: true}},
-			},
-			AckDeadlineSeconds: min(600, max(10, int32(fd.TimeoutS)+10)),
-			RetryPolicy:        &pubsubpb.RetryPolicy{MinimumBackoff: durationpb.New(10e9), MaximumBackoff: durationpb.New(600e9)},
-		}
+		topics[sub.Topic] = true
+		want[sub.Name] = sub
 	}
 	// What exists: the subscriptions on the topics this function's rules
 	// use (and the project's bus), labelled as this function's.
@@ -123,6 +108,30 @@ func (d *deployer) convergeRules(ctx context.Context, fd providers.FunctionDeplo
 		}
 	}
 	return nil
+}
+
+// ruleSubscription is the push subscription of fd's rule r delivering
+// to endpoint with an OIDC token of account: what deploy creates and
+// export writes (export.go) for the same rule.
+func (d *deployer) ruleSubscription(fd providers.FunctionDeployment, r providers.RuleSpec, endpoint, account string) (*pubsubpb.Subscription, error) {
+	tr, err := Translate(r.Pattern)
+	if err != nil {
+		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name + " rule " + r.ID, Err: err}
+	}
+	return &pubsubpb.Subscription{
+		Name:   "projects/" + d.c.cloudProject + "/subscriptions/" + SubscriptionID(d.project, fd.Name, r.ID),
+		Topic:  d.bus.topicName(r.Bus),
+		Filter: tr.Filter,
+		Labels: map[string]string{LabelProject: LabelValue(d.project), LabelFunction: LabelValue(fd.Name), LabelRule: LabelValue(r.ID)},
+		PushConfig: &pubsubpb.PushConfig{
+			PushEndpoint: endpoint,
+			AuthenticationMethod: &pubsubpb.PushConfig_OidcToken_{OidcToken: &pubsubpb.PushConfig_OidcToken{
+				ServiceAccountEmail: account, Audience: endpoint}},
+			Wrapper: &pubsubpb.PushConfig_NoWrapper_{NoWrapper: &pubsubpb.PushConfig_NoWrapper{WriteMetadata: true}},
+		},
+		AckDeadlineSeconds: min(600, max(10, int32(fd.TimeoutS)+10)),
+		RetryPolicy:        &pubsubpb.RetryPolicy{MinimumBackoff: durationpb.New(10e9), MaximumBackoff: durationpb.New(600e9)},
+	}, nil
 }
 
 func shortName(name string) string { return name[strings.LastIndex(name, "/")+1:] }

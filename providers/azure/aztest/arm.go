@@ -60,6 +60,10 @@ type App struct {
 	Settings map[string]string
 	// Package is the zip last published (nil before the first publish).
 	Package []byte
+	// InvocationID is the id of the invocation running (invoke only): the
+	// host answers it as X-Evcli-Invocation-Id, and App Insights records
+	// the invocation's lines and request under it.
+	InvocationID string
 }
 
 // Option configures a Server.
@@ -632,11 +636,12 @@ func (s *Server) serveHost(w http.ResponseWriter, r *http.Request, body []byte, 
 		return fail(errf(404, "NotFound", "the app has no functions (no package was published)"))
 	}
 	a := s.appLocked(ln)
+	s.seq++
+	a.InvocationID = fmt.Sprintf("inv-%d", s.seq)
 	s.mu.Unlock()
 	res := s.invoke(a, body)
 	s.mu.Lock()
-	s.seq++
-	w.Header().Set("X-Evcli-Invocation-Id", fmt.Sprintf("inv-%d", s.seq))
+	w.Header().Set("X-Evcli-Invocation-Id", a.InvocationID)
 	w.WriteHeader(res.Status)
 	w.Write(res.Body)
 	return res.Status

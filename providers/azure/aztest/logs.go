@@ -46,7 +46,7 @@ type Request struct {
 // timestamp (start inclusive, end exclusive, as the service does), and of
 // the KQL it applies what evcli writes: where timestamp >= datetime(…) or
 // a page's cursor (timestamp > T or (timestamp == T and strcmp(itemId, …)
-// > 0)), cloud_RoleName == "…", operation_Name in (…), order by timestamp
+// > 0)), cloud_RoleName == "…" or in (…), operation_Name in (…), order by timestamp
 // (asc or desc) then the record id, take N. A query of another table is
 // refused with 400 BadArgumentError.
 // Throttle makes the next requests answer 429 with Retry-After.
@@ -117,6 +117,7 @@ var (
 	kqlSince = regexp.MustCompile(`\|\s*where timestamp >= datetime\(([^)]+)\)`)
 	kqlAfter = regexp.MustCompile(`\|\s*where timestamp > datetime\(([^)]+)\) or \(timestamp == datetime\(([^)]+)\) and strcmp\(itemId, ("(?:[^"\\]|\\.)*")\) > 0\)`)
 	kqlRole  = regexp.MustCompile(`\|\s*where cloud_RoleName == ("(?:[^"\\]|\\.)*")`)
+	kqlRoles = regexp.MustCompile(`\|\s*where cloud_RoleName in \(((?:\s*"(?:[^"\\]|\\.)*"\s*,?)*)\)`)
 	kqlOps   = regexp.MustCompile(`\|\s*where operation_Name in \(((?:\s*"(?:[^"\\]|\\.)*"\s*,?)*)\)`)
 	kqlStr   = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	kqlTake  = regexp.MustCompile(`\|\s*take (\d+)\s*$`)
@@ -165,12 +166,12 @@ func (s *LogsServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	cols := []map[string]string{{"name": "timestamp", "type": "datetime"}, {"name": "itemId", "type": "string"},
 		{"name": "message", "type": "string"}, {"name": "operation_Name", "type": "string"},
-		{"name": "cloud_RoleInstance", "type": "string"}, {"name": "severityLevel", "type": "int"},
+		{"name": "cloud_RoleName", "type": "string"}, {"name": "cloud_RoleInstance", "type": "string"}, {"name": "severityLevel", "type": "int"},
 		{"name": "customDimensions", "type": "dynamic"}}
 	out := make([][]any, len(rows))
 	for i, t := range rows {
 		dims, _ := json.Marshal(t.Dimensions) // dynamic columns travel as JSON text
-		out[i] = []any{t.Time.UTC().Format("2006-01-02T15:04:05.0000000Z"), t.ItemID, t.Message, t.Operation, t.Instance, t.Severity, string(dims)}
+		out[i] = []any{t.Time.UTC().Format("2006-01-02T15:04:05.0000000Z"), t.ItemID, t.Message, t.Operation, t.Role, t.Instance, t.Severity, string(dims)}
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(map[string]any{"tables": []any{map[string]any{"name": "PrimaryResult", "columns": cols, "rows": out}}})
@@ -182,6 +183,7 @@ type filter struct {
 	// after: rows at from itself only past this record id (a page's cursor).
 	after *string
 	role  *string
+	roles map[string]bool
 	ops   map[string]bool
 	take  int
 	desc  bool
@@ -194,7 +196,7 @@ func (f filter) keep(at time.Time, id, role, op string) bool {
 	if f.after != nil && at.Equal(f.from) && strings.Compare(id, *f.after) <= 0 {
 		return false
 	}
-	return (f.role == nil || role == *f.role) && (f.ops == nil || f.ops[op])
+	return (f.role == nil || role == *f.role) && (f.roles == nil || f.roles[role]) && (f.ops == nil || f.ops[op])
 }
 
 func (s *LogsServer) run(q, timespan string) ([]Trace, error) {
@@ -266,6 +268,22 @@ func (s *LogsServer) serveRequests(w http.ResponseWriter, q, timespan string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"tables": []any{map[string]any{"name": "PrimaryResult", "columns": cols, "rows": out}}})
 }
 
+// kqlIn is the set of string literals of the "in (...)" re finds in q,
+// nil when q has none.
+func kqlIn(re *regexp.Regexp, q string) map[string]bool {
+	m := re.FindStringSubmatch(q)
+	if m == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, lit := range kqlStr.FindAllString(m[1], -1) {
+		var v string
+		_ = json.Unmarshal([]byte(lit), &v)
+		set[v] = true
+	}
+	return set
+}
+
 func parseFilter(q, timespan string) (filter, error) {
 	f := filter{take: -1, desc: kqlDesc.MatchString(q)}
 	if timespan != "" {
@@ -302,14 +320,7 @@ func parseFilter(q, timespan string) (filter, error) {
 		_ = json.Unmarshal([]byte(m[1]), &v)
 		f.role = &v
 	}
-	if m := kqlOps.FindStringSubmatch(q); m != nil {
-		f.ops = map[string]bool{}
-		for _, lit := range kqlStr.FindAllString(m[1], -1) {
-			var v string
-			_ = json.Unmarshal([]byte(lit), &v)
-			f.ops[v] = true
-		}
-	}
+	f.roles, f.ops = kqlIn(kqlRoles, q), kqlIn(kqlOps, q)
 	if m := kqlTake.FindStringSubmatch(q); m != nil {
 		f.take, _ = strconv.Atoi(m[1])
 	}
