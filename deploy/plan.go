@@ -228,12 +228,7 @@ func sameRules(a, b []providers.RuleSpec) bool {
 		return false
 	}
 	key := func(r providers.RuleSpec) string {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, r.Pattern); err != nil {
-			buf.Reset()
-			buf.Write(r.Pattern)
-		}
-		return r.ID + "\x00" + r.Bus + "\x00" + buf.String()
+		return r.ID + "\x00" + r.Bus + "\x00" + canonicalPattern(r.Pattern)
 	}
 	ka := make([]string, len(a))
 	kb := make([]string, len(b))
@@ -268,4 +263,26 @@ func HasChanges(plan []Change) bool {
 		}
 	}
 	return false
+}
+
+// canonicalPattern is a pattern's JSON in one spelling, so that a pattern
+// read back from a cloud compares equal to the one evcli wrote whatever
+// escapes the writer used (Go's encoder writes ">" as "\u003e"), whatever
+// the key order and spacing. Numbers keep their text (json.Number): 1 and
+// 1.0 stay different patterns. JSON that does not parse compares as its
+// bytes.
+func canonicalPattern(p json.RawMessage) string {
+	dec := json.NewDecoder(bytes.NewReader(p))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return string(p)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return string(p)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
 }

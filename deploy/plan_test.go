@@ -271,3 +271,28 @@ func TestHashSecretsFillsDesiredHashes(t *testing.T) {
 		t.Errorf("b (no secrets) got hashes %v; %d calls, want 1", desired[1].SecretHashes, h.calls)
 	}
 }
+
+// A pattern read back from a cloud equals the one evcli wrote whatever
+// escapes, key order and spacing its writer used; a different value, or a
+// number spelled differently, is a change.
+func TestSameRulesComparesPatternsNotSpellings(t *testing.T) {
+	rule := func(p string) []providers.RuleSpec {
+		return []providers.RuleSpec{{ID: "r0", Bus: "b", Pattern: json.RawMessage(p)}}
+	}
+	wrote := `{"detail":{"total":[{"numeric":[">",100,"<=",200]}]},"source":["shop"]}`
+	for _, tc := range []struct {
+		read string
+		same bool
+	}{
+		{`{"detail":{"total":[{"numeric":["\u003e",100,"\u003c=",200]}]},"source":["shop"]}`, true}, // Go's json.Marshal
+		{`{"source": ["shop"], "detail": {"total": [{"numeric": [">", 100, "<=", 200]}]}}`, true},  // another order, spaces
+		{`{"detail":{"total":[{"numeric":[">",100,"<=",300]}]},"source":["shop"]}`, false},
+		{`{"detail":{"total":[{"numeric":[">",100.0,"<=",200]}]},"source":["shop"]}`, false},
+		{`{"detail":{"total":[{"numeric":[">=",100,"<=",200]}]},"source":["shop"]}`, false},
+		{`not json`, false},
+	} {
+		if got := sameRules(rule(wrote), rule(tc.read)); got != tc.same {
+			t.Errorf("sameRules(%s, %s) = %v, want %v", wrote, tc.read, got, tc.same)
+		}
+	}
+}
