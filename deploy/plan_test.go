@@ -285,7 +285,7 @@ func TestSameRulesComparesPatternsNotSpellings(t *testing.T) {
 		same bool
 	}{
 		{`{"detail":{"total":[{"numeric":["\u003e",100,"\u003c=",200]}]},"source":["shop"]}`, true}, // Go's json.Marshal
-		{`{"source": ["shop"], "detail": {"total": [{"numeric": [">", 100, "<=", 200]}]}}`, true},  // another order, spaces
+		{`{"source": ["shop"], "detail": {"total": [{"numeric": [">", 100, "<=", 200]}]}}`, true},   // another order, spaces
 		{`{"detail":{"total":[{"numeric":[">",100,"<=",300]}]},"source":["shop"]}`, false},
 		{`{"detail":{"total":[{"numeric":[">",100.0,"<=",200]}]},"source":["shop"]}`, false},
 		{`{"detail":{"total":[{"numeric":[">=",100,"<=",200]}]},"source":["shop"]}`, false},
