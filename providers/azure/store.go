@@ -38,8 +38,7 @@ import (
 // both win, and an event already stored (same id) is a no-op. The
 // attribute names follow store.keys in evcli.yaml; the aggregate id,
 // version and correlation id are read from the detail as every evcli store
-// reads them (cosmosDeriveKeys: the local store's rules, which a fuzz
-// target holds equal).
+// reads them (providers.DeriveEventKeys, shared with the local store).
 //
 // Reads: with aggregates, one single-partition query per aggregate ordered
 // by time; otherwise one cross-partition query (the gateway serves those
@@ -339,66 +338,14 @@ func (s *cosmosStore) item(ev providers.StoredEvent) ([]byte, string) {
 	return b, pk
 }
 
-// cosmosDeriveKeys fills what ev lacks of its aggregate id (aggregateId,
-// aggregate_id), version (aggregateVersion, version: an integer or a
-// string of one) and correlation id (correlationId, correlation_id, the
-// same under metadata) from its detail, as the local store does: the first
-// of the names that holds a non-empty string or a number.
+// cosmosDeriveKeys fills what ev lacks of its aggregate id, version and
+// correlation id from its detail by every evcli store's rules
+// (providers.DeriveEventKeys).
 func cosmosDeriveKeys(ev *providers.StoredEvent) {
 	if ev.AggregateID != "" && ev.AggregateVersion != 0 && ev.CorrelationID != "" {
 		return
 	}
-	// encoding/json's struct decoding, as the local store's: names match
-	// case-insensitively, and a detail that does not decode gives nothing.
-	var d struct {
-		AggregateID      json.RawMessage `json:"aggregateId"`
-		AggregateID2     json.RawMessage `json:"aggregate_id"`
-		Version          json.RawMessage `json:"version"`
-		AggregateVersion json.RawMessage `json:"aggregateVersion"`
-		CorrelationID    json.RawMessage `json:"correlationId"`
-		CorrelationID2   json.RawMessage `json:"correlation_id"`
-		Metadata         struct {
-			CorrelationID  json.RawMessage `json:"correlationId"`
-			CorrelationID2 json.RawMessage `json:"correlation_id"`
-		} `json:"metadata"`
-	}
-	if json.Unmarshal(ev.Detail, &d) != nil {
-		return
-	}
-	if ev.AggregateID == "" {
-		ev.AggregateID = cosmosFirstScalar(d.AggregateID, d.AggregateID2)
-	}
-	if ev.AggregateVersion == 0 {
-		if s := cosmosFirstScalar(d.AggregateVersion, d.Version); s != "" {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				ev.AggregateVersion = n
-			}
-		}
-	}
-	if ev.CorrelationID == "" {
-		ev.CorrelationID = cosmosFirstScalar(d.CorrelationID, d.CorrelationID2, d.Metadata.CorrelationID, d.Metadata.CorrelationID2)
-	}
-}
-
-// cosmosFirstScalar is the first of vs that is a non-empty JSON string or
-// a number, as text.
-func cosmosFirstScalar(vs ...json.RawMessage) string {
-	for _, v := range vs {
-		v = json.RawMessage(strings.TrimSpace(string(v)))
-		if len(v) == 0 {
-			continue
-		}
-		switch {
-		case v[0] == '"':
-			var s string
-			if json.Unmarshal(v, &s) == nil && s != "" {
-				return s
-			}
-		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
-			return string(v)
-		}
-	}
-	return ""
+	providers.DeriveEventKeys(ev)
 }
 
 // cosmosHead is an aggregate's head item.

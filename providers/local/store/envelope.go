@@ -226,7 +226,7 @@ func scalarText(v []byte) string {
 	case c == '"':
 		for _, c := range v[1 : len(v)-1] {
 			if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-				return firstScalar(json.RawMessage(v)) // unescape like encoding/json
+				return providers.FirstScalar(json.RawMessage(v)) // unescape like encoding/json
 			}
 		}
 		return string(v[1 : len(v)-1])

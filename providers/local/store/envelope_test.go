@@ -93,7 +93,7 @@ func checkDeriveKeys(t *testing.T, detail []byte, pre providers.StoredEvent) {
 	t.Helper()
 	want, got := pre, pre
 	want.Detail, got.Detail = detail, detail
-	deriveKeysJSON(&want)
+	providers.DeriveEventKeys(&want)
 	DeriveKeys(&got)
 	if got.AggregateID != want.AggregateID || got.AggregateVersion != want.AggregateVersion || got.CorrelationID != want.CorrelationID {
 		t.Fatalf("%s: got (%q, %d, %q); encoding/json (%q, %d, %q)", detail,

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,7 +71,7 @@ func DeriveKeys(ev *providers.StoredEvent) {
 	if jsonvalid.Valid(ev.Detail) && deriveKeysFast(ev) {
 		return
 	}
-	deriveKeysJSON(ev)
+	providers.DeriveEventKeys(ev)
 }
 
 // deriveKeys is DeriveKeys for a detail known to be valid JSON.
@@ -81,60 +80,8 @@ func deriveKeys(ev *providers.StoredEvent) {
 		return
 	}
 	if !deriveKeysFast(ev) {
-		deriveKeysJSON(ev)
+		providers.DeriveEventKeys(ev)
 	}
-}
-
-// deriveKeysJSON is DeriveKeys through encoding/json.
-func deriveKeysJSON(ev *providers.StoredEvent) {
-	var d struct {
-		AggregateID      json.RawMessage `json:"aggregateId"`
-		AggregateID2     json.RawMessage `json:"aggregate_id"`
-		Version          json.RawMessage `json:"version"`
-		AggregateVersion json.RawMessage `json:"aggregateVersion"`
-		CorrelationID    json.RawMessage `json:"correlationId"`
-		CorrelationID2   json.RawMessage `json:"correlation_id"`
-		Metadata         struct {
-			CorrelationID  json.RawMessage `json:"correlationId"`
-			CorrelationID2 json.RawMessage `json:"correlation_id"`
-		} `json:"metadata"`
-	}
-	if json.Unmarshal(ev.Detail, &d) != nil {
-		return
-	}
-	if ev.AggregateID == "" {
-		ev.AggregateID = firstScalar(d.AggregateID, d.AggregateID2)
-	}
-	if ev.AggregateVersion == 0 {
-		if s := firstScalar(d.AggregateVersion, d.Version); s != "" {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				ev.AggregateVersion = n
-			}
-		}
-	}
-	if ev.CorrelationID == "" {
-		ev.CorrelationID = firstScalar(d.CorrelationID, d.CorrelationID2, d.Metadata.CorrelationID, d.Metadata.CorrelationID2)
-	}
-}
-
-// firstScalar returns the first of vs that is a JSON string or number, as text.
-func firstScalar(vs ...json.RawMessage) string {
-	for _, v := range vs {
-		v = bytes.TrimSpace(v)
-		if len(v) == 0 {
-			continue
-		}
-		switch {
-		case v[0] == '"':
-			var s string
-			if json.Unmarshal(v, &s) == nil && s != "" {
-				return s
-			}
-		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
-			return string(v)
-		}
-	}
-	return ""
 }
 
 // AppendEvents stores evs durably (the transaction is fsynced before it

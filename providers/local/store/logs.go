@@ -58,7 +58,7 @@ func logCorrelation(msg string) string {
 	if json.Unmarshal([]byte(s), &v) != nil {
 		return ""
 	}
-	return firstScalar(v.A, v.B)
+	return providers.FirstScalar(v.A, v.B)
 }
 
 // Logs streams the stored lines of q.Functions (all when empty) whose time is
