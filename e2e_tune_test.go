@@ -108,21 +108,32 @@ func TestTuneMemoryLocal(t *testing.T) {
 		t.Errorf("speed strategy recommends %v MB for a function that only sleeps", got)
 	}
 
-	// --probe measures: for the CPU-bound function, duration falls as memory
-	// rises, as the estimate says.
+	// --probe measures: it runs a private copy at each size and reports
+	// what it measured, not the estimate. That duration falls as memory
+	// rises holds on a quiet machine (0.14 against 1.7 CPUs), but under load
+	// the 1.7-CPU copy gets far less than its quota (CI saw 120 ms at 3008 MB
+	// against 116 ms at 256 MB), so the direction is logged here and asserted
+	// on fixed numbers in tune/recommend_test.go (TestRecommendProbed).
 	est := estimates(recommendation(t, speed.stdout, "crunch"))
-	// Sizes far apart (0.14 against 1.7 CPUs), so that contention on a busy
-	// machine cannot turn the measured order around.
 	probe := must(t, dir, "tune", "memory", "--function", "crunch", "--strategy", "speed", "--probe",
 		"--payload", "{}", "--sizes", "256,3008", "--runs", "6", "-o", "json")
+	pr := recommendation(t, probe.stdout, "crunch")
+	meas := estimates(pr)
+	for _, mb := range []int{256, 3008} {
+		if !(meas[mb] > 0) {
+			t.Errorf("probe has no measured duration at %d MB: %v", mb, pr["estimates"])
+		}
+		if meas[mb] == est[mb] {
+			t.Errorf("probe at %d MB reports %.3f ms, the estimate itself, not a measurement", mb, meas[mb])
+		}
+	}
+	if reason, _ := pr["reason"].(string); !strings.Contains(reason, "measured") {
+		t.Errorf("probe's reason does not say it measured: %q", reason)
+	}
 	if strings.Contains(probe.stderr, "CPU is not limited") {
 		t.Logf("this machine cannot limit CPU per probe: %s", probe.stderr)
 	} else {
-		meas := estimates(recommendation(t, probe.stdout, "crunch"))
-		if !(meas[256] > meas[3008]) || !(est[256] > est[3008]) {
-			t.Errorf("probe and estimate disagree in direction: measured 256 MB %.1f ms vs 3008 MB %.1f ms; estimated %.1f vs %.1f",
-				meas[256], meas[3008], est[256], est[3008])
-		}
+		t.Logf("probe measured 256 MB %.1f ms vs 3008 MB %.1f ms (estimated %.1f vs %.1f)", meas[256], meas[3008], est[256], est[3008])
 	}
 
 	// --apply changes the deployed function and evcli.yaml, keeping comments.
