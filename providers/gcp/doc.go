@@ -9,7 +9,7 @@
 // with the fix, exit 4, before any work starts. Credentials are not needed
 // when every API used is an emulator or a fake: PUBSUB_EMULATOR_HOST,
 // FIRESTORE_EMULATOR_HOST, and gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>
-// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING, RUN, MONITORING) with an http:// URL, or --endpoint for
+// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING, RUN, MONITORING, SECRETMANAGER) with an http:// URL, or --endpoint for
 // every API without a variable of its own.
 //
 // Event bus (pubsub.go): the project's bus is a Pub/Sub topic
@@ -40,6 +40,19 @@
 // the handler only for events a rule matches; other runtimes are refused
 // even so. PlanShared/ApplyShared create the topic, the store's writer
 // and TTL policy. Invoke POSTs a binary-mode CloudEvent with an identity token.
+//
+// Secrets (secrets.go): each of a function's secrets (evcli.yaml secrets:)
+// is a Secret Manager secret <function id>-<NAME> labelled with the
+// project and function; deploy adds a version holding the value taken
+// from the environment, grants the function's service account
+// roles/secretmanager.secretAccessor on it (a new function on Google's
+// default account is created first, then given its secrets: the account
+// is known only then), and references that version in the function's
+// secret_environment_variables. The value goes nowhere else: the plan
+// compares a salted PBKDF2 hash kept in the secret's annotations with the
+// version it describes (SecretHasher), so a deploy with the same value
+// makes no write. A secret the project drops, or the function's deletion,
+// deletes the secret.
 //
 // Rollback (rollback.go): a 2nd-gen function is a Cloud Run service with a
 // revision per changing deploy; Rollback pins its traffic to one with

@@ -20,7 +20,8 @@ import (
 // Endpoint variables. The emulators' own variables (PUBSUB_EMULATOR_HOST,
 // FIRESTORE_EMULATOR_HOST, STORAGE_EMULATOR_HOST) are Google's; the APIs
 // without an emulator take gcloud's override variables
-// (CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>), whose value is a URL: http://
+// (CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>: CLOUDFUNCTIONS, PUBSUB, FIRESTORE,
+// LOGGING, RUN, MONITORING, SECRETMANAGER), whose value is a URL: http://
 // means plaintext gRPC without credentials (a fake or emulator on this
 // machine), https:// TLS with the account's credentials. OpenOptions.Endpoint
 // (--endpoint) overrides every API that has no variable of its own.
@@ -60,7 +61,9 @@ type config struct {
 	// emulator has none, so FIRESTORE_EMULATOR_HOST does not move it.
 	firestoreAdmin  endpoint
 	run, monitoring endpoint
-	getenv          func(string) string
+	// secretManager is Secret Manager (the functions' secrets).
+	secretManager endpoint
+	getenv        func(string) string
 }
 
 // clientOptions are the options of a generated client reaching ep.
@@ -109,8 +112,8 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if err != nil {
 		return nil, err
 	}
-	o.Debugf("gcp: project %s, region %s; Cloud Functions at %s, Pub/Sub at %s, Firestore at %s, Cloud Logging at %s, Cloud Run at %s, Cloud Monitoring at %s",
-		c.cloudProject, c.region, c.functions, c.pubsub, c.firestore, c.logging, c.run, c.monitoring)
+	o.Debugf("gcp: project %s, region %s; Cloud Functions at %s, Pub/Sub at %s, Firestore at %s, Cloud Logging at %s, Cloud Run at %s, Cloud Monitoring at %s, Secret Manager at %s",
+		c.cloudProject, c.region, c.functions, c.pubsub, c.firestore, c.logging, c.run, c.monitoring, c.secretManager)
 
 	p := &providers.Provider{Name: "gcp", Missing: map[providers.Ability]string{
 		providers.AbilityWait:  "Pub/Sub delivers to Cloud Functions asynchronously; follow the deliveries with evcli tail",
@@ -202,6 +205,9 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 		return nil, err
 	}
 	if c.monitoring, err = override("MONITORING"); err != nil {
+		return nil, err
+	}
+	if c.secretManager, err = override("SECRETMANAGER"); err != nil {
 		return nil, err
 	}
 	emulator := func(name string, fallback string) (endpoint, error) {

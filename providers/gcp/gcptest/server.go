@@ -20,6 +20,7 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
 	"cloud.google.com/go/run/apiv2/runpb"
+	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -76,6 +77,7 @@ type Server struct {
 	run       *run
 	mon       *monitoring
 	fsAdmin   *firestoreAdmin
+	sm        *secretManager
 }
 
 type operation struct {
@@ -119,6 +121,8 @@ func New(opts ...Option) (*Server, error) {
 	s.run = &run{s: s}
 	s.mon = &monitoring{s: s}
 	s.fsAdmin = &firestoreAdmin{s: s, fields: map[string]*adminpb.Field{}}
+	s.sm = &secretManager{s: s, secrets: map[string]*secret{}}
+	secretmanagerpb.RegisterSecretManagerServiceServer(s.grpc, s.sm)
 	adminpb.RegisterFirestoreAdminServer(s.grpc, s.fsAdmin)
 	monitoringpb.RegisterMetricServiceServer(s.grpc, s.mon)
 	functionspb.RegisterFunctionServiceServer(s.grpc, s)
@@ -281,6 +285,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			if sv := s.run.services[fn.GetServiceConfig().GetService()]; sv != nil && sv.live() != "" {
 				src = sv.sources[sv.live()]
 				fn.ServiceConfig.Revision = sv.live()[strings.LastIndex(sv.live(), "/")+1:]
+			}
+			// The platform puts the secrets' values in the instance's
+			// environment; the hook sees them there.
+			if vals, err := s.sm.resolve(fn); err == nil && len(vals) > 0 {
+				if fn.ServiceConfig.EnvironmentVariables == nil {
+					fn.ServiceConfig.EnvironmentVariables = map[string]string{}
+				}
+				for k, v := range vals {
+					fn.ServiceConfig.EnvironmentVariables[k] = v
+				}
 			}
 		}
 		s.mu.Unlock()
@@ -477,6 +491,10 @@ func (s *Server) CreateFunction(_ context.Context, req *functionspb.CreateFuncti
 	s.functions[name] = fn
 	s.record(Call{Method: "CreateFunction", Resource: name})
 	return s.startOp(name, "create", functionspb.OperationType_CREATE_FUNCTION, func() (proto.Message, error) {
+		if _, err := s.sm.resolve(fn); err != nil {
+			fn.State = functionspb.Function_FAILED
+			return nil, err
+		}
 		s.sources[name] = src
 		s.activate(fn, src)
 		return proto.Clone(fn), nil
@@ -541,6 +559,9 @@ var updatable = map[string]func(dst, src *functionspb.Function){
 	"service_config.service_account_email": func(d, s *functionspb.Function) {
 		d.ServiceConfig.ServiceAccountEmail = s.GetServiceConfig().GetServiceAccountEmail()
 	},
+	"service_config.secret_environment_variables": func(d, s *functionspb.Function) {
+		d.ServiceConfig.SecretEnvironmentVariables = s.GetServiceConfig().GetSecretEnvironmentVariables()
+	},
 }
 
 func (s *Server) UpdateFunction(_ context.Context, req *functionspb.UpdateFunctionRequest) (*longrunningpb.Operation, error) {
@@ -581,6 +602,10 @@ func (s *Server) UpdateFunction(_ context.Context, req *functionspb.UpdateFuncti
 	cur.State = functionspb.Function_DEPLOYING
 	s.record(Call{Method: "UpdateFunction", Resource: name, Mask: paths})
 	return s.startOp(name, "update", functionspb.OperationType_UPDATE_FUNCTION, func() (proto.Message, error) {
+		if _, err := s.sm.resolve(next); err != nil {
+			cur.State = functionspb.Function_ACTIVE // the revision failed; the one before keeps serving
+			return nil, err
+		}
 		if src != nil {
 			s.sources[name] = src
 		}
