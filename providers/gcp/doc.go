@@ -67,6 +67,16 @@
 // utilization (the minute's peak bucket bound times the memory size: an
 // upper bound).
 //
+// Probe (probe.go, tune memory --probe): as on AWS, a temporary copy per
+// size (<function id>-tune-<MB>-<hex>, labelled evcli-tune-copy-of and not
+// evcli-project, so no listing sees it) built from the live function's
+// source object with its runtime, entry point, environment, secrets and
+// account, one instance at most; invoked through its URL as Invoke does,
+// each record's duration then read from Cloud Run's request log by
+// execution id (the client's round trip, with a warning, for an entry not
+// there after a short wait), memory from Cloud Monitoring; deleted on
+// every exit path, the deletion registered before the create.
+//
 // Event store (firestore.go, storewriter.go): one document per event id in
 // the collection store.table; reads query the time window and select the
 // rest while streaming. Deploy installs the writer that fills it: a

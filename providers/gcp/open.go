@@ -120,7 +120,6 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
 		providers.AbilityState: "the gcp driver keeps no state on this machine (replay checkpoints are project-local state)",
 		// Not built yet: said as such, never as a limit of Google Cloud.
-		providers.AbilityProbe:    "this evcli build's gcp driver does not probe memory sizes yet",
 		providers.AbilityWorkflow: "this evcli build does not deploy workflows to Google Cloud Workflows yet; run them on the local provider",
 		providers.AbilityStore:    "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
@@ -154,6 +153,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	}
 	p.OnClose(func(context.Context) error { return metrics.close() })
 	p.Metrics = metrics
+	p.Prober = newProber(d, logs, metrics)
 	rc, err := newRunClients(ctx, c)
 	if err != nil {
 		p.Close(ctx)

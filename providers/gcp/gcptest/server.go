@@ -625,6 +625,9 @@ func (s *Server) DeleteFunction(_ context.Context, req *functionspb.DeleteFuncti
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Resource '%s' was not found", req.Name)
 	}
+	if cur.State == functionspb.Function_DEPLOYING {
+		return nil, status.Errorf(codes.FailedPrecondition, "An operation on function %s is already in progress. Please try again later.", lastSegment(req.Name))
+	}
 	cur.State = functionspb.Function_DELETING
 	s.record(Call{Method: "DeleteFunction", Resource: req.Name})
 	return s.startOp(req.Name, "delete", functionspb.OperationType_DELETE_FUNCTION, func() (proto.Message, error) {
