@@ -495,7 +495,16 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 			return classify("function "+fd.Name, err)
 		}
 		if live, err = d.wait(ctx, fd.Name, op, step); err != nil {
-			return err
+			// Without its secrets the first revision may fail to start
+			// (code that reads one at import): the function exists, its
+			// account is known, and the update with the secrets below
+			// starts a new revision.
+			made, gerr := d.fn.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: want.Name})
+			if !secretsLater || gerr != nil || made.GetServiceConfig().GetServiceAccountEmail() == "" {
+				return err
+			}
+			step("the first revision failed without its secrets; adding them")
+			live = made
 		}
 	case len(paths) > 0:
 		step("update " + strings.Join(paths, ", "))

@@ -47,7 +47,8 @@
 // from the environment, grants the function's service account
 // roles/secretmanager.secretAccessor on it (a new function on Google's
 // default account is created first, then given its secrets: the account
-// is known only then), and references that version in the function's
+// is known only then; a first revision that fails to start without them
+// is followed by that update), and references that version in the function's
 // secret_environment_variables. The value goes nowhere else: the plan
 // compares a salted PBKDF2 hash kept in the secret's annotations with the
 // version it describes (SecretHasher), so a deploy with the same value

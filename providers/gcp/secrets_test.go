@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -291,4 +292,41 @@ func secretRequest(project, id string) *secretmanagerpb.CreateSecretRequest {
 func versionRequest(project, id, value string) *secretmanagerpb.AddSecretVersionRequest {
 	return &secretmanagerpb.AddSecretVersionRequest{Parent: "projects/" + project + "/secrets/" + id,
 		Payload: &secretmanagerpb.SecretPayload{Data: []byte(value)}}
+}
+
+// TestSecretsWhenTheFirstRevisionNeedsThem: a new function on Google's
+// default account is created before its secrets (its account is known only
+// then); code that needs a secret to start fails that first revision, and
+// deploy goes on to add the secrets, whose revision starts.
+func TestSecretsWhenTheFirstRevisionNeedsThem(t *testing.T) {
+	const value = "needed-at-start-3131"
+	h, err := newHarness(t.TempDir(), gcptest.WithStart(func(_ *functionspb.Function, env map[string]string) error {
+		if env["API_KEY"] == "" {
+			return errors.New("KeyError: 'API_KEY'")
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	p := openOn(t, h, "shop")
+	fd := h.fn(t, "shop", "orders", 1, `{"source":["shop"]}`)
+	fd.Env["API_KEY"], fd.SecretNames = value, []string{"API_KEY"}
+	var st steps
+	if err := p.Deployer.ApplyFunction(context.Background(), fd, true, st.add); err != nil {
+		t.Fatalf("ApplyFunction: %v (steps %q)", err, st.all)
+	}
+	if !slices.Contains(st.all, "the first revision failed without its secrets; adding them") {
+		t.Errorf("steps %q do not say the first revision failed", st.all)
+	}
+	fn, _ := h.fake.Function("projects/" + testCloudProject + "/locations/" + testRegion + "/functions/" + FunctionID("shop", "orders"))
+	if fn.State != functionspb.Function_ACTIVE || len(fn.GetServiceConfig().GetSecretEnvironmentVariables()) != 1 {
+		t.Errorf("function %v with secrets %v, want ACTIVE with API_KEY", fn.State, fn.GetServiceConfig().GetSecretEnvironmentVariables())
+	}
+	for _, s := range st.all {
+		if strings.Contains(s, value) {
+			t.Errorf("step %q holds the value", s)
+		}
+	}
 }

@@ -72,6 +72,7 @@ type Server struct {
 	nextID    int
 	settle    int
 	invoke    InvokeFunc
+	start     StartFunc
 	onCall    func(Call)
 	logs      *logs
 	run       *run
@@ -100,6 +101,14 @@ func WithSettle(n int) Option { return func(s *Server) { s.settle = n } }
 // WithOnCall has f told of every mutating call, in order, as it is
 // accepted (to merge them with another fake's).
 func WithOnCall(f func(Call)) Option { return func(s *Server) { s.onCall = f } }
+
+// StartFunc stands in for a new revision's container starting: env is
+// the environment it gets (secrets' values included); an error fails the
+// revision, as a container that exits before it listens does.
+type StartFunc func(fn *functionspb.Function, env map[string]string) error
+
+// WithStart sets what starting a new revision does (default: it starts).
+func WithStart(f StartFunc) Option { return func(s *Server) { s.start = f } }
 
 // WithInvoke sets what invoking a function's URL does (default: echo).
 func WithInvoke(f InvokeFunc) Option { return func(s *Server) { s.invoke = f } }
@@ -491,7 +500,7 @@ func (s *Server) CreateFunction(_ context.Context, req *functionspb.CreateFuncti
 	s.functions[name] = fn
 	s.record(Call{Method: "CreateFunction", Resource: name})
 	return s.startOp(name, "create", functionspb.OperationType_CREATE_FUNCTION, func() (proto.Message, error) {
-		if _, err := s.sm.resolve(fn); err != nil {
+		if err := s.startRevision(fn); err != nil {
 			fn.State = functionspb.Function_FAILED
 			return nil, err
 		}
@@ -499,6 +508,31 @@ func (s *Server) CreateFunction(_ context.Context, req *functionspb.CreateFuncti
 		s.activate(fn, src)
 		return proto.Clone(fn), nil
 	}), nil
+}
+
+// startRevision is a new revision of fn starting: its secrets resolved
+// (a missing one, or one its account may not read, fails it), then the
+// start hook with its environment (s.mu held).
+func (s *Server) startRevision(fn *functionspb.Function) error {
+	vals, err := s.sm.resolve(fn)
+	if err != nil {
+		return err
+	}
+	if s.start == nil {
+		return nil
+	}
+	env := map[string]string{}
+	for k, v := range fn.GetServiceConfig().GetEnvironmentVariables() {
+		env[k] = v
+	}
+	for k, v := range vals {
+		env[k] = v
+	}
+	if err := s.start(fn, env); err != nil {
+		return status.Errorf(codes.FailedPrecondition, "Could not create or update Cloud Run service %s: The user-provided container failed to start and listen on the port defined provided by the PORT=8080 environment variable: %v",
+			lastSegment(fn.Name), err)
+	}
+	return nil
 }
 
 // defaults fills in what Google does when a field is not set.
@@ -599,11 +633,12 @@ func (s *Server) UpdateFunction(_ context.Context, req *functionspb.UpdateFuncti
 		}
 	}
 	s.defaults(next)
+	was := cur.State
 	cur.State = functionspb.Function_DEPLOYING
 	s.record(Call{Method: "UpdateFunction", Resource: name, Mask: paths})
 	return s.startOp(name, "update", functionspb.OperationType_UPDATE_FUNCTION, func() (proto.Message, error) {
-		if _, err := s.sm.resolve(next); err != nil {
-			cur.State = functionspb.Function_ACTIVE // the revision failed; the one before keeps serving
+		if err := s.startRevision(next); err != nil {
+			cur.State = was // the revision failed; the one before (if any) keeps serving
 			return nil, err
 		}
 		if src != nil {
