@@ -151,6 +151,8 @@ Lambda memory from observed metrics.`,
 	pf.StringVar(&g.Region, "region", "", "cloud region (default: from evcli.yaml, then the environment)")
 	pf.StringVar(&g.Profile, "profile", "", "cloud credentials profile")
 	pf.StringVar(&g.Project, "project", "", "Google Cloud project id (default: evcli.yaml's gcp.project, then GOOGLE_CLOUD_PROJECT)")
+	pf.StringVar(&g.Subscription, "subscription", "", "Azure subscription id (default: evcli.yaml's azure.subscription, then AZURE_SUBSCRIPTION_ID)")
+	pf.StringVar(&g.ResourceGroup, "resource-group", "", "Azure resource group (default: evcli.yaml's azure.resourceGroup, then AZURE_RESOURCE_GROUP)")
 	pf.StringVarP(&g.Output, "output", "o", g.Output, "output format: text or json")
 	pf.StringVar(&g.Color, "color", g.Color, "colour: auto, always or never (NO_COLOR is honoured)")
 	pf.BoolVar(&g.Yes, "yes", false, "confirm without prompting (needed when not running interactively)")

@@ -192,9 +192,12 @@ type OpenOptions struct {
 	// where it has one (a Google Cloud project id); "" leaves it to the
 	// cloud's standard variables and credentials.
 	CloudProject string
-	// ResourceGroup is the resource group to deploy into where the cloud
-	// has them (Azure); "" leaves it to the cloud's standard variables.
-	ResourceGroup string
+	// Subscription (Azure's account: --subscription, evcli.yaml's
+	// azure.subscription), ResourceGroup (--resource-group,
+	// azure.resourceGroup) and Location (azure.location; Region when "")
+	// say where an Azure driver deploys; "" leaves each to the cloud's
+	// standard variables.
+	Subscription, ResourceGroup, Location string
 	// InFunctionGuard opts into the in-function guard: a pattern the
 	// cloud's filters cannot enforce whole is deployed with its rules in
 	// the function's environment, and evcli's entrypoint applies the whole

@@ -3,9 +3,9 @@
 // subscriptions, through the Azure SDK for Go (azcore, azidentity,
 // armappservice/v6, armeventgrid/v2).
 //
-// Open (open.go) settles the subscription (OpenOptions.CloudProject or
+// Open (open.go) settles the subscription (OpenOptions.Subscription or
 // AZURE_SUBSCRIPTION_ID), the resource group (OpenOptions.ResourceGroup or
-// AZURE_RESOURCE_GROUP), the location (OpenOptions.Region or
+// AZURE_RESOURCE_GROUP), the location (OpenOptions.Location, Region or
 // AZURE_LOCATION, needed only to create) and azidentity's
 // DefaultAzureCredential (environment, workload identity, managed
 // identity, Azure CLI): a missing one is Unconfigured or Unauthenticated

@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,9 +22,8 @@ import (
 )
 
 // Settings. The subscription, resource group and location are Azure's own
-// variables (the Azure CLI and azd read them too); OpenOptions.CloudProject
-// (the subscription), OpenOptions.ResourceGroup and OpenOptions.Region
-// (the location) take precedence.
+// variables (the Azure CLI and azd read them too); OpenOptions.Subscription,
+// ResourceGroup and Location (else Region) take precedence.
 const (
 	envSubscription  = "AZURE_SUBSCRIPTION_ID"
 	envResourceGroup = "AZURE_RESOURCE_GROUP"
@@ -109,9 +109,9 @@ type config struct {
 }
 
 // Open opens the Azure provider: the subscription from
-// OpenOptions.CloudProject or AZURE_SUBSCRIPTION_ID, the resource group
+// OpenOptions.Subscription or AZURE_SUBSCRIPTION_ID, the resource group
 // from OpenOptions.ResourceGroup or AZURE_RESOURCE_GROUP, the location
-// from OpenOptions.Region or AZURE_LOCATION (needed only to create), and
+// from OpenOptions.Location, Region or AZURE_LOCATION (needed only to create), and
 // azidentity's DefaultAzureCredential (environment, workload identity,
 // managed identity, Azure CLI, Azure Developer CLI) unless every service
 // it reaches is a fake or emulator (http:// endpoints). A missing
@@ -184,7 +184,7 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	c := &config{subscription: o.CloudProject, resourceGroup: o.ResourceGroup, location: o.Region,
+	c := &config{subscription: o.Subscription, resourceGroup: o.ResourceGroup, location: cmp.Or(o.Location, o.Region),
 		project: o.Project, getenv: getenv, http: http.DefaultClient, guard: getenv(EnvGuard) == "in-function" || o.InFunctionGuard, sleep: o.Sleep}
 	if c.sleep == nil {
 		c.sleep = providers.Sleep

@@ -28,7 +28,7 @@ func TestOpenSettings(t *testing.T) {
 		{"no resource group", map[string]string{envResourceGroup: ""}, providers.OpenOptions{}, providers.Unconfigured,
 			[]string{"no resource group", envResourceGroup}},
 		{"options win over variables", map[string]string{envSubscription: "", envResourceGroup: ""},
-			providers.OpenOptions{CloudProject: testSubscription, ResourceGroup: "rg"}, providers.Unknown, nil},
+			providers.OpenOptions{Subscription: testSubscription, ResourceGroup: "rg"}, providers.Unknown, nil},
 		{"an endpoint that is not a URL", map[string]string{EnvSCMEndpoint: "127.0.0.1:1"}, providers.OpenOptions{}, providers.InvalidArgument,
 			[]string{EnvSCMEndpoint, "not an http:// or https:// URL"}},
 		{"plaintext to another machine", map[string]string{EnvEventGridEndpoint: "http://example.com"}, providers.OpenOptions{}, providers.InvalidArgument,

@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -172,7 +173,7 @@ func cosmosConfigFor(o providers.OpenOptions, endpoint string, cred azcore.Token
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	cfg = cosmosConfig{Endpoint: endpoint, Credential: cred, Key: getenv(envCosmosKey), Keys: o.Store.Keys, TTLDays: o.Store.TTLDays, Region: o.Region}
+	cfg = cosmosConfig{Endpoint: endpoint, Credential: cred, Key: getenv(envCosmosKey), Keys: o.Store.Keys, TTLDays: o.Store.TTLDays, Region: cmp.Or(o.Location, o.Region)}
 	if db, ctr, found := strings.Cut(o.Store.Table, "/"); found {
 		cfg.Database, cfg.Container = db, ctr
 	} else {
