@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/tune"
 )
 
 // Settings. The subscription, resource group and location are Azure's own
@@ -151,6 +152,7 @@ func open(ctx context.Context, o providers.OpenOptions, transports map[string]po
 		providers.AbilityExport:   "not built yet: this evcli build does not write Bicep or Terraform for Azure; deploy with evcli deploy",
 		providers.AbilityWorkflow: "not built yet: this evcli build does not deploy workflows to Azure (Durable Functions or Logic Apps); run them on the local provider",
 	}}
+	p.Prices = tune.FlexPrices(cmp.Or(o.Location, o.Region))
 	if o.Offline {
 		for _, a := range []providers.Ability{providers.AbilityDeploy, providers.AbilityPublish, providers.AbilityInvoke,
 			providers.AbilityStore, providers.AbilityLogs, providers.AbilityMetrics, providers.AbilityMemory} {
@@ -163,6 +165,7 @@ func open(ctx context.Context, o providers.OpenOptions, transports map[string]po
 		return nil, err
 	}
 	c.transports = transports
+	p.Prices = tune.FlexPrices(c.location)
 	o.Debugf("azure: subscription %s, resource group %s, location %q; ARM at %s, SCM at %s, function hosts at %s, Event Grid at %s",
 		c.subscription, c.resourceGroup, c.location, c.arm, c.scm, c.functions, c.eventGrid)
 	d, err := newDeployer(c, o)
