@@ -139,6 +139,11 @@ func (d *deployer) PlanShared(ctx context.Context, prune bool) ([]providers.Reso
 	default:
 		out = append(out, providers.ResourceChange{Kind: "storage", Name: account, Action: "unchanged"})
 	}
+	ins, err := d.planInsights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, ins...)
 	topic := Topic(d.bus)
 	t, err := d.topics.Get(ctx, d.rg(), topic, nil)
 	switch {
@@ -209,6 +214,14 @@ func (d *deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 				"properties": map[string]any{"minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": false, "supportsHttpsTrafficOnly": true}}
 			if err := d.armCall(ctx, http.MethodPut, d.storagePath(), storageAPI, body, nil); err != nil {
 				return classify("storage account "+c.Name, err)
+			}
+		case "workspace":
+			if err := d.createWorkspace(ctx, c.Name); err != nil {
+				return err
+			}
+		case "insights":
+			if err := d.createInsights(ctx, c.Name); err != nil {
+				return err
 			}
 		case "bus":
 			topic := armeventgrid.Topic{Location: to.Ptr(d.c.location), Tags: map[string]*string{TagBus: to.Ptr(d.bus)},

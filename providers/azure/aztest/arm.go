@@ -3,7 +3,8 @@
 // published REST specs: Azure Resource Manager for function apps and
 // their Flex Consumption plans (Microsoft.Web), storage accounts and
 // their blob containers (Microsoft.Storage), Event Grid topics and event
-// subscriptions (Microsoft.EventGrid); a function app's SCM site
+// subscriptions (Microsoft.EventGrid), Log Analytics workspaces and
+// Application Insights components (insights.go); a function app's SCM site
 // (OneDeploy, /api/publish, asynchronous with a deployment status) and
 // host (evcli's invoke route, with host keys); and Event Grid's data
 // plane (CloudEvents batches), whose events it routes through the
@@ -99,6 +100,8 @@ type Server struct {
 	subs        map[string]map[string]map[string]any // topic -> name -> resource
 	events      map[string][]json.RawMessage         // topic -> published CloudEvents
 	deployments map[string]map[string]any            // id -> status
+	workspaces  map[string]map[string]any            // Log Analytics workspaces by lower-case name
+	components  map[string]map[string]any            // Application Insights components by lower-case name
 	calls       []Call
 	faults      []*fault
 	seq         int
@@ -309,6 +312,10 @@ func (s *Server) serveARM(r *http.Request, body []byte, call *Call) (int, any, *
 		return s.storageAPI(r.Method, base, name, rest, in)
 	case strings.EqualFold(ns, "Microsoft.EventGrid") && typ == "topics":
 		return s.topicsAPI(r.Method, base, name, rest, in)
+	case strings.EqualFold(ns, "Microsoft.OperationalInsights") && typ == "workspaces":
+		return s.workspacesAPI(r.Method, base, name, rest, in)
+	case strings.EqualFold(ns, "Microsoft.Insights") && typ == "components":
+		return s.componentsAPI(r.Method, base, name, rest, in)
 	}
 	return 0, nil, errf(404, "InvalidResourceType", "the fake has no %s/%s", ns, typ)
 }
