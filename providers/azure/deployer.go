@@ -545,6 +545,9 @@ func (d *deployer) desiredSite(app string, fd providers.FunctionDeployment, rt a
 		Location: to.Ptr(d.c.location),
 		Kind:     to.Ptr("functionapp,linux"),
 		Tags:     tags,
+		// Its own identity: what the store writer reaches Cosmos DB with
+		// (cosmosrole.go), and what a function can be given roles with.
+		Identity: &armappservice.ManagedServiceIdentity{Type: to.Ptr(armappservice.ManagedServiceIdentityTypeSystemAssigned)},
 		Properties: &armappservice.SiteProperties{
 			ServerFarmID: to.Ptr(d.planID(app)),
 			HTTPSOnly:    to.Ptr(true),

@@ -174,6 +174,13 @@ func (d *deployer) PlanShared(ctx context.Context, prune bool) ([]providers.Reso
 			h = &have[0]
 		}
 		out = append(out, planStoreWriter(d.c.names.App(storeWriterFunction), h, *d.writer))
+		role, err := d.planWriterRole(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if role != nil {
+			out = append(out, *role)
+		}
 	}
 	return out, nil
 }
@@ -195,6 +202,12 @@ func (d *deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 			step(c.Name, c.Action)
 			code := c.Action == "create" || slices.Contains(c.Fields, "code changed")
 			if err := d.apply(ctx, d.writer.Function, code, func(s string) { step(c.Name, s) }); err != nil {
+				return err
+			}
+			continue
+		case c.Kind == "role" && d.writer != nil && c.Action != "unchanged":
+			step(c.Name, c.Action)
+			if err := d.applyWriterRole(ctx); err != nil {
 				return err
 			}
 			continue

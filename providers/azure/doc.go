@@ -81,9 +81,14 @@
 // holds the new memory. Deploy asks CheckRules (providers.RuleChecker)
 // before it plans: an unenforceable pattern is refused at its place.
 //
-// Not in this package yet: the writer's Cosmos DB role assignment for the
-// app's identity; rollback (Flex Consumption has no slots); export;
-// probes.
+// Every app has a system-assigned managed identity; the store writer's is
+// given Cosmos DB Built-in Data Contributor on the store's database
+// (cosmosrole.go: a sqlRoleAssignment named from the scope and principal,
+// planned with the shared resources, on the account EVCLI_AZURE_COSMOS_ACCOUNT
+// names or the endpoint's host; none for an emulator).
+//
+// Not in this package yet: rollback (Flex Consumption has no slots);
+// export; probes.
 //
 // aztest is the fake every test runs against: ARM, SCM, the function hosts
 // and Event Grid's data plane on one 127.0.0.1 server, and Log Analytics'
