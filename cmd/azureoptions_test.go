@@ -75,3 +75,72 @@ func TestAzureSettingsReachTheDriver(t *testing.T) {
 		})
 	}
 }
+
+// azureProjectYAML is the AWS test project's functions, on azure.
+const azureProjectYAML = "project: shop\nprovider: azure\nfunctions:\n  inventory: {source: functions/inventory, runtime: nodejs20.x, handler: index.handler}\n"
+
+// TestAzureMissingSettingsExit4: through the command and the registered
+// driver, a missing subscription, resource group or usable credential is
+// one sentence with the fix and exit 4, before anything is deployed.
+func TestAzureMissingSettingsExit4(t *testing.T) {
+	// DefaultAzureCredential reads the process environment: only the
+	// Azure CLI credential, and no az on PATH, so nothing is asked of the
+	// network (the ARM endpoint is a closed port on this machine).
+	t.Setenv("AZURE_TOKEN_CREDENTIALS", "AzureCLICredential")
+	t.Setenv("PATH", t.TempDir())
+	for _, k := range []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"} {
+		t.Setenv(k, "")
+	}
+	const sub = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+	for _, c := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		says []string
+	}{
+		{"no subscription", nil, nil, []string{"no Azure subscription is set", "--subscription", "AZURE_SUBSCRIPTION_ID", "az account show"}},
+		{"no resource group", []string{"--subscription", sub}, nil, []string{"no resource group is set", "--resource-group", "AZURE_RESOURCE_GROUP", "az group create"}},
+		{"no credentials", []string{"--subscription", sub, "--resource-group", "shop"},
+			map[string]string{"EVCLI_AZURE_ARM_ENDPOINT": "https://127.0.0.1:1"}, []string{"az login", "AZURE_CLIENT_ID"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newAWSCmdEnv(t)
+			if err := os.WriteFile(filepath.Join(e.dir, "evcli.yaml"), []byte(azureProjectYAML), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e.f.Getenv = func(k string) string { return c.env[k] }
+			code := e.run(append([]string{"deploy", "--provider", "azure", "--yes"}, c.args...)...)
+			if code != 4 {
+				t.Fatalf("exit %d, want 4\n%s", code, e.errOut)
+			}
+			for _, s := range c.says {
+				if !strings.Contains(e.errOut.String(), s) {
+					t.Errorf("stderr does not say %q:\n%s", s, e.errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestFilterTestTargetAzure: --target azure prints, per pattern, the
+// Event Grid filter, where Event Grid's semantics differ and what it
+// cannot enforce, then evaluates as always.
+func TestFilterTestTargetAzure(t *testing.T) {
+	e := newAWSCmdEnv(t)
+	ev := filepath.Join(e.dir, "ev.json")
+	os.WriteFile(ev, []byte(`{"source":"shop","detail-type":"X","detail":{"amount":500,"ip":"10.1.2.3"}}`), 0o644)
+	code := e.run("filter", "test", "--target", "azure", "--pattern", `{"source":["shop"],"detail":{"amount":[{"numeric":[">",100]}]}}`,
+		"--pattern", `{"detail":{"ip":[{"cidr":"10.0.0.0/8"}]}}`, "--event", ev)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, e.errOut)
+	}
+	for _, want := range []string{`azure: Event Grid filter: {`, `"operatorType":"NumberGreaterThan","key":"data.amount"`,
+		"azure: Event Grid delivers more than the pattern matches", "azure: Event Grid cannot enforce detail.ip: cidr", "EVCLI_AZURE_GUARD=in-function"} {
+		if !strings.Contains(e.errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, e.errOut)
+		}
+	}
+	if !strings.Contains(e.out.String(), "match") {
+		t.Errorf("stdout %q", e.out)
+	}
+}

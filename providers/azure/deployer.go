@@ -469,7 +469,7 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	if !exists {
 		if d.c.location == "" {
 			return &providers.Error{Code: providers.Unconfigured, Resource: res, Err: errors.New("no location is set to create the function app in"),
-				Hint: "set " + envLocation + " (e.g. westeurope) or pass --region"}
+				Hint: "pass --region, set azure.location in evcli.yaml or " + envLocation + " (e.g. westeurope)"}
 		}
 		step("create plan")
 		if err := d.createPlan(ctx, app); err != nil {

@@ -217,7 +217,7 @@ func (d *deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 		}
 		if d.c.location == "" {
 			return &providers.Error{Code: providers.Unconfigured, Resource: c.Kind + " " + c.Name, Err: errors.New("no location is set to create it in"),
-				Hint: "set " + envLocation + " (e.g. westeurope) or pass --region"}
+				Hint: "pass --region, set azure.location in evcli.yaml or " + envLocation + " (e.g. westeurope)"}
 		}
 		step(c.Name, "create")
 		switch c.Kind {

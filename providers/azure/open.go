@@ -223,12 +223,12 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 	if c.subscription == "" {
 		return nil, &providers.Error{Code: providers.Unconfigured, Resource: "azure",
 			Err:  errors.New("no Azure subscription is set"),
-			Hint: "set " + envSubscription + " to the subscription id (az account show --query id -o tsv prints the current one)"}
+			Hint: "pass --subscription, set azure.subscription in evcli.yaml or " + envSubscription + " to the subscription id (az account show --query id -o tsv prints the current one)"}
 	}
 	if c.resourceGroup == "" {
 		return nil, &providers.Error{Code: providers.Unconfigured, Resource: "azure",
 			Err:  errors.New("no resource group is set"),
-			Hint: "set " + envResourceGroup + " to the resource group to deploy into (az group create -n NAME -l LOCATION makes one)"}
+			Hint: "pass --resource-group, set azure.resourceGroup in evcli.yaml or " + envResourceGroup + " to the resource group to deploy into (az group create -n NAME -l LOCATION makes one)"}
 	}
 	c.names = Namer{Subscription: c.subscription, ResourceGroup: c.resourceGroup, Project: o.Project}
 
