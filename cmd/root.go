@@ -359,6 +359,12 @@ const environmentHelp = `Environment variables evcli reads
                                       the AWS SDK's default credential chain
   AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>
                                       send AWS calls to another endpoint (LocalStack, emulators)
+  AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_LOCATION, AZURE_CLIENT_ID, ...
+                                      where an azure project deploys (after --subscription,
+                                      --resource-group, --region and evcli.yaml's azure:), and
+                                      azidentity's DefaultAzureCredential (else az login)
+  EVCLI_AZURE_<SERVICE>_ENDPOINT      send Azure calls to another endpoint (ARM, SCM, FUNCTIONS,
+                                      EVENTGRID, COSMOS, STORAGE, LOGS, METRICS)
   EVCLI_CACHE_DIR                     where linked Go bootstraps are cached between builds
                                       (default: the user cache directory, e.g. ~/.cache/evcli)
 
@@ -373,7 +379,7 @@ const exitCodesHelp = `Exit codes
   1    failure: the command ran and something failed (filter test: an event did not match)
   2    usage: bad flag, argument, project file, pattern or event, or an ability the
        provider lacks (rollback on local, send --wait on aws); nothing was changed
-  4    no credentials or region (or project) for a cloud provider
+  4    no credentials or region (or project, subscription, resource group) for a cloud provider
   130  interrupted (Ctrl-C)
 `
 
