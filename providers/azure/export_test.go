@@ -453,3 +453,40 @@ func TestExportRefusals(t *testing.T) {
 		t.Errorf("no subscription: %v, want Unconfigured", err)
 	}
 }
+
+// TestExportSecretsAreVariables: a secret's value is never written: the
+// app setting refers to a sensitive variable secret_<name>, declared once.
+func TestExportSecretsAreVariables(t *testing.T) {
+	ctx := context.Background()
+	p := azProject(t, "fan-out")
+	desired, err := export.Desired(ctx, export.Options{Project: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range desired[:2] {
+		desired[i].Env["API_KEY"] = "(secret)"
+		desired[i].SecretNames = append(desired[i].SecretNames, "API_KEY")
+	}
+	env := map[string]string{envSubscription: testSubscription, envResourceGroup: testResourceGroup, envLocation: testLocation}
+	prov, err := Open(ctx, providers.OpenOptions{Project: p.Name, Bus: p.Bus, Offline: true, Getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := prov.Exporter.Export(ctx, desired, providers.FormatTerraform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(export.Template(ex).Data)
+	if strings.Contains(src, "(secret)") {
+		t.Error("the configuration holds a secret's placeholder value")
+	}
+	if n := strings.Count(src, `variable "secret_api_key" {`); n != 1 || !strings.Contains(src, "sensitive   = true") {
+		t.Errorf("%d secret_api_key variables, want one sensitive:\n%s", n, src)
+	}
+	if n := strings.Count(src, `"API_KEY"                                = var.secret_api_key`); n != 2 {
+		t.Errorf("%d app settings refer to var.secret_api_key, want 2", n)
+	}
+	if _, diags := hclparse.NewParser().ParseHCL([]byte(src), TFTemplateFile); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+}
