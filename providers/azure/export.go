@@ -102,6 +102,9 @@ func newExporter(c *config, o providers.OpenOptions) *Exporter {
 	if e.err == nil {
 		cfg, ok, err := cosmosConfigFor(o, strings.ReplaceAll(c.cosmos.url, "{name}", c.names.StorageAccount()), nil)
 		switch {
+		case err != nil && providers.CodeOf(err) == providers.Unconfigured:
+			// No account endpoint: deploy then has no store either (the
+			// store is Missing), so neither the container nor the writer.
 		case err != nil:
 			e.err = err
 		case ok:

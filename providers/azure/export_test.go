@@ -444,6 +444,15 @@ func TestExportRefusals(t *testing.T) {
 	if exportErr == nil || deployErr == nil || exportErr.Error() != deployErr.Error() {
 		t.Errorf("reserved setting: export %v, deploy %v", exportErr, deployErr)
 	}
+	// A cosmos store without an account endpoint: deploy has no store, and
+	// the export neither.
+	withStore, err := Open(ctx, providers.OpenOptions{Project: p.Name, Bus: p.Bus, Store: storeSpec(p), Offline: true, Getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := withStore.Exporter.Export(ctx, desired, providers.FormatTerraform); err != nil || strings.Contains(string(export.Template(ex).Data), "cosmosdb") {
+		t.Errorf("no Cosmos DB endpoint: %v, or a store deploy would not make", err)
+	}
 	delete(env, envSubscription)
 	none, err := Open(ctx, providers.OpenOptions{Project: p.Name, Bus: p.Bus, Offline: true, Getenv: func(k string) string { return env[k] }})
 	if err != nil {
