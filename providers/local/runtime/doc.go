@@ -29,6 +29,11 @@
 // and azure.functions), and evcli plays the cloud's host, POSTing each
 // invocation as a CloudEvent or a custom-handler request (host.go). The
 // instance's life, logs and failures are the same as a Lambda handler's.
+// Their follow-up events reach the local bus the way the cloud's code
+// publishes them: a gcp instance gets a Pub/Sub REST endpoint
+// (PUBSUB_EMULATOR_HOST; pubsub.go), an azure instance an Event Grid topic
+// endpoint taking CloudEvents 1.0 (EVENTGRID_TOPIC_ENDPOINT and its key
+// EVENTGRID_TOPIC_KEY; eventgrid.go).
 //
 // Invoke is synchronous. Instances stay warm and are reused; new ones start
 // on demand up to the function's concurrency, after which invokes wait for a

@@ -82,6 +82,9 @@ type hostBridge struct {
 	port     string
 	client   *http.Client
 	pubsub   net.Listener // gcp: the instance's Pub/Sub endpoint (pubsub.go)
+	// azure: the instance's Event Grid topic endpoint and key (eventgrid.go)
+	eventGrid net.Listener
+	topicKey  string
 }
 
 func newHostBridge(kind string, spec FunctionSpec) (*hostBridge, error) {
@@ -98,6 +101,12 @@ func newHostBridge(kind string, spec FunctionSpec) (*hostBridge, error) {
 			return nil, fmt.Errorf("its Pub/Sub endpoint: %w", err)
 		}
 	}
+	if kind == hostAzure {
+		if h.eventGrid, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("its Event Grid topic endpoint: %w", err)
+		}
+		h.topicKey = newTopicKey()
+	}
 	return h, nil
 }
 
@@ -105,6 +114,9 @@ func newHostBridge(kind string, spec FunctionSpec) (*hostBridge, error) {
 func (h *hostBridge) close() {
 	if h.pubsub != nil {
 		h.pubsub.Close()
+	}
+	if h.eventGrid != nil {
+		h.eventGrid.Close()
 	}
 }
 
@@ -131,7 +143,8 @@ func freePort() (string, error) {
 	return "", last
 }
 
-// hostEnv is what the cloud's host sets for the code: the port to serve.
+// hostEnv is what the cloud's host sets for the code: the port to serve,
+// and where to publish (the local Pub/Sub or Event Grid endpoint).
 func (in *instance) hostEnv() map[string]string {
 	switch {
 	case in.host == nil:
@@ -139,7 +152,8 @@ func (in *instance) hostEnv() map[string]string {
 	case in.host.kind == hostGCP:
 		return map[string]string{"PORT": in.host.port, "PUBSUB_EMULATOR_HOST": in.host.pubsub.Addr().String()}
 	default:
-		return map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": in.host.port}
+		return map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": in.host.port,
+			EnvEventGridEndpoint: "http://" + in.host.eventGrid.Addr().String() + "/api/events", EnvEventGridKey: in.host.topicKey}
 	}
 }
 
@@ -157,6 +171,9 @@ func (h *hostBridge) run(in *instance) {
 	}()
 	if h.pubsub != nil {
 		h.servePubSub(ctx, in)
+	}
+	if h.eventGrid != nil {
+		h.serveEventGrid(ctx, in)
 	}
 	if !h.waitListening(ctx) {
 		return // the process exited (Runtime.ExitError) or was stopped

@@ -68,13 +68,7 @@ func (h *hostBridge) publish(w http.ResponseWriter, r *http.Request, in *instanc
 		pubsubError(w, http.StatusBadRequest, "INVALID_ARGUMENT", fmt.Sprintf("the body is not a publish request with messages: %v", err))
 		return
 	}
-	type entry struct {
-		Source       string `json:"Source"`
-		DetailType   string `json:"DetailType"`
-		Detail       string `json:"Detail"`
-		EventBusName string `json:"EventBusName"`
-	}
-	entries := make([]entry, len(req.Messages))
+	entries := make([]putEntry, len(req.Messages))
 	for i, m := range req.Messages {
 		data, err := base64.StdEncoding.DecodeString(m.Data)
 		if err != nil {
@@ -86,30 +80,55 @@ func (h *hostBridge) publish(w http.ResponseWriter, r *http.Request, in *instanc
 				fmt.Sprintf("messages[%d]: the attributes source and type are the event's source and detail-type; set both", i))
 			return
 		}
-		entries[i] = entry{Source: m.Attributes["source"], DetailType: m.Attributes["type"], Detail: string(data), EventBusName: topic}
+		entries[i] = putEntry{Source: m.Attributes["source"], DetailType: m.Attributes["type"], Detail: string(data), EventBusName: topic}
 	}
+	ids, status, msg := h.putEvents(r.Context(), in, entries)
+	switch status {
+	case http.StatusOK:
+		writeJSON(w, http.StatusOK, map[string]any{"messageIds": ids})
+	case http.StatusBadRequest:
+		pubsubError(w, status, "INVALID_ARGUMENT", strings.ReplaceAll(msg, "entries[", "messages["))
+	case http.StatusServiceUnavailable:
+		pubsubError(w, status, "UNAVAILABLE", msg)
+	default:
+		pubsubError(w, status, "INTERNAL", msg)
+	}
+}
+
+// putEntry is one PutEvents entry.
+type putEntry struct {
+	Source       string   `json:"Source"`
+	DetailType   string   `json:"DetailType"`
+	Detail       string   `json:"Detail"`
+	Resources    []string `json:"Resources,omitempty"`
+	EventBusName string   `json:"EventBusName"`
+}
+
+// putEvents puts entries on the local bus through the PutEvents endpoint,
+// signed with in's own credentials, so the bus sees the calling function
+// and invocation as for a Lambda handler's PutEvents. It returns the event
+// ids, or an HTTP status for the cloud's own error answer (400: the bus
+// refused an entry, named as entries[i]; 503: no bus) and the message.
+func (h *hostBridge) putEvents(ctx context.Context, in *instance, entries []putEntry) (ids []string, status int, msg string) {
 	body, _ := json.Marshal(map[string]any{"Entries": entries})
 	endpoint := in.spec.Env["AWS_ENDPOINT_URL_EVENTBRIDGE"]
 	if endpoint == "" {
 		endpoint = in.m.o.BaseEnv["AWS_ENDPOINT_URL_EVENTBRIDGE"]
 	}
 	if endpoint == "" {
-		pubsubError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "no local bus to publish to (this runtime has no PutEvents endpoint)")
-		return
+		return nil, http.StatusServiceUnavailable, "no local bus to publish to (this runtime has no PutEvents endpoint)"
 	}
-	put, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/", bytes.NewReader(body))
+	put, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/", bytes.NewReader(body))
 	put.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	put.Header.Set("X-Amz-Target", "AWSEvents.PutEvents")
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: in.accessKey, SecretAccessKey: "evcli-local-secret-" + in.id[:8]}
-	if err := v4.NewSigner().SignHTTP(r.Context(), creds, put, hex.EncodeToString(sum[:]), "events", in.m.region(), time.Now()); err != nil {
-		pubsubError(w, http.StatusInternalServerError, "INTERNAL", "signing the PutEvents request: "+err.Error())
-		return
+	if err := v4.NewSigner().SignHTTP(ctx, creds, put, hex.EncodeToString(sum[:]), "events", in.m.region(), time.Now()); err != nil {
+		return nil, http.StatusInternalServerError, "signing the PutEvents request: " + err.Error()
 	}
 	resp, err := h.client.Do(put)
 	if err != nil {
-		pubsubError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the local bus did not answer: "+err.Error())
-		return
+		return nil, http.StatusServiceUnavailable, "the local bus did not answer: " + err.Error()
 	}
 	defer resp.Body.Close()
 	var out struct {
@@ -122,16 +141,14 @@ func (h *hostBridge) publish(w http.ResponseWriter, r *http.Request, in *instanc
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	if resp.StatusCode != http.StatusOK {
-		pubsubError(w, http.StatusBadRequest, "INVALID_ARGUMENT", fmt.Sprintf("the local bus refused the events (%s): %s", resp.Status, out.Message))
-		return
+		return nil, http.StatusBadRequest, fmt.Sprintf("the local bus refused the events (%s): %s", resp.Status, out.Message)
 	}
-	ids := make([]string, 0, len(out.Entries))
+	ids = make([]string, 0, len(out.Entries))
 	for i, e := range out.Entries {
 		if e.ErrorCode != "" {
-			pubsubError(w, http.StatusBadRequest, "INVALID_ARGUMENT", fmt.Sprintf("messages[%d]: %s: %s", i, e.ErrorCode, e.ErrorMessage))
-			return
+			return nil, http.StatusBadRequest, fmt.Sprintf("entries[%d]: %s: %s", i, e.ErrorCode, e.ErrorMessage)
 		}
 		ids = append(ids, e.EventID)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messageIds": ids})
+	return ids, http.StatusOK, ""
 }
