@@ -56,7 +56,7 @@ func TestInitProviderErrors(t *testing.T) {
 	}{
 		{[]string{"init", "x", "--provider", "gpc"}, `unknown provider "gpc" (did you mean "gcp"?): use local, aws, gcp, azure`},
 		{[]string{"init", "x", "--provider", "gcp", "-t", "saga-orchestrated", "-l", "node"}, "the saga-orchestrated template has no Node.js gcp handlers yet: use --template fan-out or event-sourcing or saga, or --provider aws"},
-		{[]string{"init", "x", "--provider", "azure", "-t", "saga", "-l", "node"}, "the saga template has no Node.js azure handlers yet: use --template fan-out, or --provider aws"},
+		{[]string{"init", "x", "--provider", "azure", "-t", "event-sourcing", "-l", "node"}, "the event-sourcing template has no Node.js azure handlers yet: use --template fan-out or saga, or --provider aws"},
 	} {
 		// in a temporary directory, so a case that wrongly succeeds leaves
 		// no project behind in the package's directory

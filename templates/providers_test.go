@@ -221,7 +221,10 @@ func TestHandlersFor(t *testing.T) {
 		{"saga", "python", "gcp", "gcp", ""},
 		{"fan-out", "node", "azure", "azure", ""},
 		{"fan-out", "go", "gpc", "", `unknown provider "gpc" (did you mean "gcp"?): use local, aws, gcp, azure`},
-		{"saga", "node", "azure", "", "the saga template has no Node.js azure handlers yet: use --template fan-out, or --provider aws"},
+		{"saga", "node", "azure", "azure", ""},
+		{"saga", "python", "azure", "azure", ""},
+		{"saga", "go", "azure", "", "the saga template has no Go azure handlers yet: use --template fan-out, or --provider aws"},
+		{"event-sourcing", "node", "azure", "", "the event-sourcing template has no Node.js azure handlers yet: use --template fan-out or saga, or --provider aws"},
 		{"event-sourcing", "node", "gcp", "gcp", ""},
 		{"saga-orchestrated", "node", "gcp", "", "the saga-orchestrated template has no Node.js gcp handlers yet: use --template fan-out or event-sourcing or saga, or --provider aws"},
 	} {
