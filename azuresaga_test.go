@@ -14,7 +14,8 @@ import (
 // own topic endpoint), which the local provider puts on the bus with the
 // calling invocation, so send --wait follows the whole chain — the happy
 // path, and the compensations when shipment fails — and tail shows it
-// under the order's correlation id, in Node.js and Python.
+// under the order's correlation id, in Node.js, Python and Go (a custom
+// handler, standard library only).
 func TestAzureSagaEndToEnd(t *testing.T) {
 	flows := []struct {
 		event, corr string
@@ -29,7 +30,7 @@ func TestAzureSagaEndToEnd(t *testing.T) {
 				"payment<-OrderCreated", "shipment<-InventoryReserved"},
 			[]string{"payment captured", "shipment failed", "stock released (compensation)", "payment refunded (compensation)"}},
 	}
-	for _, lang := range []string{"node", "python"} {
+	for _, lang := range []string{"node", "python", "go"} {
 		t.Run(lang, func(t *testing.T) {
 			needInterpreter(t, lang)
 			root := t.TempDir()

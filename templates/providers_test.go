@@ -65,7 +65,7 @@ func TestProviderProjectsLoad(t *testing.T) {
 	}
 	registers := map[string]map[string]string{
 		"gcp":   {"go": `functions.CloudEvent("%s", `, "node": `functions.cloudEvent('%s',`, "python": "@functions_framework.cloud_event\ndef %s(cloud_event):"},
-		"azure": {"go": `evt.Serve("%s", handle)`, "node": `app.eventGrid('%s', {`, "python": "@app.event_grid_trigger(arg_name=\"grid_event\")\ndef %s(grid_event"},
+		"azure": {"go": `evt.Serve("%s", `, "node": `app.eventGrid('%s', {`, "python": "@app.event_grid_trigger(arg_name=\"grid_event\")\ndef %s(grid_event"},
 	}
 	eachProvider(t, func(t *testing.T, provider, tmpl, lang string) {
 		dir := filepath.Join(t.TempDir(), "my-shop")
@@ -223,7 +223,7 @@ func TestHandlersFor(t *testing.T) {
 		{"fan-out", "go", "gpc", "", `unknown provider "gpc" (did you mean "gcp"?): use local, aws, gcp, azure`},
 		{"saga", "node", "azure", "azure", ""},
 		{"saga", "python", "azure", "azure", ""},
-		{"saga", "go", "azure", "", "the saga template has no Go azure handlers yet: use --template fan-out, or --provider aws"},
+		{"saga", "go", "azure", "azure", ""},
 		{"event-sourcing", "node", "azure", "", "the event-sourcing template has no Node.js azure handlers yet: use --template fan-out or saga, or --provider aws"},
 		{"event-sourcing", "node", "gcp", "gcp", ""},
 		{"saga-orchestrated", "node", "gcp", "", "the saga-orchestrated template has no Node.js gcp handlers yet: use --template fan-out or event-sourcing or saga, or --provider aws"},

@@ -45,7 +45,7 @@ var Providers = []string{"aws", "gcp", "azure"}
 // provider has so far.
 var providerTemplates = map[string]map[string][]string{
 	"gcp":   {"fan-out": Langs, "event-sourcing": Langs, "saga": Langs},
-	"azure": {"fan-out": Langs, "saga": {"node", "python"}},
+	"azure": {"fan-out": Langs, "saga": Langs},
 }
 
 // handlerModules are the file (module) that holds a Node.js or Python
