@@ -12,7 +12,10 @@ import (
 // is processed, rounded up to the next 100 ms, plus a price per request.
 // The monthly free tier (180,000 vCPU-s, 360,000 GiB-s, 2 million
 // requests) is not deducted, as a recommendation compares sizes and the
-// free tier is the same for all of them.
+// free tier is the same for all of them. Tier 1's prices were checked
+// against the pricing page that day; tier 2's are the ones Google has
+// long listed ($0.0000336 per vCPU-s, $0.0000035 per GiB-s), not
+// re-checked.
 const (
 	CloudRunPriceTableDate   = "2026-12-07"
 	CloudRunPriceTableSource = "https://cloud.google.com/run/pricing (request-based billing, tier 1 and tier 2 regions), as quoted that day"

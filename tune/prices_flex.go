@@ -19,7 +19,9 @@ const (
 
 // FlexSizes are Flex Consumption's instance memory sizes (as
 // providers/azure.FlexMemorySizes, which a test there compares) and
-// FlexVCPUs the cores of each.
+// FlexVCPUs the cores of each, as Microsoft's Flex Consumption plan page
+// lists them (the 512 MB instance's quarter core was not re-checked
+// against a stored copy of that page on 2026-12-07).
 var (
 	FlexSizes = []int{512, 2048, 4096}
 	FlexVCPUs = []float64{0.25, 1, 2}
