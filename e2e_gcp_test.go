@@ -22,6 +22,7 @@ var cloudEnvUnset = []string{
 	"GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT",
 	"PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "STORAGE_EMULATOR_HOST",
 	"EVCLI_PROVIDER", "EVCLI_REGION",
+	"AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZURE_LOCATION", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
 }
 
 // syncBuffer is a bytes.Buffer safe for the fake's goroutines.
@@ -66,9 +67,10 @@ func startFakeGCP(t *testing.T) *fakecloud.GCP {
 
 // cloudCLI runs evcli in dir against a fake cloud's env.
 type cloudCLI struct {
-	t   *testing.T
-	dir string
-	env []string
+	t        *testing.T
+	dir      string
+	env      []string
+	provider string
 }
 
 func (c cloudCLI) run(args ...string) result {
@@ -97,7 +99,7 @@ func (c cloudCLI) invocations(args []string, corr string) map[string][]string {
 // invocationsOut is invocations that also returns tail's output.
 func (c cloudCLI) invocationsOut(args []string, corr string) (map[string][]string, string) {
 	c.t.Helper()
-	r := c.must(append([]string{"tail", "--provider", "gcp", "-o", "json", "--follow=false", "--since", "1h"}, args...)...)
+	r := c.must(append([]string{"tail", "--provider", c.provider, "-o", "json", "--follow=false", "--since", "1h"}, args...)...)
 	out := map[string][]string{}
 	for _, rec := range records(c.t, r.stdout, "log") {
 		fn, _ := rec["function"].(string)
@@ -155,7 +157,7 @@ func TestGCPEndToEnd(t *testing.T) {
 	const shipped = "5111bbed-0000-4000-8000-000000002002"
 	writeFile(t, filepath.Join(dir, "events", "order-shipped.json"),
 		`{"source": "shop.orders", "detail-type": "OrderShipped", "detail": {"orderId": "ord-1001", "correlationId": "`+shipped+`"}}`+"\n")
-	cli := cloudCLI{t: t, dir: dir, env: g.Env}
+	cli := cloudCLI{t: t, dir: dir, env: g.Env, provider: "gcp"}
 	fns := []string{"analytics", "inventory", "notification", "payment"}
 
 	start := time.Now()

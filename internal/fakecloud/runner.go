@@ -67,7 +67,8 @@ func (r *runner) close() {
 	}
 }
 
-// storeWriter is the gcp driver's writer function (its EVCLI_FUNCTION).
+// storeWriter is the gcp and azure drivers' writer function (its
+// EVCLI_FUNCTION).
 const storeWriter = "evcli-store-writer"
 
 // invokeGCP runs a Cloud Function's code for one request to its URL.
@@ -91,36 +92,56 @@ func (r *runner) invokeGCP(fn *functionspb.Function, src []byte, h http.Header, 
 		Env:        env,
 		CodeSha256: sum,
 	}
+	res, err := r.invokeLocal(spec, body)
+	if err != nil {
+		return failed(err)
+	}
+	return gcptest.Result{Status: res.Status, Body: res.Body, Logs: res.Logs, MemoryMB: res.MemoryMB}
+}
+
+// localResult is one run of a function by the local runtime, as a cloud's
+// host answers it.
+type localResult struct {
+	Status   int
+	Body     []byte
+	Logs     []string // the code's own lines (not the runtime's START/END/REPORT)
+	MemoryMB int
+}
+
+// invokeLocal runs spec's code for payload (the EventBridge envelope) in
+// the local runtime, which plays the cloud's host for handlers written for
+// it (spec.Env says which), deploying it first when its code changed.
+func (r *runner) invokeLocal(spec runtime.FunctionSpec, payload []byte) (localResult, error) {
 	r.mu.Lock()
-	if r.deployed[name] != sum {
+	if r.deployed[spec.Name] != spec.CodeSha256 {
 		if err := r.rt.Deploy(spec); err != nil {
 			r.mu.Unlock()
-			return failed(err)
+			return localResult{}, err
 		}
-		r.deployed[name] = sum
+		r.deployed[spec.Name] = spec.CodeSha256
 	}
 	r.mu.Unlock()
 	timeout := time.Duration(max(spec.TimeoutS, 60)) * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	res, err := r.rt.Invoke(ctx, name, body)
+	res, err := r.rt.Invoke(ctx, spec.Name, payload)
 	if err != nil {
-		return failed(err)
+		return localResult{}, err
 	}
-	out := gcptest.Result{Status: http.StatusOK, Body: res.Payload, MemoryMB: res.MaxMemoryUsedMB}
+	out := localResult{Status: http.StatusOK, Body: res.Payload, MemoryMB: res.MaxMemoryUsedMB}
 	if res.FunctionError != "" {
 		out.Status = http.StatusInternalServerError
 	}
 	for _, l := range res.Logs {
-		// The local runtime's START/END/REPORT lines are Lambda's; Cloud
-		// Run writes its own request log (gcptest does).
+		// The local runtime's START/END/REPORT lines are Lambda's; the
+		// clouds write their own request records.
 		if strings.HasPrefix(l, "START RequestId:") || strings.HasPrefix(l, "END RequestId:") ||
 			strings.HasPrefix(l, "REPORT RequestId:") || strings.HasPrefix(l, "INIT_REPORT") {
 			continue
 		}
 		out.Logs = append(out.Logs, strings.TrimRight(l, "\n"))
 	}
-	return out
+	return out, nil
 }
 
 // runHTTPNode runs a Node.js HTTP function (exports[entry](req, res)) for
