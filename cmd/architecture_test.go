@@ -96,7 +96,8 @@ func TestTestSupportIsNotLinked(t *testing.T) {
 	}
 	for _, d := range deps {
 		if strings.HasSuffix(d, "/awstest") || strings.Contains(d, "/providertest") || strings.HasSuffix(d, "/awsfake") ||
-			strings.HasSuffix(d, "/awsproject") || strings.HasSuffix(d, "/gcptest") || strings.HasSuffix(d, "/pstest") {
+			strings.HasSuffix(d, "/awsproject") || strings.HasSuffix(d, "/gcptest") || strings.HasSuffix(d, "/pstest") ||
+			strings.HasSuffix(d, "/aztest") {
 			t.Errorf("the evcli binary links the test package %s", d)
 		}
 	}

@@ -91,7 +91,7 @@ func TestFilterTestTargetGCP(t *testing.T) {
 	if !strings.Contains(e.out.String(), "match") {
 		t.Errorf("stdout %q", e.out)
 	}
-	if code := e.run("filter", "test", "--target", "gpc", "--pattern", `{"source":["shop"]}`, "--event", ev); code != 2 || !strings.Contains(e.errOut.String(), `--target "gpc": use gcp`) {
+	if code := e.run("filter", "test", "--target", "gpc", "--pattern", `{"source":["shop"]}`, "--event", ev); code != 2 || !strings.Contains(e.errOut.String(), `--target "gpc": use azure, gcp`) {
 		t.Errorf("unknown target: exit %d\n%s", code, e.errOut)
 	}
 }

@@ -557,15 +557,6 @@ func TestDeployAWSPlanAndProgressGoldens(t *testing.T) {
 }
 
 func TestDeployProviderChecks(t *testing.T) {
-	t.Run("azure", func(t *testing.T) {
-		e := newAWSCmdEnv(t)
-		if code := e.run("deploy", "--provider", "azure"); code != 1 {
-			t.Fatalf("exit %d", code)
-		}
-		if got := e.errOut.String(); !strings.Contains(got, `provider "azure" is not in this build yet`) {
-			t.Fatalf("stderr %q", got)
-		}
-	})
 	t.Run("aws-only flag on local", func(t *testing.T) {
 		e := newAWSCmdEnv(t)
 		if code := e.run("deploy", "--provider", "local", "--artifact-bucket", "b"); code != 2 {

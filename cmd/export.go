@@ -51,7 +51,7 @@ the template drift apart. The format is taken from --format, else from FILE.
 
 The template is written for the project's provider (--provider or evcli.yaml): aws writes
 all three formats; gcp writes Terraform for the google provider (it needs the Google Cloud
-project and region, no credentials); azure is not in this build yet.`,
+project and region, no credentials); azure has no export in this build yet.`,
 		Example: `  evcli export --provider aws --format cloudformation --dir infra/cfn
   evcli export --provider aws --format terraform --dir infra/tf
   evcli export --provider aws --check infra/cfn/template.yaml

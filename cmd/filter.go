@@ -100,7 +100,7 @@ Exit status: 0 when every event matched (a pattern), 1 when any did not (--count
 	fl.StringVar(&o.Since, "since", "", "test the events stored since this time: "+timespec.PointForms)
 	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "explain every field, matched or not, below each event")
 	fl.IntVar(&o.Samples, "samples", 3, "with --since: sample events shown per detail-type")
-	fl.StringVar(&o.Target, "target", "", "also print what this cloud enforces of each pattern (gcp: the Pub/Sub filter and what only the in-function guard enforces)")
+	fl.StringVar(&o.Target, "target", "", "also print what this cloud enforces of each pattern (gcp: the Pub/Sub filter and what only the in-function guard enforces; azure: the Event Grid filter, where its semantics differ, and what it cannot enforce)")
 	return c
 }
 

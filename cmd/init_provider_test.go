@@ -55,9 +55,12 @@ func TestInitProviderErrors(t *testing.T) {
 		wantErr string
 	}{
 		{[]string{"init", "x", "--provider", "gpc"}, `unknown provider "gpc" (did you mean "gcp"?): use local, aws, gcp, azure`},
-		{[]string{"init", "x", "--provider", "gcp", "-t", "event-sourcing", "-l", "go"}, "the event-sourcing template has no Go gcp handlers yet: use --template fan-out or saga, or --provider aws"},
+		{[]string{"init", "x", "--provider", "gcp", "-t", "saga-orchestrated", "-l", "node"}, "the saga-orchestrated template has no Node.js gcp handlers yet: use --template fan-out or event-sourcing or saga, or --provider aws"},
 		{[]string{"init", "x", "--provider", "azure", "-t", "saga", "-l", "node"}, "the saga template has no Node.js azure handlers yet: use --template fan-out, or --provider aws"},
 	} {
+		// in a temporary directory, so a case that wrongly succeeds leaves
+		// no project behind in the package's directory
+		tt.args[1] = filepath.Join(t.TempDir(), tt.args[1])
 		f, _, errOut := scaffoldFactory("evcli.yaml")
 		if code := Run(context.Background(), f, tt.args); code != 2 || !strings.Contains(errOut.String(), tt.wantErr) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tt.args, code, errOut, tt.wantErr)

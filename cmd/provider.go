@@ -28,6 +28,7 @@ func openOptions(f *cmdutil.Factory, p *project.Project) providers.OpenOptions {
 	o := providers.OpenOptions{
 		Project: p.Name, Dir: p.Dir, Region: p.Region, Profile: f.Globals.Profile, Bus: p.Bus,
 		CloudProject: p.GCP.Project, InFunctionGuard: p.GCP.Guard == project.GuardInFunction,
+		Subscription: p.Azure.Subscription, ResourceGroup: p.Azure.ResourceGroup, Location: p.Azure.Location,
 		Store: providers.StoreSpec{Type: p.Store.Type, Table: p.Store.Table, Keys: providers.StoreKeys{
 			Aggregate: k.Aggregate, Sort: k.Sort, ID: k.ID, Type: k.Type, Data: k.Data, Version: k.Version, TTL: k.TTL}, TTLDays: p.Store.TTLDays},
 		Now: f.Now, Sleep: f.Sleep, Getenv: f.Getenv, Warn: f.IO.ErrOut,

@@ -9,6 +9,7 @@ import (
 	"github.com/evcli/evcli/cmd/cmdutil"
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/aws"
+	"github.com/evcli/evcli/providers/azure"
 	"github.com/evcli/evcli/providers/gcp"
 	"github.com/evcli/evcli/providers/local"
 )
@@ -20,16 +21,18 @@ var registry = map[string]providers.Opener{
 	"local": local.Open,
 	"aws":   withProjectState(aws.Open),
 	"gcp":   withProjectState(gcp.Open),
+	"azure": withProjectState(azure.Open),
 }
 
 // translators say what a cloud enforces of a pattern (filter test
 // --target), one line each.
 var translators = map[string]func(pattern []byte) ([]string, error){
-	"gcp": gcp.Describe,
+	"gcp":   gcp.Describe,
+	"azure": azure.Describe,
 }
 
 // planned are providers users may name that this build does not have yet.
-var planned = []string{"azure"}
+var planned []string
 
 // withProjectState gives a cloud provider the project-local state (replay
 // checkpoints under .evcli/) that the local driver keeps.

@@ -151,6 +151,8 @@ Lambda memory from observed metrics.`,
 	pf.StringVar(&g.Region, "region", "", "cloud region (default: from evcli.yaml, then the environment)")
 	pf.StringVar(&g.Profile, "profile", "", "cloud credentials profile")
 	pf.StringVar(&g.Project, "project", "", "Google Cloud project id (default: evcli.yaml's gcp.project, then GOOGLE_CLOUD_PROJECT)")
+	pf.StringVar(&g.Subscription, "subscription", "", "Azure subscription id (default: evcli.yaml's azure.subscription, then AZURE_SUBSCRIPTION_ID)")
+	pf.StringVar(&g.ResourceGroup, "resource-group", "", "Azure resource group (default: evcli.yaml's azure.resourceGroup, then AZURE_RESOURCE_GROUP)")
 	pf.StringVarP(&g.Output, "output", "o", g.Output, "output format: text or json")
 	pf.StringVar(&g.Color, "color", g.Color, "colour: auto, always or never (NO_COLOR is honoured)")
 	pf.BoolVar(&g.Yes, "yes", false, "confirm without prompting (needed when not running interactively)")
@@ -357,6 +359,12 @@ const environmentHelp = `Environment variables evcli reads
                                       the AWS SDK's default credential chain
   AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>
                                       send AWS calls to another endpoint (LocalStack, emulators)
+  AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_LOCATION, AZURE_CLIENT_ID, ...
+                                      where an azure project deploys (after --subscription,
+                                      --resource-group, --region and evcli.yaml's azure:), and
+                                      azidentity's DefaultAzureCredential (else az login)
+  EVCLI_AZURE_<SERVICE>_ENDPOINT      send Azure calls to another endpoint (ARM, SCM, FUNCTIONS,
+                                      EVENTGRID, COSMOS, STORAGE, LOGS, METRICS)
   EVCLI_CACHE_DIR                     where linked Go bootstraps are cached between builds
                                       (default: the user cache directory, e.g. ~/.cache/evcli)
 
@@ -371,7 +379,7 @@ const exitCodesHelp = `Exit codes
   1    failure: the command ran and something failed (filter test: an event did not match)
   2    usage: bad flag, argument, project file, pattern or event, or an ability the
        provider lacks (rollback on local, send --wait on aws); nothing was changed
-  4    no credentials or region (or project) for a cloud provider
+  4    no credentials or region (or project, subscription, resource group) for a cloud provider
   130  interrupted (Ctrl-C)
 `
 

@@ -79,8 +79,10 @@ Strategies are those of the AWS Lambda Power Tuning tool: cost (cheapest; ties g
 to the faster), speed (fastest, where sizes within 5% of the fastest count as equally
 fast and the cheaper wins), balanced (minimises
 weight*cost/maxCost + (1-weight)*duration/maxDuration, --weight 0 = speed, 1 = cost).
-Prices come from an embedded, dated table (x86_64 and arm64; first tier; per request
-$0.20 per million) unless evcli.yaml has a prices: section.
+Prices come from the provider's embedded, dated table (Lambda's for aws and local:
+x86_64 and arm64, first tier, $0.20 per million requests; Azure Flex Consumption's
+for azure: per GB-second of instance memory and per execution) unless evcli.yaml has
+a prices: section.
 
 --probe invokes the function --runs times at each size and measures, dropping cold
 starts and outliers (beyond 1.5 IQR of the quartiles). On AWS each size runs in a
@@ -267,14 +269,6 @@ func runTuneMemory(ctx context.Context, o *tuneOptions) (err error) {
 	if p.Prices != nil {
 		override = &tune.PriceOverride{GBSecondX86: p.Prices.GBSecondX86, GBSecondArm: p.Prices.GBSecondArm, PerMillionReqUSD: p.Prices.PerMillionReq}
 	}
-	var tfs []tune.Function
-	for _, fn := range fns {
-		price, note, err := tune.LookupPrice(p.Region, fn.Architecture, override)
-		if err != nil {
-			return cmdutil.UsageError("function %s: %v", fn.Name, err)
-		}
-		tfs = append(tfs, tune.Function{Name: fn.Name, MemoryMB: fn.MemoryMB, Price: price, PriceNote: note})
-	}
 	// Every ability is checked before any work starts, so that "cannot
 	// probe here" is said first.
 	need := []providers.Ability{providers.AbilityMetrics}
@@ -289,6 +283,15 @@ func runTuneMemory(ctx context.Context, o *tuneOptions) (err error) {
 		return err
 	}
 	defer closeProvider(ctx, waiter{IO: o.IO, Now: o.Now}, prov, &err)
+	// Prices are the provider's (Lambda's table when it sets none).
+	var tfs []tune.Function
+	for _, fn := range fns {
+		price, note, err := tune.PriceOf(prov.Prices, p.Region, fn.Architecture, override)
+		if err != nil {
+			return cmdutil.UsageError("function %s: %v", fn.Name, err)
+		}
+		tfs = append(tfs, tune.Function{Name: fn.Name, MemoryMB: fn.MemoryMB, Price: price, PriceNote: note})
+	}
 	metrics, applier := prov.Metrics, prov.Memory
 	var prober providers.Prober
 	if o.Probe {

@@ -41,6 +41,8 @@ type Artifact struct {
 	// Changed is true when the zip differs from the previous build recorded
 	// in the build directory's manifest (or there was none).
 	Changed bool
+	// inputKey hashes the files the zip is made of (zipInputKey).
+	inputKey string
 }
 
 // ArtifactPhase is a step of packaging one function.
@@ -199,7 +201,7 @@ func Package(ctx context.Context, p *project.Project, o PackageOptions) ([]Artif
 			st := newStepper(func(step string) {
 				progress(ArtifactEvent{Function: fn.Name, Phase: PhaseBuilding, Step: step, Elapsed: now().Sub(start)})
 			})
-			a, err := packageOne(gctx, p, fn, outDir, o.Env, st.set)
+			a, err := packageOne(gctx, p, fn, outDir, o.Env, st.set, prev)
 			st.stop()
 			if err != nil {
 				errs[i] = err
@@ -226,7 +228,7 @@ func Package(ctx context.Context, p *project.Project, o PackageOptions) ([]Artif
 			continue
 		}
 		a := results[i]
-		m.Artifacts[a.Function] = manifestEntry{SHA256: a.SHA256, Size: a.Size}
+		m.Artifacts[a.Function] = manifestEntry{SHA256: a.SHA256, Size: a.Size, InputKey: a.inputKey}
 		out = append(out, a)
 	}
 	if err := writeManifest(outDir, m); err != nil {
@@ -246,7 +248,10 @@ func PackageFunction(ctx context.Context, p *project.Project, fn *project.Functi
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return Artifact{}, fmt.Errorf("create build directory: %w", err)
 	}
-	a, err := packageOne(ctx, p, fn, outDir, nil, func(string) {})
+	manifestMu.Lock()
+	prev := readManifest(outDir)
+	manifestMu.Unlock()
+	a, err := packageOne(ctx, p, fn, outDir, nil, func(string) {}, prev)
 	if err != nil {
 		return Artifact{}, err
 	}
@@ -254,7 +259,7 @@ func PackageFunction(ctx context.Context, p *project.Project, fn *project.Functi
 	defer manifestMu.Unlock()
 	m := readManifest(outDir)
 	a.Changed = m.changed(a)
-	m.Artifacts[a.Function] = manifestEntry{SHA256: a.SHA256, Size: a.Size}
+	m.Artifacts[a.Function] = manifestEntry{SHA256: a.SHA256, Size: a.Size, InputKey: a.inputKey}
 	return a, writeManifest(outDir, m)
 }
 
@@ -294,9 +299,10 @@ func selectFunctions(p *project.Project, names []string) ([]*project.Function, e
 	return fns, nil
 }
 
-// packageOne builds fn and writes outDir/<name>.zip; Changed is left false.
-// step is told each step as it starts.
-func packageOne(ctx context.Context, p *project.Project, fn *project.Function, outDir string, env []string, step func(string)) (Artifact, error) {
+// packageOne builds fn and writes outDir/<name>.zip, or keeps the zip prev
+// records when its inputs are the same (package_reuse.go); Changed is left
+// false. step is told each step as it starts.
+func packageOne(ctx context.Context, p *project.Project, fn *project.Function, outDir string, env []string, step func(string), prev *manifest) (Artifact, error) {
 	if fn.Name == "" || strings.ContainsAny(fn.Name, `/\`) || fn.Name == "." || fn.Name == ".." {
 		return Artifact{}, fmt.Errorf("function name %q cannot name a zip file: use letters, digits, '-' and '_'", fn.Name)
 	}
@@ -311,6 +317,7 @@ func packageOne(ctx context.Context, p *project.Project, fn *project.Function, o
 	}
 
 	var entries []zipEntry
+	zipCache := "" // where a Go bootstrap's zip is kept across projects
 	switch kind := runtimeKind(fn.Runtime); kind {
 	case kindCustom:
 		hasGo, err := hasGoFiles(src)
@@ -332,6 +339,7 @@ func packageOne(ctx context.Context, p *project.Project, fn *project.Function, o
 				return Artifact{}, fmt.Errorf("function %q: go build wrote no executable: %s must be package main with a func main that calls lambda.Start", fn.Name, fn.Source)
 			}
 			entries = []zipEntry{{Name: "bootstrap", Path: bin, Mode: 0o755, Size: st.Size()}}
+			zipCache = bootstrapCacheDir()
 			break
 		}
 		// A prebuilt custom runtime: zip the directory; it must hold bootstrap.
@@ -357,10 +365,26 @@ func packageOne(ctx context.Context, p *project.Project, fn *project.Function, o
 	}
 
 	dst := filepath.Join(outDir, fn.Name+".zip")
-	step(StepZipping)
-	size, sum, err := writeZipFile(dst, entries)
+	key, err := zipInputKey(entries)
 	if err != nil {
 		return Artifact{}, fmt.Errorf("function %q: %w", fn.Name, err)
+	}
+	var last manifestEntry
+	var hadLast bool
+	if prev != nil {
+		last, hadLast = prev.Artifacts[fn.Name]
+	}
+	size, sum, reused := reuseBuilt(dst, key, last, hadLast)
+	if !reused {
+		size, sum, reused = cachedZip(zipCache, key, dst)
+	}
+	if !reused {
+		step(StepZipping)
+		size, sum, err = writeZipFile(dst, entries)
+		if err != nil {
+			return Artifact{}, fmt.Errorf("function %q: %w", fn.Name, err)
+		}
+		storeZip(zipCache, key, dst, sum)
 	}
 	return Artifact{
 		Function:   fn.Name,
@@ -368,6 +392,7 @@ func packageOne(ctx context.Context, p *project.Project, fn *project.Function, o
 		Size:       size,
 		SHA256:     hex.EncodeToString(sum),
 		CodeSha256: base64.StdEncoding.EncodeToString(sum),
+		inputKey:   key,
 	}, nil
 }
 
@@ -528,6 +553,7 @@ func unwrapPathError(err error) error {
 // writeZipFile writes entries as a deterministic zip to dst (atomically) and
 // returns its size and SHA-256.
 func writeZipFile(dst string, entries []zipEntry) (int64, []byte, error) {
+	zipsWritten.Add(1)
 	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
 	if err != nil {
 		return 0, nil, err

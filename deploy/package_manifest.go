@@ -24,6 +24,9 @@ type manifest struct {
 type manifestEntry struct {
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
+	// InputKey hashes the files the zip was made from (zipInputKey); a
+	// later build of the same inputs reuses the zip.
+	InputKey string `json:"inputKey,omitempty"`
 }
 
 // readManifest returns the manifest in dir; a missing, unreadable or foreign

@@ -402,6 +402,21 @@ func checkSetting(key, value string) (msg, hint string) {
 		}
 	case "gcp.guard":
 		return checkEnum(value, "guard mode", GuardModes)
+	case "azure.subscription":
+		if !reAzureSubscription().MatchString(value) {
+			return fmt.Sprintf("%q is not an Azure subscription id", value),
+				"a subscription id is a GUID such as 0b1f6471-1bf0-4dda-aec3-cb9272f09590 (az account show --query id -o tsv prints the current one)"
+		}
+	case "azure.resourceGroup":
+		if !reAzureResourceGroup().MatchString(value) {
+			return fmt.Sprintf("%q is not an Azure resource group name", value),
+				"a resource group name is 1 to 90 letters, digits and _ - . ( ), not ending in '.' (az group list -o table shows them), e.g. shop-prod"
+		}
+	case "azure.location":
+		if !reRegion().MatchString(value) {
+			return fmt.Sprintf("%q is not an Azure location", value),
+				"a location is written like westeurope or eastus2 (az account list-locations -o table shows them)"
+		}
 	case "store.type":
 		return checkEnum(value, "store type", StoreTypes)
 	case "store.table":
@@ -434,7 +449,8 @@ type fileSettings struct {
 }
 
 // overridable lists the settings that flags and EVCLI_* variables may set.
-var overridable = []string{"project", "provider", "region", "bus", "store.type", "store.table", "gcp.project", "gcp.guard"}
+var overridable = []string{"project", "provider", "region", "bus", "store.type", "store.table", "gcp.project", "gcp.guard",
+	"azure.subscription", "azure.resourceGroup", "azure.location"}
 
 // decodeFile decodes everything but the overridable settings' final values
 // into p, and returns the settings as the file gives them.
@@ -457,6 +473,16 @@ func (d *decoder) decodeFile(root *yaml.Node, p *Project) fileSettings {
 			if e, ok := g[k]; ok && !isNull(e.val) {
 				if v, ok := d.setting(e, "gcp."+k, "gcp."+k); ok {
 					out.values["gcp."+k] = v
+				}
+			}
+		}
+	}
+	if e, ok := top["azure"]; ok && !isNull(e.val) {
+		a := d.fields(e.val, "azure", "a mapping (subscription:, resourceGroup:, location:)", azureKeys)
+		for _, k := range azureKeys {
+			if e, ok := a[k]; ok && !isNull(e.val) {
+				if v, ok := d.setting(e, "azure."+k, "azure."+k); ok {
+					out.values["azure."+k] = v
 				}
 			}
 		}

@@ -49,6 +49,15 @@ func Marshal(p *Project) ([]byte, error) {
 		}
 		top.Content = append(top.Content, str("gcp"), g)
 	}
+	if p.Azure != (Azure{}) {
+		a := mapping()
+		for _, kv := range [][2]string{{"subscription", p.Azure.Subscription}, {"resourceGroup", p.Azure.ResourceGroup}, {"location", p.Azure.Location}} {
+			if kv[1] != "" {
+				a.Content = append(a.Content, str(kv[0]), str(kv[1]))
+			}
+		}
+		top.Content = append(top.Content, str("azure"), a)
+	}
 	if t := p.Prices; t != nil {
 		pr := mapping()
 		for _, kv := range []struct {

@@ -17,7 +17,7 @@ import (
 // LoadOptions are the overrides applied on top of the file:
 // Flags (non-empty values) > EVCLI_* variables in Environ > file > defaults.
 type LoadOptions struct {
-	Flags   map[string]string // keys: provider, region, gcp.project (--project) (also project, bus, store.type, store.table, gcp.guard)
+	Flags   map[string]string // keys: provider, region, gcp.project (--project), azure.subscription (--subscription), azure.resourceGroup (--resource-group) (also project, bus, store.type, store.table, gcp.guard, azure.location)
 	Environ []string          // KEY=VALUE, as os.Environ
 }
 
@@ -89,6 +89,10 @@ func load(path string, data []byte, o LoadOptions) (*Project, error) {
 	p.GCP.Project = s["gcp.project"]
 	if g := s["gcp.guard"]; g != "off" {
 		p.GCP.Guard = g
+	}
+	p.Azure = Azure{Subscription: s["azure.subscription"], ResourceGroup: s["azure.resourceGroup"], Location: s["azure.location"]}
+	if o.Flags["region"] != "" && p.Azure.Location != "" {
+		p.Azure.Location = p.Region // --region beats azure.location
 	}
 	for i := range p.Functions {
 		for j := range p.Functions[i].Events {

@@ -222,6 +222,27 @@ func TestPrecedence(t *testing.T) {
 			flags: map[string]string{"gcp.project": "Shop_Prod"}, wantErr: "--project: \"Shop_Prod\" is not a Google Cloud project id"},
 		{name: "bad guard blamed on the variable", file: minimal,
 			env: []string{"EVCLI_GCP_GUARD=infunction"}, wantErr: "EVCLI_GCP_GUARD: unknown guard mode \"infunction\"\n    did you mean \"in-function\"?"},
+		{name: "azure settings from the file", file: "testdata/good/azure.yaml",
+			want: map[string]string{"provider": "azure", "store.type": "cosmos", "azure.subscription": "0b1f6471-1bf0-4dda-aec3-cb9272f09590",
+				"azure.resourceGroup": "shop-prod", "azure.location": "northeurope"}},
+		{name: "--subscription and --resource-group beat EVCLI_AZURE_* beat the file", file: "testdata/good/azure.yaml",
+			flags: map[string]string{"azure.subscription": "11111111-2222-3333-4444-555555555555", "azure.resourceGroup": "shop-dev"},
+			env:   []string{"EVCLI_AZURE_SUBSCRIPTION=22222222-2222-3333-4444-555555555555", "EVCLI_AZURE_RESOURCE_GROUP=shop-ci", "EVCLI_AZURE_LOCATION=eastus2"},
+			want:  map[string]string{"azure.subscription": "11111111-2222-3333-4444-555555555555", "azure.resourceGroup": "shop-dev", "azure.location": "eastus2"}},
+		{name: "EVCLI_AZURE_RESOURCE_GROUP beats the file", file: "testdata/good/azure.yaml",
+			env:  []string{"EVCLI_AZURE_RESOURCE_GROUP=shop-ci"},
+			want: map[string]string{"azure.resourceGroup": "shop-ci", "azure.subscription": "0b1f6471-1bf0-4dda-aec3-cb9272f09590"}},
+		{name: "--region beats azure.location", file: "testdata/good/azure.yaml",
+			flags: map[string]string{"region": "swedencentral"},
+			want:  map[string]string{"region": "swedencentral", "azure.location": "swedencentral"}},
+		{name: "no azure settings: the environment's", file: minimal,
+			want: map[string]string{"azure.subscription": "", "azure.resourceGroup": "", "azure.location": ""}},
+		{name: "bad --subscription blamed on the flag", file: minimal,
+			flags: map[string]string{"azure.subscription": "my-sub"}, wantErr: "--subscription: \"my-sub\" is not an Azure subscription id"},
+		{name: "bad --resource-group blamed on the flag", file: minimal,
+			flags: map[string]string{"azure.resourceGroup": "shop."}, wantErr: "--resource-group: \"shop.\" is not an Azure resource group name"},
+		{name: "bad EVCLI_AZURE_LOCATION blamed on the variable", file: minimal,
+			env: []string{"EVCLI_AZURE_LOCATION=West Europe"}, wantErr: "EVCLI_AZURE_LOCATION: \"West Europe\" is not an Azure location"},
 		{name: "flag value checked even when env is wrong too", file: minimal,
 			flags: map[string]string{"provider": "gpc"}, env: []string{"EVCLI_PROVIDER=azrue"},
 			wantErr: "EVCLI_PROVIDER: unknown provider \"azrue\""},
@@ -240,7 +261,8 @@ func TestPrecedence(t *testing.T) {
 			}
 			got := map[string]string{"provider": p.Provider, "region": p.Region, "bus": p.Bus,
 				"store.type": p.Store.Type, "store.table": p.Store.Table, "project": p.Name,
-				"gcp.project": p.GCP.Project, "gcp.guard": p.GCP.Guard}
+				"gcp.project": p.GCP.Project, "gcp.guard": p.GCP.Guard,
+				"azure.subscription": p.Azure.Subscription, "azure.resourceGroup": p.Azure.ResourceGroup, "azure.location": p.Azure.Location}
 			for k, w := range tt.want {
 				if got[k] != w {
 					t.Errorf("%s = %q, want %q", k, got[k], w)

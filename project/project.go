@@ -25,6 +25,7 @@ type Project struct {
 	Handlers  string      `json:"handlers,omitempty"`
 	Store     EventStore  `json:"store"`
 	GCP       GCP         `json:"gcp,omitempty"`
+	Azure     Azure       `json:"azure,omitempty"`
 	Functions []Function  `json:"functions"` // in file order
 	Workflows []Workflow  `json:"workflows,omitempty"`
 	Prices    *PriceTable `json:"prices,omitempty"`
@@ -75,6 +76,19 @@ type GCP struct {
 	// in-function guard for patterns Pub/Sub filters cannot enforce; ""
 	// (or "off") refuses such patterns at deploy.
 	Guard string `json:"guard,omitempty"`
+}
+
+// Azure holds the settings only Azure reads.
+type Azure struct {
+	// Subscription is the subscription id to deploy into ("" = the
+	// environment's: AZURE_SUBSCRIPTION_ID).
+	Subscription string `json:"subscription,omitempty"`
+	// ResourceGroup is the resource group to deploy into ("" =
+	// AZURE_RESOURCE_GROUP).
+	ResourceGroup string `json:"resourceGroup,omitempty"`
+	// Location is the Azure region resources are created in ("" = the
+	// project's region, then AZURE_LOCATION). --region beats it.
+	Location string `json:"location,omitempty"`
 }
 
 // GuardInFunction is GCP.Guard's opt-in value.

@@ -82,15 +82,19 @@ var (
 	reFunctionName = lazyRegexp(`^[A-Za-z0-9_-]{1,64}$`)
 	reRegion       = lazyRegexp(`^[a-z][a-z0-9-]{1,62}$`)
 	// A Google Cloud project id, optionally domain-scoped (example.com:my-project).
-	reGCPProject  = lazyRegexp(`^([a-z][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	reBusName     = lazyRegexp(`^[A-Za-z0-9._/-]{1,256}$`)
-	reTableName   = lazyRegexp(`^[A-Za-z0-9._-]{3,255}$`)
-	reAttrName    = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_.-]{0,254}$`)
-	reEnvName     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	reNodeHandler = lazyRegexp(`^[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.[A-Za-z_$][A-Za-z0-9_$]*$`)
-	rePyHandler   = lazyRegexp(`^[A-Za-z0-9_/-]+(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
-	reJSONPath    = lazyRegexp(`^\$((\.[A-Za-z0-9_$@-]+)|(\[[0-9]+\])|(\['[^']*'\])|(\["[^"]*"\]))*$`)
-	reRoleARN     = lazyRegexp(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	reGCPProject = lazyRegexp(`^([a-z][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	// An Azure subscription id is a GUID; a resource group is 1 to 90
+	// letters, digits, '_', '-', '.', '(' and ')', not ending in '.'.
+	reAzureSubscription  = lazyRegexp(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+	reAzureResourceGroup = lazyRegexp(`^[A-Za-z0-9_.()-]{0,89}[A-Za-z0-9_()-]$`)
+	reBusName            = lazyRegexp(`^[A-Za-z0-9._/-]{1,256}$`)
+	reTableName          = lazyRegexp(`^[A-Za-z0-9._-]{3,255}$`)
+	reAttrName           = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_.-]{0,254}$`)
+	reEnvName            = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	reNodeHandler        = lazyRegexp(`^[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.[A-Za-z_$][A-Za-z0-9_$]*$`)
+	rePyHandler          = lazyRegexp(`^[A-Za-z0-9_/-]+(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
+	reJSONPath           = lazyRegexp(`^\$((\.[A-Za-z0-9_$@-]+)|(\[[0-9]+\])|(\['[^']*'\])|(\["[^"]*"\]))*$`)
+	reRoleARN            = lazyRegexp(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
 )
 
 // reservedEnv are the environment variable names Lambda sets itself and
@@ -106,8 +110,10 @@ var reservedEnv = map[string]bool{
 
 // The keys of each mapping, in the order SCHEMA.md documents them.
 var (
-	topKeys = []string{"project", "provider", "region", "bus", "handlers", "gcp", "store", "prices", "functions", "workflows"}
+	topKeys = []string{"project", "provider", "region", "bus", "handlers", "gcp", "azure", "store", "prices", "functions", "workflows"}
 	gcpKeys = []string{"project", "guard"}
+	// azureKeys are azure's keys; azure.resourceGroup is --resource-group.
+	azureKeys = []string{"subscription", "resourceGroup", "location"}
 	// GuardModes are the values of gcp.guard.
 	GuardModes   = []string{"off", GuardInFunction}
 	storeKeys    = []string{"type", "table", "keys", "ttlDays"}

@@ -22,12 +22,14 @@ func (d *decoder) resolve(file fileSettings, o LoadOptions) map[string]string {
 	v.SetDefault("bus", DefaultBus)
 
 	cfg := map[string]any{}
-	store, gcp := map[string]any{}, map[string]any{}
+	store, gcp, azure := map[string]any{}, map[string]any{}, map[string]any{}
 	for k, val := range file.values {
 		if sub, ok := strings.CutPrefix(k, "store."); ok {
 			store[sub] = val
 		} else if sub, ok := strings.CutPrefix(k, "gcp."); ok {
 			gcp[sub] = val
+		} else if sub, ok := strings.CutPrefix(k, "azure."); ok {
+			azure[sub] = val
 		} else {
 			cfg[k] = val
 		}
@@ -37,6 +39,9 @@ func (d *decoder) resolve(file fileSettings, o LoadOptions) map[string]string {
 	}
 	if len(gcp) > 0 {
 		cfg["gcp"] = gcp
+	}
+	if len(azure) > 0 {
+		cfg["azure"] = azure
 	}
 	_ = v.MergeConfigMap(cfg) // cannot fail for a map
 
@@ -73,10 +78,17 @@ func (d *decoder) resolve(file fileSettings, o LoadOptions) map[string]string {
 }
 
 // flagName is the flag that sets a setting (LoadOptions.Flags' key):
-// gcp.project is --project, as gcloud names it.
+// gcp.project is --project, as gcloud names it; azure.subscription and
+// azure.resourceGroup are --subscription and --resource-group, as az names
+// them.
 func flagName(key string) string {
-	if key == "gcp.project" {
+	switch key {
+	case "gcp.project":
 		return "--project"
+	case "azure.subscription":
+		return "--subscription"
+	case "azure.resourceGroup":
+		return "--resource-group"
 	}
 	return "--" + strings.ReplaceAll(key, ".", "-")
 }
@@ -90,9 +102,17 @@ func (d *decoder) checkOverride(source, key, val string) bool {
 	return true
 }
 
-// envName is the EVCLI_* variable for a setting: store.table -> EVCLI_STORE_TABLE.
+// envName is the EVCLI_* variable for a setting: store.table ->
+// EVCLI_STORE_TABLE, azure.resourceGroup -> EVCLI_AZURE_RESOURCE_GROUP.
 func envName(key string) string {
-	return "EVCLI_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+	var b strings.Builder
+	for _, r := range key {
+		if r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return "EVCLI_" + strings.ToUpper(strings.ReplaceAll(b.String(), ".", "_"))
 }
 
 // environ turns KEY=VALUE pairs into a map; the first of duplicate keys

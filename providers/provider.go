@@ -44,6 +44,9 @@ type Provider struct {
 	Rollbacker Rollbacker
 	Prober     Prober
 	Memory     MemorySetter
+	// Prices is what the cloud charges for a function's duration and
+	// requests (tune memory's costs); nil is Lambda's table.
+	Prices Pricer
 	// Waiter waits for the deliveries of what this Provider published
 	// (send --wait).
 	Waiter Waiter
@@ -192,9 +195,12 @@ type OpenOptions struct {
 	// where it has one (a Google Cloud project id); "" leaves it to the
 	// cloud's standard variables and credentials.
 	CloudProject string
-	// ResourceGroup is the resource group to deploy into where the cloud
-	// has them (Azure); "" leaves it to the cloud's standard variables.
-	ResourceGroup string
+	// Subscription (Azure's account: --subscription, evcli.yaml's
+	// azure.subscription), ResourceGroup (--resource-group,
+	// azure.resourceGroup) and Location (azure.location; Region when "")
+	// say where an Azure driver deploys; "" leaves each to the cloud's
+	// standard variables.
+	Subscription, ResourceGroup, Location string
 	// InFunctionGuard opts into the in-function guard: a pattern the
 	// cloud's filters cannot enforce whole is deployed with its rules in
 	// the function's environment, and evcli's entrypoint applies the whole
@@ -376,4 +382,30 @@ type KV interface {
 	PutKV(ctx context.Context, ns, key string, value []byte) error
 	GetKV(ctx context.Context, ns, key string) ([]byte, bool, error)
 	ListKV(ctx context.Context, ns string) (map[string][]byte, error)
+}
+
+// Pricer prices a function's compute where a provider runs it, for tune.
+type Pricer interface {
+	// Price is the price of one GB-second and one request for the
+	// project's region and the function's architecture ("" = x86_64),
+	// with evcli.yaml's prices: (override, nil when absent) applied. note
+	// is non-empty when the price is a fallback the user should know of;
+	// err is a value the table cannot price (an unknown architecture).
+	Price(region, arch string, override *PriceOverride) (p Price, note string, err error)
+}
+
+// Price is one region's price of duration and requests.
+type Price struct {
+	// GBSecondUSD is the price of one GB-second of duration (1 GB = 1,024 MB).
+	GBSecondUSD float64
+	// RequestUSD is the price of one request.
+	RequestUSD float64
+}
+
+// PriceOverride is evcli.yaml's prices: section; zero fields keep the
+// table's price.
+type PriceOverride struct {
+	GBSecondX86      float64
+	GBSecondArm      float64
+	PerMillionReqUSD float64
 }

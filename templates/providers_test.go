@@ -222,7 +222,8 @@ func TestHandlersFor(t *testing.T) {
 		{"fan-out", "node", "azure", "azure", ""},
 		{"fan-out", "go", "gpc", "", `unknown provider "gpc" (did you mean "gcp"?): use local, aws, gcp, azure`},
 		{"saga", "node", "azure", "", "the saga template has no Node.js azure handlers yet: use --template fan-out, or --provider aws"},
-		{"event-sourcing", "node", "gcp", "", "the event-sourcing template has no Node.js gcp handlers yet: use --template fan-out or saga, or --provider aws"},
+		{"event-sourcing", "node", "gcp", "gcp", ""},
+		{"saga-orchestrated", "node", "gcp", "", "the saga-orchestrated template has no Node.js gcp handlers yet: use --template fan-out or event-sourcing or saga, or --provider aws"},
 	} {
 		got, err := HandlersFor(tt.tmpl, tt.lang, tt.provider)
 		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {

@@ -44,7 +44,7 @@ var Providers = []string{"aws", "gcp", "azure"}
 // providerTemplates lists the templates, and their languages, each non-AWS
 // provider has so far.
 var providerTemplates = map[string]map[string][]string{
-	"gcp":   {"fan-out": Langs, "saga": Langs},
+	"gcp":   {"fan-out": Langs, "event-sourcing": Langs, "saga": Langs},
 	"azure": {"fan-out": Langs},
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/evcli/evcli/providers"
 )
 
 // PriceTableDate and PriceTableSource say where the embedded prices come
@@ -18,7 +20,8 @@ const (
 	PriceTableSource = "https://aws.amazon.com/lambda/pricing/ (on-demand, first tier)"
 )
 
-// Price is what one region and architecture charge.
+// Price is what one region and architecture charge; a providers.Price
+// converts to it.
 type Price struct {
 	// GBSecondUSD is the price of one GB-second of duration (1 GB = 1,024 MB).
 	GBSecondUSD float64
@@ -73,10 +76,41 @@ func PriceRegions() []string {
 
 // PriceOverride is the prices: section of evcli.yaml (project.PriceTable);
 // zero fields keep the embedded price.
-type PriceOverride struct {
-	GBSecondX86      float64
-	GBSecondArm      float64
-	PerMillionReqUSD float64
+type PriceOverride = providers.PriceOverride
+
+// LambdaPrices is Lambda's table (LookupPrice) as a providers.Pricer: the
+// price of a provider that sets none.
+var LambdaPrices providers.Pricer = lambdaPrices{}
+
+type lambdaPrices struct{}
+
+func (lambdaPrices) Price(region, arch string, override *PriceOverride) (providers.Price, string, error) {
+	p, note, err := LookupPrice(region, arch, override)
+	return providers.Price(p), note, err
+}
+
+// FlexPrices is Azure Functions Flex Consumption's table (LookupFlexPrice)
+// as a providers.Pricer, for location (the project's region when "").
+func FlexPrices(location string) providers.Pricer { return flexPrices{location} }
+
+type flexPrices struct{ location string }
+
+func (f flexPrices) Price(region, _ string, override *PriceOverride) (providers.Price, string, error) {
+	if f.location != "" {
+		region = f.location
+	}
+	p, note := LookupFlexPrice(region, override)
+	return providers.Price(p), note, nil
+}
+
+// PriceOf is what pricer (LambdaPrices when nil) charges in region for
+// arch.
+func PriceOf(pricer providers.Pricer, region, arch string, override *PriceOverride) (Price, string, error) {
+	if pricer == nil {
+		pricer = LambdaPrices
+	}
+	p, note, err := pricer.Price(region, arch, override)
+	return Price(p), note, err
 }
 
 // LookupPrice returns the price for region and architecture (x86_64 or

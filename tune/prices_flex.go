@@ -19,9 +19,9 @@ const (
 
 var eastUSFlex = Price{GBSecondUSD: 0.000026, RequestUSD: 0.40 / 1e6}
 
-// flexPrices are the Azure locations whose Flex Consumption prices evcli
+// flexTable are the Azure locations whose Flex Consumption prices evcli
 // knows; others take East US's, and the recommendation says so.
-var flexPrices = map[string]Price{
+var flexTable = map[string]Price{
 	"eastus":  eastUSFlex,
 	"eastus2": eastUSFlex,
 }
@@ -30,10 +30,10 @@ var flexPrices = map[string]Price{
 // (East US's for a location the table lacks, with a note saying so), with
 // the project's overrides (GBSecondX86: Flex runs x86_64) applied.
 func LookupFlexPrice(location string, override *PriceOverride) (p Price, note string) {
-	p, ok := flexPrices[location]
+	p, ok := flexTable[location]
 	if !ok {
-		regions := make([]string, 0, len(flexPrices))
-		for r := range flexPrices {
+		regions := make([]string, 0, len(flexTable))
+		for r := range flexTable {
 			regions = append(regions, r)
 		}
 		slices.Sort(regions)

@@ -23,3 +23,23 @@ func TestLookupFlexPrice(t *testing.T) {
 		t.Errorf("override: %+v, note %q", o, note)
 	}
 }
+
+// TestPricers: PriceOf with no table is Lambda's; FlexPrices prices its
+// location (the region when it has none) with Flex Consumption's table.
+func TestPricers(t *testing.T) {
+	lp, ln, err := LookupPrice("eu-west-1", "arm64", nil)
+	if got, note, err2 := PriceOf(nil, "eu-west-1", "arm64", nil); err != nil || err2 != nil || got != lp || note != ln {
+		t.Errorf("PriceOf(nil) = %+v %q %v, want Lambda's %+v %q", got, note, err2, lp, ln)
+	}
+	if _, _, err := PriceOf(nil, "", "sparc", nil); err == nil {
+		t.Error("Lambda's table priced an unknown architecture")
+	}
+	fp, fn := LookupFlexPrice("eastus2", nil)
+	if got, note, err := PriceOf(FlexPrices("eastus2"), "us-east-1", "", nil); err != nil || got != fp || note != fn {
+		t.Errorf("FlexPrices(eastus2) = %+v %q %v, want %+v %q", got, note, err, fp, fn)
+	}
+	fp, fn = LookupFlexPrice("westeurope", &PriceOverride{GBSecondX86: 0.00003})
+	if got, note, _ := PriceOf(FlexPrices(""), "westeurope", "", &PriceOverride{GBSecondX86: 0.00003}); got != fp || note != fn || got.GBSecondUSD != 0.00003 {
+		t.Errorf("FlexPrices(\"\") in westeurope with an override = %+v %q, want %+v %q", got, note, fp, fn)
+	}
+}

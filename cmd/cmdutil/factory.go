@@ -15,11 +15,13 @@ type Globals struct {
 	Provider string // --provider ("" = from evcli.yaml, default local)
 	Region   string
 	Project  string // --project: the cloud's own project (a Google Cloud project id)
-	Profile  string
-	Output   string // text|json
-	Color    string // auto|always|never
-	Yes      bool
-	Debug    bool
+	// --subscription and --resource-group: where an Azure project deploys.
+	Subscription, ResourceGroup string
+	Profile                     string
+	Output                      string // text|json
+	Color                       string // auto|always|never
+	Yes                         bool
+	Debug                       bool
 }
 
 // JSON reports whether -o json was given.
@@ -55,7 +57,8 @@ func New() *Factory {
 }
 
 // Project loads the project file named by -f, applying --provider,
-// --region, --project and EVCLI_* environment overrides. Invalid files return
+// --region, --project, --subscription, --resource-group and EVCLI_*
+// environment overrides. Invalid files return
 // *project.Diagnostics (exit code 2).
 func (f *Factory) Project() (*project.Project, error) {
 	flags := map[string]string{}
@@ -67,6 +70,12 @@ func (f *Factory) Project() (*project.Project, error) {
 	}
 	if f.Globals.Project != "" {
 		flags["gcp.project"] = f.Globals.Project
+	}
+	if f.Globals.Subscription != "" {
+		flags["azure.subscription"] = f.Globals.Subscription
+	}
+	if f.Globals.ResourceGroup != "" {
+		flags["azure.resourceGroup"] = f.Globals.ResourceGroup
 	}
 	return project.Load(f.ProjectFile(), project.LoadOptions{Flags: flags, Environ: f.Environ()})
 }

@@ -121,8 +121,10 @@ type deployer struct {
 	logs *insightsLogs
 
 	mu        sync.Mutex
-	storageCS string            // the storage account's connection string, once read
-	endpoints map[string]string // topic -> data-plane URL, once read
+	storageCS string // the storage account's connection string, once read
+	// insightsCS is the Application Insights connection string, once read.
+	insightsCS string
+	endpoints  map[string]string // topic -> data-plane URL, once read
 }
 
 func newDeployer(c *config, o providers.OpenOptions) (*deployer, error) {
@@ -289,6 +291,9 @@ func (d *deployer) toDeployment(s *armappservice.Site, st map[string]string) pro
 		}
 	}
 	fd.Env = env
+	if st[settingInsights] == "" {
+		fd.Drift = append(fd.Drift, "no Application Insights connection string (tail and tune see nothing of it)")
+	}
 	if t, err := parseTimeout(st[settingTimeout]); err == nil {
 		fd.TimeoutS = t
 	}
@@ -428,6 +433,9 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	maps.Copy(settings, fd.Env)
 	settings[SettingProject], settings[SettingFunction] = d.c.project, fd.Name
 	settings[settingStorage], settings[settingDeployment] = cs, cs
+	if settings[settingInsights], err = d.insightsConnection(ctx); err != nil {
+		return err
+	}
 	settings[settingTimeout] = timeout(fd.TimeoutS)
 	if fd.Handler != "" {
 		settings[SettingHandler] = fd.Handler
@@ -461,7 +469,7 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	if !exists {
 		if d.c.location == "" {
 			return &providers.Error{Code: providers.Unconfigured, Resource: res, Err: errors.New("no location is set to create the function app in"),
-				Hint: "set " + envLocation + " (e.g. westeurope) or pass --region"}
+				Hint: "pass --region, set azure.location in evcli.yaml or " + envLocation + " (e.g. westeurope)"}
 		}
 		step("create plan")
 		if err := d.createPlan(ctx, app); err != nil {
@@ -537,6 +545,9 @@ func (d *deployer) desiredSite(app string, fd providers.FunctionDeployment, rt a
 		Location: to.Ptr(d.c.location),
 		Kind:     to.Ptr("functionapp,linux"),
 		Tags:     tags,
+		// Its own identity: what the store writer reaches Cosmos DB with
+		// (cosmosrole.go), and what a function can be given roles with.
+		Identity: &armappservice.ManagedServiceIdentity{Type: to.Ptr(armappservice.ManagedServiceIdentityTypeSystemAssigned)},
 		Properties: &armappservice.SiteProperties{
 			ServerFarmID: to.Ptr(d.planID(app)),
 			HTTPSOnly:    to.Ptr(true),

@@ -139,6 +139,11 @@ func (d *deployer) PlanShared(ctx context.Context, prune bool) ([]providers.Reso
 	default:
 		out = append(out, providers.ResourceChange{Kind: "storage", Name: account, Action: "unchanged"})
 	}
+	ins, err := d.planInsights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, ins...)
 	topic := Topic(d.bus)
 	t, err := d.topics.Get(ctx, d.rg(), topic, nil)
 	switch {
@@ -169,6 +174,13 @@ func (d *deployer) PlanShared(ctx context.Context, prune bool) ([]providers.Reso
 			h = &have[0]
 		}
 		out = append(out, planStoreWriter(d.c.names.App(storeWriterFunction), h, *d.writer))
+		role, err := d.planWriterRole(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if role != nil {
+			out = append(out, *role)
+		}
 	}
 	return out, nil
 }
@@ -193,13 +205,19 @@ func (d *deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 				return err
 			}
 			continue
+		case c.Kind == "role" && d.writer != nil && c.Action != "unchanged":
+			step(c.Name, c.Action)
+			if err := d.applyWriterRole(ctx); err != nil {
+				return err
+			}
+			continue
 		}
 		if c.Action != "create" {
 			continue
 		}
 		if d.c.location == "" {
 			return &providers.Error{Code: providers.Unconfigured, Resource: c.Kind + " " + c.Name, Err: errors.New("no location is set to create it in"),
-				Hint: "set " + envLocation + " (e.g. westeurope) or pass --region"}
+				Hint: "pass --region, set azure.location in evcli.yaml or " + envLocation + " (e.g. westeurope)"}
 		}
 		step(c.Name, "create")
 		switch c.Kind {
@@ -209,6 +227,14 @@ func (d *deployer) ApplyShared(ctx context.Context, changes []providers.Resource
 				"properties": map[string]any{"minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": false, "supportsHttpsTrafficOnly": true}}
 			if err := d.armCall(ctx, http.MethodPut, d.storagePath(), storageAPI, body, nil); err != nil {
 				return classify("storage account "+c.Name, err)
+			}
+		case "workspace":
+			if err := d.createWorkspace(ctx, c.Name); err != nil {
+				return err
+			}
+		case "insights":
+			if err := d.createInsights(ctx, c.Name); err != nil {
+				return err
 			}
 		case "bus":
 			topic := armeventgrid.Topic{Location: to.Ptr(d.c.location), Tags: map[string]*string{TagBus: to.Ptr(d.bus)},

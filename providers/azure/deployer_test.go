@@ -101,9 +101,10 @@ func TestNoChangeDeployMakesNoWrites(t *testing.T) {
 		}
 		reads = append(reads, c.Method)
 	}
-	// Open's shared check (storage, topic), the listing, 12 settings reads,
-	// one subscription listing.
-	if want := 2 + 1 + 12 + 1; len(calls) != want {
+	// Open's shared check (storage, Log Analytics workspace, App Insights
+	// component, topic), the listing, 12 settings reads, one subscription
+	// listing.
+	if want := 4 + 1 + 12 + 1; len(calls) != want {
 		t.Errorf("a no-change deploy of 12 functions made %d calls, want %d: %v", len(calls), want, reads)
 	}
 }

@@ -3,9 +3,9 @@
 // subscriptions, through the Azure SDK for Go (azcore, azidentity,
 // armappservice/v6, armeventgrid/v2).
 //
-// Open (open.go) settles the subscription (OpenOptions.CloudProject or
+// Open (open.go) settles the subscription (OpenOptions.Subscription or
 // AZURE_SUBSCRIPTION_ID), the resource group (OpenOptions.ResourceGroup or
-// AZURE_RESOURCE_GROUP), the location (OpenOptions.Region or
+// AZURE_RESOURCE_GROUP), the location (OpenOptions.Location, Region or
 // AZURE_LOCATION, needed only to create) and azidentity's
 // DefaultAzureCredential (environment, workload identity, managed
 // identity, Azure CLI): a missing one is Unconfigured or Unauthenticated
@@ -32,9 +32,13 @@
 // hash and the next plan publishes again. Deployed reads with one listing
 // of the group (the evcli-project tag), one settings read per app (in
 // parallel) and one subscription listing per topic: a deploy that changes
-// nothing makes no write. PlanShared creates the storage account and the
+// nothing makes no write. PlanShared creates the storage account, the
+// project's Log Analytics workspace (<project>-logs) and workspace-based
+// Application Insights component (<project>-insights; insights.go) and the
 // bus's topic, and never deletes them (a bus is shared by the projects
-// that name it).
+// that name it); every app gets the component's connection string as
+// APPLICATIONINSIGHTS_CONNECTION_STRING (never printed), and an app
+// without it is drift the next deploy repairs.
 //
 // Rules (eventgrid.go): each rule is an event subscription on the bus's
 // topic delivering to the app's Event Grid–triggered function
@@ -77,11 +81,14 @@
 // holds the new memory. Deploy asks CheckRules (providers.RuleChecker)
 // before it plans: an unenforceable pattern is refused at its place.
 //
-// Not in this package yet: the App Insights component and the apps'
-// APPLICATIONINSIGHTS_CONNECTION_STRING are not created by deploy (tail
-// reads a component that must exist); the writer's Cosmos DB role
-// assignment for the app's identity; rollback (Flex Consumption has no
-// slots); export; probes.
+// Every app has a system-assigned managed identity; the store writer's is
+// given Cosmos DB Built-in Data Contributor on the store's database
+// (cosmosrole.go: a sqlRoleAssignment named from the scope and principal,
+// planned with the shared resources, on the account EVCLI_AZURE_COSMOS_ACCOUNT
+// names or the endpoint's host; none for an emulator).
+//
+// Not in this package yet: rollback (Flex Consumption has no slots);
+// export; probes.
 //
 // aztest is the fake every test runs against: ARM, SCM, the function hosts
 // and Event Grid's data plane on one 127.0.0.1 server, and Log Analytics'

@@ -283,3 +283,33 @@ func FuzzTranslate(f *testing.F) {
 		}
 	})
 }
+
+// TestDescribe: filter test --target azure's lines: the filter, the
+// points where Event Grid differs, what it cannot enforce.
+func TestDescribe(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		says    []string
+	}{
+		{`{"detail-type":["OrderPlaced"],"detail":{"amount":[{"numeric":[">",100]}]}}`,
+			[]string{`Event Grid filter: {"includedEventTypes":["OrderPlaced"]`, `"operatorType":"NumberGreaterThan","key":"data.amount"`}},
+		{`{"detail":{"status":["paid"]}}`,
+			[]string{`"operatorType":"StringIn"`, "delivers more than the pattern matches"}},
+		{`{"detail":{"ip":[{"cidr":"10.0.0.0/8"}]}}`,
+			[]string{"cannot enforce detail.ip: cidr", EnvGuard + "=in-function"}},
+	} {
+		lines, err := Describe([]byte(c.pattern))
+		if err != nil {
+			t.Fatalf("Describe(%s): %v", c.pattern, err)
+		}
+		all := strings.Join(lines, "\n")
+		for _, s := range c.says {
+			if !strings.Contains(all, s) {
+				t.Errorf("Describe(%s) =\n%s\nwant it to say %q", c.pattern, all, s)
+			}
+		}
+	}
+	if _, err := Describe([]byte(`{"detail":`)); err == nil {
+		t.Error("Describe of a broken pattern did not fail")
+	}
+}

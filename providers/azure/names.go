@@ -160,3 +160,8 @@ func str[T ~string](p *T) string {
 // Insights is the project's Application Insights component, where its
 // function apps' traces and requests go (tail, tune's records).
 func (n Namer) Insights() string { return resourceName(n.Project+"-insights", 255) }
+
+// Workspace is the project's Log Analytics workspace, which its
+// Application Insights component (workspace-based) keeps its data in
+// (4–63 letters, digits and '-').
+func (n Namer) Workspace() string { return resourceName(n.Project+"-logs", 63) }

@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,12 +19,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/tune"
 )
 
 // Settings. The subscription, resource group and location are Azure's own
-// variables (the Azure CLI and azd read them too); OpenOptions.CloudProject
-// (the subscription), OpenOptions.ResourceGroup and OpenOptions.Region
-// (the location) take precedence.
+// variables (the Azure CLI and azd read them too); OpenOptions.Subscription,
+// ResourceGroup and Location (else Region) take precedence.
 const (
 	envSubscription  = "AZURE_SUBSCRIPTION_ID"
 	envResourceGroup = "AZURE_RESOURCE_GROUP"
@@ -109,9 +110,9 @@ type config struct {
 }
 
 // Open opens the Azure provider: the subscription from
-// OpenOptions.CloudProject or AZURE_SUBSCRIPTION_ID, the resource group
+// OpenOptions.Subscription or AZURE_SUBSCRIPTION_ID, the resource group
 // from OpenOptions.ResourceGroup or AZURE_RESOURCE_GROUP, the location
-// from OpenOptions.Region or AZURE_LOCATION (needed only to create), and
+// from OpenOptions.Location, Region or AZURE_LOCATION (needed only to create), and
 // azidentity's DefaultAzureCredential (environment, workload identity,
 // managed identity, Azure CLI, Azure Developer CLI) unless every service
 // it reaches is a fake or emulator (http:// endpoints). A missing
@@ -151,6 +152,7 @@ func open(ctx context.Context, o providers.OpenOptions, transports map[string]po
 		providers.AbilityExport:   "not built yet: this evcli build does not write Bicep or Terraform for Azure; deploy with evcli deploy",
 		providers.AbilityWorkflow: "not built yet: this evcli build does not deploy workflows to Azure (Durable Functions or Logic Apps); run them on the local provider",
 	}}
+	p.Prices = tune.FlexPrices(cmp.Or(o.Location, o.Region))
 	if o.Offline {
 		for _, a := range []providers.Ability{providers.AbilityDeploy, providers.AbilityPublish, providers.AbilityInvoke,
 			providers.AbilityStore, providers.AbilityLogs, providers.AbilityMetrics, providers.AbilityMemory} {
@@ -163,6 +165,7 @@ func open(ctx context.Context, o providers.OpenOptions, transports map[string]po
 		return nil, err
 	}
 	c.transports = transports
+	p.Prices = tune.FlexPrices(c.location)
 	o.Debugf("azure: subscription %s, resource group %s, location %q; ARM at %s, SCM at %s, function hosts at %s, Event Grid at %s",
 		c.subscription, c.resourceGroup, c.location, c.arm, c.scm, c.functions, c.eventGrid)
 	d, err := newDeployer(c, o)
@@ -184,7 +187,7 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	c := &config{subscription: o.CloudProject, resourceGroup: o.ResourceGroup, location: o.Region,
+	c := &config{subscription: o.Subscription, resourceGroup: o.ResourceGroup, location: cmp.Or(o.Location, o.Region),
 		project: o.Project, getenv: getenv, http: http.DefaultClient, guard: getenv(EnvGuard) == "in-function" || o.InFunctionGuard, sleep: o.Sleep}
 	if c.sleep == nil {
 		c.sleep = providers.Sleep
@@ -220,12 +223,12 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 	if c.subscription == "" {
 		return nil, &providers.Error{Code: providers.Unconfigured, Resource: "azure",
 			Err:  errors.New("no Azure subscription is set"),
-			Hint: "set " + envSubscription + " to the subscription id (az account show --query id -o tsv prints the current one)"}
+			Hint: "pass --subscription, set azure.subscription in evcli.yaml or " + envSubscription + " to the subscription id (az account show --query id -o tsv prints the current one)"}
 	}
 	if c.resourceGroup == "" {
 		return nil, &providers.Error{Code: providers.Unconfigured, Resource: "azure",
 			Err:  errors.New("no resource group is set"),
-			Hint: "set " + envResourceGroup + " to the resource group to deploy into (az group create -n NAME -l LOCATION makes one)"}
+			Hint: "pass --resource-group, set azure.resourceGroup in evcli.yaml or " + envResourceGroup + " to the resource group to deploy into (az group create -n NAME -l LOCATION makes one)"}
 	}
 	c.names = Namer{Subscription: c.subscription, ResourceGroup: c.resourceGroup, Project: o.Project}
 

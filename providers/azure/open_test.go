@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/tune"
 )
 
 // TestOpenSettings: a missing subscription or resource group is
@@ -28,7 +29,7 @@ func TestOpenSettings(t *testing.T) {
 		{"no resource group", map[string]string{envResourceGroup: ""}, providers.OpenOptions{}, providers.Unconfigured,
 			[]string{"no resource group", envResourceGroup}},
 		{"options win over variables", map[string]string{envSubscription: "", envResourceGroup: ""},
-			providers.OpenOptions{CloudProject: testSubscription, ResourceGroup: "rg"}, providers.Unknown, nil},
+			providers.OpenOptions{Subscription: testSubscription, ResourceGroup: "rg"}, providers.Unknown, nil},
 		{"an endpoint that is not a URL", map[string]string{EnvSCMEndpoint: "127.0.0.1:1"}, providers.OpenOptions{}, providers.InvalidArgument,
 			[]string{EnvSCMEndpoint, "not an http:// or https:// URL"}},
 		{"plaintext to another machine", map[string]string{EnvEventGridEndpoint: "http://example.com"}, providers.OpenOptions{}, providers.InvalidArgument,
@@ -103,5 +104,43 @@ func TestEndpointResolve(t *testing.T) {
 		if got := (endpoint{url: strings.TrimRight(c.e, "/")}).resolve(c.def, c.name); got != c.want {
 			t.Errorf("resolve(%q, %q) under %q = %q, want %q", c.def, c.name, c.e, got, c.want)
 		}
+	}
+}
+
+// TestOpenPricesAreFlexConsumption: tune prices an Azure function with
+// Flex Consumption's table for the location Open settled (azure.location,
+// else the region, else AZURE_LOCATION), not Lambda's.
+func TestOpenPricesAreFlexConsumption(t *testing.T) {
+	h := newHarness(t.TempDir())
+	defer h.Close()
+	for _, c := range []struct {
+		name string
+		o    providers.OpenOptions
+		env  map[string]string
+		loc  string
+	}{
+		{"azure.location", providers.OpenOptions{Location: "eastus2", Region: "westeurope"}, nil, "eastus2"},
+		{"the region", providers.OpenOptions{Region: "westeurope"}, nil, "westeurope"},
+		{"AZURE_LOCATION", providers.OpenOptions{}, map[string]string{envLocation: "eastus"}, "eastus"},
+		{"offline", providers.OpenOptions{Offline: true, Region: "eastus"}, nil, "eastus"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h.envOver = c.env
+			o := h.options(c.o)
+			o.Project = "p"
+			p, err := Open(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close(context.Background())
+			if p.Prices == nil {
+				t.Fatal("no price table")
+			}
+			got, gotNote, err := p.Prices.Price("us-east-1", "x86_64", nil)
+			want, wantNote := tune.LookupFlexPrice(c.loc, nil)
+			if err != nil || got != providers.Price(want) || gotNote != wantNote {
+				t.Errorf("Price = %+v %q %v, want Flex Consumption's for %s: %+v %q", got, gotNote, err, c.loc, want, wantNote)
+			}
+		})
 	}
 }

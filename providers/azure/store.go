@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -158,6 +159,10 @@ const envCosmosKey = "EVCLI_AZURE_COSMOS_KEY"
 // made); EVCLI_AZURE_COSMOS_KEY, when set, authenticates with the account
 // key (an emulator), else cred. ok is false when the project has no Cosmos
 // DB store (store.type empty or local).
+// projectDefaultTTLKey is evcli.yaml's default store.keys.ttl
+// (project.DefaultStoreKeys.TTL).
+const projectDefaultTTLKey = "expiresAt"
+
 func cosmosConfigFor(o providers.OpenOptions, endpoint string, cred azcore.TokenCredential) (cfg cosmosConfig, ok bool, err error) {
 	switch o.Store.Type {
 	case "", "local":
@@ -172,7 +177,7 @@ func cosmosConfigFor(o providers.OpenOptions, endpoint string, cred azcore.Token
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	cfg = cosmosConfig{Endpoint: endpoint, Credential: cred, Key: getenv(envCosmosKey), Keys: o.Store.Keys, TTLDays: o.Store.TTLDays, Region: o.Region}
+	cfg = cosmosConfig{Endpoint: endpoint, Credential: cred, Key: getenv(envCosmosKey), Keys: o.Store.Keys, TTLDays: o.Store.TTLDays, Region: cmp.Or(o.Location, o.Region)}
 	if db, ctr, found := strings.Cut(o.Store.Table, "/"); found {
 		cfg.Database, cfg.Container = db, ctr
 	} else {
@@ -183,7 +188,9 @@ func cosmosConfigFor(o providers.OpenOptions, endpoint string, cred azcore.Token
 			Err:  fmt.Errorf("store.table %q: want a container (events) or a database and a container (evcli/events)", o.Store.Table),
 			Hint: "set store.table to \"events\" or \"evcli/events\""}
 	}
-	if o.Store.Keys.TTL != "" && o.Store.Keys.TTL != "ttl" {
+	// evcli.yaml's default TTL attribute (expiresAt, which every project
+	// has unless it names another) is Cosmos DB's ttl here.
+	if o.Store.Keys.TTL != "" && o.Store.Keys.TTL != "ttl" && o.Store.Keys.TTL != projectDefaultTTLKey {
 		return cfg, false, &providers.Error{Code: providers.InvalidArgument, Resource: "azure",
 			Err:  fmt.Errorf("store.keys.ttl %q: Cosmos DB expires items by their \"ttl\" attribute only", o.Store.Keys.TTL),
 			Hint: "leave store.keys.ttl out (or set it to ttl) and set store.ttlDays"}

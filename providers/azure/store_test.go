@@ -359,7 +359,8 @@ func TestCosmosConfigFor(t *testing.T) {
 		{name: "emulator key", store: providers.StoreSpec{Type: "cosmos"}, endpoint: "https://127.0.0.1:8081/", getenv: env("EVCLI_AZURE_COSMOS_KEY", cosmosEmulatorKey), ok: true, db: "evcli", ctr: "events", key: cosmosEmulatorKey},
 		{name: "three parts", store: providers.StoreSpec{Type: "cosmos", Table: "a/b/c"}, endpoint: "https://a/", code: providers.InvalidArgument},
 		{name: "empty container", store: providers.StoreSpec{Type: "cosmos", Table: "db/"}, endpoint: "https://a/", code: providers.InvalidArgument},
-		{name: "ttl attribute", store: providers.StoreSpec{Type: "cosmos", Keys: providers.StoreKeys{TTL: "expiresAt"}}, endpoint: "https://a/", code: providers.InvalidArgument},
+		{name: "ttl attribute", store: providers.StoreSpec{Type: "cosmos", Keys: providers.StoreKeys{TTL: "expireAfter"}}, endpoint: "https://a/", code: providers.InvalidArgument},
+		{name: "evcli.yaml's default ttl attribute", store: providers.StoreSpec{Type: "cosmos", Keys: providers.StoreKeys{TTL: "expiresAt"}}, endpoint: "https://a/", ok: true, db: "evcli", ctr: "events"},
 		{name: "no endpoint", store: providers.StoreSpec{Type: "cosmos"}, code: providers.Unconfigured},
 	}
 	for _, c := range cases {

@@ -121,6 +121,7 @@ func (h *harness) env() map[string]string {
 		envOverride + "LOGGING":        h.fake.URL(),
 		envOverride + "RUN":            h.fake.URL(),
 		envOverride + "MONITORING":     h.fake.URL(),
+		envOverride + "SECRETMANAGER":  h.fake.URL(),
 		EnvGuard:                       "in-function",
 		envCredentials:                 "/nonexistent/evcli-test-credentials.json", // never read: every API is local
 	}

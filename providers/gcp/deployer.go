@@ -21,6 +21,7 @@ import (
 	admin "cloud.google.com/go/firestore/apiv1/admin"
 	functions "cloud.google.com/go/functions/apiv2"
 	"cloud.google.com/go/functions/apiv2/functionspb"
+	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	gax "github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/iterator"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -74,6 +75,9 @@ type deployer struct {
 
 	adminMu sync.Mutex
 	admin   *admin.FirestoreAdminClient // made on first use (storewriter.go)
+
+	smMu sync.Mutex
+	sm   *secretmanager.Client // made on first use (secrets.go)
 }
 
 func newDeployer(ctx context.Context, c *config, bus *pubSub, o providers.OpenOptions) (*deployer, error) {
@@ -95,6 +99,11 @@ func (d *deployer) close() error {
 	defer d.adminMu.Unlock()
 	if d.admin != nil {
 		err = errors.Join(err, d.admin.Close())
+	}
+	d.smMu.Lock()
+	defer d.smMu.Unlock()
+	if d.sm != nil {
+		err = errors.Join(err, d.sm.Close())
 	}
 	return err
 }
@@ -135,6 +144,9 @@ func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 			return nil, classify("functions in "+d.parent(), err)
 		}
 		if fd, ok := d.toDeployment(f); ok && !isWriter(fd.Name) {
+			if err := d.readSecrets(ctx, &fd, f); err != nil {
+				return nil, err
+			}
 			out = append(out, fd)
 		}
 	}
@@ -156,6 +168,9 @@ func (d *deployer) DeployedFunctions(ctx context.Context, names []string) ([]pro
 			return nil, classify("function "+n, err)
 		}
 		if fd, ok := d.toDeployment(f); ok {
+			if err := d.readSecrets(ctx, &fd, f); err != nil {
+				return nil, err
+			}
 			out = append(out, fd)
 		}
 	}
@@ -278,11 +293,6 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: fd.Name,
 			Err: fmt.Errorf("Cloud Functions runs x86_64 only, not %s", fd.Architecture), Hint: "remove architecture from the function in evcli.yaml"}
 	}
-	if len(fd.SecretNames) > 0 {
-		return nil, &providers.Error{Code: providers.Unsupported, Resource: fd.Name,
-			Err:  errors.New("secrets are not deployed to gcp by this evcli build yet (they would become Secret Manager references)"),
-			Hint: "deploy this function without secrets, or to aws or local"}
-	}
 	rt, err := gcfRuntime(fd.Runtime)
 	if err != nil {
 		return nil, err
@@ -290,6 +300,9 @@ func (d *deployer) desired(fd providers.FunctionDeployment) (*functionspb.Functi
 	env := maps.Clone(fd.Env)
 	if env == nil {
 		env = map[string]string{}
+	}
+	for _, k := range fd.SecretNames {
+		delete(env, k) // a Secret Manager reference (secrets.go), never a value here
 	}
 	env[EnvProject], env[EnvFunction] = d.project, fd.Name
 	if fd.Correlation != "" {
@@ -412,6 +425,7 @@ func updateMask(cur, want *functionspb.Function, codeChanged bool) []string {
 	add("service_config.available_memory", memoryMB(cs.GetAvailableMemory()) != memoryMB(ws.GetAvailableMemory()))
 	add("service_config.timeout_seconds", cs.GetTimeoutSeconds() != ws.GetTimeoutSeconds())
 	add("service_config.environment_variables", !maps.Equal(cs.GetEnvironmentVariables(), ws.GetEnvironmentVariables()))
+	add("service_config.secret_environment_variables", !sameSecretRefs(cs.GetSecretEnvironmentVariables(), ws.GetSecretEnvironmentVariables()))
 	// Unset (0, ""), Google's default applies: only a value evcli set, or
 	// one it set before, is compared.
 	add("service_config.max_instance_count", (ws.GetMaxInstanceCount() != 0 || cur.Labels[LabelMaxInstance] == "set") &&
@@ -440,6 +454,23 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 	if cur != nil && cur.GetServiceConfig().GetEnvironmentVariables()[EnvProject] != d.project {
 		return collision("function "+want.Name, cur.GetServiceConfig().GetEnvironmentVariables()[EnvProject])
 	}
+	// Secrets (secrets.go) need the account that reads them: known before
+	// the write when evcli.yaml names it or the function keeps Google's
+	// default one it has; a new function on the default account (or one
+	// going back to it) learns it from its first write, which goes
+	// without the secrets, and a second write adds them.
+	account := fd.Role
+	if account == "" && cur != nil && cur.Labels[LabelAccount] != "set" {
+		account = cur.GetServiceConfig().GetServiceAccountEmail()
+	}
+	secretsLater := len(fd.SecretNames) > 0 && account == ""
+	if len(fd.SecretNames) > 0 && account != "" {
+		refs, err := d.ensureSecrets(ctx, fd, account, step)
+		if err != nil {
+			return err
+		}
+		want.ServiceConfig.SecretEnvironmentVariables = refs
+	}
 	var paths []string
 	if cur != nil {
 		// A new guard (another evcli) or the guard added or removed is new code.
@@ -464,7 +495,16 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 			return classify("function "+fd.Name, err)
 		}
 		if live, err = d.wait(ctx, fd.Name, op, step); err != nil {
-			return err
+			// Without its secrets the first revision may fail to start
+			// (code that reads one at import): the function exists, its
+			// account is known, and the update with the secrets below
+			// starts a new revision.
+			made, gerr := d.fn.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: want.Name})
+			if !secretsLater || gerr != nil || made.GetServiceConfig().GetServiceAccountEmail() == "" {
+				return err
+			}
+			step("the first revision failed without its secrets; adding them")
+			live = made
 		}
 	case len(paths) > 0:
 		step("update " + strings.Join(paths, ", "))
@@ -478,6 +518,27 @@ func (d *deployer) ApplyFunction(ctx context.Context, fd providers.FunctionDeplo
 		}
 	default:
 		live = cur
+	}
+	if secretsLater {
+		refs, err := d.ensureSecrets(ctx, fd, live.GetServiceConfig().GetServiceAccountEmail(), step)
+		if err != nil {
+			return err
+		}
+		want.ServiceConfig.SecretEnvironmentVariables = refs
+		step("update service_config.secret_environment_variables")
+		op, err := d.fn.UpdateFunction(ctx, &functionspb.UpdateFunctionRequest{Function: want,
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"service_config.secret_environment_variables"}}})
+		if err != nil {
+			return classify("function "+fd.Name, err)
+		}
+		if live, err = d.wait(ctx, fd.Name, op, step); err != nil {
+			return err
+		}
+	}
+	if cur != nil {
+		if err := d.pruneSecrets(ctx, fd.Name, cur, want, step); err != nil {
+			return err
+		}
 	}
 	return d.convergeRules(ctx, fd, live, step)
 }
@@ -599,7 +660,7 @@ func (d *deployer) DeleteFunction(ctx context.Context, name string) error {
 			return classify("function "+name, err)
 		}
 		if op.Done() {
-			return nil
+			return d.pruneSecrets(ctx, name, cur, &functionspb.Function{}, func(string) {})
 		}
 		if err := d.sleep(ctx, delay); err != nil {
 			return err

@@ -9,7 +9,7 @@
 // with the fix, exit 4, before any work starts. Credentials are not needed
 // when every API used is an emulator or a fake: PUBSUB_EMULATOR_HOST,
 // FIRESTORE_EMULATOR_HOST, and gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>
-// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING, RUN, MONITORING) with an http:// URL, or --endpoint for
+// (CLOUDFUNCTIONS, PUBSUB, FIRESTORE, LOGGING, RUN, MONITORING, SECRETMANAGER) with an http:// URL, or --endpoint for
 // every API without a variable of its own.
 //
 // Event bus (pubsub.go): the project's bus is a Pub/Sub topic
@@ -41,6 +41,20 @@
 // even so. PlanShared/ApplyShared create the topic, the store's writer
 // and TTL policy. Invoke POSTs a binary-mode CloudEvent with an identity token.
 //
+// Secrets (secrets.go): each of a function's secrets (evcli.yaml secrets:)
+// is a Secret Manager secret <function id>-<NAME> labelled with the
+// project and function; deploy adds a version holding the value taken
+// from the environment, grants the function's service account
+// roles/secretmanager.secretAccessor on it (a new function on Google's
+// default account is created first, then given its secrets: the account
+// is known only then; a first revision that fails to start without them
+// is followed by that update), and references that version in the function's
+// secret_environment_variables. The value goes nowhere else: the plan
+// compares a salted PBKDF2 hash kept in the secret's annotations with the
+// version it describes (SecretHasher), so a deploy with the same value
+// makes no write. A secret the project drops, or the function's deletion,
+// deletes the secret.
+//
 // Rollback (rollback.go): a 2nd-gen function is a Cloud Run service with a
 // revision per changing deploy; Rollback pins its traffic to one with
 // Cloud Run's UpdateService (the next deploy moves it to the new revision).
@@ -53,6 +67,16 @@
 // MaxMemoryUsedMB from Cloud Monitoring's per-minute container memory
 // utilization (the minute's peak bucket bound times the memory size: an
 // upper bound).
+//
+// Probe (probe.go, tune memory --probe): as on AWS, a temporary copy per
+// size (<function id>-tune-<MB>-<hex>, labelled evcli-tune-copy-of and not
+// evcli-project, so no listing sees it) built from the live function's
+// source object with its runtime, entry point, environment, secrets and
+// account, one instance at most; invoked through its URL as Invoke does,
+// each record's duration then read from Cloud Run's request log by
+// execution id (the client's round trip, with a warning, for an entry not
+// there after a short wait), memory from Cloud Monitoring; deleted on
+// every exit path, the deletion registered before the create.
 //
 // Event store (firestore.go, storewriter.go): one document per event id in
 // the collection store.table; reads query the time window and select the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/evcli/evcli/deploy"
@@ -90,5 +91,18 @@ func TestOpenOfflineExportsOnly(t *testing.T) {
 	_, online := deployEnv(t, "shop")
 	if !online.Has(providers.AbilityExport) || online.Missing[providers.AbilityExport] != "" {
 		t.Errorf("online: no Exporter (%q)", online.Missing[providers.AbilityExport])
+	}
+}
+
+// TestExportRefusesSecrets: deploy makes Secret Manager secrets, the
+// Terraform export does not write them yet, so it refuses rather than
+// exporting a function without them.
+func TestExportRefusesSecrets(t *testing.T) {
+	h, p := deployEnv(t, "shop")
+	fd := h.fn(t, "shop", "orders", 1)
+	fd.Env["API_KEY"], fd.SecretNames = "never-exported-7070", []string{"API_KEY"}
+	_, err := p.Exporter.Export(context.Background(), []providers.FunctionDeployment{fd}, "terraform")
+	if providers.CodeOf(err) != providers.Unsupported || strings.Contains(err.Error(), "never-exported-7070") {
+		t.Errorf("Export of a function with secrets = %v, want Unsupported without the value", err)
 	}
 }

@@ -41,6 +41,12 @@ func (d *deployer) Invoke(ctx context.Context, function string, payload []byte) 
 		return providers.InvokeResult{}, &providers.Error{Code: providers.Unavailable, Resource: "function " + function,
 			Err: fmt.Errorf("the function has no URL yet (state %s)", f.State)}
 	}
+	return d.invokeURL(ctx, "function "+function, target, payload)
+}
+
+// invokeURL POSTs payload to a function's URL as Invoke does; resource
+// names it in errors.
+func (d *deployer) invokeURL(ctx context.Context, resource, target string, payload []byte) (providers.InvokeResult, error) {
 	token, err := d.identityToken(ctx, target)
 	if err != nil {
 		return providers.InvokeResult{}, err
@@ -65,12 +71,12 @@ func (d *deployer) Invoke(ctx context.Context, function string, payload []byte) 
 		if ctx.Err() != nil {
 			return providers.InvokeResult{}, ctx.Err()
 		}
-		return providers.InvokeResult{}, &providers.Error{Code: providers.Unavailable, Resource: "function " + function, Err: err}
+		return providers.InvokeResult{}, &providers.Error{Code: providers.Unavailable, Resource: resource, Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return providers.InvokeResult{}, &providers.Error{Code: providers.Unavailable, Resource: "function " + function, Err: err}
+		return providers.InvokeResult{}, &providers.Error{Code: providers.Unavailable, Resource: resource, Err: err}
 	}
 	res := providers.InvokeResult{RequestID: resp.Header.Get("Function-Execution-Id"),
 		DurationMs: float64(time.Since(start).Microseconds()) / 1000}
@@ -83,7 +89,7 @@ func (d *deployer) Invoke(ctx context.Context, function string, payload []byte) 
 		res.Payload = jsonOrString(body)
 		return res, nil
 	}
-	return res, classify("function "+function, &httpError{op: "invoke", status: resp.StatusCode, body: string(bytes.TrimSpace(body))})
+	return res, classify(resource, &httpError{op: "invoke", status: resp.StatusCode, body: string(bytes.TrimSpace(body))})
 }
 
 // jsonOrString is b when it is JSON, else b as a JSON string.

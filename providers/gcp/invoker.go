@@ -2,13 +2,10 @@ package gcp
 
 import (
 	"context"
-	"slices"
-	"time"
 
 	"cloud.google.com/go/iam/apiv1/iampb"
 	run "cloud.google.com/go/run/apiv2"
 	gax "github.com/googleapis/gax-go/v2"
-	"google.golang.org/grpc/codes"
 )
 
 // iamPolicies is the part of Cloud Run's services client ensureInvoker uses.
@@ -37,31 +34,5 @@ func (d *deployer) ensureInvoker(ctx context.Context, service, member string, st
 	if step == nil {
 		step = func(string) {}
 	}
-	res := "IAM policy of " + service
-	for attempt := 0; ; attempt++ {
-		p, err := d.run.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: service})
-		if err != nil {
-			return classify(res, err)
-		}
-		i := slices.IndexFunc(p.Bindings, func(b *iampb.Binding) bool { return b.Role == InvokerRole && b.Condition == nil })
-		if i >= 0 && slices.Contains(p.Bindings[i].Members, member) {
-			return nil
-		}
-		if i < 0 {
-			p.Bindings = append(p.Bindings, &iampb.Binding{Role: InvokerRole})
-			i = len(p.Bindings) - 1
-		}
-		p.Bindings[i].Members = append(p.Bindings[i].Members, member)
-		step("grant " + InvokerRole + " to " + member)
-		_, err = d.run.SetIamPolicy(ctx, &iampb.SetIamPolicyRequest{Resource: service, Policy: p})
-		if err == nil {
-			return nil
-		}
-		if st, ok := grpcStatus(err); !ok || st.Code() != codes.Aborted || attempt == 2 {
-			return classify(res, err)
-		}
-		if err := d.sleep(ctx, time.Duration(attempt+1)*time.Second); err != nil {
-			return err
-		}
-	}
+	return d.ensureRole(ctx, d.run, service, InvokerRole, member, step)
 }

@@ -20,7 +20,8 @@ import (
 // Endpoint variables. The emulators' own variables (PUBSUB_EMULATOR_HOST,
 // FIRESTORE_EMULATOR_HOST, STORAGE_EMULATOR_HOST) are Google's; the APIs
 // without an emulator take gcloud's override variables
-// (CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>), whose value is a URL: http://
+// (CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>: CLOUDFUNCTIONS, PUBSUB, FIRESTORE,
+// LOGGING, RUN, MONITORING, SECRETMANAGER), whose value is a URL: http://
 // means plaintext gRPC without credentials (a fake or emulator on this
 // machine), https:// TLS with the account's credentials. OpenOptions.Endpoint
 // (--endpoint) overrides every API that has no variable of its own.
@@ -60,7 +61,9 @@ type config struct {
 	// emulator has none, so FIRESTORE_EMULATOR_HOST does not move it.
 	firestoreAdmin  endpoint
 	run, monitoring endpoint
-	getenv          func(string) string
+	// secretManager is Secret Manager (the functions' secrets).
+	secretManager endpoint
+	getenv        func(string) string
 }
 
 // clientOptions are the options of a generated client reaching ep.
@@ -109,15 +112,14 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	if err != nil {
 		return nil, err
 	}
-	o.Debugf("gcp: project %s, region %s; Cloud Functions at %s, Pub/Sub at %s, Firestore at %s, Cloud Logging at %s, Cloud Run at %s, Cloud Monitoring at %s",
-		c.cloudProject, c.region, c.functions, c.pubsub, c.firestore, c.logging, c.run, c.monitoring)
+	o.Debugf("gcp: project %s, region %s; Cloud Functions at %s, Pub/Sub at %s, Firestore at %s, Cloud Logging at %s, Cloud Run at %s, Cloud Monitoring at %s, Secret Manager at %s",
+		c.cloudProject, c.region, c.functions, c.pubsub, c.firestore, c.logging, c.run, c.monitoring, c.secretManager)
 
 	p := &providers.Provider{Name: "gcp", Missing: map[providers.Ability]string{
 		providers.AbilityWait:  "Pub/Sub delivers to Cloud Functions asynchronously; follow the deliveries with evcli tail",
 		providers.AbilityServe: "it runs in the cloud; use the local provider to serve functions on this machine",
 		providers.AbilityState: "the gcp driver keeps no state on this machine (replay checkpoints are project-local state)",
 		// Not built yet: said as such, never as a limit of Google Cloud.
-		providers.AbilityProbe:    "this evcli build's gcp driver does not probe memory sizes yet",
 		providers.AbilityWorkflow: "this evcli build does not deploy workflows to Google Cloud Workflows yet; run them on the local provider",
 		providers.AbilityStore:    "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
@@ -151,6 +153,7 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 	}
 	p.OnClose(func(context.Context) error { return metrics.close() })
 	p.Metrics = metrics
+	p.Prober = newProber(d, logs, metrics)
 	rc, err := newRunClients(ctx, c)
 	if err != nil {
 		p.Close(ctx)
@@ -202,6 +205,9 @@ func configure(ctx context.Context, o providers.OpenOptions) (*config, error) {
 		return nil, err
 	}
 	if c.monitoring, err = override("MONITORING"); err != nil {
+		return nil, err
+	}
+	if c.secretManager, err = override("SECRETMANAGER"); err != nil {
 		return nil, err
 	}
 	emulator := func(name string, fallback string) (endpoint, error) {

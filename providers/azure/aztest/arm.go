@@ -3,7 +3,9 @@
 // published REST specs: Azure Resource Manager for function apps and
 // their Flex Consumption plans (Microsoft.Web), storage accounts and
 // their blob containers (Microsoft.Storage), Event Grid topics and event
-// subscriptions (Microsoft.EventGrid); a function app's SCM site
+// subscriptions (Microsoft.EventGrid), Log Analytics workspaces and
+// Application Insights components (insights.go), Cosmos DB's
+// sqlRoleAssignments (cosmosrbac.go); a function app's SCM site
 // (OneDeploy, /api/publish, asynchronous with a deployment status) and
 // host (evcli's invoke route, with host keys); and Event Grid's data
 // plane (CloudEvents batches), whose events it routes through the
@@ -99,9 +101,15 @@ type Server struct {
 	subs        map[string]map[string]map[string]any // topic -> name -> resource
 	events      map[string][]json.RawMessage         // topic -> published CloudEvents
 	deployments map[string]map[string]any            // id -> status
-	calls       []Call
-	faults      []*fault
-	seq         int
+	workspaces  map[string]map[string]any            // Log Analytics workspaces by lower-case name
+	components  map[string]map[string]any            // Application Insights components by lower-case name
+	// cosmosAccounts are the Cosmos DB accounts ARM knows (AddCosmosAccount);
+	// roleAssignments their sqlRoleAssignments by account/id (cosmosrbac.go).
+	cosmosAccounts  map[string]bool
+	roleAssignments map[string]RoleAssignment
+	calls           []Call
+	faults          []*fault
+	seq             int
 	// deployFail, when set, is the next OneDeploy deployment's failure.
 	deployFail string
 }
@@ -309,6 +317,12 @@ func (s *Server) serveARM(r *http.Request, body []byte, call *Call) (int, any, *
 		return s.storageAPI(r.Method, base, name, rest, in)
 	case strings.EqualFold(ns, "Microsoft.EventGrid") && typ == "topics":
 		return s.topicsAPI(r.Method, base, name, rest, in)
+	case strings.EqualFold(ns, "Microsoft.OperationalInsights") && typ == "workspaces":
+		return s.workspacesAPI(r.Method, base, name, rest, in)
+	case strings.EqualFold(ns, "Microsoft.Insights") && typ == "components":
+		return s.componentsAPI(r.Method, base, name, rest, in)
+	case strings.EqualFold(ns, "Microsoft.DocumentDB") && typ == "databaseaccounts":
+		return s.cosmosAPI(r.Method, base, name, rest, in)
 	}
 	return 0, nil, errf(404, "InvalidResourceType", "the fake has no %s/%s", ns, typ)
 }
@@ -427,6 +441,16 @@ func (s *Server) sitesAPI(method, base, name, rest string, in map[string]any) (i
 		status := 200 // App Service answers a create or an update with 200
 		res := map[string]any{"id": base + "/" + name, "name": name, "type": "Microsoft.Web/sites", "location": in["location"],
 			"kind": in["kind"], "tags": in["tags"], "properties": stored}
+		if id, _ := in["identity"].(map[string]any); id != nil {
+			typ, _ := id["type"].(string)
+			switch typ {
+			case "None", "":
+			case "SystemAssigned", "SystemAssigned, UserAssigned":
+				res["identity"] = map[string]any{"type": typ, "principalId": principalOf(name), "tenantId": "72f988bf-0000-4000-8000-000000000000"}
+			default:
+				return 0, nil, errf(400, "BadRequest", "identity type %q is not supported by the fake", typ)
+			}
+		}
 		s.sites[ln] = res
 		s.settings[ln] = settings
 		return status, res, nil

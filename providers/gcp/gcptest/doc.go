@@ -7,7 +7,10 @@
 // each invocation writes the handler's lines and Cloud Run's request log
 // with its latency), and Cloud Monitoring's ListTimeSeries of the containers'
 // memory utilization, and the Firestore Admin API's field configuration
-// (TTL policies; the Firestore emulator has no admin API), served over real gRPC on
+// (TTL policies; the Firestore emulator has no admin API), and Secret Manager
+// (secrets, numbered versions, their IAM policies: a function whose account
+// may not read a secret it references fails to deploy, as Cloud Run's
+// revision does), served over real gRPC on
 // 127.0.0.1 with the official generated server interfaces, plus the HTTP
 // upload URL GenerateUploadUrl hands out and the functions' own URLs.
 //

@@ -20,6 +20,7 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
 	"cloud.google.com/go/run/apiv2/runpb"
+	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -71,11 +72,13 @@ type Server struct {
 	nextID    int
 	settle    int
 	invoke    InvokeFunc
+	start     StartFunc
 	onCall    func(Call)
 	logs      *logs
 	run       *run
 	mon       *monitoring
 	fsAdmin   *firestoreAdmin
+	sm        *secretManager
 }
 
 type operation struct {
@@ -99,6 +102,14 @@ func WithSettle(n int) Option { return func(s *Server) { s.settle = n } }
 // accepted (to merge them with another fake's).
 func WithOnCall(f func(Call)) Option { return func(s *Server) { s.onCall = f } }
 
+// StartFunc stands in for a new revision's container starting: env is
+// the environment it gets (secrets' values included); an error fails the
+// revision, as a container that exits before it listens does.
+type StartFunc func(fn *functionspb.Function, env map[string]string) error
+
+// WithStart sets what starting a new revision does (default: it starts).
+func WithStart(f StartFunc) Option { return func(s *Server) { s.start = f } }
+
 // WithInvoke sets what invoking a function's URL does (default: echo).
 func WithInvoke(f InvokeFunc) Option { return func(s *Server) { s.invoke = f } }
 
@@ -119,6 +130,8 @@ func New(opts ...Option) (*Server, error) {
 	s.run = &run{s: s}
 	s.mon = &monitoring{s: s}
 	s.fsAdmin = &firestoreAdmin{s: s, fields: map[string]*adminpb.Field{}}
+	s.sm = &secretManager{s: s, secrets: map[string]*secret{}}
+	secretmanagerpb.RegisterSecretManagerServiceServer(s.grpc, s.sm)
 	adminpb.RegisterFirestoreAdminServer(s.grpc, s.fsAdmin)
 	monitoringpb.RegisterMetricServiceServer(s.grpc, s.mon)
 	functionspb.RegisterFunctionServiceServer(s.grpc, s)
@@ -281,6 +294,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			if sv := s.run.services[fn.GetServiceConfig().GetService()]; sv != nil && sv.live() != "" {
 				src = sv.sources[sv.live()]
 				fn.ServiceConfig.Revision = sv.live()[strings.LastIndex(sv.live(), "/")+1:]
+			}
+			// The platform puts the secrets' values in the instance's
+			// environment; the hook sees them there.
+			if vals, err := s.sm.resolve(fn); err == nil && len(vals) > 0 {
+				if fn.ServiceConfig.EnvironmentVariables == nil {
+					fn.ServiceConfig.EnvironmentVariables = map[string]string{}
+				}
+				for k, v := range vals {
+					fn.ServiceConfig.EnvironmentVariables[k] = v
+				}
 			}
 		}
 		s.mu.Unlock()
@@ -477,10 +500,39 @@ func (s *Server) CreateFunction(_ context.Context, req *functionspb.CreateFuncti
 	s.functions[name] = fn
 	s.record(Call{Method: "CreateFunction", Resource: name})
 	return s.startOp(name, "create", functionspb.OperationType_CREATE_FUNCTION, func() (proto.Message, error) {
+		if err := s.startRevision(fn); err != nil {
+			fn.State = functionspb.Function_FAILED
+			return nil, err
+		}
 		s.sources[name] = src
 		s.activate(fn, src)
 		return proto.Clone(fn), nil
 	}), nil
+}
+
+// startRevision is a new revision of fn starting: its secrets resolved
+// (a missing one, or one its account may not read, fails it), then the
+// start hook with its environment (s.mu held).
+func (s *Server) startRevision(fn *functionspb.Function) error {
+	vals, err := s.sm.resolve(fn)
+	if err != nil {
+		return err
+	}
+	if s.start == nil {
+		return nil
+	}
+	env := map[string]string{}
+	for k, v := range fn.GetServiceConfig().GetEnvironmentVariables() {
+		env[k] = v
+	}
+	for k, v := range vals {
+		env[k] = v
+	}
+	if err := s.start(fn, env); err != nil {
+		return status.Errorf(codes.FailedPrecondition, "Could not create or update Cloud Run service %s: The user-provided container failed to start and listen on the port defined provided by the PORT=8080 environment variable: %v",
+			lastSegment(fn.Name), err)
+	}
+	return nil
 }
 
 // defaults fills in what Google does when a field is not set.
@@ -541,6 +593,9 @@ var updatable = map[string]func(dst, src *functionspb.Function){
 	"service_config.service_account_email": func(d, s *functionspb.Function) {
 		d.ServiceConfig.ServiceAccountEmail = s.GetServiceConfig().GetServiceAccountEmail()
 	},
+	"service_config.secret_environment_variables": func(d, s *functionspb.Function) {
+		d.ServiceConfig.SecretEnvironmentVariables = s.GetServiceConfig().GetSecretEnvironmentVariables()
+	},
 }
 
 func (s *Server) UpdateFunction(_ context.Context, req *functionspb.UpdateFunctionRequest) (*longrunningpb.Operation, error) {
@@ -578,9 +633,14 @@ func (s *Server) UpdateFunction(_ context.Context, req *functionspb.UpdateFuncti
 		}
 	}
 	s.defaults(next)
+	was := cur.State
 	cur.State = functionspb.Function_DEPLOYING
 	s.record(Call{Method: "UpdateFunction", Resource: name, Mask: paths})
 	return s.startOp(name, "update", functionspb.OperationType_UPDATE_FUNCTION, func() (proto.Message, error) {
+		if err := s.startRevision(next); err != nil {
+			cur.State = was // the revision failed; the one before (if any) keeps serving
+			return nil, err
+		}
 		if src != nil {
 			s.sources[name] = src
 		}
@@ -599,6 +659,9 @@ func (s *Server) DeleteFunction(_ context.Context, req *functionspb.DeleteFuncti
 	cur, ok := s.functions[req.Name]
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Resource '%s' was not found", req.Name)
+	}
+	if cur.State == functionspb.Function_DEPLOYING {
+		return nil, status.Errorf(codes.FailedPrecondition, "An operation on function %s is already in progress. Please try again later.", lastSegment(req.Name))
 	}
 	cur.State = functionspb.Function_DELETING
 	s.record(Call{Method: "DeleteFunction", Resource: req.Name})
