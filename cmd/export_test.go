@@ -531,6 +531,8 @@ func TestExportCheckNamesTheChangedField(t *testing.T) {
 }
 
 func TestExportUsageErrors(t *testing.T) {
+	t.Setenv("AZURE_SUBSCRIPTION_ID", "")
+	t.Setenv("EVCLI_AZURE_SUBSCRIPTION", "")
 	dir := exportProject(t, "saga")
 	e := exportEnv(t, dir)
 	for _, c := range []struct {
@@ -544,7 +546,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{[]string{"export", "--check", "x.yaml", "--dir", "y"}, 2, "cannot be combined with --dir"},
 		{[]string{"export", "--format", "sam", "--log-retention", "13"}, 2, "--log-retention 13: CloudWatch Logs keeps logs for one of 1, 3, 5"},
 		{[]string{"export", "--format", "sam", "--provider", "local"}, 2, "export is not available on local: it runs on this machine"},
-		{[]string{"export", "--format", "terraform", "--provider", "azure"}, 2, "export is not available on azure"},
+		{[]string{"export", "--format", "terraform", "--provider", "azure"}, 4, "no Azure subscription is set"},
 	} {
 		code := e.run(c.args...)
 		if code != c.code || !strings.Contains(e.errOut.String(), c.msg) {

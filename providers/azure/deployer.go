@@ -371,49 +371,17 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	}
 	app := d.c.names.App(fd.Name)
 	res := "function " + fd.Name
-	if fd.Role != "" {
-		return &providers.Error{Code: providers.Unsupported, Resource: res,
-			Err:  errors.New("role is an AWS execution role; an Azure function app runs as its managed identity"),
-			Hint: "leave role out of evcli.yaml for azure"}
-	}
-	if fd.Architecture != "" && fd.Architecture != "x86_64" {
-		return &providers.Error{Code: providers.Unsupported, Resource: res,
-			Err:  fmt.Errorf("architecture %s: Flex Consumption runs function apps on x86_64 only", fd.Architecture),
-			Hint: "set architecture: x86_64 (or leave it out) for azure"}
-	}
-	rtName, rtVersion, err := runtimeOf(fd.Runtime)
+	spec, err := d.appSpec(fd)
 	if err != nil {
-		return withResource(res, err)
-	}
-	memory, err := FlexMemory(fd.MemoryMB)
-	if err != nil {
-		return &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: err, Hint: "set memory to 4096 or less"}
-	}
-	for k := range fd.Env {
-		if reservedSetting(k) && !(isStoreWriter(fd.Name) && isWriterSetting(k)) {
-			return &providers.Error{Code: providers.InvalidArgument, Resource: res,
-				Err: fmt.Errorf("environment variable %s is an app setting name Azure Functions or evcli reserves", k), Hint: "rename it"}
-		}
-	}
-	guarded := false
-	for _, r := range fd.Rules {
-		tr, err := Translate(r.Pattern)
-		if err != nil {
-			return &providers.Error{Code: providers.InvalidArgument, Resource: res + " rule " + r.ID, Err: err}
-		}
-		if !tr.Enforceable() {
-			if !d.c.guard {
-				return &providers.Error{Code: providers.Unsupported, Resource: res, Err: errors.New(refusal(r.ID, tr)), Hint: guardHint}
-			}
-			guarded = true
-		}
+		return err
 	}
 	if codeChanged && fd.ArtifactPath == "" {
 		return &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: errors.New("no package to publish")}
 	}
-	if memory != fd.MemoryMB && d.warnf != nil {
-		d.warnf("function %s: memory %d MB runs on a %d MB Flex Consumption instance (the sizes are 512, 2048 and 4096)", fd.Name, fd.MemoryMB, memory)
+	if spec.memory != fd.MemoryMB && d.warnf != nil {
+		d.warnf("function %s: memory %d MB runs on a %d MB Flex Consumption instance (the sizes are 512, 2048 and 4096)", fd.Name, fd.MemoryMB, spec.memory)
 	}
+	rtName, rtVersion, memory := spec.rtName, spec.rtVersion, spec.memory
 
 	cur, err := d.site(ctx, app)
 	exists := err == nil
@@ -429,33 +397,10 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	if err != nil {
 		return err
 	}
-	settings := map[string]string{}
-	maps.Copy(settings, fd.Env)
-	settings[SettingProject], settings[SettingFunction] = d.c.project, fd.Name
+	settings := spec.settings
 	settings[settingStorage], settings[settingDeployment] = cs, cs
 	if settings[settingInsights], err = d.insightsConnection(ctx); err != nil {
 		return err
-	}
-	settings[settingTimeout] = timeout(fd.TimeoutS)
-	if fd.Handler != "" {
-		settings[SettingHandler] = fd.Handler
-	}
-	if fd.Correlation != "" {
-		settings[SettingCorrelation] = fd.Correlation
-	}
-	if guarded {
-		settings[SettingGuard] = "in-function"
-	}
-	if len(fd.Rules) > 0 {
-		// Not json.Marshal: it would escape the patterns' < and > as \u003c,
-		// and the plan compares the patterns as written.
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(fd.Rules); err != nil {
-			return err
-		}
-		settings[SettingRules] = strings.TrimSpace(b.String())
 	}
 	if exists {
 		old, err := d.settings(ctx, app)
@@ -512,6 +457,86 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	}
 	step("event subscriptions")
 	return d.applySubscriptions(ctx, created, fd)
+}
+
+// appSpec is what a function app of fd is before any call: its Flex
+// runtime, its instance size and its app settings but the storage
+// connection strings and the code hash (deploy reads those from Azure; an
+// export refers to them). fd is refused here as deploy refuses it: a role,
+// an architecture, a runtime or memory Flex lacks, a reserved setting, a
+// rule Event Grid cannot enforce without the guard.
+type appSpec struct {
+	rtName    armappservice.RuntimeName
+	rtVersion string
+	memory    int
+	guarded   bool
+	settings  map[string]string
+}
+
+func (d *deployer) appSpec(fd providers.FunctionDeployment) (appSpec, error) {
+	res := "function " + fd.Name
+	if fd.Role != "" {
+		return appSpec{}, &providers.Error{Code: providers.Unsupported, Resource: res,
+			Err:  errors.New("role is an AWS execution role; an Azure function app runs as its managed identity"),
+			Hint: "leave role out of evcli.yaml for azure"}
+	}
+	if fd.Architecture != "" && fd.Architecture != "x86_64" {
+		return appSpec{}, &providers.Error{Code: providers.Unsupported, Resource: res,
+			Err:  fmt.Errorf("architecture %s: Flex Consumption runs function apps on x86_64 only", fd.Architecture),
+			Hint: "set architecture: x86_64 (or leave it out) for azure"}
+	}
+	rtName, rtVersion, err := runtimeOf(fd.Runtime)
+	if err != nil {
+		return appSpec{}, withResource(res, err)
+	}
+	memory, err := FlexMemory(fd.MemoryMB)
+	if err != nil {
+		return appSpec{}, &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: err, Hint: "set memory to 4096 or less"}
+	}
+	for k := range fd.Env {
+		if reservedSetting(k) && !(isStoreWriter(fd.Name) && isWriterSetting(k)) {
+			return appSpec{}, &providers.Error{Code: providers.InvalidArgument, Resource: res,
+				Err: fmt.Errorf("environment variable %s is an app setting name Azure Functions or evcli reserves", k), Hint: "rename it"}
+		}
+	}
+	guarded := false
+	for _, r := range fd.Rules {
+		tr, err := Translate(r.Pattern)
+		if err != nil {
+			return appSpec{}, &providers.Error{Code: providers.InvalidArgument, Resource: res + " rule " + r.ID, Err: err}
+		}
+		if !tr.Enforceable() {
+			if !d.c.guard {
+				return appSpec{}, &providers.Error{Code: providers.Unsupported, Resource: res, Err: errors.New(refusal(r.ID, tr)), Hint: guardHint}
+			}
+			guarded = true
+		}
+	}
+	settings := map[string]string{}
+	maps.Copy(settings, fd.Env)
+	settings[SettingProject], settings[SettingFunction] = d.c.project, fd.Name
+	settings[settingTimeout] = timeout(fd.TimeoutS)
+	if fd.Handler != "" {
+		settings[SettingHandler] = fd.Handler
+	}
+	if fd.Correlation != "" {
+		settings[SettingCorrelation] = fd.Correlation
+	}
+	if guarded {
+		settings[SettingGuard] = "in-function"
+	}
+	if len(fd.Rules) > 0 {
+		// Not json.Marshal: it would escape the patterns' < and > as \u003c,
+		// and the plan compares the patterns as written.
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(fd.Rules); err != nil {
+			return appSpec{}, err
+		}
+		settings[SettingRules] = strings.TrimSpace(b.String())
+	}
+	return appSpec{rtName: rtName, rtVersion: rtVersion, memory: memory, guarded: guarded, settings: settings}, nil
 }
 
 func withResource(res string, err error) error {

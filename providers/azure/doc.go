@@ -88,7 +88,12 @@
 // names or the endpoint's host; none for an emulator).
 //
 // Not in this package yet: rollback (Flex Consumption has no slots);
-// export; probes.
+// probes.
+//
+// Export (export.go): Terraform for the azurerm provider from the
+// deployer's own desired state (appSpec, desiredSite, subscription), with
+// no credentials and no call; export_agree_test.go deploys each template to
+// the fake and compares it with the export resource by resource.
 //
 // aztest is the fake every test runs against: ARM, SCM, the function hosts
 // and Event Grid's data plane on one 127.0.0.1 server, and Log Analytics'

@@ -61,18 +61,13 @@ func (d *deployer) planInsights(ctx context.Context) ([]providers.ResourceChange
 // createWorkspace makes the project's Log Analytics workspace
 // (pay-as-you-go, 30 days' retention).
 func (d *deployer) createWorkspace(ctx context.Context, name string) error {
-	body := map[string]any{"location": d.c.location, "tags": map[string]string{TagProject: d.c.project},
-		"properties": map[string]any{"sku": map[string]string{"name": "PerGB2018"}, "retentionInDays": 30}}
-	return classify("Log Analytics workspace "+name, d.armCall(ctx, http.MethodPut, d.workspacePath(), workspaceAPI, body, nil))
+	return classify("Log Analytics workspace "+name, d.armCall(ctx, http.MethodPut, d.workspacePath(), workspaceAPI, workspaceBody(d.c), nil))
 }
 
 // createInsights makes the project's workspace-based Application Insights
 // component.
 func (d *deployer) createInsights(ctx context.Context, name string) error {
-	body := map[string]any{"location": d.c.location, "kind": "web", "tags": map[string]string{TagProject: d.c.project},
-		"properties": map[string]any{"Application_Type": "web", "Flow_Type": "Bluefield", "Request_Source": "rest",
-			"IngestionMode": "LogAnalytics", "WorkspaceResourceId": d.workspacePath()}}
-	return classify("Application Insights component "+name, d.armCall(ctx, http.MethodPut, d.insightsPath(), insightsAPI, body, nil))
+	return classify("Application Insights component "+name, d.armCall(ctx, http.MethodPut, d.insightsPath(), insightsAPI, insightsBody(d.c, d.workspacePath()), nil))
 }
 
 // insightsConnection is the component's connection string, read once.
@@ -101,4 +96,43 @@ func (d *deployer) insightsConnection(ctx context.Context) (string, error) {
 	}
 	d.insightsCS = comp.Properties.ConnectionString
 	return d.insightsCS, nil
+}
+
+// workspaceResource is the workspace deploy PUTs (export writes the same).
+type workspaceResource struct {
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Properties struct {
+		SKU struct {
+			Name string `json:"name"`
+		} `json:"sku"`
+		RetentionInDays int `json:"retentionInDays"`
+	} `json:"properties"`
+}
+
+func workspaceBody(c *config) workspaceResource {
+	w := workspaceResource{Location: c.location, Tags: map[string]string{TagProject: c.project}}
+	w.Properties.SKU.Name, w.Properties.RetentionInDays = "PerGB2018", 30
+	return w
+}
+
+// insightsResource is the component deploy PUTs (export writes the same).
+type insightsResource struct {
+	Location   string            `json:"location"`
+	Kind       string            `json:"kind"`
+	Tags       map[string]string `json:"tags"`
+	Properties struct {
+		ApplicationType     string `json:"Application_Type"`
+		FlowType            string `json:"Flow_Type"`
+		RequestSource       string `json:"Request_Source"`
+		IngestionMode       string `json:"IngestionMode"`
+		WorkspaceResourceID string `json:"WorkspaceResourceId"`
+	} `json:"properties"`
+}
+
+func insightsBody(c *config, workspaceID string) insightsResource {
+	r := insightsResource{Location: c.location, Kind: "web", Tags: map[string]string{TagProject: c.project}}
+	p := &r.Properties
+	p.ApplicationType, p.FlowType, p.RequestSource, p.IngestionMode, p.WorkspaceResourceID = "web", "Bluefield", "rest", "LogAnalytics", workspaceID
+	return r
 }

@@ -149,7 +149,6 @@ func open(ctx context.Context, o providers.OpenOptions, transports map[string]po
 		providers.AbilityRoute:    "this evcli build's azure driver does not evaluate routes from the deployed event subscriptions yet",
 		// Not built yet: said as such, never as a limit of Azure.
 		providers.AbilityProbe:    "not built yet: this evcli build's azure driver does not probe instance memory sizes",
-		providers.AbilityExport:   "not built yet: this evcli build does not write Bicep or Terraform for Azure; deploy with evcli deploy",
 		providers.AbilityWorkflow: "not built yet: this evcli build does not deploy workflows to Azure (Durable Functions or Logic Apps); run them on the local provider",
 	}}
 	p.Prices = tune.FlexPrices(cmp.Or(o.Location, o.Region))
@@ -158,6 +157,7 @@ func open(ctx context.Context, o providers.OpenOptions, transports map[string]po
 			providers.AbilityStore, providers.AbilityLogs, providers.AbilityMetrics, providers.AbilityMemory} {
 			p.Missing[a] = "it needs Azure (or its fakes) and this command runs offline"
 		}
+		p.Exporter = newExporter(nil, o)
 		return p, nil
 	}
 	c, err := configure(ctx, o)
@@ -173,6 +173,7 @@ func open(ctx context.Context, o providers.OpenOptions, transports map[string]po
 		return nil, err
 	}
 	p.Deployer, p.Shared, p.Invoker, p.Memory = d, d, d, d
+	p.Exporter = newExporter(c, o)
 	p.Bus, p.BusLimits = newBus(c, d), PublishLimits
 	if err := openData(ctx, c, o, p, d); err != nil {
 		return nil, err
