@@ -278,6 +278,11 @@ func captureStderr(t *testing.T, cmd *exec.Cmd, onLine func(string)) *stderrLog 
 	}
 	cmd.Stderr = w
 	l := &stderrLog{w: w, done: make(chan struct{})}
+	t.Cleanup(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		noRace(t, cmd.Args[1:], l.b.String())
+	})
 	t.Cleanup(func() { w.Close(); r.Close() })
 	go func() {
 		defer close(l.done)

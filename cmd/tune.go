@@ -65,12 +65,17 @@ func newCmdTuneMemory(f *cmdutil.Factory, runF func(*tuneOptions) error) *cobra.
 	}
 	c := &cobra.Command{
 		Use:   "memory",
-		Short: "Recommend (and apply) Lambda memory from observed metrics",
+		Short: "Recommend (and apply) function memory from observed metrics",
 		Long: `Recommend a memory size for each function from its observed invocations: duration
 percentiles, billed and init duration, Max Memory Used and, on the local provider, the
-CPU time of each invocation. Lambda gives CPU in proportion to memory (1,769 MB = one
-vCPU, up to 6 at 10,240 MB); the CPU-bound part of a duration is scaled by that, the
-rest is not. Handlers are assumed single-threaded: nothing is gained above one vCPU.
+CPU time of each invocation. Each cloud is modelled as it runs functions: its memory
+sizes, the vCPUs each gets and how it bills. Lambda (aws, local) takes any size from
+128 to 10,240 MB and gives CPU in proportion to memory (1,769 MB = one vCPU, up to 6);
+Cloud Run functions (gcp) have tiers of 128 MiB to 8 GiB with Google's default CPU
+for each (.083 vCPU at 128 MiB, 1 at 2 GiB, 2 at 4 and 8 GiB); Flex Consumption
+(azure) has instances of 512, 2048 and 4096 MB. Only a size the cloud has is
+recommended. The CPU-bound part of a duration is scaled by the vCPUs, the rest is
+not. Handlers are assumed single-threaded: nothing is gained above one vCPU.
 When the CPU share is unknown (AWS), smaller sizes are assumed fully CPU-bound and
 larger ones no faster, so a saving is never overstated; --probe measures instead.
 No size below Max Memory Used p99 plus --headroom is recommended.
@@ -80,9 +85,10 @@ to the faster), speed (fastest, where sizes within 5% of the fastest count as eq
 fast and the cheaper wins), balanced (minimises
 weight*cost/maxCost + (1-weight)*duration/maxDuration, --weight 0 = speed, 1 = cost).
 Prices come from the provider's embedded, dated table (Lambda's for aws and local:
-x86_64 and arm64, first tier, $0.20 per million requests; Azure Flex Consumption's
-for azure: per GB-second of instance memory and per execution) unless evcli.yaml has
-a prices: section.
+x86_64 and arm64, first tier, $0.20 per million requests; Cloud Run's request-based
+prices for gcp: per vCPU-second, per GiB-second and per request, tier 1 or 2 by
+region, billed per 100 ms; Azure Flex Consumption's for azure: per GB-second of
+instance memory and per execution) unless evcli.yaml has a prices: section.
 
 --probe invokes the function --runs times at each size and measures, dropping cold
 starts and outliers (beyond 1.5 IQR of the quartiles). On AWS each size runs in a
@@ -117,7 +123,7 @@ is done, and writes it into evcli.yaml (comments and layout kept), within
 	fl.StringVar(&o.Strategy, "strategy", "cost", "cost, speed or balanced")
 	fl.Float64Var(&o.Weight, "weight", tune.DefaultWeight, "balanced strategy: 0 favours speed, 1 favours cost")
 	fl.Float64Var(&o.Headroom, "headroom", tune.DefaultHeadroom, "memory kept above Max Memory Used p99 (0.2 = 20%)")
-	fl.StringVar(&o.Sizes, "sizes", "", "candidate sizes in MB, comma-separated (default: 128..10240 standard list; with --probe 128,512,1024,1769,3008)")
+	fl.StringVar(&o.Sizes, "sizes", "", "candidate sizes in MB, comma-separated, that the cloud has (default: its sizes, Lambda's 128..10240 standard list; with --probe Lambda's 128,512,1024,1769,3008)")
 	fl.BoolVar(&o.Probe, "probe", false, "measure at each size by invoking the function instead of estimating")
 	fl.StringVar(&o.Payload, "payload", "", "the event --probe invokes with: JSON, @file, or - for stdin")
 	fl.IntVar(&o.Runs, "runs", 20, "--probe: invocations per size")
@@ -283,6 +289,13 @@ func runTuneMemory(ctx context.Context, o *tuneOptions) (err error) {
 		return err
 	}
 	defer closeProvider(ctx, waiter{IO: o.IO, Now: o.Now}, prov, &err)
+	// The cloud's sizes, CPU per size and billing step come with its
+	// prices (Lambda's when it says none).
+	comp := tune.ComputeOf(prov.Prices)
+	if err := tune.CheckSizes(comp, pl.cfg.Sizes); err != nil {
+		return cmdutil.UsageError("%v", err)
+	}
+	pl.cfg.Compute = &comp
 	// Prices are the provider's (Lambda's table when it sets none).
 	var tfs []tune.Function
 	for _, fn := range fns {

@@ -45,7 +45,9 @@ type Provider struct {
 	Prober     Prober
 	Memory     MemorySetter
 	// Prices is what the cloud charges for a function's duration and
-	// requests (tune memory's costs); nil is Lambda's table.
+	// requests (tune memory's costs); nil is Lambda's table. When it also
+	// implements Compute, tune memory takes the cloud's memory sizes and
+	// the CPU each gets from it; otherwise the cloud is modelled as Lambda.
 	Prices Pricer
 	// Waiter waits for the deliveries of what this Provider published
 	// (send --wait).
@@ -394,10 +396,43 @@ type Pricer interface {
 	Price(region, arch string, override *PriceOverride) (p Price, note string, err error)
 }
 
+// Compute is what a Pricer also says when the cloud's compute differs
+// from Lambda's: the memory sizes a function can have, the CPU each gets
+// and how durations are billed (tune memory's candidates, duration model
+// and costs).
+type Compute interface {
+	Pricer
+	ComputeModel() ComputeModel
+}
+
+// ComputeModel is how a cloud runs a function at a memory size.
+type ComputeModel struct {
+	// Name says which compute it is, for notes ("Cloud Run functions (2nd
+	// gen)").
+	Name string
+	// Sizes are the memory sizes (MB) tune memory considers, ascending.
+	Sizes []int
+	// AnySize is true when any whole MB from Sizes[0] to the last size
+	// may be set (Lambda); otherwise only Sizes can.
+	AnySize bool
+	// ProbeSizes are the sizes tune memory --probe tries by default.
+	ProbeSizes []int
+	// BillingIncrementMs is the step a duration is rounded up to when
+	// billed (1 for Lambda, 100 for Cloud Run); 0 means 1.
+	BillingIncrementMs float64
+	// Instance is what a function set to memoryMB runs on: the memory
+	// billed (Flex Consumption bills the instance size that holds it) and
+	// the vCPUs it gets.
+	Instance func(memoryMB int) (billedMB int, vcpus float64)
+}
+
 // Price is one region's price of duration and requests.
 type Price struct {
 	// GBSecondUSD is the price of one GB-second of duration (1 GB = 1,024 MB).
 	GBSecondUSD float64
+	// VCPUSecondUSD is the price of one vCPU-second where the cloud bills
+	// CPU apart from memory (Cloud Run); 0 where memory's price covers it.
+	VCPUSecondUSD float64
 	// RequestUSD is the price of one request.
 	RequestUSD float64
 }

@@ -2,7 +2,8 @@ package tune
 
 import "math"
 
-// Lambda's memory limits and CPU allocation.
+// Lambda's memory limits and CPU allocation. MinMemoryMB and MaxMemoryMB
+// are also evcli.yaml's: no cloud's size above MaxMemoryMB is a candidate.
 const (
 	MinMemoryMB     = 128
 	MaxMemoryMB     = 10240
@@ -31,6 +32,9 @@ type Model struct {
 	// Python interpreter, a Go handler doing sequential work), so CPU above
 	// one vCPU does not make it faster.
 	Threads float64
+	// CPU is the vCPUs a function gets at a memory size; nil is Lambda's
+	// (VCPUs). Recommend sets it from Config.Compute.
+	CPU func(memoryMB int) float64
 }
 
 // usableCPU is the CPU the handler can use at memoryMB.
@@ -39,7 +43,11 @@ func (m Model) usableCPU(memoryMB int) float64 {
 	if t <= 0 {
 		t = 1
 	}
-	return math.Min(VCPUs(memoryMB), t)
+	cpu := VCPUs
+	if m.CPU != nil {
+		cpu = m.CPU
+	}
+	return math.Min(cpu(memoryMB), t)
 }
 
 // Duration estimates the duration at target of an invocation that took

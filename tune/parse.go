@@ -13,7 +13,7 @@ import (
 const MaxWindow = 3660 * 24 * time.Hour
 
 // ParseMemory parses one memory size: 512, 512MB, 512M, or 1GB (1,024 MB),
-// within Lambda's 128..10,240 MB.
+// within evcli.yaml's 128..10,240 MB (CheckSizes then keeps the cloud's).
 func ParseMemory(s string) (int, error) {
 	t := strings.ToUpper(strings.TrimSpace(s))
 	mult := 1.0
@@ -35,7 +35,7 @@ func ParseMemory(s string) (int, error) {
 		return 0, fmt.Errorf("invalid memory size %q: use a whole number of megabytes", s)
 	}
 	if mb < MinMemoryMB || mb > MaxMemoryMB {
-		return 0, fmt.Errorf("memory size %q is out of range: Lambda allows %d to %d MB", s, MinMemoryMB, MaxMemoryMB)
+		return 0, fmt.Errorf("memory size %q is out of range: evcli.yaml allows %d to %d MB (each cloud only its own sizes)", s, MinMemoryMB, MaxMemoryMB)
 	}
 	return int(mb), nil
 }

@@ -25,14 +25,26 @@ const (
 type Price struct {
 	// GBSecondUSD is the price of one GB-second of duration (1 GB = 1,024 MB).
 	GBSecondUSD float64
+	// VCPUSecondUSD is the price of one vCPU-second where the cloud bills
+	// CPU apart (Cloud Run); 0 otherwise.
+	VCPUSecondUSD float64
 	// RequestUSD is the price of one request.
 	RequestUSD float64
 }
 
 // Invocation returns the cost of one invocation at memoryMB billed for
-// billedMs milliseconds (which may be a mean, hence a float).
+// billedMs milliseconds (which may be a mean, hence a float), with no CPU
+// billed apart.
 func (p Price) Invocation(memoryMB int, billedMs float64) float64 {
-	return p.GBSecondUSD*float64(memoryMB)/1024*billedMs/1000 + p.RequestUSD
+	return p.Cost(memoryMB, 0, billedMs)
+}
+
+// Cost returns the cost of one invocation billed for billedMs at memoryMB
+// and vcpus: memory and (where billed apart) CPU time, plus the request.
+func (p Price) Cost(memoryMB int, vcpus, billedMs float64) float64 {
+	// The memory term is computed as it always was, so Lambda's figures
+	// stay bit for bit; the CPU term adds exactly 0 where not billed.
+	return p.GBSecondUSD*float64(memoryMB)/1024*billedMs/1000 + p.VCPUSecondUSD*vcpus*billedMs/1000 + p.RequestUSD
 }
 
 // BilledMs is Lambda's rounding of a duration: up to the next whole
@@ -78,9 +90,11 @@ func PriceRegions() []string {
 // zero fields keep the embedded price.
 type PriceOverride = providers.PriceOverride
 
-// LambdaPrices is Lambda's table (LookupPrice) as a providers.Pricer: the
-// price of a provider that sets none.
-var LambdaPrices providers.Pricer = lambdaPrices{}
+// LambdaPrices is Lambda's table (LookupPrice) and compute (LambdaCompute)
+// as a providers.Compute: those of a provider that sets none.
+var LambdaPrices providers.Compute = lambdaPrices{}
+
+func (lambdaPrices) ComputeModel() Compute { return LambdaCompute }
 
 type lambdaPrices struct{}
 
@@ -90,8 +104,11 @@ func (lambdaPrices) Price(region, arch string, override *PriceOverride) (provide
 }
 
 // FlexPrices is Azure Functions Flex Consumption's table (LookupFlexPrice)
-// as a providers.Pricer, for location (the project's region when "").
-func FlexPrices(location string) providers.Pricer { return flexPrices{location} }
+// and compute (FlexCompute) as a providers.Compute, for location (the
+// project's region when "").
+func FlexPrices(location string) providers.Compute { return flexPrices{location} }
+
+func (flexPrices) ComputeModel() Compute { return FlexCompute }
 
 type flexPrices struct{ location string }
 

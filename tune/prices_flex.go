@@ -17,6 +17,27 @@ const (
 	FlexPriceTableSource = "https://azure.microsoft.com/pricing/details/functions/ (Flex Consumption, on demand, East US), as quoted that day"
 )
 
+// FlexSizes are Flex Consumption's instance memory sizes (as
+// providers/azure.FlexMemorySizes, which a test there compares) and
+// FlexVCPUs the cores of each, as Microsoft's Flex Consumption plan page
+// lists them (the 512 MB instance's quarter core was not re-checked
+// against a stored copy of that page on 2026-12-07).
+var (
+	FlexSizes = []int{512, 2048, 4096}
+	FlexVCPUs = []float64{0.25, 1, 2}
+)
+
+// FlexCompute is Flex Consumption's compute: its instance sizes only,
+// each billed as its instance memory while it executes (a memory between
+// sizes runs on, and is billed as, the next size up).
+var FlexCompute = Compute{
+	Name:               "Flex Consumption",
+	Sizes:              FlexSizes,
+	ProbeSizes:         FlexSizes,
+	BillingIncrementMs: 1,
+	Instance:           tierInstance(FlexSizes, FlexVCPUs, true),
+}
+
 var eastUSFlex = Price{GBSecondUSD: 0.000026, RequestUSD: 0.40 / 1e6}
 
 // flexTable are the Azure locations whose Flex Consumption prices evcli

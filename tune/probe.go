@@ -127,13 +127,20 @@ func Probe(ctx context.Context, p providers.Prober, function string, sizes []int
 	return out, nil
 }
 
-// ProbeSizes returns the sizes to probe: sizes (or DefaultProbeSizes) plus
-// the current size, within Lambda's limits, ascending.
+// ProbeSizes returns the sizes to probe on Lambda: sizes (or
+// DefaultProbeSizes) plus the current size, within Lambda's limits,
+// ascending.
 func ProbeSizes(sizes []int, current int) []int {
+	return ProbeSizesOn(LambdaCompute, sizes, current)
+}
+
+// ProbeSizesOn returns the sizes to probe on comp: sizes (or comp's probe
+// sizes) that comp has, plus the current size, ascending.
+func ProbeSizesOn(comp Compute, sizes []int, current int) []int {
 	if sizes == nil {
-		sizes = DefaultProbeSizes
+		sizes = comp.ProbeSizes
 	}
-	return candidates(sizes, current)
+	return candidates(comp, sizes, current)
 }
 
 // ApplyMemory sets function's memory through s and returns, where the

@@ -34,9 +34,12 @@ type Config struct {
 	Weight   float64 // Balanced only; 0..1
 	// Headroom is added to Max Memory Used p99 to give the floor (0.2 = 20%).
 	Headroom float64
-	// Sizes are the candidate sizes; nil means StandardSizes. The current
+	// Sizes are the candidate sizes; nil means Compute's. The current
 	// size is always a candidate.
-	Sizes      []int
+	Sizes []int
+	// Compute is the cloud's compute model (sizes, vCPUs per size, billing
+	// step); nil means LambdaCompute.
+	Compute    *Compute
 	Price      Price
 	PriceNote  string // e.g. a region fallback; shown with the recommendation
 	Model      Model
@@ -131,18 +134,42 @@ func Floor(o Observations, headroom float64) int {
 	return min(max(mb, MinMemoryMB), MaxMemoryMB)
 }
 
-// candidates returns sizes plus current, deduplicated, sorted, within limits.
-func candidates(sizes []int, current int) []int {
-	if sizes == nil {
-		sizes = StandardSizes
+// compute is c.Compute, LambdaCompute when unset.
+func (c Config) compute() Compute {
+	if c.Compute == nil {
+		return LambdaCompute
 	}
-	out := slices.Clone(sizes)
-	if current > 0 {
+	return *c.Compute
+}
+
+// model is c.Model with the CPU of c's compute.
+func (c Config) model() Model {
+	m := c.Model
+	if m.CPU == nil && c.Compute != nil {
+		m.CPU = cpuOf(*c.Compute)
+	}
+	return m
+}
+
+// candidates returns sizes (nil: comp's) plus current, deduplicated,
+// sorted, within comp's smallest and largest size and evcli.yaml's limits.
+// Only the current size may be one comp cannot set (it is never a change).
+func candidates(comp Compute, sizes []int, current int) []int {
+	if sizes == nil {
+		sizes = comp.Sizes
+	}
+	lo, hi := MinMemoryMB, MaxMemoryMB
+	if n := len(comp.Sizes); n > 0 {
+		lo, hi = max(lo, comp.Sizes[0]), min(hi, comp.Sizes[n-1])
+	}
+	out := slices.DeleteFunc(slices.Clone(sizes), func(m int) bool {
+		return m < lo || m > hi || (!comp.AnySize && !slices.Contains(comp.Sizes, m))
+	})
+	if current >= MinMemoryMB && current <= MaxMemoryMB {
 		out = append(out, current)
 	}
 	slices.Sort(out)
-	out = slices.Compact(out)
-	return slices.DeleteFunc(out, func(m int) bool { return m < MinMemoryMB || m > MaxMemoryMB })
+	return slices.Compact(out)
 }
 
 func (c Config) minSamples() int {
@@ -179,16 +206,17 @@ func Recommend(o Observations, c Config) Recommendation {
 	r.FloorMB = Floor(o, c.Headroom)
 	base := o.Duration.Mean
 	initMs := o.ColdFraction() * o.Init.Mean
-	for _, m := range candidates(c.Sizes, o.MemoryMB) {
-		d := c.Model.Duration(base, o.MemoryMB, m, o.CPUShare, o.CPUShareKnown)
-		billed := BilledMs(d) + initMs
+	comp, model := c.compute(), c.model()
+	for _, m := range candidates(comp, c.Sizes, o.MemoryMB) {
+		d := model.Duration(base, o.MemoryMB, m, o.CPUShare, o.CPUShareKnown)
+		billed := billedOn(comp, d) + initMs
 		p95 := 0.0
 		if base > 0 {
 			p95 = o.Duration.P95 * d / base // the model scales the tail as the mean
 		}
 		r.Estimates = append(r.Estimates, Estimate{
 			MemoryMB: m, DurationMs: d, BilledMs: billed, P95Ms: p95,
-			CostPerInvocationUSD: c.Price.Invocation(m, billed),
+			CostPerInvocationUSD: cost(comp, c.Price, m, billed),
 			BelowFloor:           m < r.FloorMB,
 		})
 	}
@@ -286,7 +314,7 @@ func RecommendProbed(o Observations, probes []ProbeResult, currentMB int, c Conf
 			e.DurationMs = p.Duration.Mean
 			e.P95Ms = p.Duration.P95
 			e.BilledMs = p.BilledMeanMs
-			e.CostPerInvocationUSD = c.Price.Invocation(p.MemoryMB, p.BilledMeanMs)
+			e.CostPerInvocationUSD = cost(c.compute(), c.Price, p.MemoryMB, p.BilledMeanMs)
 			if p.Failed == 0 && !e.BelowFloor {
 				minKept = min(minKept, p.Kept)
 			}

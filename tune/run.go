@@ -84,7 +84,7 @@ func Run(ctx context.Context, o Options) ([]Recommendation, error) {
 		if obs.MaxMemoryUsedMaxMB > 0 {
 			floor = Floor(obs, cfg.Headroom)
 		}
-		for _, m := range ProbeSizes(cfg.Sizes, obs.MemoryMB) {
+		for _, m := range ProbeSizesOn(cfg.compute(), cfg.Sizes, obs.MemoryMB) {
 			if m < floor && m != obs.MemoryMB {
 				skipped = append(skipped, m)
 				continue

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/tune"
 )
 
 // Endpoint variables. The emulators' own variables (PUBSUB_EMULATOR_HOST,
@@ -123,6 +124,9 @@ func Open(ctx context.Context, o providers.OpenOptions) (*providers.Provider, er
 		providers.AbilityWorkflow: "this evcli build does not deploy workflows to Google Cloud Workflows yet; run them on the local provider",
 		providers.AbilityStore:    "the project has no event store: set store.type to firestore and store.table (the collection) in evcli.yaml",
 	}}
+	// tune memory: 2nd gen's memory tiers, the CPU each gets, and Cloud
+	// Run's request-based prices in the function's region.
+	p.Prices = tune.CloudRunPrices(c.region)
 	bus, err := newPubSub(ctx, c, o)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,381 @@
+package fakecloud
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
+
+	"github.com/evcli/evcli/providers/azure/aztest"
+	"github.com/evcli/evcli/providers/local/runtime"
+)
+
+// The subscription, resource group and location the fake Azure answers
+// for (AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_LOCATION in Env).
+const (
+	AzureSubscription  = "00000000-0000-0000-0000-0000000fa4e0"
+	AzureResourceGroup = "evcli-fake"
+	AzureLocation      = "westeurope"
+)
+
+// AzureOptions configures StartAzure. All fields are optional.
+type AzureOptions struct {
+	// Log receives what the delivery loop and function runs have to say
+	// that no API answers.
+	Log io.Writer
+	// EmulatorWait is how long cosmosdb-server may take to listen
+	// (default 30 s).
+	EmulatorWait time.Duration
+	// DeliverEvery is how often the delivery loop looks for events
+	// (default 50 ms).
+	DeliverEvery time.Duration
+	// TempDir holds the apps' unpacked packages (default: a new directory,
+	// removed by Close).
+	TempDir string
+}
+
+// Azure is a running fake Azure: aztest (ARM, SCM/OneDeploy, the function
+// hosts, Event Grid's data plane), aztest's Log Analytics and metrics
+// fakes, and cosmosdb-server for the event store. Event Grid's delivery
+// is a loop that routes each published event through the topic's event
+// subscriptions (aztest.Deliveries, Event Grid's filter semantics) and
+// runs the subscribed app's code: a function app through the local
+// runtime's Azure Functions host shim, the store writer's function under
+// node with its Cosmos DB output binding played by an upsert. Every run is
+// recorded as Application Insights records it (traces and a request).
+type Azure struct {
+	// Env are the variables that point evcli at this fake, as NAME=value.
+	Env []string
+
+	ARM     *aztest.Server
+	Logs    *aztest.LogsServer
+	Metrics *aztest.MetricsServer
+
+	cosmos                 *cosmosEmulator
+	cosmosC                *azcosmos.Client
+	logsProxy, metricProxy *httptest.Server
+	runner                 *runner
+	log                    io.Writer
+	cancel                 context.CancelFunc
+	done                   chan struct{}
+
+	mu        sync.Mutex
+	delivered map[string]bool      // event id + subscription: done (or given up)
+	retries   map[string]*retrying // event id + subscription: failed so far
+	seq       int
+}
+
+// retrying is a delivery that failed: Event Grid retries it with growing
+// delays and gives up after maxDeliveries (its dead-lettering is not
+// played: the event is dropped).
+type retrying struct {
+	attempts int
+	next     time.Time
+}
+
+const maxDeliveries = 4
+
+// StartAzure starts the fake Azure. An error wrapping ErrAbsent says what
+// is missing and how to install it.
+func StartAzure(o AzureOptions) (a *Azure, err error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.EmulatorWait <= 0 {
+		o.EmulatorWait = 30 * time.Second
+	}
+	if o.DeliverEvery <= 0 {
+		o.DeliverEvery = 50 * time.Millisecond
+	}
+	a = &Azure{log: o.Log, delivered: map[string]bool{}, retries: map[string]*retrying{}, done: make(chan struct{})}
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for _, c := range slices.Backward(closers) {
+				c()
+			}
+		}
+	}()
+	if a.cosmos, err = startCosmos(o.EmulatorWait); err != nil {
+		return nil, err
+	}
+	closers = append(closers, a.cosmos.stop)
+	if a.runner, err = newRunner(o.TempDir, o.Log, ""); err != nil {
+		return nil, err
+	}
+	closers = append(closers, a.runner.close)
+	a.Logs, a.Metrics = aztest.NewLogs(), aztest.NewMetrics(nil)
+	closers = append(closers, a.Logs.Close, a.Metrics.Close)
+	if a.logsProxy, err = tlsProxy(a.Logs.URL(), a.Logs.Client()); err != nil {
+		return nil, err
+	}
+	closers = append(closers, a.logsProxy.Close)
+	if a.metricProxy, err = tlsProxy(a.Metrics.URL(), a.Metrics.Client()); err != nil {
+		return nil, err
+	}
+	closers = append(closers, a.metricProxy.Close)
+	ca, err := caFile(a.runner.dir, a.logsProxy)
+	if err != nil {
+		return nil, err
+	}
+	a.ARM = aztest.New(aztest.WithInvoke(func(app aztest.App, body []byte) aztest.Result {
+		return a.run(app, app.InvocationID, body)
+	}))
+	closers = append(closers, a.ARM.Close)
+	cred, err := azcosmos.NewKeyCredential(CosmosKey)
+	if err != nil {
+		return nil, err
+	}
+	if a.cosmosC, err = azcosmos.NewClientWithKey(a.cosmos.URL(), cred, &azcosmos.ClientOptions{ClientOptions: azcore.ClientOptions{
+		InsecureAllowCredentialWithHTTP: true, Retry: policy.RetryOptions{MaxRetries: -1}}}); err != nil {
+		return nil, err
+	}
+
+	u := a.ARM.URL()
+	a.Env = []string{
+		"AZURE_SUBSCRIPTION_ID=" + AzureSubscription,
+		"AZURE_RESOURCE_GROUP=" + AzureResourceGroup,
+		"AZURE_LOCATION=" + AzureLocation,
+		"EVCLI_AZURE_ARM_ENDPOINT=" + u,
+		"EVCLI_AZURE_SCM_ENDPOINT=" + u + "/scm",
+		"EVCLI_AZURE_FUNCTIONS_ENDPOINT=" + u + "/functions",
+		"EVCLI_AZURE_EVENTGRID_ENDPOINT=" + u + "/eventgrid",
+		"EVCLI_AZURE_STORAGE_ENDPOINT=" + u + "/blob",
+		"EVCLI_AZURE_LOGS_ENDPOINT=" + a.logsProxy.URL,
+		"EVCLI_AZURE_METRICS_ENDPOINT=" + a.metricProxy.URL,
+		"EVCLI_AZURE_COSMOS_ENDPOINT=" + a.cosmos.URL(),
+		"EVCLI_AZURE_COSMOS_KEY=" + CosmosKey,
+		// The Log Analytics and metrics fakes are HTTPS with httptest's
+		// certificate (the SDK's token policy refuses plaintext).
+		"SSL_CERT_FILE=" + ca,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	go a.deliverLoop(ctx, o.DeliverEvery)
+	return a, nil
+}
+
+// MutatingCalls are the writes the fake accepted (ARM PUT, PATCH, DELETE,
+// POSTs other than lists and key reads, OneDeploy publishes); publishing
+// events is not in it.
+func (a *Azure) MutatingCalls() []string { return a.ARM.MutatingCalls() }
+
+// Close stops everything StartAzure started.
+func (a *Azure) Close() {
+	a.cancel()
+	<-a.done
+	a.ARM.Close()
+	a.logsProxy.Close()
+	a.metricProxy.Close()
+	a.Logs.Close()
+	a.Metrics.Close()
+	a.runner.close()
+	a.cosmos.stop()
+}
+
+// deliverLoop is Event Grid's push: every tick, each event not yet
+// delivered to a subscription goes to that subscription's app; a failed
+// run is retried on a later tick, as Event Grid retries.
+func (a *Azure) deliverLoop(ctx context.Context, every time.Duration) {
+	defer close(a.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		a.deliver()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Azure) deliver() {
+	topics := map[string]bool{}
+	for _, c := range a.ARM.Calls() {
+		if t, ok := strings.CutPrefix(c.Resource, "eventgrid/"); ok {
+			topics[t] = true
+		}
+	}
+	apps := map[string]aztest.App{}
+	for _, app := range a.ARM.Apps() {
+		apps[strings.ToLower(app.Name)] = app
+	}
+	for topic := range topics {
+		ds, err := a.ARM.Deliveries(topic)
+		if err != nil {
+			fmt.Fprintf(a.log, "fakecloud: event grid: topic %s: %v\n", topic, err)
+			continue
+		}
+		for _, d := range ds {
+			key := d.EventID + "\x00" + d.Subscription
+			a.mu.Lock()
+			done := a.delivered[key]
+			rt := a.retries[key]
+			a.mu.Unlock()
+			app, ok := apps[strings.ToLower(d.App)]
+			if done || !ok || app.Package == nil || rt != nil && time.Now().Before(rt.next) {
+				continue
+			}
+			a.mu.Lock()
+			a.seq++
+			inv := fmt.Sprintf("fake-inv-%d", a.seq)
+			a.mu.Unlock()
+			res := a.run(app, inv, d.Event)
+			a.mu.Lock()
+			switch {
+			case res.Status/100 == 2:
+				a.delivered[key] = true
+				delete(a.retries, key)
+			case rt == nil:
+				a.retries[key] = &retrying{attempts: 1, next: time.Now().Add(time.Second)}
+			case rt.attempts+1 >= maxDeliveries:
+				fmt.Fprintf(a.log, "fakecloud: event grid: event %s to %s failed %d times: dropped\n", d.EventID, d.App, rt.attempts+1)
+				a.delivered[key] = true
+				delete(a.retries, key)
+			default:
+				rt.attempts++
+				rt.next = time.Now().Add(time.Duration(1<<rt.attempts) * time.Second)
+			}
+			a.mu.Unlock()
+		}
+	}
+}
+
+// run runs app's code for one event (a CloudEvent from Event Grid) or
+// payload (evcli invoke), and records it as Application Insights does.
+func (a *Azure) run(app aztest.App, invocation string, body []byte) aztest.Result {
+	start := time.Now()
+	var res aztest.Result
+	if app.Settings["EVCLI_FUNCTION"] == storeWriter {
+		res = a.runWriter(app, body)
+	} else {
+		res = a.runApp(app, body)
+	}
+	took := time.Since(start)
+	now := time.Now().UTC()
+	dims := map[string]string{"InvocationId": invocation}
+	op := app.Settings["EVCLI_FUNCTION"]
+	outcome := "Succeeded"
+	if res.Status/100 != 2 {
+		outcome = "Failed"
+	}
+	ms := float64(took.Microseconds()) / 1000
+	lines := append(res.Logs, fmt.Sprintf("Executed 'Functions.%s' (%s, Id=%s, Duration=%gms)", op, outcome, invocation, ms))
+	for i, l := range lines {
+		a.Logs.Add(aztest.Trace{Time: now, ItemID: fmt.Sprintf("%s-%02d", invocation, i), Message: l,
+			Operation: op, Role: app.Name, Instance: "instance-1", Severity: 1, Dimensions: dims})
+	}
+	a.Logs.AddRequests(aztest.Request{Time: now, ID: "req-" + invocation, Operation: op, Role: app.Name,
+		DurationMs: ms, Success: res.Status/100 == 2, Dimensions: dims})
+	site := "/subscriptions/" + AzureSubscription + "/resourceGroups/" + AzureResourceGroup + "/providers/Microsoft.Web/sites/" + app.Name
+	a.Metrics.Add(site, "OnDemandFunctionExecutionCount", aztest.MetricPoint{Time: now, Total: 1})
+	return res
+}
+
+// envelopeOf is the EventBridge envelope in body: a CloudEvent's data, or
+// body itself.
+func envelopeOf(body []byte) []byte {
+	var ce struct {
+		SpecVersion string          `json:"specversion"`
+		Data        json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(body, &ce) == nil && ce.SpecVersion != "" && len(ce.Data) > 0 {
+		return ce.Data
+	}
+	return body
+}
+
+// runApp runs a function app's handler through the local runtime's Azure
+// Functions host shim.
+func (a *Azure) runApp(app aztest.App, body []byte) aztest.Result {
+	dir, sum, err := a.runner.unpack(app.Name, app.Package)
+	if err != nil {
+		return azFailed(err)
+	}
+	env := map[string]string{}
+	for k, v := range app.Settings {
+		env[k] = v
+	}
+	rt := app.Tags["evcli-runtime"]
+	if env["FUNCTIONS_WORKER_RUNTIME"] == "" {
+		switch {
+		case strings.HasPrefix(rt, "nodejs"):
+			env["FUNCTIONS_WORKER_RUNTIME"] = "node"
+		case strings.HasPrefix(rt, "python"):
+			env["FUNCTIONS_WORKER_RUNTIME"] = "python"
+		default:
+			env["FUNCTIONS_WORKER_RUNTIME"] = "custom"
+		}
+	}
+	res, err := a.runner.invokeLocal(runtime.FunctionSpec{Name: app.Name, Runtime: rt, Handler: app.Settings["EVCLI_HANDLER"],
+		CodeDir: dir, MemoryMB: 512, TimeoutS: 60, Env: env, CodeSha256: sum}, envelopeOf(body))
+	if err != nil {
+		return azFailed(err)
+	}
+	return aztest.Result{Status: res.Status, Body: res.Body, Logs: res.Logs}
+}
+
+// runWriter runs the store writer's function under node and writes what
+// it returns as its Cosmos DB output binding does (an upsert).
+func (a *Azure) runWriter(app aztest.App, body []byte) aztest.Result {
+	dir, _, err := a.runner.unpack(app.Name, app.Package)
+	if err != nil {
+		return azFailed(err)
+	}
+	const shim = `const f = require(process.argv[1] + "/evcli-store-writer/index.js");
+const ev = JSON.parse(require("fs").readFileSync(0, "utf8"));
+Promise.resolve(f({ log: console.log }, ev)).then((it) => console.log("EVCLI_ITEM " + JSON.stringify(it)), (e) => { console.error(String(e)); process.exit(1); });`
+	cmd := exec.Command("node", "--no-warnings", "-e", shim, dir)
+	cmd.Stdin = strings.NewReader(string(body))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range app.Settings {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	var item []byte
+	var logs []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if v, ok := strings.CutPrefix(l, "EVCLI_ITEM "); ok {
+			item = []byte(v)
+		} else if l != "" {
+			logs = append(logs, l)
+		}
+	}
+	if err != nil || item == nil {
+		return aztest.Result{Status: 500, Logs: append(logs, fmt.Sprintf("the writer failed: %v", err))}
+	}
+	var keys struct {
+		Aggregate string `json:"aggregate"`
+	}
+	json.Unmarshal([]byte(app.Settings["EVCLI_STORE_KEYS"]), &keys)
+	var fields map[string]any
+	if err := json.Unmarshal(item, &fields); err != nil {
+		return azFailed(err)
+	}
+	pk, _ := fields[keys.Aggregate].(string)
+	ctr, err := a.cosmosC.NewContainer(app.Settings["EVCLI_COSMOS_DATABASE"], app.Settings["EVCLI_COSMOS_CONTAINER"])
+	if err != nil {
+		return azFailed(err)
+	}
+	if _, err := ctr.UpsertItem(context.Background(), azcosmos.NewPartitionKeyString(pk), item, nil); err != nil {
+		return aztest.Result{Status: 500, Logs: append(logs, "the Cosmos DB output binding: "+err.Error())}
+	}
+	return aztest.Result{Status: 200, Logs: logs}
+}
+
+func azFailed(err error) aztest.Result {
+	return aztest.Result{Status: http.StatusInternalServerError, Body: []byte(err.Error()), Logs: []string{"fakecloud: " + err.Error()}}
+}
