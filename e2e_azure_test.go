@@ -58,10 +58,6 @@ func TestAzureEndToEnd(t *testing.T) {
 
 	start := time.Now()
 	r := cli.run("deploy", "--provider", "azure")
-	if r.code != 0 && strings.Contains(r.stderr, `provider "azure" is not in this build`) {
-		t.Skip("azure is not registered in this build")
-	}
-	skipOnKnownAzureBug(t, r.stdout+r.stderr)
 	if r.code != 0 {
 		t.Fatalf("evcli deploy --provider azure: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -80,20 +76,18 @@ func TestAzureEndToEnd(t *testing.T) {
 
 	for _, f := range []string{"events/order-created.json", "events/order-shipped.json"} {
 		r := cli.run("send", "--provider", "azure", f)
-		skipOnKnownAzureBug(t, r.stdout+r.stderr)
 		if r.code != 0 || !strings.Contains(r.stdout+r.stderr, "sent ") {
 			t.Fatalf("send %s: want the event sent, got exit %d:\n%s%s", f, r.code, r.stdout, r.stderr)
 		}
 	}
 	const created = "c0ffee00-0000-4000-8000-000000001001" // the template's event
-	// The first runs: wait until they show, or show the known bug.
+	// The first runs: wait until they show.
 	deadline := time.Now().Add(budget(time.Minute))
 	for {
 		got, out := cli.invocationsOut([]string{"payment"}, created)
 		if len(got["payment"]) > 0 {
 			break
 		}
-		skipOnKnownAzureBug(t, out)
 		if time.Now().After(deadline) {
 			t.Fatalf("payment did not run within %s; tail says:\n%s", budget(time.Minute), out)
 		}
@@ -144,27 +138,5 @@ func TestAzureEndToEnd(t *testing.T) {
 	}
 	if other := cli.invocations(nil, shipped); len(other) != 0 {
 		t.Errorf("functions ran for OrderShipped, which no pattern matches: %v", other)
-	}
-}
-
-// knownAzureBugs are driver bugs this test found, by the symptom evcli
-// shows: the test skips, naming the bug, while one is there, and runs the
-// whole flow once they are fixed.
-var knownAzureBugs = []struct{ symptom, bug string }{
-	{"FUNCTIONS_WORKER_RUNTIME is an app setting name",
-		"the azure deployer refuses FUNCTIONS_WORKER_RUNTIME, which evcli.yaml's handlers: azure sets on every function " +
-			"(project.HandlerEnv), and Flex Consumption refuses it as an app setting: the deployer should leave it out of the settings and the comparison"},
-	{"topic evcli-default not found",
-		"the azure bus publishes to the default topic when PublishAll's bus argument is empty, as evcli send passes it (the bus is each entry's EventBusName)"},
-	{"total undefined is not positive",
-		"the azure driver publishes CloudEvents whose data is the detail, while the azure templates (and the local runtime's Azure host) read data as the EventBridge envelope (gridEvent.data.detail): the handlers see no order"},
-}
-
-func skipOnKnownAzureBug(t *testing.T, out string) {
-	t.Helper()
-	for _, b := range knownAzureBugs {
-		if strings.Contains(out, b.symptom) {
-			t.Skipf("known azure driver bug found by this test (%q): %s", b.symptom, b.bug)
-		}
 	}
 }

@@ -285,17 +285,36 @@ func (a *Azure) run(app aztest.App, invocation string, body []byte) aztest.Resul
 	return res
 }
 
-// envelopeOf is the EventBridge envelope in body: a CloudEvent's data, or
-// body itself.
+// envelopeOf is the EventBridge envelope of an Event Grid delivery: a
+// CloudEvent as the azure driver publishes it (type = detail-type, data =
+// detail, subject = the first resource) put back together, for the local
+// runtime's Azure host to deliver as Azure would; any other body as it is.
 func envelopeOf(body []byte) []byte {
 	var ce struct {
 		SpecVersion string          `json:"specversion"`
+		ID          string          `json:"id"`
+		Source      string          `json:"source"`
+		Type        string          `json:"type"`
+		Time        string          `json:"time"`
+		Subject     string          `json:"subject"`
 		Data        json.RawMessage `json:"data"`
 	}
-	if json.Unmarshal(body, &ce) == nil && ce.SpecVersion != "" && len(ce.Data) > 0 {
-		return ce.Data
+	if json.Unmarshal(body, &ce) != nil || ce.SpecVersion == "" {
+		return body
 	}
-	return body
+	env := map[string]any{"version": "0", "id": ce.ID, "source": ce.Source, "detail-type": ce.Type, "time": ce.Time,
+		"resources": []string{}, "detail": json.RawMessage("{}")}
+	if len(ce.Data) > 0 {
+		env["detail"] = ce.Data
+	}
+	if ce.Subject != "" {
+		env["resources"] = []string{ce.Subject}
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		return body
+	}
+	return b
 }
 
 // runApp runs a function app's handler through the local runtime's Azure

@@ -42,9 +42,17 @@ const (
 	SettingCorrelation = "EVCLI_CORRELATION"
 	SettingGuard       = "EVCLI_GUARD"
 	SettingCode        = "EVCLI_CODE_SHA256" // the published package's SHA-256 (Lambda's base64 form)
-	settingTimeout     = "AzureFunctionsJobHost__functionTimeout"
-	settingStorage     = "AzureWebJobsStorage"
-	settingDeployment  = "DEPLOYMENT_STORAGE_CONNECTION_STRING"
+	// SettingWorker records that the project gave the function
+	// FUNCTIONS_WORKER_RUNTIME (handlers: azure does, so that its code sees
+	// the host's value locally too). Flex Consumption refuses that name
+	// as an app setting and sets it itself from the app's runtime, so evcli
+	// checks the value, keeps it out of the settings and reads it back
+	// from here, and a second deploy compares equal.
+	SettingWorker     = "EVCLI_WORKER_RUNTIME"
+	envWorker         = "FUNCTIONS_WORKER_RUNTIME"
+	settingTimeout    = "AzureFunctionsJobHost__functionTimeout"
+	settingStorage    = "AzureWebJobsStorage"
+	settingDeployment = "DEPLOYMENT_STORAGE_CONNECTION_STRING"
 )
 
 // The functions evcli's entrypoint registers in every function app: the
@@ -97,6 +105,15 @@ func runtimeOf(rt string) (name armappservice.RuntimeName, version string, err e
 	}
 	return "", "", &providers.Error{Code: providers.InvalidArgument, Err: fmt.Errorf("runtime %q has no Flex Consumption counterpart", rt),
 		Hint: "use python3.x, nodejsNN.x, go (a custom handler), javaNN or dotnetN"}
+}
+
+// workerOf is the FUNCTIONS_WORKER_RUNTIME Azure Functions sets for a
+// runtime: "custom" for a custom handler (Go).
+func workerOf(rt armappservice.RuntimeName) string {
+	if rt == armappservice.RuntimeNameCustom {
+		return "custom"
+	}
+	return strings.ToLower(string(rt))
 }
 
 // deployer deploys a project's functions as Flex Consumption function
@@ -289,6 +306,9 @@ func (d *deployer) toDeployment(s *armappservice.Site, st map[string]string) pro
 		if !reservedSetting(k) || writer && isWriterSetting(k) {
 			env[k] = v
 		}
+	}
+	if w := st[SettingWorker]; w != "" {
+		env[envWorker] = w
 	}
 	fd.Env = env
 	if st[settingInsights] == "" {
@@ -493,7 +513,15 @@ func (d *deployer) appSpec(fd providers.FunctionDeployment) (appSpec, error) {
 	if err != nil {
 		return appSpec{}, &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: err, Hint: "set memory to 4096 or less"}
 	}
-	for k := range fd.Env {
+	for k, v := range fd.Env {
+		if k == envWorker {
+			if want := workerOf(rtName); v != want {
+				return appSpec{}, &providers.Error{Code: providers.InvalidArgument, Resource: res,
+					Err:  fmt.Errorf("environment variable %s is %q, but Azure Functions sets it to %q for runtime %s", k, v, want, fd.Runtime),
+					Hint: fmt.Sprintf("leave %s out (Azure sets it) or set it to %q", k, want)}
+			}
+			continue
+		}
 		if reservedSetting(k) && !(isStoreWriter(fd.Name) && isWriterSetting(k)) {
 			return appSpec{}, &providers.Error{Code: providers.InvalidArgument, Resource: res,
 				Err: fmt.Errorf("environment variable %s is an app setting name Azure Functions or evcli reserves", k), Hint: "rename it"}
@@ -514,6 +542,10 @@ func (d *deployer) appSpec(fd providers.FunctionDeployment) (appSpec, error) {
 	}
 	settings := map[string]string{}
 	maps.Copy(settings, fd.Env)
+	if w, ok := settings[envWorker]; ok {
+		delete(settings, envWorker)
+		settings[SettingWorker] = w
+	}
 	settings[SettingProject], settings[SettingFunction] = d.c.project, fd.Name
 	settings[settingTimeout] = timeout(fd.TimeoutS)
 	if fd.Handler != "" {

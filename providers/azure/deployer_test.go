@@ -285,14 +285,48 @@ func TestMemoryRoundsToFlexSizes(t *testing.T) {
 func TestReservedSettingsAndRoleRefused(t *testing.T) {
 	e := newTestEnv(t, "reserved", nil)
 	fd := e.fn("f", 1)
-	fd.Env["FUNCTIONS_WORKER_RUNTIME"] = "python"
+	fd.Env["WEBSITE_RUN_FROM_PACKAGE"] = "1"
 	if err := e.p.Deployer.ApplyFunction(e.ctx, fd, true, nil); providers.CodeOf(err) != providers.InvalidArgument {
 		t.Errorf("a reserved setting = %v", err)
+	}
+	fd = e.fn("f", 1)
+	fd.Env["FUNCTIONS_WORKER_RUNTIME"] = "node" // the function is Python
+	if err := e.p.Deployer.ApplyFunction(e.ctx, fd, true, nil); providers.CodeOf(err) != providers.InvalidArgument || !strings.Contains(err.Error(), `sets it to "python"`) {
+		t.Errorf("FUNCTIONS_WORKER_RUNTIME of another runtime = %v", err)
 	}
 	fd = e.fn("f", 1)
 	fd.Role = "arn:aws:iam::1:role/x"
 	if err := e.p.Deployer.ApplyFunction(e.ctx, fd, true, nil); providers.CodeOf(err) != providers.Unsupported {
 		t.Errorf("a role = %v", err)
+	}
+}
+
+// TestWorkerRuntimeIsAzuresOwn: handlers: azure gives every function
+// FUNCTIONS_WORKER_RUNTIME (so its code sees the host's value locally).
+// Flex Consumption refuses that name as an app setting and sets it from
+// the app's runtime, so the deployer checks it, never writes it, and reads
+// it back: the second deploy plans nothing.
+func TestWorkerRuntimeIsAzuresOwn(t *testing.T) {
+	e := newTestEnv(t, "worker", nil)
+	fd := e.fn("f", 1, `{"source":["ct.shop"]}`)
+	if fd.Runtime != "python3.12" {
+		t.Fatalf("fixture runtime %s; the test wants a Python function", fd.Runtime)
+	}
+	fd.Env["FUNCTIONS_WORKER_RUNTIME"] = "python"
+	e.deploy(e.p, []providers.FunctionDeployment{fd})
+	for _, app := range e.h.fake.Apps() {
+		if _, ok := app.Settings["FUNCTIONS_WORKER_RUNTIME"]; ok {
+			t.Errorf("app %s has FUNCTIONS_WORKER_RUNTIME as an app setting", app.Name)
+		}
+	}
+	before := len(e.h.fake.Calls())
+	if plan := e.deploy(e.open(), []providers.FunctionDeployment{fd}); deploy.HasChanges(plan) {
+		t.Errorf("the second deploy plans %v", plan)
+	}
+	for _, c := range e.h.fake.Calls()[before:] {
+		if c.Mutating {
+			t.Errorf("the second deploy made the mutating call %s %s", c.Method, c.Path)
+		}
 	}
 }
 

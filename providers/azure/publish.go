@@ -90,8 +90,12 @@ func newBus(c *config, d *deployer) *bus { return &bus{c: c, d: d} }
 // each of its entries.
 func (b *bus) Publish(ctx context.Context, busName string, evs []providers.Event) ([]providers.PublishResult, error) {
 	out := make([]providers.PublishResult, len(evs))
-	var batch []CloudEvent
-	var idx []int
+	// Entries go to their own bus when the call names none (evcli send
+	// leaves it to each entry's EventBusName, as PutEvents does): one
+	// batch per topic, in the order the topics first appear.
+	batches := map[string][]CloudEvent{}
+	idxs := map[string][]int{}
+	var order []string
 	now := time.Now()
 	for i, ev := range evs {
 		ce, err := ToCloudEvent(ev, now)
@@ -99,23 +103,32 @@ func (b *bus) Publish(ctx context.Context, busName string, evs []providers.Event
 			out[i] = providers.PublishResult{ErrorCode: "InvalidEvent", ErrorMsg: err.Error(), Code: providers.InvalidArgument}
 			continue
 		}
-		batch = append(batch, ce)
-		idx = append(idx, i)
+		name := busName
+		if name == "" {
+			name = ev.EventBusName
+		}
+		topic := Topic(name)
+		if _, ok := batches[topic]; !ok {
+			order = append(order, topic)
+		}
+		batches[topic] = append(batches[topic], ce)
+		idxs[topic] = append(idxs[topic], i)
 	}
-	if len(batch) == 0 {
+	if len(order) == 0 {
 		return out, nil
-	}
-	topic := Topic(busName)
-	endpoint, err := b.endpoint(ctx, topic)
-	if err != nil {
-		return nil, err
 	}
 	tok, err := b.c.token(ctx, eventGridScope)
 	if err != nil {
 		return nil, err
 	}
-	if err := b.send(ctx, endpoint, tok, batch, idx, out); err != nil {
-		return nil, err
+	for _, topic := range order {
+		endpoint, err := b.endpoint(ctx, topic)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.send(ctx, endpoint, tok, batches[topic], idxs[topic], out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

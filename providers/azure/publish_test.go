@@ -37,6 +37,41 @@ func TestPublishCloudEvents(t *testing.T) {
 	}
 }
 
+// TestPublishToEachEntrysBus: a call that names no bus (evcli send leaves
+// it to each entry, as PutEvents does) sends every entry to its own bus's
+// topic.
+func TestPublishToEachEntrysBus(t *testing.T) {
+	e := newTestEnv(t, "each", nil)
+	// Opening a project on other-bus makes its topic, as its first deploy would.
+	po, err := e.h.Open(e.ctx, providers.OpenOptions{Project: "each", Bus: "other-bus"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer po.Close(e.ctx)
+	res, err := e.p.Bus.Publish(e.ctx, "", []providers.Event{
+		{ID: "a", Source: "s", DetailType: "T", EventBusName: "each-bus", Detail: json.RawMessage(`{}`)},
+		{ID: "b", Source: "s", DetailType: "T", EventBusName: "other-bus", Detail: json.RawMessage(`{}`)},
+		{ID: "c", Source: "s", DetailType: "T", EventBusName: "each-bus", Detail: json.RawMessage(`{}`)},
+	})
+	if err != nil || len(res) != 3 {
+		t.Fatalf("Publish = %+v, %v", res, err)
+	}
+	for i, r := range res {
+		if r.ErrorCode != "" || r.EventID != string(rune('a'+i)) {
+			t.Errorf("entry %d: %+v", i, r)
+		}
+	}
+	if got := e.h.fake.Published(Topic("each-bus")); len(got) != 2 {
+		t.Errorf("each-bus's topic got %d events, want 2: %s", len(got), got)
+	}
+	if got := e.h.fake.Published(Topic("other-bus")); len(got) != 1 {
+		t.Errorf("other-bus's topic got %d events, want 1: %s", len(got), got)
+	}
+	if got := e.h.fake.Published(Topic("")); len(got) != 0 {
+		t.Errorf("the default topic got %s", got)
+	}
+}
+
 // TestPublishSplitsOverOneMegabyte: a batch whose encoding is over Event
 // Grid's 1 MB is sent in parts, and every entry gets its result.
 func TestPublishSplitsOverOneMegabyte(t *testing.T) {

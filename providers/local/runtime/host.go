@@ -243,7 +243,7 @@ func (h *hostBridge) waitListening(ctx context.Context) bool {
 func (h *hostBridge) call(ctx context.Context, deadline time.Time, id string, payload []byte, in *instance) (result []byte, errType, errMsg string) {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	ce := cloudEventOf(id, payload)
+	ce := cloudEventOf(id, payload, h.kind)
 	var req *http.Request
 	if h.kind == hostGCP {
 		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1:"+h.port+"/", bytes.NewReader(payload))
@@ -327,8 +327,13 @@ func (h *hostBridge) call(ctx context.Context, deadline time.Time, id string, pa
 // CloudEvents schema, the whole event) for an invocation's payload: an
 // EventBridge envelope gives id, source, type (its detail-type) and time;
 // any other payload (evcli invoke --payload) gets the request id, source
-// "evcli", type "evcli.invoke" and the current time. data is the payload.
-func cloudEventOf(requestID string, payload []byte) map[string]any {
+// "evcli", type "evcli.invoke" and the current time. data is what the
+// cloud's bus puts there: on gcp the whole envelope (the driver publishes
+// it as the Pub/Sub message); on azure an envelope's detail, as the Azure
+// driver publishes CloudEvents to Event Grid (type = detail-type, data =
+// detail) and as a handler that publishes to Event Grid writes them, so
+// code reads the same shape here and in Azure.
+func cloudEventOf(requestID string, payload []byte, kind string) map[string]any {
 	var env map[string]any
 	_ = json.Unmarshal(payload, &env)
 	str := func(k, def string) string {
@@ -345,9 +350,23 @@ func cloudEventOf(requestID string, payload []byte) map[string]any {
 		"time":            str("time", time.Now().UTC().Format(time.RFC3339)),
 		"datacontenttype": "application/json",
 	}
-	if json.Valid(payload) {
+	var raw map[string]json.RawMessage
+	_ = json.Unmarshal(payload, &raw)
+	switch {
+	case kind == hostAzure && raw["detail-type"] != nil && raw["source"] != nil:
+		if d := raw["detail"]; d != nil {
+			ce["data"] = d
+		} else {
+			ce["data"] = json.RawMessage("{}")
+		}
+		if res, ok := env["resources"].([]any); ok && len(res) > 0 {
+			if r, ok := res[0].(string); ok {
+				ce["subject"] = r // as the driver's ToCloudEvent sets it
+			}
+		}
+	case json.Valid(payload):
 		ce["data"] = json.RawMessage(payload)
-	} else {
+	default:
 		ce["data"] = string(payload)
 	}
 	return ce

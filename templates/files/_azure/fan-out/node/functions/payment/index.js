@@ -13,12 +13,15 @@ function log(level, msg, correlationId, fields) {
   process.stdout.write(JSON.stringify({ level, msg, function: FUNCTION, requestId, correlationId, ...fields }) + '\n');
 }
 
-// An Event Grid trigger (CloudEvents schema): the event's data is the event
-// as the bus delivers it, an envelope with id, source, detail-type and the
-// order as detail.
+// An Event Grid trigger (CloudEvents schema): the CloudEvent's type is the
+// bus event's detail-type and its data the order (the detail), as evcli
+// send and the other functions publish them; the handler works on the
+// event as the bus knows it (id, source, detail-type, time, detail).
 app.eventGrid('payment', {
   handler: async (gridEvent, context) => {
-    const event = gridEvent.data || {};
+    const event = {
+      id: gridEvent.id, source: gridEvent.source, 'detail-type': gridEvent.type, time: gridEvent.time, detail: gridEvent.data || {},
+    };
     requestId = context.invocationId;
     const order = event.detail || {};
     const correlationId = order.correlationId || event.id;

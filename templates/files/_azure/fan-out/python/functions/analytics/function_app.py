@@ -19,12 +19,17 @@ def log(level, msg, correlation_id, **fields):
 
 @app.event_grid_trigger(arg_name="grid_event")
 def analytics(grid_event: func.EventGridEvent):
-    """An Event Grid trigger (CloudEvents schema): the event's data is the event
-    as the bus delivers it, an envelope with id, source, detail-type and the
-    order as detail."""
+    """An Event Grid trigger (CloudEvents schema): the CloudEvent's type is the
+    bus event's detail-type and its data the order (the detail), as evcli send
+    and the other functions publish them; the handler works on the event as
+    the bus knows it (id, source, detail-type, time, detail)."""
     global _request_id
     _request_id = grid_event.id
-    event = grid_event.get_json() or {}
+    event = {
+        "id": grid_event.id, "source": grid_event.topic, "detail-type": grid_event.event_type,
+        "time": grid_event.event_time.isoformat() if grid_event.event_time else None,
+        "detail": grid_event.get_json() or {},
+    }
     order = event.get("detail") or {}
     correlation_id = order.get("correlationId") or event.get("id")
     items = order.get("items", [])
