@@ -249,8 +249,18 @@ func (d *deployer) read(ctx context.Context, apps []*armappservice.Site) ([]prov
 		return nil, err
 	}
 	subsByTopic := map[string]map[string]*armeventgrid.EventSubscription{}
+	var senders map[string]bool
+	if len(apps) > 0 {
+		var err error
+		if senders, err = d.senders(ctx, Topic(d.bus)); err != nil {
+			return nil, err
+		}
+	}
 	for i, s := range apps {
 		fd := d.toDeployment(s, settings[i])
+		if s.Identity == nil || !senders[strings.ToLower(str(s.Identity.PrincipalID))] {
+			fd.Drift = append(fd.Drift, "its identity lacks the EventGrid Data Sender role on topic "+Topic(d.bus)+" (its functions cannot publish)")
+		}
 		for _, r := range fd.Rules {
 			topic := Topic(r.Bus)
 			subs, ok := subsByTopic[topic]
@@ -303,6 +313,9 @@ func (d *deployer) toDeployment(s *armappservice.Site, st map[string]string) pro
 	env := map[string]string{}
 	writer := isStoreWriter(fd.Name)
 	for k, v := range st {
+		if k == SettingTopicEndpoint && st[settingTopicManaged] != "" {
+			continue
+		}
 		if !reservedSetting(k) || writer && isWriterSetting(k) {
 			env[k] = v
 		}
@@ -313,6 +326,9 @@ func (d *deployer) toDeployment(s *armappservice.Site, st map[string]string) pro
 	fd.Env = env
 	if st[settingInsights] == "" {
 		fd.Drift = append(fd.Drift, "no Application Insights connection string (tail and tune see nothing of it)")
+	}
+	if st[SettingTopicEndpoint] == "" {
+		fd.Drift = append(fd.Drift, "no "+SettingTopicEndpoint+" (its functions cannot publish to the bus)")
 	}
 	if t, err := parseTimeout(st[settingTimeout]); err == nil {
 		fd.TimeoutS = t
@@ -422,6 +438,9 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	if settings[settingInsights], err = d.insightsConnection(ctx); err != nil {
 		return err
 	}
+	if err := d.publishSettings(ctx, fd, settings); err != nil {
+		return err
+	}
 	if exists {
 		old, err := d.settings(ctx, app)
 		if err != nil {
@@ -474,6 +493,14 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 		if _, err := d.sites.UpdateApplicationSettings(ctx, d.rg(), app, armappservice.StringDictionary{Properties: props}, nil); err != nil {
 			return classify("app settings of "+app, err)
 		}
+	}
+	step("publish role")
+	principal := ""
+	if created.Identity != nil {
+		principal = str(created.Identity.PrincipalID)
+	}
+	if err := d.applySenderRole(ctx, app, principal); err != nil {
+		return err
 	}
 	step("event subscriptions")
 	return d.applySubscriptions(ctx, created, fd)

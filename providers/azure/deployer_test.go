@@ -102,9 +102,11 @@ func TestNoChangeDeployMakesNoWrites(t *testing.T) {
 		reads = append(reads, c.Method)
 	}
 	// Open's shared check (storage, Log Analytics workspace, App Insights
-	// component, topic), the listing, 12 settings reads, one subscription
+	// component, topic), the listing, 12 settings reads, one listing of
+	// the bus topic's role assignments (each app's EventGrid Data Sender
+	// role: one read for all apps, not one per app), one subscription
 	// listing.
-	if want := 4 + 1 + 12 + 1; len(calls) != want {
+	if want := 4 + 1 + 12 + 1 + 1; len(calls) != want {
 		t.Errorf("a no-change deploy of 12 functions made %d calls, want %d: %v", len(calls), want, reads)
 	}
 }

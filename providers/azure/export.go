@@ -189,6 +189,11 @@ func (e *Exporter) Export(ctx context.Context, desired []providers.FunctionDeplo
 		// The published package's hash, as deploy sets it once OneDeploy
 		// took the zip.
 		spec.settings[SettingCode] = fd.CodeSha256
+		// The bus topic's endpoint, as deploy sets it (Terraform's
+		// reference to the topic's endpoint), unless the project gives it.
+		if _, ok := fd.Env[SettingTopicEndpoint]; !ok {
+			spec.settings[SettingTopicEndpoint], spec.settings[settingTopicManaged] = "", "evcli"
+		}
 		a.Site = d.desiredSite(app, fd, spec.rtName, spec.rtVersion, spec.memory, spec.settings)
 		// The app's resource id is Terraform's to know: the subscription's
 		// destination refers to it.
@@ -509,6 +514,9 @@ func (e *Exporter) terraform(apps []exportApp) (*providers.Export, error) {
 			settings[str(nv.Name)] = str(nv.Value)
 		}
 		refs := map[string]hclwrite.Tokens{}
+		if settings[settingTopicManaged] != "" {
+			refs[SettingTopicEndpoint] = tfRef("azurerm_eventgrid_topic", "bus", "endpoint")
+		}
 		for _, s := range fd.SecretNames {
 			if _, ok := settings[s]; ok {
 				refs[s] = tfRef("var", tfSecretVar(s))
@@ -523,6 +531,25 @@ func (e *Exporter) terraform(apps []exportApp) (*providers.Export, error) {
 		// APPLICATIONINSIGHTS_CONNECTION_STRING, the component's.
 		fb.AppendNewBlock("site_config", nil).Body().SetAttributeRaw("application_insights_connection_string",
 			tfRef("azurerm_application_insights", "project", "connection_string"))
+
+		// The app's identity may publish to the bus's topic (EventGrid
+		// Data Sender), under deploy's name for the assignment: the
+		// name-based GUID of the scope, the principal and the role.
+		local := "publish_role_" + id
+		principalRef := "azurerm_function_app_flex_consumption." + id + ".identity[0].principal_id"
+		root.AppendNewline()
+		root.AppendNewBlock("locals", nil).Body().SetAttributeRaw(local, exprTokens(
+			`sha256("${lower(azurerm_eventgrid_topic.bus.id)}\u0000${lower(`+principalRef+`)}\u0000`+EventGridDataSender+`")`))
+		root.AppendNewline()
+		ra := root.AppendNewBlock("resource", []string{"azurerm_role_assignment", id + "_publish"}).Body()
+		l := "local." + local
+		ra.SetAttributeRaw("name", exprTokens(`format("%s-%s-5%s-%s%s-%s", substr(`+l+`, 0, 8), substr(`+l+`, 8, 4), `+
+			`substr(`+l+`, 13, 3), `+variantNibbles+`[substr(`+l+`, 16, 1)], `+
+			`substr(`+l+`, 17, 3), substr(`+l+`, 20, 12))`))
+		ra.SetAttributeRaw("scope", tfRef("azurerm_eventgrid_topic", "bus", "id"))
+		ra.SetAttributeValue("role_definition_id", cty.StringVal(d.senderRoleID()))
+		ra.SetAttributeRaw("principal_id", exprTokens(principalRef))
+		ra.SetAttributeValue("principal_type", cty.StringVal("ServicePrincipal"))
 
 		if isStoreWriter(fd.Name) && e.store != nil && e.cosmosAccountID() != "" {
 			// The writer's identity may read and write the store's

@@ -24,6 +24,7 @@ import (
 	"github.com/evcli/evcli/internal/testenv"
 	"github.com/evcli/evcli/project"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/azure/aztest"
 )
 
 // Export and deploy come from one desired state: each template is deployed
@@ -180,6 +181,10 @@ func compareWithFakes(t *testing.T, h *harness, d *deployer, p *project.Project,
 	for id, b := range res["azurerm_storage_container"] {
 		containers[id] = obj(map[string]cty.Value{"name": cty.StringVal(strAttr(b, "name"))})
 	}
+	busEndpoint := ""
+	if bt, err := d.topics.Get(ctx, d.rg(), Topic(d.bus), nil); err == nil && bt.Properties != nil {
+		busEndpoint = str(bt.Properties.Endpoint)
+	}
 	vars := map[string]cty.Value{
 		"data": obj(map[string]cty.Value{
 			"azurerm_resource_group":   obj(map[string]cty.Value{"project": obj(map[string]cty.Value{"name": cty.StringVal(d.rg())})}),
@@ -188,7 +193,7 @@ func compareWithFakes(t *testing.T, h *harness, d *deployer, p *project.Project,
 		"azurerm_storage_account": obj(map[string]cty.Value{"project": obj(map[string]cty.Value{"id": cty.StringVal(d.storagePath()),
 			"name": cty.StringVal(account), "primary_blob_endpoint": cty.StringVal(blob),
 			"primary_connection_string": cty.StringVal("(connection string)"), "primary_access_key": cty.StringVal("(key)")})}),
-		"azurerm_eventgrid_topic":         obj(map[string]cty.Value{"bus": obj(map[string]cty.Value{"id": cty.StringVal(d.topicScope(Topic(d.bus)))})}),
+		"azurerm_eventgrid_topic":         obj(map[string]cty.Value{"bus": obj(map[string]cty.Value{"id": cty.StringVal(d.topicScope(Topic(d.bus))), "endpoint": cty.StringVal(busEndpoint)})}),
 		"azurerm_cosmosdb_sql_database":   obj(map[string]cty.Value{"store": obj(map[string]cty.Value{"name": cty.StringVal(database)})}),
 		"path":                            obj(map[string]cty.Value{"module": cty.StringVal(".")}),
 		"azurerm_log_analytics_workspace": obj(map[string]cty.Value{"project": obj(map[string]cty.Value{"id": cty.StringVal(d.workspacePath())})}),
@@ -403,6 +408,28 @@ func compareWithFakes(t *testing.T, h *harness, d *deployer, p *project.Project,
 		if got := val(t, b, "principal_id", ectx); got != r.PrincipalID || !strings.EqualFold(val(t, b, "scope", ectx), r.Scope) ||
 			!strings.EqualFold(val(t, b, "role_definition_id", ectx), r.RoleDefinitionID) || !strings.EqualFold(val(t, b, "account_name", ectx), r.Account) {
 			t.Errorf("role assignment %s: exported %s (principal %s scope %s), deployed %+v", id, b.Range().SliceBytes(src), got, val(t, b, "scope", ectx), r)
+		}
+	}
+
+	// Each app's EventGrid Data Sender role on the bus's topic.
+	senders := h.fake.ARMRoleAssignments()
+	exportedSenders := res["azurerm_role_assignment"]
+	if len(senders) != len(exportedSenders) || len(senders) != len(deployed) {
+		t.Errorf("%d Azure role assignments deployed, %d exported, %d apps", len(senders), len(exportedSenders), len(deployed))
+	}
+	byName := map[string]aztest.ARMRoleAssignment{}
+	for _, r := range senders {
+		byName[r.Name] = r
+	}
+	for id, b := range exportedSenders {
+		r, ok := byName[val(t, b, "name", ectx)]
+		if !ok {
+			t.Errorf("azurerm_role_assignment.%s: exported name %s was not deployed (%v)", id, val(t, b, "name", ectx), senders)
+			continue
+		}
+		if val(t, b, "principal_id", ectx) != r.PrincipalID || !strings.EqualFold(val(t, b, "scope", ectx), r.Scope) ||
+			!strings.EqualFold(val(t, b, "role_definition_id", ectx), r.RoleDefinitionID) || val(t, b, "principal_type", ectx) != r.PrincipalType {
+			t.Errorf("azurerm_role_assignment.%s: exported %s, deployed %+v", id, b.Range().SliceBytes(src), r)
 		}
 	}
 

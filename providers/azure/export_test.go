@@ -274,7 +274,9 @@ func checkTerraform(t *testing.T, p *project.Project, ex *providers.Export) {
 	}
 	want := map[string]int{"azurerm_function_app_flex_consumption": apps, "azurerm_service_plan": apps, "azurerm_storage_container": apps,
 		"azurerm_eventgrid_event_subscription": subs, "azurerm_storage_account": 1, "azurerm_eventgrid_topic": 1,
-		"azurerm_log_analytics_workspace": 1, "azurerm_application_insights": 1}
+		"azurerm_log_analytics_workspace": 1, "azurerm_application_insights": 1,
+		// Each app's EventGrid Data Sender role on the bus's topic.
+		"azurerm_role_assignment": apps}
 	if store {
 		// With an account to assign on (the endpoint is https), the
 		// writer's role assignment.

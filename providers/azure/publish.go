@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -187,33 +186,9 @@ func (b *bus) send(ctx context.Context, endpoint, tok string, batch []CloudEvent
 	return classify("Event Grid topic at "+endpoint, &httpError{op: "publish", status: resp.StatusCode, body: string(bytes.TrimSpace(msg))})
 }
 
-// endpoint is the topic's data-plane URL: the override, else the topic's
-// endpoint as ARM reports it (read once).
+// endpoint is the topic's data-plane URL (the deployer's, read once).
 func (b *bus) endpoint(ctx context.Context, topic string) (string, error) {
-	if b.c.eventGrid.url != "" {
-		return b.c.eventGrid.resolve("", topic) + "/api/events", nil
-	}
-	b.d.mu.Lock()
-	e, ok := b.d.endpoints[topic]
-	b.d.mu.Unlock()
-	if ok {
-		return e, nil
-	}
-	t, err := b.d.topics.Get(ctx, b.d.rg(), topic, nil)
-	if err != nil {
-		err = classify("Event Grid topic "+topic, err)
-		if providers.CodeOf(err) == providers.NotFound {
-			err.(*providers.Error).Hint = "evcli deploy creates the bus's topic"
-		}
-		return "", err
-	}
-	if t.Properties == nil || t.Properties.Endpoint == nil {
-		return "", &providers.Error{Code: providers.Unavailable, Resource: "Event Grid topic " + topic, Err: fmt.Errorf("the topic has no endpoint yet")}
-	}
-	b.d.mu.Lock()
-	b.d.endpoints[topic] = *t.Properties.Endpoint
-	b.d.mu.Unlock()
-	return *t.Properties.Endpoint, nil
+	return b.d.topicEndpoint(ctx, topic)
 }
 
 var _ providers.EventBus = (*bus)(nil)

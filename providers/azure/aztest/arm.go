@@ -107,9 +107,12 @@ type Server struct {
 	// roleAssignments their sqlRoleAssignments by account/id (cosmosrbac.go).
 	cosmosAccounts  map[string]bool
 	roleAssignments map[string]RoleAssignment
-	calls           []Call
-	faults          []*fault
-	seq             int
+	// armRoles are the Microsoft.Authorization role assignments by
+	// lower-case name (authz.go).
+	armRoles map[string]ARMRoleAssignment
+	calls    []Call
+	faults   []*fault
+	seq      int
 	// deployFail, when set, is the next OneDeploy deployment's failure.
 	deployFail string
 }
@@ -307,6 +310,13 @@ func (s *Server) serveARM(r *http.Request, body []byte, call *Call) (int, any, *
 		if err := json.Unmarshal(body, &in); err != nil {
 			return 0, nil, errf(400, "InvalidRequestContent", "the body is not JSON: %v", err)
 		}
+	}
+	if strings.Contains(strings.ToLower(rest), "/providers/microsoft.authorization/roleassignments") {
+		if !strings.EqualFold(ns, "Microsoft.EventGrid") || typ != "topics" || s.topics[name] == nil {
+			return 0, nil, errf(404, "ResourceNotFound", "The Resource '%s/%s/%s' under resource group '%s' was not found (the fake assigns roles on topics).", ns, m[4], name, rg)
+		}
+		i := strings.Index(strings.ToLower(r.URL.Path), "/providers/microsoft.authorization/roleassignments")
+		return s.authzAPI(r.Method, r.URL.Path[:i]+"/providers/Microsoft.Authorization/roleAssignments"+r.URL.Path[i+len("/providers/microsoft.authorization/roleassignments"):], in)
 	}
 	switch {
 	case strings.EqualFold(ns, "Microsoft.Web") && typ == "sites":
