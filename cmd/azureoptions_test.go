@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,45 @@ func TestFilterTestTargetAzure(t *testing.T) {
 	}
 	if !strings.Contains(e.out.String(), "match") {
 		t.Errorf("stdout %q", e.out)
+	}
+}
+
+// TestFilterTestTargetAzureEvaluates: with --target azure each event also
+// gets Event Grid's verdict, from the translated filter under Event Grid's
+// semantics (strings without case), and says where it differs from
+// EventBridge's; a pattern Event Grid cannot enforce whole is decided by
+// its filter and the in-function guard together.
+func TestFilterTestTargetAzureEvaluates(t *testing.T) {
+	for _, tc := range []struct {
+		name, pattern, event  string
+		match, azure, differs bool
+	}{
+		{"both match", `{"source":["shop"],"detail":{"status":["paid"]}}`, `{"source":"shop","detail-type":"X","detail":{"status":"paid"}}`, true, true, false},
+		{"case: Event Grid delivers", `{"source":["shop"],"detail":{"status":["paid"]}}`, `{"source":"shop","detail-type":"X","detail":{"status":"PAID"}}`, false, true, true},
+		{"neither", `{"source":["shop"]}`, `{"source":"other","detail-type":"X","detail":{}}`, false, false, false},
+		{"numeric range", `{"detail":{"amount":[{"numeric":[">",100,"<=",200]}]}}`, `{"source":"s","detail-type":"X","detail":{"amount":250}}`, false, false, false},
+		{"guarded: the pattern decides", `{"detail":{"ip":[{"cidr":"10.0.0.0/8"}]}}`, `{"source":"s","detail-type":"X","detail":{"ip":"192.168.0.1"}}`, false, false, false},
+		{"detail-type without case", `{"detail-type":["OrderPaid"]}`, `{"source":"s","detail-type":"orderpaid","detail":{}}`, false, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newAWSCmdEnv(t)
+			ev := filepath.Join(e.dir, "ev.json")
+			os.WriteFile(ev, []byte(tc.event), 0o644)
+			e.run("filter", "test", "--target", "azure", "--pattern", tc.pattern, "--event", ev, "-o", "json")
+			var res filterResult
+			for _, l := range strings.Split(e.out.String(), "\n") {
+				if strings.Contains(l, `"type":"result"`) {
+					if err := json.Unmarshal([]byte(l), &res); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if res.TargetMatch == nil || res.Target != "azure" {
+				t.Fatalf("no azure verdict in %s\n%s", e.out, e.errOut)
+			}
+			if res.Match != tc.match || *res.TargetMatch != tc.azure || (len(res.TargetDiffers) > 0) != tc.differs {
+				t.Errorf("EventBridge %v, azure %v, differs %v; want %v, %v, %v", res.Match, *res.TargetMatch, res.TargetDiffers, tc.match, tc.azure, tc.differs)
+			}
+		})
 	}
 }

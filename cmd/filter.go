@@ -275,6 +275,12 @@ type filterResult struct {
 	Match    bool     `json:"match"`
 	Patterns []string `json:"patterns"`
 	Reasons  []string `json:"reasons"`
+	// With --target of a cloud that has an evaluator: whether the function
+	// of any pattern's rule gets the event there, and the patterns on
+	// which that differs from EventBridge's verdict.
+	Target        string   `json:"target,omitempty"`
+	TargetMatch   *bool    `json:"targetMatch,omitempty"`
+	TargetDiffers []string `json:"targetDiffers,omitempty"`
 }
 
 func eventID(data []byte, index int) any {
@@ -340,6 +346,23 @@ func runFilterEvents(ctx context.Context, f *cmdutil.Factory, o filterTestOption
 		if !res.Match {
 			unmatched++
 		}
+		if eval := evaluators[o.Target]; eval != nil {
+			got := false
+			for i, np := range pats {
+				delivered, enforced, err := eval(np.src, ev.Data)
+				if err != nil {
+					return ev.Error(name, o.Target+": "+err.Error())
+				}
+				// Without the whole pattern in the cloud's filter, the
+				// in-function guard applies it as well.
+				runs := delivered && (enforced || exps[i].Match)
+				got = got || runs
+				if runs != exps[i].Match {
+					res.TargetDiffers = append(res.TargetDiffers, np.name)
+				}
+			}
+			res.Target, res.TargetMatch = o.Target, &got
+		}
 		if jl != nil {
 			return jl.Write(res)
 		}
@@ -352,6 +375,16 @@ func runFilterEvents(ctx context.Context, f *cmdutil.Factory, o filterTestOption
 			fmt.Fprintln(f.IO.Out, line)
 		} else {
 			fmt.Fprintf(f.IO.Out, "%sno match%s %s: %s\n", red, reset, where, strings.Join(res.Reasons, "; "))
+		}
+		if res.TargetMatch != nil {
+			verdict := "delivered"
+			if !*res.TargetMatch {
+				verdict = "not delivered"
+			}
+			if len(res.TargetDiffers) > 0 {
+				verdict += " (differs from EventBridge on " + strings.Join(res.TargetDiffers, ", ") + ": see the " + res.Target + " lines above)"
+			}
+			fmt.Fprintf(f.IO.Out, "  %s: %s\n", res.Target, verdict)
 		}
 		if o.Verbose {
 			for i, ex := range exps {

@@ -31,6 +31,14 @@ var translators = map[string]func(pattern []byte) ([]string, error){
 	"azure": azure.Describe,
 }
 
+// evaluators say whether a cloud delivers an event to a rule's function
+// under its own filter semantics (filter test --target): delivered, and
+// whether the cloud enforces the whole pattern (if not, the in-function
+// guard applies the pattern too).
+var evaluators = map[string]func(pattern, event []byte) (delivered, enforced bool, err error){
+	"azure": azure.Evaluate,
+}
+
 // planned are providers users may name that this build does not have yet.
 var planned []string
 

@@ -126,8 +126,9 @@ func TestTranslateLimits(t *testing.T) {
 
 // TestSemantics evaluates each pattern on events twice: as EventBridge
 // does (package filter, on the envelope) and as Event Grid does (the
-// translated filter on the CloudEvent, with aztest.Match, which follows
-// Event Grid's documented semantics). Where they differ the row says
+// translated filter on the CloudEvent, with aztest.Match, which is
+// eventgridfilter.Match, Event Grid's documented semantics, also what
+// filter test --target azure evaluates with). Where they differ the row says
 // why, and the translation must say so too (Wider or Narrower).
 func TestSemantics(t *testing.T) {
 	ev := func(detailType, detail string) providers.Event {
