@@ -205,8 +205,11 @@ func skipContainer(ev []byte, i int) int {
 	var inStr uint64 // all ones inside a string
 	var tail [64]byte
 	for i < len(ev) {
-		if haveSkipBlocks && len(ev)-i >= 64 && depth > 0 {
+		if haveSkipBlocks && len(ev)-i >= 64 {
 			adv, d, ins := skipBlocks(&ev[i], len(ev)-i, depth, inStr)
+			if d == 0 && adv > 0 {
+				return i + adv // the closing bracket
+			}
 			i, depth, inStr = i+adv, d, ins
 		}
 		n := len(ev) - i
