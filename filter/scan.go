@@ -859,10 +859,19 @@ func (s *state) lazyStr(f *fieldIdx, v, fs string) {
 		}
 	}
 	for _, o := range f.lazy {
-		if o.m.matchScalarF(kStr, v, fs, 0) {
+		if f.lazyMatch(o.m, v, fs) {
 			s.hit(o.cond)
 		}
 	}
+}
+
+// lazyMatch reports whether the string v matches m; fs is v folded when
+// f.needFold (lazy candidates do not make the scanner fold every value).
+func (f *fieldIdx) lazyMatch(m *matcher, v, fs string) bool {
+	if !f.needFold {
+		return m.matchScalar(kStr, v, 0)
+	}
+	return m.matchScalarF(kStr, v, fs, 0)
 }
 
 // lazyHit checks condition c's lazy candidates against their fields'
@@ -963,6 +972,10 @@ func (s *state) suffixes(a *affixSet, v string, tail uint64) {
 func (s *state) leafStr(f *fieldIdx, b []byte) {
 	s.markField(f)
 	v := bstr(b)
+	if f.lazyOnly {
+		s.lazyStr(f, v, "")
+		return
+	}
 	if f.exact != nil {
 		head, tail := strWords(b)
 		s.hits1(f.exact.get(v, head, tail))
@@ -1095,6 +1108,7 @@ func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 			if segs, ok := f.num.segmentApprox(x); ok {
 				s.hits1(segs)
 				s.hits1(f.exists)
+				s.hits1(f.existsNS)
 				return
 			}
 		}
@@ -1110,6 +1124,7 @@ func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 		}
 	}
 	s.hits1(f.exists)
+	s.hits1(f.existsNS)
 	for _, o := range f.others {
 		if o.m.matchScalarF(kNum, bstr(raw), "", x) {
 			s.hit(o.cond)
@@ -1149,6 +1164,7 @@ func (s *state) leafLit(f *fieldIdx, k kind) {
 	s.markField(f)
 	s.hits1(f.lits[k-kNull])
 	s.hits1(f.exists)
+	s.hits1(f.existsNS)
 	for _, o := range f.others {
 		if o.m.matchScalarF(k, "", "", 0) {
 			s.hit(o.cond)
