@@ -285,11 +285,13 @@ type fieldIdx struct {
 	lazy     []other
 	lazyOnly bool // every candidate for strings is lazy
 	wilds    []wildCand
-	// wildBy indexes wilds by the first byte of their first piece when a
-	// field has many (wildIndexMin): a value is tried only against those
-	// starting with its first byte and those starting with a star
-	// (wildAny). nil: try every one.
-	wildBy   *[256][]wildCand
+	// wildT indexes wilds by the first wildKey bytes of their first
+	// piece when a field has many (wildIndexMin): wildKey is the shortest
+	// first piece's length (at most 8), and a value is tried only against
+	// those whose key it starts with (the table holds indexes into wilds)
+	// and those starting with a star (wildAny). nil: try every one.
+	wildT    *strTable
+	wildKey  int
 	wildAny  []wildCand
 	needFold bool
 	needNum  bool
@@ -333,14 +335,21 @@ func (f *fieldIdx) build() {
 		}
 	}
 	if len(f.wilds) >= wildIndexMin {
-		f.wildBy = new([256][]wildCand)
+		f.wildKey = 8
 		for _, wc := range f.wilds {
 			if first := wc.w.lits[0]; first != "" {
-				f.wildBy[first[0]] = append(f.wildBy[first[0]], wc)
+				f.wildKey = min(f.wildKey, len(first))
+			}
+		}
+		m := map[string][]int32{}
+		for i, wc := range f.wilds {
+			if first := wc.w.lits[0]; first != "" {
+				m[first[:f.wildKey]] = append(m[first[:f.wildKey]], int32(i))
 			} else {
 				f.wildAny = append(f.wildAny, wc)
 			}
 		}
+		f.wildT = newStrTable(m)
 	}
 	f.moreStr = f.hasAffix || f.needFold || len(f.exists) > 0 || len(f.others) > 0 || len(f.wilds) > 0 || len(f.cidrs) > 0 || len(f.lazy) > 0
 	if len(f.numText) > 0 {

@@ -1051,17 +1051,22 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 		}
 	}
 	s.hits1(f.exists)
-	if f.wildBy == nil {
+	if f.wildT == nil {
 		for i := range f.wilds {
 			if wc := &f.wilds[i]; wc.w.matchWords(v, head, tail) {
 				s.hit(wc.cond)
 			}
 		}
 	} else {
-		if len(v) > 0 {
-			// Only wildcards whose first piece starts as v does can match.
-			for _, wc := range f.wildBy[v[0]] {
-				if wc.w.matchWords(v, head, tail) {
+		if n := f.wildKey; len(v) >= n {
+			// Only wildcards whose first piece starts as v does can
+			// match: those keyed by v's first n bytes (n <= 8).
+			kh := head
+			if n < 8 {
+				kh &= 1<<(uint(n)*8) - 1
+			}
+			for _, i := range f.wildT.get(v[:n], kh, kh<<((8-uint(n))*8&63)) {
+				if wc := &f.wilds[i]; wc.w.matchWords(v, head, tail) {
 					s.hit(wc.cond)
 				}
 			}
