@@ -231,11 +231,12 @@ type numIndex struct {
 	segs   [][]int32
 }
 
-// wildCand is a wildcard candidate of condition cond.
 // wildIndexMin is how many wildcards a field needs before they are indexed
-// by first byte (fieldIdx.wildBy): below it, a loop over all is as fast.
+// by the head of their first piece (fieldIdx.wildT): below it, a loop over
+// all is as fast.
 const wildIndexMin = 8
 
+// wildCand is a wildcard candidate of condition cond.
 type wildCand struct {
 	w    *wildcard
 	cond int32
