@@ -233,3 +233,35 @@ func TestPackageFunctionsReadsTheManifest(t *testing.T) {
 		t.Errorf("writer-style package: %v", got)
 	}
 }
+
+// FuzzEntryZip: whatever the package and handler, entryZip does not
+// panic, and what it builds is a zip whose manifest lists events and
+// evcli-invoke, the same bytes on a second build.
+func FuzzEntryZip(f *testing.F) {
+	for _, c := range []struct {
+		runtime, handler string
+		files            map[string]string
+	}{
+		{"nodejs20.x", "index.payment", nodeFiles},
+		{"python3.12", "function_app.payment", map[string]string{"function_app.py": pythonHandlerPy}},
+		{"go", "bootstrap", map[string]string{"bootstrap": "", "payment/function.json": goFunctionJSON}},
+		{"nodejs20.x", "", map[string]string{"package.json": `{"main": 7}`}},
+	} {
+		f.Add(c.runtime, c.handler, testZip(f, c.files))
+	}
+	f.Fuzz(func(t *testing.T, runtime, handler string, src []byte) {
+		fd := providers.FunctionDeployment{Name: "f", Runtime: runtime, Handler: handler}
+		got, err := entryZip(fd, src, len(src)%2 == 0)
+		if err != nil {
+			return
+		}
+		again, err := entryZip(fd, src, len(src)%2 == 0)
+		if err != nil || !bytes.Equal(got, again) {
+			t.Fatalf("a second build differs (err %v)", err)
+		}
+		m := aztest.PackageFunctions(got)
+		if m[EventsFunction] != "eventGridTrigger" || m[InvokeFunction] != "httpTrigger" {
+			t.Fatalf("the package registers %v", m)
+		}
+	})
+}

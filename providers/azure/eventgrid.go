@@ -601,8 +601,10 @@ func (r PatternRef) where() string {
 // unless the guard is opted into, refuses the ones Event Grid cannot
 // enforce: an Unsupported error (exit 2) with one line per unenforceable
 // operator, "evcli.yaml:12:11: functions.audit.events[0] detail.ip: Event
-// Grid cannot enforce cidr (...)", and the way out as the hint. A pattern
-// that is not JSON is InvalidArgument, at its place too.
+// Grid cannot enforce cidr (...)", and the way out as the hint. The guard
+// runs in Node.js functions only, so a pattern of another runtime's
+// function (PatternRef.Runtime) is refused with the opt-in too, saying
+// so. A pattern that is not JSON is InvalidArgument, at its place too.
 func CheckPatterns(refs []PatternRef, guard bool) error {
 	var lines []string
 	code := providers.Unsupported
