@@ -19,9 +19,11 @@ import (
 	"github.com/evcli/evcli/providers/local/store"
 )
 
-// stopProject has two targets for every event; each delivery takes 50 ms,
-// so 2,000 events (4,000 deliveries at 10 + 10 at a time) take at least
-// 10 s: a stop after the first 100 always finds most of them pending.
+// stopProject has two targets for every event; each delivery takes 200 ms,
+// so 500 events (1,000 deliveries at 10 + 10 at a time) take at least
+// 10 s: a stop after the first 100 always finds most of them pending. The
+// handlers wait rather than work, so the test costs little CPU: with 2,000
+// events of 50 ms it was about 80 CPU-s, a third of the e2e package's.
 const stopProject = `project: stops
 bus: stop-bus
 functions:
@@ -41,9 +43,9 @@ functions:
       - pattern: {source: [test]}
 `
 
-const stopHandler = `exports.handler = async () => { await new Promise(r => setTimeout(r, 50)); return {ok: true}; };`
+const stopHandler = `exports.handler = async () => { await new Promise(r => setTimeout(r, 200)); return {ok: true}; };`
 
-const stopEvents = 2000
+const stopEvents = 500
 
 func writeStopProject(t *testing.T) string {
 	t.Helper()
