@@ -146,7 +146,8 @@ func (d *deployer) applyWriterRole(ctx context.Context) error {
 	name := roleAssignmentName(scope, principal, d.writer.CosmosRole)
 	body := map[string]any{"properties": map[string]any{
 		"roleDefinitionId": account + "/sqlRoleDefinitions/" + d.writer.CosmosRole, "scope": scope, "principalId": principal}}
-	err = classify("Cosmos DB role assignment "+name+" on "+lastPathSegment(account), d.armCall(ctx, http.MethodPut, account+"/sqlRoleAssignments/"+name, cosmosRBACAPI, body, nil))
+	res := "Cosmos DB role assignment " + name + " on " + lastPathSegment(account)
+	err = classify(res, d.assignRole(ctx, res, account+"/sqlRoleAssignments/"+name, cosmosRBACAPI, body))
 	if providers.CodeOf(err) == providers.Conflict {
 		return nil
 	}

@@ -66,6 +66,9 @@ const (
 // reservedSetting reports whether an app setting is evcli's or the
 // platform's, not the function's environment.
 func reservedSetting(k string) bool {
+	if k == SettingPythonScript {
+		return true
+	}
 	for _, p := range []string{"EVCLI_", "AzureWebJobs", "AzureFunctionsJobHost__", "DEPLOYMENT_STORAGE_", "APPLICATIONINSIGHTS_", "FUNCTIONS_", "WEBSITE_", "SCM_"} {
 		if strings.HasPrefix(k, p) {
 			return true
@@ -320,6 +323,11 @@ func (d *deployer) toDeployment(s *armappservice.Site, st map[string]string) pro
 			env[k] = v
 		}
 	}
+	// A package published by an evcli with another entrypoint is
+	// published again: its code counts as changed.
+	if !writer && fd.CodeSha256 != "" && staleEntry(st[SettingEntry]) {
+		fd.CodeSha256 = ""
+	}
 	if w := st[SettingWorker]; w != "" {
 		env[envWorker] = w
 	}
@@ -414,6 +422,14 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	if codeChanged && fd.ArtifactPath == "" {
 		return &providers.Error{Code: providers.InvalidArgument, Resource: res, Err: errors.New("no package to publish")}
 	}
+	// The package with evcli's entrypoint, before any call: a function
+	// whose code cannot take it is refused with nothing changed.
+	var pkg []byte
+	if fd.ArtifactPath != "" {
+		if pkg, err = d.packageOf(fd, spec.guarded); err != nil {
+			return err
+		}
+	}
 	if spec.memory != fd.MemoryMB && d.warnf != nil {
 		d.warnf("function %s: memory %d MB runs on a %d MB Flex Consumption instance (the sizes are 512, 2048 and 4096)", fd.Name, fd.MemoryMB, spec.memory)
 	}
@@ -449,6 +465,14 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 		if old[SettingCode] != "" {
 			settings[SettingCode] = old[SettingCode]
 		}
+		if old[SettingEntry] != "" {
+			settings[SettingEntry] = old[SettingEntry]
+		}
+		// A package without the guard's engine the rules now need (or
+		// with one they no longer need) is published again.
+		if !codeChanged && pkg != nil && !isStoreWriter(fd.Name) && old[SettingEntry] != entryTag(spec.guarded) {
+			codeChanged = true
+		}
 	}
 	if !exists {
 		if d.c.location == "" {
@@ -482,10 +506,13 @@ func (d *deployer) apply(ctx context.Context, fd providers.FunctionDeployment, c
 	}
 	if codeChanged {
 		step("publish code")
-		if err := d.publish(ctx, created, fd.ArtifactPath); err != nil {
+		if err := d.publish(ctx, created, pkg); err != nil {
 			return err
 		}
 		settings[SettingCode] = fd.CodeSha256
+		if !isStoreWriter(fd.Name) {
+			settings[SettingEntry] = entryTag(spec.guarded)
+		}
 		props := map[string]*string{}
 		for k, v := range settings {
 			props[k] = to.Ptr(v)
@@ -564,6 +591,9 @@ func (d *deployer) appSpec(fd providers.FunctionDeployment) (appSpec, error) {
 			if !d.c.guard {
 				return appSpec{}, &providers.Error{Code: providers.Unsupported, Resource: res, Err: errors.New(refusal(r.ID, tr)), Hint: guardHint}
 			}
+			if rtName != armappservice.RuntimeNameNode {
+				return appSpec{}, &providers.Error{Code: providers.Unsupported, Resource: res, Err: errors.New(refusal(r.ID, tr) + "; " + noGuardFor(fd.Runtime)), Hint: noGuardHint}
+			}
 			guarded = true
 		}
 	}
@@ -583,6 +613,9 @@ func (d *deployer) appSpec(fd providers.FunctionDeployment) (appSpec, error) {
 	}
 	if guarded {
 		settings[SettingGuard] = "in-function"
+	}
+	if rtName == armappservice.RuntimeNamePython && !isStoreWriter(fd.Name) {
+		settings[SettingPythonScript] = EntryPython // the worker indexes evcli's entrypoint
 	}
 	if len(fd.Rules) > 0 {
 		// Not json.Marshal: it would escape the patterns' < and > as \u003c,

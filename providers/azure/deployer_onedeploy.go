@@ -46,16 +46,12 @@ type deployment struct {
 	Message    string `json:"message"`
 }
 
-// publish uploads the package at path through OneDeploy (POST
+// publish uploads the package zip through OneDeploy (POST
 // /api/publish, the path Flex Consumption supports; classic zip deploy is
 // not) and follows the deployment until it ends.
-func (d *deployer) publish(ctx context.Context, s *armappservice.Site, path string) error {
+func (d *deployer) publish(ctx context.Context, s *armappservice.Site, zip []byte) error {
 	app := str(s.Name)
 	res := "function app " + app
-	zip, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
 	tok, err := d.c.token(ctx, armScope)
 	if err != nil {
 		return err
@@ -156,6 +152,28 @@ func (d *deployer) deploymentStatus(ctx context.Context, u, tok string) (deploym
 		return deployment{}, errors.New("OneDeploy status: " + err.Error())
 	}
 	return st, nil
+}
+
+// packageOf is the package to publish for fd: its zip with evcli's
+// entrypoint (entry.go), or, for the store writer, its zip as it is.
+func (d *deployer) packageOf(fd providers.FunctionDeployment, guarded bool) ([]byte, error) {
+	src, err := os.ReadFile(fd.ArtifactPath)
+	if err != nil {
+		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "function " + fd.Name, Err: err}
+	}
+	if isStoreWriter(fd.Name) {
+		return src, nil
+	}
+	pkg, err := entryZip(fd, src, guarded)
+	if err != nil {
+		var pe *providers.Error
+		if errors.As(err, &pe) {
+			return nil, withResource("function "+fd.Name, err)
+		}
+		return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "function " + fd.Name, Err: err,
+			Hint: "evcli's entrypoint registers the function's one Event Grid handler as the events function (see the README's Azure section)"}
+	}
+	return pkg, nil
 }
 
 // retryAfter is the wait a response asks for (Retry-After in seconds), or

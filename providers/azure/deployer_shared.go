@@ -295,11 +295,15 @@ func (d *deployer) subscription(s *armappservice.Site, r providers.RuleSpec) (ar
 	if err := json.Unmarshal(b, &filter); err != nil {
 		return armeventgrid.EventSubscription{}, err
 	}
+	fn := EventsFunction
+	if isStoreWriter(tag(s.Tags, TagFunction)) {
+		fn = storeWriterFunction // the writer's package is its own (writer.go)
+	}
 	return armeventgrid.EventSubscription{Properties: &armeventgrid.EventSubscriptionProperties{
 		Destination: &armeventgrid.AzureFunctionEventSubscriptionDestination{
 			EndpointType: to.Ptr(armeventgrid.EndpointTypeAzureFunction),
 			Properties: &armeventgrid.AzureFunctionEventSubscriptionDestinationProperties{
-				ResourceID:                    to.Ptr(str(s.ID) + "/functions/" + EventsFunction),
+				ResourceID:                    to.Ptr(str(s.ID) + "/functions/" + fn),
 				MaxEventsPerBatch:             to.Ptr(int32(1)),
 				PreferredBatchSizeInKilobytes: to.Ptr(int32(64)),
 			},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/evcli/evcli/deploy"
 	"github.com/evcli/evcli/providers"
+	"github.com/evcli/evcli/providers/azure/aztest"
 	"github.com/evcli/evcli/providers/providertest"
 )
 
@@ -208,10 +209,23 @@ func TestUnenforceableRefusedBeforeAnyCall(t *testing.T) {
 func TestGuardDeploysTheEnforceablePart(t *testing.T) {
 	e := newTestEnv(t, "guard", map[string]string{EnvGuard: "in-function"})
 	fd := e.fn("audit", 1, `{"source":["ct.net"],"detail":{"ip":[{"cidr":"10.0.0.0/8"}]}}`)
+	// The guard runs in Node.js functions (evcli_entry.js).
+	fd.Runtime, fd.Handler = "nodejs20.x", "index.payment"
+	fd.ArtifactPath, fd.CodeSha256 = writeArtifact(t, t.TempDir(), "audit", nodeFiles)
 	e.deploy(e.p, []providers.FunctionDeployment{fd})
 	apps := e.h.fake.Apps()
 	if len(apps) != 1 || apps[0].Settings[SettingGuard] != "in-function" {
 		t.Fatalf("apps = %+v, want one with %s", apps, SettingGuard)
+	}
+	// The package carries the entrypoint and the guard's engine.
+	if m := aztest.PackageFunctions(apps[0].Package); m[EventsFunction] != "eventGridTrigger" || m[InvokeFunction] != "httpTrigger" {
+		t.Errorf("the published package registers %v, want events and evcli-invoke", m)
+	}
+	if l := string(listing(t, apps[0].Package)); !strings.Contains(l, "evcli_guard.wasm.gz") || !strings.Contains(l, `"guard": true`) {
+		t.Errorf("the guarded package lacks the engine:\n%s", l)
+	}
+	if apps[0].Settings[SettingEntry] != entryTag(true) {
+		t.Errorf("%s = %q, want %q", SettingEntry, apps[0].Settings[SettingEntry], entryTag(true))
 	}
 	evs := []providers.Event{
 		{Source: "ct.net", DetailType: "Conn", Detail: json.RawMessage(`{"ip":"10.1.2.3"}`)},

@@ -49,7 +49,18 @@
 // refused before any call (Unsupported, exit 2) — and by CheckPatterns with
 // the pattern's file:line:col — unless EVCLI_AZURE_GUARD=in-function, when
 // the enforceable part is deployed and the app's entrypoint applies the
-// whole pattern (EVCLI_RULES, EVCLI_GUARD).
+// whole pattern (EVCLI_RULES, EVCLI_GUARD) — in Node.js functions only: a
+// Python or Go one is refused even then.
+//
+// Entrypoint (entry.go): the zip deploy publishes is the function's own
+// with evcli's entrypoint added, which registers EventsFunction and the
+// InvokeRoute's function around the handler the code registers (Node.js:
+// evcli_entry.js, with the guard's WebAssembly engine when guarded;
+// Python: evcli_entry.py, named by PYTHON_SCRIPT_FILE_NAME; a custom
+// handler: events/ and evcli-invoke/function.json, served by the handler)
+// and a manifest, .evcli/entry.json. Code registering more than one Event
+// Grid function is refused (InvalidArgument) naming the file, before any
+// call.
 //
 // Bus (publish.go): Publish sends a CloudEvents batch (source, type = the
 // detail-type, data = the detail) to the topic's data plane, splitting a

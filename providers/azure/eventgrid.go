@@ -561,6 +561,14 @@ func refusal(rule string, tr Translation) string {
 const guardHint = "change the pattern to what Event Grid can filter (see the azure provider's notes on filters), or set " + EnvGuard +
 	"=in-function so that evcli's entrypoint applies the whole pattern in the function (Event Grid then delivers more events, which the function acknowledges without running the handler)"
 
+// noGuardFor is why the guard cannot run in a function of runtime rt.
+func noGuardFor(rt string) string {
+	return fmt.Sprintf("the in-function guard runs in Node.js functions only, and this function's runtime is %s (evcli's entrypoint for it cannot apply the pattern)", rt)
+}
+
+// noGuardHint is the way out of a refusal the guard cannot lift.
+const noGuardHint = "change the pattern to what Event Grid can filter (see the azure provider's notes on filters), or write the function in Node.js"
+
 // PatternRef is one event pattern of a project and where it stands, for
 // CheckPatterns' messages (the driver does not read evcli.yaml itself).
 type PatternRef struct {
@@ -573,6 +581,9 @@ type PatternRef struct {
 	// Place, when set, also knows where each of the pattern's keys
 	// stands: a refusal names the operator's own line and column.
 	Place *providers.RulePlace
+	// Runtime is the function's runtime: the guard runs in Node.js
+	// functions only ("" counts as Node.js).
+	Runtime string
 }
 
 func (r PatternRef) where() string {
@@ -590,11 +601,14 @@ func (r PatternRef) where() string {
 // unless the guard is opted into, refuses the ones Event Grid cannot
 // enforce: an Unsupported error (exit 2) with one line per unenforceable
 // operator, "evcli.yaml:12:11: functions.audit.events[0] detail.ip: Event
-// Grid cannot enforce cidr (...)", and the way out as the hint. A pattern
-// that is not JSON is InvalidArgument, at its place too.
+// Grid cannot enforce cidr (...)", and the way out as the hint. The guard
+// runs in Node.js functions only, so a pattern of another runtime's
+// function (PatternRef.Runtime) is refused with the opt-in too, saying
+// so. A pattern that is not JSON is InvalidArgument, at its place too.
 func CheckPatterns(refs []PatternRef, guard bool) error {
 	var lines []string
 	code := providers.Unsupported
+	hint := guardHint
 	for _, r := range refs {
 		tr, err := Translate(r.Pattern)
 		if err != nil {
@@ -602,7 +616,8 @@ func CheckPatterns(refs []PatternRef, guard bool) error {
 			code = providers.InvalidArgument
 			continue
 		}
-		if guard {
+		guardable := r.Runtime == "" || strings.HasPrefix(r.Runtime, "nodejs")
+		if guard && guardable {
 			continue
 		}
 		for _, pr := range tr.Unenforceable {
@@ -610,13 +625,18 @@ func CheckPatterns(refs []PatternRef, guard bool) error {
 			if pos := r.Place.PosOf(strings.Split(pr.Path, ".")...); pos != "" && r.Place.Line > 0 {
 				w = fmt.Sprintf("%s: functions.%s.events[%d]", pos, r.Function, r.Index)
 			}
-			lines = append(lines, fmt.Sprintf("%s %s: Event Grid cannot enforce %s (%s)", w, pr.Path, pr.Operator, pr.Why))
+			line := fmt.Sprintf("%s %s: Event Grid cannot enforce %s (%s)", w, pr.Path, pr.Operator, pr.Why)
+			if guard {
+				line += "; " + noGuardFor(r.Runtime)
+				hint = noGuardHint
+			}
+			lines = append(lines, line)
 		}
 	}
 	if len(lines) == 0 {
 		return nil
 	}
-	return &providers.Error{Code: code, Err: errors.New(strings.Join(lines, "\n")), Hint: guardHint}
+	return &providers.Error{Code: code, Err: errors.New(strings.Join(lines, "\n")), Hint: hint}
 }
 
 // CheckRules implements providers.RuleChecker: deploy calls it with the
@@ -628,7 +648,7 @@ func (d *deployer) CheckRules(fds []providers.FunctionDeployment) error {
 	var refs []PatternRef
 	for _, fd := range fds {
 		for i, r := range fd.Rules {
-			ref := PatternRef{Function: fd.Name, Index: i, Pattern: r.Pattern, Place: r.Where}
+			ref := PatternRef{Function: fd.Name, Index: i, Pattern: r.Pattern, Place: r.Where, Runtime: fd.Runtime}
 			if n, err := strconv.Atoi(r.ID[strings.LastIndex(r.ID, "-")+1:]); err == nil && strings.HasPrefix(r.ID, fd.Name+"-") {
 				ref.Index = n // the rule's index among the function's events
 			}

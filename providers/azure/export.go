@@ -180,15 +180,19 @@ func (e *Exporter) Export(ctx context.Context, desired []providers.FunctionDeplo
 		if err != nil {
 			return nil, err
 		}
-		zip, err := os.ReadFile(fd.ArtifactPath)
+		// The package deploy publishes: with evcli's entrypoint.
+		zip, err := d.packageOf(fd, spec.guarded)
 		if err != nil {
-			return nil, &providers.Error{Code: providers.InvalidArgument, Resource: "function " + fd.Name, Err: err}
+			return nil, err
 		}
 		app := d.c.names.App(fd.Name)
 		a := exportApp{FD: fd, App: app, Zip: zip, TF: uniqueTF(snakeID(fd.Name), fd.Name, seen)}
-		// The published package's hash, as deploy sets it once OneDeploy
-		// took the zip.
+		// The published package's hash (and its entrypoint's version), as
+		// deploy sets them once OneDeploy took the zip.
 		spec.settings[SettingCode] = fd.CodeSha256
+		if !isStoreWriter(fd.Name) {
+			spec.settings[SettingEntry] = entryTag(spec.guarded)
+		}
 		// The bus topic's endpoint, as deploy sets it (Terraform's
 		// reference to the topic's endpoint), unless the project gives it.
 		if _, ok := fd.Env[SettingTopicEndpoint]; !ok {

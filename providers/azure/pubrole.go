@@ -2,9 +2,13 @@ package azure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/evcli/evcli/providers"
 )
@@ -124,10 +128,36 @@ func (d *deployer) applySenderRole(ctx context.Context, app, principal string) e
 	scope := d.topicScope(topic)
 	name := roleAssignmentName(scope, principal, EventGridDataSender)
 	body := map[string]any{"properties": map[string]any{"roleDefinitionId": d.senderRoleID(), "principalId": principal, "principalType": "ServicePrincipal"}}
-	err = classify("EventGrid Data Sender role of "+app+" on topic "+topic,
-		d.armCall(ctx, http.MethodPut, scope+"/providers/Microsoft.Authorization/roleAssignments/"+name, authzAPI, body, nil))
+	res := "EventGrid Data Sender role of " + app + " on topic " + topic
+	err = classify(res, d.assignRole(ctx, res, scope+"/providers/Microsoft.Authorization/roleAssignments/"+name, authzAPI, body))
 	if providers.CodeOf(err) == providers.Conflict {
 		return nil
 	}
 	return err
+}
+
+// principalRetries are the waits before each new attempt of a role
+// assignment ARM refuses with PrincipalNotFound: a managed identity just
+// created takes a while to replicate in Microsoft Entra ID, and Azure's
+// documentation for role assignments says to retry (about three minutes
+// in all here).
+var principalRetries = []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 60 * time.Second, 60 * time.Second}
+
+// assignRole PUTs a role assignment (ARM's or Cosmos DB's), retrying with
+// backoff while the principal is not found yet.
+func (d *deployer) assignRole(ctx context.Context, res, path, api string, body any) error {
+	for attempt := 0; ; attempt++ {
+		err := d.armCall(ctx, http.MethodPut, path, api, body, nil)
+		var re *azcore.ResponseError
+		if err == nil || !errors.As(err, &re) || re.ErrorCode != "PrincipalNotFound" {
+			return err
+		}
+		if attempt == len(principalRetries) {
+			return &providers.Error{Code: providers.Unavailable, Resource: res, Err: err,
+				Hint: "the app's managed identity is not yet known to Microsoft Entra ID; run evcli deploy again in a few minutes"}
+		}
+		if err := d.c.sleep(ctx, principalRetries[attempt]); err != nil {
+			return err
+		}
+	}
 }

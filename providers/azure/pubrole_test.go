@@ -262,3 +262,31 @@ func principalOfFake(e *testEnv, d *deployer) string {
 	}
 	return str(s.Identity.PrincipalID)
 }
+
+// TestRoleRetriedWhilePrincipalNotFound: ARM refuses a role assignment
+// for a managed identity it does not know yet (PrincipalNotFound, as for
+// one just created, until Entra ID has replicated it); deploy retries it
+// with backoff and succeeds, and gives up with Unavailable and a hint when
+// the principal never appears.
+func TestRoleRetriedWhilePrincipalNotFound(t *testing.T) {
+	e := newTestEnv(t, "principal", nil)
+	e.h.fake.Fail("PUT", "/providers/Microsoft.Authorization/roleAssignments/", 400, "PrincipalNotFound", "", 2)
+	e.deploy(e.p, []providers.FunctionDeployment{e.fn("orders", 1, `{"source":["shop"]}`)})
+	puts := 0
+	for _, c := range e.h.fake.Calls() {
+		if c.Method == "PUT" && strings.Contains(c.Path, "/roleAssignments/") {
+			puts++
+		}
+	}
+	if puts != 3 || len(e.h.fake.ARMRoleAssignments()) != 1 {
+		t.Errorf("%d role assignment PUTs and %d assignments, want 3 (two refused) and 1", puts, len(e.h.fake.ARMRoleAssignments()))
+	}
+
+	e.h.fake.Fail("PUT", "/providers/Microsoft.Authorization/roleAssignments/", 400, "PrincipalNotFound", "", 100)
+	err := e.p.Deployer.ApplyFunction(e.ctx, e.fn("billing", 1, `{"source":["shop"]}`), true, nil)
+	var pe *providers.Error
+	if providers.CodeOf(err) != providers.Unavailable || !asError(err, &pe) || !strings.Contains(pe.Hint, "run evcli deploy again") ||
+		!strings.Contains(pe.Resource, "EventGrid Data Sender role") {
+		t.Errorf("a principal that never appears: %v (code %v), want Unavailable with a hint", err, providers.CodeOf(err))
+	}
+}

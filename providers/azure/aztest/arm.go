@@ -669,6 +669,9 @@ func (s *Server) serveHost(w http.ResponseWriter, r *http.Request, body []byte, 
 	if s.packages[ln] == nil {
 		return fail(errf(404, "NotFound", "the app has no functions (no package was published)"))
 	}
+	if t, ok := PackageFunctions(s.packages[ln])["evcli-invoke"]; !ok || !strings.EqualFold(t, "httpTrigger") {
+		return fail(errf(404, "NotFound", "the app's package registers no function with the route evcli-invoke"))
+	}
 	a := s.appLocked(ln)
 	s.seq++
 	a.InvocationID = fmt.Sprintf("inv-%d", s.seq)

@@ -1,6 +1,8 @@
 package aztest
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -101,8 +103,17 @@ func (s *Server) topicsAPI(method, base, name, rest string, in map[string]any) (
 		dp, _ := dest["properties"].(map[string]any)
 		rid, _ := dp["resourceId"].(string)
 		app, fn, ok := functionOf(rid)
-		if !ok || s.sites[strings.ToLower(app)] == nil || s.packages[strings.ToLower(app)] == nil || fn != "events" {
-			return 0, nil, errf(400, "InvalidRequest", "destination %q is not an existing function of a published function app", rid)
+		if !ok || s.sites[strings.ToLower(app)] == nil {
+			return 0, nil, errf(400, "InvalidRequest", "destination %q is not a function of an existing function app", rid)
+		}
+		// Like Event Grid, which asks the app's host for the function:
+		// a function the published package does not register is not
+		// found, one with another trigger is refused.
+		switch trigger, found := PackageFunctions(s.packages[strings.ToLower(app)])[fn]; {
+		case !found:
+			return 0, nil, errf(400, "Endpoint validation", "Destination endpoint not found. Resource details: resourceId: %s. Resource should pre-exist before attempting this operation.", rid)
+		case !strings.EqualFold(trigger, "eventGridTrigger"):
+			return 0, nil, errf(400, "Unsupported Azure Function Trigger", "Can't add resource; Azure Event Grid supports EventGrid Trigger type only.")
 		}
 		if e := validateFilter(props["filter"]); e != nil {
 			return 0, nil, e
@@ -121,6 +132,56 @@ func (s *Server) topicsAPI(method, base, name, rest string, in map[string]any) (
 		return 201, res, nil
 	}
 	return 0, nil, errf(405, "MethodNotAllowed", "")
+}
+
+// PackageFunctions are the functions a published package registers, by
+// name, with their trigger's binding type, as the Functions host indexes
+// them: the manifest evcli's entrypoint writes (.evcli/entry.json), else
+// each <name>/function.json at the package's top. A nil package (nothing
+// published) has none.
+func PackageFunctions(pkg []byte) map[string]string {
+	out := map[string]string{}
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil {
+		return out
+	}
+	read := func(f *zip.File, v any) error {
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		return json.NewDecoder(rc).Decode(v)
+	}
+	for _, f := range zr.File {
+		if f.Name == ".evcli/entry.json" {
+			var m struct {
+				Functions map[string]string `json:"functions"`
+			}
+			if read(f, &m) == nil {
+				return m.Functions
+			}
+		}
+	}
+	for _, f := range zr.File {
+		dir, ok := strings.CutSuffix(f.Name, "/function.json")
+		if !ok || strings.Contains(dir, "/") || dir == "" {
+			continue
+		}
+		var def struct {
+			Bindings []struct{ Type string } `json:"bindings"`
+		}
+		if read(f, &def) != nil {
+			continue
+		}
+		out[dir] = ""
+		for _, b := range def.Bindings {
+			if strings.HasSuffix(strings.ToLower(b.Type), "trigger") {
+				out[dir] = b.Type
+			}
+		}
+	}
+	return out
 }
 
 // functionOf splits .../sites/<app>/functions/<fn>.

@@ -14,22 +14,6 @@ import (
 	"github.com/evcli/evcli/internal/testenv"
 )
 
-// TestGuardWasmIsFresh: guard.wasm.gz was built from the filter sources
-// in this tree (run go generate ./providers/gcp/guard after changing them).
-func TestGuardWasmIsFresh(t *testing.T) {
-	want, err := os.ReadFile("guard.wasm.sources")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := SourceHash("../../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != strings.TrimSpace(string(want)) {
-		t.Fatalf("guard.wasm.gz is stale: filter's sources hash to %s, it was built from %s; run go generate ./providers/gcp/guard", got, want)
-	}
-}
-
 // TestGuardAgreesWithFilter: the generated entrypoint, under node, gives
 // package filter's verdict on every (pattern, event) of filter's oracle
 // corpus (the engine is the same code; this checks the glue: memory,

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/evcli/evcli/providers/gcp/guard"
+	"github.com/evcli/evcli/providers/internal/guardwasm"
 )
 
 func main() {
-	sum, err := guard.SourceHash("../../..")
+	sum, err := guardwasm.SourceHash("../../..")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

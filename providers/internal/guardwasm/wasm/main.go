@@ -1,11 +1,12 @@
 //go:build wasip1
 
-// Command wasm is evcli's pattern guard for Google Cloud functions: package
-// filter (the engine evcli matches with everywhere) built for WebAssembly
-// (GOOS=wasip1, a reactor module), which the generated Node.js entrypoint
-// (../evcli_guard.js) loads once per instance and asks, for each event,
-// whether the function's rule matches it. Built by ../generate.sh into
-// ../guard.wasm.gz, which evcli embeds.
+// Command wasm is evcli's pattern guard for Google Cloud and Azure
+// functions: package filter (the engine evcli matches with everywhere)
+// built for WebAssembly (GOOS=wasip1, a reactor module), which the
+// generated Node.js entrypoints (providers/gcp/guard's evcli_guard.js, the
+// azure driver's evcli_entry.js) load once per instance and ask, for each
+// event, whether a rule of the function matches it. Built by
+// ../generate.sh into ../guard.wasm.gz, which evcli embeds.
 package main
 
 import (
