@@ -67,7 +67,10 @@
 //   - a field given twice (also again inside an $or branch) is read as
 //     event-ruler reads it: the last one wins, path by path;
 //   - under an array of objects, an exists:false with no other field
-//     selecting an element holds only when no element has the field;
+//     selecting an element holds only when no element has the field; there
+//     the pattern is read as event-ruler expands it: each $or branch with
+//     the fields beside the $or, and a field whose candidates mix
+//     exists:false with others selects an element only through the others;
 //   - anything-but matches a present scalar value that the wrapped matcher does
 //     not match (so a missing field never matches anything-but);
 //   - exists:true needs a scalar value (null counts) at the path; a missing

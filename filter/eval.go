@@ -141,7 +141,101 @@ func nestedCtx(fctx *arrCtx, f *pfield, v *jval, objs []*jval) *arrCtx {
 	return nil
 }
 
+// readings returns n as event-ruler reads it under an array of objects: the
+// disjunction of $or- and mixed-free nodes. An $or forks the rule once per
+// branch (JsonRuleCompiler), so the fields beside it are siblings of each
+// branch's fields; a field whose candidates mix exists:false with others is
+// either absent or matched by one of the others (as expand does for the
+// compiled matcher), and only the latter selects an element. Under an array
+// of objects a field's context depends on its siblings (fieldCtx), so these
+// readings can differ from the tree read as it stands. nil when n needs no
+// splitting or has more than maxConjunctions readings (then n is read as it
+// stands).
+func readings(n *pnode) []*pnode {
+	alts := []*pnode{{path: n.path}}
+	split := false
+	cross := func(fs [][]*pfield, or []*pnode) bool {
+		if len(alts)*len(fs) > maxConjunctions {
+			return false
+		}
+		out := make([]*pnode, 0, len(alts)*len(fs))
+		for _, a := range alts {
+			for _, f := range fs {
+				out = append(out, &pnode{path: a.path, fields: append(a.fields[:len(a.fields):len(a.fields)], f...), or: or})
+			}
+		}
+		alts = out
+		return true
+	}
+	for _, f := range n.fields {
+		var fs [][]*pfield
+		switch {
+		case f.nested != nil:
+			sub := readings(f.nested)
+			if sub == nil {
+				fs = [][]*pfield{{f}}
+				break
+			}
+			split = true
+			for _, x := range sub {
+				fs = append(fs, []*pfield{{name: f.name, path: f.path, nested: x}})
+			}
+		default:
+			var neg, pos []*matcher
+			for _, m := range f.leaf {
+				if m.op == opExists && !m.exists {
+					neg = append(neg, m)
+				} else {
+					pos = append(pos, m)
+				}
+			}
+			if len(neg) == 0 || len(pos) == 0 {
+				fs = [][]*pfield{{f}}
+				break
+			}
+			split = true
+			fs = [][]*pfield{{{name: f.name, path: f.path, leaf: neg}}, {{name: f.name, path: f.path, leaf: pos}}}
+		}
+		if !cross(fs, nil) {
+			return nil
+		}
+	}
+	if n.or != nil {
+		split = true
+		var fs [][]*pfield
+		for _, b := range n.or {
+			sub := readings(b)
+			if sub == nil {
+				sub = []*pnode{b}
+			}
+			for _, x := range sub {
+				if x.or != nil {
+					return nil // b has more than maxConjunctions readings
+				}
+				fs = append(fs, x.fields)
+			}
+		}
+		if !cross(fs, nil) {
+			return nil
+		}
+	}
+	if !split {
+		return nil
+	}
+	return alts
+}
+
 func evalIn(n *pnode, obj *jval, ctx *arrCtx) bool {
+	if ctx != nil {
+		if alts := readings(n); alts != nil {
+			for _, a := range alts {
+				if evalIn(a, obj, ctx) {
+					return true
+				}
+			}
+			return false
+		}
+	}
 	for _, f := range n.fields {
 		if !evalField(f, obj.get(f.name), fieldCtx(n, f, ctx)) {
 			return false
@@ -320,6 +414,25 @@ func evJSON(v *jval) string {
 func explainNode(n *pnode, obj *jval, ctx *arrCtx, path string) (bool, []Reason) {
 	ok := true
 	var rs []Reason
+	if ctx != nil {
+		if alts := readings(n); alts != nil {
+			// Under an array of objects with nothing pinning an element: each
+			// reading of n alone (evalIn), as an $or of them.
+			r := Reason{Path: joinPath(path, "$or")}
+			for i, a := range alts {
+				bok, brs := explainNode(a, obj, ctx, path)
+				r.Branches = append(r.Branches, &Explanation{Match: bok, Reasons: brs})
+				if bok && !r.Match {
+					r.Match = true
+					r.Message = fmt.Sprintf("reading %d of %d matched (under an array of objects, each $or branch with the fields beside it, and exists:false apart from a field's other candidates, as EventBridge reads the pattern)", i, len(alts))
+				}
+			}
+			if !r.Match {
+				r.Message = fmt.Sprintf("none of the %d readings matched (under an array of objects, each $or branch with the fields beside it, and exists:false apart from a field's other candidates, as EventBridge reads the pattern)", len(alts))
+			}
+			return r.Match, []Reason{r}
+		}
+	}
 	if n.or != nil {
 		r := Reason{Path: joinPath(path, "$or")}
 		for _, b := range n.or {

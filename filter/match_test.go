@@ -181,6 +181,17 @@ var matchCases = []matchCase{
 	{"exists false with other", `{"a":["x"],"c":[{"exists":false}]}`, `{"a":"x"}`, true},
 	{"exists false in array element", `{"e":{"f":["A"],"g":[{"exists":false}]}}`, `{"e":[{"f":"A","g":1},{"f":"A"}]}`, true},
 	{"exists false in array element fails", `{"e":{"f":["A"],"g":[{"exists":false}]}}`, `{"e":[{"f":"A","g":1},{"f":"B"}]}`, false},
+	// An $or under an array of objects is one rule per branch (event-ruler's
+	// expansion): a lone exists:false in a branch holds only when no element
+	// has the field; the fields beside the $or are the branch's siblings.
+	{"exists false lone in $or branch under array", `{"a":{"$or":[{"x":["q"]},{"c":[{"exists":false}]}]}}`, `{"a":[{},{"c":"2"}]}`, false},
+	{"exists false lone in $or branch, no element has it", `{"a":{"$or":[{"x":["q"]},{"c":[{"exists":false}]}]}}`, `{"a":[{},{"d":"2"}]}`, true},
+	{"exists false in $or branch beside a selecting field", `{"a":{"b":["q"],"$or":[{"z":[{"exists":false}]},{"x":["z"]}]}}`, `{"a":[{"b":"q"},{"z":"r"}]}`, true},
+	// A field whose candidates mix exists:false with others selects an
+	// element only through the others (seed 17).
+	{"exists false beside a mixed field that matched by absence", `{"e":{"a":[{"exists":false}],"b":[{"exists":false},{"numeric":["=",5]}]}}`, `{"e":[{"a":"I"},{}]}`, false},
+	{"exists false beside a mixed field that matched by value", `{"e":{"z":[{"exists":false}],"b":[{"exists":false},{"numeric":["=",5]}]}}`, `{"e":[{"z":"I"},{"b":5}]}`, true},
+	{"exists false beside $or, lone in the branch expansion", `{"a":{"c":[{"exists":false}],"$or":[{"d":[{"exists":false}]},{"x":["q"]}]}}`, `{"a":[{},{"c":"2"}]}`, false},
 
 	// cidr
 	{"cidr v4", `{"ip":[{"cidr":"10.0.0.0/24"}]}`, `{"ip":"10.0.0.255"}`, true},

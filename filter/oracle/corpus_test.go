@@ -58,6 +58,8 @@ var pinned = []struct{ pattern, event, note string }{
 	{`{"a":{"b":[{"exists":false}]}}`, `{"a":[{"b":1},{"c":2}]}`, "lone exists:false under array of objects"},
 	{`{"e":{"f":["A"],"g":[{"exists":false}]}}`, `{"e":[{"f":"A","g":1},{"f":"A"}]}`, "exists:false beside a selecting field"},
 	{`{"a":{"b":[{"exists":false}],"c":[2]}}`, `{"a":[{"b":1},{"c":2}]}`, "exists:false sorting before the selecting field"},
+	{`{"a":{"$or":[{"x":["q"]},{"c":[{"exists":false}]}]}}`, `{"a":[{},{"c":"2"}]}`, "lone exists:false in an $or branch under array of objects"},
+	{`{"e":{"a":[{"exists":false}],"b":[{"exists":false},{"numeric":["=",5]}]}}`, `{"e":[{"a":"I"},{}]}`, "exists:false beside a field that matched by its own exists:false"},
 	{`{"a":[{"equals-ignore-case":"ß"}]}`, `{"a":"SS"}`, "ignore case: ß"},
 	{`{"a":[{"equals-ignore-case":"ß"}]}`, `{"a":"ss"}`, "ignore case: ß"},
 	{`{"a":[{"equals-ignore-case":"ß"}]}`, `{"a":"ẞ"}`, "ignore case: ß"},
