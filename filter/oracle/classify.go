@@ -68,8 +68,15 @@ func Classify(o *Oracle, d Disagreement, v Verdict) string {
 	ask := func(p, e *J) Outcome { return o.EvalAll([]Pair{{p.String(), e.String()}})[0].Outcome }
 	if hasDupKeys(ev) {
 		e2 := dedupe(ev.clone())
-		if ask(pat, e2) == d.Evcli {
+		w := o.EvalAll([]Pair{{pat.String(), e2.String()}})[0]
+		if w.Outcome == d.Evcli {
 			return "event-duplicate-keys"
+		}
+		// Without the repeats both verdicts stand (evcli reads the first
+		// occurrence, which dedupe keeps): the repeats are not the cause,
+		// the pair without them is classified instead.
+		if x, _ := Evcli(pat.String(), e2.String()); x == d.Evcli && w.Outcome == d.Oracle {
+			return Classify(o, Disagreement{Pattern: pat.String(), Event: e2.String(), Evcli: x, Oracle: w.Outcome, OracleErr: w.Err}, w)
 		}
 	}
 	if hasDot(pat) || hasDot(ev) {
@@ -88,9 +95,11 @@ func Classify(o *Oracle, d Disagreement, v Verdict) string {
 		}
 	}
 	if strings.Contains(ps, `"exists":false`) && hasArrayOfObjects(ev) {
-		p2, e2 := existsLast(pat.clone(), ev.clone())
-		if x, _ := Evcli(p2.String(), e2.String()); x == d.Evcli && ask(p2, e2) == d.Evcli {
-			return "exists-false-order"
+		for _, only := range []bool{false, true} {
+			p2, e2 := existsLast(pat.clone(), ev.clone(), only)
+			if x, _ := Evcli(p2.String(), e2.String()); x == d.Evcli && ask(p2, e2) == d.Evcli {
+				return "exists-false-order"
+			}
 		}
 	}
 	if d.Evcli != PatternErr && d.Oracle != PatternErr && interfere(o, pat, ev) {
@@ -199,29 +208,70 @@ func hasArrayOfObjects(j *J) bool {
 	return found
 }
 
-// existsLast renames, in pattern and event alike, every field name that
-// holds an exists:false candidate (or a field below it that does) so that it
-// sorts after all others
-// (event-ruler checks fields in name order). The renaming changes nothing
-// for evcli; if event-ruler then agrees with evcli, the order decided.
-func existsLast(p, e *J) (*J, *J) {
-	names := map[string]bool{}
-	walk(p, func(n *J) {
-		for i, k := range n.Keys {
-			if k != "$or" && hasExistsFalseBelow(n.Vals[i]) {
-				names[k] = true
-			}
+// existsLast renames, in pattern and event alike, every field that holds an
+// exists:false candidate (or a field below it that does) so that it sorts
+// after all others (event-ruler checks fields in name order). Fields are
+// renamed by path, not by name: in {"b":{"a":[{"exists":false}],"b":[…]}}
+// the outer b is renamed, the inner one (the selecting field) is not. The
+// renaming changes nothing for evcli; if event-ruler then agrees with evcli,
+// the order decided.
+//
+// With only set, a field counts only when all its candidates are
+// exists:false: one that mixes exists:false with others may be the field
+// that selects the element (it matched by another candidate).
+func existsLast(p, e *J, only bool) (*J, *J) {
+	paths := map[string]bool{} // field paths joined by \x00; $or adds no segment
+	var mark func(n *J, prefix string)
+	mark = func(n *J, prefix string) {
+		if n.K != 'o' {
+			return
 		}
-	})
-	rename := func(n *J) {
 		for i, k := range n.Keys {
-			if names[k] {
-				n.Keys[i] = "\uffff" + k
+			v := n.Vals[i]
+			switch {
+			case k == "$or" && v.K == 'a':
+				for _, b := range v.Vals {
+					mark(b, prefix)
+				}
+			case v.K == 'o':
+				if hasExistsFalseBelow(v, only) {
+					paths[prefix+k] = true
+				}
+				mark(v, prefix+k+"\x00")
+			case hasExistsFalse(v, only):
+				paths[prefix+k] = true
 			}
 		}
 	}
-	walkFields(p, rename)
-	walk(e, rename)
+	mark(p, "")
+	var rename func(n *J, prefix string, inPattern bool)
+	rename = func(n *J, prefix string, inPattern bool) {
+		switch n.K {
+		case 'a':
+			if inPattern {
+				return // a candidate list
+			}
+			for _, v := range n.Vals {
+				rename(v, prefix, false)
+			}
+		case 'o':
+			for i, k := range n.Keys {
+				v := n.Vals[i]
+				if inPattern && k == "$or" && v.K == 'a' {
+					for _, b := range v.Vals {
+						rename(b, prefix, true)
+					}
+					continue
+				}
+				if paths[prefix+k] {
+					n.Keys[i] = "\uffff" + k
+				}
+				rename(v, prefix+k+"\x00", inPattern)
+			}
+		}
+	}
+	rename(p, "", true)
+	rename(e, "", false)
 	return p, e
 }
 
@@ -244,26 +294,31 @@ func walkFields(p *J, fn func(*J)) {
 	}
 }
 
-func hasExistsFalseBelow(v *J) bool {
+func hasExistsFalseBelow(v *J, only bool) bool {
 	found := false
 	walk(v, func(n *J) {
-		if n.K == 'a' && hasExistsFalse(n) {
+		if n.K == 'a' && hasExistsFalse(n, only) {
 			found = true
 		}
 	})
 	return found
 }
 
-func hasExistsFalse(v *J) bool {
+// hasExistsFalse reports whether the candidate list v has an exists:false
+// (with only: has one and nothing else).
+func hasExistsFalse(v *J, only bool) bool {
 	if v.K != 'a' {
 		return false
 	}
+	found, other := false, false
 	for _, c := range v.Vals {
 		if c.K == 'o' && len(c.Keys) == 1 && c.Keys[0] == "exists" && c.Vals[0].S == "false" {
-			return true
+			found = true
+		} else {
+			other = true
 		}
 	}
-	return false
+	return found && !(only && other)
 }
 
 // hasSubnormal reports a number below the smallest normal double, where JDK
