@@ -1,6 +1,7 @@
 package fakecloud
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,6 +93,8 @@ type AzureRun struct {
 	Status                      int
 	// Logs are the run's lines, the host's Executed line last.
 	Logs []string
+	// Error is a failed run's answer (the runtime's error payload).
+	Error string
 }
 
 // Runs are the runs so far, in the order they ended.
@@ -313,7 +316,11 @@ func (a *Azure) run(app aztest.App, invocation string, body []byte) aztest.Resul
 	a.Logs.AddRequests(aztest.Request{Time: now, ID: "req-" + invocation, Operation: name, Role: app.Name,
 		DurationMs: ms, Success: res.Status/100 == 2, Dimensions: dims})
 	a.mu.Lock()
-	a.runs = append(a.runs, AzureRun{App: app.Name, Function: op, InvocationID: invocation, Status: res.Status, Logs: slices.Clone(lines)})
+	run := AzureRun{App: app.Name, Function: op, InvocationID: invocation, Status: res.Status, Logs: slices.Clone(lines)}
+	if res.Status/100 != 2 {
+		run.Error = string(res.Body)
+	}
+	a.runs = append(a.runs, run)
 	a.mu.Unlock()
 	site := "/subscriptions/" + AzureSubscription + "/resourceGroups/" + AzureResourceGroup + "/providers/Microsoft.Web/sites/" + app.Name
 	a.Metrics.Add(site, "OnDemandFunctionExecutionCount", aztest.MetricPoint{Time: now, Total: 1})
@@ -392,9 +399,11 @@ func readEntry(dir string) (m entryManifest, ok bool, err error) {
 // runtime's Azure host shim loads evcli_entry.js (package.json's main),
 // which loads the function's code (EVCLI_HANDLER) and registers events and
 // evcli-invoke, and the shim calls the one asked for, so the in-function
-// guard runs as in Azure. Any other package (no entrypoint; Python's and
-// the custom handler's entrypoints are not played yet) runs the function's
-// handler (EVCLI_HANDLER) through the shim directly.
+// guard runs as in Azure; a Python package's evcli_entry.py (the script
+// PYTHON_SCRIPT_FILE_NAME names) likewise through host.py. Any other
+// package (no entrypoint; a Go custom handler, whose /events the local
+// runtime cannot POST to yet) runs the function's handler (EVCLI_HANDLER)
+// through the shim directly.
 func (a *Azure) runApp(app aztest.App, body []byte) (aztest.Result, string) {
 	op := app.Settings["EVCLI_FUNCTION"]
 	dir, sum, err := a.runner.unpack(app.Name, app.Package)
@@ -423,7 +432,16 @@ func (a *Azure) runApp(app aztest.App, body []byte) (aztest.Result, string) {
 	if err != nil {
 		return azFailed(err), op
 	}
-	if ok && m.Entry == "evcli_entry.js" {
+	module := ""
+	switch {
+	case !ok:
+	case m.Entry == "evcli_entry.js":
+		module = "evcli_entry"
+	case strings.HasSuffix(m.Entry, ".py"):
+		// The Python worker indexes the script PYTHON_SCRIPT_FILE_NAME names.
+		module = strings.TrimSuffix(cmp.Or(app.Settings["PYTHON_SCRIPT_FILE_NAME"], m.Entry), ".py")
+	}
+	if module != "" {
 		op = entryEvents
 		if app.InvocationID != "" {
 			// evcli-invoke's request body is the payload as given.
@@ -434,7 +452,7 @@ func (a *Azure) runApp(app aztest.App, body []byte) (aztest.Result, string) {
 		}
 		// One runtime function per app function, each its own warm
 		// instances, as the host keeps one worker for the app.
-		spec.Name, spec.Handler = app.Name+"-"+op, strings.TrimSuffix(m.Entry, ".js")+"."+op
+		spec.Name, spec.Handler = app.Name+"-"+op, module+"."+op
 	}
 	res, err := a.runner.invokeLocal(spec, payload)
 	if err != nil {

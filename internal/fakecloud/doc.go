@@ -24,11 +24,11 @@
 // Functions host shim; the store writer under node, its Cosmos DB output
 // binding played by an upsert), retried with growing delays as Event Grid
 // does, and recorded as Application Insights records it and in Runs. A
-// Node.js package published with evcli's generated entrypoint
-// (.evcli/entry.json) runs evcli_entry.js: deliveries its events function
-// (with the in-function guard when EVCLI_GUARD is set), invoke its
-// evcli-invoke; Python's and the Go custom handler's entrypoints are not
-// played yet (their handler runs directly). Its Env are the EVCLI_AZURE_*_ENDPOINT
+// Node.js or Python package published with evcli's generated entrypoint
+// (.evcli/entry.json) runs evcli_entry.js / evcli_entry.py: deliveries its
+// events function (with the in-function guard when EVCLI_GUARD is set),
+// invoke its evcli-invoke; the Go custom handler's entrypoint is not
+// played yet (its handler is called as before). Its Env are the EVCLI_AZURE_*_ENDPOINT
 // and AZURE_* variables, EVCLI_AZURE_COSMOS_KEY, and SSL_CERT_FILE: the
 // Azure SDK's token policy sends a credential over TLS only, so Log
 // Analytics and metrics are served over HTTPS with net/http/httptest's

@@ -227,6 +227,12 @@ function main() {
       res.end(out);
     });
   });
+  // evcli's host keeps one connection open to the server across
+  // invocations, and the instance is frozen between them: Node's default
+  // keep-alive timeout (5 s) would fire on thaw and reset the connection
+  // under the next invocation's request (a Runtime.HostError). The host
+  // closes its connections itself.
+  server.keepAliveTimeout = 0;
   server.listen(port, '127.0.0.1');
 }
 
