@@ -33,9 +33,10 @@ def handler(event, context):
 
 // A Python handler that raises before it logs its correlation id: the
 // uncaught exception's line ([ERROR] ValueError … Traceback) keeps the
-// request id of the invocation that raised, so tail puts it in that
-// invocation's own flow (keyed by its request id), at level error, and
-// never in the flow of the invocation before it on the same stream.
+// request id of the invocation that raised and the correlation id of the
+// delivery it served (the store has it from the bus), so tail puts it in
+// that invocation's flow, c-raise, at level error, and never in the flow
+// of the invocation before it on the same stream.
 func TestPythonExceptionStaysInItsInvocationsFlow(t *testing.T) {
 	t.Parallel()
 	needInterpreter(t, "python")
@@ -74,8 +75,8 @@ func TestPythonExceptionStaysInItsInvocationsFlow(t *testing.T) {
 		if req == "" || req == okRequest || !starts[req] {
 			t.Errorf("the ValueError line has request id %q (the c-ok invocation's is %s); want its own invocation's: %v", req, okRequest, l)
 		}
-		if l["correlationId"] != "" {
-			t.Errorf("the ValueError line joined flow %v; want its invocation's own (by request id)", l["correlationId"])
+		if l["correlationId"] != "c-raise" {
+			t.Errorf("the ValueError line joined flow %v; want its invocation's own, c-raise", l["correlationId"])
 		}
 		if lvl, _ := l["level"].(string); !strings.EqualFold(lvl, "error") {
 			t.Errorf("the ValueError line has level %v, want error", l["level"])

@@ -231,11 +231,12 @@ type numIndex struct {
 	segs   [][]int32
 }
 
-// wildCand is a wildcard candidate of condition cond.
 // wildIndexMin is how many wildcards a field needs before they are indexed
-// by first byte (fieldIdx.wildBy): below it, a loop over all is as fast.
+// by the head of their first piece (fieldIdx.wildT): below it, a loop over
+// all is as fast.
 const wildIndexMin = 8
 
+// wildCand is a wildcard candidate of condition cond.
 type wildCand struct {
 	w    *wildcard
 	cond int32
@@ -268,6 +269,7 @@ type fieldIdx struct {
 	eqICList  []affix            // eqIC as a list, when it is small
 	eqICT     *strTable          // eqIC as a table, when it is not
 	exists    []int32
+	existsNS  []int32    // exists candidates of lazy conditions: hit at once for values other than strings
 	ranges    []*matcher // numeric and exact-number candidates, with rangeConds
 	rangeCond []int32
 	numText   map[string][]int32  // exact numbers that are not comparable (rulerc.NumComparable): by their text
@@ -278,15 +280,19 @@ type fieldIdx struct {
 	// For string values, others splits into the candidates checked at
 	// once (eagerStr) and lazy: anything-but candidates of conditions
 	// that anchor nothing, checked only when a conjunction needs them
-	// (state.lazyStr).
+	// (state.lazyStr). lazy also holds those conditions' candidates that
+	// match only strings, and their exists (addCandidates).
 	eagerStr []other
 	lazy     []other
+	lazyOnly bool // every candidate for strings is lazy
 	wilds    []wildCand
-	// wildBy indexes wilds by the first byte of their first piece when a
-	// field has many (wildIndexMin): a value is tried only against those
-	// starting with its first byte and those starting with a star
-	// (wildAny). nil: try every one.
-	wildBy   *[256][]wildCand
+	// wildT indexes wilds by the first wildKey bytes of their first
+	// piece when a field has many (wildIndexMin): wildKey is the shortest
+	// first piece's length (at most 8), and a value is tried only against
+	// those whose key it starts with (the table holds indexes into wilds)
+	// and those starting with a star (wildAny). nil: try every one.
+	wildT    *strTable
+	wildKey  int
 	wildAny  []wildCand
 	needFold bool
 	needNum  bool
@@ -330,16 +336,23 @@ func (f *fieldIdx) build() {
 		}
 	}
 	if len(f.wilds) >= wildIndexMin {
-		f.wildBy = new([256][]wildCand)
+		f.wildKey = 8
 		for _, wc := range f.wilds {
 			if first := wc.w.lits[0]; first != "" {
-				f.wildBy[first[0]] = append(f.wildBy[first[0]], wc)
+				f.wildKey = min(f.wildKey, len(first))
+			}
+		}
+		m := map[string][]int32{}
+		for i, wc := range f.wilds {
+			if first := wc.w.lits[0]; first != "" {
+				m[first[:f.wildKey]] = append(m[first[:f.wildKey]], int32(i))
 			} else {
 				f.wildAny = append(f.wildAny, wc)
 			}
 		}
+		f.wildT = newStrTable(m)
 	}
-	f.moreStr = f.hasAffix || f.needFold || len(f.exists) > 0 || len(f.others) > 0 || len(f.wilds) > 0 || len(f.cidrs) > 0
+	f.moreStr = f.hasAffix || f.needFold || len(f.exists) > 0 || len(f.others) > 0 || len(f.wilds) > 0 || len(f.cidrs) > 0 || len(f.lazy) > 0
 	if len(f.numText) > 0 {
 		f.needNum = true
 	}
@@ -505,6 +518,12 @@ func compile(ids []string, patterns []*Pattern) *engine {
 	idIndex := map[string]int32{}
 	condOf := map[string]int32{} // field id + candidates: identical conditions are shared
 	var fields []*fieldIdx
+	type pending struct {
+		f    *fieldIdx
+		leaf []*matcher
+		c    int32
+	}
+	var cands []pending // every condition's candidates, added once the anchors are known
 	fieldAt := func(path []string) *fieldIdx {
 		n := e.root
 		for _, seg := range path {
@@ -550,7 +569,7 @@ func compile(ids []string, patterns []*Pattern) *engine {
 					c = int32(len(e.conds))
 					condOf[key] = c
 					e.conds = append(e.conds, cond{field: fi, weight: condWeight(t.f.leaf)})
-					addCandidates(fi, t.f.leaf, c)
+					cands = append(cands, pending{fi, t.f.leaf, c})
 				}
 				if !slices.Contains(cj.pos, c) {
 					cj.pos = append(cj.pos, c)
@@ -590,19 +609,26 @@ func compile(ids []string, patterns []*Pattern) *engine {
 	for c := range e.conds {
 		e.anchors[c] = e.conds[c].conjs
 	}
+	for _, p := range cands {
+		addCandidates(p.f, p.leaf, p.c, len(e.anchors[p.c]) == 0)
+	}
 	for _, f := range fields {
 		f.build()
 		for _, o := range f.others {
 			if o.m.op == opAnythingBut && len(e.anchors[o.cond]) == 0 {
 				f.lazy = append(f.lazy, o)
-				if e.lazyOf == nil {
-					e.lazyOf = make([][]lazyCand, len(e.conds))
-				}
-				e.lazyOf[o.cond] = append(e.lazyOf[o.cond], lazyCand{f, o.m})
 			} else {
 				f.eagerStr = append(f.eagerStr, o)
 			}
 		}
+		for _, o := range f.lazy {
+			if e.lazyOf == nil {
+				e.lazyOf = make([][]lazyCand, len(e.conds))
+			}
+			e.lazyOf[o.cond] = append(e.lazyOf[o.cond], lazyCand{f, o.m})
+		}
+		f.lazyOnly = len(f.lazy) > 0 && f.exact == nil && len(f.exactList) == 0 && !f.hasAffix && !f.needFold &&
+			len(f.exists) == 0 && len(f.wilds) == 0 && len(f.eagerStr) == 0 && len(f.cidrs) == 0
 	}
 	var index func(n *tnode)
 	index = func(n *tnode) {
@@ -621,8 +647,25 @@ func compile(ids []string, patterns []*Pattern) *engine {
 	return e
 }
 
-func addCandidates(f *fieldIdx, ms []*matcher, c int32) {
+// addCandidates adds condition c's candidates to f's indexes. When c
+// anchors no conjunction (lazy), those that match only strings, and exists
+// for strings, go to f.lazy instead: checked only when a conjunction whose
+// anchor held needs c (state.lazyHit).
+func addCandidates(f *fieldIdx, ms []*matcher, c int32, lazy bool) {
 	for _, m := range ms {
+		if lazy {
+			switch m.op {
+			case opExactStr, opPrefix, opSuffix, opPrefixIC, opSuffixIC, opEqualsIC, opWildcard, opCIDR:
+				f.lazy = append(f.lazy, other{m, c})
+				continue
+			case opExists:
+				if m.exists {
+					f.lazy = append(f.lazy, other{m, c})
+					f.existsNS = appendUnique(f.existsNS, c)
+				}
+				continue
+			}
+		}
 		switch m.op {
 		case opExactStr:
 			if m.isIP {

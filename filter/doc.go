@@ -26,7 +26,8 @@
 // numbers are parsed 8 digits at a time, and a 17-19 digit number is placed
 // among the numeric bounds from its two-rounding approximation unless a bound
 // lies within that error (then strconv decides). A field with eight or more
-// wildcards keeps them bucketed by the first byte of their first piece. Each
+// wildcards keeps them in a table keyed by the first bytes of their first
+// piece (as many as the shortest first piece has, up to 8). Each
 // object node remembers, per match state, the names of the first 16 members of
 // the last event by position (predSlot): when the next event has the same name
 // at a position, one masked word compare and a 16-bit quote-and-colon check
@@ -34,15 +35,19 @@
 // are compared as a head and a tail word (exact values, prefixes, suffixes,
 // wildcard ends, small equals-ignore-case lists; ASCII folded 8 bytes at a
 // time); larger sets of exact, case-folded, prefix and suffix values are open-
-// addressing tables probed by those words (strTable). On little-endian amd64,
+// addressing tables probed by those words (strTable), each with a 256-bit
+// bloom word in its header that turns most absent values away without
+// reading a slot. On little-endian amd64,
 // arm64, 386 and ppc64le those word reads are single unaligned loads after
 // explicit length checks (TestNoOverRead puts events against an unreadable
 // page; TestNoReadPastLen gives them spare capacity there: no read goes past
 // an event's length). Before scanning, the cache lines the last event needed
 // are requested with prefetch hints, and as many past the event's end (a hint
 // reads nothing and never faults): in a file or a store page those lines are
-// the next event's. An anything-but condition that anchors no conjunction is
-// checked against the field's value only when its conjunction's anchor held.
+// the next event's. A condition that anchors no conjunction is checked
+// against the field's value (for strings: its exact values, prefixes,
+// suffixes, ignore-case operators, wildcards, cidrs, exists and
+// anything-but) only when its conjunction's anchor held.
 //
 // Semantics (as EventBridge):
 //   - every field named in a pattern must match (AND); a field matches when any

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -391,6 +392,87 @@ func TestLazyAnythingBut(t *testing.T) {
 			if (len(got) == 1) != want {
 				t.Errorf("%s on %s: RuleSet %v, reference %v", ps, ev, got, want)
 			}
+		}
+	}
+}
+
+// TestLazyConditions: a condition that anchors no conjunction keeps its
+// string candidates of every operator (and exists) aside, checked only when
+// its conjunction's anchor held; the verdicts are the reference
+// evaluator's for the value alone, repeated, in arrays, in arrays of
+// objects, escaped, and of other kinds. Each rule's anchor is k (exact,
+// one value); the condition on a has two candidates, so weighs more.
+func TestLazyConditions(t *testing.T) {
+	conds := []string{
+		`["p","q"]`, `[{"prefix":"p"},{"prefix":"zz"}]`, `[{"suffix":"q"},"zz"]`,
+		`[{"equals-ignore-case":"P"},"zz"]`, `[{"prefix":{"equals-ignore-case":"P"}},"zz"]`,
+		`[{"suffix":{"equals-ignore-case":"Q"}},"zz"]`, `[{"equals-ignore-case":"ǅ"},"zz"]`,
+		`[{"wildcard":"p*"},"zz"]`, `[{"exists":true}]`, `[{"exists":true},"p"]`,
+		`[{"cidr":"10.0.0.0/8"},"zz"]`, `["10.1.2.3","zz"]`, `[{"prefix":"p"},1]`, `[{"prefix":"p"},{"numeric":[">",2]}]`,
+		`[{"prefix":"p"},null]`, `[{"anything-but":"p"},"zz"]`,
+	}
+	var patterns []string
+	for _, c := range conds {
+		patterns = append(patterns, `{"k":["x"],"a":`+c+`}`, `{"k":["x"],"o":{"a":`+c+`,"b":["1"]}}`)
+	}
+	values := []string{`"p"`, `"pq"`, `"P"`, `"Pq"`, `"z"`, `"ǆ"`, `"DŽ"`, `"10.2.3.4"`, `"10.1.2.3"`, `"\u0070"`, `1`, `3`, `null`, `true`,
+		`["z","p"]`, `["p","z"]`, `[]`, `[1,"p"]`, `["zz"]`}
+	var events []string
+	for _, v := range values {
+		events = append(events, `{"k":"x","a":`+v+`}`, `{"a":`+v+`,"k":"x"}`, `{"k":"y","a":`+v+`}`,
+			`{"k":"x","o":{"a":`+v+`,"b":"1"}}`, `{"k":"x","o":[{"a":`+v+`,"b":"2"},{"a":"z","b":"1"}]}`,
+			`{"k":"x","o":[{"a":"z","b":"2"},{"a":`+v+`,"b":"1"}]}`)
+	}
+	events = append(events, `{"k":"x"}`, `{"a":"p"}`, `{"k":"x","o":{"b":"1"}}`)
+	all := NewRuleSet()
+	var ps []*Pattern
+	for i, src := range patterns {
+		p, err := Parse([]byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		ps = append(ps, p)
+		all.Add(strconv.Itoa(i), p)
+	}
+	for _, ev := range events {
+		var want []string
+		for i, p := range ps {
+			ok, err := p.Match([]byte(ev))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				want = append(want, strconv.Itoa(i))
+			}
+			one := NewRuleSet()
+			one.Add("r", p)
+			got, err := one.Match([]byte(ev))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) == 1) != ok {
+				t.Errorf("%s on %s: RuleSet %v, reference %v", patterns[i], ev, got, ok)
+			}
+		}
+		got, err := all.Match([]byte(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("all rules on %s: RuleSet %v, reference %v", ev, got, want)
+		}
+	}
+	// In each rule alone, the condition on a is lazy.
+	for i, p := range ps {
+		one := NewRuleSet()
+		one.Add("r", p)
+		e := one.engine()
+		n := e.root.child("a", false)
+		if n == nil {
+			n = e.root.child("o", false).child("a", false)
+		}
+		if f := n.field; !f.lazyOnly {
+			t.Errorf("%s: the candidates for strings of a are not all lazy", patterns[i])
 		}
 	}
 }

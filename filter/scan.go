@@ -205,8 +205,11 @@ func skipContainer(ev []byte, i int) int {
 	var inStr uint64 // all ones inside a string
 	var tail [64]byte
 	for i < len(ev) {
-		if haveSkipBlocks && len(ev)-i >= 64 && depth > 0 {
+		if haveSkipBlocks && len(ev)-i >= 64 {
 			adv, d, ins := skipBlocks(&ev[i], len(ev)-i, depth, inStr)
+			if d == 0 && adv > 0 {
+				return i + adv // the closing bracket
+			}
 			i, depth, inStr = i+adv, d, ins
 		}
 		n := len(ev) - i
@@ -856,10 +859,19 @@ func (s *state) lazyStr(f *fieldIdx, v, fs string) {
 		}
 	}
 	for _, o := range f.lazy {
-		if o.m.matchScalarF(kStr, v, fs, 0) {
+		if f.lazyMatch(o.m, v, fs) {
 			s.hit(o.cond)
 		}
 	}
+}
+
+// lazyMatch reports whether the string v matches m; fs is v folded when
+// f.needFold (lazy candidates do not make the scanner fold every value).
+func (f *fieldIdx) lazyMatch(m *matcher, v, fs string) bool {
+	if !f.needFold {
+		return m.matchScalar(kStr, v, 0)
+	}
+	return m.matchScalarF(kStr, v, fs, 0)
 }
 
 // lazyHit checks condition c's lazy candidates against their fields'
@@ -960,6 +972,10 @@ func (s *state) suffixes(a *affixSet, v string, tail uint64) {
 func (s *state) leafStr(f *fieldIdx, b []byte) {
 	s.markField(f)
 	v := bstr(b)
+	if f.lazyOnly {
+		s.lazyStr(f, v, "")
+		return
+	}
 	if f.exact != nil {
 		head, tail := strWords(b)
 		s.hits1(f.exact.get(v, head, tail))
@@ -1035,17 +1051,22 @@ func (s *state) leafStrMore(f *fieldIdx, v string, head, tail uint64) {
 		}
 	}
 	s.hits1(f.exists)
-	if f.wildBy == nil {
+	if f.wildT == nil {
 		for i := range f.wilds {
 			if wc := &f.wilds[i]; wc.w.matchWords(v, head, tail) {
 				s.hit(wc.cond)
 			}
 		}
 	} else {
-		if len(v) > 0 {
-			// Only wildcards whose first piece starts as v does can match.
-			for _, wc := range f.wildBy[v[0]] {
-				if wc.w.matchWords(v, head, tail) {
+		if n := f.wildKey; len(v) >= n {
+			// Only wildcards whose first piece starts as v does can
+			// match: those keyed by v's first n bytes (n <= 8).
+			kh := head
+			if n < 8 {
+				kh &= 1<<(uint(n)*8) - 1
+			}
+			for _, i := range f.wildT.get(v[:n], kh, kh<<((8-uint(n))*8&63)) {
+				if wc := &f.wilds[i]; wc.w.matchWords(v, head, tail) {
 					s.hit(wc.cond)
 				}
 			}
@@ -1092,6 +1113,7 @@ func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 			if segs, ok := f.num.segmentApprox(x); ok {
 				s.hits1(segs)
 				s.hits1(f.exists)
+				s.hits1(f.existsNS)
 				return
 			}
 		}
@@ -1107,6 +1129,7 @@ func (s *state) leafNum(f *fieldIdx, raw []byte, x float64, prec int) {
 		}
 	}
 	s.hits1(f.exists)
+	s.hits1(f.existsNS)
 	for _, o := range f.others {
 		if o.m.matchScalarF(kNum, bstr(raw), "", x) {
 			s.hit(o.cond)
@@ -1146,6 +1169,7 @@ func (s *state) leafLit(f *fieldIdx, k kind) {
 	s.markField(f)
 	s.hits1(f.lits[k-kNull])
 	s.hits1(f.exists)
+	s.hits1(f.existsNS)
 	for _, o := range f.others {
 		if o.m.matchScalarF(k, "", "", 0) {
 			s.hit(o.cond)

@@ -37,8 +37,10 @@ GLOBL skipconst<>(SB), (NOPTR+RODATA), $160
 // func skipBlocks(p *byte, n int, depth int, inStr uint64) (adv int, d int, ins uint64)
 //
 // skipContainer's block step over whole 64-byte blocks (AVX2, PCLMULQDQ,
-// POPCNT): it stops before a block with a backslash or in which the depth
-// may reach zero, and before the last n%64 bytes.
+// POPCNT): it stops before a block with a backslash and before the last
+// n%64 bytes, or at the bracket that closes the container (d = 0, adv just
+// after it). A block in which the depth may reach zero is read bracket by
+// bracket.
 TEXT ·skipBlocks(SB), NOSPLIT, $0-56
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -80,15 +82,41 @@ loop:
 	ANDQ DI, R12
 	POPCNTQ R12, R13
 	CMPQ DX, R13
-	JLE done // the depth may reach zero in this block
+	JLE brackets // the depth may reach zero in this block
 	POPCNTQ R11, BX
 	ADDQ BX, DX
 	SUBQ R13, DX
+
+next:
 	SARQ $63, R10
 	MOVQ R10, R8
 	ADDQ $64, AX
 	SUBQ $64, CX
 	JMP loop
+
+	// The brackets of the block in order: R11 opening, R12 closing.
+brackets:
+	MOVQ R11, R14
+	ORQ R12, R14
+bit:
+	TESTQ R14, R14
+	JZ next
+	BSFQ R14, BX
+	BTQ BX, R11
+	JCS open
+	DECQ DX
+	JZ closed
+	JMP clear
+open:
+	INCQ DX
+clear:
+	LEAQ -1(R14), R15
+	ANDQ R15, R14
+	JMP bit
+
+closed:
+	LEAQ 1(AX)(BX*1), AX
+	XORQ DX, DX
 
 done:
 	VZEROUPPER

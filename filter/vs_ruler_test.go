@@ -299,11 +299,19 @@ func BenchmarkCityLotsMixed(b *testing.B) {
 	}
 }
 
-// TestWildcardIndex: a field with enough wildcards to be indexed by first
-// byte (wildIndexMin) matches as the reference evaluator does, with leading
-// stars, empty values and values sharing a first byte.
+// TestWildcardIndex: a field with enough wildcards to be indexed by the
+// head of their first piece (wildIndexMin) matches as the reference
+// evaluator does, with leading stars, empty values, values sharing a first
+// byte, and keys of one, two, three and eight bytes.
 func TestWildcardIndex(t *testing.T) {
 	ws := []string{"a*", "ab*c", "*c", "*", "a*b*c", "b*", "bc", "\\**", "x*y", "xy*", "*y*", "abc", "c*a", "1*2", "12*"}
+	testWildcardIndex(t, ws, 1)
+	testWildcardIndex(t, []string{"ab*", "ab*c", "*c", "abc*d", "ab", "xy*z", "xyz", "ab*b*", "12*", "12", "1234*5", "12*34*"}, 2)
+	testWildcardIndex(t, []string{"abc*", "abcd*c", "abc", "xyz*", "xyzz", "123*4", "1234", "abx*", "*"}, 3)
+	testWildcardIndex(t, []string{"abcdefgh*", "abcdefghi*j", "abcdefgh", "abcdefgx*", "abcdefghijklmnopq*r", "*z", "bbbbbbbbb", "abcdefghab*"}, 8)
+}
+
+func testWildcardIndex(t *testing.T, ws []string, key int) {
 	if len(ws) < wildIndexMin {
 		t.Fatal("too few wildcards to be indexed")
 	}
@@ -317,7 +325,12 @@ func TestWildcardIndex(t *testing.T) {
 		ps = append(ps, p)
 		rs.Add(strconv.Itoa(i), p)
 	}
-	for _, v := range []string{"", "a", "abc", "abbc", "bc", "b", "c", "ca", "*x", "xy", "xay", "y", "12", "1x2", "abcabc", "zzz", "a b c"} {
+	if f := rs.engine().root.child("v", false).field; f.wildT == nil || f.wildKey != key {
+		t.Fatalf("%q: key of %d bytes, want %d", ws, f.wildKey, key)
+	}
+	for _, v := range []string{"", "a", "abc", "abbc", "bc", "b", "c", "ca", "*x", "xy", "xay", "y", "12", "1x2", "abcabc", "zzz", "a b c",
+		"ab", "abcd", "abcdc", "abcdefgh", "abcdefghij", "abcdefghijklmnopqzr", "abcdefgxx", "1234", "12345", "123x4", "1234345",
+		"xyz", "xyzz", "xyzaz", "abxy", "abcdefghabq", "bbbbbbbbb", "abcdefghabcdefghij", "abcdefgh\u00e9*"} {
 		ev := []byte(fmt.Sprintf(`{"v":%q}`, v))
 		got, err := rs.Match(ev)
 		if err != nil {

@@ -118,3 +118,44 @@ func TestStrTables(t *testing.T) {
 		}
 	}
 }
+
+// TestStrTableBloom: a table of 1 to 600 strings finds each of its own,
+// with its conditions, and nothing for strings it does not hold, whether
+// its bloom word answers or its slots do.
+func TestStrTableBloom(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	word := func() string {
+		b := make([]byte, r.Intn(24))
+		for k := range b {
+			b[k] = "abc019XYZ"[r.Intn(9)]
+		}
+		return string(b)
+	}
+	for _, n := range []int{1, 5, 13, 40, 600} {
+		m := map[string][]int32{}
+		for len(m) < n {
+			m[word()] = []int32{int32(len(m))}
+		}
+		tb := newStrTable(m)
+		for s, cs := range m {
+			h, tl := wordsOf(s)
+			if got := tb.get(s, h, tl); fmt.Sprint(got) != fmt.Sprint(cs) {
+				t.Fatalf("%d strings: get(%q) = %v, want %v", n, s, got, cs)
+			}
+		}
+		rejected := 0
+		for k := 0; k < 5000; k++ {
+			s := word()
+			h, tl := wordsOf(s)
+			if got, want := tb.get(s, h, tl), m[s]; fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%d strings: get(%q) = %v, want %v", n, s, got, want)
+			}
+			if b := bloomBit(strHash(h, tl, len(s))); tb.bloom[b>>6]>>(b&63)&1 == 0 {
+				rejected++
+			}
+		}
+		if n <= 40 && rejected == 0 {
+			t.Errorf("%d strings: the bloom word rejected none of 5000 absent strings", n)
+		}
+	}
+}

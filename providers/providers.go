@@ -108,6 +108,10 @@ type LogLine struct {
 	RequestID string
 	Stream    string // log stream / instance
 	Message   string
+	// CorrelationID is the correlation id the source knows for the line's
+	// invocation (the local bus's delivery); empty when unknown — tail then
+	// takes it from the message or the request.
+	CorrelationID string
 	// Token identifies the line within its source (event id, store seq) for
 	// de-duplication and resumption.
 	Token string

@@ -53,8 +53,8 @@ func ResolveCorrelation(ctx context.Context, cfg Config, sources []Source) (Conf
 		for try := 0; ; try++ {
 			lines, errc := s.Src.Logs(ctx, q)
 			for l := range lines {
-				if !strings.Contains(l.Message, prefix) {
-					continue // cheap: a line naming the id holds the prefix
+				if !strings.Contains(l.Message, prefix) && !strings.HasPrefix(l.CorrelationID, prefix) {
+					continue // cheap: a line of the id names it or its source does
 				}
 				r := cfg.Parser.Parse(l)
 				if !MatchFunction(cfg.Functions, r.Function) {

@@ -7,7 +7,10 @@
 // time-ordered merge with a short reorder window and a bounded buffer ->
 // correlation propagation (an ID seen on one line of a request is given to
 // every line of that request, including START / END / REPORT and lines that
-// came before it, as long as they are still inside the reorder window) ->
+// came before it, as long as they are still inside the reorder window; a
+// source that knows a line's correlation ID, as the local store does for
+// every line of a delivered invocation, gives it in LogLine.CorrelationID
+// and needs no window) ->
 // filters (function globs, correlation, level, regexp) -> a Sink: the plain
 // printer, the NDJSON printer or the terminal UI (Model).
 //

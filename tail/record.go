@@ -206,8 +206,24 @@ func NewParser(paths map[string]string) (*Parser, error) {
 	return p, nil
 }
 
-// Parse parses one line.
+// Parse parses one line. Its correlation ID is the one the message names;
+// when it names none, the one the source knows for the line's invocation
+// (LogLine.CorrelationID: the local bus's delivery), so that START, END,
+// REPORT and plain-text lines join their flow at once rather than through
+// the Merger's window. A function with its own correlation path names its
+// flows by that path: the source's ID (the event's correlationId) is not
+// given to its lines, which would split each invocation between two flows.
 func (p *Parser) Parse(l providers.LogLine) Record {
+	r := p.parse(l)
+	if r.CorrelationID == "" && l.CorrelationID != "" {
+		if _, own := p.paths[l.Function]; !own {
+			r.CorrelationID = l.CorrelationID
+		}
+	}
+	return r
+}
+
+func (p *Parser) parse(l providers.LogLine) Record {
 	r := Record{
 		Time:      l.Time,
 		Provider:  l.Provider,

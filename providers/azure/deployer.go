@@ -325,7 +325,7 @@ func (d *deployer) toDeployment(s *armappservice.Site, st map[string]string) pro
 	}
 	// A package published by an evcli with another entrypoint is
 	// published again: its code counts as changed.
-	if !writer && fd.CodeSha256 != "" && strings.TrimSuffix(st[SettingEntry], "+guard") != entryVersion() {
+	if !writer && fd.CodeSha256 != "" && staleEntry(st[SettingEntry]) {
 		fd.CodeSha256 = ""
 	}
 	if w := st[SettingWorker]; w != "" {

@@ -54,8 +54,9 @@ const (
 	// SettingPythonScript names the script the Python worker indexes.
 	SettingPythonScript = "PYTHON_SCRIPT_FILE_NAME"
 	// SettingEntry is the entrypoint the app's package was published with
-	// (entryVersion, "+guard" with the engine): a package of an older
-	// evcli, or without the engine the rules now need, is published again.
+	// (entryVersion, "+guard-" and the engine's version with the engine): a
+	// package of an older evcli or engine, or without the engine the rules
+	// now need, is published again.
 	SettingEntry = "EVCLI_ENTRY"
 	// InvokeFunction is the function behind InvokeRoute.
 	InvokeFunction = "evcli-invoke"
@@ -100,23 +101,44 @@ const (
 )
 
 // entryVersion is a short hash of the entrypoint's files: a new evcli with
-// a different entrypoint publishes the apps again.
+// a different entrypoint publishes the apps again. The guard's engine is
+// not part of it: a new matcher re-publishes only the guarded apps, which
+// carry the engine (entryTag), not every app of every project.
 var entryVersion = sync.OnceValue(func() string {
 	h := sha256.New()
-	for _, b := range [][]byte{entryJS, entryPy, []byte(eventsFunctionJSON), []byte(invokeFunctionJSON), guardwasm.WasmGz()} {
+	for _, b := range [][]byte{entryJS, entryPy, []byte(eventsFunctionJSON), []byte(invokeFunctionJSON)} {
 		h.Write(b)
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 })
 
+// guardVersion is a short hash of the guard's engine.
+var guardVersion = sync.OnceValue(func() string {
+	h := sha256.New()
+	for _, f := range guardwasm.Files() {
+		h.Write(f.Body)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+})
+
 // entryTag is SettingEntry's value for a package with (guarded) or
 // without the guard's engine.
 func entryTag(guarded bool) string {
 	if guarded {
-		return entryVersion() + "+guard"
+		return entryVersion() + "+guard-" + guardVersion()
 	}
 	return entryVersion()
+}
+
+// staleEntry reports whether a package published with SettingEntry tag
+// came from another entrypoint or carries another guard engine.
+func staleEntry(tag string) bool {
+	base, engine, guarded := strings.Cut(tag, "+guard")
+	if base != entryVersion() {
+		return true
+	}
+	return guarded && engine != "-"+guardVersion()
 }
 
 // entryManifest is .evcli/entry.json.
@@ -207,11 +229,17 @@ func entryZip(fd providers.FunctionDeployment, src []byte, guarded bool) ([]byte
 		if err != nil {
 			return nil, err
 		}
-		skip["package.json"], skip[EntryNode], skip[guardwasm.WasmFile] = true, true, true
+		skip["package.json"], skip[EntryNode], skip[guardwasm.EngineFile], skip[guardwasm.WasmFile] = true, true, true, true
 		add = append(add, zipEntry{"package.json", append(pj, '\n'), zip.Deflate}, zipEntry{EntryNode, entryJS, zip.Deflate})
 		if guarded {
 			m.Guard = true
-			add = append(add, zipEntry{guardwasm.WasmFile, guardwasm.WasmGz(), zip.Store})
+			for _, f := range guardwasm.Files() {
+				method := zip.Deflate
+				if f.Stored {
+					method = zip.Store
+				}
+				add = append(add, zipEntry{f.Name, f.Body, method})
+			}
 		}
 	case armappservice.RuntimeNamePython:
 		m.Runtime, m.Entry = "python", EntryPython

@@ -265,3 +265,25 @@ func FuzzEntryZip(f *testing.F) {
 		}
 	})
 }
+
+// A new guard engine re-publishes only the guarded apps; a new entrypoint,
+// an old "+guard" tag without the engine's version, or no tag re-publishes
+// every app.
+func TestStaleEntry(t *testing.T) {
+	for _, tc := range []struct {
+		tag   string
+		stale bool
+	}{
+		{entryTag(false), false},
+		{entryTag(true), false},
+		{entryVersion() + "+guard", true},
+		{entryVersion() + "+guard-000000000000", true},
+		{"0000000000000000", true},
+		{"0000000000000000+guard-" + guardVersion(), true},
+		{"", true},
+	} {
+		if got := staleEntry(tc.tag); got != tc.stale {
+			t.Errorf("staleEntry(%q) = %v, want %v", tc.tag, got, tc.stale)
+		}
+	}
+}

@@ -147,7 +147,7 @@ func Start(ctx context.Context, o Options) (*Engine, error) {
 	e.rt, err = runtime.New(runtime.Options{
 		Logs: func(l runtime.LogLine) {
 			e.logs.add(providers.LogLine{Time: l.Time, Provider: "local", Function: l.Function,
-				RequestID: l.RequestID, Stream: l.InstanceID, Message: l.Text})
+				RequestID: l.RequestID, Stream: l.InstanceID, Message: l.Text, CorrelationID: l.CorrelationID})
 		},
 		Reports: func(r providers.InvocationRecord) {
 			// An invocation cut short by Close reports after the runtime
@@ -474,7 +474,8 @@ func (e *Engine) Close() error {
 }
 
 // busInvoker runs the bus's deliveries on the runtime, binding each
-// invocation's request id to the delivery's flow before the handler runs.
+// invocation's request id to the delivery's flow before the handler runs
+// and tagging its log lines with the delivery's correlation id.
 type busInvoker struct{ e *Engine }
 
 func (i busInvoker) Invoke(ctx context.Context, fn string, payload []byte) (bus.InvokeOutcome, error) {
@@ -488,6 +489,9 @@ func (i busInvoker) Invoke(ctx context.Context, fn string, payload []byte) (bus.
 	}
 	res, err := i.e.rt.InvokeWithOptions(ctx, fn, payload, runtime.InvokeOptions{
 		OnStart: func(requestID string) { bus.BindRequest(ctx, requestID) },
+		// every line of the invocation is stored with the delivery's
+		// correlation id, START and REPORT included
+		CorrelationID: bus.CorrelationFromContext(ctx),
 	})
 	if err != nil {
 		return bus.InvokeOutcome{}, err

@@ -81,7 +81,7 @@ func (b *Bus) work(fn string, q *fnQueue) {
 // attempt invokes the target once and decides: ok, retry later, or failed.
 func (b *Bus) attempt(d *delivery) {
 	d.attempts++
-	ctx, sc := b.scope(b.ctx, d.flow, d.fn, d.depth)
+	ctx, sc := b.scope(b.ctx, d.flow, d.fn, d.correlationID, d.depth)
 	start := b.o.Now()
 	out, err := b.o.Invoker.Invoke(ctx, d.fn, d.payload)
 	sc.release()

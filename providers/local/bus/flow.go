@@ -226,6 +226,7 @@ func FlowFromContext(ctx context.Context) (string, bool) {
 type deliveryScope struct {
 	b        *Bus
 	flow, fn string
+	corr     string // the delivered event's correlation id
 	depth    int
 	mu       sync.Mutex
 	releases []func()
@@ -249,8 +250,8 @@ func (sc *deliveryScope) Published() []string {
 	return append([]string(nil), sc.published...)
 }
 
-func (b *Bus) scope(ctx context.Context, flowID, fn string, depth int) (context.Context, *deliveryScope) {
-	sc := &deliveryScope{b: b, flow: flowID, fn: fn, depth: depth}
+func (b *Bus) scope(ctx context.Context, flowID, fn, correlationID string, depth int) (context.Context, *deliveryScope) {
+	sc := &deliveryScope{b: b, flow: flowID, fn: fn, corr: correlationID, depth: depth}
 	if flowID != "" {
 		ctx = WithFlow(ctx, flowID)
 	}
@@ -285,6 +286,16 @@ func BindRequest(ctx context.Context, requestID string) bool {
 	}
 	sc.releases = append(sc.releases, sc.b.bindInvocation(sc.fn, requestID, sc.flow, sc.depth, sc))
 	return true
+}
+
+// CorrelationFromContext returns the correlation id of the event that the
+// delivery whose context is ctx carries ("" when it has none, or ctx is not
+// a delivery's): the Invoker tags the invocation's log lines with it.
+func CorrelationFromContext(ctx context.Context) string {
+	if sc, _ := ctx.Value(scopeCtxKey{}).(*deliveryScope); sc != nil {
+		return sc.corr
+	}
+	return ""
 }
 
 // FunctionFromContext returns the function that the delivery whose context is

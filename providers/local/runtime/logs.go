@@ -80,6 +80,7 @@ type logPipe struct {
 	buf     []byte
 	partial []byte
 	tag     string      // request id for lines read now
+	corr    string      // and its invocation's correlation id
 	cur     *invocation // lines are collected into cur.logs while cur.collect
 	eof     bool
 	closed  bool
@@ -198,7 +199,7 @@ func (p *logPipe) emitLocked(text string) {
 		p.cur.logs = append(p.cur.logs, text)
 	}
 	if fn := p.in.m.o.Logs; fn != nil {
-		fn(LogLine{Time: p.in.m.o.Now(), Function: p.in.spec.Name, RequestID: p.tag, InstanceID: p.in.id, Text: text})
+		fn(LogLine{Time: p.in.m.o.Now(), Function: p.in.spec.Name, RequestID: p.tag, InstanceID: p.in.id, Text: text, CorrelationID: p.corr})
 	}
 }
 
@@ -207,7 +208,7 @@ func (p *logPipe) emitLocked(text string) {
 func (p *logPipe) begin(inv *invocation) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.tag, p.cur = inv.id, inv
+	p.tag, p.corr, p.cur = inv.id, inv.opt.CorrelationID, inv
 	inv.collect = true
 }
 
@@ -224,7 +225,7 @@ func (p *logPipe) startLocked(inv *invocation) {
 	}
 	p.flushLocked()
 	if p.cur != inv {
-		p.tag, p.cur = inv.id, inv
+		p.tag, p.corr, p.cur = inv.id, inv.opt.CorrelationID, inv
 		inv.collect = true
 	}
 	inv.started = true
@@ -238,7 +239,7 @@ func (p *logPipe) end(inv *invocation, initReport string, errLines []string, rep
 	defer p.mu.Unlock()
 	if initReport != "" && !inv.started {
 		p.flushLocked()
-		p.tag, p.cur = inv.id, inv
+		p.tag, p.corr, p.cur = inv.id, inv.opt.CorrelationID, inv
 		inv.collect = true
 		p.emitLocked(initReport)
 	}

@@ -75,6 +75,10 @@ type FunctionSpec struct {
 type LogLine struct {
 	Time                                  time.Time
 	Function, RequestID, InstanceID, Text string // Text has no trailing newline
+	// CorrelationID is InvokeOptions.CorrelationID of the invocation the
+	// line belongs to (the same one as RequestID): every line, START to
+	// REPORT, the handler's plain text and the runtime's error lines.
+	CorrelationID string
 }
 
 // Options configures a Manager. All fields are optional.
@@ -154,6 +158,12 @@ type InvokeOptions struct {
 	// the id stays the same when an instance dies before taking the request
 	// and another one serves it.
 	OnStart func(requestID string)
+	// CorrelationID is the correlation id of the flow the invocation serves
+	// (the bus's delivery), "" when none is known. Every log line of the
+	// invocation carries it (LogLine.CorrelationID), so a plain-text line
+	// such as START belongs to its flow without waiting for a JSON line
+	// that names it.
+	CorrelationID string
 }
 
 // Manager runs the deployed functions' instances.

@@ -5,7 +5,8 @@
 //
 // It holds the deployed functions and their rules, the event store (every
 // event ever put on the local bus, with its aggregate id and version and its
-// correlation id when the detail carries them), function log lines, invocation
+// correlation id when the detail carries them), function log lines (each with
+// its correlation id: the line's own, else its invocation's), invocation
 // records (Lambda REPORT data), delivery outcomes, a small key/value table for
 // replay checkpoints, and the registration of a running `evcli local serve`.
 //

@@ -19,8 +19,8 @@ const logPageSize = 512
 
 // AppendLogs stores lines in one transaction, in order. Each gets the next
 // seq, which Logs reports as the line's Token. Provider defaults to "local",
-// a zero Time to now. A JSON line's correlationId (or correlation_id) is kept
-// in its own column.
+// a zero Time to now. A line's correlation id is kept in its own column:
+// the JSON line's own correlationId (or correlation_id), else l.CorrelationID.
 func (d *DB) AppendLogs(ctx context.Context, lines []providers.LogLine) error {
 	if len(lines) == 0 {
 		return nil
@@ -33,7 +33,17 @@ func (d *DB) AppendLogs(ctx context.Context, lines []providers.LogLine) error {
 		if l.Provider == "" {
 			l.Provider = "local"
 		}
-		rows[i] = []any{toMicros(l.Time), l.Provider, l.Function, l.RequestID, l.Stream, logCorrelation(l.Message), l.Message}
+		// The line's own id wins over the invocation's: a handler that
+		// names a correlation id in a line says which flow that line is
+		// about (a compensation or a batch logging the orders it touches),
+		// and tail reads the same id from the message, so the column and
+		// what tail shows agree. The invocation's id (the delivery's) is
+		// for the lines that name none: START, END, REPORT, plain text.
+		corr := logCorrelation(l.Message)
+		if corr == "" {
+			corr = l.CorrelationID
+		}
+		rows[i] = []any{toMicros(l.Time), l.Provider, l.Function, l.RequestID, l.Stream, corr, l.Message}
 	}
 	err := d.writeLight(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return d.wrap(fmt.Sprintf("insert %d log lines", len(lines)),
@@ -142,7 +152,7 @@ func (d *DB) followLogs(ctx context.Context, q providers.LogQuery, after *int64,
 // read along the (function, seq) index and merged here, so no page has to
 // sort the functions' whole remaining backlog.
 func (d *DB) logPage(ctx context.Context, q providers.LogQuery, after *int64, out chan<- providers.LogLine) (bool, error) {
-	base := `SELECT seq, time, provider, function, request_id, stream, message FROM logs WHERE seq > ?`
+	base := `SELECT seq, time, provider, function, request_id, stream, correlation_id, message FROM logs WHERE seq > ?`
 	// The unary + keeps the planner off the time index (time is a filter).
 	if !q.Since.IsZero() {
 		base += ` AND +time >= ?`
@@ -231,7 +241,7 @@ func (d *DB) readLogRows(ctx context.Context, tx *sql.Tx, query string, args []a
 			l       providers.LogLine
 			seq, ts int64
 		)
-		if err := rows.Scan(&seq, &ts, &l.Provider, &l.Function, &l.RequestID, &l.Stream, &l.Message); err != nil {
+		if err := rows.Scan(&seq, &ts, &l.Provider, &l.Function, &l.RequestID, &l.Stream, &l.CorrelationID, &l.Message); err != nil {
 			return n, d.wrap("scan log line", err)
 		}
 		l.Time = fromMicros(ts)
