@@ -114,7 +114,7 @@ func TestPackageReusesTheZipOfUnchangedInputs(t *testing.T) {
 func TestGoZipKeptBesideTheBootstrap(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("EVCLI_CACHE_DIR", cache)
-	src := "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"kept\") }\n"
+	src := "package main\n\nfunc main() { println(\"kept\") }\n"
 	pkgNew := func() (map[string]Artifact, int64) {
 		p := goProject(t, src) // a new project directory every time
 		return packageAll(t, func() ([]Artifact, error) {

@@ -419,6 +419,9 @@ func TestWriteZipBytes(t *testing.T) {
 	}
 }
 
+// goProject is a one-function Go project for arm64. Its programs import
+// nothing (println is a builtin): a cold cache then compiles only the
+// runtime for arm64, not fmt and what fmt needs.
 func goProject(t *testing.T, mainGo string) *project.Project {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
@@ -438,7 +441,7 @@ func goProject(t *testing.T, mainGo string) *project.Project {
 }
 
 func TestPackageGo(t *testing.T) {
-	p := goProject(t, "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n")
+	p := goProject(t, "package main\n\nfunc main() { println(\"hi\") }\n")
 	outA := filepath.Join(t.TempDir(), "a")
 	a1, err := PackageFunction(context.Background(), p, &p.Functions[0], outA)
 	if err != nil {
@@ -577,7 +580,7 @@ func goShim(t *testing.T) (logFile string) {
 func TestPackageGoReusesLinkedBootstrap(t *testing.T) {
 	t.Setenv("EVCLI_CACHE_DIR", t.TempDir())
 	calls := goShim(t)
-	p := goProject(t, "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"one\") }\n")
+	p := goProject(t, "package main\n\nfunc main() { println(\"one\") }\n")
 	builds := func() int {
 		b, _ := os.ReadFile(calls)
 		return strings.Count(string(b), "build\n")
@@ -603,7 +606,7 @@ func TestPackageGoReusesLinkedBootstrap(t *testing.T) {
 	}
 	// A changed source is built again and gives another zip.
 	main := filepath.Join(p.Dir, "functions/hello/main.go")
-	if err := os.WriteFile(main, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"two\") }\n"), 0o644); err != nil {
+	if err := os.WriteFile(main, []byte("package main\n\nfunc main() { println(\"two\") }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	changed := pkg()
@@ -620,7 +623,7 @@ func TestPackageGoReusesLinkedBootstrap(t *testing.T) {
 	}
 	// Going back to the first source reuses its bootstrap.
 	p.Functions[0].Architecture = "arm64"
-	if err := os.WriteFile(main, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"one\") }\n"), 0o644); err != nil {
+	if err := os.WriteFile(main, []byte("package main\n\nfunc main() { println(\"one\") }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if back := pkg(); back.SHA256 != first.SHA256 || builds() != 3 {

@@ -1,14 +1,18 @@
 package fakecloud
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -52,7 +56,8 @@ type AzureOptions struct {
 // is a loop that routes each published event through the topic's event
 // subscriptions (aztest.Deliveries, Event Grid's filter semantics) and
 // runs the subscribed app's code: a function app through the local
-// runtime's Azure Functions host shim, the store writer's function under
+// runtime's Azure Functions host shim (evcli's entrypoint's events
+// function when the package has it, see runApp), the store writer's function under
 // node with its Cosmos DB output binding played by an upsert. Every run is
 // recorded as Application Insights records it (traces and a request).
 type Azure struct {
@@ -75,6 +80,28 @@ type Azure struct {
 	delivered map[string]bool      // event id + subscription: done (or given up)
 	retries   map[string]*retrying // event id + subscription: failed so far
 	seq       int
+	runs      []AzureRun
+}
+
+// AzureRun is one run of a function app's code the fake's host made: a
+// delivery from Event Grid or an invoke.
+type AzureRun struct {
+	// App is the function app; Function the function of its package the
+	// host ran (events, evcli-invoke; the project's function name for a
+	// package without evcli's entrypoint, and the store writer).
+	App, Function, InvocationID string
+	Status                      int
+	// Logs are the run's lines, the host's Executed line last.
+	Logs []string
+	// Error is a failed run's answer (the runtime's error payload).
+	Error string
+}
+
+// Runs are the runs so far, in the order they ended.
+func (a *Azure) Runs() []AzureRun {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.runs)
 }
 
 // retrying is a delivery that failed: Event Grid retries it with growing
@@ -259,27 +286,42 @@ func (a *Azure) deliver() {
 func (a *Azure) run(app aztest.App, invocation string, body []byte) aztest.Result {
 	start := time.Now()
 	var res aztest.Result
+	// op is the function the host ran: evcli's entrypoint's events or
+	// evcli-invoke, or, for a package without it, the function itself.
+	op := app.Settings["EVCLI_FUNCTION"]
 	if app.Settings["EVCLI_FUNCTION"] == storeWriter {
 		res = a.runWriter(app, body)
 	} else {
-		res = a.runApp(app, body)
+		res, op = a.runApp(app, body)
 	}
 	took := time.Since(start)
 	now := time.Now().UTC()
 	dims := map[string]string{"InvocationId": invocation}
-	op := app.Settings["EVCLI_FUNCTION"]
 	outcome := "Succeeded"
 	if res.Status/100 != 2 {
 		outcome = "Failed"
 	}
 	ms := float64(took.Microseconds()) / 1000
 	lines := append(res.Logs, fmt.Sprintf("Executed 'Functions.%s' (%s, Id=%s, Duration=%gms)", op, outcome, invocation, ms))
+	// Application Insights would record operation_Name as the host's
+	// function (events), but the azure driver's tail, when it is given no
+	// function, names a line's function by operation_Name (it maps
+	// cloud_RoleName only for the functions asked for), so the fake keeps
+	// the project's function name there.
+	name := app.Settings["EVCLI_FUNCTION"]
 	for i, l := range lines {
 		a.Logs.Add(aztest.Trace{Time: now, ItemID: fmt.Sprintf("%s-%02d", invocation, i), Message: l,
-			Operation: op, Role: app.Name, Instance: "instance-1", Severity: 1, Dimensions: dims})
+			Operation: name, Role: app.Name, Instance: "instance-1", Severity: 1, Dimensions: dims})
 	}
-	a.Logs.AddRequests(aztest.Request{Time: now, ID: "req-" + invocation, Operation: op, Role: app.Name,
+	a.Logs.AddRequests(aztest.Request{Time: now, ID: "req-" + invocation, Operation: name, Role: app.Name,
 		DurationMs: ms, Success: res.Status/100 == 2, Dimensions: dims})
+	a.mu.Lock()
+	run := AzureRun{App: app.Name, Function: op, InvocationID: invocation, Status: res.Status, Logs: slices.Clone(lines)}
+	if res.Status/100 != 2 {
+		run.Error = string(res.Body)
+	}
+	a.runs = append(a.runs, run)
+	a.mu.Unlock()
 	site := "/subscriptions/" + AzureSubscription + "/resourceGroups/" + AzureResourceGroup + "/providers/Microsoft.Web/sites/" + app.Name
 	a.Metrics.Add(site, "OnDemandFunctionExecutionCount", aztest.MetricPoint{Time: now, Total: 1})
 	return res
@@ -317,12 +359,56 @@ func envelopeOf(body []byte) []byte {
 	return b
 }
 
-// runApp runs a function app's handler through the local runtime's Azure
-// Functions host shim.
-func (a *Azure) runApp(app aztest.App, body []byte) aztest.Result {
+// entryManifest is the part of .evcli/entry.json, the manifest evcli's
+// generated entrypoint adds to a published package (providers/azure,
+// entry.go), that the fake host reads.
+type entryManifest struct {
+	Runtime string `json:"runtime"`
+	// Entry is the entrypoint's file ("" for a custom handler).
+	Entry string `json:"entry"`
+	// Functions are the package's functions and their triggers.
+	Functions map[string]string `json:"functions"`
+}
+
+// The functions evcli's entrypoint registers: Event Grid delivers to
+// events, evcli invoke calls evcli-invoke.
+const (
+	entryEvents = "events"
+	entryInvoke = "evcli-invoke"
+)
+
+// readEntry reads dir's .evcli/entry.json; ok is false when the package
+// has none (it was published without evcli's entrypoint).
+func readEntry(dir string) (m entryManifest, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, ".evcli", "entry.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, false, fmt.Errorf(".evcli/entry.json: %v", err)
+	}
+	return m, true, nil
+}
+
+// runApp runs what the Functions host runs for one delivery (events) or
+// invoke (evcli-invoke; app.InvocationID is set) and returns the function
+// it ran. A package with evcli's Node.js entrypoint runs it: the local
+// runtime's Azure host shim loads evcli_entry.js (package.json's main),
+// which loads the function's code (EVCLI_HANDLER) and registers events and
+// evcli-invoke, and the shim calls the one asked for, so the in-function
+// guard runs as in Azure; a Python package's evcli_entry.py (the script
+// PYTHON_SCRIPT_FILE_NAME names) likewise through host.py. Any other
+// package (no entrypoint; a Go custom handler, whose /events the local
+// runtime cannot POST to yet) runs the function's handler (EVCLI_HANDLER)
+// through the shim directly.
+func (a *Azure) runApp(app aztest.App, body []byte) (aztest.Result, string) {
+	op := app.Settings["EVCLI_FUNCTION"]
 	dir, sum, err := a.runner.unpack(app.Name, app.Package)
 	if err != nil {
-		return azFailed(err)
+		return azFailed(err), op
 	}
 	env := map[string]string{}
 	for k, v := range app.Settings {
@@ -339,12 +425,40 @@ func (a *Azure) runApp(app aztest.App, body []byte) aztest.Result {
 			env["FUNCTIONS_WORKER_RUNTIME"] = "custom"
 		}
 	}
-	res, err := a.runner.invokeLocal(runtime.FunctionSpec{Name: app.Name, Runtime: rt, Handler: app.Settings["EVCLI_HANDLER"],
-		CodeDir: dir, MemoryMB: 512, TimeoutS: 60, Env: env, CodeSha256: sum}, envelopeOf(body))
+	spec := runtime.FunctionSpec{Name: app.Name, Runtime: rt, Handler: app.Settings["EVCLI_HANDLER"],
+		CodeDir: dir, MemoryMB: 512, TimeoutS: 60, Env: env, CodeSha256: sum}
+	payload := envelopeOf(body)
+	m, ok, err := readEntry(dir)
 	if err != nil {
-		return azFailed(err)
+		return azFailed(err), op
 	}
-	return aztest.Result{Status: res.Status, Body: res.Body, Logs: res.Logs}
+	module := ""
+	switch {
+	case !ok:
+	case m.Entry == "evcli_entry.js":
+		module = "evcli_entry"
+	case strings.HasSuffix(m.Entry, ".py"):
+		// The Python worker indexes the script PYTHON_SCRIPT_FILE_NAME names.
+		module = strings.TrimSuffix(cmp.Or(app.Settings["PYTHON_SCRIPT_FILE_NAME"], m.Entry), ".py")
+	}
+	if module != "" {
+		op = entryEvents
+		if app.InvocationID != "" {
+			// evcli-invoke's request body is the payload as given.
+			op, payload = entryInvoke, body
+		}
+		if _, has := m.Functions[op]; !has {
+			return azFailed(fmt.Errorf("the package's .evcli/entry.json registers no function %s", op)), op
+		}
+		// One runtime function per app function, each its own warm
+		// instances, as the host keeps one worker for the app.
+		spec.Name, spec.Handler = app.Name+"-"+op, module+"."+op
+	}
+	res, err := a.runner.invokeLocal(spec, payload)
+	if err != nil {
+		return azFailed(err), op
+	}
+	return aztest.Result{Status: res.Status, Body: res.Body, Logs: res.Logs}, op
 }
 
 // runWriter runs the store writer's function under node and writes what

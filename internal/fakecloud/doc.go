@@ -20,10 +20,15 @@
 // data plane and filters), aztest's Log Analytics and metrics fakes and
 // @vercel/cosmosdb-server (.ci/node_modules, or EVCLI_COSMOSDB_BIN). Event
 // Grid's push is a loop over aztest.Deliveries that runs the subscribed
-// app's code (the local runtime's Azure Functions host shim; the store
-// writer under node, its Cosmos DB output binding played by an upsert),
-// retried with growing delays as Event Grid does, and recorded as
-// Application Insights records it. Its Env are the EVCLI_AZURE_*_ENDPOINT
+// app's code as the Functions host would (the local runtime's Azure
+// Functions host shim; the store writer under node, its Cosmos DB output
+// binding played by an upsert), retried with growing delays as Event Grid
+// does, and recorded as Application Insights records it and in Runs. A
+// Node.js or Python package published with evcli's generated entrypoint
+// (.evcli/entry.json) runs evcli_entry.js / evcli_entry.py: deliveries its
+// events function (with the in-function guard when EVCLI_GUARD is set),
+// invoke its evcli-invoke; the Go custom handler's entrypoint is not
+// played yet (its handler is called as before). Its Env are the EVCLI_AZURE_*_ENDPOINT
 // and AZURE_* variables, EVCLI_AZURE_COSMOS_KEY, and SSL_CERT_FILE: the
 // Azure SDK's token policy sends a credential over TLS only, so Log
 // Analytics and metrics are served over HTTPS with net/http/httptest's

@@ -115,8 +115,11 @@ var entryVersion = sync.OnceValue(func() string {
 
 // guardVersion is a short hash of the guard's engine.
 var guardVersion = sync.OnceValue(func() string {
-	s := sha256.Sum256(guardwasm.WasmGz())
-	return hex.EncodeToString(s[:])[:12]
+	h := sha256.New()
+	for _, f := range guardwasm.Files() {
+		h.Write(f.Body)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 })
 
 // entryTag is SettingEntry's value for a package with (guarded) or
@@ -226,11 +229,17 @@ func entryZip(fd providers.FunctionDeployment, src []byte, guarded bool) ([]byte
 		if err != nil {
 			return nil, err
 		}
-		skip["package.json"], skip[EntryNode], skip[guardwasm.WasmFile] = true, true, true
+		skip["package.json"], skip[EntryNode], skip[guardwasm.EngineFile], skip[guardwasm.WasmFile] = true, true, true, true
 		add = append(add, zipEntry{"package.json", append(pj, '\n'), zip.Deflate}, zipEntry{EntryNode, entryJS, zip.Deflate})
 		if guarded {
 			m.Guard = true
-			add = append(add, zipEntry{guardwasm.WasmFile, guardwasm.WasmGz(), zip.Store})
+			for _, f := range guardwasm.Files() {
+				method := zip.Deflate
+				if f.Stored {
+					method = zip.Store
+				}
+				add = append(add, zipEntry{f.Name, f.Body, method})
+			}
 		}
 	case armappservice.RuntimeNamePython:
 		m.Runtime, m.Entry = "python", EntryPython

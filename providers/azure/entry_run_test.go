@@ -123,7 +123,7 @@ const ce = (id, amount, extra) => ({ specversion: '1.0', id, source: 'shop.order
 	dir = unpack(t, pkg, "node", "node_modules")
 	cmd = exec.Command("node", "--no-warnings", "-e", `require(process.argv[1] + '/evcli_entry.js')`, dir)
 	cmd.Env = append(os.Environ(), "EVCLI_HANDLER=index.payment", "EVCLI_GUARD=in-function")
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no evcli_guard.wasm.gz") {
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no evcli_guard_engine.js") {
 		t.Errorf("a guard without its engine: err %v\n%s", err, out)
 	}
 }

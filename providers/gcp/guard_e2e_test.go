@@ -23,6 +23,7 @@ import (
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/gcp/gcptest"
 	"github.com/evcli/evcli/providers/gcp/guard"
+	"github.com/evcli/evcli/providers/internal/guardwasm"
 )
 
 // nodeZip writes a Node.js function's zip (index.js exporting handler,
@@ -158,7 +159,7 @@ func TestGuardedNodeFunctionEndToEnd(t *testing.T) {
 	for _, zf := range zr.File {
 		names = append(names, zf.Name)
 	}
-	for _, want := range []string{"index.js", "package.json", guard.EntryFile, guard.WasmFile} {
+	for _, want := range []string{"index.js", "package.json", guard.EntryFile, guardwasm.EngineFile, guard.WasmFile} {
 		if !slices.Contains(names, want) {
 			t.Errorf("the uploaded zip has %v, not %s", names, want)
 		}

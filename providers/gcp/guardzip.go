@@ -15,6 +15,7 @@ import (
 
 	"github.com/evcli/evcli/providers"
 	"github.com/evcli/evcli/providers/gcp/guard"
+	"github.com/evcli/evcli/providers/internal/guardwasm"
 )
 
 // The in-function guard (package guard): with gcp.guard: in-function, a
@@ -35,7 +36,9 @@ const (
 var guardVersion = sync.OnceValue(func() string {
 	h := sha256.New()
 	h.Write(guard.EntryJS())
-	h.Write(guard.WasmGz())
+	for _, f := range guardwasm.Files() {
+		h.Write(f.Body)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 })
 
@@ -117,7 +120,7 @@ func guardedZip(path string) ([]byte, error) {
 	modified := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, f := range zr.File {
 		switch f.Name {
-		case guard.EntryFile, guard.WasmFile:
+		case guard.EntryFile, guardwasm.EngineFile, guardwasm.WasmFile:
 			continue
 		case "package.json":
 			rc, err := f.Open()
@@ -146,16 +149,17 @@ func guardedZip(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range []struct {
-		name string
-		body []byte
-		m    uint16
-	}{{"package.json", append(pj, '\n'), zip.Deflate}, {guard.EntryFile, guard.EntryJS(), zip.Deflate}, {guard.WasmFile, guard.WasmGz(), zip.Store}} {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: f.m, Modified: modified})
+	files := []guardwasm.File{{Name: "package.json", Body: append(pj, '\n')}, {Name: guard.EntryFile, Body: guard.EntryJS()}}
+	for _, f := range append(files, guardwasm.Files()...) {
+		m := zip.Deflate
+		if f.Stored {
+			m = zip.Store
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: m, Modified: modified})
 		if err != nil {
 			return nil, err
 		}
-		if _, err := w.Write(f.body); err != nil {
+		if _, err := w.Write(f.Body); err != nil {
 			return nil, err
 		}
 	}

@@ -22,7 +22,6 @@
 // The code's other registrations (app.http, timers, ...) are left as they are.
 const fs = require('node:fs');
 const path = require('node:path');
-const zlib = require('node:zlib');
 
 const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '.evcli', 'entry.json'), 'utf8'));
 const { app } = require('@azure/functions');
@@ -81,31 +80,22 @@ function call(ev, context) {
 
 // The guard: package filter built for WebAssembly (providers/internal/guardwasm).
 const GUARD = process.env.EVCLI_GUARD === 'in-function';
+// engine is evcli_guard_engine.js, the engine's loader the gcp guard
+// shares, which a guarded package carries beside this file.
 let engine;
-
 function engineOf() {
-  if (engine) return engine;
-  const file = path.join(__dirname, 'evcli_guard.wasm.gz');
-  if (!fs.existsSync(file)) throw new Error('evcli: EVCLI_GUARD is set but the package has no evcli_guard.wasm.gz: deploy it again with evcli deploy');
-  const { WASI } = require('node:wasi');
-  const wasi = new WASI({ version: 'preview1', args: [], env: {}, returnOnExit: true });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(zlib.gunzipSync(fs.readFileSync(file))), wasi.getImportObject());
-  wasi.initialize(inst);
-  engine = inst.exports;
+  if (!engine) {
+    if (!fs.existsSync(path.join(__dirname, 'evcli_guard_engine.js'))) {
+      throw new Error('evcli: EVCLI_GUARD is set but the package has no evcli_guard_engine.js: deploy it again with evcli deploy');
+    }
+    engine = require('./evcli_guard_engine.js');
+    engine.load();
+  }
   return engine;
 }
 
-// matches is the engine's verdict on a pattern (text) and an event (bytes).
 function matches(pattern, event) {
-  const e = engineOf();
-  const p = Buffer.from(pattern);
-  const ptr = e.alloc(p.length + event.length);
-  const mem = new Uint8Array(e.memory.buffer, ptr, p.length + event.length);
-  mem.set(p, 0);
-  mem.set(event, p.length);
-  const r = e.match(p.length);
-  if (r === -1) throw new Error('evcli guard: a rule\'s pattern does not parse: ' + pattern);
-  return r === 1;
+  return engineOf().matches(pattern, event);
 }
 
 const RULES = JSON.parse(process.env.EVCLI_RULES || '[]').map((r) => JSON.stringify(r.pattern));

@@ -10,9 +10,7 @@
 // drops what a pattern matches, and the guard makes the match exact.
 "use strict";
 
-const fs = require("fs");
 const path = require("path");
-const zlib = require("zlib");
 
 // RULES are the function's rules, each pattern's text exactly as evcli.yaml
 // gives it (EVCLI_GUARD_PATTERNS: a JSON round trip could change numbers
@@ -25,32 +23,10 @@ const RULES = PATTERNS
 // matched against the rule it was delivered for.
 const SUBS = JSON.parse(process.env.EVCLI_GUARD_SUBS || "{}");
 
-let engine;
-
-// load instantiates the engine once per instance (a WASI reactor).
-function load() {
-  if (engine) return engine;
-  const { WASI } = require("node:wasi");
-  const wasi = new WASI({ version: "preview1", args: [], env: {}, returnOnExit: true });
-  const bytes = zlib.gunzipSync(fs.readFileSync(path.join(__dirname, "evcli_guard.wasm.gz")));
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), wasi.getImportObject());
-  wasi.initialize(inst);
-  engine = inst.exports;
-  return engine;
-}
-
-// matches is the engine's verdict on pattern (text) and event (bytes).
-function matches(pattern, event) {
-  const e = load();
-  const p = Buffer.from(pattern);
-  const ptr = e.alloc(p.length + event.length);
-  const mem = new Uint8Array(e.memory.buffer, ptr, p.length + event.length);
-  mem.set(p, 0);
-  mem.set(event, p.length);
-  const r = e.match(p.length);
-  if (r === -1) throw new Error("evcli guard: a rule's pattern does not parse: " + pattern);
-  return r === 1; // -2: the event is not JSON, which no pattern matches
-}
+// matches is the engine's verdict on a pattern (text) and an event
+// (bytes): evcli_guard_engine.js, the engine's loader the azure entrypoint
+// shares.
+const { matches } = require("./evcli_guard_engine.js");
 
 function bytesOf(v) {
   if (Buffer.isBuffer(v)) return v;

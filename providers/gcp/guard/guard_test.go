@@ -12,6 +12,7 @@ import (
 
 	"github.com/evcli/evcli/filter"
 	"github.com/evcli/evcli/internal/testenv"
+	"github.com/evcli/evcli/providers/internal/guardwasm"
 )
 
 // TestGuardAgreesWithFilter: the generated entrypoint, under node, gives
@@ -24,7 +25,7 @@ func TestGuardAgreesWithFilter(t *testing.T) {
 		testenv.Skip(t, "node", "install Node.js 20 or later: the guard's entrypoint runs under it")
 	}
 	dir := t.TempDir()
-	for name, b := range map[string][]byte{EntryFile: EntryJS(), WasmFile: WasmGz(),
+	for name, b := range map[string][]byte{EntryFile: EntryJS(), WasmFile: WasmGz(), guardwasm.EngineFile: guardwasm.EngineJS(),
 		"index.js": []byte(`exports.handler = (req, res) => { console.log("HANDLED " + JSON.parse(req.rawBody).id); res.status(200).send("ok"); };` + "\n")} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			t.Fatal(err)

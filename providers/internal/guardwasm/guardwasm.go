@@ -3,7 +3,8 @@
 // generate.sh), which a cloud driver ships in the zip of a function whose
 // patterns its cloud's filters cannot enforce whole, and which the
 // generated entrypoint there (providers/gcp/guard's evcli_guard.js, the
-// azure driver's evcli_entry.js) loads once per instance and asks, for each
+// azure driver's evcli_entry.js) loads once per instance, through the
+// Node.js module both share (evcli_guard_engine.js), and asks, for each
 // event, whether a rule of the function matches it. It belongs to no
 // driver, so that several can ship it without importing one another.
 //
@@ -34,6 +35,29 @@ func WasmGz() []byte { return slices.Clone(wasmGz) }
 
 // WasmFile is the module's file name in a guarded function's zip.
 const WasmFile = "evcli_guard.wasm.gz"
+
+//go:embed evcli_guard_engine.js
+var engineJS []byte
+
+// EngineJS is the Node.js module that loads the engine and asks it
+// (matches(pattern, event)); the entrypoints require it from beside them.
+func EngineJS() []byte { return slices.Clone(engineJS) }
+
+// EngineFile is EngineJS's file name in a guarded function's zip.
+const EngineFile = "evcli_guard_engine.js"
+
+// Files are the guard's files a guarded Node.js function's zip carries:
+// name -> content, with whether it is stored as is (already compressed).
+func Files() []File {
+	return []File{{EngineFile, EngineJS(), false}, {WasmFile, WasmGz(), true}}
+}
+
+// File is one of the guard's files.
+type File struct {
+	Name   string
+	Body   []byte
+	Stored bool // already compressed: zip.Store, not zip.Deflate
+}
 
 // sourceDirs are the module's directories guard.wasm.gz is built from.
 var sourceDirs = []string{"filter", "filter/internal/rulerc", "internal/suggest", "providers/internal/guardwasm/wasm"}

@@ -21,7 +21,12 @@
 //   azure: POST /<function> with the custom-handler request
 //          {"Data": {"<binding>": event}, "Metadata": {...}}, calling the
 //          Event Grid function registered under the export's name; it answers
-//          {"Outputs": {}, "Logs": [], "ReturnValue": value}, or 500.
+//          {"Outputs": {}, "Logs": [], "ReturnValue": value}, or 500. An HTTP
+//          function (app.http, as evcli's generated entrypoint registers
+//          evcli-invoke) gets the invocation's payload as its request body
+//          (the bus's envelope, or the payload as evcli invoke gave it); a
+//          2xx response's JSON body is the ReturnValue, any other status
+//          answers 500 with its errorType and errorMessage.
 //
 // The real packages are never loaded (they need not be installed).
 const http = require('node:http');
@@ -130,6 +135,50 @@ function azureContext(name, id) {
   };
 }
 
+// payloadOf is the payload an invocation's CloudEvent carries: the bus's
+// envelope put back together (the local runtime sends an envelope's detail
+// as the data, detail-type as the type), or, for any other payload, the data
+// itself (type evcli.invoke: the payload had no detail-type).
+function payloadOf(ce) {
+  if (!ce || typeof ce !== 'object' || ce.specversion === undefined) return ce;
+  if (ce.type === 'evcli.invoke') return ce.data;
+  return {
+    version: '0', id: ce.id, source: ce.source, 'detail-type': ce.type, time: ce.time,
+    resources: ce.subject ? [ce.subject] : [], detail: ce.data === undefined ? {} : ce.data,
+  };
+}
+
+// callHTTP calls an app.http function with a POST of the invocation's
+// payload (a minimal HttpRequest: text, json, arrayBuffer, headers) and
+// turns its HttpResponseInit into the invocation's result.
+async function callHTTP(fn, ce, context) {
+  const payload = payloadOf(ce);
+  const text = typeof payload === 'string' ? payload : JSON.stringify(payload === undefined ? {} : payload);
+  const request = {
+    method: 'POST',
+    url: `http://127.0.0.1:${port}/api/${context.functionName}`,
+    headers: new Map([['content-type', 'application/json']]),
+    query: new URLSearchParams(),
+    params: {},
+    text: async () => text,
+    json: async () => JSON.parse(text),
+    arrayBuffer: async () => Buffer.from(text).buffer,
+  };
+  const res = (await fn(request, context)) || {};
+  const status = res.status || 200;
+  let body = res.jsonBody !== undefined ? JSON.stringify(res.jsonBody) : res.body;
+  if (body === undefined || body === null) body = '';
+  body = String(body);
+  let value = body;
+  try {
+    value = body === '' ? null : JSON.parse(body);
+  } catch (_) {}
+  if (status / 100 >> 0 === 2) return value;
+  const err = new Error(value && value.errorMessage !== undefined ? String(value.errorMessage) : `HTTP ${status}: ${body}`);
+  err.name = (value && value.errorType) || 'Error';
+  throw err;
+}
+
 function main() {
   const exported = loadCode();
   const target = (kind === 'gcp' && process.env.FUNCTION_TARGET) || exported;
@@ -140,7 +189,7 @@ function main() {
     const how = kind === 'gcp' ? `functions.cloudEvent('${target}', fn)` : `app.eventGrid('${target}', { handler })`;
     throw new Error(`no function named '${target}' is registered (${names.length ? `registered: ${names.join(', ')}` : 'none is'}); register it with ${how}`);
   }
-  if (entry.type !== want) throw new Error(`'${target}' is registered with ${entry.type}, but evcli delivers events to ${want} functions`);
+  if (entry.type !== want && !(kind === 'azure' && entry.type === 'http')) throw new Error(`'${target}' is registered with ${entry.type}, but evcli delivers events to ${want} functions`);
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -163,7 +212,12 @@ function main() {
         const data = request.Data || {};
         const event = data[Object.keys(data)[0]];
         const meta = request.Metadata || {};
-        value = await entry.fn(event, azureContext(target, meta.InvocationId || (event && event.id)));
+        const context = azureContext(target, meta.InvocationId || (event && event.id));
+        if (entry.type === 'http') {
+          value = await callHTTP(entry.fn, event, context);
+        } else {
+          value = await entry.fn(event, context);
+        }
       } catch (err) {
         fail(res, 500, '', err === undefined ? new Error('undefined') : err);
         return;
@@ -173,6 +227,12 @@ function main() {
       res.end(out);
     });
   });
+  // evcli's host keeps one connection open to the server across
+  // invocations, and the instance is frozen between them: Node's default
+  // keep-alive timeout (5 s) would fire on thaw and reset the connection
+  // under the next invocation's request (a Runtime.HostError). The host
+  // closes its connections itself.
+  server.keepAliveTimeout = 0;
   server.listen(port, '127.0.0.1');
 }
 

@@ -19,7 +19,11 @@
 # FUNCTION_TARGET; an error answers 500 with X-Google-Status: error, the
 # traceback going to stderr) or a custom-handler POST /<function> with
 # {"Data": {"<binding>": event}, "Metadata": {...}} (azure; answers
-# {"Outputs": {}, "Logs": [], "ReturnValue": value}, or 500).
+# {"Outputs": {}, "Logs": [], "ReturnValue": value}, or 500). An HTTP
+# function (@app.route, as evcli's generated entrypoint registers
+# evcli-invoke) gets the invocation's payload as its request body; a 2xx
+# response's JSON body is the ReturnValue, any other status answers 500 with
+# its errorType and errorMessage.
 # The real packages are never imported (they need not be installed).
 import datetime
 import http.server
@@ -102,9 +106,27 @@ class EventGridEvent:
         return self._data
 
 
+class _Function:
+    """The part of the real FunctionApp's function objects (get_functions())
+    that evcli's generated entrypoint reads."""
+
+    def __init__(self, app, fn, trigger):
+        self._app, self._fn, self._trigger = app, fn, trigger
+
+    def get_function_name(self):
+        return self._app._names.get(id(self._fn), self._fn.__name__)
+
+    def get_user_function(self):
+        return self._fn
+
+    def get_trigger(self):
+        return types.SimpleNamespace(type=self._trigger, name=getattr(self._fn, "_evcli_arg", None))
+
+
 class FunctionApp:
     def __init__(self, *args, **kwargs):
         self._names = {}
+        self._functions = []
 
     def function_name(self, name, **kwargs):
         def wrap(fn):
@@ -119,6 +141,7 @@ class FunctionApp:
     def _trigger(self, kind, arg_name):
         def wrap(fn):
             fn._evcli_arg = arg_name
+            self._functions.append(_Function(self, fn, "eventGridTrigger"))
             return _register(kind, self._names.get(id(fn), fn.__name__), fn)
         return wrap
 
@@ -126,10 +149,94 @@ class FunctionApp:
         return self._trigger("event_grid", arg_name)
 
     def route(self, *args, **kwargs):
-        return lambda fn: _register("http", fn.__name__, fn)
+        def wrap(fn):
+            self._functions.append(_Function(self, fn, "httpTrigger"))
+            return _register("http", self._names.get(id(fn), fn.__name__), fn)
+        return wrap
+
+    def get_functions(self):
+        return list(self._functions)
 
     def __getattr__(self, name):  # other triggers and bindings: accepted, never called
         return lambda *a, **k: (lambda fn: fn)
+
+
+class Blueprint(FunctionApp):
+    pass
+
+
+class HttpRequest:
+    """The part of azure.functions.HttpRequest that handlers use."""
+
+    def __init__(self, method, url, headers=None, params=None, route_params=None, body=b""):
+        self.method, self.url = method, url
+        self.headers = dict(headers or {})
+        self.params, self.route_params = dict(params or {}), dict(route_params or {})
+        self._body = body
+
+    def get_body(self):
+        return self._body
+
+    def get_json(self):
+        return json.loads(self._body)
+
+
+class HttpResponse:
+    """The part of azure.functions.HttpResponse that handlers use."""
+
+    def __init__(self, body=None, *, status_code=200, headers=None, mimetype=None, charset="utf-8"):
+        if isinstance(body, str):
+            body = body.encode(charset)
+        self._body = body or b""
+        self.status_code = status_code
+        self.headers = dict(headers or {})
+        self.mimetype = mimetype
+
+    def get_body(self):
+        return self._body
+
+
+class HttpError(Exception):
+    """A non-2xx answer of an HTTP function, as the invocation's error."""
+
+    def __init__(self, error_type, message):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def _payload_of(ev):
+    """The payload an invocation's CloudEvent carries: the bus's envelope put
+    back together (the local runtime sends an envelope's detail as the data,
+    detail-type as the type), or, for any other payload, the data itself
+    (type evcli.invoke: the payload had no detail-type)."""
+    if not isinstance(ev, dict) or "specversion" not in ev:
+        return ev
+    if ev.get("type") == "evcli.invoke":
+        return ev.get("data")
+    data = ev.get("data")
+    return {"version": "0", "id": ev.get("id"), "source": ev.get("source"), "detail-type": ev.get("type"),
+            "time": ev.get("time"), "resources": [ev["subject"]] if ev.get("subject") else [],
+            "detail": {} if data is None else data}
+
+
+def _call_http(fn, ev):
+    """Calls an HTTP function (as evcli's generated entrypoint registers
+    evcli-invoke) with a POST of the invocation's payload; a 2xx answer's
+    JSON body is the result, any other raises HttpError."""
+    payload = _payload_of(ev)
+    body = payload.encode() if isinstance(payload, str) else json.dumps({} if payload is None else payload).encode()
+    res = fn(HttpRequest("POST", "http://127.0.0.1:%d/api/evcli-invoke" % PORT, {"content-type": "application/json"}, body=body))
+    text = (res.get_body() if res is not None else b"").decode("utf-8", "replace")
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        value = text
+    status = res.status_code if res is not None else 200
+    if status // 100 == 2:
+        return value
+    if isinstance(value, dict) and "errorMessage" in value:
+        raise HttpError(str(value.get("errorType") or "Error"), str(value["errorMessage"]))
+    raise HttpError("Error", "HTTP %d: %s" % (status, text))
 
 
 _az_pkg = types.ModuleType("azure")
@@ -137,6 +244,9 @@ _az_pkg.__path__ = []
 _az = types.ModuleType("azure.functions")
 _az.FunctionApp = FunctionApp
 _az.EventGridEvent = EventGridEvent
+_az.Blueprint = Blueprint
+_az.HttpRequest = HttpRequest
+_az.HttpResponse = HttpResponse
 _az.AuthLevel = types.SimpleNamespace(ANONYMOUS="ANONYMOUS", FUNCTION="FUNCTION", ADMIN="ADMIN")
 _az_pkg.functions = _az
 
@@ -161,12 +271,13 @@ def _load():
 
 
 def _error_type(exc):
-    return type(exc).__name__
+    return exc.error_type if isinstance(exc, HttpError) else type(exc).__name__
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     target = None
+    kind = None
     fn = None
 
     def log_message(self, *args):  # the host's access log is not the function's
@@ -208,6 +319,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             req = json.loads(body)
             data = req.get("Data") or {}
             ev = next(iter(data.values()), None) or {}
+            if self.kind == "http":
+                value = _call_http(self.fn, ev)
+                out = json.dumps({"Outputs": {}, "Logs": [], "ReturnValue": value}).encode()
+                self._answer(200, out, {"Content-Type": "application/json"})
+                return
             grid = EventGridEvent(
                 id=ev.get("id"), data=ev.get("data"), topic=ev.get("source") or ev.get("topic"),
                 subject=ev.get("subject"), event_type=ev.get("type") or ev.get("eventType"),
@@ -239,9 +355,10 @@ def main():
         names = ", ".join(sorted(_registered)) or "none is"
         how = "@functions_framework.cloud_event" if KIND == "gcp" else "@app.event_grid_trigger(arg_name=\"event\")"
         raise RuntimeError(f"no function named {target!r} is registered (registered: {names}); decorate it with {how}")
-    if entry[0] != want:
+    if entry[0] != want and not (KIND == "azure" and entry[0] == "http"):
         raise RuntimeError(f"{target!r} is registered as {entry[0]}, but evcli delivers events to {want} functions")
     _Handler.target = target
+    _Handler.kind = entry[0]
     _Handler.fn = staticmethod(entry[1])
     http.server.HTTPServer(("127.0.0.1", PORT), _Handler).serve_forever()
 

@@ -1,3 +1,5 @@
+//go:build tools
+
 package runtime
 
 // The test handlers under testdata/handlers are built from this module with
@@ -7,6 +9,11 @@ package runtime
 // scaffold of evcli init --provider gcp requires: evcli's go.mod pins the
 // versions the scaffold uses (templates/gomod_test.go), so building a new
 // project finds them in the module cache.
+//
+// The build tag keeps this file out of every build and test (go mod tidy
+// reads files of every tag but "ignore"): as a _test.go file it made
+// go test -race compile, vet and link these modules with the race
+// detector, about 40 packages no test runs.
 import (
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 	_ "github.com/GoogleCloudPlatform/functions-framework-go/functions"
