@@ -208,6 +208,26 @@ func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 	return d.read(ctx, apps)
 }
 
+// appFunctions maps each of the project's function apps to its function
+// (the evcli-function tag): one paged listing of the resource group, for
+// tail to name the lines of every function.
+func (d *deployer) appFunctions(ctx context.Context) (map[string]string, error) {
+	apps := map[string]string{}
+	pager := d.sites.NewListByResourceGroupPager(d.rg(), nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, classify("function apps in resource group "+d.rg(), err)
+		}
+		for _, s := range page.Value {
+			if s != nil && s.Name != nil && tag(s.Tags, TagProject) == d.c.project && tag(s.Tags, TagFunction) != "" {
+				apps[*s.Name] = tag(s.Tags, TagFunction)
+			}
+		}
+	}
+	return apps, nil
+}
+
 // DeployedFunctions implements providers.NamedReader: one Get each.
 func (d *deployer) DeployedFunctions(ctx context.Context, names []string) ([]providers.FunctionDeployment, error) {
 	var apps []*armappservice.Site

@@ -70,6 +70,11 @@ type logsConfig struct {
 	// have the same names: the HTTP invoke route and the Event Grid
 	// trigger).
 	ByApp bool
+	// Apps lists the project's function apps (app name -> function), for
+	// a tail of every function: with ByApp the rows name only the app
+	// (every app's trigger is called "events"), so without it each line
+	// would be labelled with that trigger's name.
+	Apps func(ctx context.Context) (map[string]string, error)
 	// PollInterval is the pause between rounds; Overlap how far before the
 	// cursor each round asks again; RequestsPerSecond the budget all
 	// queries share; PageRows the rows one query takes.
@@ -226,6 +231,15 @@ func (s *insightsLogs) run(ctx context.Context, q providers.LogQuery, out chan<-
 	names := map[string]string{} // physical -> project name
 	for _, fn := range q.Functions {
 		names[s.physical(fn)] = fn
+	}
+	if len(q.Functions) == 0 && s.cfg.ByApp && s.cfg.Apps != nil {
+		apps, err := s.cfg.Apps(ctx)
+		if err != nil {
+			return err
+		}
+		for app, fn := range apps {
+			names[app] = fn
+		}
 	}
 	c := &tailCursor{since: since, cursor: since, seen: map[string]time.Time{}}
 	for {

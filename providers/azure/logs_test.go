@@ -341,3 +341,52 @@ func TestLogsPagesOneTime(t *testing.T) {
 		t.Errorf("%d queries for 5 rows 2 a page, want 3", n)
 	}
 }
+
+// TestLogsNameEveryFunctionByItsApp: a tail of every function (no
+// --function) reads all of the component's apps; each app's trigger is
+// called "events", so each line is named by its app's function, from the
+// listing of the project's apps, and an app the listing does not know
+// keeps the trigger's name.
+func TestLogsNameEveryFunctionByItsApp(t *testing.T) {
+	srv := aztest.NewLogs()
+	defer srv.Close()
+	since := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	tr := func(at int, id, app string) aztest.Trace {
+		x := trace(since.Add(time.Duration(at)*time.Second), id, "events", "line of "+app, nil)
+		x.Role = app
+		return x
+	}
+	srv.Add(tr(1, "a1", "shop-payment-abc123"), tr(2, "a2", "shop-inventory-abc123"), tr(3, "a3", "other-app"))
+	listed := 0
+	s, _ := testLogs(t, srv, func(c *logsConfig) {
+		c.App, c.ByApp = "", true
+		c.Apps = func(context.Context) (map[string]string, error) {
+			listed++
+			return map[string]string{"shop-payment-abc123": "payment", "shop-inventory-abc123": "inventory"}, nil
+		}
+	})
+	lines, errc := s.Logs(context.Background(), providers.LogQuery{Since: since})
+	var got []string
+	for l := range lines {
+		got = append(got, l.Function)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"payment", "inventory", "events"}; !slices.Equal(got, want) {
+		t.Errorf("functions %q, want %q", got, want)
+	}
+	if listed != 1 {
+		t.Errorf("the apps were listed %d times, want once", listed)
+	}
+	// Named functions need no listing.
+	lines, errc = s.Logs(context.Background(), providers.LogQuery{Since: since, Functions: []string{"payment"}})
+	for range lines {
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if listed != 1 {
+		t.Errorf("a tail of named functions listed the apps")
+	}
+}

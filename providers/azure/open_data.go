@@ -55,7 +55,7 @@ func openData(_ context.Context, c *config, o providers.OpenOptions, p *provider
 		"/providers/Microsoft.Insights/components/" + c.names.Insights()
 	lo := azlogs.ClientOptions{ClientOptions: opts("logs", c.logs)}
 	logs, err := newLogs(logsConfig{Credential: c.cred, Endpoint: c.logs.url, ResourceID: component,
-		Physical: c.names.App, ByApp: true, Now: o.Now, Sleep: c.sleep, ClientOptions: &lo})
+		Physical: c.names.App, ByApp: true, Apps: d.appFunctions, Now: o.Now, Sleep: c.sleep, ClientOptions: &lo})
 	if err != nil {
 		return err
 	}
