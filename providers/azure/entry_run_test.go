@@ -89,6 +89,10 @@ const ce = (id, amount, extra) => ({ specversion: '1.0', id, source: 'shop.order
   console.log('INVOKE ' + r.status + ' ' + r.body + ' ' + r.headers['X-Evcli-Invocation-Id']);
   r = await inv.handler(req(ce('boom', 500, { fail: true })), ctx);
   console.log('INVOKE ' + r.status + ' ' + r.body);
+  // evcli invoke sends the bus's event (an EventBridge envelope): the
+  // handler gets it as Event Grid would deliver it, a CloudEvent.
+  r = await inv.handler(req({ version: '0', id: 'env', source: 'shop.orders', 'detail-type': 'OrderCreated', time: '2026-01-01T00:00:00Z', resources: [], detail: { amount: 5 } }), ctx);
+  console.log('INVOKE ' + r.status + ' ' + r.body);
 })().catch((e) => { console.log('FAILED ' + e.stack); process.exit(1); });`
 	cmd := exec.Command("node", "--no-warnings", "-e", script, dir)
 	cmd.Env = append(os.Environ(), "EVCLI_HANDLER=index.payment", "EVCLI_FUNCTION=payment", "EVCLI_GUARD=in-function",
@@ -106,6 +110,7 @@ const ce = (id, amount, extra) => ({ specversion: '1.0', id, source: 'shop.order
 		"HANDLED inv inv-1", // invoke is not filtered
 		`INVOKE 200 {"ok":"inv","type":"OrderCreated"} inv-1`,
 		`INVOKE 500 {"errorType":"TypeError","errorMessage":"bad order boom"}`,
+		`INVOKE 200 {"ok":"env","type":"OrderCreated"}`,
 	} {
 		if !strings.Contains(string(out), w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
@@ -154,7 +159,8 @@ print("ROUTE %s %s %s" % (tr.settings["route"], tr.settings["auth_level"].value,
 ev = e._grid_event({"specversion": "1.0", "id": "g1", "source": "shop.orders", "type": "OrderCreated", "time": "2026-01-01T00:00:00Z", "data": {"amount": 5}})
 fns["events"].get_user_function()(ev)
 inv = fns["evcli-invoke"].get_user_function()
-for body in (b'{"specversion":"1.0","id":"inv","source":"s","type":"OrderCreated","data":{}}', b'{"id":"boom","type":"T","data":{"fail":true}}'):
+for body in (b'{"specversion":"1.0","id":"inv","source":"s","type":"OrderCreated","data":{}}', b'{"id":"boom","type":"T","data":{"fail":true}}',
+             b'{"version":"0","id":"env","source":"s","detail-type":"OrderCreated","detail":{}}'):
     r = inv(func.HttpRequest("POST", "/api/evcli-invoke", body=body))
     print("INVOKE %d %s" % (r.status_code, r.get_body().decode()))
 `
@@ -171,6 +177,7 @@ for body in (b'{"specversion":"1.0","id":"inv","source":"s","type":"OrderCreated
 		"HANDLED g1 OrderCreated",
 		`INVOKE 200 {"ok": "inv", "type": "OrderCreated"}`,
 		`INVOKE 500 {"errorType": "ValueError", "errorMessage": "bad order boom"}`,
+		`INVOKE 200 {"ok": "env", "type": "OrderCreated"}`, // an EventBridge envelope, as evcli invoke sends it
 	} {
 		if !strings.Contains(string(out), w) {
 			t.Errorf("output lacks %q:\n%s", w, out)

@@ -74,6 +74,20 @@ function envelopeOf(ev) {
   };
 }
 
+// cloudEventOf is ev as a CloudEvent: evcli invoke sends the bus's event
+// (an EventBridge envelope, as on every provider), which Event Grid would
+// have delivered as a CloudEvent (type the detail-type, data the detail);
+// a CloudEvent or anything else is left as it is.
+function cloudEventOf(ev) {
+  if (!ev || typeof ev !== 'object' || ev.specversion !== undefined || ev['detail-type'] === undefined) return ev;
+  const ce = {
+    specversion: '1.0', id: ev.id, source: ev.source, type: ev['detail-type'], time: ev.time,
+    data: ev.detail === undefined || ev.detail === null ? {} : ev.detail,
+  };
+  if (Array.isArray(ev.resources) && ev.resources.length > 0) ce.subject = ev.resources[0];
+  return ce;
+}
+
 function call(ev, context) {
   return target.fn(target.envelope ? envelopeOf(ev) : ev, context);
 }
@@ -132,7 +146,7 @@ app.http('evcli-invoke', {
       event = text;
     }
     try {
-      const result = await call(event, context);
+      const result = await call(cloudEventOf(event), context);
       return { status: 200, headers, body: JSON.stringify(result === undefined ? null : result) };
     } catch (err) {
       const errorType = (err && err.name) || 'Error';

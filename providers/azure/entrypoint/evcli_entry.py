@@ -84,9 +84,24 @@ def _time(value):
         return None
 
 
+def _cloud_event(ev):
+    """ev as a CloudEvent: evcli invoke sends the bus's event (an
+    EventBridge envelope, as on every provider), which Event Grid would
+    have delivered as a CloudEvent (type the detail-type, data the
+    detail); a CloudEvent or anything else is left as it is."""
+    if not isinstance(ev, dict) or "specversion" in ev or "detail-type" not in ev:
+        return ev
+    ce = {"specversion": "1.0", "id": ev.get("id", ""), "source": ev.get("source", ""), "type": ev.get("detail-type", ""),
+          "time": ev.get("time"), "data": ev.get("detail") if ev.get("detail") is not None else {}}
+    if ev.get("resources"):
+        ce["subject"] = ev["resources"][0]
+    return ce
+
+
 def _grid_event(ev):
     """The func.EventGridEvent the Functions host gives a trigger for the
     CloudEvent ev (a dict)."""
+    ev = _cloud_event(ev)
     if not isinstance(ev, dict):
         ev = {"data": ev}
     return func.EventGridEvent(id=ev.get("id", ""), data=ev.get("data"), topic=ev.get("source", ""),
