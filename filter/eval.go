@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -152,6 +153,51 @@ func nestedCtx(fctx *arrCtx, f *pfield, v *jval, objs []*jval) *arrCtx {
 // splitting or has more than maxConjunctions readings (then n is read as it
 // stands).
 func readings(n *pnode) []*pnode {
+	alts, _ := readingsMerged(n)
+	return alts
+}
+
+// readingsMerged is readings, and whether a reading joined two fields that
+// name the same object (mergeFields): a field named beside an $or and
+// again in one of its branches is one object of the forked rule, so one
+// element of an array of objects must hold both, wherever the $or is.
+func readingsMerged(n *pnode) ([]*pnode, bool) {
+	alts := readingsSplit(n)
+	merged := false
+	for _, a := range alts {
+		if fs, ok := mergeFields(a.fields); ok {
+			a.fields, merged = fs, true
+		}
+	}
+	return alts, merged
+}
+
+// mergeFields joins the nested fields of fs that have the same name into
+// one (recursively), as event-ruler's flattened rule reads them (a.x and
+// a.y are fields of one object); ok reports whether it joined any.
+func mergeFields(fs []*pfield) ([]*pfield, bool) {
+	var out []*pfield
+	idx := map[string]int{}
+	merged := false
+	for _, f := range fs {
+		if f.nested != nil && f.nested.or == nil {
+			if i, ok := idx[f.name]; ok {
+				g := out[i]
+				inner := append(g.nested.fields[:len(g.nested.fields):len(g.nested.fields)], f.nested.fields...)
+				inner, _ = mergeFields(inner)
+				slices.SortStableFunc(inner, func(a, b *pfield) int { return strings.Compare(a.name, b.name) })
+				out[i] = &pfield{name: g.name, path: g.path, nested: &pnode{path: g.nested.path, fields: inner}}
+				merged = true
+				continue
+			}
+			idx[f.name] = len(out)
+		}
+		out = append(out, f)
+	}
+	return out, merged
+}
+
+func readingsSplit(n *pnode) []*pnode {
 	alts := []*pnode{{path: n.path}}
 	split := false
 	cross := func(fs [][]*pfield, or []*pnode) bool {
@@ -226,8 +272,8 @@ func readings(n *pnode) []*pnode {
 }
 
 func evalIn(n *pnode, obj *jval, ctx *arrCtx) bool {
-	if ctx != nil {
-		if alts := readings(n); alts != nil {
+	if ctx != nil || n.or != nil {
+		if alts, merged := readingsMerged(n); alts != nil && (ctx != nil || merged) {
 			for _, a := range alts {
 				if evalIn(a, obj, ctx) {
 					return true
@@ -414,9 +460,10 @@ func evJSON(v *jval) string {
 func explainNode(n *pnode, obj *jval, ctx *arrCtx, path string) (bool, []Reason) {
 	ok := true
 	var rs []Reason
-	if ctx != nil {
-		if alts := readings(n); alts != nil {
-			// Under an array of objects with nothing pinning an element: each
+	if ctx != nil || n.or != nil {
+		if alts, merged := readingsMerged(n); alts != nil && (ctx != nil || merged) {
+			// Under an array of objects with nothing pinning an element, or
+			// where a branch names an object named beside the $or: each
 			// reading of n alone (evalIn), as an $or of them.
 			r := Reason{Path: joinPath(path, "$or")}
 			for i, a := range alts {

@@ -192,6 +192,16 @@ var matchCases = []matchCase{
 	{"exists false beside a mixed field that matched by absence", `{"e":{"a":[{"exists":false}],"b":[{"exists":false},{"numeric":["=",5]}]}}`, `{"e":[{"a":"I"},{}]}`, false},
 	{"exists false beside a mixed field that matched by value", `{"e":{"z":[{"exists":false}],"b":[{"exists":false},{"numeric":["=",5]}]}}`, `{"e":[{"z":"I"},{"b":5}]}`, true},
 	{"exists false beside $or, lone in the branch expansion", `{"a":{"c":[{"exists":false}],"$or":[{"d":[{"exists":false}]},{"x":["q"]}]}}`, `{"a":[{},{"c":"2"}]}`, false},
+	// A field named beside an $or and again in a branch is one object of the
+	// forked rule (event-ruler's JsonRuleCompiler): one element must hold
+	// both, at the top level too.
+	{"object beside $or and in a branch, two elements", `{"a":{"x":["q"]},"$or":[{"a":{"y":["r"]}},{"b":["z"]}]}`, `{"a":[{"x":"q"},{"y":"r"}]}`, false},
+	{"object beside $or and in a branch, one element", `{"a":{"x":["q"]},"$or":[{"a":{"y":["r"]}},{"b":["z"]}]}`, `{"a":[{"x":"q","y":"r"},{}]}`, true},
+	{"object beside $or and in a branch, other branch", `{"a":{"x":["q"]},"$or":[{"a":{"y":["r"]}},{"b":["z"]}]}`, `{"a":[{"x":"q"},{"y":"r"}],"b":"z"}`, true},
+	{"object beside $or, exists false in the branch", `{"a":{"x":["q"]},"$or":[{"a":{"z":[{"exists":false}]}},{"b":["z"]}]}`, `{"a":[{"x":"q"},{"z":"2"}]}`, true},
+	{"object beside $or, exists false in the branch, held", `{"a":{"x":["q"]},"$or":[{"a":{"z":[{"exists":false}]}},{"b":["z"]}]}`, `{"a":[{"x":"q","z":"1"}]}`, false},
+	{"object beside $or, single object", `{"a":{"x":["q"]},"$or":[{"a":{"y":["r"]}},{"b":["z"]}]}`, `{"a":{"x":"q","y":"r"}}`, true},
+	{"object beside nested $or, two elements", `{"o":{"a":{"x":["q"]},"$or":[{"a":{"y":["r"]}},{"b":["z"]}]}}`, `{"o":{"a":[{"x":"q"},{"y":"r"}]}}`, false},
 
 	// cidr
 	{"cidr v4", `{"ip":[{"cidr":"10.0.0.0/24"}]}`, `{"ip":"10.0.0.255"}`, true},
