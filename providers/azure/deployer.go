@@ -190,6 +190,24 @@ func (d *deployer) rg() string { return d.c.resourceGroup }
 // settings, and each bus topic's event subscriptions once: read calls
 // only, the apps in parallel.
 func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment, error) {
+	sites, err := d.projectSites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var apps []*armappservice.Site
+	for _, s := range sites {
+		// The store writer is a shared resource (PlanShared), not one of
+		// the project's functions.
+		if !isStoreWriter(tag(s.Tags, TagFunction)) {
+			apps = append(apps, s)
+		}
+	}
+	return d.read(ctx, apps)
+}
+
+// projectSites lists the resource group's function apps of the project
+// (tagged with it and with a function): one paged listing.
+func (d *deployer) projectSites(ctx context.Context) ([]*armappservice.Site, error) {
 	var apps []*armappservice.Site
 	pager := d.sites.NewListByResourceGroupPager(d.rg(), nil)
 	for pager.More() {
@@ -198,32 +216,25 @@ func (d *deployer) Deployed(ctx context.Context) ([]providers.FunctionDeployment
 			return nil, classify("function apps in resource group "+d.rg(), err)
 		}
 		for _, s := range page.Value {
-			// The store writer is a shared resource (PlanShared), not one
-			// of the project's functions.
-			if s != nil && tag(s.Tags, TagProject) == d.c.project && tag(s.Tags, TagFunction) != "" && !isStoreWriter(tag(s.Tags, TagFunction)) {
+			if s != nil && s.Name != nil && tag(s.Tags, TagProject) == d.c.project && tag(s.Tags, TagFunction) != "" {
 				apps = append(apps, s)
 			}
 		}
 	}
-	return d.read(ctx, apps)
+	return apps, nil
 }
 
 // appFunctions maps each of the project's function apps to its function
 // (the evcli-function tag): one paged listing of the resource group, for
 // tail to name the lines of every function.
 func (d *deployer) appFunctions(ctx context.Context) (map[string]string, error) {
+	sites, err := d.projectSites(ctx)
+	if err != nil {
+		return nil, err
+	}
 	apps := map[string]string{}
-	pager := d.sites.NewListByResourceGroupPager(d.rg(), nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, classify("function apps in resource group "+d.rg(), err)
-		}
-		for _, s := range page.Value {
-			if s != nil && s.Name != nil && tag(s.Tags, TagProject) == d.c.project && tag(s.Tags, TagFunction) != "" {
-				apps[*s.Name] = tag(s.Tags, TagFunction)
-			}
-		}
+	for _, s := range sites {
+		apps[*s.Name] = tag(s.Tags, TagFunction)
 	}
 	return apps, nil
 }
