@@ -116,27 +116,7 @@ func TestAzureEndToEnd(t *testing.T) {
 		t.Errorf("tail --correlation %s shows functions %v; want %v", created[:8], seen, fns)
 	}
 
-	deadline = time.Now().Add(budget(time.Minute))
-	for {
-		r = cli.must("replay", "--provider", "azure", "--since", "1h", "--dry-run")
-		if strings.Contains(r.stdout+r.stderr, "2 events would be published") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the store writer did not store the two events within %s; replay --dry-run says:\n%s%s", budget(time.Minute), r.stdout, r.stderr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	r = cli.must("replay", "--provider", "azure", "--since", "1h", "--yes")
-	if !strings.Contains(r.stdout+r.stderr, "2 selected, 2 published, 0 failed") {
-		t.Errorf("replay did not re-publish both stored events:\n%s%s", r.stdout, r.stderr)
-	}
-	got = cli.waitInvocations(fns, created, 2)
-	for _, f := range fns {
-		if len(got[f]) != 2 {
-			t.Errorf("after the replay, %s ran %d times for the OrderCreated flow; want 2: %v", f, len(got[f]), got[f])
-		}
-	}
+	cli.replayStoredPair(fns, created)
 	if other := cli.invocations(nil, shipped); len(other) != 0 {
 		t.Errorf("functions ran for OrderShipped, which no pattern matches: %v", other)
 	}

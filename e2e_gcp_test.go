@@ -66,6 +66,34 @@ func startFakeGCP(t *testing.T) *fakecloud.GCP {
 }
 
 // cloudCLI runs evcli in dir against a fake cloud's env.
+// replayStoredPair waits until the store writer has stored the two events
+// sent (replay --dry-run finds them), replays them, and checks that every
+// function of fns ran a second time for the flow of created.
+func (c cloudCLI) replayStoredPair(fns []string, created string) {
+	c.t.Helper()
+	deadline := time.Now().Add(budget(time.Minute))
+	for {
+		r := c.must("replay", "--provider", c.provider, "--since", "1h", "--dry-run")
+		if strings.Contains(r.stdout+r.stderr, "2 events would be published") {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the store writer did not store the two events within %s; replay --dry-run says:\n%s%s", budget(time.Minute), r.stdout, r.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r := c.must("replay", "--provider", c.provider, "--since", "1h", "--yes")
+	if !strings.Contains(r.stdout+r.stderr, "2 selected, 2 published, 0 failed") {
+		c.t.Errorf("replay did not re-publish both stored events:\n%s%s", r.stdout, r.stderr)
+	}
+	got := c.waitInvocations(fns, created, 2)
+	for _, f := range fns {
+		if len(got[f]) != 2 {
+			c.t.Errorf("after the replay, %s ran %d times for the OrderCreated flow; want 2: %v", f, len(got[f]), got[f])
+		}
+	}
+}
+
 type cloudCLI struct {
 	t        *testing.T
 	dir      string
@@ -210,27 +238,7 @@ func TestGCPEndToEnd(t *testing.T) {
 	}
 
 	// Replay reads Firestore: wait until the writer stored both events.
-	deadline := time.Now().Add(budget(time.Minute))
-	for {
-		r = cli.must("replay", "--provider", "gcp", "--since", "1h", "--dry-run")
-		if strings.Contains(r.stdout+r.stderr, "2 events would be published") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the store writer did not store the two events within %s; replay --dry-run says:\n%s%s", budget(time.Minute), r.stdout, r.stderr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	r = cli.must("replay", "--provider", "gcp", "--since", "1h", "--yes")
-	if !strings.Contains(r.stdout+r.stderr, "2 selected, 2 published, 0 failed") {
-		t.Errorf("replay did not re-publish both stored events:\n%s%s", r.stdout, r.stderr)
-	}
-	got = cli.waitInvocations(fns, created, 2)
-	for _, f := range fns {
-		if len(got[f]) != 2 {
-			t.Errorf("after the replay, %s ran %d times for the OrderCreated flow; want 2: %v", f, len(got[f]), got[f])
-		}
-	}
+	cli.replayStoredPair(fns, created)
 	// Nothing ran for the OrderShipped event, sent or replayed.
 	if other := cli.invocations(nil, shipped); len(other) != 0 {
 		t.Errorf("functions ran for OrderShipped, which no pattern matches: %v", other)
