@@ -4,8 +4,10 @@ package runtime
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -285,31 +287,129 @@ func (p *procStats) descendants(pid int, out []int) []int {
 // or replaced its environment (env -i) escapes; only a cgroup would hold
 // it, which an unprivileged evcli cannot count on.
 func killMarked(marker string) {
-	needle := []byte(marker + "\x00")
-	inner := append([]byte{0}, needle...)
 	self := os.Getpid()
 	for round := 0; round < 5; round++ {
 		ents, err := os.ReadDir("/proc")
 		if err != nil {
 			return
 		}
-		killed := false
+		pids := make([]int, 0, len(ents))
 		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil || pid == self {
-				continue
+			if pid, err := strconv.Atoi(e.Name()); err == nil && pid != self {
+				pids = append(pids, pid)
 			}
-			b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-			if err != nil || len(b) == 0 {
-				continue // another user's, or gone, or a zombie
-			}
-			if bytes.HasPrefix(b, needle) || bytes.Contains(b, inner) {
+		}
+		if !killMarkedOf(pids, marker) {
+			return
+		}
+	}
+}
+
+// killMarkedOf kills those of pids whose environment holds marker, and
+// reports whether it killed any. A process in the middle of execve (as
+// `setsid sleep` is right after setsid(2)) reads as an empty environment
+// for a moment although it keeps its own: a live process that reads empty
+// is read again until it has one, or is gone, or has read empty with its
+// environment's bounds settled twice in a row (it has none: env -i).
+// Each environment is read in one read(2), which holds one memory map:
+// two reads can straddle execve and return the head of the old
+// environment and then nothing.
+func killMarkedOf(pids []int, marker string) bool {
+	needle := []byte(marker + "\x00")
+	inner := append([]byte{0}, needle...)
+	killed := false
+	settled := map[int]int{}
+	var again []int
+	buf := make([]byte, 64<<10)
+	var err error
+	for wait := time.Millisecond; ; wait *= 2 {
+		for _, pid := range pids {
+			var b []byte
+			b, buf, err = readEnviron(pid, buf)
+			switch {
+			case err != nil:
+				continue // another user's, or gone
+			case len(b) == 0:
+				switch inExec(pid) {
+				case execing:
+					settled[pid] = 0
+				case emptyEnv:
+					if settled[pid]++; settled[pid] >= 2 {
+						continue
+					}
+				default:
+					continue
+				}
+				again = append(again, pid)
+			case bytes.HasPrefix(b, needle) || bytes.Contains(b, inner):
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 				killed = true
 			}
 		}
-		if !killed {
-			return
+		if len(again) == 0 || wait > 512*time.Millisecond {
+			return killed
 		}
+		time.Sleep(wait)
+		pids, again = again, pids[:0]
 	}
+}
+
+// readEnviron reads /proc/PID/environ in one read(2) into buf, growing it
+// (and returning it) when the environment fills it.
+func readEnviron(pid int, buf []byte) ([]byte, []byte, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return nil, buf, err
+	}
+	defer f.Close()
+	for {
+		n, err := f.ReadAt(buf, 0)
+		if n < len(buf) {
+			if err == io.EOF {
+				err = nil
+			}
+			return buf[:n], buf, err
+		}
+		buf = make([]byte, 4*len(buf))
+	}
+}
+
+const (
+	notLive  = iota // gone, a zombie or a kernel thread
+	execing         // between the halves of execve
+	emptyEnv        // no environment, or one being copied in right now
+)
+
+// inExec tells what a process whose environment read empty is, from
+// /proc/PID/stat: its environment's bounds (fields 50 and 51) are unset,
+// or apart, while execve replaces its memory; they are equal when it was
+// started with no environment (env -i), and for the moment execve copies
+// the strings in.
+func inExec(pid int) int {
+	const pfKthread = 0x00200000
+	f := statFields(pid)
+	if len(f) < 49 || f[0] == "Z" || f[0] == "X" {
+		return notLive
+	}
+	if flags, _ := strconv.ParseUint(f[6], 10, 64); flags&pfKthread != 0 {
+		return notLive
+	}
+	if envStart, envEnd := f[47], f[48]; envEnd == "0" || envStart != envEnd {
+		return execing
+	}
+	return emptyEnv
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name
+// (state is the first), or nil.
+func statFields(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
 }

@@ -3,9 +3,9 @@
 package runtime
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,20 +92,6 @@ def handler(event, context):
 	}
 }
 
-// statFields returns the fields of /proc/PID/stat after the command name
-// (state is the first), or nil.
-func statFields(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(b[i+1:]))
-}
-
 // startTime is the process's start time in clock ticks (stat field 22).
 func startTime(pid int) string {
 	if f := statFields(pid); len(f) > 19 {
@@ -124,5 +110,65 @@ func alive(pid int, start string) bool {
 func BenchmarkKillMarkedScan(b *testing.B) {
 	for b.Loop() {
 		killMarked("EVCLI_BENCH_NO_SUCH_MARKER=1")
+	}
+}
+
+// TestKillMarkedCatchesAProcessInExec: right after setsid(2), `setsid
+// sleep` is in execve, when its environment reads empty for a moment
+// (about one process in six here, read at once). killMarkedOf reads it
+// again rather than pass it over; that was
+// TestSetsidChildEndsWithItsInstance's failure under load.
+func TestKillMarkedCatchesAProcessInExec(t *testing.T) {
+	needInterpreter(t, "setsid")
+	needInterpreter(t, "sh")
+	marker := "EVCLI_TEST_MARK=" + randomHex(8)
+	for i := range 150 {
+		cmd := exec.Command("sh", "-c", "setsid sleep 300 >/dev/null 2>&1 & echo $!")
+		cmd.Env = append(os.Environ(), marker)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil {
+			t.Fatalf("sh printed %q", out)
+		}
+		for {
+			if sid, _, _ := syscall.RawSyscall(syscall.SYS_GETSID, uintptr(pid), 0, 0); int(sid) == pid {
+				break
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+		start := startTime(pid)
+		if !killMarkedOf([]int{pid}, marker) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("run %d: process %d in its own session was not recognised by its environment", i, pid)
+		}
+		for alive(pid, start) { // SIGKILL was sent; the exit follows
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// TestKillMarkedPassesAnEmptyEnvironment: a process started with no
+// environment at all is not waited for as if it were in execve.
+func TestKillMarkedPassesAnEmptyEnvironment(t *testing.T) {
+	needInterpreter(t, "env")
+	cmd := exec.Command("env", "-i", "sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"); err == nil && strings.HasPrefix(string(b), "sleep") {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if inExec(cmd.Process.Pid) != emptyEnv {
+		t.Fatal("a process with an empty environment counts as one in execve")
+	}
+	if killMarkedOf([]int{cmd.Process.Pid}, "EVCLI_NO_SUCH=1") {
+		t.Fatal("killed an unmarked process")
 	}
 }
