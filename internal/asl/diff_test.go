@@ -51,58 +51,69 @@ var differential = map[string]struct {
 // executor and with the npm package aws-local-stepfunctions (v3, on Node
 // 20 with a Promise.withResolvers polyfill) over the same fake functions,
 // and checks that both give the same output, or fail with the same error
-// name.
+// name. The package runs every case in one Node process: a process per
+// case was most of this test's time.
 func TestDifferential(t *testing.T) {
 	oracle := oracleDir(t)
 	files, _ := filepath.Glob("testdata/run/*.json")
-	compared := 0
+	type compared struct {
+		name string
+		ours map[string]any
+	}
+	var cases []compared
+	var reqs []json.RawMessage
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
-		t.Run(name, func(t *testing.T) {
-			d := differential[name]
-			if d.skip != "" {
-				t.Skip(d.skip)
-			}
-			data, _ := os.ReadFile(file)
-			var c runCase
-			if err := json.Unmarshal(data, &c); err != nil {
-				t.Fatal(err)
-			}
-			sm, err := ParseFile(file, c.Definition, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var events []Event
-			e := newExecutor(newClock(), &events)
-			out, err := e.Run(context.Background(), sm, testExecution, "", c.Input)
-			ours := map[string]any{}
-			var f *Failure
-			switch {
-			case err == nil:
-				ours["output"] = out
-			case errors.As(err, &f):
-				ours["error"] = f.Name
-			default:
-				t.Fatal(err)
-			}
-
-			ctxObj := map[string]any{"Execution": map[string]any{"Id": testExecution.ID, "Name": testExecution.Name,
-				"StartTime": "2026-01-01T00:00:00.000Z", "Input": c.Input}}
-			req, _ := json.Marshal(map[string]any{"definition": json.RawMessage(c.Definition), "input": c.Input, "context": ctxObj})
-			cmd := exec.Command("node", "testdata/oracle/run.cjs")
-			cmd.Env = append(os.Environ(), "ORACLE="+oracle)
-			cmd.Stdin = bytes.NewReader(req)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			raw, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("oracle: %v\n%s", err, stderr.String())
-			}
-			var theirs map[string]any
-			if err := json.Unmarshal(raw, &theirs); err != nil {
-				t.Fatalf("oracle said %s: %v", raw, err)
-			}
-			for k := range d.ignore {
+		if d := differential[name]; d.skip != "" {
+			t.Run(name, func(t *testing.T) { t.Skip(d.skip) })
+			continue
+		}
+		data, _ := os.ReadFile(file)
+		var c runCase
+		if err := json.Unmarshal(data, &c); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		sm, err := ParseFile(file, c.Definition, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		var events []Event
+		e := newExecutor(newClock(), &events)
+		out, err := e.Run(context.Background(), sm, testExecution, "", c.Input)
+		ours := map[string]any{}
+		var f *Failure
+		switch {
+		case err == nil:
+			ours["output"] = out
+		case errors.As(err, &f):
+			ours["error"] = f.Name
+		default:
+			t.Fatalf("%s: %v", file, err)
+		}
+		ctxObj := map[string]any{"Execution": map[string]any{"Id": testExecution.ID, "Name": testExecution.Name,
+			"StartTime": "2026-01-01T00:00:00.000Z", "Input": c.Input}}
+		req, _ := json.Marshal(map[string]any{"definition": json.RawMessage(c.Definition), "input": c.Input, "context": ctxObj})
+		cases = append(cases, compared{name, ours})
+		reqs = append(reqs, req)
+	}
+	body, _ := json.Marshal(reqs)
+	cmd := exec.Command("node", "testdata/oracle/run.cjs")
+	cmd.Env = append(os.Environ(), "ORACLE="+oracle)
+	cmd.Stdin = bytes.NewReader(body)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle: %v\n%s", err, stderr.String())
+	}
+	var results []map[string]any
+	if err := json.Unmarshal(raw, &results); err != nil || len(results) != len(cases) {
+		t.Fatalf("oracle said %.300s (%d results for %d cases): %v", raw, len(results), len(cases), err)
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ours, theirs := c.ours, results[i]
+			for k := range differential[c.name].ignore {
 				for _, m := range []map[string]any{ours, theirs} {
 					if o, ok := m["output"].(map[string]any); ok {
 						delete(o, k)
@@ -120,7 +131,6 @@ func TestDifferential(t *testing.T) {
 				b, _ := json.Marshal(theirs["output"])
 				t.Errorf("output differs\nours:   %s\ntheirs: %s", a, b)
 			}
-			compared++
 		})
 	}
 }

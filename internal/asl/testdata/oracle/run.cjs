@@ -2,7 +2,9 @@
 // package aws-local-stepfunctions over the same fake functions as
 // asl_test.go (fakeFunctions), and prints {"output": ...} or
 // {"error": NAME, "cause": CAUSE}. Input on stdin: {"definition", "input",
-// "context"}. ORACLE is the package's directory.
+// "context"}, or an array of them, answered with an array of results in
+// the same order (one Node start for every case). ORACLE is the
+// package's directory.
 //
 // The package needs Node 22's Promise.withResolvers; on Node 20 this
 // polyfill is all it lacks.
@@ -24,7 +26,7 @@ function lambdaError(type, message) {
   return e;
 }
 
-const calls = {};
+let calls = {}; // per run: a case's flaky function counts its own attempts
 const functions = {
   echo: async (i) => i,
   add: async (i) => ({ sum: (i.a || 0) + (i.b || 0) }),
@@ -77,8 +79,8 @@ function prepare(machine, handlers, waits, retries) {
 
 let stdin = "";
 process.stdin.on("data", (d) => (stdin += d));
-process.stdin.on("end", async () => {
-  const c = JSON.parse(stdin);
+async function runOne(c) {
+  calls = {};
   const handlers = {}, waits = {}, retries = {};
   prepare(c.definition, handlers, waits, retries);
   try {
@@ -88,9 +90,20 @@ process.stdin.on("end", async () => {
       context: c.context,
     });
     const out = await ex.result;
-    process.stdout.write(JSON.stringify({ output: out === undefined ? null : out }));
+    return { output: out === undefined ? null : out };
   } catch (e) {
     const inner = e.cause || e;
-    process.stdout.write(JSON.stringify({ error: inner.name, cause: inner.message, kind: e.constructor.name }));
+    return { error: inner.name, cause: inner.message, kind: e.constructor.name };
   }
+}
+
+process.stdin.on("end", async () => {
+  const req = JSON.parse(stdin);
+  if (!Array.isArray(req)) {
+    process.stdout.write(JSON.stringify(await runOne(req)));
+    return;
+  }
+  const results = [];
+  for (const c of req) results.push(await runOne(c)); // one at a time: calls is shared
+  process.stdout.write(JSON.stringify(results));
 });
