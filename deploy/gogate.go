@@ -22,8 +22,12 @@ import (
 // compileGate therefore lets the first build of a dependency set compile
 // alone: the builds of the same set that arrive meanwhile, in this process
 // or (through a lock file) in another evcli, wait for it, then run in
-// parallel on a warm cache. Only the first build of each set waits; the
-// gate never serialises a warm deploy beyond that first go command.
+// parallel on a warm cache. The lock file is one per build target and
+// cache, not per set: the first builds of two modules (two templates, two
+// projects deployed at once) still compile the same standard library and,
+// mostly, the same SDK packages, so the second compiles only what the first
+// left out. Only the first build of each set waits; the gate never
+// serialises a warm deploy beyond that first go command.
 type compileGate struct {
 	mu   sync.Mutex
 	sets map[string]chan struct{}
@@ -31,11 +35,11 @@ type compileGate struct {
 
 var goGate = &compileGate{sets: map[string]chan struct{}{}}
 
-// enter blocks until the caller may compile the dependency set key, and
-// returns the function that says the caller's compile is done. The first
-// caller for key holds the set (and its lock file) until it calls done; the
-// others return once it has.
-func (g *compileGate) enter(ctx context.Context, key string) (done func(), err error) {
+// enter blocks until the caller may compile the dependency set key for the
+// target (targetKey), and returns the function that says the caller's
+// compile is done. The first caller for key holds the set, and the
+// target's lock file, until it calls done; the others return once it has.
+func (g *compileGate) enter(ctx context.Context, key, target string) (done func(), err error) {
 	g.mu.Lock()
 	ch, seen := g.sets[key]
 	if !seen {
@@ -51,12 +55,12 @@ func (g *compileGate) enter(ctx context.Context, key string) (done func(), err e
 			return nil, ctx.Err()
 		}
 	}
-	unlock := lockPath(ctx, filepath.Join(os.TempDir(), "evcli-gocompile-"+key[:24]+".lock"))
+	unlock := lockPath(ctx, filepath.Join(os.TempDir(), "evcli-gocompile-"+target[:24]+".lock"))
 	return sync.OnceFunc(func() { unlock(); close(ch) }), nil
 }
 
 // depSetKey names what a build of the module around src compiles: the
-// module's requirements (go.mod, go.sum), the target and the build cache.
+// module's requirements (go.mod, go.sum) and the target (targetKey).
 // Projects made from the same template share a key wherever they live.
 func depSetKey(src string, env []string) string {
 	h := sha256.New()
@@ -68,6 +72,15 @@ func depSetKey(src string, env []string) string {
 	} else {
 		fmt.Fprintf(h, "dir %s\n", src)
 	}
+	fmt.Fprintf(h, "target %s\n", targetKey(env))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// targetKey names what the compiled packages of any module depend on
+// besides its requirements: the target, the build flags' environment and
+// the caches (the last value of each variable in env wins).
+func targetKey(env []string) string {
+	h := sha256.New()
 	last := map[string]string{}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")

@@ -10,39 +10,54 @@ import (
 )
 
 // The first build of a dependency set compiles alone; builds of the same
-// set that arrive meanwhile wait for it; another set does not wait.
+// set that arrive meanwhile wait for it; another set for another target
+// does not wait, and another set for the same target waits for the
+// target's lock (held across processes as within this one).
 func TestCompileGateLetsTheFirstBuildCompileAlone(t *testing.T) {
 	g := &compileGate{sets: map[string]chan struct{}{}}
 	ctx := context.Background()
 	key := "0123456789abcdef0123456789abcdef-test-" + t.Name()
-	first, err := g.enter(ctx, key)
+	target := "0123456789abcdef0123456789abcdef-target-" + t.Name()
+	first, err := g.enter(ctx, key, target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	entered := make(chan struct{})
 	go func() {
-		done, err := g.enter(ctx, key)
+		done, err := g.enter(ctx, key, target)
 		if err != nil {
 			t.Error(err)
 		}
 		done()
 		close(entered)
 	}()
-	other, err := g.enter(ctx, "fedcba9876543210fedcba9876543210-test-"+t.Name())
+	other, err := g.enter(ctx, "fedcba9876543210fedcba9876543210-test-"+t.Name(), "fedcba9876543210fedcba9876543210-target-"+t.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
 	other()
+	sameTarget := make(chan struct{})
+	go func() {
+		done, err := g.enter(ctx, "00112233445566778899aabbccddeeff-test-"+t.Name(), target)
+		if err != nil {
+			t.Error(err)
+		}
+		done()
+		close(sameTarget)
+	}()
 	select {
 	case <-entered:
 		t.Fatal("a second build of the same set entered while the first compiled")
-	case <-time.After(50 * time.Millisecond):
+	case <-sameTarget:
+		t.Fatal("the first build of another module for the same target entered while the first compiled")
+	case <-time.After(3 * lockPollEvery):
 	}
 	first()
 	first() // done is idempotent
 	<-entered
+	<-sameTarget
 	// Later builds of a compiled set do not wait at all.
-	done, err := g.enter(ctx, key)
+	done, err := g.enter(ctx, key, target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +68,11 @@ func TestCompileGateLetsTheFirstBuildCompileAlone(t *testing.T) {
 func TestCompileGateWaitEndsWithTheContext(t *testing.T) {
 	g := &compileGate{sets: map[string]chan struct{}{}}
 	key := "0123456789abcdef0123456789abcdef-ctx-" + t.Name()
-	first, _ := g.enter(context.Background(), key)
+	first, _ := g.enter(context.Background(), key, key)
 	defer first()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := g.enter(ctx, key); err != context.Canceled {
+	if _, err := g.enter(ctx, key, key); err != context.Canceled {
 		t.Fatalf("enter with an ended context: %v", err)
 	}
 }
@@ -114,5 +129,10 @@ func TestDepSetKey(t *testing.T) {
 	}
 	if depSetKey(a, env) == depSetKey(a, append(env, "GOCACHE=/elsewhere")) {
 		t.Error("another build cache: same key")
+	}
+	// The target's key (the lock two modules' first builds share) leaves
+	// the module out.
+	if targetKey(env) != targetKey(append(env, "GOFLAGS=")) || targetKey(env) == targetKey(append(env, "GOARCH=arm64")) {
+		t.Error("targetKey: same environment differs, or another GOARCH is the same")
 	}
 }

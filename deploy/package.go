@@ -451,7 +451,7 @@ func goBuild(ctx context.Context, fn *project.Function, src, out string, extra [
 	// build), so compiling is announced before it; a module download shows
 	// as "go: downloading" on either command's stderr.
 	step(StepCompiling)
-	compiled, err := goGate.enter(ctx, depSetKey(src, env))
+	compiled, err := goGate.enter(ctx, depSetKey(src, env), targetKey(env))
 	if err != nil {
 		return "", err
 	}
