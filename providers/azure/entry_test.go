@@ -147,7 +147,7 @@ func TestEntryZip(t *testing.T) {
 			if err != nil || !bytes.Equal(got, again) {
 				t.Fatalf("a second build differs (err %v): the package is not deterministic", err)
 			}
-			checkGolden(t, filepath.Join("testdata", "entry", c.name+".golden"), listing(t, got))
+			assertGolden(t, filepath.Join("testdata", "entry", c.name+".golden"), listing(t, got))
 		})
 	}
 }
@@ -185,26 +185,6 @@ func listing(t *testing.T, b []byte) []byte {
 		out.WriteString(s)
 	}
 	return out.Bytes()
-}
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *updateGoldens {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update if intended):\n%s", path, got)
-	}
 }
 
 // TestPackageFunctionsReadsTheManifest: the fake's function list of a
